@@ -1,0 +1,206 @@
+//! AEO registries as an authority keeps them: certificates in, a Merkle root and each holder's
+//! membership witness out. The authority publishes the root; each holder receives its witness and
+//! combines it with its own holder secret to prove `aeo-status/v1`.
+
+use crate::aeo_status::{
+    holder_commitment, nullifier, AeoStatusPrivate, AeoStatusPublic, Certificate, Tier,
+};
+use crate::date::Day;
+use crate::field::{hash_to_field, pack_ascii, FieldError};
+use crate::merkle::{MerklePath, MerkleTree, TreeError};
+use crate::{serde_fr, Fr};
+use serde::{Deserialize, Serialize};
+
+/// The input of `registry build`: an authority and its certificates.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryInput {
+    /// The authority's identifier (as in every certificate).
+    pub authority: String,
+    /// The certificates, in registry order.
+    pub certificates: Vec<Certificate>,
+}
+
+/// What a holder receives from the authority: its certificate and where it sits in the tree.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Membership {
+    /// The registry root this witness is for.
+    #[serde(with = "serde_fr")]
+    pub registry_root: Fr,
+    /// The certificate.
+    pub certificate: Certificate,
+    /// The path from the certificate's leaf to the root.
+    pub path: MerklePath,
+}
+
+/// A built registry.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    /// The authority.
+    pub authority: String,
+    /// The root to publish.
+    pub root: Fr,
+    /// One membership witness per certificate, in input order.
+    pub members: Vec<Membership>,
+}
+
+/// Why a registry could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// A certificate names another authority.
+    #[error(
+        "certificate {index} is issued by {found:?}, not by the registry's authority {expected:?}"
+    )]
+    ForeignCertificate {
+        /// Position in the input.
+        index: usize,
+        /// The registry's authority.
+        expected: String,
+        /// The certificate's authority.
+        found: String,
+    },
+    /// A certificate ends before it starts.
+    #[error("certificate {0} ends before it starts")]
+    EmptyValidity(usize),
+    /// Two certificates for the same operator.
+    #[error("operator of certificate {0} appears twice")]
+    DuplicateOperator(usize),
+    /// An identifier is not 1 to 31 ASCII characters.
+    #[error("certificate {index}: {source}")]
+    BadIdentifier {
+        /// Position in the input.
+        index: usize,
+        /// The problem.
+        source: FieldError,
+    },
+    /// The tree is full.
+    #[error("{0}")]
+    Tree(#[from] TreeError),
+}
+
+/// Builds the registry tree and every holder's membership witness.
+pub fn build(input: &RegistryInput) -> Result<Registry, RegistryError> {
+    pack_ascii(&input.authority)
+        .map_err(|source| RegistryError::BadIdentifier { index: 0, source })?;
+    let mut seen = std::collections::HashSet::new();
+    let mut leaves = Vec::with_capacity(input.certificates.len());
+    for (index, cert) in input.certificates.iter().enumerate() {
+        if cert.authority != input.authority {
+            return Err(RegistryError::ForeignCertificate {
+                index,
+                expected: input.authority.clone(),
+                found: cert.authority.clone(),
+            });
+        }
+        if cert.valid_until < cert.valid_from {
+            return Err(RegistryError::EmptyValidity(index));
+        }
+        if !seen.insert(cert.operator_id.clone()) {
+            return Err(RegistryError::DuplicateOperator(index));
+        }
+        leaves.push(
+            cert.leaf()
+                .map_err(|source| RegistryError::BadIdentifier { index, source })?,
+        );
+    }
+    let tree = MerkleTree::new(leaves)?;
+    let root = tree.root();
+    let members = input
+        .certificates
+        .iter()
+        .enumerate()
+        .map(|(i, cert)| Membership {
+            registry_root: root,
+            certificate: cert.clone(),
+            path: tree.path(i as u32).expect("every certificate has a leaf"),
+        })
+        .collect();
+    Ok(Registry {
+        authority: input.authority.clone(),
+        root,
+        members,
+    })
+}
+
+/// A deterministic holder secret for examples and tests (never for real holders).
+pub fn example_holder_secret(label: &str) -> Fr {
+    hash_to_field("zkcustoms/example-holder-secret", label)
+}
+
+/// The example registry: three certificates of the authority `DE-GZD` (German customs).
+pub fn example_registry() -> Registry {
+    let day = |s: &str| Day::parse(s).expect("valid example date");
+    let cert = |op: &str, tier: Tier, from: &str, until: &str| Certificate {
+        operator_id: op.into(),
+        tier,
+        valid_from: day(from),
+        valid_until: day(until),
+        authority: "DE-GZD".into(),
+        holder_commitment: holder_commitment(&example_holder_secret(op)),
+    };
+    build(&RegistryInput {
+        authority: "DE-GZD".into(),
+        certificates: vec![
+            cert("DE123456789012345", Tier::AEOF, "2024-03-01", "2027-02-28"),
+            cert("DE998877665544332", Tier::AEOC, "2025-01-01", "2027-12-31"),
+            cert("DE555444333222111", Tier::AEOS, "2023-06-01", "2026-05-31"),
+        ],
+    })
+    .expect("example registry is valid")
+}
+
+/// The example `aeo-status/v1` statement: the first certificate of the example registry, valid
+/// on 2026-11-25 for tier AEOS, in scope `UCR 6DE1234567890123456789-INV451`.
+pub fn example_aeo_status() -> (AeoStatusPublic, AeoStatusPrivate) {
+    let registry = example_registry();
+    let member = registry.members[0].clone();
+    let secret = example_holder_secret(&member.certificate.operator_id);
+    let scope = "ucr:6DE1234567890123456789-INV451".to_string();
+    let public = AeoStatusPublic {
+        registry_root: registry.root,
+        authority: registry.authority,
+        as_of: Day::parse("2026-11-25").expect("valid date"),
+        required_tier: Tier::AEOS,
+        nullifier: nullifier(&secret, &scope),
+        scope,
+    };
+    let private = AeoStatusPrivate {
+        certificate: member.certificate,
+        holder_secret: secret,
+        path: member.path,
+    };
+    (public, private)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aeo_status::check;
+
+    #[test]
+    fn example_statement_holds() {
+        let (public, private) = example_aeo_status();
+        check(&public, &private).unwrap();
+    }
+
+    #[test]
+    fn build_refuses_bad_registries() {
+        let reg = example_registry();
+        let mut input = RegistryInput {
+            authority: "DE-GZD".into(),
+            certificates: reg.members.iter().map(|m| m.certificate.clone()).collect(),
+        };
+        input.certificates[1].authority = "FR-DGDDI".into();
+        assert!(matches!(
+            build(&input),
+            Err(RegistryError::ForeignCertificate { index: 1, .. })
+        ));
+        input.certificates[1] = input.certificates[0].clone();
+        assert_eq!(
+            build(&input).unwrap_err(),
+            RegistryError::DuplicateOperator(1)
+        );
+    }
+}
