@@ -1,1 +1,192 @@
-//! tmp
+//! zkcustoms prover: runs next to the trader's data. It makes development keys, loads proving
+//! keys checked against their ids, turns witness files into statements, runs the native check
+//! before any proving (so an unsatisfiable witness is answered with the check that failed), and
+//! emits proof envelopes that it has verified itself.
+//!
+//! Witness values never leave this crate except inside a zero-knowledge proof, and no type here
+//! prints them.
+
+pub mod setup;
+pub mod witness;
+
+use ark_bls12_381::Bls12_381;
+use ark_groth16::Groth16;
+use ark_serialize::{CanonicalDeserialize, Compress, Validate};
+use ark_snark::SNARK;
+use rand::{CryptoRng, RngCore};
+use zkcustoms_circuits::aeo_status::{self, AeoStatusCircuit};
+use zkcustoms_circuits::invoice_value::{self, InvoiceValueCircuit};
+use zkcustoms_circuits::CircuitId;
+use zkcustoms_verifier::{KeyDir, KeyError, KeyId, ProofEnvelope, PublicValues, VerifyingKey};
+
+pub use witness::{AeoStatusWitness, InvoiceValueWitness, Statement, Witness};
+
+/// Why a proof could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProverError {
+    /// The witness file is not valid JSON of the right shape.
+    #[error("malformed witness: {0}")]
+    MalformedWitness(String),
+    /// The witness does not satisfy the statement: the named check failed.
+    #[error("witness does not satisfy {statement}: {check}")]
+    Unsatisfied {
+        /// The statement.
+        statement: &'static str,
+        /// The check that failed.
+        check: String,
+    },
+    /// A key could not be loaded.
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    /// Key generation or proving failed inside the proof system.
+    #[error("proof system error: {0}")]
+    Synthesis(String),
+    /// The proof made does not verify under the verifying key (keys do not match each other).
+    #[error(
+        "the proof made does not verify under verifying key {0}: the key directory is inconsistent"
+    )]
+    SelfCheck(KeyId),
+    /// Writing keys failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A proving key of one circuit, with its verifying key.
+pub struct ProvingKey {
+    circuit: CircuitId,
+    id: KeyId,
+    pk: ark_groth16::ProvingKey<Bls12_381>,
+    vk: VerifyingKey,
+}
+
+impl std::fmt::Debug for ProvingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvingKey")
+            .field("circuit", &self.circuit)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl ProvingKey {
+    /// Loads a circuit's proving key from a key directory: the file must match its id, decode
+    /// with full validation, and belong to the directory's verifying key of the same circuit.
+    pub fn load(dir: &KeyDir, circuit: CircuitId) -> Result<Self, ProverError> {
+        let vk = dir.verifying_key(circuit)?;
+        let entry = dir.entry(circuit)?;
+        let (path, bytes) = dir.read_checked(&entry.pk_file, entry.pk_id)?;
+        let mut reader = &bytes[..];
+        let pk = ark_groth16::ProvingKey::<Bls12_381>::deserialize_with_mode(
+            &mut reader,
+            Compress::Yes,
+            Validate::Yes,
+        )
+        .map_err(|e| KeyError::Malformed {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        if !reader.is_empty() {
+            return Err(KeyError::Malformed {
+                path,
+                why: format!("{} trailing bytes", reader.len()),
+            }
+            .into());
+        }
+        if VerifyingKey::canonical_bytes(&pk.vk) != VerifyingKey::canonical_bytes(vk.arkworks()) {
+            return Err(KeyError::Malformed {
+                path,
+                why: "proving key does not belong to the verifying key in the manifest".into(),
+            }
+            .into());
+        }
+        Ok(Self {
+            circuit,
+            id: entry.pk_id,
+            pk,
+            vk,
+        })
+    }
+
+    /// The circuit.
+    pub fn circuit(&self) -> CircuitId {
+        self.circuit
+    }
+
+    /// The proving key id.
+    pub fn id(&self) -> KeyId {
+        self.id
+    }
+
+    /// The matching verifying key.
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.vk
+    }
+
+    /// The arkworks proving key.
+    pub fn arkworks(&self) -> &ark_groth16::ProvingKey<Bls12_381> {
+        &self.pk
+    }
+}
+
+/// Checks a statement natively, then proves it and verifies the result.
+pub fn prove<R: RngCore + CryptoRng>(
+    pk: &ProvingKey,
+    statement: &Statement,
+    rng: &mut R,
+) -> Result<ProofEnvelope, ProverError> {
+    if statement.circuit() != pk.circuit {
+        return Err(ProverError::MalformedWitness(format!(
+            "witness is for {}, the key is for {}",
+            statement.circuit(),
+            pk.circuit
+        )));
+    }
+    statement.check()?;
+    let synth = |e: ark_relations::gr1cs::SynthesisError| ProverError::Synthesis(e.to_string());
+    let (proof, public) = match statement {
+        Statement::AeoStatus { public, private } => {
+            let circuit = AeoStatusCircuit {
+                public: public.clone(),
+                private: private.clone(),
+            };
+            (
+                Groth16::<Bls12_381>::prove(&pk.pk, circuit, rng).map_err(synth)?,
+                PublicValues::AeoStatus(public.clone()),
+            )
+        }
+        Statement::InvoiceValue {
+            class,
+            public,
+            private,
+        } => {
+            let circuit = InvoiceValueCircuit {
+                class: *class,
+                public: public.clone(),
+                private: private.clone(),
+            };
+            (
+                Groth16::<Bls12_381>::prove(&pk.pk, circuit, rng).map_err(synth)?,
+                PublicValues::InvoiceValue(public.clone()),
+            )
+        }
+    };
+    let envelope = ProofEnvelope {
+        circuit: pk.circuit,
+        vk_id: pk.vk.id(),
+        public,
+        proof,
+    };
+    pk.vk
+        .verify(&envelope)
+        .map_err(|_| ProverError::SelfCheck(pk.vk.id()))?;
+    Ok(envelope)
+}
+
+/// The statement ids this prover knows.
+pub const STATEMENTS: [&str; 2] = [aeo_status::ID, invoice_value::ID];

@@ -1,0 +1,135 @@
+//! Development key setup: deterministic Groth16 keys from a public seed, one pair per circuit.
+//!
+//! Anyone can recompute these keys and their toxic waste, so anyone can forge proofs under them:
+//! they exist for development, tests and demonstrations only. Production keys come from a
+//! multi-party ceremony in which no single party learns the toxic waste.
+
+use crate::ProverError;
+use ark_bls12_381::Bls12_381;
+use ark_groth16::Groth16;
+use ark_serialize::CanonicalSerialize;
+use ark_snark::SNARK;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use zkcustoms_circuits::{aeo_status, invoice_value, CircuitId};
+use zkcustoms_verifier::keys::{Manifest, ManifestEntry, MANIFEST, MANIFEST_FORMAT};
+use zkcustoms_verifier::{KeyId, VerifyingKey};
+
+/// The public seed of development keys.
+pub const DEV_SEED: &str = "zkcustoms development keys v1 - NOT FOR PRODUCTION";
+
+/// Progress of a setup run.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum SetupEvent {
+    /// Key generation for a circuit starts.
+    Started {
+        /// Position (1-based).
+        index: usize,
+        /// Number of circuits.
+        total: usize,
+        /// The circuit.
+        circuit: CircuitId,
+        /// Its number of constraints.
+        constraints: usize,
+    },
+    /// Keys for a circuit were written.
+    Finished {
+        /// The circuit.
+        circuit: CircuitId,
+        /// Verifying key id.
+        vk_id: KeyId,
+        /// Proving key size in bytes.
+        pk_bytes: usize,
+        /// Time taken.
+        elapsed: Duration,
+    },
+}
+
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ProverError> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let io = |source| ProverError::Io {
+        path: path.clone(),
+        source,
+    };
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)
+}
+
+/// The deterministic RNG for one circuit's development keys.
+fn dev_rng(circuit: CircuitId) -> ChaCha20Rng {
+    let mut h = Sha256::new();
+    h.update(DEV_SEED.as_bytes());
+    h.update(circuit.file_stem().as_bytes());
+    ChaCha20Rng::from_seed(h.finalize().into())
+}
+
+/// Makes development keys for `circuits` in `out` and writes the manifest.
+pub fn setup_dev(
+    out: &Path,
+    circuits: &[CircuitId],
+    mut progress: impl FnMut(SetupEvent),
+) -> Result<Manifest, ProverError> {
+    std::fs::create_dir_all(out).map_err(|source| ProverError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let synth = |e: ark_relations::gr1cs::SynthesisError| ProverError::Synthesis(e.to_string());
+    let mut keys = Vec::with_capacity(circuits.len());
+    for (i, &circuit) in circuits.iter().enumerate() {
+        let start = Instant::now();
+        let shape = circuit.shape().map_err(synth)?;
+        progress(SetupEvent::Started {
+            index: i + 1,
+            total: circuits.len(),
+            circuit,
+            constraints: shape.constraints,
+        });
+        let mut rng = dev_rng(circuit);
+        let (pk, vk) = match circuit {
+            CircuitId::AeoStatusV1 => {
+                Groth16::<Bls12_381>::circuit_specific_setup(aeo_status::dummy(), &mut rng)
+            }
+            CircuitId::InvoiceValueV1(class) => {
+                Groth16::<Bls12_381>::circuit_specific_setup(invoice_value::dummy(class), &mut rng)
+            }
+        }
+        .map_err(synth)?;
+        let vk_bytes = VerifyingKey::canonical_bytes(&vk);
+        let mut pk_bytes = Vec::with_capacity(pk.compressed_size());
+        pk.serialize_compressed(&mut pk_bytes)
+            .expect("writing to a vector cannot fail");
+        let stem = circuit.file_stem();
+        let entry = ManifestEntry {
+            statement: circuit.statement().into(),
+            size_class: circuit.size_class(),
+            constraints: shape.constraints,
+            matrix_hash: shape.matrix_hash,
+            vk_file: format!("{stem}.vk"),
+            vk_id: KeyId::of(&vk_bytes),
+            pk_file: format!("{stem}.pk"),
+            pk_id: KeyId::of(&pk_bytes),
+        };
+        write_atomic(out, &entry.vk_file, &vk_bytes)?;
+        write_atomic(out, &entry.pk_file, &pk_bytes)?;
+        progress(SetupEvent::Finished {
+            circuit,
+            vk_id: entry.vk_id,
+            pk_bytes: pk_bytes.len(),
+            elapsed: start.elapsed(),
+        });
+        keys.push(entry);
+    }
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT.into(),
+        development: true,
+        keys,
+    };
+    let text = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
+    write_atomic(out, MANIFEST, text.as_bytes())?;
+    Ok(manifest)
+}

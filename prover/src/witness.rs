@@ -1,0 +1,257 @@
+//! Witness files: what a trader's systems hand to `zkcustoms prove`, and the statements built
+//! from them. `zkcustoms example STATEMENT` prints a complete one.
+
+use crate::ProverError;
+use serde::{Deserialize, Serialize};
+use zkcustoms_circuits::aeo_status::{self, nullifier, AeoStatusPrivate, AeoStatusPublic, Tier};
+use zkcustoms_circuits::date::Day;
+use zkcustoms_circuits::invoice::{self, Invoice, SizeClass};
+use zkcustoms_circuits::invoice_value::{self, InvoiceValuePrivate, InvoiceValuePublic};
+use zkcustoms_circuits::registry::{self, Membership};
+use zkcustoms_circuits::{serde_fr, CircuitId, Fr};
+
+/// Witness of `aeo-status/v1`: the holder's membership witness from its authority, its secret,
+/// and what the verifier asks (day, tier, scope).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AeoStatusWitness {
+    /// Always `aeo-status/v1`.
+    pub statement: String,
+    /// The day on which the certificate must be valid.
+    pub as_of: Day,
+    /// The minimum tier asked for.
+    pub required_tier: Tier,
+    /// The verifier's scope (session challenge, UCR, programme).
+    pub scope: String,
+    /// The holder's secret (never leaves the prover).
+    #[serde(with = "serde_fr")]
+    pub holder_secret: Fr,
+    /// The issuing authority.
+    pub authority: String,
+    /// The membership witness the authority issued (`registry build`).
+    pub membership: Membership,
+}
+
+impl std::fmt::Debug for AeoStatusWitness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AeoStatusWitness(<redacted>)")
+    }
+}
+
+/// The declared customs value.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Declared {
+    /// Declared value in minor units.
+    pub value_minor: u64,
+    /// Currency (ISO 4217).
+    pub currency: String,
+}
+
+/// Witness of `invoice-value/v1`: the invoice and the declared value.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceValueWitness {
+    /// Always `invoice-value/v1`.
+    pub statement: String,
+    /// Size class (4 or 16); the smallest that fits when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_class: Option<SizeClass>,
+    /// The declared value to prove.
+    pub declared: Declared,
+    /// The commercial invoice (stays private).
+    pub invoice: Invoice,
+}
+
+impl std::fmt::Debug for InvoiceValueWitness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InvoiceValueWitness(<redacted>)")
+    }
+}
+
+/// A witness of any statement.
+#[derive(Clone, Debug)]
+pub enum Witness {
+    /// `aeo-status/v1`.
+    AeoStatus(AeoStatusWitness),
+    /// `invoice-value/v1`.
+    InvoiceValue(InvoiceValueWitness),
+}
+
+/// A statement with its public and private values, ready to check and prove.
+#[derive(Clone, Debug)]
+pub enum Statement {
+    /// `aeo-status/v1`.
+    AeoStatus {
+        /// Public values.
+        public: AeoStatusPublic,
+        /// Private values.
+        private: AeoStatusPrivate,
+    },
+    /// `invoice-value/v1`.
+    InvoiceValue {
+        /// Size class of the circuit.
+        class: SizeClass,
+        /// Public values.
+        public: InvoiceValuePublic,
+        /// Private values.
+        private: InvoiceValuePrivate,
+    },
+}
+
+fn malformed(e: impl std::fmt::Display) -> ProverError {
+    ProverError::MalformedWitness(e.to_string())
+}
+
+impl Witness {
+    /// Parses a witness file for `statement`.
+    pub fn from_json(statement: &str, text: &str) -> Result<Self, ProverError> {
+        let named: serde_json::Value = serde_json::from_str(text).map_err(malformed)?;
+        let in_file = named
+            .get("statement")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| malformed("missing field `statement`"))?;
+        if in_file != statement {
+            return Err(malformed(format!(
+                "witness is for {in_file:?}, not for {statement:?}"
+            )));
+        }
+        match statement {
+            aeo_status::ID => Ok(Witness::AeoStatus(
+                serde_json::from_value(named).map_err(malformed)?,
+            )),
+            invoice_value::ID => Ok(Witness::InvoiceValue(
+                serde_json::from_value(named).map_err(malformed)?,
+            )),
+            other => Err(malformed(format!(
+                "unknown statement {other:?}: expected one of {:?}",
+                crate::STATEMENTS
+            ))),
+        }
+    }
+
+    /// Builds the statement: derives the public values (nullifier, digest) from the witness.
+    pub fn statement(&self) -> Result<Statement, ProverError> {
+        match self {
+            Witness::AeoStatus(w) => {
+                if w.scope.is_empty() || w.scope.len() > 256 {
+                    return Err(malformed("scope must be 1 to 256 bytes"));
+                }
+                let public = AeoStatusPublic {
+                    registry_root: w.membership.registry_root,
+                    authority: w.authority.clone(),
+                    as_of: w.as_of,
+                    required_tier: w.required_tier,
+                    scope: w.scope.clone(),
+                    nullifier: nullifier(&w.holder_secret, &w.scope),
+                };
+                let private = AeoStatusPrivate {
+                    certificate: w.membership.certificate.clone(),
+                    holder_secret: w.holder_secret,
+                    path: w.membership.path.clone(),
+                };
+                Ok(Statement::AeoStatus { public, private })
+            }
+            Witness::InvoiceValue(w) => {
+                let class = match w.size_class {
+                    Some(c) => c,
+                    None => SizeClass::smallest_for(w.invoice.lines.len()).ok_or_else(|| {
+                        malformed(invoice::InvoiceError::TooManyLinesForAnyClass(
+                            w.invoice.lines.len(),
+                        ))
+                    })?,
+                };
+                let private = InvoiceValuePrivate::new(&w.invoice, class).map_err(|e| {
+                    ProverError::Unsatisfied {
+                        statement: invoice_value::ID,
+                        check: e.to_string(),
+                    }
+                })?;
+                let public = InvoiceValuePublic {
+                    digest: invoice::sha256(&private.encoded),
+                    declared_value_minor: w.declared.value_minor,
+                    currency: w.declared.currency.clone(),
+                };
+                Ok(Statement::InvoiceValue {
+                    class,
+                    public,
+                    private,
+                })
+            }
+        }
+    }
+}
+
+impl Statement {
+    /// The circuit that proves this statement.
+    pub fn circuit(&self) -> CircuitId {
+        match self {
+            Statement::AeoStatus { .. } => CircuitId::AeoStatusV1,
+            Statement::InvoiceValue { class, .. } => CircuitId::InvoiceValueV1(*class),
+        }
+    }
+
+    /// Runs the native check, naming the check that failed.
+    pub fn check(&self) -> Result<(), ProverError> {
+        match self {
+            Statement::AeoStatus { public, private } => {
+                aeo_status::check(public, private).map_err(|e| ProverError::Unsatisfied {
+                    statement: aeo_status::ID,
+                    check: e.to_string(),
+                })
+            }
+            Statement::InvoiceValue {
+                class,
+                public,
+                private,
+            } => invoice_value::check(*class, public, private).map_err(|e| {
+                ProverError::Unsatisfied {
+                    statement: invoice_value::ID,
+                    check: e.to_string(),
+                }
+            }),
+        }
+    }
+}
+
+/// The example witness of a statement (what `zkcustoms example` prints), built from the example
+/// registry and invoice. Its holder secret is public: never use it for a real holder.
+pub fn example(statement: &str) -> Result<serde_json::Value, ProverError> {
+    let value = match statement {
+        aeo_status::ID => {
+            let (public, private) = registry::example_aeo_status();
+            serde_json::to_value(AeoStatusWitness {
+                statement: aeo_status::ID.into(),
+                as_of: public.as_of,
+                required_tier: public.required_tier,
+                scope: public.scope,
+                holder_secret: private.holder_secret,
+                authority: public.authority,
+                membership: Membership {
+                    registry_root: public.registry_root,
+                    certificate: private.certificate,
+                    path: private.path,
+                },
+            })
+        }
+        invoice_value::ID => {
+            let invoice = invoice::example_invoice();
+            serde_json::to_value(InvoiceValueWitness {
+                statement: invoice_value::ID.into(),
+                size_class: None,
+                declared: Declared {
+                    value_minor: invoice.total_minor,
+                    currency: invoice.currency.clone(),
+                },
+                invoice,
+            })
+        }
+        other => {
+            return Err(malformed(format!(
+                "unknown statement {other:?}: expected one of {:?}",
+                crate::STATEMENTS
+            )))
+        }
+    };
+    Ok(value.expect("example witness serializes"))
+}
