@@ -281,7 +281,8 @@ impl ConstraintSynthesizer<Fr> for AeoStatusCircuit {
         let path = MerklePathVar::new_witness(cs.clone(), Some(&self.private.path))?;
 
         // Holder commitment and leaf; the leaf's authority is the public one.
-        let commitment = poseidon::r1cs::hash(Domain::HolderCommitment, &[secret.clone()])?;
+        let commitment =
+            poseidon::r1cs::hash(Domain::HolderCommitment, std::slice::from_ref(&secret))?;
         let leaf = poseidon::r1cs::hash(
             Domain::Leaf,
             &[

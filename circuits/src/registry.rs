@@ -152,12 +152,13 @@ pub fn example_registry() -> Registry {
 }
 
 /// The example `aeo-status/v1` statement: the first certificate of the example registry, valid
-/// on 2026-11-25 for tier AEOS, in scope `UCR 6DE1234567890123456789-INV451`.
+/// on 2026-11-25 for tier AEOS, in the scope of a partner administration's check.
 pub fn example_aeo_status() -> (AeoStatusPublic, AeoStatusPrivate) {
     let registry = example_registry();
     let member = registry.members[0].clone();
     let secret = example_holder_secret(&member.certificate.operator_id);
-    let scope = "ucr:6DE1234567890123456789-INV451".to_string();
+    // A verifier challenge, not a UCR: a UCR carries the trader's identifier and would reveal it.
+    let scope = "NL-DOUANE/entry-check/2026-11-25/7f3a9c21".to_string();
     let public = AeoStatusPublic {
         registry_root: registry.root,
         authority: registry.authority,

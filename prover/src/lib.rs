@@ -75,17 +75,22 @@ impl std::fmt::Debug for ProvingKey {
 }
 
 impl ProvingKey {
-    /// Loads a circuit's proving key from a key directory: the file must match its id, decode
-    /// with full validation, and belong to the directory's verifying key of the same circuit.
+    /// Loads a circuit's proving key from a key directory: the file must match its id (the
+    /// SHA-256 of its canonical uncompressed bytes), decode exactly, and belong to the
+    /// directory's verifying key of the same circuit (which is decoded with full validation).
     pub fn load(dir: &KeyDir, circuit: CircuitId) -> Result<Self, ProverError> {
         let vk = dir.verifying_key(circuit)?;
         let entry = dir.entry(circuit)?;
         let (path, bytes) = dir.read_checked(&entry.pk_file, entry.pk_id)?;
         let mut reader = &bytes[..];
+        // Points are not re-validated here: the id check pins the exact bytes that setup (or a
+        // ceremony) wrote, full validation of a 16-line key takes minutes on two cores, and a
+        // proving key can only spoil the prover's own proofs, each of which is verified under
+        // the validated verifying key before it leaves `prove`.
         let pk = ark_groth16::ProvingKey::<Bls12_381>::deserialize_with_mode(
             &mut reader,
-            Compress::Yes,
-            Validate::Yes,
+            Compress::No,
+            Validate::No,
         )
         .map_err(|e| KeyError::Malformed {
             path: path.clone(),

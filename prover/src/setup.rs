@@ -100,8 +100,10 @@ pub fn setup_dev(
         }
         .map_err(synth)?;
         let vk_bytes = VerifyingKey::canonical_bytes(&vk);
-        let mut pk_bytes = Vec::with_capacity(pk.compressed_size());
-        pk.serialize_compressed(&mut pk_bytes)
+        // Proving keys are stored uncompressed: they load in a fraction of a second, where
+        // decompressing and validating millions of points takes minutes (see `ProvingKey::load`).
+        let mut pk_bytes = Vec::with_capacity(pk.uncompressed_size());
+        pk.serialize_uncompressed(&mut pk_bytes)
             .expect("writing to a vector cannot fail");
         let stem = circuit.file_stem();
         let entry = ManifestEntry {

@@ -1,7 +1,8 @@
 //! Verifying keys and key directories.
 //!
-//! A key's id is the SHA-256 of its canonical compressed bytes, which are exactly the bytes of its
-//! key file. A key directory holds one verifying and one proving key per circuit and a
+//! A verifying key's id is the SHA-256 of its canonical compressed bytes, which are exactly the
+//! bytes of its key file. Proving keys are stored in their canonical uncompressed encoding (they
+//! load in a fraction of a second instead of minutes) and their id is the SHA-256 of those bytes. A key directory holds one verifying and one proving key per circuit and a
 //! `manifest.json` naming each file with its id; loading a key recomputes the id, so a corrupted,
 //! truncated or swapped file is refused before any point is decoded.
 
@@ -21,7 +22,8 @@ pub const MANIFEST: &str = "manifest.json";
 /// Format tag of the manifest.
 pub const MANIFEST_FORMAT: &str = "zkcustoms-keys/v1";
 
-/// A key id: SHA-256 of the key's canonical compressed bytes.
+/// A key id: SHA-256 of the key file's canonical bytes (compressed for verifying keys,
+/// uncompressed for proving keys).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(pub [u8; 32]);
 

@@ -132,3 +132,29 @@ impl VerifierKeys {
         Ok(envelope)
     }
 }
+
+/// What a verified envelope establishes, in plain words (the private values stay unknown).
+pub fn describe(envelope: &ProofEnvelope) -> String {
+    match &envelope.public {
+        PublicValues::AeoStatus(p) => format!(
+            "an operator holding an AEO certificate of tier {} or higher, issued by {} and valid \
+             on {}, is in registry {}…; nullifier {}… for scope {:?}",
+            p.required_tier.name(),
+            p.authority,
+            p.as_of,
+            &zkcustoms_circuits::field::fr_to_hex(&p.registry_root)[..16],
+            &zkcustoms_circuits::field::fr_to_hex(&p.nullifier)[..16],
+            p.scope
+        ),
+        PublicValues::InvoiceValue(p) => format!(
+            "the invoice with SHA-256 {} totals {} {} and its lines add up to that total",
+            hex::encode(p.digest),
+            format_minor(p.declared_value_minor),
+            p.currency
+        ),
+    }
+}
+
+fn format_minor(v: u64) -> String {
+    format!("{}.{:02} (minor units: {v})", v / 100, v % 100)
+}

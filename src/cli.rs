@@ -1,0 +1,373 @@
+//! Command-line interface: argument parsing, file I/O and exit codes.
+//!
+//! Exit codes: 0 success; 1 a proof that does not verify; 2 bad input (malformed files, unknown
+//! statements, wrong keys, unsatisfied witnesses).
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use zkcustoms_circuits::aeo_status::holder_commitment;
+use zkcustoms_circuits::field::fr_to_hex;
+use zkcustoms_circuits::registry::{self, RegistryInput};
+use zkcustoms_circuits::{serde_fr, CircuitId, Fr};
+use zkcustoms_prover::setup::{setup_dev, SetupEvent};
+use zkcustoms_prover::{ProverError, ProvingKey, Witness};
+use zkcustoms_verifier::{KeyDir, VerifyError};
+
+/// zkcustoms: zero-knowledge proofs for Customs over BLS12-381 (Groth16).
+#[derive(Parser)]
+#[command(name = "zkcustoms", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make proving and verifying keys for every statement and size class.
+    Setup {
+        /// Make deterministic development keys (the only kind this command makes).
+        #[arg(long)]
+        dev: bool,
+        /// Directory to write the keys and their manifest to.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only these circuits (`aeo-status/v1`, `invoice-value/v1:4`, `invoice-value/v1:16`).
+        #[arg(long = "circuit")]
+        circuits: Vec<String>,
+    },
+    /// Print a complete example witness that `prove` accepts as is.
+    Example {
+        /// Statement id: `aeo-status/v1` or `invoice-value/v1` (or `aeo-status`, `invoice-value`).
+        statement: String,
+    },
+    /// AEO registries (run by the issuing authority).
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// Certificate holders' secrets (run by the trader).
+    Holder {
+        #[command(subcommand)]
+        command: HolderCommand,
+    },
+    /// Prove a statement from a witness file and write the proof envelope.
+    Prove {
+        /// Statement id: `aeo-status/v1` or `invoice-value/v1`.
+        statement: String,
+        /// Key directory (from `setup`).
+        #[arg(long)]
+        keys: PathBuf,
+        /// Witness file (JSON; see `example`).
+        #[arg(long)]
+        witness: PathBuf,
+        /// Where to write the envelope (standard output when absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify proof envelopes: exit 0 when all verify, 1 when one does not, 2 on bad input.
+    Verify {
+        /// Key directory (from `setup`).
+        #[arg(long)]
+        keys: PathBuf,
+        /// Envelope files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Build a registry: its root and each holder's membership witness.
+    Build {
+        /// JSON file: `{"authority": "...", "certificates": [...]}`.
+        #[arg(long)]
+        certificates: PathBuf,
+        /// Output directory: `root.json` and `members/<operator>.json`.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum HolderCommand {
+    /// Make a new holder secret and print its commitment (give only the commitment away).
+    New {
+        /// Where to write the secret (created with owner-only permissions; must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// An error with its exit code.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 2,
+            error: e.into(),
+        }
+    }
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Setup { dev, out, circuits } => setup(dev, &out, &circuits),
+        Command::Example { statement } => {
+            let w = zkcustoms_prover::witness::example(&statement_id(&statement)?)?;
+            println!("{}", serde_json::to_string_pretty(&w)?);
+            Ok(())
+        }
+        Command::Registry {
+            command: RegistryCommand::Build { certificates, out },
+        } => registry_build(&certificates, &out),
+        Command::Holder {
+            command: HolderCommand::New { out },
+        } => holder_new(&out),
+        Command::Prove {
+            statement,
+            keys,
+            witness,
+            out,
+        } => prove(&statement_id(&statement)?, &keys, &witness, out.as_deref()),
+        Command::Verify { keys, files } => verify(&keys, &files),
+    }
+}
+
+fn statement_id(s: &str) -> Result<String> {
+    let id = match s {
+        "aeo-status" => zkcustoms_circuits::aeo_status::ID,
+        "invoice-value" => zkcustoms_circuits::invoice_value::ID,
+        other => other,
+    };
+    if !zkcustoms_prover::STATEMENTS.contains(&id) {
+        return Err(anyhow!(
+            "unknown statement {s:?}: expected one of {}",
+            zkcustoms_prover::STATEMENTS.join(", ")
+        ));
+    }
+    Ok(id.to_string())
+}
+
+fn parse_circuit(s: &str) -> Result<CircuitId> {
+    let (statement, class) = match s.split_once(':') {
+        Some((st, c)) => (st, Some(c)),
+        None => (s, None),
+    };
+    let class = class
+        .map(|c| {
+            c.parse::<u32>()
+                .map_err(|_| anyhow!("size class {c:?} is not a number"))
+                .and_then(|n| {
+                    zkcustoms_circuits::invoice::SizeClass::try_from(n).map_err(|e| anyhow!(e))
+                })
+        })
+        .transpose()?;
+    CircuitId::from_parts(&statement_id(statement)?, class).map_err(|e| anyhow!(e))
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn setup(dev: bool, out: &Path, circuits: &[String]) -> Result<(), Failure> {
+    if !dev {
+        return Err(anyhow!(
+            "only development keys can be made here (--dev); production keys come from a \
+             multi-party ceremony"
+        )
+        .into());
+    }
+    let circuits = if circuits.is_empty() {
+        CircuitId::ALL.to_vec()
+    } else {
+        circuits
+            .iter()
+            .map(|c| parse_circuit(c))
+            .collect::<Result<_>>()?
+    };
+    let banner = "!! DEVELOPMENT KEYS: made from a public seed, anyone can forge proofs under them. !!\n\
+                  !! Never use them in production; production keys come from a multi-party ceremony. !!";
+    eprintln!("{banner}");
+    setup_dev(out, &circuits, |event| match event {
+        SetupEvent::Started {
+            index,
+            total,
+            circuit,
+            constraints,
+        } => {
+            eprint!("[{index}/{total}] {circuit}: {constraints} constraints, generating keys... ");
+            let _ = std::io::stderr().flush();
+        }
+        SetupEvent::Finished {
+            vk_id,
+            pk_bytes,
+            elapsed,
+            ..
+        } => eprintln!(
+            "done in {:.1} s (proving key {:.1} MB, verifying key id {vk_id})",
+            elapsed.as_secs_f64(),
+            pk_bytes as f64 / 1e6
+        ),
+        _ => {}
+    })?;
+    eprintln!("{banner}");
+    println!("keys written to {}", out.display());
+    Ok(())
+}
+
+fn registry_build(certificates: &Path, out: &Path) -> Result<(), Failure> {
+    let input: RegistryInput = serde_json::from_str(&read_text(certificates)?)
+        .with_context(|| format!("{} is not a valid certificate list", certificates.display()))?;
+    let reg = registry::build(&input)?;
+    let members = out.join("members");
+    std::fs::create_dir_all(&members)
+        .with_context(|| format!("cannot create {}", members.display()))?;
+    let root = serde_json::json!({
+        "authority": reg.authority,
+        "registry_root": fr_to_hex(&reg.root),
+        "certificates": reg.members.len(),
+    });
+    std::fs::write(out.join("root.json"), serde_json::to_string_pretty(&root)?)?;
+    for m in &reg.members {
+        let name = sanitize(&m.certificate.operator_id);
+        std::fs::write(
+            members.join(format!("{name}.json")),
+            serde_json::to_string_pretty(m)?,
+        )?;
+    }
+    println!(
+        "registry of {} with {} certificates: root {}",
+        reg.authority,
+        reg.members.len(),
+        fr_to_hex(&reg.root)
+    );
+    println!("membership witnesses in {}", members.display());
+    Ok(())
+}
+
+/// A file name from an operator id: letters, digits, `-` and `_` kept, the rest replaced.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[derive(serde::Serialize)]
+struct HolderSecretFile {
+    #[serde(with = "serde_fr")]
+    holder_secret: Fr,
+    #[serde(with = "serde_fr")]
+    holder_commitment: Fr,
+}
+
+fn holder_new(out: &Path) -> Result<(), Failure> {
+    use ark_ff::UniformRand;
+    let secret = Fr::rand(&mut rand::rngs::OsRng);
+    let file = HolderSecretFile {
+        holder_secret: secret,
+        holder_commitment: holder_commitment(&secret),
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(out)
+        .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
+    f.write_all(serde_json::to_string_pretty(&file)?.as_bytes())?;
+    println!(
+        "holder secret written to {} (keep it private)",
+        out.display()
+    );
+    println!(
+        "holder commitment (give this to your AEO authority): {}",
+        fr_to_hex(&file.holder_commitment)
+    );
+    Ok(())
+}
+
+fn prove(statement: &str, keys: &Path, witness: &Path, out: Option<&Path>) -> Result<(), Failure> {
+    let witness = Witness::from_json(statement, &read_text(witness)?)?;
+    let statement = witness.statement()?;
+    // The native check runs before the proving key is even loaded.
+    statement.check()?;
+    let dir = KeyDir::open(keys)?;
+    let circuit = statement.circuit();
+    let pk = ProvingKey::load(&dir, circuit)?;
+    let start = std::time::Instant::now();
+    let envelope = zkcustoms_prover::prove(&pk, &statement, &mut rand::rngs::OsRng)
+        .map_err(|e: ProverError| Failure::from(anyhow!(e)))?;
+    let json = envelope.to_json();
+    match out {
+        Some(path) => {
+            std::fs::write(path, &json)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "proved {circuit} in {:.2} s; envelope written to {}",
+                start.elapsed().as_secs_f64(),
+                path.display()
+            );
+        }
+        None => println!("{json}"),
+    }
+    Ok(())
+}
+
+fn verify(keys: &Path, files: &[PathBuf]) -> Result<(), Failure> {
+    let keys = KeyDir::open(keys)?.verifying_keys()?;
+    let mut worst = 0u8;
+    for file in files {
+        let result = read_text(file)
+            .map_err(|e| VerifyError::Malformed(format!("{e:#}")))
+            .and_then(|text| keys.verify_json(&text));
+        match result {
+            Ok(envelope) => println!(
+                "{}: VALID: {}",
+                file.display(),
+                zkcustoms_verifier::describe(&envelope)
+            ),
+            Err(e) => {
+                let code = if e.is_invalid_proof() { 1 } else { 2 };
+                worst = worst.max(code);
+                let kind = if code == 1 { "INVALID" } else { "MALFORMED" };
+                println!("{}: {kind}: {e}", file.display());
+            }
+        }
+    }
+    if worst == 0 {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: worst,
+            error: anyhow!("{} of {} envelopes did not verify", "some", files.len()),
+        })
+    }
+}

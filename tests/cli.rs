@@ -1,0 +1,362 @@
+//! The `zkcustoms` binary end to end: setup, example, registry, holder, prove, verify, and the
+//! exit codes and messages for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_zkcustoms"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Fixture {
+    fn keys(&self) -> String {
+        self.root.join("keys").display().to_string()
+    }
+    fn path(&self, name: &str) -> String {
+        self.root.join(name).display().to_string()
+    }
+}
+
+/// Development keys for aeo-status and the 4-line invoice class, and one proof of each.
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let f = Fixture { _dir: dir, root };
+        let o = run(&[
+            "setup",
+            "--dev",
+            "--out",
+            &f.keys(),
+            "--circuit",
+            "aeo-status/v1",
+            "--circuit",
+            "invoice-value/v1:4",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains("DEVELOPMENT KEYS"));
+        assert!(stderr(&o).contains("[2/2]"), "progress is shown");
+        for (statement, name) in [("aeo-status", "aeo"), ("invoice-value", "inv")] {
+            let o = run(&["example", statement]);
+            assert!(o.status.success());
+            std::fs::write(f.path(&format!("{name}.witness.json")), &o.stdout).unwrap();
+            let o = run(&[
+                "prove",
+                statement,
+                "--keys",
+                &f.keys(),
+                "--witness",
+                &f.path(&format!("{name}.witness.json")),
+                "--out",
+                &f.path(&format!("{name}.proof.json")),
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        f
+    })
+}
+
+fn verify(files: &[&str]) -> Output {
+    let f = fixture();
+    let keys = f.keys();
+    let mut args = vec!["verify", "--keys", &keys];
+    args.extend_from_slice(files);
+    run(&args)
+}
+
+fn edit_json(from: &str, to: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let f = fixture();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.path(from)).unwrap()).unwrap();
+    edit(&mut v);
+    let path = f.path(to);
+    std::fs::write(&path, v.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn valid_proofs_verify_with_exit_0() {
+    let f = fixture();
+    let o = verify(&[&f.path("aeo.proof.json"), &f.path("inv.proof.json")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("VALID"));
+    assert!(out.contains("tier AEOS"));
+    assert!(out.contains("EUR"));
+    // What stayed private is nowhere in the output.
+    assert!(!out.contains("DE123456789012345"), "operator id leaked");
+    assert!(!out.contains("Static converters"), "invoice line leaked");
+}
+
+#[test]
+fn envelopes_carry_no_witness_value() {
+    let f = fixture();
+    let aeo = std::fs::read_to_string(f.path("aeo.proof.json")).unwrap();
+    let witness: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.path("aeo.witness.json")).unwrap())
+            .unwrap();
+    for secret in [
+        witness["holder_secret"].as_str().unwrap(),
+        witness["membership"]["certificate"]["operator_id"]
+            .as_str()
+            .unwrap(),
+        witness["membership"]["certificate"]["holder_commitment"]
+            .as_str()
+            .unwrap(),
+    ] {
+        assert!(!aeo.contains(secret));
+    }
+    let inv = std::fs::read_to_string(f.path("inv.proof.json")).unwrap();
+    for secret in [
+        "INV-2026-000451",
+        "NL000099998888",
+        "Static converters",
+        "1080000",
+    ] {
+        assert!(!inv.contains(secret));
+    }
+}
+
+#[test]
+fn a_changed_public_value_exits_1() {
+    let path = edit_json("inv.proof.json", "inv.changed.json", |v| {
+        v["public"]["declared_value_minor"] = 1843251.into();
+    });
+    let o = verify(&[&path]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("INVALID: proof does not verify"));
+    // A valid file next to it does not hide the failure.
+    let f = fixture();
+    let o = verify(&[&f.path("aeo.proof.json"), &path]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn malformed_envelopes_exit_2_with_a_clear_line() {
+    let f = fixture();
+    std::fs::write(f.path("garbage.json"), "{not json").unwrap();
+    let cases = [
+        f.path("garbage.json"),
+        f.path("does-not-exist.json"),
+        edit_json("aeo.proof.json", "trunc.json", |v| {
+            let p = v["proof"].as_str().unwrap().to_string();
+            v["proof"] = p[..100].into();
+        }),
+        edit_json("aeo.proof.json", "extra.json", |v| {
+            v["public"]["x"] = 1.into()
+        }),
+        edit_json("aeo.proof.json", "missing.json", |v| {
+            v["public"].as_object_mut().unwrap().remove("scope");
+        }),
+        edit_json("aeo.proof.json", "type.json", |v| {
+            v["public"]["as_of"] = true.into()
+        }),
+        edit_json("aeo.proof.json", "unknown.json", |v| {
+            v["statement"] = "origin/v1".into()
+        }),
+        edit_json("aeo.proof.json", "wrongkey.json", |v| {
+            v["vk_id"] = "00".repeat(32).into()
+        }),
+        edit_json("inv.proof.json", "range.json", |v| {
+            v["public"]["declared_value_minor"] = serde_json::json!(1e30)
+        }),
+    ];
+    for case in &cases {
+        let o = verify(&[case]);
+        assert_eq!(o.status.code(), Some(2), "{case}: {}", stdout(&o));
+        let line = stdout(&o);
+        assert!(line.contains("MALFORMED"), "{line}");
+        assert!(!stderr(&o).contains("panicked"));
+    }
+}
+
+#[test]
+fn bad_witnesses_exit_2_naming_the_problem() {
+    let f = fixture();
+    let keys = f.keys();
+    let prove = |statement: &str, witness: &str| {
+        run(&["prove", statement, "--keys", &keys, "--witness", witness])
+    };
+    // A witness that does not satisfy the statement: the failed check is named.
+    let w = edit_json("inv.witness.json", "w1.json", |v| {
+        v["declared"]["currency"] = "USD".into()
+    });
+    let o = prove("invoice-value", &w);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("declared currency differs"),
+        "{}",
+        stderr(&o)
+    );
+    let w = edit_json("aeo.witness.json", "w2.json", |v| {
+        v["as_of"] = "2030-01-01".into()
+    });
+    let o = prove("aeo-status", &w);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
+    // Malformed ones.
+    let w = edit_json("aeo.witness.json", "w3.json", |v| {
+        v["as_of"] = "2026-13-01".into()
+    });
+    assert_eq!(prove("aeo-status", &w).status.code(), Some(2));
+    let w = edit_json("aeo.witness.json", "w4.json", |v| v["surprise"] = 1.into());
+    assert_eq!(prove("aeo-status", &w).status.code(), Some(2));
+    let w = edit_json("inv.witness.json", "w5.json", |v| {
+        v["invoice"]["lines"][0]["amount_minor"] = (-5).into()
+    });
+    assert_eq!(prove("invoice-value", &w).status.code(), Some(2));
+    // More lines than the size class.
+    let w = edit_json("inv.witness.json", "w6.json", |v| {
+        let line = v["invoice"]["lines"][0].clone();
+        v["invoice"]["lines"] = serde_json::Value::Array(vec![line; 5]);
+        v["size_class"] = 4.into();
+    });
+    let o = prove("invoice-value", &w);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("size class 4 holds at most 4"),
+        "{}",
+        stderr(&o)
+    );
+    // A witness for the other statement, an unknown statement.
+    assert_eq!(
+        prove("invoice-value", &f.path("aeo.witness.json"))
+            .status
+            .code(),
+        Some(2)
+    );
+    let o = prove("origin", &f.path("aeo.witness.json"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown statement"));
+}
+
+#[test]
+fn a_swapped_key_file_is_refused() {
+    let f = fixture();
+    let keys = Path::new(&f.root).join("keys-swapped");
+    std::fs::create_dir_all(&keys).unwrap();
+    for e in std::fs::read_dir(f.keys()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), keys.join(e.file_name())).unwrap();
+    }
+    std::fs::copy(
+        keys.join("invoice-value-v1-lines4.vk"),
+        keys.join("aeo-status-v1.vk"),
+    )
+    .unwrap();
+    let o = run(&[
+        "verify",
+        "--keys",
+        keys.to_str().unwrap(),
+        &f.path("aeo.proof.json"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("does not match its id"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn registry_and_holder_make_real_witnesses() {
+    let f = fixture();
+    let secret_file = f.path("holder.secret.json");
+    let o = run(&["holder", "new", "--out", &secret_file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Refuses to overwrite a secret.
+    assert_eq!(
+        run(&["holder", "new", "--out", &secret_file]).status.code(),
+        Some(2)
+    );
+    let secret: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&secret_file).unwrap()).unwrap();
+    let certs = serde_json::json!({
+        "authority": "NL-DOUANE",
+        "certificates": [
+            {"operator_id": "NL000099998888", "tier": "AEOF", "valid_from": "2025-01-01",
+             "valid_until": "2028-12-31", "authority": "NL-DOUANE",
+             "holder_commitment": secret["holder_commitment"]},
+            {"operator_id": "NL000011112222", "tier": "AEOC", "valid_from": "2025-01-01",
+             "valid_until": "2028-12-31", "authority": "NL-DOUANE",
+             "holder_commitment": "00".repeat(31) + "07"}
+        ]
+    });
+    std::fs::write(f.path("certs.json"), certs.to_string()).unwrap();
+    let out = f.path("registry");
+    let o = run(&[
+        "registry",
+        "build",
+        "--certificates",
+        &f.path("certs.json"),
+        "--out",
+        &out,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let membership: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&out).join("members/NL000099998888.json")).unwrap(),
+    )
+    .unwrap();
+    let witness = serde_json::json!({
+        "statement": "aeo-status/v1",
+        "as_of": "2026-11-25",
+        "required_tier": "AEOS",
+        "scope": "partner-admin:session-42",
+        "holder_secret": secret["holder_secret"],
+        "authority": "NL-DOUANE",
+        "membership": membership,
+    });
+    std::fs::write(f.path("nl.witness.json"), witness.to_string()).unwrap();
+    let o = run(&[
+        "prove",
+        "aeo-status",
+        "--keys",
+        &f.keys(),
+        "--witness",
+        &f.path("nl.witness.json"),
+        "--out",
+        &f.path("nl.proof.json"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = verify(&[&f.path("nl.proof.json")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("NL-DOUANE"));
+    // A bad certificate list.
+    std::fs::write(f.path("bad-certs.json"), "{\"authority\": \"X\"}").unwrap();
+    let o = run(&[
+        "registry",
+        "build",
+        "--certificates",
+        &f.path("bad-certs.json"),
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn setup_without_dev_is_refused() {
+    let f = fixture();
+    let o = run(&["setup", "--out", &f.path("nope")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--dev"));
+}
