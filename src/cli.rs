@@ -38,10 +38,17 @@ enum Command {
         #[arg(long = "circuit")]
         circuits: Vec<String>,
     },
-    /// Print a complete example witness that `prove` accepts as is.
+    /// Print a complete example witness that `prove` accepts as is (or the example certificate
+    /// list that `registry build` accepts, or the example invoice).
     Example {
-        /// Statement id: `aeo-status/v1` or `invoice-value/v1` (or `aeo-status`, `invoice-value`).
+        /// `aeo-status/v1`, `invoice-value/v1` (or `aeo-status`, `invoice-value`),
+        /// `certificates` or `invoice`.
         statement: String,
+    },
+    /// Commercial invoices (run by the trader).
+    Invoice {
+        #[command(subcommand)]
+        command: InvoiceCommand,
     },
     /// AEO registries (run by the issuing authority).
     Registry {
@@ -92,6 +99,22 @@ enum RegistryCommand {
 }
 
 #[derive(Subcommand)]
+enum InvoiceCommand {
+    /// Print the SHA-256 digest of an invoice's canonical encoding (the digest to anchor).
+    Digest {
+        /// Invoice file (JSON, the `invoice` object of an invoice-value witness).
+        #[arg(long)]
+        invoice: PathBuf,
+        /// Size class (4 or 16); the smallest that fits when absent.
+        #[arg(long)]
+        size_class: Option<u32>,
+        /// Also write the canonical bytes to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum HolderCommand {
     /// Make a new holder secret and print its commitment (give only the commitment away).
     New {
@@ -131,11 +154,33 @@ pub fn run() -> ExitCode {
 fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
         Command::Setup { dev, out, circuits } => setup(dev, &out, &circuits),
+        Command::Example { statement } if statement == "certificates" => {
+            let reg = registry::example_registry();
+            let input = RegistryInput {
+                authority: reg.authority,
+                certificates: reg.members.into_iter().map(|m| m.certificate).collect(),
+            };
+            println!("{}", serde_json::to_string_pretty(&input)?);
+            Ok(())
+        }
+        Command::Example { statement } if statement == "invoice" => {
+            let invoice = zkcustoms_circuits::invoice::example_invoice();
+            println!("{}", serde_json::to_string_pretty(&invoice)?);
+            Ok(())
+        }
         Command::Example { statement } => {
             let w = zkcustoms_prover::witness::example(&statement_id(&statement)?)?;
             println!("{}", serde_json::to_string_pretty(&w)?);
             Ok(())
         }
+        Command::Invoice {
+            command:
+                InvoiceCommand::Digest {
+                    invoice,
+                    size_class,
+                    out,
+                },
+        } => invoice_digest(&invoice, size_class, out.as_deref()),
         Command::Registry {
             command: RegistryCommand::Build { certificates, out },
         } => registry_build(&certificates, &out),
@@ -264,6 +309,21 @@ fn registry_build(certificates: &Path, out: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+fn invoice_digest(path: &Path, size_class: Option<u32>, out: Option<&Path>) -> Result<(), Failure> {
+    use zkcustoms_circuits::invoice::{sha256, Invoice, SizeClass};
+    let invoice: Invoice = serde_json::from_str(&read_text(path)?)
+        .with_context(|| format!("{} is not a valid invoice", path.display()))?;
+    let bytes = match size_class {
+        Some(n) => invoice.encode_in(SizeClass::try_from(n).map_err(|e| anyhow!(e))?)?,
+        None => invoice.encode()?,
+    };
+    if let Some(out) = out {
+        std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    println!("{}", hex::encode(sha256(&bytes)));
+    Ok(())
+}
+
 /// A file name from an operator id: letters, digits, `-` and `_` kept, the rest replaced.
 fn sanitize(s: &str) -> String {
     s.chars()
@@ -344,6 +404,7 @@ fn prove(statement: &str, keys: &Path, witness: &Path, out: Option<&Path>) -> Re
 fn verify(keys: &Path, files: &[PathBuf]) -> Result<(), Failure> {
     let keys = KeyDir::open(keys)?.verifying_keys()?;
     let mut worst = 0u8;
+    let mut failed = 0usize;
     for file in files {
         let result = read_text(file)
             .map_err(|e| VerifyError::Malformed(format!("{e:#}")))
@@ -357,6 +418,7 @@ fn verify(keys: &Path, files: &[PathBuf]) -> Result<(), Failure> {
             Err(e) => {
                 let code = if e.is_invalid_proof() { 1 } else { 2 };
                 worst = worst.max(code);
+                failed += 1;
                 let kind = if code == 1 { "INVALID" } else { "MALFORMED" };
                 println!("{}: {kind}: {e}", file.display());
             }
@@ -367,7 +429,7 @@ fn verify(keys: &Path, files: &[PathBuf]) -> Result<(), Failure> {
     } else {
         Err(Failure {
             code: worst,
-            error: anyhow!("{} of {} envelopes did not verify", "some", files.len()),
+            error: anyhow!("{failed} of {} envelopes did not verify", files.len()),
         })
     }
 }

@@ -149,12 +149,41 @@ pub fn describe(envelope: &ProofEnvelope) -> String {
         PublicValues::InvoiceValue(p) => format!(
             "the invoice with SHA-256 {} totals {} {} and its lines add up to that total",
             hex::encode(p.digest),
-            format_minor(p.declared_value_minor),
+            format_minor(p.declared_value_minor, &p.currency),
             p.currency
         ),
     }
 }
 
-fn format_minor(v: u64) -> String {
-    format!("{}.{:02} (minor units: {v})", v / 100, v % 100)
+/// An amount in minor units written in major units, with the ISO 4217 exponent of its currency.
+fn format_minor(v: u64, currency: &str) -> String {
+    let exponent = match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    };
+    if exponent == 0 {
+        return v.to_string();
+    }
+    let unit = 10u64.pow(exponent);
+    format!(
+        "{}.{:0width$}",
+        v / unit,
+        v % unit,
+        width = exponent as usize
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_minor;
+
+    #[test]
+    fn amounts_use_the_currency_exponent() {
+        assert_eq!(format_minor(1_843_250, "EUR"), "18432.50");
+        assert_eq!(format_minor(5, "EUR"), "0.05");
+        assert_eq!(format_minor(1_843_250, "JPY"), "1843250");
+        assert_eq!(format_minor(1_843_250, "KWD"), "1843.250");
+    }
 }
