@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Where cargo puts builds; .ci/run may point it outside the clone to reuse compiled dependencies.
 export CARGO_TARGET_DIR ?= target
 
-.PHONY: demo test deps build lint bench clean help
+.PHONY: demo test deps build lint bench clean help snarkjs
 
 help:
 	@echo "make demo   run the zkcustoms story end to end (keys, registry, proofs, verification)"
@@ -25,6 +25,21 @@ deps:
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 
+# snarkjs, pinned in tools/snarkjs, for the tests that check exported proofs with it. Installs
+# Node.js and npm on Debian when they are missing.
+snarkjs:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && apt-get install -y nodejs npm; \
+	  else \
+	    echo "Node.js and npm are needed to install snarkjs: install them with your package manager" \
+	      "or from https://nodejs.org (Node.js 18 or later), then run make snarkjs again"; exit 1; \
+	  fi; \
+	fi
+	@if [ ! -x tools/snarkjs/node_modules/.bin/snarkjs ]; then \
+	  cd tools/snarkjs && npm ci --no-audit --no-fund; \
+	fi
+
 build: deps
 	$(CARGO) build --release --bin zkcustoms
 
@@ -35,7 +50,7 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --profile test --workspace --all-targets -- -D warnings
 
-test: lint
+test: lint snarkjs
 	$(CARGO) test --profile test --workspace
 
 bench: deps

@@ -1,7 +1,7 @@
 //! Command-line interface: argument parsing, file I/O and exit codes.
 //!
-//! Exit codes: 0 success; 1 a proof that does not verify; 2 bad input (malformed files, unknown
-//! statements, wrong keys, unsatisfied witnesses).
+//! Exit codes: 0 success; 1 a proof that does not verify (for `verify` and `export`); 2 bad input
+//! (malformed files, unknown statements, wrong keys, unsatisfied witnesses).
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
@@ -14,7 +14,7 @@ use zkcustoms_circuits::registry::{self, RegistryInput};
 use zkcustoms_circuits::{serde_fr, CircuitId, Fr};
 use zkcustoms_prover::setup::{setup_dev, SetupEvent};
 use zkcustoms_prover::{ProverError, ProvingKey, Witness};
-use zkcustoms_verifier::{KeyDir, VerifyError};
+use zkcustoms_verifier::{snarkjs, KeyDir, ProofEnvelope, VerifyError};
 
 /// zkcustoms: zero-knowledge proofs for Customs over BLS12-381 (Groth16).
 #[derive(Parser)]
@@ -82,6 +82,28 @@ enum Command {
         /// Envelope files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Export a proof to another tool's format, after verifying it.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Write an envelope and its verifying key as snarkjs Groth16 files (`verification_key.json`,
+    /// `proof.json`, `public.json`, curve `bls12381`) for `snarkjs groth16 verify`. The envelope
+    /// is verified first: exit 1 when it does not verify, 2 on bad input, and nothing is written.
+    Snarkjs {
+        /// Key directory (from `setup`).
+        #[arg(long)]
+        keys: PathBuf,
+        /// Envelope file.
+        file: PathBuf,
+        /// Directory to write the three files to (created when missing).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -194,6 +216,9 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             out,
         } => prove(&statement_id(&statement)?, &keys, &witness, out.as_deref()),
         Command::Verify { keys, files } => verify(&keys, &files),
+        Command::Export {
+            command: ExportCommand::Snarkjs { keys, file, out },
+        } => export_snarkjs(&keys, &file, &out),
     }
 }
 
@@ -432,4 +457,26 @@ fn verify(keys: &Path, files: &[PathBuf]) -> Result<(), Failure> {
             error: anyhow!("{failed} of {} envelopes did not verify", files.len()),
         })
     }
+}
+
+fn export_snarkjs(keys: &Path, file: &Path, out: &Path) -> Result<(), Failure> {
+    let envelope = ProofEnvelope::from_json(&read_text(file)?)
+        .with_context(|| format!("{} is not a valid proof envelope", file.display()))?;
+    let key = KeyDir::open(keys)?.verifying_key(envelope.circuit)?;
+    // A proof that does not verify is never handed on.
+    key.verify(&envelope).map_err(|e| Failure {
+        code: if e.is_invalid_proof() { 1 } else { 2 },
+        error: anyhow!(e).context(format!("{} was not exported", file.display())),
+    })?;
+    let written = snarkjs::export(&key, &envelope)?.write_to_dir(out)?;
+    println!(
+        "{}: VALID; exported for snarkjs (groth16, curve {}) to {}:",
+        file.display(),
+        snarkjs::CURVE,
+        out.display()
+    );
+    for path in &written {
+        println!("  {}", path.display());
+    }
+    Ok(())
 }

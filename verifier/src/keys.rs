@@ -273,6 +273,7 @@ pub struct VerifyingKey {
     circuit: CircuitId,
     id: KeyId,
     pub(crate) pvk: PreparedVerifyingKey<Bls12_381>,
+    blst: crate::blst_backend::BlstKey,
 }
 
 impl std::fmt::Debug for VerifyingKey {
@@ -316,6 +317,7 @@ impl VerifyingKey {
         Ok(Self {
             circuit,
             id,
+            blst: crate::blst_backend::BlstKey::new(&vk),
             pvk: ark_groth16::prepare_verifying_key(&vk),
         })
     }
@@ -341,6 +343,11 @@ impl VerifyingKey {
     /// The arkworks key.
     pub fn arkworks(&self) -> &ark_groth16::VerifyingKey<Bls12_381> {
         &self.pvk.vk
+    }
+
+    /// The key's constants for the blst path.
+    pub(crate) fn blst(&self) -> &crate::blst_backend::BlstKey {
+        &self.blst
     }
 
     /// The prepared arkworks key.

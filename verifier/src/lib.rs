@@ -6,8 +6,11 @@
 //! decodes points with full validation, and answers with distinct errors for malformed input, a
 //! wrong key and a proof that does not verify.
 
+pub mod batch;
+mod blst_backend;
 pub mod envelope;
 pub mod keys;
+pub mod snarkjs;
 
 use ark_bls12_381::{Bls12_381, Fr};
 use ark_groth16::{Groth16, Proof};
