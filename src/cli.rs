@@ -14,6 +14,7 @@ use zkcustoms_circuits::registry::{self, RegistryInput};
 use zkcustoms_circuits::{serde_fr, CircuitId, Fr};
 use zkcustoms_prover::setup::{setup_dev, SetupEvent};
 use zkcustoms_prover::{ProverError, ProvingKey, Witness};
+use zkcustoms_verifier::batch::Backend;
 use zkcustoms_verifier::{snarkjs, KeyDir, ProofEnvelope, VerifyError};
 
 /// zkcustoms: zero-knowledge proofs for Customs over BLS12-381 (Groth16).
@@ -79,7 +80,10 @@ enum Command {
         /// Key directory (from `setup`).
         #[arg(long)]
         keys: PathBuf,
-        /// Envelope files.
+        /// Pairing implementation: `blst` (fast) or `arkworks` (the reference).
+        #[arg(long, default_value = "blst")]
+        backend: String,
+        /// Envelope files, verified together in batches (one per verifying key).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -215,7 +219,11 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             witness,
             out,
         } => prove(&statement_id(&statement)?, &keys, &witness, out.as_deref()),
-        Command::Verify { keys, files } => verify(&keys, &files),
+        Command::Verify {
+            keys,
+            backend,
+            files,
+        } => verify(&keys, &backend, &files),
         Command::Export {
             command: ExportCommand::Snarkjs { keys, file, out },
         } => export_snarkjs(&keys, &file, &out),
@@ -426,14 +434,31 @@ fn prove(statement: &str, keys: &Path, witness: &Path, out: Option<&Path>) -> Re
     Ok(())
 }
 
-fn verify(keys: &Path, files: &[PathBuf]) -> Result<(), Failure> {
+fn verify(keys: &Path, backend: &str, files: &[PathBuf]) -> Result<(), Failure> {
+    let backend = match backend {
+        "blst" => Backend::Blst,
+        "arkworks" => Backend::Arkworks,
+        other => {
+            return Err(anyhow!("unknown backend {other:?}: expected blst or arkworks").into())
+        }
+    };
     let keys = KeyDir::open(keys)?.verifying_keys()?;
+    let texts: Vec<Result<String, VerifyError>> = files
+        .iter()
+        .map(|f| read_text(f).map_err(|e| VerifyError::Malformed(format!("{e:#}"))))
+        .collect();
+    let readable: Vec<&str> = texts
+        .iter()
+        .filter_map(|t| t.as_ref().ok().map(String::as_str))
+        .collect();
+    let mut verdicts = keys.verify_batch_json(&readable, backend).into_iter();
     let mut worst = 0u8;
     let mut failed = 0usize;
-    for file in files {
-        let result = read_text(file)
-            .map_err(|e| VerifyError::Malformed(format!("{e:#}")))
-            .and_then(|text| keys.verify_json(&text));
+    for (file, text) in files.iter().zip(&texts) {
+        let result = match text {
+            Ok(_) => verdicts.next().expect("one verdict per readable file"),
+            Err(e) => Err(e.clone()),
+        };
         match result {
             Ok(envelope) => println!(
                 "{}: VALID: {}",

@@ -360,3 +360,37 @@ fn setup_without_dev_is_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--dev"));
 }
+
+#[test]
+fn many_files_are_verified_together_and_each_is_reported() {
+    let f = fixture();
+    let changed = edit_json("aeo.proof.json", "aeo.changed.json", |v| {
+        v["public"]["as_of"] = "2026-11-26".into();
+    });
+    let (aeo, inv) = (f.path("aeo.proof.json"), f.path("inv.proof.json"));
+    for backend in ["blst", "arkworks"] {
+        let keys = f.keys();
+        let o = run(&[
+            "verify",
+            "--backend",
+            backend,
+            "--keys",
+            &keys,
+            &aeo,
+            &inv,
+            &changed,
+            &aeo,
+            &inv,
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{backend}: {}", stdout(&o));
+        let lines: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+        assert_eq!(lines.len(), 5);
+        for (i, line) in lines.iter().enumerate() {
+            let expected = if i == 2 { "INVALID" } else { "VALID" };
+            assert!(line.contains(&format!(": {expected}")), "{backend}: {line}");
+        }
+        assert!(stderr(&o).contains("1 of 5 envelopes did not verify"));
+    }
+    let o = run(&["verify", "--backend", "fast", "--keys", &f.keys(), &aeo]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -10,7 +10,11 @@ fn assert_shape(id: CircuitId, constraints: usize, public_inputs: usize, matrix_
     println!("{id}: {shape:?}");
     assert_eq!(shape.constraints, constraints, "{id}: constraint count");
     assert_eq!(shape.public_inputs, public_inputs, "{id}: public inputs");
-    assert_eq!(shape.public_inputs, id.num_public_inputs(), "{id}: declared inputs");
+    assert_eq!(
+        shape.public_inputs,
+        id.num_public_inputs(),
+        "{id}: declared inputs"
+    );
     assert_eq!(shape.matrix_hash, matrix_hash, "{id}: constraint matrices");
 }
 
