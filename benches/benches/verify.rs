@@ -1,0 +1,81 @@
+//! Verification cost, measured in one run on the same proofs: plain ark-groth16 single
+//! verification, our single verification (arkworks and blst paths), and batch verification at
+//! 1, 16, 64 and 256 proofs (reported per batch; divide by the size for the per-proof cost).
+
+// criterion_group! and criterion_main! generate undocumented functions.
+#![allow(missing_docs)]
+
+use ark_bls12_381::Bls12_381;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use zkcustoms_circuits::{aeo_status, CircuitId};
+use zkcustoms_prover::setup::setup_dev;
+use zkcustoms_prover::{prove, ProvingKey, Witness};
+use zkcustoms_verifier::batch::{holds, Backend, PreparedProof};
+use zkcustoms_verifier::KeyDir;
+
+fn bench_verify(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let circuit = CircuitId::AeoStatusV1;
+    setup_dev(dir.path(), &[circuit], |_| {}).expect("setup");
+    let kd = KeyDir::open(dir.path()).expect("keys");
+    let pk = ProvingKey::load(&kd, circuit).expect("proving key");
+    let key = kd.verifying_key(circuit).expect("verifying key");
+    let mut rng = ChaCha20Rng::seed_from_u64(2026);
+    let w = zkcustoms_prover::witness::example(aeo_status::ID).expect("example");
+    let statement = Witness::from_json(aeo_status::ID, &w.to_string())
+        .expect("witness")
+        .statement()
+        .expect("statement");
+    let envelope = prove(&pk, &statement, &mut rng).expect("proof");
+    let inputs = envelope.public.to_field_elements(circuit).expect("inputs");
+    // 256 distinct valid proofs (re-randomised copies of one proof).
+    let proofs: Vec<PreparedProof> = (0..256)
+        .map(|_| PreparedProof {
+            proof: ark_groth16::Groth16::<Bls12_381>::rerandomize_proof(
+                key.arkworks(),
+                &envelope.proof,
+                &mut rng,
+            ),
+            inputs: inputs.clone(),
+        })
+        .collect();
+    let refs: Vec<&PreparedProof> = proofs.iter().collect();
+
+    let mut g = c.benchmark_group("verify aeo-status/v1");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("single/ark-groth16", |b| {
+        b.iter(|| {
+            assert!(ark_groth16::Groth16::<Bls12_381>::verify_proof(
+                key.prepared(),
+                &proofs[0].proof,
+                &proofs[0].inputs
+            )
+            .expect("verify"))
+        })
+    });
+    for backend in [Backend::Arkworks, Backend::Blst] {
+        g.bench_function(format!("single/ours-{backend:?}"), |b| {
+            b.iter(|| assert!(holds(&key, &refs[..1], backend)))
+        });
+    }
+    for n in [1usize, 16, 64, 256] {
+        g.throughput(Throughput::Elements(n as u64));
+        for backend in [Backend::Arkworks, Backend::Blst] {
+            g.bench_with_input(
+                BenchmarkId::new(format!("batch-{backend:?}"), n),
+                &n,
+                |b, &n| b.iter(|| assert!(holds(&key, &refs[..n], backend))),
+            );
+        }
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = bench_verify
+}
+criterion_main!(benches);
