@@ -1,97 +1,10 @@
 //! The `zkcustoms` binary end to end: setup, example, registry, holder, prove, verify, and the
 //! exit codes and messages for bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_zkcustoms"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-}
-
-impl Fixture {
-    fn keys(&self) -> String {
-        self.root.join("keys").display().to_string()
-    }
-    fn path(&self, name: &str) -> String {
-        self.root.join(name).display().to_string()
-    }
-}
-
-/// Development keys for aeo-status and the 4-line invoice class, and one proof of each.
-fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        let f = Fixture { _dir: dir, root };
-        let o = run(&[
-            "setup",
-            "--dev",
-            "--out",
-            &f.keys(),
-            "--circuit",
-            "aeo-status/v1",
-            "--circuit",
-            "invoice-value/v1:4",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        assert!(stderr(&o).contains("DEVELOPMENT KEYS"));
-        assert!(stderr(&o).contains("[2/2]"), "progress is shown");
-        for (statement, name) in [("aeo-status", "aeo"), ("invoice-value", "inv")] {
-            let o = run(&["example", statement]);
-            assert!(o.status.success());
-            std::fs::write(f.path(&format!("{name}.witness.json")), &o.stdout).unwrap();
-            let o = run(&[
-                "prove",
-                statement,
-                "--keys",
-                &f.keys(),
-                "--witness",
-                &f.path(&format!("{name}.witness.json")),
-                "--out",
-                &f.path(&format!("{name}.proof.json")),
-            ]);
-            assert!(o.status.success(), "{}", stderr(&o));
-        }
-        f
-    })
-}
-
-fn verify(files: &[&str]) -> Output {
-    let f = fixture();
-    let keys = f.keys();
-    let mut args = vec!["verify", "--keys", &keys];
-    args.extend_from_slice(files);
-    run(&args)
-}
-
-fn edit_json(from: &str, to: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
-    let f = fixture();
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(f.path(from)).unwrap()).unwrap();
-    edit(&mut v);
-    let path = f.path(to);
-    std::fs::write(&path, v.to_string()).unwrap();
-    path
-}
+use common::*;
+use std::path::Path;
 
 #[test]
 fn valid_proofs_verify_with_exit_0() {

@@ -2,25 +2,11 @@
 //! snarkjs itself (the version pinned in `tools/snarkjs`, installed by `make snarkjs`), stop
 //! verifying when a public input changes, and a proof that does not verify is never exported.
 
+mod common;
+
+use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_zkcustoms"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// The pinned snarkjs; a missing install fails the test with what to run.
 fn snarkjs() -> Command {
@@ -72,58 +58,6 @@ fn plain(text: &str) -> String {
         }
     }
     out
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-}
-
-impl Fixture {
-    fn keys(&self) -> String {
-        self.path("keys")
-    }
-    fn path(&self, name: &str) -> String {
-        self.root.join(name).display().to_string()
-    }
-}
-
-/// Development keys for aeo-status and the 4-line invoice class, and one proof of each.
-fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        let f = Fixture { _dir: dir, root };
-        let o = run(&[
-            "setup",
-            "--dev",
-            "--out",
-            &f.keys(),
-            "--circuit",
-            "aeo-status/v1",
-            "--circuit",
-            "invoice-value/v1:4",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        for (statement, name) in [("aeo-status", "aeo"), ("invoice-value", "inv")] {
-            let o = run(&["example", statement]);
-            assert!(o.status.success(), "{}", stderr(&o));
-            std::fs::write(f.path(&format!("{name}.witness.json")), &o.stdout).unwrap();
-            let o = run(&[
-                "prove",
-                statement,
-                "--keys",
-                &f.keys(),
-                "--witness",
-                &f.path(&format!("{name}.witness.json")),
-                "--out",
-                &f.path(&format!("{name}.proof.json")),
-            ]);
-            assert!(o.status.success(), "{}", stderr(&o));
-        }
-        f
-    })
 }
 
 fn export(envelope: &str, out: &str) -> Output {

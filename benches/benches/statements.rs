@@ -9,9 +9,10 @@
 use ark_bls12_381::Bls12_381;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::Duration;
-use zkcustoms_benches::{example_statement, rng};
+use zkcustoms_benches::rng;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_prover::setup::setup_dev;
+use zkcustoms_prover::witness::example_statement;
 use zkcustoms_prover::{prove, ProvingKey};
 use zkcustoms_verifier::KeyDir;
 
@@ -34,7 +35,7 @@ fn bench_circuit(c: &mut Criterion, circuit: CircuitId) {
     let kd = KeyDir::open(dir.path()).expect("keys");
     let pk = ProvingKey::load(&kd, circuit).expect("proving key");
     let vk = kd.verifying_key(circuit).expect("verifying key");
-    let statement = example_statement(circuit);
+    let statement = example_statement(circuit).expect("example statement");
     let mut r = rng();
     let envelope = prove(&pk, &statement, &mut r).expect("proof");
     let inputs = envelope.public.to_field_elements(circuit).expect("inputs");

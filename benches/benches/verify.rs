@@ -7,11 +7,10 @@
 
 use ark_bls12_381::Bls12_381;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-use zkcustoms_circuits::{aeo_status, CircuitId};
+use zkcustoms_circuits::CircuitId;
 use zkcustoms_prover::setup::setup_dev;
-use zkcustoms_prover::{prove, ProvingKey, Witness};
+use zkcustoms_prover::witness::example_statement;
+use zkcustoms_prover::{prove, ProvingKey};
 use zkcustoms_verifier::batch::{holds, Backend, PreparedProof};
 use zkcustoms_verifier::KeyDir;
 
@@ -22,12 +21,8 @@ fn bench_verify(c: &mut Criterion) {
     let kd = KeyDir::open(dir.path()).expect("keys");
     let pk = ProvingKey::load(&kd, circuit).expect("proving key");
     let key = kd.verifying_key(circuit).expect("verifying key");
-    let mut rng = ChaCha20Rng::seed_from_u64(2026);
-    let w = zkcustoms_prover::witness::example(aeo_status::ID).expect("example");
-    let statement = Witness::from_json(aeo_status::ID, &w.to_string())
-        .expect("witness")
-        .statement()
-        .expect("statement");
+    let mut rng = zkcustoms_benches::rng();
+    let statement = example_statement(circuit).expect("example statement");
     let envelope = prove(&pk, &statement, &mut rng).expect("proof");
     let inputs = envelope.public.to_field_elements(circuit).expect("inputs");
     // 256 distinct valid proofs (re-randomised copies of one proof).

@@ -255,3 +255,12 @@ pub fn example(statement: &str) -> Result<serde_json::Value, ProverError> {
     };
     Ok(value.expect("example witness serializes"))
 }
+
+/// The example statement of a circuit: [`example`]'s witness, in the circuit's size class.
+pub fn example_statement(circuit: CircuitId) -> Result<Statement, ProverError> {
+    let mut w = example(circuit.statement())?;
+    if let Some(class) = circuit.size_class() {
+        w["size_class"] = serde_json::Value::from(class.lines());
+    }
+    Witness::from_json(circuit.statement(), &w.to_string())?.statement()
+}

@@ -8,9 +8,10 @@ use rand::rngs::OsRng;
 use rand::SeedableRng;
 use std::sync::OnceLock;
 use zkcustoms_circuits::invoice::SizeClass;
-use zkcustoms_circuits::{aeo_status, invoice_value, CircuitId};
+use zkcustoms_circuits::CircuitId;
 use zkcustoms_prover::setup::setup_dev;
-use zkcustoms_prover::{prove, ProvingKey, Witness};
+use zkcustoms_prover::witness::example_statement;
+use zkcustoms_prover::{prove, ProvingKey};
 use zkcustoms_verifier::batch::{holds, verify_group, Backend, PreparedProof};
 use zkcustoms_verifier::{KeyDir, ProofEnvelope, PublicValues, VerifierKeys, VerifyError};
 
@@ -33,17 +34,13 @@ fn fixture() -> &'static Fixture {
         ];
         setup_dev(dir.path(), &circuits, |_| {}).unwrap();
         let kd = KeyDir::open(dir.path()).unwrap();
-        let make = |statement: &str, circuit| {
-            let w = zkcustoms_prover::witness::example(statement).unwrap();
-            let s = Witness::from_json(statement, &w.to_string())
-                .unwrap()
-                .statement()
-                .unwrap();
+        let make = |circuit| {
+            let s = example_statement(circuit).unwrap();
             prove(&ProvingKey::load(&kd, circuit).unwrap(), &s, &mut OsRng).unwrap()
         };
         Fixture {
-            aeo: make(aeo_status::ID, circuits[0]),
-            inv: make(invoice_value::ID, circuits[1]),
+            aeo: make(circuits[0]),
+            inv: make(circuits[1]),
             keys: kd.verifying_keys().unwrap(),
             _dir: dir,
         }

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::{aeo_status, invoice_value, CircuitId, Fr};
 use zkcustoms_prover::setup::setup_dev;
+use zkcustoms_prover::witness::example_statement;
 use zkcustoms_prover::{prove, ProverError, ProvingKey, Witness};
 use zkcustoms_verifier::envelope::{encode_proof, PROOF_LEN};
 use zkcustoms_verifier::{KeyDir, KeyError, ProofEnvelope, PublicValues, VerifyError};
@@ -36,19 +37,12 @@ fn envelopes() -> &'static [ProofEnvelope; 2] {
     static ENV: OnceLock<[ProofEnvelope; 2]> = OnceLock::new();
     ENV.get_or_init(|| {
         let dir = KeyDir::open(&keys().1).unwrap();
-        let make = |statement: &str, circuit| {
-            let w = zkcustoms_prover::witness::example(statement).unwrap();
-            let s = Witness::from_json(statement, &w.to_string())
-                .unwrap()
-                .statement()
-                .unwrap();
+        let make = |circuit| {
+            let s = example_statement(circuit).unwrap();
             let pk = ProvingKey::load(&dir, circuit).unwrap();
             prove(&pk, &s, &mut OsRng).unwrap()
         };
-        [
-            make(aeo_status::ID, CIRCUITS[0]),
-            make(invoice_value::ID, CIRCUITS[1]),
-        ]
+        [make(CIRCUITS[0]), make(CIRCUITS[1])]
     })
 }
 

@@ -133,10 +133,9 @@ pub fn verify_group(key: &VerifyingKey, proofs: &[PreparedProof], backend: Backe
 pub fn holds(key: &VerifyingKey, proofs: &[&PreparedProof], backend: Backend) -> bool {
     match (backend, proofs.len()) {
         (_, 0) => true,
-        (Backend::Arkworks, 1) => key
-            .verify_inputs(&proofs[0].inputs, &proofs[0].proof)
+        (backend, 1) => key
+            .verify_inputs_with(&proofs[0].inputs, &proofs[0].proof, backend)
             .is_ok(),
-        (Backend::Blst, 1) => crate::blst_backend::verify_one(key, proofs[0]),
         (backend, _) => {
             let r: Vec<Fr> = proofs.iter().map(|_| random_scalar()).collect();
             match backend {

@@ -88,15 +88,25 @@ fn prepared_inputs(key: &VerifyingKey, inputs: &[Fr]) -> G1Affine {
 }
 
 /// The single Groth16 check with blst: `e(A,B) e(P,-gamma) e(C,-delta) = e(alpha,beta)`.
-/// The caller has checked the input count.
-pub(crate) fn verify_one(key: &VerifyingKey, proof: &PreparedProof) -> bool {
+/// The caller has checked the input count. The prepared inputs `P` and the Miller loops run on
+/// two threads: one computes `P` and then its loop, the other the loops of `(A,B)` and `(C,-delta)`.
+pub(crate) fn verify_one(
+    key: &VerifyingKey,
+    proof: &ark_groth16::Proof<ark_bls12_381::Bls12_381>,
+    inputs: &[Fr],
+) -> bool {
     let b = key.blst();
-    let p = prepared_inputs(key, &proof.inputs);
-    let f = blst_fp12::miller_loop_n(
-        &[g2(&proof.proof.b), b.neg_gamma, b.neg_delta],
-        &[g1(&proof.proof.a), g1(&p), g1(&proof.proof.c)],
+    let (with_inputs, rest) = rayon::join(
+        || {
+            let p = prepared_inputs(key, inputs);
+            blst_fp12::miller_loop(&b.neg_gamma, &g1(&p))
+        },
+        || {
+            blst_fp12::miller_loop(&g2(&proof.b), &g1(&proof.a))
+                * blst_fp12::miller_loop(&b.neg_delta, &g1(&proof.c))
+        },
     );
-    f.final_exp() == b.alpha_beta
+    (with_inputs * rest).final_exp() == b.alpha_beta
 }
 
 /// The batch check with blst (see [`crate::batch`]): the random-linear-combination identity with

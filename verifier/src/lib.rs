@@ -64,11 +64,22 @@ impl VerifyError {
 }
 
 impl VerifyingKey {
-    /// Verifies a proof over public field elements, checking their count first.
+    /// Verifies a proof over public field elements, checking their count first (on the default
+    /// pairing path, blst).
     pub fn verify_inputs(
         &self,
         inputs: &[Fr],
         proof: &Proof<Bls12_381>,
+    ) -> Result<(), VerifyError> {
+        self.verify_inputs_with(inputs, proof, batch::Backend::default())
+    }
+
+    /// Verifies a proof over public field elements on the given pairing path.
+    pub fn verify_inputs_with(
+        &self,
+        inputs: &[Fr],
+        proof: &Proof<Bls12_381>,
+        backend: batch::Backend,
     ) -> Result<(), VerifyError> {
         let expected = self.pvk.vk.gamma_abc_g1.len() - 1;
         if inputs.len() != expected || expected != self.circuit().num_public_inputs() {
@@ -77,10 +88,17 @@ impl VerifyingKey {
                 found: inputs.len(),
             });
         }
-        match Groth16::<Bls12_381>::verify_proof(&self.pvk, proof, inputs) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(VerifyError::InvalidProof),
-            Err(e) => Err(VerifyError::Malformed(e.to_string())),
+        let ok = match backend {
+            batch::Backend::Arkworks => {
+                Groth16::<Bls12_381>::verify_proof(&self.pvk, proof, inputs)
+                    .map_err(|e| VerifyError::Malformed(e.to_string()))?
+            }
+            batch::Backend::Blst => blst_backend::verify_one(self, proof, inputs),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(VerifyError::InvalidProof)
         }
     }
 

@@ -1,0 +1,96 @@
+//! Shared helpers for the tests that drive the `zkcustoms` binary: running it, reading its
+//! output, and a fixture with development keys and one proof of each statement.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_zkcustoms"))
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    /// The fixture's directory.
+    pub root: PathBuf,
+}
+
+impl Fixture {
+    pub fn keys(&self) -> String {
+        self.root.join("keys").display().to_string()
+    }
+    pub fn path(&self, name: &str) -> String {
+        self.root.join(name).display().to_string()
+    }
+}
+
+/// Development keys for aeo-status and the 4-line invoice class, and one proof of each.
+pub fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let f = Fixture { _dir: dir, root };
+        let o = run(&[
+            "setup",
+            "--dev",
+            "--out",
+            &f.keys(),
+            "--circuit",
+            "aeo-status/v1",
+            "--circuit",
+            "invoice-value/v1:4",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains("DEVELOPMENT KEYS"));
+        assert!(stderr(&o).contains("[2/2]"), "progress is shown");
+        for (statement, name) in [("aeo-status", "aeo"), ("invoice-value", "inv")] {
+            let o = run(&["example", statement]);
+            assert!(o.status.success());
+            std::fs::write(f.path(&format!("{name}.witness.json")), &o.stdout).unwrap();
+            let o = run(&[
+                "prove",
+                statement,
+                "--keys",
+                &f.keys(),
+                "--witness",
+                &f.path(&format!("{name}.witness.json")),
+                "--out",
+                &f.path(&format!("{name}.proof.json")),
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        f
+    })
+}
+
+pub fn verify(files: &[&str]) -> Output {
+    let f = fixture();
+    let keys = f.keys();
+    let mut args = vec!["verify", "--keys", &keys];
+    args.extend_from_slice(files);
+    run(&args)
+}
+
+pub fn edit_json(from: &str, to: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let f = fixture();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.path(from)).unwrap()).unwrap();
+    edit(&mut v);
+    let path = f.path(to);
+    std::fs::write(&path, v.to_string()).unwrap();
+    path
+}
