@@ -57,13 +57,41 @@ pub(crate) fn fp12(x: &Fq12) -> blst_fp12 {
     }
 }
 
+/// Number of Fp6 line coefficients blst precomputes for one G2 point (BLS12-381).
+const LINES: usize = 68;
+
+/// The Miller-loop line coefficients of a fixed G2 point, computed once.
+#[derive(Clone)]
+struct Lines(Box<[blst_fp6; LINES]>);
+
+impl Lines {
+    #[allow(unsafe_code)]
+    fn new(q: &blst_p2_affine) -> Self {
+        let mut lines = Box::new([blst_fp6::default(); LINES]);
+        // SAFETY: `blst_precompute_lines` writes exactly 68 line coefficients (its C signature is
+        // `blst_fp6 Qlines[68]`) into a buffer that holds 68, and only reads `q`.
+        unsafe { blst::blst_precompute_lines(lines.as_mut_ptr(), q) };
+        Self(lines)
+    }
+
+    /// The Miller loop of `(q, p)` for the `q` these lines were computed from.
+    #[allow(unsafe_code)]
+    fn miller_loop(&self, p: &blst_p1_affine) -> blst_fp12 {
+        let mut out = blst_fp12::default();
+        // SAFETY: `blst_miller_loop_lines` reads exactly 68 line coefficients from a buffer of
+        // 68 and the point `p`, and writes one Fp12 element into `out`.
+        unsafe { blst::blst_miller_loop_lines(&mut out, self.0.as_ptr(), p) };
+        out
+    }
+}
+
 /// A verifying key's constants in blst form, computed once per key.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(crate) struct BlstKey {
     alpha_beta: blst_fp12,
-    beta: blst_p2_affine,
-    neg_gamma: blst_p2_affine,
-    neg_delta: blst_p2_affine,
+    beta: Lines,
+    neg_gamma: Lines,
+    neg_delta: Lines,
     one: blst_fp12,
 }
 
@@ -74,9 +102,9 @@ impl BlstKey {
         let beta = g2(&vk.beta_g2);
         Self {
             alpha_beta: blst_fp12::miller_loop(&beta, &g1(&vk.alpha_g1)).final_exp(),
-            beta,
-            neg_gamma: g2(&neg_gamma),
-            neg_delta: g2(&neg_delta),
+            beta: Lines::new(&beta),
+            neg_gamma: Lines::new(&g2(&neg_gamma)),
+            neg_delta: Lines::new(&g2(&neg_delta)),
             one: fp12(&Fq12::one()),
         }
     }
@@ -99,11 +127,11 @@ pub(crate) fn verify_one(
     let (with_inputs, rest) = rayon::join(
         || {
             let p = prepared_inputs(key, inputs);
-            blst_fp12::miller_loop(&b.neg_gamma, &g1(&p))
+            b.neg_gamma.miller_loop(&g1(&p))
         },
         || {
             blst_fp12::miller_loop(&g2(&proof.b), &g1(&proof.a))
-                * blst_fp12::miller_loop(&b.neg_delta, &g1(&proof.c))
+                * b.neg_delta.miller_loop(&g1(&proof.c))
         },
     );
     (with_inputs * rest).final_exp() == b.alpha_beta
@@ -120,11 +148,17 @@ pub(crate) fn batch_holds(key: &VerifyingKey, proofs: &[&PreparedProof], r: &[Fr
     let c = G1Projective::msm_unchecked(&cs, r).into_affine();
     let neg_alpha = (-(key.pvk.vk.alpha_g1 * sum_r)).into_affine();
     let ra = crate::batch::scaled_a(proofs, r);
-    let mut qs: Vec<blst_p2_affine> = proofs.iter().map(|p| g2(&p.proof.b)).collect();
-    let mut ps: Vec<blst_p1_affine> = ra.iter().map(g1).collect();
-    qs.extend([b.neg_gamma, b.neg_delta, b.beta]);
-    ps.extend([g1(&inputs), g1(&c), g1(&neg_alpha)]);
-    blst_fp12::miller_loop_n(&qs, &ps).final_exp() == b.one
+    let qs: Vec<blst_p2_affine> = proofs.iter().map(|p| g2(&p.proof.b)).collect();
+    let ps: Vec<blst_p1_affine> = ra.iter().map(g1).collect();
+    let (varying, fixed) = rayon::join(
+        || blst_fp12::miller_loop_n(&qs, &ps),
+        || {
+            b.neg_gamma.miller_loop(&g1(&inputs))
+                * b.neg_delta.miller_loop(&g1(&c))
+                * b.beta.miller_loop(&g1(&neg_alpha))
+        },
+    );
+    (varying * fixed).final_exp() == b.one
 }
 
 #[cfg(test)]
@@ -144,6 +178,8 @@ mod tests {
             let ark = Bls12_381::pairing(p, q).0;
             let ours = blst_fp12::miller_loop(&g2(&q), &g1(&p)).final_exp();
             assert!(ours == fp12(&ark));
+            let lines = Lines::new(&g2(&q)).miller_loop(&g1(&p)).final_exp();
+            assert!(lines == fp12(&ark));
         }
     }
 }
