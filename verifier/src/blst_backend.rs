@@ -12,7 +12,7 @@ use crate::batch::PreparedProof;
 use crate::VerifyingKey;
 use ark_bls12_381::{Fq, Fq12, Fq2, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::One;
+use ark_ff::{BigInteger, One, PrimeField, Zero};
 use blst::{blst_fp, blst_fp12, blst_fp2, blst_fp6, blst_p1_affine, blst_p2_affine};
 
 fn fp(x: &Fq) -> blst_fp {
@@ -85,9 +85,51 @@ impl Lines {
     }
 }
 
+/// Window width of the fixed-base tables for the key's input bases.
+const WINDOW: usize = 6;
+/// Number of windows covering a 255-bit scalar.
+const WINDOWS: usize = 255_usize.div_ceil(WINDOW);
+
+/// A table of multiples of one fixed G1 base: entry `i * 2^WINDOW + j` is `j * 2^(WINDOW i) *
+/// base`, so a scalar multiplication costs one mixed addition per non-zero window.
+#[derive(Clone)]
+struct FixedBase(Vec<G1Affine>);
+
+impl FixedBase {
+    fn new(base: &G1Affine) -> Self {
+        let mut points = Vec::with_capacity(WINDOWS << WINDOW);
+        let mut b = base.into_group();
+        for _ in 0..WINDOWS {
+            let mut acc = G1Projective::zero();
+            for _ in 0..1 << WINDOW {
+                points.push(acc);
+                acc += b;
+            }
+            b = acc;
+        }
+        Self(G1Projective::normalize_batch(&points))
+    }
+
+    fn mul(&self, scalar: &Fr) -> G1Projective {
+        let bits = scalar.into_bigint().to_bits_le();
+        let mut acc = G1Projective::zero();
+        for (i, window) in bits.chunks(WINDOW).enumerate().take(WINDOWS) {
+            let j = window
+                .iter()
+                .rev()
+                .fold(0usize, |n, &bit| (n << 1) | usize::from(bit));
+            if j != 0 {
+                acc += self.0[(i << WINDOW) | j];
+            }
+        }
+        acc
+    }
+}
+
 /// A verifying key's constants in blst form, computed once per key.
 #[derive(Clone)]
 pub(crate) struct BlstKey {
+    inputs: Vec<FixedBase>,
     alpha_beta: blst_fp12,
     beta: Lines,
     neg_gamma: Lines,
@@ -101,6 +143,7 @@ impl BlstKey {
         let neg_delta: G2Affine = (-vk.delta_g2.into_group()).into_affine();
         let beta = g2(&vk.beta_g2);
         Self {
+            inputs: vk.gamma_abc_g1[1..].iter().map(FixedBase::new).collect(),
             alpha_beta: blst_fp12::miller_loop(&beta, &g1(&vk.alpha_g1)).final_exp(),
             beta: Lines::new(&beta),
             neg_gamma: Lines::new(&g2(&neg_gamma)),
@@ -110,14 +153,23 @@ impl BlstKey {
     }
 }
 
+/// `IC_0 + sum_j x_j IC_j` with the key's fixed-base tables.
 fn prepared_inputs(key: &VerifyingKey, inputs: &[Fr]) -> G1Affine {
-    let ic = &key.pvk.vk.gamma_abc_g1;
-    (G1Projective::msm_unchecked(&ic[1..], inputs) + ic[0]).into_affine()
+    let tables = &key.blst().inputs;
+    debug_assert_eq!(tables.len(), inputs.len());
+    tables
+        .iter()
+        .zip(inputs)
+        .fold(key.pvk.vk.gamma_abc_g1[0].into_group(), |acc, (t, x)| {
+            acc + t.mul(x)
+        })
+        .into_affine()
 }
 
 /// The single Groth16 check with blst: `e(A,B) e(P,-gamma) e(C,-delta) = e(alpha,beta)`.
-/// The caller has checked the input count. The prepared inputs `P` and the Miller loops run on
-/// two threads: one computes `P` and then its loop, the other the loops of `(A,B)` and `(C,-delta)`.
+/// The caller has checked the input count. Two threads share the work: one computes `P` from
+/// the fixed-base tables and the loops of the fixed points `-gamma` and `-delta` (precomputed
+/// lines), the other the loop of `(A, B)`.
 pub(crate) fn verify_one(
     key: &VerifyingKey,
     proof: &ark_groth16::Proof<ark_bls12_381::Bls12_381>,
@@ -127,12 +179,9 @@ pub(crate) fn verify_one(
     let (with_inputs, rest) = rayon::join(
         || {
             let p = prepared_inputs(key, inputs);
-            b.neg_gamma.miller_loop(&g1(&p))
+            b.neg_gamma.miller_loop(&g1(&p)) * b.neg_delta.miller_loop(&g1(&proof.c))
         },
-        || {
-            blst_fp12::miller_loop(&g2(&proof.b), &g1(&proof.a))
-                * b.neg_delta.miller_loop(&g1(&proof.c))
-        },
+        || blst_fp12::miller_loop(&g2(&proof.b), &g1(&proof.a)),
     );
     (with_inputs * rest).final_exp() == b.alpha_beta
 }
@@ -180,6 +229,23 @@ mod tests {
             assert!(ours == fp12(&ark));
             let lines = Lines::new(&g2(&q)).miller_loop(&g1(&p)).final_exp();
             assert!(lines == fp12(&ark));
+        }
+    }
+
+    #[test]
+    fn fixed_base_tables_multiply_like_arkworks() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let base = (G1Affine::generator() * Fr::rand(&mut rng)).into_affine();
+        let table = FixedBase::new(&base);
+        let edge = [
+            Fr::zero(),
+            Fr::one(),
+            -Fr::one(),
+            Fr::from(1u64 << 6),
+            Fr::from(63u64),
+        ];
+        for s in edge.into_iter().chain((0..16).map(|_| Fr::rand(&mut rng))) {
+            assert_eq!(table.mul(&s).into_affine(), (base * s).into_affine());
         }
     }
 }
