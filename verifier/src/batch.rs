@@ -206,17 +206,9 @@ impl VerifierKeys {
                 .get(env.circuit)
                 .ok_or(VerifyError::NoKey(env.circuit))
                 .and_then(|key| {
-                    key.check_envelope_key(env.vk_id)?;
-                    let inputs = env.public.to_field_elements(key.circuit())?;
-                    if inputs.len() + 1 != key.pvk.vk.gamma_abc_g1.len() {
-                        return Err(VerifyError::PublicInputCount {
-                            expected: key.pvk.vk.gamma_abc_g1.len() - 1,
-                            found: inputs.len(),
-                        });
-                    }
                     Ok(PreparedProof {
+                        inputs: key.envelope_inputs(env)?,
                         proof: env.proof.clone(),
-                        inputs,
                     })
                 });
             match prepared {

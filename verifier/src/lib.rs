@@ -102,8 +102,9 @@ impl VerifyingKey {
         }
     }
 
-    /// Verifies an envelope against this key.
-    pub fn verify(&self, envelope: &ProofEnvelope) -> Result<(), VerifyError> {
+    /// The public field elements of an envelope for this key: the envelope must be for this
+    /// key's circuit and name this key, and the number of inputs must be the key's.
+    pub fn envelope_inputs(&self, envelope: &ProofEnvelope) -> Result<Vec<Fr>, VerifyError> {
         if envelope.circuit != self.circuit() {
             return Err(VerifyError::Malformed(format!(
                 "envelope is for {}, this key verifies {}",
@@ -113,6 +114,19 @@ impl VerifyingKey {
         }
         self.check_envelope_key(envelope.vk_id)?;
         let inputs = envelope.public.to_field_elements(self.circuit())?;
+        let expected = self.pvk.vk.gamma_abc_g1.len() - 1;
+        if inputs.len() != expected {
+            return Err(VerifyError::PublicInputCount {
+                expected,
+                found: inputs.len(),
+            });
+        }
+        Ok(inputs)
+    }
+
+    /// Verifies an envelope against this key.
+    pub fn verify(&self, envelope: &ProofEnvelope) -> Result<(), VerifyError> {
+        let inputs = self.envelope_inputs(envelope)?;
         self.verify_inputs(&inputs, &envelope.proof)
     }
 }

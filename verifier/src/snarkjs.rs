@@ -131,22 +131,7 @@ pub fn public_json(inputs: &[Fr]) -> Value {
 ///
 /// The proof itself is not verified.
 pub fn export(key: &VerifyingKey, envelope: &ProofEnvelope) -> Result<SnarkjsExport, VerifyError> {
-    if envelope.circuit != key.circuit() {
-        return Err(VerifyError::Malformed(format!(
-            "envelope is for {}, this key verifies {}",
-            envelope.circuit,
-            key.circuit()
-        )));
-    }
-    key.check_envelope_key(envelope.vk_id)?;
-    let inputs = envelope.public.to_field_elements(key.circuit())?;
-    let expected = key.arkworks().gamma_abc_g1.len() - 1;
-    if inputs.len() != expected {
-        return Err(VerifyError::PublicInputCount {
-            expected,
-            found: inputs.len(),
-        });
-    }
+    let inputs = key.envelope_inputs(envelope)?;
     Ok(SnarkjsExport {
         verification_key: verification_key_json(key),
         proof: proof_json(&envelope.proof),
