@@ -58,7 +58,7 @@ pub fn pack_ascii(s: &str) -> Result<Fr, FieldError> {
 
 /// Hashes an arbitrary string into a field element under a label (SHA-256, reduced).
 ///
-/// Used for verifier scopes, which are free-form (a session challenge, a UCR, a programme).
+/// Used for verifier scopes, which are free-form (a session challenge, a programme).
 pub fn hash_to_field(label: &str, s: &str) -> Fr {
     let mut h = Sha256::new();
     h.update((label.len() as u64).to_be_bytes());

@@ -21,7 +21,7 @@ pub struct AeoStatusWitness {
     pub as_of: Day,
     /// The minimum tier asked for.
     pub required_tier: Tier,
-    /// The verifier's scope (session challenge, UCR, programme).
+    /// The verifier's scope (a session challenge, a programme); not a UCR, which names the trader.
     pub scope: String,
     /// The holder's secret (never leaves the prover).
     #[serde(with = "serde_fr")]
