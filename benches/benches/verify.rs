@@ -8,22 +8,16 @@
 use ark_bls12_381::Bls12_381;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use zkcustoms_circuits::CircuitId;
-use zkcustoms_prover::setup::setup_dev;
-use zkcustoms_prover::witness::example_statement;
-use zkcustoms_prover::{prove, ProvingKey};
+use zkcustoms_prover::prove;
 use zkcustoms_verifier::batch::{holds, Backend, PreparedProof};
-use zkcustoms_verifier::KeyDir;
 
 fn bench_verify(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temporary directory");
     let circuit = CircuitId::AeoStatusV1;
-    setup_dev(dir.path(), &[circuit], |_| {}).expect("setup");
-    let kd = KeyDir::open(dir.path()).expect("keys");
-    let pk = ProvingKey::load(&kd, circuit).expect("proving key");
-    let key = kd.verifying_key(circuit).expect("verifying key");
+    let keys = zkcustoms_benches::dev_keys(&[circuit]).expect("development keys");
+    let dev = &keys.circuits[0];
+    let key = dev.proving_key.verifying_key();
     let mut rng = zkcustoms_benches::rng();
-    let statement = example_statement(circuit).expect("example statement");
-    let envelope = prove(&pk, &statement, &mut rng).expect("proof");
+    let envelope = prove(&dev.proving_key, &dev.statement, &mut rng).expect("proof");
     let inputs = envelope.public.to_field_elements(circuit).expect("inputs");
     // 256 distinct valid proofs (re-randomised copies of one proof).
     let proofs: Vec<PreparedProof> = (0..256)
@@ -52,7 +46,7 @@ fn bench_verify(c: &mut Criterion) {
     });
     for backend in [Backend::Arkworks, Backend::Blst] {
         g.bench_function(format!("single/ours-{backend:?}"), |b| {
-            b.iter(|| assert!(holds(&key, &refs[..1], backend)))
+            b.iter(|| assert!(holds(key, &refs[..1], backend)))
         });
     }
     for n in [1usize, 16, 64, 256] {
@@ -61,7 +55,7 @@ fn bench_verify(c: &mut Criterion) {
             g.bench_with_input(
                 BenchmarkId::new(format!("batch-{backend:?}"), n),
                 &n,
-                |b, &n| b.iter(|| assert!(holds(&key, &refs[..n], backend))),
+                |b, &n| b.iter(|| assert!(holds(key, &refs[..n], backend))),
             );
         }
     }
