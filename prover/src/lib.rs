@@ -11,12 +11,13 @@ pub mod witness;
 
 use ark_bls12_381::Bls12_381;
 use ark_groth16::Groth16;
-use ark_serialize::{CanonicalDeserialize, Compress, Validate};
+use ark_serialize::{Compress, Validate};
 use ark_snark::SNARK;
 use rand::{CryptoRng, RngCore};
 use zkcustoms_circuits::aeo_status::{self, AeoStatusCircuit};
 use zkcustoms_circuits::invoice_value::{self, InvoiceValueCircuit};
 use zkcustoms_circuits::CircuitId;
+use zkcustoms_verifier::keys::decode_exact;
 use zkcustoms_verifier::{KeyDir, KeyError, KeyId, ProofEnvelope, PublicValues, VerifyingKey};
 
 pub use witness::{AeoStatusWitness, InvoiceValueWitness, Statement, Witness};
@@ -82,27 +83,17 @@ impl ProvingKey {
         let vk = dir.verifying_key(circuit)?;
         let entry = dir.entry(circuit)?;
         let (path, bytes) = dir.read_checked(&entry.pk_file, entry.pk_id)?;
-        let mut reader = &bytes[..];
         // Points are not re-validated here: the id check pins the exact bytes that setup (or a
         // ceremony) wrote, full validation of a 16-line key takes minutes on two cores, and a
         // proving key can only spoil the prover's own proofs, each of which is verified under
         // the validated verifying key before it leaves `prove`.
-        let pk = ark_groth16::ProvingKey::<Bls12_381>::deserialize_with_mode(
-            &mut reader,
-            Compress::No,
-            Validate::No,
-        )
-        .map_err(|e| KeyError::Malformed {
-            path: path.clone(),
-            why: e.to_string(),
-        })?;
-        if !reader.is_empty() {
-            return Err(KeyError::Malformed {
-                path,
-                why: format!("{} trailing bytes", reader.len()),
-            }
-            .into());
-        }
+        let pk: ark_groth16::ProvingKey<Bls12_381> =
+            decode_exact(&bytes, Compress::No, Validate::No).map_err(|why| {
+                KeyError::Malformed {
+                    path: path.clone(),
+                    why,
+                }
+            })?;
         if VerifyingKey::canonical_bytes(&pk.vk) != VerifyingKey::canonical_bytes(vk.arkworks()) {
             return Err(KeyError::Malformed {
                 path,

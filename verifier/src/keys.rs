@@ -267,6 +267,21 @@ impl KeyDir {
     }
 }
 
+/// Decodes a value that must take up all of `bytes`; the error says what was wrong.
+pub fn decode_exact<T: CanonicalDeserialize>(
+    bytes: &[u8],
+    compress: Compress,
+    validate: Validate,
+) -> Result<T, String> {
+    let mut reader = bytes;
+    let value =
+        T::deserialize_with_mode(&mut reader, compress, validate).map_err(|e| e.to_string())?;
+    if !reader.is_empty() {
+        return Err(format!("{} trailing bytes", reader.len()));
+    }
+    Ok(value)
+}
+
 /// A verifying key of one circuit, prepared for verification.
 #[derive(Clone)]
 pub struct VerifyingKey {
@@ -293,16 +308,8 @@ impl VerifyingKey {
             path: PathBuf::new(),
             why,
         };
-        let mut reader = bytes;
-        let vk = ark_groth16::VerifyingKey::<Bls12_381>::deserialize_with_mode(
-            &mut reader,
-            Compress::Yes,
-            Validate::Yes,
-        )
-        .map_err(|e| malformed(e.to_string()))?;
-        if !reader.is_empty() {
-            return Err(malformed(format!("{} trailing bytes", reader.len())));
-        }
+        let vk: ark_groth16::VerifyingKey<Bls12_381> =
+            decode_exact(bytes, Compress::Yes, Validate::Yes).map_err(malformed)?;
         let id = KeyId::of(bytes);
         let expected = circuit.num_public_inputs();
         let found = vk.gamma_abc_g1.len().saturating_sub(1);
