@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a proof that does not verify (for `verify` and `export`); 2 bad input
 //! (malformed files, unknown statements, wrong keys, unsatisfied witnesses).
 
+use crate::ledger_cli;
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -92,6 +93,21 @@ enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// Write a ledger genesis: validators, AEO authorities, customs offices, pinned verifying keys.
+    Genesis(ledger_cli::GenesisArgs),
+    /// Run a ledger node (RocksDB, Simplex consensus, HTTP API) until SIGINT or SIGTERM.
+    Node(ledger_cli::NodeArgs),
+    /// Submit a transaction to a node and wait for its outcome: exit 0 when included, 1 when a
+    /// ledger rule refused it, 2 on bad input or an unreachable node.
+    Submit {
+        #[command(subcommand)]
+        command: ledger_cli::SubmitCommand,
+    },
+    /// Read from a node: records of a consignment, a transaction, a block, a registry, the status.
+    Query {
+        #[command(subcommand)]
+        command: ledger_cli::QueryCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -165,6 +181,13 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
+fn refusal(r: ledger_cli::Refusal) -> Failure {
+    Failure {
+        code: r.0,
+        error: r.1,
+    }
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -227,6 +250,10 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Export {
             command: ExportCommand::Snarkjs { keys, file, out },
         } => export_snarkjs(&keys, &file, &out),
+        Command::Genesis(args) => Ok(ledger_cli::genesis(args)?),
+        Command::Node(args) => Ok(ledger_cli::run_node(args)?),
+        Command::Submit { command } => ledger_cli::submit(command).map_err(refusal),
+        Command::Query { command } => ledger_cli::query(command).map_err(refusal),
     }
 }
 

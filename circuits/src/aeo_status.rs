@@ -43,6 +43,13 @@ impl Tier {
         self.0
     }
 
+    /// The tier with this bit set, if it is one of AEOC, AEOS, AEOF.
+    pub fn from_bits(bits: u8) -> Option<Tier> {
+        [Tier::AEOC, Tier::AEOS, Tier::AEOF]
+            .into_iter()
+            .find(|t| t.0 == bits)
+    }
+
     /// Whether this tier includes every authorisation of `required`.
     pub fn covers(self, required: Tier) -> bool {
         self.0 & required.0 == required.0

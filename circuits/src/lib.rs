@@ -6,6 +6,7 @@
 //! This crate is pure: no I/O, no threads of its own.
 
 pub mod aeo_status;
+pub mod codec;
 pub mod date;
 pub mod field;
 pub mod gadgets;

@@ -1,5 +1,27 @@
 //! zkcustoms ledger: the permissioned, hash-chained log of proofs that customs administrations
-//! run together (transactions, blocks, RocksDB storage, Simplex consensus, the node's HTTP API).
+//! run together.
 //!
-//! Not built yet: the crate exists so the workspace has its final shape. Every proof the ledger
-//! records will be checked by the `zkcustoms-verifier` crate first.
+//! Transactions ([`tx`]) are checked against the ledger's rules ([`state`]) and every proof is
+//! verified on arrival and again, batched, in each block ([`chain`]). Blocks ([`block`]) link to
+//! their parent by hash and commit to their transactions by a SHA-256 Merkle root; Commonware's
+//! `simplex` BFT consensus ([`consensus`]) finalizes them, and each finalized block is written with
+//! its certificate to RocksDB ([`store`]) in one synced batch. A node ([`node`]) serves the HTTP
+//! API ([`api`]); [`client`] speaks to it.
+
+pub mod api;
+pub mod block;
+pub mod chain;
+pub mod client;
+pub mod consensus;
+pub mod crypto;
+pub mod genesis;
+pub mod metrics;
+pub mod node;
+pub mod state;
+pub mod store;
+pub mod tx;
+
+/// The canonical binary codec shared with the circuits crate.
+pub mod codec {
+    pub use zkcustoms_circuits::codec::*;
+}

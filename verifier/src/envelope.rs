@@ -20,7 +20,10 @@ use ark_bls12_381::{Bls12_381, Fr};
 use ark_groth16::Proof;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use serde::{Deserialize, Serialize};
-use zkcustoms_circuits::aeo_status::{self, AeoStatusPublic};
+use zkcustoms_circuits::aeo_status::{self, AeoStatusPublic, Tier};
+use zkcustoms_circuits::codec::{DecodeError, Reader, Writer};
+use zkcustoms_circuits::date::Day;
+use zkcustoms_circuits::field::{fr_from_be_bytes, fr_to_be_bytes};
 use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::invoice_value::{self, InvoiceValuePublic};
 use zkcustoms_circuits::CircuitId;
@@ -120,7 +123,121 @@ pub fn encode_proof(proof: &Proof<Bls12_381>) -> Vec<u8> {
     out
 }
 
+/// Version byte of the canonical binary form.
+pub const BINARY_VERSION: u8 = 1;
+/// Longest text field (authority, scope, currency) the binary form carries.
+pub const MAX_TEXT: usize = 256;
+
+fn write_fr(w: &mut Writer, x: &Fr) {
+    w.fixed(&fr_to_be_bytes(x));
+}
+
+fn read_fr(r: &mut Reader<'_>, field: &'static str) -> Result<Fr, DecodeError> {
+    fr_from_be_bytes(&r.array(field)?)
+        .map_err(|_| DecodeError::invalid(field, "not a canonical field element"))
+}
+
 impl ProofEnvelope {
+    /// The canonical binary form, as the ledger stores and hashes it:
+    ///
+    /// ```text
+    /// version u8 (=1) | statement u8 (1 aeo-status/v1, 2 invoice-value/v1) | size class u8 (lines, 0 none)
+    /// | vk id [32] | public values | proof [192, compressed]
+    /// aeo-status/v1 public:    registry root [32, BE Fr] | authority str16 | as-of day u32
+    ///                          | tier bits u8 | scope str16 | nullifier [32, BE Fr]
+    /// invoice-value/v1 public: digest [32] | declared value u64 | currency str16
+    /// ```
+    ///
+    /// Integers are big-endian, `str16` is a `u16` length then UTF-8 bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        let (tag, lines) = match self.circuit {
+            CircuitId::AeoStatusV1 => (1u8, 0u8),
+            CircuitId::InvoiceValueV1(c) => (2, c.lines() as u8),
+        };
+        w.u8(BINARY_VERSION).u8(tag).u8(lines).fixed(&self.vk_id.0);
+        match &self.public {
+            PublicValues::AeoStatus(p) => {
+                write_fr(&mut w, &p.registry_root);
+                w.str16(&p.authority)
+                    .u32(p.as_of.days())
+                    .u8(p.required_tier.bits())
+                    .str16(&p.scope);
+                write_fr(&mut w, &p.nullifier);
+            }
+            PublicValues::InvoiceValue(p) => {
+                w.fixed(&p.digest)
+                    .u64(p.declared_value_minor)
+                    .str16(&p.currency);
+            }
+        }
+        w.fixed(&encode_proof(&self.proof));
+        w.finish()
+    }
+
+    /// Decodes the canonical binary form with the same validation as [`ProofEnvelope::from_json`]
+    /// (public values in range, proof points on the curve and in the subgroup, exact length).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, VerifyError> {
+        let malformed = |e: DecodeError| VerifyError::Malformed(format!("envelope: {e}"));
+        let mut r = Reader::new(bytes);
+        let version = r.u8("version").map_err(malformed)?;
+        if version != BINARY_VERSION {
+            return Err(VerifyError::Malformed(format!(
+                "unknown binary envelope version {version}"
+            )));
+        }
+        let tag = r.u8("statement").map_err(malformed)?;
+        let lines = r.u8("size class").map_err(malformed)?;
+        let circuit = match (tag, lines) {
+            (1, 0) => CircuitId::AeoStatusV1,
+            (2, n) => CircuitId::InvoiceValueV1(
+                SizeClass::try_from(u32::from(n)).map_err(VerifyError::UnknownStatement)?,
+            ),
+            _ => {
+                return Err(VerifyError::UnknownStatement(format!(
+                    "unknown statement tag {tag} with size class {lines}"
+                )))
+            }
+        };
+        let vk_id = KeyId(r.array("vk id").map_err(malformed)?);
+        let public = match circuit {
+            CircuitId::AeoStatusV1 => {
+                let mut read = || -> Result<AeoStatusPublic, DecodeError> {
+                    Ok(AeoStatusPublic {
+                        registry_root: read_fr(&mut r, "registry root")?,
+                        authority: r.str16("authority", MAX_TEXT)?.to_owned(),
+                        as_of: Day::from_days(r.u32("as-of day")?)
+                            .map_err(|e| DecodeError::invalid("as-of day", e.to_string()))?,
+                        required_tier: Tier::from_bits(r.u8("tier")?)
+                            .ok_or_else(|| DecodeError::invalid("tier", "not a tier"))?,
+                        scope: r.str16("scope", MAX_TEXT)?.to_owned(),
+                        nullifier: read_fr(&mut r, "nullifier")?,
+                    })
+                };
+                PublicValues::AeoStatus(read().map_err(malformed)?)
+            }
+            CircuitId::InvoiceValueV1(_) => {
+                let mut read = || -> Result<InvoiceValuePublic, DecodeError> {
+                    Ok(InvoiceValuePublic {
+                        digest: r.array("digest")?,
+                        declared_value_minor: r.u64("declared value")?,
+                        currency: r.str16("currency", MAX_TEXT)?.to_owned(),
+                    })
+                };
+                PublicValues::InvoiceValue(read().map_err(malformed)?)
+            }
+        };
+        public.to_field_elements(circuit)?;
+        let proof = decode_proof(r.take(PROOF_LEN, "proof").map_err(malformed)?)?;
+        r.finish().map_err(malformed)?;
+        Ok(Self {
+            circuit,
+            vk_id,
+            public,
+            proof,
+        })
+    }
+
     /// Parses and validates an envelope from JSON.
     pub fn from_json(text: &str) -> Result<Self, VerifyError> {
         let wire: Wire = serde_json::from_str(text)

@@ -1,0 +1,280 @@
+//! Blocks: a header that links to its parent by hash and commits to its transactions by a SHA-256
+//! Merkle root, and the transactions themselves.
+//!
+//! ```text
+//! header = version u8 (=1) | height u64 | parent [32] | timestamp ms u64 | tx root [32]
+//!          | tx count u32 | proposer [32, Ed25519 public key]
+//! block  = header | tx count × (u32 length | canonical transaction)
+//! ```
+//!
+//! The block hash is the SHA-256 of the header; it is the payload consensus agrees on. The parent
+//! of the first block (height 1) is the genesis hash. The transaction root follows RFC 6962:
+//! leaves `SHA-256(0x00 | tx)`, nodes `SHA-256(0x01 | left | right)`, the empty tree
+//! `SHA-256("")`, an odd node carried up unchanged.
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::tx::{sha256, Hash, Transaction, TxError, MAX_TX_BYTES};
+use sha2::{Digest as _, Sha256};
+
+/// Version byte of the block encoding.
+pub const BLOCK_VERSION: u8 = 1;
+/// Encoded length of a header.
+pub const HEADER_LEN: usize = 1 + 8 + 32 + 8 + 32 + 4 + 32;
+/// Most transactions a block may carry.
+pub const MAX_BLOCK_TXS: u32 = 4096;
+
+/// A block header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockHeader {
+    /// 1 for the first block after genesis.
+    pub height: u64,
+    /// Hash of the parent header (the genesis hash for height 1).
+    pub parent: Hash,
+    /// Proposer's clock when the block was built, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Merkle root of the transactions.
+    pub tx_root: Hash,
+    /// Number of transactions.
+    pub tx_count: u32,
+    /// The proposing validator's public key.
+    pub proposer: [u8; 32],
+}
+
+impl BlockHeader {
+    /// Canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.write(&mut w);
+        w.finish()
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.u8(BLOCK_VERSION)
+            .u64(self.height)
+            .fixed(&self.parent)
+            .u64(self.timestamp_ms)
+            .fixed(&self.tx_root)
+            .u32(self.tx_count)
+            .fixed(&self.proposer);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = r.u8("block version")?;
+        if version != BLOCK_VERSION {
+            return Err(DecodeError::invalid(
+                "block version",
+                format!("unknown version {version}"),
+            ));
+        }
+        Ok(Self {
+            height: r.u64("height")?,
+            parent: r.array("parent")?,
+            timestamp_ms: r.u64("timestamp")?,
+            tx_root: r.array("tx root")?,
+            tx_count: r.u32("tx count")?,
+            proposer: r.array("proposer")?,
+        })
+    }
+
+    /// Decodes a header (exact length).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let h = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(h)
+    }
+
+    /// The block hash.
+    pub fn hash(&self) -> Hash {
+        sha256(&self.to_bytes())
+    }
+}
+
+/// A block: header and transactions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    /// The header.
+    pub header: BlockHeader,
+    /// The transactions, in order.
+    pub txs: Vec<Transaction>,
+}
+
+/// Why a block could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlockError {
+    /// The bytes are not a canonical block.
+    #[error("malformed block: {0}")]
+    Decode(#[from] DecodeError),
+    /// A transaction in it is malformed.
+    #[error("transaction {index}: {error}")]
+    Transaction {
+        /// Its position.
+        index: usize,
+        /// What is wrong.
+        error: TxError,
+    },
+    /// The header's root or count does not match the transactions.
+    #[error("header does not commit to the transactions: {0}")]
+    Commitment(&'static str),
+}
+
+impl Block {
+    /// Builds a block over transactions, computing its root and count.
+    pub fn new(
+        height: u64,
+        parent: Hash,
+        timestamp_ms: u64,
+        proposer: [u8; 32],
+        txs: Vec<Transaction>,
+    ) -> Self {
+        let leaves: Vec<Vec<u8>> = txs.iter().map(Transaction::to_bytes).collect();
+        let header = BlockHeader {
+            height,
+            parent,
+            timestamp_ms,
+            tx_root: merkle_root(&leaves),
+            tx_count: txs.len() as u32,
+            proposer,
+        };
+        Self { header, txs }
+    }
+
+    /// The block hash (of its header).
+    pub fn hash(&self) -> Hash {
+        self.header.hash()
+    }
+
+    /// Canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.header.write(&mut w);
+        for tx in &self.txs {
+            w.bytes(&tx.to_bytes());
+        }
+        w.finish()
+    }
+
+    /// Decodes a block, validating every transaction and the header's commitment to them.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, BlockError> {
+        let mut r = Reader::new(bytes);
+        let header = BlockHeader::read(&mut r)?;
+        if header.tx_count > MAX_BLOCK_TXS {
+            return Err(BlockError::Commitment("too many transactions"));
+        }
+        let mut leaves = Vec::with_capacity(header.tx_count as usize);
+        let mut txs = Vec::with_capacity(header.tx_count as usize);
+        for index in 0..header.tx_count as usize {
+            let raw = r.bytes("transaction", MAX_TX_BYTES)?;
+            txs.push(
+                Transaction::from_bytes(raw)
+                    .map_err(|error| BlockError::Transaction { index, error })?,
+            );
+            leaves.push(raw.to_vec());
+        }
+        r.finish()?;
+        if merkle_root(&leaves) != header.tx_root {
+            return Err(BlockError::Commitment("transaction root"));
+        }
+        Ok(Self { header, txs })
+    }
+}
+
+/// RFC 6962 leaf hash.
+pub fn leaf_hash(leaf: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(leaf);
+    h.finalize().into()
+}
+
+fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// The Merkle root of the leaves (see the module documentation).
+pub fn merkle_root<L: AsRef<[u8]>>(leaves: &[L]) -> Hash {
+    if leaves.is_empty() {
+        return sha256(b"");
+    }
+    let mut level: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l.as_ref())).collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [l, r] => node_hash(l, r),
+                [one] => *one,
+                _ => unreachable!("chunks of two"),
+            })
+            .collect();
+    }
+    level[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tx::{AnchorDocument, Ucr};
+    use proptest::prelude::*;
+
+    fn anchor(n: u32) -> Transaction {
+        Transaction::AnchorDocument(AnchorDocument {
+            ucr: Ucr::parse("UCR-1").unwrap(),
+            doc_type: "invoice".into(),
+            digest: sha256(&n.to_be_bytes()),
+            reference: format!("vault://{n}"),
+            version: 1,
+            supersedes: None,
+        })
+    }
+
+    fn sample() -> Block {
+        Block::new(7, sha256(b"parent"), 1_764_000_000_000, [9; 32], (0..3).map(anchor).collect())
+    }
+
+    #[test]
+    fn round_trip_and_commitment() {
+        let b = sample();
+        let bytes = b.to_bytes();
+        assert_eq!(Block::from_bytes(&bytes).unwrap(), b);
+        assert_eq!(BlockHeader::from_bytes(&b.header.to_bytes()).unwrap(), b.header);
+        assert_eq!(b.header.to_bytes().len(), HEADER_LEN);
+        let mut forged = b.clone();
+        forged.txs.swap(0, 1);
+        assert_eq!(
+            Block::from_bytes(&forged.to_bytes()),
+            Err(BlockError::Commitment("transaction root"))
+        );
+        let empty = Block::new(1, [0; 32], 0, [0; 32], vec![]);
+        assert_eq!(Block::from_bytes(&empty.to_bytes()).unwrap(), empty);
+    }
+
+    #[test]
+    fn merkle_root_matches_rfc6962_shape() {
+        let l: Vec<&[u8]> = vec![b"a", b"b", b"c"];
+        let ab = node_hash(&leaf_hash(b"a"), &leaf_hash(b"b"));
+        assert_eq!(merkle_root(&l), node_hash(&ab, &leaf_hash(b"c")));
+        assert_eq!(merkle_root::<&[u8]>(&[]), sha256(b""));
+        assert_eq!(merkle_root(&l[..1]), leaf_hash(b"a"));
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = Block::from_bytes(&bytes);
+            let _ = BlockHeader::from_bytes(&bytes);
+        }
+
+        #[test]
+        fn mutated_blocks_never_panic(i in 0usize..2000, b in any::<u8>()) {
+            let mut bytes = sample().to_bytes();
+            let n = bytes.len();
+            bytes[i % n] ^= b | 1;
+            prop_assert!(Block::from_bytes(&bytes).map(|x| x != sample()).unwrap_or(true));
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! A small blocking client of the node's API, used by `zkcustoms submit` and `zkcustoms query`.
+
+use crate::tx::{Hash, Transaction};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The node answered with an error.
+    #[error("{status} {code}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error code (for 422: the rule that failed).
+        code: String,
+        /// The node's explanation.
+        message: String,
+    },
+    /// The node could not be reached or answered something else than JSON.
+    #[error("cannot reach the node: {0}")]
+    Transport(String),
+    /// A transaction was not decided in time.
+    #[error("transaction {0} is still pending after the wait")]
+    StillPending(String),
+}
+
+/// A client of one node, with one role token.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).finish()
+    }
+}
+
+impl Client {
+    /// A client of the node at `base` (`http://127.0.0.1:8080`).
+    pub fn new(base: &str, token: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.trim().to_owned(),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(60))
+                .build(),
+        }
+    }
+
+    fn answer(r: Result<ureq::Response, ureq::Error>) -> Result<Value, ClientError> {
+        match r {
+            Ok(resp) => resp
+                .into_json::<Value>()
+                .map_err(|e| ClientError::Transport(e.to_string())),
+            Err(ureq::Error::Status(status, resp)) => {
+                let body: Value = resp.into_json().unwrap_or(Value::Null);
+                Err(ClientError::Api {
+                    status,
+                    code: body["error"].as_str().unwrap_or("unknown").to_owned(),
+                    message: body["message"].as_str().unwrap_or("").to_owned(),
+                })
+            }
+            Err(e) => Err(ClientError::Transport(e.to_string())),
+        }
+    }
+
+    /// GET a path (with query) and parse the JSON answer.
+    pub fn get(&self, path: &str) -> Result<Value, ClientError> {
+        Self::answer(
+            self.agent
+                .get(&format!("{}{path}", self.base))
+                .set("Authorization", &format!("Bearer {}", self.token))
+                .call(),
+        )
+    }
+
+    /// POST JSON to a path and parse the JSON answer.
+    pub fn post(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
+        Self::answer(
+            self.agent
+                .post(&format!("{}{path}", self.base))
+                .set("Authorization", &format!("Bearer {}", self.token))
+                .send_json(body),
+        )
+    }
+
+    /// Submits a transaction; answers its hash.
+    pub fn submit(&self, tx: &Transaction) -> Result<Hash, ClientError> {
+        let v = self.post("/v1/transactions", &tx.to_json())?;
+        let hash = v["hash"]
+            .as_str()
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ClientError::Transport("the node answered no hash".into()))?;
+        Ok(hash)
+    }
+
+    /// Waits until a transaction is included or rejected, up to `timeout`.
+    pub fn wait(&self, hash: &Hash, timeout: Duration) -> Result<Value, ClientError> {
+        let start = Instant::now();
+        loop {
+            let left = timeout.saturating_sub(start.elapsed());
+            let wait_ms = left.as_millis().min(u128::from(crate::api::MAX_WAIT_MS)) as u64;
+            let v = self.get(&format!(
+                "/v1/transactions/{}?wait_ms={wait_ms}",
+                hex::encode(hash)
+            ))?;
+            if v["status"] != "pending" {
+                return Ok(v);
+            }
+            if start.elapsed() >= timeout {
+                return Err(ClientError::StillPending(hex::encode(hash)));
+            }
+        }
+    }
+
+    /// The node's status.
+    pub fn status(&self) -> Result<Value, ClientError> {
+        self.get("/v1/status")
+    }
+
+    /// The chain id (genesis hash) the node runs.
+    pub fn chain_id(&self) -> Result<Hash, ClientError> {
+        let v = self.status()?;
+        v["chain_id"]
+            .as_str()
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ClientError::Transport("the node answered no chain id".into()))
+    }
+}

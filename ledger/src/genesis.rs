@@ -1,0 +1,426 @@
+//! Genesis: the parties a ledger starts with (validators, AEO authorities, customs offices), the
+//! verifying keys it accepts, and its rule parameters. Its hash is the chain id that every block
+//! links back to and every signature covers.
+//!
+//! `zkcustoms genesis --dev` writes a development genesis with fresh keys: the genesis file, a
+//! node configuration with random API tokens, and the matching secret key files.
+
+use crate::crypto::{self, PublicKey};
+use crate::tx::{check_party_id, sha256, Hash, Role};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use zkcustoms_circuits::invoice::SizeClass;
+use zkcustoms_circuits::CircuitId;
+use zkcustoms_verifier::{KeyDir, KeyId};
+
+/// Format tag of a genesis file.
+pub const GENESIS_FORMAT: &str = "zkcustoms-genesis/v1";
+/// Format tag of a node configuration file.
+pub const NODE_CONFIG_FORMAT: &str = "zkcustoms-node/v1";
+
+/// Why a genesis or node configuration is not usable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GenesisError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The content is not valid.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(s: impl Into<String>) -> GenesisError {
+    GenesisError::Invalid(s.into())
+}
+
+/// A validator (one per customs administration).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorEntry {
+    /// A readable name.
+    pub name: String,
+    /// Ed25519 public key (hex).
+    pub public_key: String,
+    /// Address its peer-to-peer endpoint listens on and is dialled at.
+    pub p2p_address: SocketAddr,
+}
+
+/// A party that signs its transactions (AEO authority, customs office).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SignerEntry {
+    /// Identifier (an authority as named in its certificates, a customs office code).
+    pub id: String,
+    /// Ed25519 public key (hex).
+    pub public_key: String,
+}
+
+/// A verifying key the ledger accepts.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedKey {
+    /// Statement id.
+    pub statement: String,
+    /// Size class, for statements that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_class: Option<SizeClass>,
+    /// The key's id (SHA-256 of its canonical bytes).
+    pub id: KeyId,
+}
+
+/// Rule parameters.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// How long a superseded registry root stays acceptable, in seconds.
+    pub root_grace_seconds: u64,
+    /// How many days an aeo-status proof's as-of day may differ from the block's day; `null`
+    /// turns the check off (replaying historical proofs in tests).
+    pub as_of_tolerance_days: Option<u32>,
+    /// Most transactions per block.
+    pub max_block_txs: u32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            root_grace_seconds: 86_400,
+            as_of_tolerance_days: Some(1),
+            max_block_txs: 512,
+        }
+    }
+}
+
+/// The genesis file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisFile {
+    /// Always [`GENESIS_FORMAT`].
+    pub format: String,
+    /// A readable name of the ledger.
+    pub chain_name: String,
+    /// The validators.
+    pub validators: Vec<ValidatorEntry>,
+    /// AEO authorities allowed to publish registry roots.
+    pub authorities: Vec<SignerEntry>,
+    /// Customs offices allowed to mark declarations under examination.
+    pub customs_offices: Vec<SignerEntry>,
+    /// Verifying keys accepted, by id.
+    pub verifying_keys: Vec<PinnedKey>,
+    /// Rule parameters.
+    pub params: Params,
+}
+
+/// A validated genesis, with its hash (the chain id).
+#[derive(Clone, Debug)]
+pub struct Genesis {
+    /// The file's content.
+    pub file: GenesisFile,
+    /// SHA-256 of the file's bytes.
+    pub chain_id: Hash,
+    /// Validators' keys, in genesis order.
+    pub validators: Vec<PublicKey>,
+    /// Authorities' keys by id.
+    pub authorities: BTreeMap<String, PublicKey>,
+    /// Customs offices' keys by id.
+    pub offices: BTreeMap<String, PublicKey>,
+    /// Pinned key id per circuit.
+    pub pinned: BTreeMap<CircuitId, KeyId>,
+}
+
+impl Genesis {
+    /// Parses and validates genesis bytes (keys decode, ids are unique, circuits known).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, GenesisError> {
+        let file: GenesisFile = serde_json::from_slice(bytes)
+            .map_err(|e| invalid(format!("genesis is not valid: {e}")))?;
+        if file.format != GENESIS_FORMAT {
+            return Err(invalid(format!(
+                "unknown genesis format {:?}, expected {GENESIS_FORMAT:?}",
+                file.format
+            )));
+        }
+        if file.validators.is_empty() {
+            return Err(invalid("genesis lists no validator"));
+        }
+        let mut validators = Vec::new();
+        let mut seen = BTreeSet::new();
+        for v in &file.validators {
+            let key = crypto::public_from_hex(&v.public_key)
+                .map_err(|e| invalid(format!("validator {}: {e}", v.name)))?;
+            if !seen.insert(v.public_key.clone()) {
+                return Err(invalid(format!("validator {} is listed twice", v.name)));
+            }
+            validators.push(key);
+        }
+        let signers = |entries: &[SignerEntry], what: &'static str| {
+            let mut out = BTreeMap::new();
+            for e in entries {
+                check_party_id(what, &e.id).map_err(|err| invalid(err.to_string()))?;
+                let key = crypto::public_from_hex(&e.public_key)
+                    .map_err(|err| invalid(format!("{what} {}: {err}", e.id)))?;
+                if out.insert(e.id.clone(), key).is_some() {
+                    return Err(invalid(format!("{what} {} is listed twice", e.id)));
+                }
+            }
+            Ok::<_, GenesisError>(out)
+        };
+        let authorities = signers(&file.authorities, "authority")?;
+        let offices = signers(&file.customs_offices, "customs office")?;
+        let mut pinned = BTreeMap::new();
+        for k in &file.verifying_keys {
+            let circuit = CircuitId::from_parts(&k.statement, k.size_class).map_err(invalid)?;
+            if pinned.insert(circuit, k.id).is_some() {
+                return Err(invalid(format!("two verifying keys pinned for {circuit}")));
+            }
+        }
+        if file.params.max_block_txs == 0 || file.params.max_block_txs > crate::block::MAX_BLOCK_TXS
+        {
+            return Err(invalid(format!(
+                "max_block_txs must be 1 to {}",
+                crate::block::MAX_BLOCK_TXS
+            )));
+        }
+        Ok(Self {
+            chain_id: sha256(bytes),
+            file,
+            validators,
+            authorities,
+            offices,
+            pinned,
+        })
+    }
+
+    /// Reads and validates a genesis file.
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let bytes = std::fs::read(path).map_err(|source| GenesisError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// The rule parameters.
+    pub fn params(&self) -> &Params {
+        &self.file.params
+    }
+
+    /// The p2p address of a validator.
+    pub fn validator_address(&self, key: &PublicKey) -> Option<SocketAddr> {
+        self.validators
+            .iter()
+            .position(|k| k == key)
+            .map(|i| self.file.validators[i].p2p_address)
+    }
+}
+
+/// A node's own configuration: its validator key and the API tokens of each role.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Always [`NODE_CONFIG_FORMAT`].
+    pub format: String,
+    /// The validator's private key file, relative to this file's directory.
+    pub validator_key: PathBuf,
+    /// The key directory holding the pinned verifying keys, relative to this file's directory.
+    pub keys: PathBuf,
+    /// API token of each role (hex, 32 random bytes each).
+    pub tokens: BTreeMap<Role, String>,
+}
+
+impl NodeConfig {
+    /// Reads a node configuration; relative paths are resolved against its directory.
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut cfg: NodeConfig = serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        if cfg.format != NODE_CONFIG_FORMAT {
+            return Err(invalid(format!(
+                "unknown node configuration format {:?}",
+                cfg.format
+            )));
+        }
+        for role in Role::ALL {
+            match cfg.tokens.get(&role) {
+                Some(t) if t.len() >= 32 => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "{}: the {} token is missing or shorter than 32 characters",
+                        path.display(),
+                        role.name()
+                    )))
+                }
+            }
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        cfg.validator_key = dir.join(&cfg.validator_key);
+        cfg.keys = dir.join(&cfg.keys);
+        Ok(cfg)
+    }
+}
+
+/// What `genesis --dev` makes.
+#[derive(Clone, Debug)]
+pub struct DevGenesisOptions {
+    /// Output directory.
+    pub out: PathBuf,
+    /// Key directory whose verifying keys are pinned.
+    pub keys: PathBuf,
+    /// Number of validators.
+    pub validators: usize,
+    /// First p2p port (validator i listens on port + i, on 127.0.0.1).
+    pub p2p_port: u16,
+    /// AEO authorities.
+    pub authorities: Vec<String>,
+    /// Customs offices.
+    pub offices: Vec<String>,
+    /// Rule parameters.
+    pub params: Params,
+}
+
+/// The files `genesis --dev` wrote.
+#[derive(Clone, Debug)]
+pub struct DevGenesis {
+    /// The genesis file.
+    pub genesis: PathBuf,
+    /// One node configuration per validator.
+    pub node_configs: Vec<PathBuf>,
+    /// Secret key files of authorities and offices, by id.
+    pub signer_keys: BTreeMap<String, PathBuf>,
+    /// Token file of each role (the first node's tokens).
+    pub token_files: BTreeMap<Role, PathBuf>,
+}
+
+fn random_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> GenesisError + '_ {
+    move |source| GenesisError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes a development genesis: fresh keys for every party, the pinned verifying keys of a key
+/// directory, one node configuration per validator with random tokens. Refuses to overwrite an
+/// existing genesis.
+pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
+    let keydir = KeyDir::open(&opts.keys).map_err(|e| invalid(e.to_string()))?;
+    let mut verifying_keys = Vec::new();
+    for entry in &keydir.manifest().keys {
+        verifying_keys.push(PinnedKey {
+            statement: entry.statement.clone(),
+            size_class: entry.size_class,
+            id: entry.vk_id,
+        });
+    }
+    if opts.validators == 0 {
+        return Err(invalid("at least one validator is needed"));
+    }
+    std::fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
+    let genesis_path = opts.out.join("genesis.json");
+    if genesis_path.exists() {
+        return Err(invalid(format!(
+            "{} exists: choose another directory",
+            genesis_path.display()
+        )));
+    }
+    let keys_abs = std::fs::canonicalize(&opts.keys).map_err(io_err(&opts.keys))?;
+    let mut validators = Vec::new();
+    let mut validator_keys = Vec::new();
+    for i in 0..opts.validators {
+        let key = crypto::generate();
+        let port = opts
+            .p2p_port
+            .checked_add(i as u16)
+            .ok_or_else(|| invalid("p2p port out of range"))?;
+        validators.push(ValidatorEntry {
+            name: format!("validator-{i}"),
+            public_key: crypto::public_hex(&crypto::public_of(&key)),
+            p2p_address: SocketAddr::from(([127, 0, 0, 1], port)),
+        });
+        validator_keys.push(key);
+    }
+    let mut signer_keys = BTreeMap::new();
+    let mut signers = |ids: &[String], prefix: &str| -> Result<Vec<SignerEntry>, GenesisError> {
+        let mut out = Vec::new();
+        for id in ids {
+            check_party_id(prefix, id).map_err(|e| invalid(e.to_string()))?;
+            let key = crypto::generate();
+            let path = opts.out.join(format!("{prefix}-{id}.key"));
+            crypto::write_private(&path, &key).map_err(io_err(&path))?;
+            signer_keys.insert(id.clone(), path);
+            out.push(SignerEntry {
+                id: id.clone(),
+                public_key: crypto::public_hex(&crypto::public_of(&key)),
+            });
+        }
+        Ok(out)
+    };
+    let authorities = signers(&opts.authorities, "authority")?;
+    let customs_offices = signers(&opts.offices, "customs")?;
+    let file = GenesisFile {
+        format: GENESIS_FORMAT.into(),
+        chain_name: "zkcustoms-dev".into(),
+        validators,
+        authorities,
+        customs_offices,
+        verifying_keys,
+        params: opts.params.clone(),
+    };
+    let bytes = serde_json::to_vec_pretty(&file).expect("genesis serializes");
+    Genesis::from_bytes(&bytes)?;
+    std::fs::write(&genesis_path, &bytes).map_err(io_err(&genesis_path))?;
+
+    let mut node_configs = Vec::new();
+    let mut token_files = BTreeMap::new();
+    for (i, key) in validator_keys.iter().enumerate() {
+        let key_file = format!("validator-{i}.key");
+        let key_path = opts.out.join(&key_file);
+        crypto::write_private(&key_path, key).map_err(io_err(&key_path))?;
+        let tokens: BTreeMap<Role, String> =
+            Role::ALL.iter().map(|r| (*r, random_token())).collect();
+        if i == 0 {
+            for (role, token) in &tokens {
+                let path = opts.out.join(format!("{}.token", role.name()));
+                crypto::write_secret(&path, format!("{token}\n").as_bytes())
+                    .map_err(io_err(&path))?;
+                token_files.insert(*role, path);
+            }
+        }
+        let cfg = NodeConfig {
+            format: NODE_CONFIG_FORMAT.into(),
+            validator_key: PathBuf::from(key_file),
+            keys: keys_abs.clone(),
+            tokens,
+        };
+        let path = opts.out.join(if opts.validators == 1 {
+            "node.json".to_string()
+        } else {
+            format!("node-{i}.json")
+        });
+        let text = serde_json::to_string_pretty(&cfg).expect("config serializes");
+        crypto::write_secret(&path, text.as_bytes()).map_err(io_err(&path))?;
+        node_configs.push(path);
+    }
+    Ok(DevGenesis {
+        genesis: genesis_path,
+        node_configs,
+        signer_keys,
+        token_files,
+    })
+}

@@ -1,0 +1,457 @@
+//! Ledger subcommands: `genesis`, `node`, `submit` and `query`.
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use zkcustoms_circuits::field::fr_from_hex;
+use zkcustoms_ledger::chain::MempoolLimits;
+use zkcustoms_ledger::client::{Client, ClientError};
+use zkcustoms_ledger::genesis::{self, DevGenesisOptions, Params};
+use zkcustoms_ledger::node::{self, NodeOptions};
+use zkcustoms_ledger::tx::{
+    parse_digest, AnchorDocument, MarkExamination, PublishRoot, SubmitProof, Transaction, Ucr,
+};
+use zkcustoms_ledger::{crypto, tx};
+use zkcustoms_verifier::ProofEnvelope;
+
+/// `zkcustoms genesis`.
+#[derive(Args)]
+pub struct GenesisArgs {
+    /// Make a development genesis with fresh keys (the only kind this command makes).
+    #[arg(long)]
+    dev: bool,
+    /// Directory to write the genesis, node configuration(s), key and token files to.
+    #[arg(long)]
+    out: PathBuf,
+    /// Key directory (from `setup`) whose verifying keys the ledger accepts.
+    #[arg(long)]
+    keys: PathBuf,
+    /// Number of validators.
+    #[arg(long, default_value_t = 1)]
+    validators: usize,
+    /// Peer-to-peer port of the first validator (the others use the next ports), on 127.0.0.1.
+    #[arg(long, default_value_t = 7400)]
+    p2p_port: u16,
+    /// AEO authorities allowed to publish registry roots.
+    #[arg(long = "authority", default_values_t = ["DE-GZD".to_string()])]
+    authorities: Vec<String>,
+    /// Customs offices allowed to mark declarations under examination.
+    #[arg(long = "office", default_values_t = ["DE-HAMBURG-HAFEN".to_string()])]
+    offices: Vec<String>,
+    /// How long a superseded registry root stays acceptable, in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    root_grace_seconds: u64,
+    /// How many days an aeo-status proof's day may differ from the ledger's day.
+    #[arg(long, default_value_t = 1)]
+    as_of_tolerance_days: u32,
+    /// Accept aeo-status proofs for any day (for replaying historical proofs in tests).
+    #[arg(long)]
+    any_as_of_day: bool,
+    /// Most transactions per block.
+    #[arg(long, default_value_t = 512)]
+    max_block_txs: u32,
+}
+
+/// `zkcustoms node`.
+#[derive(Args)]
+pub struct NodeArgs {
+    /// Genesis file.
+    #[arg(long, env = "ZKCUSTOMS_GENESIS")]
+    genesis: PathBuf,
+    /// Node configuration (validator key, API tokens, key directory); `node.json` next to the
+    /// genesis when absent.
+    #[arg(long, env = "ZKCUSTOMS_NODE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory of the node's RocksDB database and consensus journals.
+    #[arg(long, env = "ZKCUSTOMS_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Address of the HTTP API.
+    #[arg(long, env = "ZKCUSTOMS_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 256 * 1024)]
+    max_body: usize,
+    /// Most transactions waiting in the mempool.
+    #[arg(long, default_value_t = 10_000)]
+    mempool_txs: usize,
+    /// Most requests served at once (more are answered 503).
+    #[arg(long, default_value_t = 256)]
+    max_concurrency: usize,
+}
+
+/// Where and as whom a client command talks.
+#[derive(Args)]
+pub struct ClientArgs {
+    /// The node's API address.
+    #[arg(long, env = "ZKCUSTOMS_NODE", default_value = "http://127.0.0.1:8080")]
+    node: String,
+    /// API token (or `--token-file`).
+    #[arg(long, env = "ZKCUSTOMS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// File holding the API token.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+}
+
+impl ClientArgs {
+    fn client(&self) -> Result<Client> {
+        let token = match (&self.token, &self.token_file) {
+            (Some(t), _) => t.clone(),
+            (None, Some(f)) => std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read token file {}", f.display()))?,
+            (None, None) => return Err(anyhow!("give --token, --token-file or ZKCUSTOMS_TOKEN")),
+        };
+        Ok(Client::new(&self.node, &token))
+    }
+}
+
+/// `zkcustoms submit`.
+#[derive(Subcommand)]
+pub enum SubmitCommand {
+    /// Publish an AEO registry root, signed by the authority (role: authority).
+    Root {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The registry's `root.json` (from `registry build`).
+        #[arg(long)]
+        registry: PathBuf,
+        /// The authority's signing key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Return once accepted into the mempool, without waiting for finalization.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Anchor a document digest under a consignment (role: trader).
+    Anchor {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Unique consignment reference.
+        #[arg(long)]
+        ucr: String,
+        /// Document type (`invoice`, `declaration`, ...).
+        #[arg(long)]
+        doc_type: String,
+        /// SHA-256 digest of the document (hex), or give `--invoice`.
+        #[arg(long, conflicts_with = "invoice")]
+        digest: Option<String>,
+        /// Invoice JSON: its canonical encoding's digest is anchored.
+        #[arg(long)]
+        invoice: Option<PathBuf>,
+        /// Where the (encrypted) document is kept off-ledger.
+        #[arg(long)]
+        reference: String,
+        /// Version (1, then one more per amendment; a version n supersedes n - 1).
+        #[arg(long, default_value_t = 1)]
+        version: u32,
+        /// Return once accepted into the mempool.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Submit a proof envelope about a consignment (role: trader).
+    Proof {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Unique consignment reference.
+        #[arg(long)]
+        ucr: String,
+        /// The proof envelope file (from `prove`).
+        #[arg(long)]
+        proof: PathBuf,
+        /// Return once accepted into the mempool.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Mark a declaration under examination, signed by the customs office (role: customs).
+    Examine {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Unique consignment reference.
+        #[arg(long)]
+        ucr: String,
+        /// Customs office id, as listed in genesis.
+        #[arg(long)]
+        office: String,
+        /// The office's signing key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Return once accepted into the mempool.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// `zkcustoms query`.
+#[derive(Subcommand)]
+pub enum QueryCommand {
+    /// Every record of a consignment (role: customs or auditor).
+    Records {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Unique consignment reference.
+        #[arg(long)]
+        ucr: String,
+    },
+    /// A transaction's status.
+    Tx {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Transaction hash.
+        hash: String,
+    },
+    /// A finalized block, or the latest (role: customs or auditor).
+    Block {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Height, or `latest`.
+        #[arg(default_value = "latest")]
+        height: String,
+    },
+    /// An authority's published registry roots.
+    Registry {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Authority id.
+        authority: String,
+    },
+    /// The node's status.
+    Status {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// A ledger command's failure: exit 1 when a ledger rule refused a transaction, 2 otherwise.
+pub struct Refusal(pub u8, pub anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for Refusal {
+    fn from(e: E) -> Self {
+        Refusal(2, e.into())
+    }
+}
+
+/// Runs `genesis`.
+pub fn genesis(a: GenesisArgs) -> Result<()> {
+    if !a.dev {
+        return Err(anyhow!(
+            "only development genesis files are made here (--dev); a production genesis is \
+             assembled from each administration's public keys"
+        ));
+    }
+    let out = genesis::write_dev(&DevGenesisOptions {
+        out: a.out.clone(),
+        keys: a.keys,
+        validators: a.validators,
+        p2p_port: a.p2p_port,
+        authorities: a.authorities,
+        offices: a.offices,
+        params: Params {
+            root_grace_seconds: a.root_grace_seconds,
+            as_of_tolerance_days: (!a.any_as_of_day).then_some(a.as_of_tolerance_days),
+            max_block_txs: a.max_block_txs,
+        },
+    })?;
+    eprintln!("!! DEVELOPMENT GENESIS: fresh keys on this machine, for development only. !!");
+    println!("genesis:      {}", out.genesis.display());
+    for c in &out.node_configs {
+        println!("node config:  {}", c.display());
+    }
+    for (id, path) in &out.signer_keys {
+        println!("signing key:  {id} -> {}", path.display());
+    }
+    for (role, path) in &out.token_files {
+        println!("API token:    {} -> {}", role.name(), path.display());
+    }
+    Ok(())
+}
+
+/// Runs `node` until SIGINT or SIGTERM.
+pub fn run_node(a: NodeArgs) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let config = a.config.unwrap_or_else(|| {
+        a.genesis
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("node.json")
+    });
+    node::run(NodeOptions {
+        genesis: a.genesis,
+        config,
+        data_dir: a.data_dir,
+        listen: a.listen,
+        max_body: a.max_body,
+        mempool: MempoolLimits {
+            max_txs: a.mempool_txs,
+            ..MempoolLimits::default()
+        },
+        max_concurrency: a.max_concurrency,
+    })?;
+    Ok(())
+}
+
+fn api_refusal(e: ClientError) -> Refusal {
+    match &e {
+        ClientError::Api { status: 422, .. } => Refusal(1, e.into()),
+        _ => Refusal(2, e.into()),
+    }
+}
+
+/// Submits, waits (unless told not to) and prints the outcome as JSON.
+fn send(client: &Client, tx: Transaction, no_wait: bool) -> Result<(), Refusal> {
+    let hash = client.submit(&tx).map_err(api_refusal)?;
+    eprintln!("{} accepted: {}", tx.kind(), hex::encode(hash));
+    if no_wait {
+        println!(
+            "{}",
+            serde_json::json!({"hash": hex::encode(hash), "status": "pending"})
+        );
+        return Ok(());
+    }
+    let status = client
+        .wait(&hash, Duration::from_secs(60))
+        .map_err(api_refusal)?;
+    println!("{}", serde_json::to_string_pretty(&status)?);
+    if status["status"] == "rejected" {
+        return Err(Refusal(
+            1,
+            anyhow!(
+                "rejected: {}: {}",
+                status["reason"]["error"].as_str().unwrap_or("?"),
+                status["reason"]["message"].as_str().unwrap_or("")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+/// Runs `submit`.
+pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
+    match cmd {
+        SubmitCommand::Root {
+            client,
+            registry,
+            key,
+            no_wait,
+        } => {
+            let client = client.client()?;
+            let root_file = read_json(&registry)?;
+            let authority = root_file["authority"]
+                .as_str()
+                .ok_or_else(|| anyhow!("{} names no authority", registry.display()))?;
+            let root = fr_from_hex(root_file["registry_root"].as_str().unwrap_or(""))
+                .map_err(|e| anyhow!("{}: registry_root: {e}", registry.display()))?;
+            let key = crypto::read_private(&key).map_err(|e| anyhow!(e))?;
+            let chain = client.chain_id().map_err(api_refusal)?;
+            let current = client
+                .get(&format!("/v1/registry/{authority}"))
+                .map_err(api_refusal)?;
+            let sequence = current["latest_sequence"].as_u64().unwrap_or(0) + 1;
+            let tx = Transaction::PublishRoot(PublishRoot::sign(
+                &chain, &key, authority, root, sequence,
+            ));
+            send(&client, tx, no_wait)
+        }
+        SubmitCommand::Anchor {
+            client,
+            ucr,
+            doc_type,
+            digest,
+            invoice,
+            reference,
+            version,
+            no_wait,
+        } => {
+            let client = client.client()?;
+            let digest = match (digest, invoice) {
+                (Some(d), _) => parse_digest(&d)?,
+                (None, Some(path)) => {
+                    let inv: zkcustoms_circuits::invoice::Invoice =
+                        serde_json::from_value(read_json(&path)?)
+                            .with_context(|| format!("{} is not a valid invoice", path.display()))?;
+                    zkcustoms_circuits::invoice::sha256(&inv.encode()?)
+                }
+                (None, None) => return Err(anyhow!("give --digest or --invoice").into()),
+            };
+            let anchor = AnchorDocument {
+                ucr: Ucr::parse(&ucr)?,
+                doc_type,
+                digest,
+                reference,
+                version,
+                supersedes: (version > 1).then(|| version - 1),
+            };
+            tx::check_doc_type(&anchor.doc_type)?;
+            tx::check_reference(&anchor.reference)?;
+            send(&client, Transaction::AnchorDocument(anchor), no_wait)
+        }
+        SubmitCommand::Proof {
+            client,
+            ucr,
+            proof,
+            no_wait,
+        } => {
+            let client = client.client()?;
+            let text = std::fs::read_to_string(&proof)
+                .with_context(|| format!("cannot read {}", proof.display()))?;
+            let envelope = ProofEnvelope::from_json(&text)
+                .with_context(|| format!("{} is not a valid proof envelope", proof.display()))?;
+            let tx = Transaction::SubmitProof(SubmitProof {
+                ucr: Ucr::parse(&ucr)?,
+                envelope,
+            });
+            send(&client, tx, no_wait)
+        }
+        SubmitCommand::Examine {
+            client,
+            ucr,
+            office,
+            key,
+            no_wait,
+        } => {
+            let client = client.client()?;
+            let key = crypto::read_private(&key).map_err(|e| anyhow!(e))?;
+            let chain = client.chain_id().map_err(api_refusal)?;
+            let tx = Transaction::MarkExamination(MarkExamination::sign(
+                &chain,
+                &key,
+                Ucr::parse(&ucr)?,
+                &office,
+            ));
+            send(&client, tx, no_wait)
+        }
+    }
+}
+
+/// Runs `query`.
+pub fn query(cmd: QueryCommand) -> Result<(), Refusal> {
+    let (client, path) = match cmd {
+        QueryCommand::Records { client, ucr } => {
+            Ucr::parse(&ucr)?;
+            (client, format!("/v1/records?ucr={ucr}"))
+        }
+        QueryCommand::Tx { client, hash } => (client, format!("/v1/transactions/{hash}")),
+        QueryCommand::Block { client, height } => (client, format!("/v1/blocks/{height}")),
+        QueryCommand::Registry { client, authority } => {
+            tx::check_party_id("authority", &authority)?;
+            (client, format!("/v1/registry/{authority}"))
+        }
+        QueryCommand::Status { client } => (client, "/v1/status".to_string()),
+    };
+    let v = client.client()?.get(&path).map_err(api_refusal)?;
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
