@@ -1,63 +1,145 @@
 #!/usr/bin/env bash
-# The zkcustoms story on the embedded defaults: an AEO authority publishes its registry root, a
-# trader proves its AEO status and the value of an invoice without revealing either, and anyone
-# holding the verifying keys checks the proofs.
+# The zkcustoms story on the embedded defaults: a single-validator ledger node (RocksDB in a local
+# directory, Simplex consensus), an AEO authority publishing its registry root, a trader anchoring
+# its documents and proving its AEO status and its invoice's value without revealing either,
+# customs reading the records and marking the declaration under examination, and a late
+# amendment refused.
 set -euo pipefail
 
 ZK=${ZK:-target/release/zkcustoms}
 OUT=${DEMO_DIR:-demo-out}
+API_PORT=${DEMO_API_PORT:-18080}
+P2P_PORT=${DEMO_P2P_PORT:-17400}
+NODE="http://127.0.0.1:$API_PORT"
+UCR=26DE-HAM-000042
+TODAY=$(date -u +%F)
+
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 field() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$2" | head -n 1; }
+NODE_PID=
+stop_node() {
+  if [ -n "$NODE_PID" ] && kill -0 "$NODE_PID" 2>/dev/null; then
+    kill -TERM "$NODE_PID"
+    wait "$NODE_PID" 2>/dev/null || true
+  fi
+}
+trap stop_node EXIT
+# Runs a command that must be refused by a ledger rule (exit code 1).
+refused() {
+  set +e
+  "$@"
+  local code=$?
+  set -e
+  if [ "$code" -ne 1 ]; then
+    echo "expected a refusal (exit 1), got exit $code" >&2
+    exit 1
+  fi
+  echo "(refused, as it must be)"
+}
 
 step "1. Keys: development keys for aeo-status/v1 and invoice-value/v1 (4 lines)"
 "$ZK" setup --dev --out "$OUT/keys" --circuit aeo-status/v1 --circuit invoice-value/v1:4
 
-step "2. AEO authority DE-GZD builds its registry and publishes the root"
+step "2. Ledger: a development genesis (one validator, authority DE-GZD, office DE-HAMBURG-HAFEN)"
+"$ZK" genesis --dev --out "$OUT/ledger" --keys "$OUT/keys" --p2p-port "$P2P_PORT"
+L="$OUT/ledger"
+
+step "3. The validator's node starts: RocksDB in $OUT/node, Simplex consensus, API on $NODE"
+"$ZK" node --genesis "$L/genesis.json" --data-dir "$OUT/node" --listen "127.0.0.1:$API_PORT" \
+  2> "$OUT/node.log" &
+NODE_PID=$!
+for _ in $(seq 1 100); do
+  if "$ZK" query status --node "$NODE" --token-file "$L/auditor.token" > "$OUT/status.json" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$NODE_PID" 2>/dev/null; then
+    echo "the node stopped; its log:" >&2
+    cat "$OUT/node.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+echo "chain id $(field chain_id "$OUT/status.json"), height $(field height "$OUT/status.json")"
+
+step "4. AEO authority DE-GZD builds its registry and publishes the root, signed"
 "$ZK" example certificates > "$OUT/certificates.json"
 "$ZK" registry build --certificates "$OUT/certificates.json" --out "$OUT/registry"
+"$ZK" submit root --node "$NODE" --token-file "$L/authority.token" \
+  --registry "$OUT/registry/root.json" --key "$L/authority-DE-GZD.key"
 
-step "3. Trader proves: 'I hold an AEO certificate of tier AEOS or higher from DE-GZD, valid today'"
-"$ZK" example aeo-status > "$OUT/aeo-status.witness.json"
+step "5. Trader anchors its invoice and its declaration (digests only; documents stay off-ledger)"
+"$ZK" example invoice > "$OUT/invoice.json"
+"$ZK" submit anchor --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
+  --doc-type invoice --invoice "$OUT/invoice.json" --reference "vault://trader/documents/3f9a1c"
+printf 'declaration of %s, version 1\n' "$UCR" > "$OUT/declaration-v1.txt"
+DECL1=$(sha256sum "$OUT/declaration-v1.txt" | cut -d' ' -f1)
+"$ZK" submit anchor --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
+  --doc-type declaration --digest "$DECL1" --reference "vault://trader/declarations/$UCR/1"
+
+step "6. Trader proves 'I hold an AEO certificate of tier AEOS or higher from DE-GZD, valid today'"
+"$ZK" example aeo-status | sed "s/\"as_of\": \"[0-9-]*\"/\"as_of\": \"$TODAY\"/" \
+  > "$OUT/aeo-status.witness.json"
 "$ZK" prove aeo-status --keys "$OUT/keys" --witness "$OUT/aeo-status.witness.json" \
   --out "$OUT/aeo-status.proof.json"
-echo "registry root published by the authority: $(field registry_root "$OUT/registry/root.json")"
-echo "registry root named in the proof:         $(field registry_root "$OUT/aeo-status.proof.json")"
+"$ZK" submit proof --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
+  --proof "$OUT/aeo-status.proof.json"
 
-step "4. Trader anchors its invoice digest and proves: 'this invoice totals the declared value'"
-"$ZK" example invoice > "$OUT/invoice.json"
-echo "digest to anchor on the ledger: $("$ZK" invoice digest --invoice "$OUT/invoice.json")"
+step "7. Presenting the same certificate again in the same scope is refused (a new proof, same nullifier)"
+"$ZK" prove aeo-status --keys "$OUT/keys" --witness "$OUT/aeo-status.witness.json" \
+  --out "$OUT/aeo-status.again.proof.json"
+refused "$ZK" submit proof --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
+  --proof "$OUT/aeo-status.again.proof.json"
+
+step "8. Trader proves 'the anchored invoice totals the declared value' and submits it"
 "$ZK" example invoice-value > "$OUT/invoice-value.witness.json"
 "$ZK" prove invoice-value --keys "$OUT/keys" --witness "$OUT/invoice-value.witness.json" \
   --out "$OUT/invoice-value.proof.json"
+"$ZK" submit proof --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
+  --proof "$OUT/invoice-value.proof.json"
 
-step "5. Customs (or a partner administration) verifies both proofs"
-"$ZK" verify --keys "$OUT/keys" "$OUT/aeo-status.proof.json" "$OUT/invoice-value.proof.json"
-
-step "6. A proof whose declared value was changed afterwards is refused (exit code 1)"
-sed 's/"declared_value_minor": [0-9]*/"declared_value_minor": 1843251/' \
-  "$OUT/invoice-value.proof.json" > "$OUT/tampered.proof.json"
-if "$ZK" verify --keys "$OUT/keys" "$OUT/tampered.proof.json"; then
-  echo "the tampered proof verified: this must not happen" >&2
+step "9. Customs reads the consignment's records (a trader's token may not)"
+"$ZK" query records --node "$NODE" --token-file "$L/customs.token" --ucr "$UCR" > "$OUT/records.json"
+echo "records of $UCR: $(grep -c '"height"' "$OUT/records.json") entries (written to $OUT/records.json)"
+grep -o '"type": "[a-z_]*"' "$OUT/records.json" | sort | uniq -c
+if "$ZK" query records --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" 2>/dev/null; then
+  echo "a trader read the records: this must not happen" >&2
   exit 1
 fi
+echo "(trader token: 403 wrong-role)"
 
-step "What was proved, and what stayed private"
+step "10. Customs office DE-HAMBURG-HAFEN marks the declaration under examination, signed"
+"$ZK" submit examine --node "$NODE" --token-file "$L/customs.token" --ucr "$UCR" \
+  --office DE-HAMBURG-HAFEN --key "$L/customs-DE-HAMBURG-HAFEN.key"
+
+step "11. A late amendment of the declaration is refused (RKC General Annex Standard 3.27)"
+printf 'declaration of %s, version 2\n' "$UCR" > "$OUT/declaration-v2.txt"
+DECL2=$(sha256sum "$OUT/declaration-v2.txt" | cut -d' ' -f1)
+refused "$ZK" submit anchor --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
+  --doc-type declaration --digest "$DECL2" --version 2 \
+  --reference "vault://trader/declarations/$UCR/2"
+
+step "Summary"
+"$ZK" query status --node "$NODE" --token-file "$L/auditor.token" > "$OUT/status.json"
+"$ZK" query block latest --node "$NODE" --token-file "$L/auditor.token" > "$OUT/latest-block.json"
 cat <<TXT
-Public (in the envelopes, on a ledger later):
-  aeo-status/v1     registry root, authority DE-GZD, day 2026-11-25, tier AEOS, scope, nullifier
-  invoice-value/v1  invoice digest, declared value 18432.50 EUR
-Private (never left the prover):
-  which operator (EORI DE123456789012345), its certificate, its place in the registry,
-  its holder secret; the invoice number, buyer, seller, lines, quantities and prices.
+Ledger $(field chain_name "$OUT/status.json"), finalized height $(field height "$OUT/status.json"), latest block $(field hash "$OUT/latest-block.json")
+On the ledger for $UCR:
+  the registry root of DE-GZD (signed), the invoice and declaration digests (version 1),
+  an aeo-status proof (tier AEOS, day $TODAY, nullifier for its scope) and an invoice-value proof
+  (declared value 18432.50 EUR), both verified by the node on arrival and again in their block,
+  and the examination mark of DE-HAMBURG-HAFEN.
+Refused: a second presentation of the certificate in the same scope, and the amendment after
+  examination began.
+Never on the ledger: which operator holds the certificate, the invoice's parties, lines and prices.
 TXT
 for secret in DE123456789012345 INV-2026-000451 "Static converters"; do
-  if grep -q "$secret" "$OUT/aeo-status.proof.json" "$OUT/invoice-value.proof.json"; then
-    echo "private value $secret found in a proof envelope" >&2
+  if grep -q "$secret" "$OUT/records.json" "$OUT/latest-block.json"; then
+    echo "private value $secret found on the ledger" >&2
     exit 1
   fi
 done
 echo
-echo "Checked: none of those private values appears in either envelope. Files are in $OUT/."
+echo "Checked: no private value appears in the records or blocks. Files are in $OUT/; node log: $OUT/node.log."

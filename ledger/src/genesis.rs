@@ -356,7 +356,7 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
         validator_keys.push(key);
     }
     let mut signer_keys = BTreeMap::new();
-    let mut signers = |ids: &[String], prefix: &str| -> Result<Vec<SignerEntry>, GenesisError> {
+    let mut signers = |ids: &[String], prefix: &'static str| -> Result<Vec<SignerEntry>, GenesisError> {
         let mut out = Vec::new();
         for id in ids {
             check_party_id(prefix, id).map_err(|e| invalid(e.to_string()))?;

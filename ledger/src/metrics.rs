@@ -104,7 +104,7 @@ impl Metrics {
             let _ = writeln!(s2, "zkcustoms_transactions_received_total{{kind=\"{k}\"}} {v}");
         }
         s.push_str(&s2);
-        let mut line = |s: &mut String, name: &str, help: &str, kind: &str, value: String| {
+        let line = |s: &mut String, name: &str, help: &str, kind: &str, value: String| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
         };
         line(
