@@ -87,7 +87,7 @@ step "6. Trader proves 'I hold an AEO certificate of tier AEOS or higher from DE
 "$ZK" submit proof --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
   --proof "$OUT/aeo-status.proof.json"
 
-step "7. Presenting the same certificate again in the same scope is refused (a new proof, same nullifier)"
+step "7. A second, freshly made proof of the same statement (other bytes, same public values) is refused"
 "$ZK" prove aeo-status --keys "$OUT/keys" --witness "$OUT/aeo-status.witness.json" \
   --out "$OUT/aeo-status.again.proof.json"
 refused "$ZK" submit proof --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
@@ -102,7 +102,7 @@ step "8. Trader proves 'the anchored invoice totals the declared value' and subm
 
 step "9. Customs reads the consignment's records (a trader's token may not)"
 "$ZK" query records --node "$NODE" --token-file "$L/customs.token" --ucr "$UCR" > "$OUT/records.json"
-echo "records of $UCR: $(grep -c '"height"' "$OUT/records.json") entries (written to $OUT/records.json)"
+echo "records of $UCR: $(grep -c '"transaction"' "$OUT/records.json") (written to $OUT/records.json)"
 grep -o '"type": "[a-z_]*"' "$OUT/records.json" | sort | uniq -c
 if "$ZK" query records --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" 2>/dev/null; then
   echo "a trader read the records: this must not happen" >&2

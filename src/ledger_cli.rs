@@ -275,6 +275,7 @@ pub fn run_node(a: NodeArgs) -> Result<()> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let config = a.config.unwrap_or_else(|| {
         a.genesis
@@ -380,8 +381,9 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
                 (Some(d), _) => parse_digest(&d)?,
                 (None, Some(path)) => {
                     let inv: zkcustoms_circuits::invoice::Invoice =
-                        serde_json::from_value(read_json(&path)?)
-                            .with_context(|| format!("{} is not a valid invoice", path.display()))?;
+                        serde_json::from_value(read_json(&path)?).with_context(|| {
+                            format!("{} is not a valid invoice", path.display())
+                        })?;
                     zkcustoms_circuits::invoice::sha256(&inv.encode()?)
                 }
                 (None, None) => return Err(anyhow!("give --digest or --invoice").into()),

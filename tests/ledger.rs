@@ -1,0 +1,555 @@
+//! The ledger node as a real process: `genesis --dev`, `node`, the `submit` and `query` client
+//! commands over HTTP, refusals with their exit codes, and a node killed with SIGKILL during a
+//! stream of submissions that restarts without losing any transaction it reported as included.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use zkcustoms_ledger::block::Block;
+use zkcustoms_ledger::client::{Client, ClientError};
+use zkcustoms_ledger::genesis::Genesis;
+use zkcustoms_ledger::store::{Finality, Store, Transactions};
+use zkcustoms_ledger::tx::{AnchorDocument, Hash, Transaction, Ucr};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A development ledger (genesis, keys, tokens) and a node process over it.
+struct Ledger {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    data: PathBuf,
+    url: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Ledger {
+    /// A development ledger whose node is running.
+    fn new() -> Self {
+        let mut l = Self::prepare(true);
+        l.start();
+        l
+    }
+
+    /// A development genesis, no node yet; `any_day` accepts aeo-status proofs for any day (the
+    /// fixture's proofs are for a fixed day).
+    fn prepare(any_day: bool) -> Self {
+        let f = fixture();
+        let dir = tempfile::tempdir().unwrap();
+        let gen = dir.path().join("genesis");
+        let p2p = free_port().to_string();
+        let keys = f.keys();
+        let mut args = vec![
+            "genesis",
+            "--dev",
+            "--out",
+            gen.to_str().unwrap(),
+            "--keys",
+            &keys,
+            "--p2p-port",
+            &p2p,
+        ];
+        if any_day {
+            args.push("--any-as-of-day");
+        }
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains("DEVELOPMENT GENESIS"));
+        let port = free_port();
+        Ledger {
+            dir: gen,
+            data: dir.path().join("data"),
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            child: None,
+            _dir: dir,
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    fn token(&self, role: &str) -> String {
+        std::fs::read_to_string(self.dir.join(format!("{role}.token"))).unwrap()
+    }
+
+    fn client(&self, role: &str) -> Client {
+        Client::new(&self.url, &self.token(role))
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("node.log"))
+            .unwrap();
+        let child = bin()
+            .args([
+                "node",
+                "--genesis",
+                &self.path("genesis.json"),
+                "--data-dir",
+                self.data.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{}", self.port),
+            ])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let client = self.client("auditor");
+        let start = Instant::now();
+        loop {
+            if client.status().is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("node exited with {status}: {}", self.log());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "node did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to flush or shut down.
+    fn kill(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// SIGTERM: graceful shutdown; the node must exit 0.
+    fn stop(&mut self) {
+        let mut child = self.child.take().unwrap();
+        let o = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let status = child.wait().unwrap();
+        assert!(status.success(), "node exit {status}: {}", self.log());
+    }
+
+    /// Runs a client subcommand (`submit ...`, `query ...`) with a role's token.
+    fn cli(&self, role: &str, args: &[&str]) -> std::process::Output {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend([
+            "--node".into(),
+            self.url.clone(),
+            "--token-file".into(),
+            self.path(&format!("{role}.token")),
+        ]);
+        bin().args(&all).output().unwrap()
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn json(o: &std::process::Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("not JSON: {} / {}", stdout(o), stderr(o)))
+}
+
+fn registry_root() -> String {
+    let f = fixture();
+    let certs = f.path("ledger-certificates.json");
+    let o = run(&["example", "certificates"]);
+    std::fs::write(&certs, &o.stdout).unwrap();
+    let out = f.path("ledger-registry");
+    let o = run(&["registry", "build", "--certificates", &certs, "--out", &out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    format!("{out}/root.json")
+}
+
+#[test]
+fn the_ledger_story_and_its_refusals_through_the_cli() {
+    let f = fixture();
+    let mut l = Ledger::new();
+    let ucr = "26DE-HAM-000042";
+
+    // The authority publishes its registry root.
+    let root = registry_root();
+    let o = l.cli(
+        "authority",
+        &[
+            "submit",
+            "root",
+            "--registry",
+            &root,
+            "--key",
+            &l.path("authority-DE-GZD.key"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&o)["status"], "included");
+    assert_eq!(json(&o)["height"], 1);
+    // A trader may not publish roots: 403, exit 2.
+    let o = l.cli(
+        "trader",
+        &[
+            "submit",
+            "root",
+            "--registry",
+            &root,
+            "--key",
+            &l.path("authority-DE-GZD.key"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("403 wrong-role"), "{}", stderr(&o));
+    // A root signed with another key is refused by the signature rule: exit 1.
+    let o = l.cli(
+        "authority",
+        &[
+            "submit",
+            "root",
+            "--registry",
+            &root,
+            "--key",
+            &l.path("customs-DE-HAMBURG-HAFEN.key"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("422 bad-signature"), "{}", stderr(&o));
+
+    // The trader anchors the invoice and proves AEO status and the invoice's value.
+    let invoice = f.path("ledger-invoice.json");
+    std::fs::write(&invoice, run(&["example", "invoice"]).stdout).unwrap();
+    let anchor = |version: &str, digest: Option<&str>, doc_type: &str| {
+        let mut args = vec![
+            "submit",
+            "anchor",
+            "--ucr",
+            ucr,
+            "--doc-type",
+            doc_type,
+            "--reference",
+            "vault://docs/1",
+            "--version",
+            version,
+        ];
+        match digest {
+            Some(d) => args.extend(["--digest", d]),
+            None => args.extend(["--invoice", &invoice]),
+        }
+        l.cli("trader", &args)
+    };
+    let o = anchor("1", None, "invoice");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let decl = "11".repeat(32);
+    let o = anchor("1", Some(&decl), "declaration");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let aeo = f.path("aeo.proof.json");
+    let inv = f.path("inv.proof.json");
+    let o = l.cli(
+        "trader",
+        &["submit", "proof", "--ucr", ucr, "--proof", &aeo],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = l.cli(
+        "trader",
+        &["submit", "proof", "--ucr", ucr, "--proof", &aeo],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("duplicate-transaction"),
+        "{}",
+        stderr(&o)
+    );
+    // The invoice proof names a digest anchored under this UCR only.
+    let o = l.cli(
+        "trader",
+        &["submit", "proof", "--ucr", "OTHER-UCR-1", "--proof", &inv],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("422 unanchored-digest"),
+        "{}",
+        stderr(&o)
+    );
+    let o = l.cli(
+        "trader",
+        &["submit", "proof", "--ucr", ucr, "--proof", &inv],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Customs reads the records; the trader may not.
+    let o = l.cli("trader", &["query", "records", "--ucr", ucr]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("403 wrong-role"));
+    let o = l.cli("customs", &["query", "records", "--ucr", ucr]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let records = json(&o);
+    let kinds: Vec<&str> = records["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["transaction"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "anchor_document",
+            "anchor_document",
+            "submit_proof",
+            "submit_proof"
+        ]
+    );
+    assert!(records["under_examination"].is_null());
+    let text = stdout(&o);
+    for secret in ["DE123456789012345", "INV-2026-000451", "Static converters"] {
+        assert!(!text.contains(secret), "{secret} is on the ledger");
+    }
+
+    // Examination, then a late amendment is refused.
+    let key = l.path("customs-DE-HAMBURG-HAFEN.key");
+    let examine = [
+        "submit",
+        "examine",
+        "--ucr",
+        ucr,
+        "--office",
+        "DE-HAMBURG-HAFEN",
+        "--key",
+        &key,
+    ];
+    let o = l.cli("trader", &examine);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("403 wrong-role"));
+    let o = l.cli("customs", &examine);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = anchor("2", Some(&"22".repeat(32)), "declaration");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("422 under-examination"),
+        "{}",
+        stderr(&o)
+    );
+    let o = l.cli("customs", &["query", "records", "--ucr", ucr]);
+    let records = json(&o);
+    assert_eq!(records["under_examination"]["office"], "DE-HAMBURG-HAFEN");
+    assert_eq!(records["records"].as_array().unwrap().len(), 5);
+
+    // The real server's limits: malformed JSON and an oversized body.
+    let token = l.token("trader");
+    let post = |body: &[u8]| match ureq::post(&format!("{}/v1/transactions", l.url))
+        .set("Authorization", &format!("Bearer {}", token.trim()))
+        .set("Content-Type", "application/json")
+        .send_bytes(body)
+    {
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json::<Value>().unwrap()),
+        other => panic!("expected an error answer, got {other:?}"),
+    };
+    let (code, body) = post(b"{not json");
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (400, Some("malformed-json"))
+    );
+    let (code, body) = post(&vec![b' '; 300 * 1024]);
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (413, Some("body-too-large"))
+    );
+
+    let o = l.cli("auditor", &["query", "status"]);
+    let status = json(&o);
+    assert_eq!(status["height"], 6);
+    assert_eq!(status["mempool"]["transactions"], 0);
+    l.stop();
+}
+
+/// Submits anchors of distinct consignments until told to stop; records which ones the node
+/// reported as included, with their location.
+fn submitter(
+    client: Client,
+    stop: Arc<AtomicBool>,
+    included: Arc<Mutex<Vec<(Hash, u64, u64)>>>,
+    accepted: Arc<Mutex<Vec<Hash>>>,
+    offset: usize,
+) {
+    let mut i = offset;
+    let mut pending: Vec<Hash> = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        let tx = Transaction::AnchorDocument(AnchorDocument {
+            ucr: Ucr::parse(&format!("KILL-{i}")).unwrap(),
+            doc_type: "invoice".into(),
+            digest: zkcustoms_ledger::tx::sha256(&(i as u64).to_be_bytes()),
+            reference: format!("vault://kill/{i}"),
+            version: 1,
+            supersedes: None,
+        });
+        i += 1;
+        match client.submit(&tx) {
+            Ok(h) => {
+                accepted.lock().unwrap().push(h);
+                pending.push(h);
+            }
+            Err(ClientError::Transport(_)) => break,
+            Err(e) => panic!("unexpected refusal: {e}"),
+        }
+        let mut still = Vec::new();
+        for h in pending.drain(..) {
+            match client.get(&format!("/v1/transactions/{}", hex::encode(h))) {
+                Ok(v) if v["status"] == "included" => included.lock().unwrap().push((
+                    h,
+                    v["height"].as_u64().unwrap(),
+                    v["index"].as_u64().unwrap(),
+                )),
+                Ok(_) => still.push(h),
+                Err(_) => {
+                    still.push(h);
+                    break;
+                }
+            }
+        }
+        pending = still;
+    }
+}
+
+#[test]
+fn sigkill_during_submissions_loses_nothing_reported_included() {
+    let mut l = Ledger::new();
+    let included = Arc::new(Mutex::new(Vec::new()));
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (c, s, i, a) = (
+            l.client("trader"),
+            stop.clone(),
+            included.clone(),
+            accepted.clone(),
+        );
+        std::thread::spawn(move || submitter(c, s, i, a, 0))
+    };
+    // Kill the node in the middle of the stream, once some transactions are finalized.
+    let start = Instant::now();
+    while included.lock().unwrap().len() < 20 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no progress: {}",
+            l.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    l.kill();
+    stop.store(true, Ordering::SeqCst);
+    worker.join().unwrap();
+    let included = included.lock().unwrap().clone();
+    let accepted = accepted.lock().unwrap().len();
+    assert!(included.len() >= 20 && accepted >= included.len());
+
+    // Restart on the same data directory: everything reported included is still there.
+    l.start();
+    let auditor = l.client("auditor");
+    for (h, height, index) in &included {
+        let v = auditor
+            .get(&format!("/v1/transactions/{}", hex::encode(h)))
+            .unwrap();
+        assert_eq!(
+            v["status"],
+            "included",
+            "{} lost after SIGKILL",
+            hex::encode(h)
+        );
+        assert_eq!(
+            (v["height"].as_u64(), v["index"].as_u64()),
+            (Some(*height), Some(*index))
+        );
+    }
+    // The node goes on: a new stream is finalized after the restart.
+    let tip_before = auditor.status().unwrap()["height"].as_u64().unwrap();
+    let included_after = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (c, s, i) = (l.client("trader"), stop.clone(), included_after.clone());
+        std::thread::spawn(move || submitter(c, s, i, Arc::new(Mutex::new(Vec::new())), 1_000_000))
+    };
+    let start = Instant::now();
+    while included_after.lock().unwrap().len() < 5 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no progress: {}",
+            l.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::SeqCst);
+    worker.join().unwrap();
+    assert!(auditor.status().unwrap()["height"].as_u64().unwrap() > tip_before);
+    l.stop();
+
+    // Offline, the stored chain links from genesis to the tip, every block commits to its
+    // transactions, every transaction is indexed where it is, and the tip has its certificate.
+    let genesis = Genesis::load(&l.dir.join("genesis.json")).unwrap();
+    let store = Store::open(&l.data.join("ledger")).unwrap();
+    let (tip, tip_hash) = store.tip().unwrap().unwrap();
+    assert!(tip > 0);
+    let mut parent = genesis.chain_id;
+    for height in 1..=tip {
+        let stored = store.block(height).unwrap().expect("no gap in the chain");
+        let block: &Block = &stored.block;
+        assert_eq!(block.header.height, height);
+        assert_eq!(block.header.parent, parent, "block {height} does not link");
+        // Decoding re-derives the transaction root.
+        assert_eq!(Block::from_bytes(&block.to_bytes()).unwrap(), *block);
+        for (i, tx) in block.txs.iter().enumerate() {
+            let loc = store.get::<Transactions>(&tx.hash()).unwrap().unwrap();
+            assert_eq!((loc.height, loc.index), (height, i as u32));
+        }
+        if height == tip {
+            assert!(matches!(stored.finality, Finality::Certificate { .. }));
+        }
+        parent = block.hash();
+    }
+    assert_eq!(parent, tip_hash);
+}
+
+#[test]
+fn a_node_refuses_a_database_of_another_chain() {
+    let mut a = Ledger::new();
+    a.stop();
+    let b = Ledger::prepare(false);
+    let o = bin()
+        .args([
+            "node",
+            "--genesis",
+            &b.path("genesis.json"),
+            "--data-dir",
+            a.data.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("belongs to chain"), "{}", stderr(&o));
+}
