@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR ?= target
 .PHONY: demo test deps build lint bench clean help snarkjs
 
 help:
-	@echo "make demo   run the zkcustoms story end to end (keys, registry, proofs, verification)"
+	@echo "make demo   run the zkcustoms story end to end on a single-validator ledger node"
 	@echo "make test   run the whole test suite (formatting, lints, unit and end-to-end tests)"
 	@echo "make bench  run the criterion benchmarks (slow: minutes for the large circuits)"
 
@@ -15,11 +15,20 @@ help:
 deps:
 	@command -v $(CARGO) >/dev/null || { \
 	  echo "cargo not found: install the Rust toolchain from rustup (https://rustup.rs)"; exit 1; }
-	@if ! command -v cc >/dev/null; then \
+	@if ! command -v cc >/dev/null || ! command -v c++ >/dev/null; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update && apt-get install -y gcc; \
+	    apt-get update && apt-get install -y gcc g++; \
 	  else \
-	    echo "a C compiler (cc) is needed: install gcc or clang with your package manager"; exit 1; \
+	    echo "C and C++ compilers (cc, c++) are needed: install gcc and g++ (or clang) with your package manager"; exit 1; \
+	  fi; \
+	fi
+	@# RocksDB's Rust bindings are generated with bindgen, which loads libclang.
+	@if [ -z "$$LIBCLANG_PATH" ] && ! ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so'; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && apt-get install -y libclang-dev; \
+	  else \
+	    echo "libclang is needed to build RocksDB's bindings: install libclang-dev (Debian, Ubuntu)," \
+	      "clang-devel (Fedora) or llvm (macOS; then export LIBCLANG_PATH=\$$(brew --prefix llvm)/lib)"; exit 1; \
 	  fi; \
 	fi
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt

@@ -14,7 +14,9 @@ use commonware_cryptography::sha256::Digest;
 use commonware_cryptography::{Sha256, Signer as _};
 use commonware_p2p::{authenticated::discovery, Manager as _};
 use commonware_parallel::Sequential;
-use commonware_runtime::{buffer::paged::CacheRef, tokio as cw_tokio, Quota, Runner as _, Supervisor as _};
+use commonware_runtime::{
+    buffer::paged::CacheRef, tokio as cw_tokio, Quota, Runner as _, Supervisor as _,
+};
 use commonware_utils::{ordered::Set, NZUsize, TryCollect, NZU16, NZU32};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,6 +65,14 @@ pub enum NodeError {
 
 /// Runs a node until SIGINT or SIGTERM.
 pub fn run(opts: NodeOptions) -> Result<(), NodeError> {
+    run_until(opts, shutdown_signal())
+}
+
+/// Runs a node until `stop` resolves (then the API shuts down gracefully and the node returns).
+pub fn run_until(
+    opts: NodeOptions,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
     let genesis = Genesis::load(&opts.genesis)?;
     let config = NodeConfig::load(&opts.config)?;
     let signer = crypto::read_private(&config.validator_key).map_err(NodeError::Start)?;
@@ -75,8 +85,8 @@ pub fn run(opts: NodeOptions) -> Result<(), NodeError> {
     })?;
     std::fs::create_dir_all(&opts.data_dir)
         .map_err(|e| NodeError::Start(format!("{}: {e}", opts.data_dir.display())))?;
-    let store = Store::open(&opts.data_dir.join("ledger"))
-        .map_err(|e| NodeError::Start(e.to_string()))?;
+    let store =
+        Store::open(&opts.data_dir.join("ledger")).map_err(|e| NodeError::Start(e.to_string()))?;
     let chain = Arc::new(Chain::open(
         genesis.clone(),
         store,
@@ -120,7 +130,8 @@ pub fn run(opts: NodeOptions) -> Result<(), NodeError> {
         bootstrappers,
         1024 * 1024,
     );
-    let runtime_cfg = cw_tokio::Config::new().with_storage_directory(opts.data_dir.join("consensus"));
+    let runtime_cfg =
+        cw_tokio::Config::new().with_storage_directory(opts.data_dir.join("consensus"));
     let executor = cw_tokio::Runner::new(runtime_cfg);
     let genesis_digest = Digest(genesis.chain_id);
     executor.start(async move |context| {
@@ -178,7 +189,7 @@ pub fn run(opts: NodeOptions) -> Result<(), NodeError> {
         };
         info!(api = %opts.listen, p2p = %p2p_address, "node running");
         if let Err(e) = axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(stop)
             .await
         {
             tracing::error!(error = %e, "API server failed");
