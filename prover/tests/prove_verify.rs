@@ -369,3 +369,52 @@ fn unsatisfied_witnesses_are_refused_before_proving() {
         Err(ProverError::MalformedWitness(_))
     ));
 }
+
+#[test]
+fn the_binary_envelope_round_trips_and_refuses_bad_bytes() {
+    let keys = verifier();
+    for env in envelopes() {
+        let bytes = env.to_bytes();
+        let back = ProofEnvelope::from_bytes(&bytes).unwrap();
+        assert_eq!(&back, env);
+        keys.verify(&back).unwrap();
+        // Exact length: one byte more or less is refused.
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(
+            ProofEnvelope::from_bytes(&longer),
+            Err(VerifyError::Malformed(_))
+        ));
+        assert!(ProofEnvelope::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        // Unknown version and statement tags.
+        let mut v = bytes.clone();
+        v[0] = 2;
+        assert!(ProofEnvelope::from_bytes(&v).is_err());
+        let mut t = bytes.clone();
+        t[1] = 9;
+        assert!(matches!(
+            ProofEnvelope::from_bytes(&t),
+            Err(VerifyError::UnknownStatement(_))
+        ));
+        // A proof point off the subgroup is refused at decoding, not at verification.
+        let mut bad = bytes.clone();
+        let n = bad.len();
+        let mut point = Vec::new();
+        g1_not_in_subgroup()
+            .serialize_compressed(&mut point)
+            .unwrap();
+        bad[n - PROOF_LEN..n - PROOF_LEN + 48].copy_from_slice(&point);
+        assert!(matches!(
+            ProofEnvelope::from_bytes(&bad),
+            Err(VerifyError::Malformed(_))
+        ));
+        // Every single-byte change either fails to decode or decodes to another envelope.
+        for i in (0..n).step_by(7) {
+            let mut m = bytes.clone();
+            m[i] ^= 0x5a;
+            if let Ok(e) = ProofEnvelope::from_bytes(&m) {
+                assert_ne!(&e, env);
+            }
+        }
+    }
+}
