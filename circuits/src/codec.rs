@@ -211,7 +211,12 @@ mod tests {
     #[test]
     fn round_trip_and_exact_length() {
         let mut w = Writer::new();
-        w.u8(7).u16(300).u32(70_000).u64(1 << 40).str16("NL").bytes(b"abc");
+        w.u8(7)
+            .u16(300)
+            .u32(70_000)
+            .u64(1 << 40)
+            .str16("NL")
+            .bytes(b"abc");
         w.option(Some(5u32), |w, v| {
             w.u32(v);
         });

@@ -191,10 +191,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route")
-        })
-        .layer(middleware::from_fn_with_state(state.clone(), count_responses))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(
             ServiceBuilder::new()
@@ -232,10 +233,7 @@ async fn count_responses(State(state): State<ApiState>, req: Request, next: Next
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let response = next.run(req).await;
-    state
-        .chain
-        .metrics
-        .http(&route, response.status().as_u16());
+    state.chain.metrics.http(&route, response.status().as_u16());
     response
 }
 
@@ -525,7 +523,9 @@ async fn registry(
         let grace_ms = chain.genesis().params().root_grace_seconds * 1000;
         let mut out = Vec::new();
         for (i, ((_, seq), e)) in roots.iter().enumerate() {
-            let acceptable_until = roots.get(i + 1).map(|(_, next)| next.timestamp_ms + grace_ms);
+            let acceptable_until = roots
+                .get(i + 1)
+                .map(|(_, next)| next.timestamp_ms + grace_ms);
             out.push(json!({
                 "sequence": seq,
                 "root": fr_to_hex(&e.root),

@@ -233,7 +233,13 @@ mod tests {
     }
 
     fn sample() -> Block {
-        Block::new(7, sha256(b"parent"), 1_764_000_000_000, [9; 32], (0..3).map(anchor).collect())
+        Block::new(
+            7,
+            sha256(b"parent"),
+            1_764_000_000_000,
+            [9; 32],
+            (0..3).map(anchor).collect(),
+        )
     }
 
     #[test]
@@ -241,7 +247,10 @@ mod tests {
         let b = sample();
         let bytes = b.to_bytes();
         assert_eq!(Block::from_bytes(&bytes).unwrap(), b);
-        assert_eq!(BlockHeader::from_bytes(&b.header.to_bytes()).unwrap(), b.header);
+        assert_eq!(
+            BlockHeader::from_bytes(&b.header.to_bytes()).unwrap(),
+            b.header
+        );
         assert_eq!(b.header.to_bytes().len(), HEADER_LEN);
         let mut forged = b.clone();
         forged.txs.swap(0, 1);

@@ -177,7 +177,9 @@ fn load_keys(
                 let key = VerifyingKey::from_bytes(c, &bytes)
                     .map_err(|e| ChainError::Keys(format!("stored key for {c}: {e}")))?;
                 if key.id() != *id {
-                    return Err(ChainError::Keys(format!("stored key for {c} has another id")));
+                    return Err(ChainError::Keys(format!(
+                        "stored key for {c} has another id"
+                    )));
                 }
                 keys.insert(key);
             }
@@ -205,7 +207,10 @@ fn load_keys(
                 key.id()
             )));
         }
-        batch.put::<VerifyingKeys>(&id.0, &(circuit, VerifyingKey::canonical_bytes(key.arkworks())));
+        batch.put::<VerifyingKeys>(
+            &id.0,
+            &(circuit, VerifyingKey::canonical_bytes(key.arkworks())),
+        );
         keys.insert(key);
     }
     store.write(batch, true)?;
@@ -534,7 +539,12 @@ impl Chain {
         if h.tx_count > self.genesis.params().max_block_txs || block.txs.is_empty() {
             return Ok(Err("block size out of range".into()));
         }
-        if !self.genesis.validators.iter().any(|v| v.as_ref() == h.proposer) {
+        if !self
+            .genesis
+            .validators
+            .iter()
+            .any(|v| v.as_ref() == h.proposer)
+        {
             return Ok(Err("proposer is not a validator".into()));
         }
         let mut overlay = Self::overlay_of(&ancestors);
@@ -639,7 +649,8 @@ impl Chain {
                 }
                 Self::remove_from_pool(&mut pool, &th);
             }
-            self.metrics.block_finalized(block.header.height, block.txs.len());
+            self.metrics
+                .block_finalized(block.header.height, block.txs.len());
             self.tip.send_replace((block.header.height, bhash));
         }
         // Forget pending blocks that can no longer be finalized.

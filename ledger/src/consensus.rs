@@ -78,11 +78,7 @@ impl Automaton for Mailbox {
         receiver
     }
 
-    async fn verify(
-        &mut self,
-        context: Self::Context,
-        payload: Digest,
-    ) -> oneshot::Receiver<bool> {
+    async fn verify(&mut self, context: Self::Context, payload: Digest) -> oneshot::Receiver<bool> {
         let (response, receiver) = oneshot::channel();
         if !self
             .sender

@@ -2,8 +2,8 @@
 //! from `commonware-cryptography`, with hex text forms and key files.
 
 use crate::codec::{DecodeError, Reader};
-pub use commonware_cryptography::ed25519::{PrivateKey, PublicKey, Signature};
 use commonware_codec::{DecodeExt, Encode};
+pub use commonware_cryptography::ed25519::{PrivateKey, PublicKey, Signature};
 use commonware_cryptography::{Signer, Verifier};
 use rand::RngCore;
 use std::path::Path;
@@ -22,7 +22,9 @@ pub fn generate() -> PrivateKey {
 
 /// The 32 public-key bytes.
 pub fn public_bytes(key: &PublicKey) -> [u8; PUBLIC_KEY_LEN] {
-    key.as_ref().try_into().expect("Ed25519 public keys are 32 bytes")
+    key.as_ref()
+        .try_into()
+        .expect("Ed25519 public keys are 32 bytes")
 }
 
 /// Decodes a public key (exact length, a valid point).
@@ -107,8 +109,8 @@ pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub fn read_private(path: &Path) -> Result<PrivateKey, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read key file {}: {e}", path.display()))?;
-    let bytes = hex::decode(text.trim())
-        .map_err(|_| format!("key file {} is not hex", path.display()))?;
+    let bytes =
+        hex::decode(text.trim()).map_err(|_| format!("key file {} is not hex", path.display()))?;
     if bytes.len() != 32 {
         return Err(format!(
             "key file {} must hold 32 bytes, holds {}",

@@ -242,8 +242,8 @@ impl NodeConfig {
             path: path.to_owned(),
             source,
         })?;
-        let mut cfg: NodeConfig = serde_json::from_str(&text)
-            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        let mut cfg: NodeConfig =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         if cfg.format != NODE_CONFIG_FORMAT {
             return Err(invalid(format!(
                 "unknown node configuration format {:?}",
@@ -356,21 +356,22 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
         validator_keys.push(key);
     }
     let mut signer_keys = BTreeMap::new();
-    let mut signers = |ids: &[String], prefix: &'static str| -> Result<Vec<SignerEntry>, GenesisError> {
-        let mut out = Vec::new();
-        for id in ids {
-            check_party_id(prefix, id).map_err(|e| invalid(e.to_string()))?;
-            let key = crypto::generate();
-            let path = opts.out.join(format!("{prefix}-{id}.key"));
-            crypto::write_private(&path, &key).map_err(io_err(&path))?;
-            signer_keys.insert(id.clone(), path);
-            out.push(SignerEntry {
-                id: id.clone(),
-                public_key: crypto::public_hex(&crypto::public_of(&key)),
-            });
-        }
-        Ok(out)
-    };
+    let mut signers =
+        |ids: &[String], prefix: &'static str| -> Result<Vec<SignerEntry>, GenesisError> {
+            let mut out = Vec::new();
+            for id in ids {
+                check_party_id(prefix, id).map_err(|e| invalid(e.to_string()))?;
+                let key = crypto::generate();
+                let path = opts.out.join(format!("{prefix}-{id}.key"));
+                crypto::write_private(&path, &key).map_err(io_err(&path))?;
+                signer_keys.insert(id.clone(), path);
+                out.push(SignerEntry {
+                    id: id.clone(),
+                    public_key: crypto::public_hex(&crypto::public_of(&key)),
+                });
+            }
+            Ok(out)
+        };
     let authorities = signers(&opts.authorities, "authority")?;
     let customs_offices = signers(&opts.offices, "customs")?;
     let file = GenesisFile {

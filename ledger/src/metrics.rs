@@ -30,7 +30,12 @@ pub struct Metrics {
 impl Metrics {
     /// A transaction was received.
     pub fn received(&self, kind: &'static str) {
-        *self.received.lock().expect("metrics").entry(kind).or_default() += 1;
+        *self
+            .received
+            .lock()
+            .expect("metrics")
+            .entry(kind)
+            .or_default() += 1;
     }
 
     /// A transaction entered the mempool.
@@ -40,13 +45,19 @@ impl Metrics {
 
     /// A transaction was refused.
     pub fn rejected(&self, code: &'static str) {
-        *self.rejected.lock().expect("metrics").entry(code).or_default() += 1;
+        *self
+            .rejected
+            .lock()
+            .expect("metrics")
+            .entry(code)
+            .or_default() += 1;
     }
 
     /// Proofs were verified.
     pub fn proof_verified(&self, n: usize, took: Duration) {
         self.proofs.fetch_add(n as u64, Relaxed);
-        self.proof_micros.fetch_add(took.as_micros() as u64, Relaxed);
+        self.proof_micros
+            .fetch_add(took.as_micros() as u64, Relaxed);
     }
 
     /// A block was finalized.
@@ -101,11 +112,17 @@ impl Metrics {
         );
         let mut s2 = String::new();
         for (k, v) in self.received.lock().expect("metrics").iter() {
-            let _ = writeln!(s2, "zkcustoms_transactions_received_total{{kind=\"{k}\"}} {v}");
+            let _ = writeln!(
+                s2,
+                "zkcustoms_transactions_received_total{{kind=\"{k}\"}} {v}"
+            );
         }
         s.push_str(&s2);
         let line = |s: &mut String, name: &str, help: &str, kind: &str, value: String| {
-            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                s,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         };
         line(
             &mut s,
@@ -120,7 +137,10 @@ impl Metrics {
              # TYPE zkcustoms_transactions_rejected_total counter"
         );
         for (k, v) in self.rejected.lock().expect("metrics").iter() {
-            let _ = writeln!(s, "zkcustoms_transactions_rejected_total{{reason=\"{k}\"}} {v}");
+            let _ = writeln!(
+                s,
+                "zkcustoms_transactions_rejected_total{{reason=\"{k}\"}} {v}"
+            );
         }
         line(
             &mut s,

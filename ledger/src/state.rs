@@ -159,7 +159,10 @@ impl Rules<'_> {
         if overlay.contains_tx(&hash) || self.store.contains::<Transactions>(&hash)? {
             return Err(Rejection::new(
                 "duplicate-transaction",
-                format!("transaction {} is already on the ledger or pending", hex::encode(hash)),
+                format!(
+                    "transaction {} is already on the ledger or pending",
+                    hex::encode(hash)
+                ),
             )
             .into());
         }
@@ -179,7 +182,9 @@ impl Rules<'_> {
                     )
                     .into());
                 }
-                let latest = self.latest_root(&t.authority, overlay)?.map_or(0, |(s, _)| s);
+                let latest = self
+                    .latest_root(&t.authority, overlay)?
+                    .map_or(0, |(s, _)| s);
                 if t.sequence != latest + 1 {
                     return Err(Rejection::new(
                         "bad-sequence",
@@ -192,7 +197,10 @@ impl Rules<'_> {
                     )
                     .into());
                 }
-                if self.root_sequence(&t.authority, &t.root, overlay)?.is_some() {
+                if self
+                    .root_sequence(&t.authority, &t.root, overlay)?
+                    .is_some()
+                {
                     return Err(Rejection::new(
                         "duplicate-root",
                         "this root was already published by the authority",
@@ -286,7 +294,8 @@ impl Rules<'_> {
                     }
                     PublicValues::InvoiceValue(p) => {
                         let key = (p.digest, t.ucr.clone());
-                        if !overlay.digests.contains(&key) && !self.store.contains::<Digests>(&key)?
+                        if !overlay.digests.contains(&key)
+                            && !self.store.contains::<Digests>(&key)?
                         {
                             return Err(Rejection::new(
                                 "unanchored-digest",
@@ -379,7 +388,10 @@ impl Rules<'_> {
         authority: &str,
         overlay: &Overlay,
     ) -> Result<Option<(u64, Fr)>, StoreError> {
-        if let Some((seq, (root, _))) = overlay.roots.get(authority).and_then(|m| m.last_key_value())
+        if let Some((seq, (root, _))) = overlay
+            .roots
+            .get(authority)
+            .and_then(|m| m.last_key_value())
         {
             return Ok(Some((*seq, *root)));
         }
@@ -400,8 +412,7 @@ impl Rules<'_> {
                 return Ok(Some(*seq));
             }
         }
-        self.store
-            .get::<RootIndex>(&(authority.to_owned(), *root))
+        self.store.get::<RootIndex>(&(authority.to_owned(), *root))
     }
 
     fn root_timestamp(
@@ -429,12 +440,17 @@ impl Rules<'_> {
         time_ms: u64,
     ) -> Result<(), CheckError> {
         let short = || hex::encode(&fr_to_be_bytes(root)[..8]);
-        let seq = self.root_sequence(authority, root, overlay)?.ok_or_else(|| {
-            Rejection::new(
-                "unknown-root",
-                format!("registry root {}… was never published by {authority}", short()),
-            )
-        })?;
+        let seq = self
+            .root_sequence(authority, root, overlay)?
+            .ok_or_else(|| {
+                Rejection::new(
+                    "unknown-root",
+                    format!(
+                        "registry root {}… was never published by {authority}",
+                        short()
+                    ),
+                )
+            })?;
         let latest = self.latest_root(authority, overlay)?.map_or(0, |(s, _)| s);
         if seq == latest {
             return Ok(());
@@ -442,7 +458,11 @@ impl Rules<'_> {
         let superseded_at = self
             .root_timestamp(authority, seq + 1, overlay)?
             .unwrap_or(time_ms);
-        let grace_ms = self.genesis.params().root_grace_seconds.saturating_mul(1000);
+        let grace_ms = self
+            .genesis
+            .params()
+            .root_grace_seconds
+            .saturating_mul(1000);
         if time_ms.saturating_sub(superseded_at) > grace_ms {
             return Err(Rejection::new(
                 "stale-root",

@@ -8,7 +8,9 @@
 use crate::block::Block;
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::tx::{check_doc_type, Hash, Transaction, Ucr};
-use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{
+    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
 use std::path::{Path, PathBuf};
 use zkcustoms_circuits::field::{fr_from_be_bytes, fr_to_be_bytes};
 use zkcustoms_circuits::invoice::SizeClass;
@@ -78,7 +80,10 @@ pub trait Schema {
     }
 }
 
-fn exact<T>(bytes: &[u8], f: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>) -> Result<T, DecodeError> {
+fn exact<T>(
+    bytes: &[u8],
+    f: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
     let mut r = Reader::new(bytes);
     let v = f(&mut r)?;
     r.finish()?;
@@ -86,11 +91,13 @@ fn exact<T>(bytes: &[u8], f: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeErr
 }
 
 fn read_ucr(r: &mut Reader<'_>) -> Result<Ucr, DecodeError> {
-    Ucr::parse(r.str16("ucr", Ucr::MAX_LEN)?).map_err(|e| DecodeError::invalid("ucr", e.to_string()))
+    Ucr::parse(r.str16("ucr", Ucr::MAX_LEN)?)
+        .map_err(|e| DecodeError::invalid("ucr", e.to_string()))
 }
 
 fn read_fr(r: &mut Reader<'_>, field: &'static str) -> Result<Fr, DecodeError> {
-    fr_from_be_bytes(&r.array(field)?).map_err(|_| DecodeError::invalid(field, "not a field element"))
+    fr_from_be_bytes(&r.array(field)?)
+        .map_err(|_| DecodeError::invalid(field, "not a field element"))
 }
 
 /// Where a transaction sits: block height and index in the block.
@@ -293,7 +300,9 @@ impl Schema for Nullifiers {
         k
     }
     fn decode_key(bytes: &[u8]) -> Result<(Hash, Fr), DecodeError> {
-        exact(bytes, |r| Ok((r.array("scope hash")?, read_fr(r, "nullifier")?)))
+        exact(bytes, |r| {
+            Ok((r.array("scope hash")?, read_fr(r, "nullifier")?))
+        })
     }
     fn write_value(v: &TxLocation, w: &mut Writer) {
         write_loc(w, v);
@@ -351,10 +360,14 @@ impl Schema for RegistryRoots {
         w.finish()
     }
     fn decode_key(bytes: &[u8]) -> Result<(String, u64), DecodeError> {
-        exact(bytes, |r| Ok((r.str16("authority", 64)?.to_owned(), r.u64("sequence")?)))
+        exact(bytes, |r| {
+            Ok((r.str16("authority", 64)?.to_owned(), r.u64("sequence")?))
+        })
     }
     fn write_value(v: &RootEntry, w: &mut Writer) {
-        w.fixed(&fr_to_be_bytes(&v.root)).u64(v.height).u64(v.timestamp_ms);
+        w.fixed(&fr_to_be_bytes(&v.root))
+            .u64(v.height)
+            .u64(v.timestamp_ms);
     }
     fn read_value(r: &mut Reader<'_>) -> Result<RootEntry, DecodeError> {
         Ok(RootEntry {
@@ -386,7 +399,9 @@ impl Schema for RootIndex {
         w.finish()
     }
     fn decode_key(bytes: &[u8]) -> Result<(String, Fr), DecodeError> {
-        exact(bytes, |r| Ok((r.str16("authority", 64)?.to_owned(), read_fr(r, "root")?)))
+        exact(bytes, |r| {
+            Ok((r.str16("authority", 64)?.to_owned(), read_fr(r, "root")?))
+        })
     }
     fn write_value(v: &u64, w: &mut Writer) {
         w.u64(*v);
@@ -435,7 +450,8 @@ impl Schema for Documents {
         exact(bytes, |r| {
             let ucr = read_ucr(r)?;
             let doc_type = r.str16("doc type", 32)?.to_owned();
-            check_doc_type(&doc_type).map_err(|e| DecodeError::invalid("doc type", e.to_string()))?;
+            check_doc_type(&doc_type)
+                .map_err(|e| DecodeError::invalid("doc type", e.to_string()))?;
             Ok(DocumentKey {
                 ucr,
                 doc_type,
@@ -690,7 +706,10 @@ impl Store {
 
     /// True when the key is present.
     pub fn contains<S: Schema>(&self, key: &S::Key) -> Result<bool, StoreError> {
-        Ok(self.db.get_pinned_cf(self.cf(S::CF), S::encode_key(key))?.is_some())
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(S::CF), S::encode_key(key))?
+            .is_some())
     }
 
     /// Every entry whose encoded key starts with `prefix`, in key order (at most `limit`).
@@ -700,9 +719,10 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(S::Key, S::Value)>, StoreError> {
         let mut out = Vec::new();
-        let iter = self
-            .db
-            .iterator_cf(self.cf(S::CF), IteratorMode::From(prefix, Direction::Forward));
+        let iter = self.db.iterator_cf(
+            self.cf(S::CF),
+            IteratorMode::From(prefix, Direction::Forward),
+        );
         for item in iter {
             let (k, v) = item?;
             if !k.starts_with(prefix) || out.len() >= limit {
@@ -725,9 +745,10 @@ impl Store {
         // Seek to the first key after every key with this prefix, then step back.
         let mut upper = prefix.to_vec();
         upper.extend_from_slice(&[0xff; 64]);
-        let mut iter = self
-            .db
-            .iterator_cf(self.cf(S::CF), IteratorMode::From(&upper, Direction::Reverse));
+        let mut iter = self.db.iterator_cf(
+            self.cf(S::CF),
+            IteratorMode::From(&upper, Direction::Reverse),
+        );
         match iter.next() {
             Some(item) => {
                 let (k, v) = item?;
@@ -765,7 +786,10 @@ impl Store {
             None => Ok(None),
             Some(bytes) => exact(&bytes, |r| Ok((r.u64("height")?, r.array("hash")?)))
                 .map(Some)
-                .map_err(|error| StoreError::Corrupted { cf: Meta::CF, error }),
+                .map_err(|error| StoreError::Corrupted {
+                    cf: Meta::CF,
+                    error,
+                }),
         }
     }
 
@@ -945,8 +969,20 @@ mod tests {
 
     #[test]
     fn keys_sort_by_height_and_prefixes_stay_apart() {
-        let a = Records::encode_key(&(ucr(), TxLocation { height: 2, index: 0 }));
-        let b = Records::encode_key(&(ucr(), TxLocation { height: 256, index: 0 }));
+        let a = Records::encode_key(&(
+            ucr(),
+            TxLocation {
+                height: 2,
+                index: 0,
+            },
+        ));
+        let b = Records::encode_key(&(
+            ucr(),
+            TxLocation {
+                height: 256,
+                index: 0,
+            },
+        ));
         assert!(a < b);
         let short = Ucr::parse("AB").unwrap();
         let long = Ucr::parse("ABC").unwrap();

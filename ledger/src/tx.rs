@@ -81,7 +81,10 @@ impl Ucr {
     pub fn parse(s: &str) -> Result<Self, TxError> {
         let ok_char = |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-';
         if s.is_empty() || s.len() > Self::MAX_LEN {
-            return Err(field_err("ucr", format!("must be 1 to {} characters", Self::MAX_LEN)));
+            return Err(field_err(
+                "ucr",
+                format!("must be 1 to {} characters", Self::MAX_LEN),
+            ));
         }
         if !s.chars().all(ok_char) || s.starts_with('-') {
             return Err(field_err(
@@ -164,7 +167,13 @@ impl PublishRoot {
     }
 
     /// Builds and signs a publication.
-    pub fn sign(chain_id: &Hash, key: &PrivateKey, authority: &str, root: Fr, sequence: u64) -> Self {
+    pub fn sign(
+        chain_id: &Hash,
+        key: &PrivateKey,
+        authority: &str,
+        root: Fr,
+        sequence: u64,
+    ) -> Self {
         let msg = Self::signed_message(chain_id, authority, &root, sequence);
         Self {
             authority: authority.to_owned(),
@@ -661,16 +670,25 @@ mod tests {
         json["supersedes"] = Value::from(5);
         assert!(matches!(
             Transaction::from_json(json.clone()),
-            Err(TxError::Field { field: "supersedes", .. })
+            Err(TxError::Field {
+                field: "supersedes",
+                ..
+            })
         ));
         json["supersedes"] = Value::from(1);
         json["extra"] = Value::from(1);
-        assert!(matches!(Transaction::from_json(json), Err(TxError::Json(_))));
+        assert!(matches!(
+            Transaction::from_json(json),
+            Err(TxError::Json(_))
+        ));
         let mut json = samples()[0].to_json();
         json["signature"] = Value::from("00");
         assert!(matches!(
             Transaction::from_json(json),
-            Err(TxError::Field { field: "signature", .. })
+            Err(TxError::Field {
+                field: "signature",
+                ..
+            })
         ));
         assert!(Transaction::from_json(json!({"type": "mint", "amount": 1})).is_err());
     }
