@@ -102,7 +102,10 @@ fn start_node(dev: &DevGenesis, data: &Path) -> RunningNode {
     let client = Client::new(&url, &token);
     let start = Instant::now();
     while client.status().is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "node did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "node did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     RunningNode {
@@ -126,22 +129,23 @@ fn bench_ledger(c: &mut Criterion) {
     eprintln!("making {TXS} aeo-status proofs (distinct scopes)...");
     let envelopes = proofs(&keys);
     let work = tempfile::tempdir().unwrap();
-    let dev = write_dev(&DevGenesisOptions {
-        out: work.path().join("genesis"),
-        keys: keys.dir.path().to_owned(),
-        validators: 1,
-        p2p_port: free_port(),
-        authorities: vec!["DE-GZD".into()],
-        offices: vec!["DE-HAMBURG-HAFEN".into()],
-        params: Params {
-            // The example certificate's proofs are for a fixed day.
-            as_of_tolerance_days: None,
-            ..Params::default()
-        },
-    })
-    .unwrap();
-    let genesis = Genesis::load(&dev.genesis).unwrap();
-    let authority_key = crypto::read_private(&dev.signer_keys["DE-GZD"]).unwrap();
+    // A fresh genesis (new validator key, new peer-to-peer port) for every measured node.
+    let new_ledger = |n: u32| {
+        write_dev(&DevGenesisOptions {
+            out: work.path().join(format!("genesis-{n}")),
+            keys: keys.dir.path().to_owned(),
+            validators: 1,
+            p2p_port: free_port(),
+            authorities: vec!["DE-GZD".into()],
+            offices: vec!["DE-HAMBURG-HAFEN".into()],
+            params: Params {
+                // The example certificate's proofs are for a fixed day.
+                as_of_tolerance_days: None,
+                ..Params::default()
+            },
+        })
+        .unwrap()
+    };
     let txs: Vec<Transaction> = envelopes
         .into_iter()
         .map(|envelope| {
@@ -151,56 +155,62 @@ fn bench_ledger(c: &mut Criterion) {
             })
         })
         .collect();
-    let trader = token(&dev, "trader");
-    let authority = token(&dev, "authority");
     let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
     let mut runs = 0u32;
 
     let mut group = c.benchmark_group("ledger");
     group.sample_size(10);
     group.throughput(Throughput::Elements(TXS as u64));
-    group.bench_function(format!("finalize {TXS} aeo-status proof txs, 1 validator"), |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                runs += 1;
-                let data = work.path().join(format!("data-{runs}"));
-                let node = start_node(&dev, &data);
-                let root = PublishRoot::sign(
-                    &genesis.chain_id,
-                    &authority_key,
-                    "DE-GZD",
-                    example_registry().root,
-                    1,
-                );
-                let admin = Client::new(&node.url, &authority);
-                let h = admin.submit(&Transaction::PublishRoot(root)).unwrap();
-                let v = admin.wait(&h, Duration::from_secs(30)).unwrap();
-                assert_eq!(v["status"], "included");
+    group.bench_function(
+        format!("finalize {TXS} aeo-status proof txs, 1 validator"),
+        |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    runs += 1;
+                    let data = work.path().join(format!("data-{runs}"));
+                    let dev = new_ledger(runs);
+                    let genesis = Genesis::load(&dev.genesis).unwrap();
+                    let authority_key = crypto::read_private(&dev.signer_keys["DE-GZD"]).unwrap();
+                    let trader = token(&dev, "trader");
+                    let authority = token(&dev, "authority");
+                    let node = start_node(&dev, &data);
+                    let root = PublishRoot::sign(
+                        &genesis.chain_id,
+                        &authority_key,
+                        "DE-GZD",
+                        example_registry().root,
+                        1,
+                    );
+                    let admin = Client::new(&node.url, &authority);
+                    let h = admin.submit(&Transaction::PublishRoot(root)).unwrap();
+                    let v = admin.wait(&h, Duration::from_secs(30)).unwrap();
+                    assert_eq!(v["status"], "included");
 
-                let start = Instant::now();
-                std::thread::scope(|s| {
-                    for chunk in txs.chunks(TXS.div_ceil(CLIENTS)) {
-                        let client = Client::new(&node.url, &trader);
-                        let latencies = latencies.clone();
-                        s.spawn(move || {
-                            for tx in chunk {
-                                let t0 = Instant::now();
-                                let h = client.submit(tx).expect("accepted");
-                                let v = client.wait(&h, Duration::from_secs(60)).unwrap();
-                                assert_eq!(v["status"], "included", "{v}");
-                                latencies.lock().unwrap().push(t0.elapsed());
-                            }
-                        });
-                    }
-                });
-                total += start.elapsed();
-                drop(node);
-                let _ = std::fs::remove_dir_all(&data);
-            }
-            total
-        })
-    });
+                    let start = Instant::now();
+                    std::thread::scope(|s| {
+                        for chunk in txs.chunks(TXS.div_ceil(CLIENTS)) {
+                            let client = Client::new(&node.url, &trader);
+                            let latencies = latencies.clone();
+                            s.spawn(move || {
+                                for tx in chunk {
+                                    let t0 = Instant::now();
+                                    let h = client.submit(tx).expect("accepted");
+                                    let v = client.wait(&h, Duration::from_secs(60)).unwrap();
+                                    assert_eq!(v["status"], "included", "{v}");
+                                    latencies.lock().unwrap().push(t0.elapsed());
+                                }
+                            });
+                        }
+                    });
+                    total += start.elapsed();
+                    drop(node);
+                    let _ = std::fs::remove_dir_all(&data);
+                }
+                total
+            })
+        },
+    );
     group.finish();
 
     let mut l = latencies.lock().unwrap().clone();

@@ -109,6 +109,14 @@ pub fn run_until(
         .set_nonblocking(true)
         .map_err(|e| NodeError::Start(e.to_string()))?;
 
+    // The peer-to-peer listener binds inside the runtime, where a failure aborts: check first,
+    // so a port in use is a clear error.
+    drop(std::net::TcpListener::bind(p2p_address).map_err(|e| {
+        NodeError::Start(format!(
+            "cannot listen for peers on {p2p_address} (from genesis): {e}"
+        ))
+    })?);
+
     let validators: Set<_> = genesis
         .validators
         .iter()

@@ -624,10 +624,16 @@ pub const COLUMN_FAMILIES: [&str; 14] = [
     PendingBlocks::CF,
 ];
 
+/// One write: column family, key, value (`None` deletes).
+type Op = (&'static str, Vec<u8>, Option<Vec<u8>>);
+
+/// A decoded entry of a schema.
+pub type Entry<S> = (<S as Schema>::Key, <S as Schema>::Value);
+
 /// Writes collected for one atomic, synced commit.
 #[derive(Default)]
 pub struct Batch {
-    ops: Vec<(&'static str, Vec<u8>, Option<Vec<u8>>)>,
+    ops: Vec<Op>,
 }
 
 impl Batch {
@@ -717,7 +723,7 @@ impl Store {
         &self,
         prefix: &[u8],
         limit: usize,
-    ) -> Result<Vec<(S::Key, S::Value)>, StoreError> {
+    ) -> Result<Vec<Entry<S>>, StoreError> {
         let mut out = Vec::new();
         let iter = self.db.iterator_cf(
             self.cf(S::CF),
@@ -741,7 +747,7 @@ impl Store {
     pub fn last_with_prefix<S: Schema>(
         &self,
         prefix: &[u8],
-    ) -> Result<Option<(S::Key, S::Value)>, StoreError> {
+    ) -> Result<Option<Entry<S>>, StoreError> {
         // Seek to the first key after every key with this prefix, then step back.
         let mut upper = prefix.to_vec();
         upper.extend_from_slice(&[0xff; 64]);

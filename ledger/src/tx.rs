@@ -254,6 +254,8 @@ impl MarkExamination {
 }
 
 /// A ledger transaction.
+// Proofs are most of the traffic: boxing the largest variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Transaction {
