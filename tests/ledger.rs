@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zkcustoms_ledger::block::Block;
 use zkcustoms_ledger::client::{Client, ClientError};
+use zkcustoms_ledger::consensus::verify_finalization;
 use zkcustoms_ledger::genesis::Genesis;
 use zkcustoms_ledger::store::{Finality, Store, Transactions};
 use zkcustoms_ledger::tx::{AnchorDocument, Hash, Transaction, Ucr};
@@ -508,7 +509,8 @@ fn sigkill_during_submissions_loses_nothing_reported_included() {
     l.stop();
 
     // Offline, the stored chain links from genesis to the tip, every block commits to its
-    // transactions, every transaction is indexed where it is, and the tip has its certificate.
+    // transactions, every transaction is indexed where it is, and every stored finalization
+    // certificate verifies against the genesis validators (the tip has its own).
     let genesis = Genesis::load(&l.dir.join("genesis.json")).unwrap();
     let store = Store::open(&l.data.join("ledger")).unwrap();
     let (tip, tip_hash) = store.tip().unwrap().unwrap();
@@ -524,6 +526,15 @@ fn sigkill_during_submissions_loses_nothing_reported_included() {
         for (i, tx) in block.txs.iter().enumerate() {
             let loc = store.get::<Transactions>(&tx.hash()).unwrap().unwrap();
             assert_eq!((loc.height, loc.index), (height, i as u32));
+        }
+        match &stored.finality {
+            Finality::Certificate { view, certificate } => {
+                let checked = verify_finalization(&genesis, &block.hash(), certificate).unwrap();
+                assert_eq!(checked, *view);
+                // The certificate is bound to its block.
+                assert!(verify_finalization(&genesis, &parent, certificate).is_err());
+            }
+            Finality::Descendant(by) => assert!(*by > height && *by <= tip),
         }
         if height == tip {
             assert!(matches!(stored.finality, Finality::Certificate { .. }));

@@ -281,3 +281,40 @@ async fn propose<E: Clock>(
         futures::future::select(arrived, timeout).await;
     }
 }
+
+/// Checks a stored finalization certificate offline: it decodes, it finalizes exactly this block
+/// hash, and a quorum of the genesis validators signed it. Answers the consensus view.
+pub fn verify_finalization(
+    genesis: &crate::genesis::Genesis,
+    block_hash: &crate::tx::Hash,
+    certificate: &[u8],
+) -> Result<u64, String> {
+    use commonware_codec::Decode as _;
+    use commonware_consensus::simplex::types::Finalization;
+    use commonware_cryptography::certificate::Verifier as _;
+    use commonware_utils::{ordered::Set, TryCollect};
+    use rand_chacha_10::ChaCha20Rng;
+    use rand_core_10::SeedableRng;
+
+    let validators: Set<PublicKey> = genesis
+        .validators
+        .iter()
+        .cloned()
+        .try_collect()
+        .map_err(|_| "validator keys are not unique".to_string())?;
+    let scheme = Scheme::verifier(crate::node::CONSENSUS_NAMESPACE, validators);
+    let finalization =
+        Finalization::<Scheme, Digest>::decode_cfg(certificate, &scheme.certificate_codec_config())
+            .map_err(|e| format!("certificate does not decode: {e}"))?;
+    if finalization.proposal.payload.0 != *block_hash {
+        return Err("certificate finalizes another block".into());
+    }
+    // Batch signature checks take random coefficients: seed them from the operating system.
+    let mut seed = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+    let mut rng = ChaCha20Rng::from_seed(seed);
+    if !finalization.verify(&mut rng, &scheme, &commonware_parallel::Sequential) {
+        return Err("certificate signatures do not verify against the genesis validators".into());
+    }
+    Ok(finalization.proposal.round.view().get())
+}
