@@ -27,7 +27,7 @@ pub struct GenesisArgs {
     #[arg(long)]
     out: PathBuf,
     /// Key directory (from `setup`) whose verifying keys the ledger accepts.
-    #[arg(long)]
+    #[arg(long, default_value = "keys")]
     keys: PathBuf,
     /// Number of validators.
     #[arg(long, default_value_t = 1)]

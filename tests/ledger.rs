@@ -564,3 +564,44 @@ fn a_node_refuses_a_database_of_another_chain() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("belongs to chain"), "{}", stderr(&o));
 }
+
+#[test]
+fn genesis_is_development_only_and_never_overwritten() {
+    let f = fixture();
+    let l = Ledger::prepare(false);
+    let out = l.dir.display().to_string();
+    let keys = f.keys();
+    let o = run(&["genesis", "--out", &out, "--keys", &keys]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--dev"), "{}", stderr(&o));
+    let before = std::fs::read(l.dir.join("genesis.json")).unwrap();
+    let o = run(&["genesis", "--dev", "--out", &out, "--keys", &keys]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("exists"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(l.dir.join("genesis.json")).unwrap(), before);
+    let missing = l.dir.join("no-keys").display().to_string();
+    let o = run(&[
+        "genesis",
+        "--dev",
+        "--out",
+        &l.dir.join("g2").display().to_string(),
+        "--keys",
+        &missing,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    // Secret files are readable by their owner only.
+    #[cfg(unix)]
+    for name in [
+        "validator-0.key",
+        "authority-DE-GZD.key",
+        "trader.token",
+        "node.json",
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(l.dir.join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{name} is readable by others");
+    }
+}
