@@ -199,46 +199,22 @@ fn the_ledger_story_and_its_refusals_through_the_cli() {
 
     // The authority publishes its registry root.
     let root = registry_root();
-    let o = l.cli(
-        "authority",
-        &[
-            "submit",
-            "root",
-            "--registry",
-            &root,
-            "--key",
-            &l.path("authority-DE-GZD.key"),
-        ],
-    );
+    let submit_root = |role: &str, key: &str| {
+        l.cli(
+            role,
+            &["submit", "root", "--registry", &root, "--key", &l.path(key)],
+        )
+    };
+    let o = submit_root("authority", "authority-DE-GZD.key");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json(&o)["status"], "included");
     assert_eq!(json(&o)["height"], 1);
     // A trader may not publish roots: 403, exit 2.
-    let o = l.cli(
-        "trader",
-        &[
-            "submit",
-            "root",
-            "--registry",
-            &root,
-            "--key",
-            &l.path("authority-DE-GZD.key"),
-        ],
-    );
+    let o = submit_root("trader", "authority-DE-GZD.key");
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("403 wrong-role"), "{}", stderr(&o));
     // A root signed with another key is refused by the signature rule: exit 1.
-    let o = l.cli(
-        "authority",
-        &[
-            "submit",
-            "root",
-            "--registry",
-            &root,
-            "--key",
-            &l.path("customs-DE-HAMBURG-HAFEN.key"),
-        ],
-    );
+    let o = submit_root("authority", "customs-DE-HAMBURG-HAFEN.key");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("422 bad-signature"), "{}", stderr(&o));
 

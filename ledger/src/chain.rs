@@ -370,13 +370,8 @@ impl Chain {
 
     /// Where a transaction stands.
     pub fn status(&self, hash: &Hash) -> Result<TxStatus, StoreError> {
-        if let Some(location) = self.store.get::<Transactions>(hash)? {
-            let block = self
-                .store
-                .block(location.height)?
-                .map(|b| b.block.hash())
-                .unwrap_or_default();
-            return Ok(TxStatus::Included { location, block });
+        if let Some(status) = self.included(hash)? {
+            return Ok(status);
         }
         let pool = self.pool.lock().expect("pool lock");
         if pool.txs.contains_key(hash) {
@@ -387,17 +382,20 @@ impl Chain {
         }
         // It may have been finalized between the two reads.
         drop(pool);
-        match self.store.get::<Transactions>(hash)? {
-            Some(location) => Ok(TxStatus::Included {
-                location,
-                block: self
-                    .store
-                    .block(location.height)?
-                    .map(|b| b.block.hash())
-                    .unwrap_or_default(),
-            }),
-            None => Ok(TxStatus::Unknown),
-        }
+        Ok(self.included(hash)?.unwrap_or(TxStatus::Unknown))
+    }
+
+    /// The status of a finalized transaction (its block's header only is read).
+    fn included(&self, hash: &Hash) -> Result<Option<TxStatus>, StoreError> {
+        let Some(location) = self.store.get::<Transactions>(hash)? else {
+            return Ok(None);
+        };
+        let block = self
+            .store
+            .block_header(location.height)?
+            .map(|h| h.hash())
+            .unwrap_or_default();
+        Ok(Some(TxStatus::Included { location, block }))
     }
 
     /// True when the mempool holds a transaction not yet in a pending block.

@@ -5,7 +5,7 @@
 //! changes are written in one [`Batch`] with a synced write-ahead log, so after a crash either all
 //! of a block is there or none of it is.
 
-use crate::block::Block;
+use crate::block::{Block, BlockHeader, HEADER_LEN};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::tx::{check_doc_type, Hash, Transaction, Ucr};
 use rocksdb::{
@@ -811,6 +811,32 @@ impl Store {
         self.get::<Blocks>(&height)
     }
 
+    /// The header of the finalized block at a height, read without decoding its transactions.
+    pub fn block_header(&self, height: u64) -> Result<Option<BlockHeader>, StoreError> {
+        let Some(bytes) = self
+            .db
+            .get_pinned_cf(self.cf(Blocks::CF), Blocks::encode_key(&height))?
+        else {
+            return Ok(None);
+        };
+        // `version | block length u32 | header ...` (see `Blocks`).
+        let corrupted = |error| StoreError::Corrupted {
+            cf: Blocks::CF,
+            error,
+        };
+        let mut r = Reader::new(&bytes);
+        let version = r.u8("value version").map_err(corrupted)?;
+        if version != VALUE_VERSION {
+            return Err(corrupted(DecodeError::invalid(
+                "value version",
+                format!("unknown version {version}"),
+            )));
+        }
+        r.u32("block length").map_err(corrupted)?;
+        let header = r.take(HEADER_LEN, "header").map_err(corrupted)?;
+        BlockHeader::from_bytes(header).map(Some).map_err(corrupted)
+    }
+
     /// Binds the database to a chain id on first use, and refuses another chain's database.
     pub fn bind_chain(&self, chain_id: &Hash) -> Result<(), StoreError> {
         match self.get::<Meta>(&META_CHAIN_ID)? {
@@ -932,6 +958,18 @@ mod tests {
             },
         );
         round_trip::<BlockHashes>(sha256(b"b"), 3);
+        let store = TempStore::new().unwrap();
+        let mut b = Batch::new();
+        b.put::<Blocks>(
+            &3,
+            &StoredBlock {
+                block: block.clone(),
+                finality: Finality::Descendant(4),
+            },
+        );
+        store.write(b, false).unwrap();
+        assert_eq!(store.block_header(3).unwrap(), Some(block.header.clone()));
+        assert_eq!(store.block_header(4).unwrap(), None);
         round_trip::<Transactions>(sha256(b"t"), loc());
         round_trip::<Records>((ucr(), loc()), anchor());
         round_trip::<Nullifiers>((sha256(b"scope"), Fr::from(99u64)), loc());
