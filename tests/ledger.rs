@@ -19,12 +19,21 @@ use zkcustoms_ledger::genesis::Genesis;
 use zkcustoms_ledger::store::{Finality, Store, Transactions};
 use zkcustoms_ledger::tx::{AnchorDocument, Hash, Transaction, Ucr};
 
+/// A port for a node to listen on, below the kernel's ephemeral range (32768 and up on Linux):
+/// a port from the ephemeral range can be taken by any outgoing connection (this process opens
+/// thousands) between the moment it is found free and the moment the node binds it.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Processes start at different offsets in 20000..32000.
+    let offset = (std::process::id() % 500) * 24;
+    loop {
+        let port = 20_000 + (offset + NEXT.fetch_add(1, Ordering::Relaxed)) % 12_000;
+        let port = u16::try_from(port).expect("below 32000");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A development ledger (genesis, keys, tokens) and a node process over it.
@@ -336,26 +345,24 @@ fn the_ledger_story_and_its_refusals_through_the_cli() {
     assert_eq!(records["under_examination"]["office"], "DE-HAMBURG-HAFEN");
     assert_eq!(records["records"].as_array().unwrap().len(), 5);
 
-    // The real server's limits: malformed JSON and an oversized body.
+    // Malformed JSON against the real server. (Oversized bodies are refused with 413 before
+    // they are read, so over TCP the client may see the connection close while still sending:
+    // the 413 answer is tested through the router in `ledger/tests/api.rs`.)
     let token = l.token("trader");
-    let post = |body: &[u8]| match ureq::post(&format!("{}/v1/transactions", l.url))
+    let answer = ureq::post(&format!("{}/v1/transactions", l.url))
         .set("Authorization", &format!("Bearer {}", token.trim()))
         .set("Content-Type", "application/json")
-        .send_bytes(body)
-    {
-        Err(ureq::Error::Status(code, r)) => (code, r.into_json::<Value>().unwrap()),
-        other => panic!("expected an error answer, got {other:?}"),
-    };
-    let (code, body) = post(b"{not json");
-    assert_eq!(
-        (code, body["error"].as_str()),
-        (400, Some("malformed-json"))
-    );
-    let (code, body) = post(&vec![b' '; 300 * 1024]);
-    assert_eq!(
-        (code, body["error"].as_str()),
-        (413, Some("body-too-large"))
-    );
+        .send_bytes(b"{not json");
+    match answer {
+        Err(ureq::Error::Status(code, r)) => {
+            let body: Value = r.into_json().unwrap();
+            assert_eq!(
+                (code, body["error"].as_str()),
+                (400, Some("malformed-json"))
+            );
+        }
+        other => panic!("expected 400, got {other:?}"),
+    }
 
     let o = l.cli("auditor", &["query", "status"]);
     let status = json(&o);

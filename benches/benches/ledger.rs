@@ -37,12 +37,21 @@ const TXS: usize = 96;
 /// Client threads submitting at once.
 const CLIENTS: usize = 32;
 
+/// A port for a node to listen on, below the kernel's ephemeral range (32768 and up on Linux):
+/// a port from the ephemeral range can be taken by any outgoing connection (this process opens
+/// thousands) between the moment it is found free and the moment the node binds it.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Processes start at different offsets in 20000..32000.
+    let offset = (std::process::id() % 500) * 24;
+    loop {
+        let port = 20_000 + (offset + NEXT.fetch_add(1, Ordering::Relaxed)) % 12_000;
+        let port = u16::try_from(port).expect("below 32000");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// `TXS` aeo-status proofs of the example certificate, one per scope.
