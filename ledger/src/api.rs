@@ -462,14 +462,15 @@ async fn records(
         let store = chain.store();
         let rows = store.scan_prefix::<Records>(&records_prefix(&ucr), MAX_RECORDS)?;
         let examination = store.get::<Examinations>(&ucr)?;
-        let mut documents = BTreeMap::new();
-        for (_, tx) in &rows {
-            if let Transaction::AnchorDocument(a) = tx {
-                documents.entry(a.doc_type.clone()).or_insert(());
-            }
-        }
+        let doc_types: std::collections::BTreeSet<&str> = rows
+            .iter()
+            .filter_map(|(_, tx)| match tx {
+                Transaction::AnchorDocument(a) => Some(a.doc_type.as_str()),
+                _ => None,
+            })
+            .collect();
         let mut latest = Vec::new();
-        for doc_type in documents.keys() {
+        for doc_type in doc_types {
             if let Some((k, d)) =
                 store.last_with_prefix::<Documents>(&documents_prefix(&ucr, doc_type))?
             {

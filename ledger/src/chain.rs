@@ -305,8 +305,8 @@ impl Chain {
     /// Admits a transaction into the mempool: rules checked against the finalized state and the
     /// mempool, the proof (if any) verified. Re-submitting a pending transaction is idempotent.
     pub fn submit(&self, tx: Transaction) -> Result<Hash, SubmitError> {
-        let hash = tx.hash();
-        let size = tx.to_bytes().len();
+        let bytes = tx.to_bytes();
+        let (hash, size) = (crate::tx::sha256(&bytes), bytes.len());
         self.metrics.received(tx.kind());
         let result = self.admit(tx, hash, size);
         match &result {
@@ -438,8 +438,8 @@ impl Chain {
             0
         } else {
             self.store
-                .block(h)?
-                .map(|b| b.block.header.timestamp_ms)
+                .block_header(h)?
+                .map(|header| header.timestamp_ms)
                 .unwrap_or(0)
         };
         Ok((h, ts))

@@ -371,12 +371,7 @@ impl Transaction {
 
     /// Decodes canonical bytes with full validation (field syntax, envelope points, exact length).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, TxError> {
-        if bytes.len() > MAX_TX_BYTES {
-            return Err(field_err(
-                "transaction",
-                format!("{} bytes, at most {MAX_TX_BYTES}", bytes.len()),
-            ));
-        }
+        check_size(bytes.len())?;
         let mut r = Reader::new(bytes);
         let version = r.u8("version")?;
         if version != TX_VERSION {
@@ -385,7 +380,6 @@ impl Transaction {
         let tx = match r.u8("kind")? {
             1 => {
                 let authority = r.str16("authority", 64)?.to_owned();
-                check_party_id("authority", &authority)?;
                 let root = zkcustoms_circuits::field::fr_from_be_bytes(&r.array("root")?)
                     .map_err(|_| field_err("root", "not a canonical field element"))?;
                 let sequence = r.u64("sequence")?;
@@ -400,22 +394,18 @@ impl Transaction {
             2 => {
                 let ucr = Ucr::parse(r.str16("ucr", Ucr::MAX_LEN)?)?;
                 let doc_type = r.str16("doc_type", 32)?.to_owned();
-                check_doc_type(&doc_type)?;
                 let digest = r.array("digest")?;
                 let reference = r.str16("reference", 256)?.to_owned();
-                check_reference(&reference)?;
                 let version = r.u32("version")?;
                 let supersedes = r.option("supersedes", |r| r.u32("supersedes"))?;
-                let anchor = AnchorDocument {
+                Transaction::AnchorDocument(AnchorDocument {
                     ucr,
                     doc_type,
                     digest,
                     reference,
                     version,
                     supersedes,
-                };
-                check_versions(&anchor)?;
-                Transaction::AnchorDocument(anchor)
+                })
             }
             3 => {
                 let ucr = Ucr::parse(r.str16("ucr", Ucr::MAX_LEN)?)?;
@@ -426,7 +416,6 @@ impl Transaction {
             4 => {
                 let ucr = Ucr::parse(r.str16("ucr", Ucr::MAX_LEN)?)?;
                 let office = r.str16("office", 64)?.to_owned();
-                check_party_id("office", &office)?;
                 let signature = crypto::read_signature(&mut r, "signature")?;
                 Transaction::MarkExamination(MarkExamination {
                     ucr,
@@ -437,7 +426,23 @@ impl Transaction {
             k => return Err(field_err("kind", format!("unknown transaction kind {k}"))),
         };
         r.finish()?;
+        tx.check_fields()?;
         Ok(tx)
+    }
+
+    /// The field rules both decoders apply: party ids, document type, reference, versions.
+    /// (UCRs are checked when parsed, envelopes when decoded.)
+    fn check_fields(&self) -> Result<(), TxError> {
+        match self {
+            Transaction::PublishRoot(t) => check_party_id("authority", &t.authority),
+            Transaction::AnchorDocument(t) => {
+                check_doc_type(&t.doc_type)?;
+                check_reference(&t.reference)?;
+                check_versions(t)
+            }
+            Transaction::SubmitProof(_) => Ok(()),
+            Transaction::MarkExamination(t) => check_party_id("office", &t.office),
+        }
     }
 
     /// The JSON form (what the API accepts and answers).
@@ -483,15 +488,12 @@ impl Transaction {
                 root,
                 sequence,
                 signature,
-            } => {
-                check_party_id("authority", &authority)?;
-                Transaction::PublishRoot(PublishRoot {
-                    authority,
-                    root: fr_from_hex(&root).map_err(|e| field_err("root", e.to_string()))?,
-                    sequence,
-                    signature: parse_signature(&signature)?,
-                })
-            }
+            } => Transaction::PublishRoot(PublishRoot {
+                authority,
+                root: fr_from_hex(&root).map_err(|e| field_err("root", e.to_string()))?,
+                sequence,
+                signature: parse_signature(&signature)?,
+            }),
             Wire::AnchorDocument {
                 ucr,
                 doc_type,
@@ -499,20 +501,14 @@ impl Transaction {
                 reference,
                 version,
                 supersedes,
-            } => {
-                check_doc_type(&doc_type)?;
-                check_reference(&reference)?;
-                let anchor = AnchorDocument {
-                    ucr: Ucr::parse(&ucr)?,
-                    doc_type,
-                    digest: parse_digest(&digest)?,
-                    reference,
-                    version,
-                    supersedes,
-                };
-                check_versions(&anchor)?;
-                Transaction::AnchorDocument(anchor)
-            }
+            } => Transaction::AnchorDocument(AnchorDocument {
+                ucr: Ucr::parse(&ucr)?,
+                doc_type,
+                digest: parse_digest(&digest)?,
+                reference,
+                version,
+                supersedes,
+            }),
             Wire::SubmitProof { ucr, envelope } => Transaction::SubmitProof(SubmitProof {
                 ucr: Ucr::parse(&ucr)?,
                 envelope: ProofEnvelope::from_json(&envelope.to_string())
@@ -522,25 +518,27 @@ impl Transaction {
                 ucr,
                 office,
                 signature,
-            } => {
-                check_party_id("office", &office)?;
-                Transaction::MarkExamination(MarkExamination {
-                    ucr: Ucr::parse(&ucr)?,
-                    office,
-                    signature: parse_signature(&signature)?,
-                })
-            }
+            } => Transaction::MarkExamination(MarkExamination {
+                ucr: Ucr::parse(&ucr)?,
+                office,
+                signature: parse_signature(&signature)?,
+            }),
         };
+        tx.check_fields()?;
         // Text fields must also fit the binary form.
-        let bytes = tx.to_bytes();
-        if bytes.len() > MAX_TX_BYTES {
-            return Err(field_err(
-                "transaction",
-                format!("{} bytes, at most {MAX_TX_BYTES}", bytes.len()),
-            ));
-        }
+        check_size(tx.to_bytes().len())?;
         Ok(tx)
     }
+}
+
+fn check_size(len: usize) -> Result<(), TxError> {
+    if len > MAX_TX_BYTES {
+        return Err(field_err(
+            "transaction",
+            format!("{len} bytes, at most {MAX_TX_BYTES}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Version 1 supersedes nothing; version n > 1 supersedes n - 1.
