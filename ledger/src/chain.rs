@@ -150,6 +150,8 @@ pub struct Chain {
     pool: Mutex<Pool>,
     tip: watch::Sender<(u64, Hash)>,
     new_tx: Notify,
+    clock: Box<dyn Fn() -> u64 + Send + Sync>,
+    gossip: Mutex<Option<futures::channel::mpsc::UnboundedSender<Transaction>>>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
 }
@@ -247,8 +249,28 @@ impl Chain {
             pool: Mutex::new(pool),
             tip: watch::channel(tip).0,
             new_tx: Notify::new(),
+            clock: Box::new(now_ms),
+            gossip: Mutex::new(None),
             metrics,
         })
+    }
+
+    /// Replaces the clock (milliseconds since the Unix epoch) that stamps blocks and checks
+    /// timestamps: a node uses its runtime's clock, so a simulated cluster runs deterministically.
+    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Milliseconds since the Unix epoch on this node's clock.
+    pub fn now_ms(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// Sends every transaction admitted from a client from now on to `sink` (a validator relays
+    /// them to its peers, so whichever validator leads next can include them).
+    pub fn set_gossip(&self, sink: futures::channel::mpsc::UnboundedSender<Transaction>) {
+        *self.gossip.lock().expect("gossip lock") = Some(sink);
     }
 
     /// The genesis.
@@ -302,13 +324,39 @@ impl Chain {
         result.map_err(proof_rejection)
     }
 
-    /// Admits a transaction into the mempool: rules checked against the finalized state and the
-    /// mempool, the proof (if any) verified. Re-submitting a pending transaction is idempotent.
+    /// Admits a transaction from a client into the mempool: rules checked against the finalized
+    /// state and the mempool, the proof (if any) verified. Re-submitting a pending transaction
+    /// is idempotent. A newly admitted transaction is relayed to the other validators.
     pub fn submit(&self, tx: Transaction) -> Result<Hash, SubmitError> {
+        let relay = self
+            .gossip
+            .lock()
+            .expect("gossip lock")
+            .is_some()
+            .then(|| tx.clone());
+        let (result, new) = self.submit_inner(tx);
+        if let (Ok(_), true, Some(tx)) = (&result, new, relay) {
+            if let Some(sink) = self.gossip.lock().expect("gossip lock").as_ref() {
+                let _ = sink.unbounded_send(tx);
+            }
+        }
+        result
+    }
+
+    /// Admits a transaction relayed by another validator (checked exactly like a client's, and
+    /// not relayed again).
+    pub fn submit_from_peer(&self, tx: Transaction) -> Result<Hash, SubmitError> {
+        self.submit_inner(tx).0
+    }
+
+    /// Admits a transaction; also answers whether it was new to the mempool.
+    fn submit_inner(&self, tx: Transaction) -> (Result<Hash, SubmitError>, bool) {
         let bytes = tx.to_bytes();
         let (hash, size) = (crate::tx::sha256(&bytes), bytes.len());
         self.metrics.received(tx.kind());
         let result = self.admit(tx, hash, size);
+        let new = matches!(result, Ok((_, true)));
+        let result = result.map(|(h, _)| h);
         match &result {
             Ok(_) => self.metrics.admitted(),
             Err(SubmitError::Rejected(r)) => {
@@ -319,15 +367,16 @@ impl Chain {
             Err(SubmitError::Full(_)) => self.metrics.rejected("mempool-full"),
             Err(SubmitError::Internal(_)) => {}
         }
-        result
+        (result, new)
     }
 
-    fn admit(&self, tx: Transaction, hash: Hash, size: usize) -> Result<Hash, SubmitError> {
-        let now = now_ms();
+    /// Admits a transaction; answers its hash and whether it is new to the mempool.
+    fn admit(&self, tx: Transaction, hash: Hash, size: usize) -> Result<(Hash, bool), SubmitError> {
+        let now = self.now_ms();
         {
             let pool = self.pool.lock().expect("pool lock");
             if pool.txs.contains_key(&hash) {
-                return Ok(hash);
+                return Ok((hash, false));
             }
             self.check_capacity(&pool, size)?;
             self.rules().check(&tx, &pool.overlay, now)?;
@@ -338,7 +387,7 @@ impl Chain {
         }
         let mut pool = self.pool.lock().expect("pool lock");
         if pool.txs.contains_key(&hash) {
-            return Ok(hash);
+            return Ok((hash, false));
         }
         self.check_capacity(&pool, size)?;
         // The state may have moved while the proof was verified.
@@ -358,7 +407,7 @@ impl Chain {
         self.metrics.set_mempool(pool.txs.len());
         drop(pool);
         self.new_tx.notify_one();
-        Ok(hash)
+        Ok((hash, true))
     }
 
     fn check_capacity(&self, pool: &Pool, size: usize) -> Result<(), SubmitError> {
@@ -473,7 +522,7 @@ impl Chain {
             return Ok(None);
         };
         let (parent_height, parent_ts) = self.parent_of(&ancestors)?;
-        let timestamp = now_ms().max(parent_ts);
+        let timestamp = self.now_ms().max(parent_ts);
         let mut overlay = Self::overlay_of(&ancestors);
         let max = self.genesis.params().max_block_txs as usize;
         let mut txs = Vec::new();
@@ -531,7 +580,7 @@ impl Chain {
         if h.parent != parent || h.height != parent_height + 1 {
             return Ok(Err("block does not extend its parent".into()));
         }
-        if h.timestamp_ms < parent_ts || h.timestamp_ms > now_ms() + MAX_CLOCK_SKEW_MS {
+        if h.timestamp_ms < parent_ts || h.timestamp_ms > self.now_ms() + MAX_CLOCK_SKEW_MS {
             return Ok(Err("block timestamp out of range".into()));
         }
         if h.tx_count > self.genesis.params().max_block_txs || block.txs.is_empty() {
@@ -569,6 +618,46 @@ impl Chain {
     pub fn pending_block(&self, hash: &Hash) -> Option<Block> {
         let pool = self.pool.lock().expect("pool lock");
         pool.pending_blocks.get(hash).cloned()
+    }
+
+    /// True when `hash` is the genesis, a finalized block or a pending (validated) block: a
+    /// block proposed on it can be validated here.
+    pub fn knows_block(&self, hash: &Hash) -> Result<bool, StoreError> {
+        if *hash == self.genesis.chain_id || self.pending_block(hash).is_some() {
+            return Ok(true);
+        }
+        self.store.contains::<BlockHashes>(hash)
+    }
+
+    /// A pending or finalized block by hash (what a peer asks for when it missed a proposal).
+    pub fn block_by_hash(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
+        if let Some(b) = self.pending_block(hash) {
+            return Ok(Some(b));
+        }
+        match self.store.get::<BlockHashes>(hash)? {
+            Some(height) => Ok(self.store.block(height)?.map(|s| s.block)),
+            None => Ok(None),
+        }
+    }
+
+    /// Builds a block on `parent` from the given transactions without checking any rule or
+    /// proof, and stores it as pending: what a faulty or malicious validator could propose.
+    /// Honest code never calls it; the fault-injection tests do, to show that the other
+    /// validators refuse such a block. `None` when `parent` is not known here.
+    pub fn forge_block(
+        &self,
+        parent: Hash,
+        txs: Vec<Transaction>,
+    ) -> Result<Option<Block>, StoreError> {
+        let mut pool = self.pool.lock().expect("pool lock");
+        let Some(ancestors) = self.ancestors(&pool, &parent)? else {
+            return Ok(None);
+        };
+        let (parent_height, parent_ts) = self.parent_of(&ancestors)?;
+        let timestamp = self.now_ms().max(parent_ts);
+        let block = Block::new(parent_height + 1, parent, timestamp, self.proposer, txs);
+        self.persist_pending(&mut pool, &block)?;
+        Ok(Some(block))
     }
 
     /// Batch-verifies the proofs among transactions: one verdict per transaction (`Ok` for
@@ -624,7 +713,7 @@ impl Chain {
         chain.push(target);
         let last = chain.len() - 1;
         let top = chain[last].header.height;
-        let now = now_ms();
+        let now = self.now_ms();
         for (i, block) in chain.iter().enumerate() {
             let finality = if i == last {
                 Finality::Certificate {
@@ -673,7 +762,7 @@ impl Chain {
     /// Re-checks the mempool against the new finalized state; transactions that no longer pass
     /// are rejected (their status says why).
     fn revalidate(&self, pool: &mut Pool) -> Result<(), StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut overlay = Overlay::default();
         let order: Vec<Hash> = pool.order.iter().copied().collect();
         for hash in order {

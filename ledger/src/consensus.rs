@@ -1,32 +1,71 @@
-//! The ledger as a Commonware `simplex` application: consensus asks it to propose a block (built
-//! from the mempool) and to verify others' blocks; finalizations it reports are applied to the
-//! store in order.
+//! The ledger as a Commonware `simplex` application, and the validator that runs it.
 //!
-//! The consensus payload is the block hash. A proposal waits for transactions while the view
-//! lasts and is dropped when none arrive (the view is then skipped), so an idle ledger does not
-//! fill up with empty blocks.
+//! Consensus asks the application to propose a block (built from the mempool) and to verify
+//! others' blocks; the consensus payload is the block hash. A proposal waits for transactions
+//! while the view lasts and is dropped when none arrive (the view is then skipped), so an idle
+//! ledger does not fill up with empty blocks.
+//!
+//! Besides consensus' own three channels a validator speaks on three more:
+//! - **blocks**: the leader sends its proposed block to every validator; a validator that has
+//!   not received a block it is asked to vote on asks the leader for it;
+//! - **transactions**: a transaction a client submits to one validator is relayed to the
+//!   others, so whichever validator leads next can include it;
+//! - **sync** ([`crate::sync`]): a validator that is behind (offline, restarted, partitioned)
+//!   fetches the finalized blocks it lacks, with their certificates, and checks every rule and
+//!   proof of each before it applies it.
+//!
+//! Every block is validated in full (links, timestamp, proposer, every rule in order, every
+//! proof batched) before this validator votes for it, whoever proposed it.
 
-use crate::chain::Chain;
-use commonware_actor::mailbox::{self, Policy, Receiver, Sender};
+use crate::block::Block;
+use crate::chain::{Chain, ChainError};
+use crate::store::StoreError;
+use crate::tx::{Hash, Transaction};
+use commonware_actor::mailbox::{self, Policy, Sender as MailboxSender};
 use commonware_actor::Feedback;
 use commonware_codec::Encode;
 use commonware_consensus::simplex::types::{Activity, Context};
-use commonware_consensus::simplex::Plan;
+use commonware_consensus::simplex::{self, elector::RoundRobin, Plan};
+use commonware_consensus::types::{Epoch, ViewDelta};
 use commonware_consensus::{Automaton, CertifiableAutomaton, Relay, Reporter};
-use commonware_cryptography::ed25519::PublicKey;
+use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
 use commonware_cryptography::sha256::Digest;
-use commonware_runtime::{Clock, Handle, Metrics, Spawner};
+use commonware_cryptography::Sha256;
+use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::buffer::paged::CacheRef;
+use commonware_runtime::{BufferPooler, Clock, Metrics, Spawner, Storage, Supervisor};
 use commonware_utils::channel::oneshot;
+use commonware_utils::{ordered::Set, NZUsize, NZU16};
 use futures::channel::mpsc;
 use futures::StreamExt;
-use std::collections::VecDeque;
-use std::num::NonZeroUsize;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
 /// The signing scheme of the validators.
 pub type Scheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
+
+/// The peer-to-peer channels of a validator.
+pub mod channel {
+    /// Consensus votes.
+    pub const VOTES: u64 = 0;
+    /// Consensus certificates.
+    pub const CERTIFICATES: u64 = 1;
+    /// Consensus' own resolver (missing certificates).
+    pub const RESOLVER: u64 = 2;
+    /// Proposed blocks, and requests for them.
+    pub const BLOCKS: u64 = 3;
+    /// Transactions relayed between validators.
+    pub const TRANSACTIONS: u64 = 4;
+    /// Catching up on finalized blocks.
+    pub const SYNC: u64 = 5;
+}
+
+/// Largest peer-to-peer message, in bytes (a full block, or a batch of finalized blocks).
+pub const MAX_MESSAGE: u32 = 8 << 20;
 
 /// A request from consensus.
 pub enum Message {
@@ -46,6 +85,13 @@ pub enum Message {
         /// The verdict.
         response: oneshot::Sender<bool>,
     },
+    /// Send a block this validator proposed to the others.
+    Broadcast {
+        /// The block hash.
+        payload: Digest,
+        /// To whom (`None`: every validator).
+        to: Option<Vec<PublicKey>>,
+    },
 }
 
 impl Policy for Message {
@@ -59,7 +105,7 @@ impl Policy for Message {
 /// What consensus holds to reach the application.
 #[derive(Clone)]
 pub struct Mailbox {
-    sender: Sender<Message>,
+    sender: MailboxSender<Message>,
 }
 
 impl Automaton for Mailbox {
@@ -102,9 +148,16 @@ impl Relay for Mailbox {
     type PublicKey = PublicKey;
     type Plan = Plan<PublicKey>;
 
-    fn broadcast(&mut self, _: Digest, _: Self::Plan) -> Feedback {
-        // Blocks stay with their proposer: with one validator nobody else needs them.
-        Feedback::Ok
+    fn broadcast(&mut self, payload: Digest, plan: Self::Plan) -> Feedback {
+        let to = match plan {
+            Plan::Propose { .. } => None,
+            Plan::Forward { recipients, .. } => match recipients {
+                Recipients::All => None,
+                Recipients::Some(v) => Some(v),
+                Recipients::One(p) => Some(vec![p]),
+            },
+        };
+        self.sender.enqueue(Message::Broadcast { payload, to })
     }
 }
 
@@ -139,106 +192,433 @@ impl Reporter for FinalizationReporter {
     }
 }
 
-/// The application actor.
-pub struct Application<E> {
-    context: E,
-    chain: Arc<Chain>,
-    mailbox: Receiver<Message>,
-    finalized: mpsc::UnboundedReceiver<Finalized>,
-    hold: Duration,
+/// Builds this validator's block on a parent. The honest builder is [`Chain::propose`]; the
+/// fault-injection tests substitute one that forges invalid blocks.
+pub type BlockBuilder =
+    Arc<dyn Fn(&Chain, Hash) -> Result<Option<Block>, StoreError> + Send + Sync>;
+
+/// How a validator runs.
+#[derive(Clone)]
+pub struct ValidatorConfig {
+    /// The validator's signing key (listed in genesis).
+    pub signer: PrivateKey,
+    /// Name of the consensus journal in the runtime's storage.
+    pub partition: String,
+    /// How long a view waits for its leader's proposal.
+    pub leader_timeout: Duration,
+    /// How long a proposal waits for transactions (less than `leader_timeout`).
+    pub hold: Duration,
+    /// How often a validator asks a peer whether it is behind.
+    pub sync_interval: Duration,
+    /// How the validator builds its blocks (`None`: honestly, from the mempool).
+    pub builder: Option<BlockBuilder>,
 }
 
-impl<E: Spawner + Clock + Metrics + commonware_runtime::Supervisor> Application<E> {
-    /// Creates the actor, the mailbox consensus uses to reach it and the reporter consensus
-    /// reports to. `hold` is how long a proposal waits for transactions (less than the leader
-    /// timeout).
-    pub fn new(
-        context: E,
-        chain: Arc<Chain>,
-        mailbox_size: NonZeroUsize,
-        hold: Duration,
-    ) -> (Self, Mailbox, FinalizationReporter) {
-        let (sender, receiver) = mailbox::new(context.child("mailbox"), mailbox_size);
-        let (fin_tx, fin_rx) = mpsc::unbounded();
-        (
-            Self {
-                context,
-                chain,
-                mailbox: receiver,
-                finalized: fin_rx,
-                hold,
-            },
-            Mailbox { sender },
-            FinalizationReporter { sender: fin_tx },
-        )
+impl ValidatorConfig {
+    /// The settings a node runs with.
+    pub fn new(signer: PrivateKey, partition: impl Into<String>) -> Self {
+        Self {
+            signer,
+            partition: partition.into(),
+            leader_timeout: Duration::from_secs(2),
+            hold: Duration::from_millis(1500),
+            sync_interval: Duration::from_secs(2),
+            builder: None,
+        }
+    }
+}
+
+/// The six channels of a validator, as (sender, receiver) pairs.
+pub struct Channels<S, R> {
+    /// [`channel::VOTES`].
+    pub votes: (S, R),
+    /// [`channel::CERTIFICATES`].
+    pub certificates: (S, R),
+    /// [`channel::RESOLVER`].
+    pub resolver: (S, R),
+    /// [`channel::BLOCKS`].
+    pub blocks: (S, R),
+    /// [`channel::TRANSACTIONS`].
+    pub transactions: (S, R),
+    /// [`channel::SYNC`].
+    pub sync: (S, R),
+}
+
+/// Blocks received from peers and not validated yet (bounded; oldest dropped first).
+#[derive(Default)]
+struct Received {
+    blocks: HashMap<Hash, Block>,
+    order: VecDeque<Hash>,
+}
+
+const RECEIVED_CAPACITY: usize = 256;
+
+impl Received {
+    fn insert(&mut self, hash: Hash, block: Block) {
+        if self.blocks.insert(hash, block).is_none() {
+            self.order.push_back(hash);
+        }
+        while self.order.len() > RECEIVED_CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.blocks.remove(&old);
+            }
+        }
+    }
+}
+
+/// What the validator's tasks share.
+struct Shared<S> {
+    chain: Arc<Chain>,
+    received: Mutex<Received>,
+    arrivals: watch::Sender<u64>,
+    blocks_out: Mutex<S>,
+}
+
+/// Tags of messages on the blocks channel.
+const BLOCK_TAG: u8 = 1;
+const BLOCK_REQUEST_TAG: u8 = 2;
+
+impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
+    fn send_block(&self, block: &Block, to: Recipients<PublicKey>) {
+        let mut msg = Vec::with_capacity(1 + block.header.tx_count as usize * 512);
+        msg.push(BLOCK_TAG);
+        msg.extend_from_slice(&block.to_bytes());
+        if msg.len() > MAX_MESSAGE as usize {
+            error!(height = block.header.height, "block too large to send");
+            return;
+        }
+        let _ = self
+            .blocks_out
+            .lock()
+            .expect("sender lock")
+            .send(to, msg, true);
     }
 
-    /// Starts the actor and its finalizer.
-    pub fn start(self) -> Handle<()> {
-        let Self {
-            context,
-            chain,
-            mut mailbox,
-            mut finalized,
-            hold,
-        } = self;
-        let fin_chain = chain.clone();
-        context
-            .child("finalizer")
-            .shared(true)
-            .spawn(move |_| async move {
-                while let Some(f) = finalized.next().await {
-                    let hash = f.payload.0;
-                    match fin_chain.finalize(hash, f.view, f.certificate) {
-                        Ok(()) => {
-                            let (height, _) = fin_chain.tip();
-                            debug!(height, view = f.view, "finalized");
-                        }
-                        Err(e) => error!(error = %e, "cannot apply a finalized block"),
+    fn request_block(&self, hash: &Hash, from: PublicKey) {
+        let mut msg = vec![BLOCK_REQUEST_TAG];
+        msg.extend_from_slice(hash);
+        let _ =
+            self.blocks_out
+                .lock()
+                .expect("sender lock")
+                .send(Recipients::One(from), msg, false);
+    }
+
+    fn received(&self, hash: &Hash) -> Option<Block> {
+        self.received
+            .lock()
+            .expect("received lock")
+            .blocks
+            .get(hash)
+            .cloned()
+    }
+}
+
+/// Where validating a proposal stands.
+enum Validation {
+    /// Validated (`true`) or refused.
+    Verdict(bool),
+    /// A block is missing (the proposal itself, or an ancestor nobody sent yet).
+    Missing(Hash),
+}
+
+/// Validates the block `hash` proposed on `parent`, first validating (from the blocks received)
+/// any ancestors this validator does not hold yet.
+fn try_validate<S: Sender<PublicKey = PublicKey>>(
+    shared: &Shared<S>,
+    parent: Hash,
+    hash: Hash,
+    depth: usize,
+) -> Validation {
+    let chain = &shared.chain;
+    let Some(block) = chain
+        .pending_block(&hash)
+        .or_else(|| shared.received(&hash))
+    else {
+        return Validation::Missing(hash);
+    };
+    if block.header.parent != parent {
+        warn!("refused a proposed block: it does not extend the proposal's parent");
+        return Validation::Verdict(false);
+    }
+    match chain.knows_block(&parent) {
+        Ok(true) => {}
+        Ok(false) => {
+            let Some(p) = shared.received(&parent) else {
+                return Validation::Missing(parent);
+            };
+            if depth >= 64 {
+                return Validation::Verdict(false);
+            }
+            match try_validate(shared, p.header.parent, parent, depth + 1) {
+                Validation::Verdict(true) => {}
+                other => return other,
+            }
+        }
+        Err(e) => {
+            error!(error = %e, "cannot read the store");
+            return Validation::Verdict(false);
+        }
+    }
+    match chain.validate(parent, &block) {
+        Ok(Ok(())) => Validation::Verdict(true),
+        Ok(Err(why)) => {
+            warn!(%why, height = block.header.height, "refused a proposed block");
+            Validation::Verdict(false)
+        }
+        Err(e) => {
+            error!(error = %e, "cannot validate a block");
+            Validation::Verdict(false)
+        }
+    }
+}
+
+fn ms_since_epoch(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A clock for [`Chain::with_clock`] that reads a runtime's clock.
+pub fn runtime_clock<E: Clock + Send + Sync + 'static>(
+    context: E,
+) -> impl Fn() -> u64 + Send + Sync + 'static {
+    move || ms_since_epoch(context.current())
+}
+
+/// Starts a validator: the application, the block and transaction relays, the finalizer, the
+/// catch-up actor and the `simplex` engine, all as children of `context` (aborting the task that
+/// owns `context` stops them all).
+pub fn start_validator<E, S, R, B>(
+    context: E,
+    chain: Arc<Chain>,
+    cfg: ValidatorConfig,
+    blocker: B,
+    channels: Channels<S, R>,
+) where
+    E: BufferPooler
+        + Clock
+        + rand_core_10::CryptoRng
+        + Spawner
+        + Storage
+        + Metrics
+        + Supervisor
+        + Send
+        + Sync
+        + 'static,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    let genesis = chain.genesis().clone();
+    let validators: Set<PublicKey> =
+        commonware_utils::TryCollect::try_collect(genesis.validators.iter().cloned())
+            .expect("genesis validator keys are unique");
+    let scheme = Scheme::signer(
+        crate::node::CONSENSUS_NAMESPACE,
+        validators.clone(),
+        cfg.signer.clone(),
+    )
+    .expect("the validator key is in genesis");
+    let me = commonware_cryptography::Signer::public_key(&cfg.signer);
+    let peers: Vec<PublicKey> = genesis
+        .validators
+        .iter()
+        .filter(|k| **k != me)
+        .cloned()
+        .collect();
+
+    let (sender, mut mailbox) = mailbox::new::<Message>(context.child("mailbox"), NZUsize!(1024));
+    let mailbox_handle = Mailbox { sender };
+    let (fin_tx, mut fin_rx) = mpsc::unbounded::<Finalized>();
+    let reporter = FinalizationReporter { sender: fin_tx };
+
+    let Channels {
+        votes,
+        certificates,
+        resolver,
+        blocks: (blocks_tx, mut blocks_rx),
+        transactions: (mut txs_tx, mut txs_rx),
+        sync,
+    } = channels;
+    let shared = Arc::new(Shared {
+        chain: chain.clone(),
+        received: Mutex::new(Received::default()),
+        arrivals: watch::channel(0).0,
+        blocks_out: Mutex::new(blocks_tx),
+    });
+
+    // Catching up.
+    let (sync_trigger, sync_wake) = mpsc::unbounded::<()>();
+    crate::sync::start(
+        context.child("sync"),
+        chain.clone(),
+        peers.clone(),
+        sync,
+        blocker.clone(),
+        sync_wake,
+        cfg.sync_interval,
+    );
+
+    // Finalizations, in order.
+    let fin_chain = chain.clone();
+    let trigger = sync_trigger.clone();
+    context
+        .child("finalizer")
+        .shared(true)
+        .spawn(move |_| async move {
+            while let Some(f) = fin_rx.next().await {
+                match fin_chain.finalize(f.payload.0, f.view, f.certificate) {
+                    Ok(()) => {
+                        let (height, _) = fin_chain.tip();
+                        debug!(height, view = f.view, "finalized");
                     }
+                    Err(ChainError::UnknownBlock(b)) => {
+                        info!(block = %b, "finalized block not held here: catching up");
+                        let _ = trigger.unbounded_send(());
+                    }
+                    Err(e) => error!(error = %e, "cannot apply a finalized block"),
                 }
-            });
-        context.spawn(move |context| async move {
+            }
+        });
+
+    // Blocks from peers, and requests for blocks.
+    let blocks_shared = shared.clone();
+    context
+        .child("blocks")
+        .shared(true)
+        .spawn(move |_| async move {
+            while let Ok((peer, msg)) = blocks_rx.recv().await {
+                let bytes = msg.as_ref();
+                match bytes.split_first() {
+                    Some((&BLOCK_TAG, rest)) => match Block::from_bytes(rest) {
+                        Ok(block) => {
+                            let hash = block.hash();
+                            blocks_shared
+                                .received
+                                .lock()
+                                .expect("received lock")
+                                .insert(hash, block);
+                            blocks_shared.arrivals.send_modify(|n| *n += 1);
+                        }
+                        Err(e) => warn!(error = %e, "a peer sent a malformed block"),
+                    },
+                    Some((&BLOCK_REQUEST_TAG, rest)) if rest.len() == 32 => {
+                        let hash: Hash = rest.try_into().expect("32 bytes");
+                        match blocks_shared.chain.block_by_hash(&hash) {
+                            Ok(Some(block)) => {
+                                blocks_shared.send_block(&block, Recipients::One(peer))
+                            }
+                            Ok(None) => {}
+                            Err(e) => error!(error = %e, "cannot read a block"),
+                        }
+                    }
+                    _ => warn!("a peer sent a malformed message on the blocks channel"),
+                }
+            }
+        });
+
+    // Transactions: relay what clients submit here, admit what peers relay.
+    let (gossip_tx, mut gossip_rx) = mpsc::unbounded::<Transaction>();
+    chain.set_gossip(gossip_tx);
+    context.child("relay_out").spawn(move |_| async move {
+        while let Some(tx) = gossip_rx.next().await {
+            let _ = txs_tx.send(Recipients::All, tx.to_bytes(), false);
+        }
+    });
+    let relay_chain = chain.clone();
+    context
+        .child("relay_in")
+        .shared(true)
+        .spawn(move |_| async move {
+            while let Ok((_, msg)) = txs_rx.recv().await {
+                match Transaction::from_bytes(msg.as_ref()) {
+                    Ok(tx) => {
+                        if let Err(e) = relay_chain.submit_from_peer(tx) {
+                            debug!(error = %e, "a relayed transaction was not admitted");
+                        }
+                    }
+                    Err(e) => warn!(error = %e, "a peer relayed a malformed transaction"),
+                }
+            }
+        });
+
+    // The application: proposals, verifications, broadcasts.
+    let hold = cfg.hold;
+    let verify_timeout = cfg.leader_timeout * 2;
+    let builder = cfg.builder.clone();
+    let app_shared = shared.clone();
+    context
+        .child("application")
+        .spawn(move |context| async move {
             while let Some(message) = mailbox.recv().await {
                 match message {
                     Message::Propose {
                         context: round,
                         response,
                     } => {
-                        let chain = chain.clone();
+                        let chain = app_shared.chain.clone();
                         let parent = round.parent.1 .0;
+                        let builder = builder.clone();
                         context
                             .child("propose")
                             .shared(true)
-                            .spawn(move |ctx| propose(ctx, chain, parent, response, hold));
+                            .spawn(move |ctx| propose(ctx, chain, builder, parent, response, hold));
                     }
                     Message::Verify {
                         context: round,
                         payload,
                         response,
                     } => {
-                        let verdict = match chain.pending_block(&payload.0) {
-                            Some(block) => match chain.validate(round.parent.1 .0, &block) {
-                                Ok(Ok(())) => true,
-                                Ok(Err(why)) => {
-                                    warn!(%why, "refused a proposed block");
-                                    false
-                                }
-                                Err(e) => {
-                                    error!(error = %e, "cannot validate a block");
-                                    false
-                                }
-                            },
-                            // Blocks are not relayed between validators yet: an unknown block
-                            // cannot be checked, so it is not voted for.
-                            None => false,
-                        };
-                        let _ = response.send(verdict);
+                        let shared = app_shared.clone();
+                        context.child("verify").shared(true).spawn(move |ctx| {
+                            verify(ctx, shared, round, payload.0, response, verify_timeout)
+                        });
+                    }
+                    Message::Broadcast { payload, to } => {
+                        match app_shared.chain.pending_block(&payload.0) {
+                            Some(block) => {
+                                let to = match to {
+                                    None => Recipients::All,
+                                    Some(v) => Recipients::Some(v),
+                                };
+                                app_shared.send_block(&block, to);
+                            }
+                            None => warn!("asked to send a block this validator does not hold"),
+                        }
                     }
                 }
             }
-        })
-    }
+        });
+
+    // Consensus.
+    let leader_timeout = cfg.leader_timeout;
+    let engine_cfg = simplex::Config {
+        scheme,
+        elector: RoundRobin::<Sha256>::default(),
+        blocker,
+        automaton: mailbox_handle.clone(),
+        relay: mailbox_handle,
+        reporter,
+        partition: cfg.partition.clone(),
+        mailbox_size: NZUsize!(1024),
+        epoch: Epoch::zero(),
+        floor: simplex::Floor::Genesis(Digest(genesis.chain_id)),
+        replay_buffer: NZUsize!(1024 * 1024),
+        write_buffer: NZUsize!(1024 * 1024),
+        leader_timeout,
+        certification_timeout: leader_timeout * 2,
+        timeout_retry: Duration::from_secs(10),
+        fetch_timeout: Duration::from_secs(1),
+        activity_timeout: ViewDelta::new(10),
+        skip_timeout: ViewDelta::new(5),
+        fetch_concurrent: NZUsize!(32),
+        page_cache: CacheRef::from_pooler(&context, NZU16!(16_384), NZUsize!(10_000)),
+        strategy: Sequential,
+        forwarding: simplex::ForwardingPolicy::Disabled,
+    };
+    let engine = simplex::Engine::new(context.child("engine"), engine_cfg);
+    engine.start(votes, certificates, resolver);
 }
 
 /// Waits (up to `hold`) for transactions, then builds a block and answers its hash; answers
@@ -246,10 +626,17 @@ impl<E: Spawner + Clock + Metrics + commonware_runtime::Supervisor> Application<
 async fn propose<E: Clock>(
     ctx: E,
     chain: Arc<Chain>,
-    parent: [u8; 32],
+    builder: Option<BlockBuilder>,
+    parent: Hash,
     response: oneshot::Sender<Digest>,
     hold: Duration,
 ) {
+    if let Some(build) = builder {
+        if let Ok(Some(block)) = build(&chain, parent) {
+            let _ = response.send(Digest(block.hash()));
+        }
+        return;
+    }
     let deadline = ctx.current() + hold;
     loop {
         if chain.has_candidates() {
@@ -279,6 +666,50 @@ async fn propose<E: Clock>(
         let timeout = ctx.sleep_until(deadline);
         futures::pin_mut!(arrived, timeout);
         futures::future::select(arrived, timeout).await;
+    }
+}
+
+/// Validates a proposal, waiting (up to `timeout`) for the block, or for ancestors this
+/// validator missed, to arrive; asks the leader for what is missing.
+async fn verify<E: Clock, S: Sender<PublicKey = PublicKey>>(
+    ctx: E,
+    shared: Arc<Shared<S>>,
+    round: Context<Digest, PublicKey>,
+    hash: Hash,
+    response: oneshot::Sender<bool>,
+    timeout: Duration,
+) {
+    let parent = round.parent.1 .0;
+    let deadline = ctx.current() + timeout;
+    let mut arrivals = shared.arrivals.subscribe();
+    let mut asked_at: Option<SystemTime> = None;
+    let retry = Duration::from_millis(250);
+    loop {
+        arrivals.borrow_and_update();
+        let missing = match try_validate(&shared, parent, hash, 0) {
+            Validation::Verdict(v) => {
+                let _ = response.send(v);
+                return;
+            }
+            Validation::Missing(m) => m,
+        };
+        let now = ctx.current();
+        if now >= deadline || response.is_closed() {
+            debug!("no block to verify before the deadline");
+            let _ = response.send(false);
+            return;
+        }
+        // The leader sent the block to everyone; ask it again when it is late.
+        let due = asked_at.map_or(now + retry / 2, |t| t + retry);
+        if now >= due {
+            shared.request_block(&missing, round.leader.clone());
+            asked_at = Some(now);
+        }
+        let wake = (asked_at.map_or(now + retry / 2, |t| t + retry)).min(deadline);
+        let changed = arrivals.changed();
+        let sleep = ctx.sleep_until(wake);
+        futures::pin_mut!(changed, sleep);
+        futures::future::select(changed, sleep).await;
     }
 }
 

@@ -5,8 +5,9 @@
 //! verified on arrival and again, batched, in each block ([`chain`]). Blocks ([`block`]) link to
 //! their parent by hash and commit to their transactions by a SHA-256 Merkle root; Commonware's
 //! `simplex` BFT consensus ([`consensus`]) finalizes them, and each finalized block is written with
-//! its certificate to RocksDB ([`store`]) in one synced batch. A node ([`node`]) serves the HTTP
-//! API ([`api`]); [`client`] speaks to it.
+//! its certificate to RocksDB ([`store`]) in one synced batch; a validator that falls behind
+//! catches up from its peers ([`sync`]). A node ([`node`]) serves the HTTP API ([`api`]);
+//! [`client`] speaks to it.
 
 pub mod api;
 pub mod block;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod node;
 pub mod state;
 pub mod store;
+pub mod sync;
 pub mod tx;
 
 /// The canonical binary codec shared with the circuits crate.

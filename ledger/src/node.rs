@@ -4,24 +4,20 @@
 
 use crate::api::{self, ApiState, Tokens};
 use crate::chain::{Chain, MempoolLimits};
-use crate::consensus::{Application, Scheme};
+use crate::consensus::{
+    channel, runtime_clock, start_validator, Channels, ValidatorConfig, MAX_MESSAGE,
+};
 use crate::crypto;
 use crate::genesis::{Genesis, NodeConfig};
 use crate::store::Store;
-use commonware_consensus::simplex::{self, elector::RoundRobin};
-use commonware_consensus::types::{Epoch, ViewDelta};
-use commonware_cryptography::sha256::Digest;
-use commonware_cryptography::{Sha256, Signer as _};
-use commonware_p2p::{authenticated::discovery, Manager as _};
-use commonware_parallel::Sequential;
-use commonware_runtime::{
-    buffer::paged::CacheRef, tokio as cw_tokio, Quota, Runner as _, Supervisor as _,
-};
-use commonware_utils::{ordered::Set, NZUsize, TryCollect, NZU16, NZU32};
+use commonware_cryptography::ed25519::PublicKey;
+use commonware_cryptography::Signer as _;
+use commonware_p2p::{authenticated::lookup, Address, AddressableManager as _};
+use commonware_runtime::{tokio as cw_tokio, Quota, Runner as _, Supervisor as _};
+use commonware_utils::{ordered::Map, TryCollect, NZU32};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 use tracing::info;
 
 /// Signature namespace of consensus messages.
@@ -87,13 +83,13 @@ pub fn run_until(
         .map_err(|e| NodeError::Start(format!("{}: {e}", opts.data_dir.display())))?;
     let store =
         Store::open(&opts.data_dir.join("ledger")).map_err(|e| NodeError::Start(e.to_string()))?;
-    let chain = Arc::new(Chain::open(
+    let chain = Chain::open(
         genesis.clone(),
         store,
         Some(&config.keys),
         crypto::public_bytes(&me),
         opts.mempool,
-    )?);
+    )?;
     let (height, tip) = chain.tip();
     info!(
         chain = %hex::encode(genesis.chain_id),
@@ -117,76 +113,40 @@ pub fn run_until(
         ))
     })?);
 
-    let validators: Set<_> = genesis
-        .validators
-        .iter()
-        .cloned()
-        .try_collect()
-        .map_err(|_| NodeError::Start("validator keys are not unique".into()))?;
-    let bootstrappers = genesis
+    let peers: Map<PublicKey, Address> = genesis
         .validators
         .iter()
         .zip(&genesis.file.validators)
-        .filter(|(k, _)| **k != me)
-        .map(|(k, v)| (k.clone(), v.p2p_address.into()))
-        .collect::<Vec<_>>();
-    let p2p_cfg = discovery::Config::local(
-        signer.clone(),
-        P2P_NAMESPACE,
-        p2p_address,
-        p2p_address,
-        bootstrappers,
-        1024 * 1024,
-    );
+        .map(|(k, v)| (k.clone(), Address::from(v.p2p_address)))
+        .try_collect()
+        .map_err(|_| NodeError::Start("validator keys are not unique".into()))?;
+    // The fixed-peer network: only the validators in genesis, at their genesis addresses.
+    let p2p_cfg = lookup::Config::local(signer.clone(), P2P_NAMESPACE, p2p_address, MAX_MESSAGE);
     let runtime_cfg =
         cw_tokio::Config::new().with_storage_directory(opts.data_dir.join("consensus"));
     let executor = cw_tokio::Runner::new(runtime_cfg);
-    let genesis_digest = Digest(genesis.chain_id);
     executor.start(async move |context| {
-        let (mut network, mut oracle) = discovery::Network::new(context.child("network"), p2p_cfg);
-        oracle.track(0, validators.clone());
-        let quota = Quota::per_second(NZU32!(1000));
-        let (vote_tx, vote_rx) = network.register(0, quota, 1024);
-        let (cert_tx, cert_rx) = network.register(1, quota, 1024);
-        let (res_tx, res_rx) = network.register(2, quota, 1024);
-
-        let scheme = Scheme::signer(CONSENSUS_NAMESPACE, validators.clone(), signer.clone())
-            .expect("the validator key is in genesis");
-        let leader_timeout = Duration::from_secs(2);
-        let (application, mailbox, reporter) = Application::new(
-            context.child("application"),
-            chain.clone(),
-            NZUsize!(1024),
-            Duration::from_millis(1500),
-        );
-        let cfg = simplex::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker: oracle,
-            automaton: mailbox.clone(),
-            relay: mailbox,
-            reporter,
-            partition: "zkcustoms".to_string(),
-            mailbox_size: NZUsize!(1024),
-            epoch: Epoch::zero(),
-            floor: simplex::Floor::Genesis(genesis_digest),
-            replay_buffer: NZUsize!(1024 * 1024),
-            write_buffer: NZUsize!(1024 * 1024),
-            leader_timeout,
-            certification_timeout: leader_timeout * 2,
-            timeout_retry: Duration::from_secs(10),
-            fetch_timeout: Duration::from_secs(1),
-            activity_timeout: ViewDelta::new(10),
-            skip_timeout: ViewDelta::new(5),
-            fetch_concurrent: NZUsize!(32),
-            page_cache: CacheRef::from_pooler(&context, NZU16!(16_384), NZUsize!(10_000)),
-            strategy: Sequential,
-            forwarding: simplex::ForwardingPolicy::Disabled,
+        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_cfg);
+        oracle.track(0, peers);
+        let quota = Quota::per_second(NZU32!(10_000));
+        let mut register = |c| network.register(c, quota, 4096);
+        let channels = Channels {
+            votes: register(channel::VOTES),
+            certificates: register(channel::CERTIFICATES),
+            resolver: register(channel::RESOLVER),
+            blocks: register(channel::BLOCKS),
+            transactions: register(channel::TRANSACTIONS),
+            sync: register(channel::SYNC),
         };
-        let engine = simplex::Engine::new(context.child("engine"), cfg);
-        application.start();
+        let chain = Arc::new(chain.with_clock(runtime_clock(context.child("clock"))));
+        start_validator(
+            context.child("validator"),
+            chain.clone(),
+            ValidatorConfig::new(signer.clone(), "zkcustoms"),
+            oracle,
+            channels,
+        );
         network.start();
-        engine.start((vote_tx, vote_rx), (cert_tx, cert_rx), (res_tx, res_rx));
 
         let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
         let state = ApiState {
