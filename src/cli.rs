@@ -3,7 +3,9 @@
 //! Exit codes: 0 success; 1 a proof that does not verify (for `verify` and `export`); 2 bad input
 //! (malformed files, unknown statements, wrong keys, unsatisfied witnesses).
 
+use crate::audit_cli;
 use crate::ledger_cli;
+use crate::prover_cli;
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -97,6 +99,11 @@ enum Command {
     Genesis(ledger_cli::GenesisArgs),
     /// Run a ledger node (RocksDB, Simplex consensus, HTTP API) until SIGINT or SIGTERM.
     Node(ledger_cli::NodeArgs),
+    /// Local validator clusters: `cluster init` writes genesis, keys and one config per node.
+    Cluster {
+        #[command(subcommand)]
+        command: ledger_cli::ClusterCommand,
+    },
     /// Submit a transaction to a node and wait for its outcome: exit 0 when included, 1 when a
     /// ledger rule refused it, 2 on bad input or an unreachable node.
     Submit {
@@ -107,6 +114,18 @@ enum Command {
     Query {
         #[command(subcommand)]
         command: ledger_cli::QueryCommand,
+    },
+    /// Audit a ledger from genesis: hash links, transaction roots, finalization certificates,
+    /// every ledger rule and signature, every proof (batched). Exit 0 when everything holds, 1 when
+    /// a check fails (the first failure is named), 2 when the audit cannot run.
+    Audit(audit_cli::AuditArgs),
+    /// Check an inclusion proof offline against the genesis file: exit 0 valid, 1 refused, 2 bad
+    /// input.
+    VerifyInclusion(audit_cli::VerifyInclusionArgs),
+    /// Run a service: `serve prover` proves statements over HTTP for the trader's own systems.
+    Serve {
+        #[command(subcommand)]
+        command: prover_cli::ServeCommand,
     },
 }
 
@@ -125,6 +144,10 @@ enum ExportCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a stopped node's ledger as JSON lines, one transaction per line in ledger order
+    /// (height, index, block, timestamp, hash, transaction), for external tools. Nothing is
+    /// checked beyond decoding: run `audit` to rely on it.
+    Log(audit_cli::ExportLogArgs),
 }
 
 #[derive(Subcommand)]
@@ -250,10 +273,17 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Export {
             command: ExportCommand::Snarkjs { keys, file, out },
         } => export_snarkjs(&keys, &file, &out),
+        Command::Export {
+            command: ExportCommand::Log(args),
+        } => audit_cli::export_log(args).map_err(refusal),
+        Command::Audit(args) => audit_cli::audit(args).map_err(refusal),
+        Command::VerifyInclusion(args) => audit_cli::verify_inclusion(args).map_err(refusal),
         Command::Genesis(args) => Ok(ledger_cli::genesis(args)?),
         Command::Node(args) => Ok(ledger_cli::run_node(args)?),
+        Command::Cluster { command } => Ok(ledger_cli::cluster(command)?),
         Command::Submit { command } => ledger_cli::submit(command).map_err(refusal),
         Command::Query { command } => ledger_cli::query(command).map_err(refusal),
+        Command::Serve { command } => Ok(prover_cli::run(command)?),
     }
 }
 

@@ -65,12 +65,14 @@ pub struct NodeArgs {
     /// genesis when absent.
     #[arg(long, env = "ZKCUSTOMS_NODE_CONFIG")]
     config: Option<PathBuf>,
-    /// Directory of the node's RocksDB database and consensus journals.
+    /// Directory of the node's RocksDB database and consensus journals (default: the node
+    /// configuration's `data_dir`).
     #[arg(long, env = "ZKCUSTOMS_DATA_DIR")]
-    data_dir: PathBuf,
-    /// Address of the HTTP API.
-    #[arg(long, env = "ZKCUSTOMS_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    data_dir: Option<PathBuf>,
+    /// Address of the HTTP API (default: the node configuration's `listen`, else
+    /// 127.0.0.1:8080).
+    #[arg(long, env = "ZKCUSTOMS_LISTEN")]
+    listen: Option<SocketAddr>,
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 256 * 1024)]
     max_body: usize,
@@ -202,6 +204,14 @@ pub enum QueryCommand {
         /// Transaction hash.
         hash: String,
     },
+    /// The inclusion proof of a finalized transaction, for `zkcustoms verify-inclusion` (role:
+    /// customs or auditor).
+    Inclusion {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Transaction hash.
+        hash: String,
+    },
     /// A finalized block, or the latest (role: customs or auditor).
     Block {
         #[command(flatten)]
@@ -246,6 +256,7 @@ pub fn genesis(a: GenesisArgs) -> Result<()> {
         keys: a.keys,
         validators: a.validators,
         p2p_port: a.p2p_port,
+        api_port: None,
         authorities: a.authorities,
         offices: a.offices,
         params: Params {
@@ -268,6 +279,95 @@ pub fn genesis(a: GenesisArgs) -> Result<()> {
     Ok(())
 }
 
+/// `zkcustoms cluster`.
+#[derive(Subcommand)]
+pub enum ClusterCommand {
+    /// Write a local development cluster on 127.0.0.1: a genesis listing N validators, their keys,
+    /// one node configuration per validator (API port, data directory), the signing keys of the
+    /// authorities and offices and the API tokens.
+    Init(ClusterInitArgs),
+}
+
+/// `zkcustoms cluster init`.
+#[derive(Args)]
+pub struct ClusterInitArgs {
+    /// Number of validators (3f+1 tolerate f faulty ones: 4 tolerate 1, 7 tolerate 2).
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+    /// Directory to write the cluster's files to.
+    #[arg(long)]
+    out: PathBuf,
+    /// Key directory (from `setup`) whose verifying keys the ledger accepts.
+    #[arg(long, default_value = "keys")]
+    keys: PathBuf,
+    /// Peer-to-peer port of the first validator (the others use the next ports).
+    #[arg(long, default_value_t = 7400)]
+    p2p_port: u16,
+    /// API port of the first node (the others use the next ports).
+    #[arg(long, default_value_t = 8080)]
+    api_port: u16,
+    /// AEO authorities allowed to publish registry roots.
+    #[arg(long = "authority", default_values_t = ["DE-GZD".to_string()])]
+    authorities: Vec<String>,
+    /// Customs offices allowed to mark declarations under examination.
+    #[arg(long = "office", default_values_t = ["DE-HAMBURG-HAFEN".to_string()])]
+    offices: Vec<String>,
+    /// How many days an aeo-status proof's day may differ from the ledger's day.
+    #[arg(long, default_value_t = 1)]
+    as_of_tolerance_days: u32,
+    /// Accept aeo-status proofs for any day (for replaying historical proofs in tests).
+    #[arg(long)]
+    any_as_of_day: bool,
+    /// Most transactions per block.
+    #[arg(long, default_value_t = 512)]
+    max_block_txs: u32,
+}
+
+/// Runs `cluster`.
+pub fn cluster(command: ClusterCommand) -> Result<()> {
+    let ClusterCommand::Init(a) = command;
+    if a.validators == 0 || a.validators > 64 {
+        return Err(anyhow!("--validators must be between 1 and 64"));
+    }
+    let out = genesis::write_dev(&DevGenesisOptions {
+        out: a.out.clone(),
+        keys: a.keys,
+        validators: a.validators,
+        p2p_port: a.p2p_port,
+        api_port: Some(a.api_port),
+        authorities: a.authorities,
+        offices: a.offices,
+        params: Params {
+            as_of_tolerance_days: (!a.any_as_of_day).then_some(a.as_of_tolerance_days),
+            max_block_txs: a.max_block_txs,
+            ..Params::default()
+        },
+    })?;
+    eprintln!("!! DEVELOPMENT CLUSTER: fresh keys on this machine, for development only. !!");
+    let f = (a.validators - 1) / 3;
+    println!(
+        "{} validators: consensus goes on with up to {f} of them faulty or offline",
+        a.validators
+    );
+    println!("genesis:      {}", out.genesis.display());
+    for (id, path) in &out.signer_keys {
+        println!("signing key:  {id} -> {}", path.display());
+    }
+    for (role, path) in &out.token_files {
+        println!("API token:    {} -> {}", role.name(), path.display());
+    }
+    println!("start each node (one terminal each):");
+    for (i, c) in out.node_configs.iter().enumerate() {
+        println!(
+            "  zkcustoms node --genesis {} --config {}    # API http://127.0.0.1:{}",
+            out.genesis.display(),
+            c.display(),
+            u32::from(a.api_port) + i as u32
+        );
+    }
+    Ok(())
+}
+
 /// Runs `node` until SIGINT or SIGTERM.
 pub fn run_node(a: NodeArgs) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -283,11 +383,22 @@ pub fn run_node(a: NodeArgs) -> Result<()> {
             .unwrap_or(Path::new("."))
             .join("node.json")
     });
+    let cfg = zkcustoms_ledger::genesis::NodeConfig::load(&config)?;
+    let data_dir = a.data_dir.or(cfg.data_dir).ok_or_else(|| {
+        anyhow!(
+            "no data directory: give --data-dir (or data_dir in {})",
+            config.display()
+        )
+    })?;
+    let listen = a
+        .listen
+        .or(cfg.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     node::run(NodeOptions {
         genesis: a.genesis,
         config,
-        data_dir: a.data_dir,
-        listen: a.listen,
+        data_dir,
+        listen,
         max_body: a.max_body,
         mempool: MempoolLimits {
             max_txs: a.mempool_txs,
@@ -446,6 +557,10 @@ pub fn query(cmd: QueryCommand) -> Result<(), Refusal> {
             (client, format!("/v1/records?ucr={ucr}"))
         }
         QueryCommand::Tx { client, hash } => (client, format!("/v1/transactions/{hash}")),
+        QueryCommand::Inclusion { client, hash } => {
+            tx::parse_digest(&hash).map_err(|_| anyhow!("a transaction hash is 64 hex digits"))?;
+            (client, format!("/v1/transactions/{hash}/inclusion"))
+        }
         QueryCommand::Block { client, height } => (client, format!("/v1/blocks/{height}")),
         QueryCommand::Registry { client, authority } => {
             tx::check_party_id("authority", &authority)?;

@@ -145,6 +145,7 @@ fn bench_ledger(c: &mut Criterion) {
             keys: keys.dir.path().to_owned(),
             validators: 1,
             p2p_port: free_port(),
+            api_port: None,
             authorities: vec!["DE-GZD".into()],
             offices: vec!["DE-HAMBURG-HAFEN".into()],
             params: Params {

@@ -233,6 +233,12 @@ pub struct NodeConfig {
     pub keys: PathBuf,
     /// API token of each role (hex, 32 random bytes each).
     pub tokens: BTreeMap<Role, String>,
+    /// Address of the HTTP API (the command line may override it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory, relative to this file's directory (the command line may override it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl NodeConfig {
@@ -265,6 +271,7 @@ impl NodeConfig {
         let dir = path.parent().unwrap_or(Path::new("."));
         cfg.validator_key = dir.join(&cfg.validator_key);
         cfg.keys = dir.join(&cfg.keys);
+        cfg.data_dir = cfg.data_dir.map(|d| dir.join(d));
         Ok(cfg)
     }
 }
@@ -280,6 +287,9 @@ pub struct DevGenesisOptions {
     pub validators: usize,
     /// First p2p port (validator i listens on port + i, on 127.0.0.1).
     pub p2p_port: u16,
+    /// For a local cluster: the first API port (node i listens on port + i, on 127.0.0.1, and
+    /// keeps its data in `node-i` next to its configuration).
+    pub api_port: Option<u16>,
     /// AEO authorities.
     pub authorities: Vec<String>,
     /// Customs offices.
@@ -297,7 +307,7 @@ pub struct DevGenesis {
     pub node_configs: Vec<PathBuf>,
     /// Secret key files of authorities and offices, by id.
     pub signer_keys: BTreeMap<String, PathBuf>,
-    /// Token file of each role (the first node's tokens).
+    /// Token file of each role (the same tokens for every node).
     pub token_files: BTreeMap<Role, PathBuf>,
 }
 
@@ -316,8 +326,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> GenesisError + '_ {
 }
 
 /// Writes a development genesis: fresh keys for every party, the pinned verifying keys of a key
-/// directory, one node configuration per validator with random tokens. Refuses to overwrite an
-/// existing genesis.
+/// directory, one node configuration per validator, with random API tokens shared by all nodes
+/// (one development operator). Refuses to overwrite an existing genesis.
 pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
     let keydir = KeyDir::open(&opts.keys).map_err(|e| invalid(e.to_string()))?;
     let mut verifying_keys = Vec::new();
@@ -389,25 +399,35 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
 
     let mut node_configs = Vec::new();
     let mut token_files = BTreeMap::new();
+    let tokens: BTreeMap<Role, String> = Role::ALL.iter().map(|r| (*r, random_token())).collect();
+    for (role, token) in &tokens {
+        let path = opts.out.join(format!("{}.token", role.name()));
+        crypto::write_secret(&path, format!("{token}\n").as_bytes()).map_err(io_err(&path))?;
+        token_files.insert(*role, path);
+    }
     for (i, key) in validator_keys.iter().enumerate() {
         let key_file = format!("validator-{i}.key");
         let key_path = opts.out.join(&key_file);
         crypto::write_private(&key_path, key).map_err(io_err(&key_path))?;
-        let tokens: BTreeMap<Role, String> =
-            Role::ALL.iter().map(|r| (*r, random_token())).collect();
-        if i == 0 {
-            for (role, token) in &tokens {
-                let path = opts.out.join(format!("{}.token", role.name()));
-                crypto::write_secret(&path, format!("{token}\n").as_bytes())
-                    .map_err(io_err(&path))?;
-                token_files.insert(*role, path);
+        let (listen, data_dir) = match opts.api_port {
+            Some(port) => {
+                let port = port
+                    .checked_add(i as u16)
+                    .ok_or_else(|| invalid("API port out of range"))?;
+                (
+                    Some(SocketAddr::from(([127, 0, 0, 1], port))),
+                    Some(PathBuf::from(format!("node-{i}"))),
+                )
             }
-        }
+            None => (None, None),
+        };
         let cfg = NodeConfig {
             format: NODE_CONFIG_FORMAT.into(),
             validator_key: PathBuf::from(key_file),
             keys: keys_abs.clone(),
-            tokens,
+            tokens: tokens.clone(),
+            listen,
+            data_dir,
         };
         let path = opts.out.join(if opts.validators == 1 {
             "node.json".to_string()
