@@ -1,12 +1,14 @@
-//! The single-validator ledger node under load: proof transactions finalized per second, with
-//! every proof verified on arrival and again, batched, in its block, and the latency from
+//! The ledger under load, a single validator and a four-validator cluster on loopback, measured
+//! in the same run: proof transactions finalized per second, with every proof verified on
+//! arrival and again, batched, in its block (by every validator), and the latency from
 //! submission to finalization (p50, p99).
 //!
-//! Each measured iteration starts a fresh node (RocksDB in a new directory, Simplex consensus,
-//! the HTTP API on 127.0.0.1), publishes the registry root, then submits the same set of
-//! pre-made aeo-status proofs (distinct scopes, so distinct nullifiers) from several client
-//! threads over HTTP, each waiting for its transaction to be included. Node start-up and the root
-//! are outside the measured time.
+//! Each measured iteration starts fresh nodes in this process (RocksDB in new directories,
+//! Simplex consensus over the fixed-peer network on 127.0.0.1, the HTTP APIs), publishes the
+//! registry root, then submits the same set of pre-made aeo-status proofs (distinct scopes, so
+//! distinct nullifiers) from several client threads over HTTP, client k to validator k mod N,
+//! each waiting for its transaction to be included. Start-up and the root are outside the
+//! measured time.
 
 // criterion_group! and criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
@@ -90,12 +92,12 @@ impl Drop for RunningNode {
     }
 }
 
-fn start_node(dev: &DevGenesis, data: &Path) -> RunningNode {
+fn start_node(dev: &DevGenesis, index: usize, data: &Path) -> RunningNode {
     let port = free_port();
     let stop = Arc::new(Notify::new());
     let opts = NodeOptions {
         genesis: dev.genesis.clone(),
-        config: dev.node_configs[0].clone(),
+        config: dev.node_configs[index].clone(),
         data_dir: data.to_owned(),
         listen: format!("127.0.0.1:{port}").parse().unwrap(),
         max_body: 256 * 1024,
@@ -124,6 +126,16 @@ fn start_node(dev: &DevGenesis, data: &Path) -> RunningNode {
     }
 }
 
+/// The first of `n` consecutive free ports (validators' peer-to-peer ports).
+fn free_ports(n: usize) -> u16 {
+    loop {
+        let base = free_port();
+        if (0..n as u16).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
+            return base;
+        }
+    }
+}
+
 fn token(dev: &DevGenesis, role: &str) -> String {
     let cfg = NodeConfig::load(&dev.node_configs[0]).unwrap();
     cfg.tokens
@@ -138,24 +150,6 @@ fn bench_ledger(c: &mut Criterion) {
     eprintln!("making {TXS} aeo-status proofs (distinct scopes)...");
     let envelopes = proofs(&keys);
     let work = tempfile::tempdir().unwrap();
-    // A fresh genesis (new validator key, new peer-to-peer port) for every measured node.
-    let new_ledger = |n: u32| {
-        write_dev(&DevGenesisOptions {
-            out: work.path().join(format!("genesis-{n}")),
-            keys: keys.dir.path().to_owned(),
-            validators: 1,
-            p2p_port: free_port(),
-            api_port: None,
-            authorities: vec!["DE-GZD".into()],
-            offices: vec!["DE-HAMBURG-HAFEN".into()],
-            params: Params {
-                // The example certificate's proofs are for a fixed day.
-                as_of_tolerance_days: None,
-                ..Params::default()
-            },
-        })
-        .unwrap()
-    };
     let txs: Vec<Transaction> = envelopes
         .into_iter()
         .map(|envelope| {
@@ -165,77 +159,114 @@ fn bench_ledger(c: &mut Criterion) {
             })
         })
         .collect();
-    let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
     let mut runs = 0u32;
+    let mut report = Vec::new();
 
     let mut group = c.benchmark_group("ledger");
     group.sample_size(10);
     group.throughput(Throughput::Elements(TXS as u64));
-    group.bench_function(
-        format!("finalize {TXS} aeo-status proof txs, 1 validator"),
-        |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    runs += 1;
-                    let data = work.path().join(format!("data-{runs}"));
-                    let dev = new_ledger(runs);
-                    let genesis = Genesis::load(&dev.genesis).unwrap();
-                    let authority_key = crypto::read_private(&dev.signer_keys["DE-GZD"]).unwrap();
-                    let trader = token(&dev, "trader");
-                    let authority = token(&dev, "authority");
-                    let node = start_node(&dev, &data);
-                    let root = PublishRoot::sign(
-                        &genesis.chain_id,
-                        &authority_key,
-                        "DE-GZD",
-                        example_registry().root,
-                        1,
-                    );
-                    let admin = Client::new(&node.url, &authority);
-                    let h = admin.submit(&Transaction::PublishRoot(root)).unwrap();
-                    let v = admin.wait(&h, Duration::from_secs(30)).unwrap();
-                    assert_eq!(v["status"], "included");
-
-                    let start = Instant::now();
-                    std::thread::scope(|s| {
-                        for chunk in txs.chunks(TXS.div_ceil(CLIENTS)) {
-                            let client = Client::new(&node.url, &trader);
-                            let latencies = latencies.clone();
-                            s.spawn(move || {
-                                for tx in chunk {
-                                    let t0 = Instant::now();
-                                    let h = client.submit(tx).expect("accepted");
-                                    let v = client.wait(&h, Duration::from_secs(60)).unwrap();
-                                    assert_eq!(v["status"], "included", "{v}");
-                                    latencies.lock().unwrap().push(t0.elapsed());
-                                }
-                            });
-                        }
-                    });
-                    total += start.elapsed();
-                    drop(node);
-                    let _ = std::fs::remove_dir_all(&data);
-                }
-                total
-            })
-        },
-    );
-    group.finish();
-
-    let mut l = latencies.lock().unwrap().clone();
-    l.sort();
-    if !l.is_empty() {
-        let pct = |p: f64| l[((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1];
-        eprintln!(
-            "submission to finalization over {} proof txs ({CLIENTS} clients): p50 {:.1} ms, \
-             p99 {:.1} ms, max {:.1} ms",
-            l.len(),
-            pct(0.50).as_secs_f64() * 1e3,
-            pct(0.99).as_secs_f64() * 1e3,
-            l.last().unwrap().as_secs_f64() * 1e3,
+    for validators in [1usize, 4] {
+        let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
+        group.bench_function(
+            format!("finalize {TXS} aeo-status proof txs, {validators} validator(s)"),
+            |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        runs += 1;
+                        // A fresh genesis (new keys, new ports) and databases every time.
+                        let dev = write_dev(&DevGenesisOptions {
+                            out: work.path().join(format!("genesis-{runs}")),
+                            keys: keys.dir.path().to_owned(),
+                            validators,
+                            p2p_port: free_ports(validators),
+                            api_port: None,
+                            authorities: vec!["DE-GZD".into()],
+                            offices: vec!["DE-HAMBURG-HAFEN".into()],
+                            params: Params {
+                                // The example certificate's proofs are for a fixed day.
+                                as_of_tolerance_days: None,
+                                ..Params::default()
+                            },
+                        })
+                        .unwrap();
+                        let data = work.path().join(format!("data-{runs}"));
+                        total += run_once(&dev, &data, &txs, &latencies);
+                    }
+                    total
+                })
+            },
         );
+        let mut l = latencies.lock().unwrap().clone();
+        l.sort();
+        if !l.is_empty() {
+            let pct = |p: f64| l[((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1];
+            report.push(format!(
+                "{validators} validator(s): submission to finalization over {} proof txs \
+                 ({CLIENTS} clients): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                l.len(),
+                pct(0.50).as_secs_f64() * 1e3,
+                pct(0.99).as_secs_f64() * 1e3,
+                l.last().unwrap().as_secs_f64() * 1e3,
+            ));
+        }
     }
+    group.finish();
+    for line in report {
+        eprintln!("{line}");
+    }
+}
+
+/// Starts the validators, publishes the registry root, then times `CLIENTS` clients submitting
+/// the proofs (client k to validator k mod N) and waiting for each to be finalized.
+fn run_once(
+    dev: &DevGenesis,
+    data: &Path,
+    txs: &[Transaction],
+    latencies: &Arc<Mutex<Vec<Duration>>>,
+) -> Duration {
+    let genesis = Genesis::load(&dev.genesis).unwrap();
+    let authority_key = crypto::read_private(&dev.signer_keys["DE-GZD"]).unwrap();
+    let trader = token(dev, "trader");
+    let authority = token(dev, "authority");
+    let nodes: Vec<RunningNode> = (0..dev.node_configs.len())
+        .map(|i| start_node(dev, i, &data.join(format!("node-{i}"))))
+        .collect();
+    let root = PublishRoot::sign(
+        &genesis.chain_id,
+        &authority_key,
+        "DE-GZD",
+        example_registry().root,
+        1,
+    );
+    let admin = Client::new(&nodes[0].url, &authority);
+    let h = admin.submit(&Transaction::PublishRoot(root)).unwrap();
+    for node in &nodes {
+        let v = Client::new(&node.url, &authority)
+            .wait(&h, Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(v["status"], "included");
+    }
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for (k, chunk) in txs.chunks(TXS.div_ceil(CLIENTS)).enumerate() {
+            let client = Client::new(&nodes[k % nodes.len()].url, &trader);
+            let latencies = latencies.clone();
+            s.spawn(move || {
+                for tx in chunk {
+                    let t0 = Instant::now();
+                    let h = client.submit(tx).expect("accepted");
+                    let v = client.wait(&h, Duration::from_secs(60)).unwrap();
+                    assert_eq!(v["status"], "included", "{v}");
+                    latencies.lock().unwrap().push(t0.elapsed());
+                }
+            });
+        }
+    });
+    let elapsed = start.elapsed();
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(data);
+    elapsed
 }
 
 criterion_group!(benches, bench_ledger);
