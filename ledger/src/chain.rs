@@ -602,6 +602,9 @@ impl Chain {
                 Err(CheckError::Store(e)) => return Err(e),
             }
         }
+        // The pairings run without the lock: submissions and other validations go on meanwhile
+        // (the verdict depends on the block alone).
+        drop(pool);
         if let Some((i, r)) = self
             .verify_batch(&block.txs)
             .into_iter()
@@ -610,6 +613,7 @@ impl Chain {
         {
             return Ok(Err(format!("transaction {i}: {r}")));
         }
+        let mut pool = self.pool.lock().expect("pool lock");
         self.persist_pending(&mut pool, block)?;
         Ok(Ok(()))
     }
