@@ -571,7 +571,7 @@ impl Chain {
     /// Validates a block proposed on `parent`: header links, timestamp, size, every rule in order
     /// and every proof (batched). A valid block is stored as pending.
     pub fn validate(&self, parent: Hash, block: &Block) -> Result<Result<(), String>, StoreError> {
-        let mut pool = self.pool.lock().expect("pool lock");
+        let pool = self.pool.lock().expect("pool lock");
         let Some(ancestors) = self.ancestors(&pool, &parent)? else {
             return Ok(Err("parent is not on the finalized chain".into()));
         };
