@@ -131,6 +131,10 @@ fn free_ports(n: usize) -> u16 {
     loop {
         let base = free_port();
         if (0..n as u16).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
+            // Move the counter past the range, so API ports are taken elsewhere.
+            for _ in 1..n {
+                free_port();
+            }
             return base;
         }
     }
