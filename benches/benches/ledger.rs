@@ -245,11 +245,23 @@ fn run_once(
     );
     let admin = Client::new(&nodes[0].url, &authority);
     let h = admin.submit(&Transaction::PublishRoot(root)).unwrap();
+    // Every validator holds the root before proofs that need it arrive (a validator learns of
+    // the transaction when it is relayed or finalized: until then it answers 404).
     for node in &nodes {
-        let v = Client::new(&node.url, &authority)
-            .wait(&h, Duration::from_secs(60))
-            .unwrap();
-        assert_eq!(v["status"], "included");
+        let client = Client::new(&node.url, &authority);
+        let start = Instant::now();
+        loop {
+            match client.wait(&h, Duration::from_secs(5)) {
+                Ok(v) if v["status"] == "included" => break,
+                _ => {
+                    assert!(
+                        start.elapsed() < Duration::from_secs(60),
+                        "root not finalized"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
     }
     let start = Instant::now();
     std::thread::scope(|s| {
