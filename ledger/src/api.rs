@@ -3,10 +3,10 @@
 //!
 //! Every `/v1` route needs `Authorization: Bearer TOKEN` with a role token from the node's
 //! configuration: submitting a transaction needs the role of its kind (authority: registry roots;
-//! trader: documents and proofs; customs: examinations), reading records and blocks needs customs
-//! or auditor. Errors are `{"error": code, "message": text}`: 400 malformed input, 401 no or
-//! unknown token, 403 wrong role, 404 unknown, 413 body too large, 422 a ledger rule refused the
-//! transaction (the code names the rule), 503 mempool full or node overloaded.
+//! trader: documents and proofs; customs: examinations), reading records, blocks and inclusion
+//! proofs needs customs or auditor. Errors are `{"error": code, "message": text}`: 400 malformed
+//! input, 401 no or unknown token, 403 wrong role, 404 unknown, 413 body too large, 422 a ledger
+//! rule refused the transaction (the code names the rule), 503 mempool full or node overloaded.
 
 use crate::block::Block;
 use crate::chain::{Chain, SubmitError, TxStatus};
@@ -184,6 +184,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{hash}", get(transaction))
+        .route("/v1/transactions/{hash}/inclusion", get(inclusion))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block_at))
         .route("/v1/records", get(records))
@@ -362,6 +363,29 @@ async fn transaction(
             }
             s => return Ok(Json(status_json(&hash, &s))),
         }
+    }
+}
+
+async fn inclusion(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(hash): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let role = authenticate(&state, &headers)?;
+    require(role, &[Role::Customs, Role::Auditor], "inclusion proofs")?;
+    let hash = parse_hash(&hash)?;
+    let chain = state.chain.clone();
+    let proof =
+        blocking(move || crate::inclusion::build(chain.store(), &chain.genesis().chain_id, &hash))
+            .await?
+            .map_err(ApiError::internal)?;
+    match proof {
+        Some(p) => Ok(Json(serde_json::to_value(p).map_err(ApiError::internal)?)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-included",
+            "no finalized transaction has this hash (it may be pending or unknown)",
+        )),
     }
 }
 
@@ -642,6 +666,11 @@ pub fn openapi_document() -> Value {
                     {"name": "wait_ms", "in": "query", "schema": {"type": "integer", "maximum": MAX_WAIT_MS}},
                 ],
                 "responses": with(json!({"200": ok("status")}), errors(&["400", "401", "404"])),
+            }},
+            "/v1/transactions/{hash}/inclusion": {"get": {
+                "summary": "Inclusion proof of a finalized transaction (customs, auditor): the transaction, its RFC 6962 Merkle path, the block header (and the headers up to the certified descendant, if any) and the finalization certificate; `zkcustoms verify-inclusion` checks it offline against the genesis file",
+                "parameters": [{"name": "hash", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": with(json!({"200": ok("inclusion proof (format zkcustoms-inclusion/v1)")}), errors(&["400", "401", "403", "404"])),
             }},
             "/v1/blocks/latest": {"get": {"summary": "The latest finalized block (customs, auditor)",
                 "responses": with(json!({"200": ok("block")}), errors(&["401", "403", "404"]))}},

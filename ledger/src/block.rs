@@ -215,6 +215,60 @@ pub fn merkle_root<L: AsRef<[u8]>>(leaves: &[L]) -> Hash {
     level[0]
 }
 
+/// The audit path of leaf `index` (RFC 6962 section 2.1.1): the sibling hashes from the leaf up to
+/// the root, leaving out the levels where the node has no sibling and is carried up unchanged.
+/// `None` when `index` is out of range.
+pub fn merkle_path<L: AsRef<[u8]>>(leaves: &[L], index: usize) -> Option<Vec<Hash>> {
+    if index >= leaves.len() {
+        return None;
+    }
+    let mut level: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l.as_ref())).collect();
+    let mut i = index;
+    let mut path = Vec::new();
+    while level.len() > 1 {
+        if let Some(sibling) = level.get(i ^ 1) {
+            path.push(*sibling);
+        }
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [l, r] => node_hash(l, r),
+                [one] => *one,
+                _ => unreachable!("chunks of two"),
+            })
+            .collect();
+        i /= 2;
+    }
+    Some(path)
+}
+
+/// The root that an audit path leads to from a leaf at `index` of a tree of `count` leaves, or
+/// `None` when the path does not fit that position (wrong length, index out of range).
+pub fn merkle_root_from_path(leaf: &[u8], index: u64, count: u64, path: &[Hash]) -> Option<Hash> {
+    if index >= count {
+        return None;
+    }
+    let (mut i, mut n) = (index, count);
+    let mut hash = leaf_hash(leaf);
+    let mut siblings = path.iter();
+    while n > 1 {
+        if i ^ 1 < n {
+            let sibling = siblings.next()?;
+            hash = if i % 2 == 0 {
+                node_hash(&hash, sibling)
+            } else {
+                node_hash(sibling, &hash)
+            };
+        }
+        i /= 2;
+        n = n.div_ceil(2);
+    }
+    match siblings.next() {
+        Some(_) => None,
+        None => Some(hash),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +323,43 @@ mod tests {
         assert_eq!(merkle_root(&l), node_hash(&ab, &leaf_hash(b"c")));
         assert_eq!(merkle_root::<&[u8]>(&[]), sha256(b""));
         assert_eq!(merkle_root(&l[..1]), leaf_hash(b"a"));
+    }
+
+    #[test]
+    fn audit_paths_lead_to_the_root_and_nowhere_else() {
+        for n in 1usize..=17 {
+            let leaves: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8; i + 1]).collect();
+            let root = merkle_root(&leaves);
+            for (i, leaf) in leaves.iter().enumerate() {
+                let path = merkle_path(&leaves, i).unwrap();
+                assert_eq!(
+                    merkle_root_from_path(leaf, i as u64, n as u64, &path),
+                    Some(root),
+                    "leaf {i} of {n}"
+                );
+                // Another leaf or position does not reach the root. (The path alone does not fix
+                // the tree size: the count comes from the certified header.)
+                assert_ne!(
+                    merkle_root_from_path(b"other", i as u64, n as u64, &path),
+                    Some(root)
+                );
+                if n > 1 {
+                    let j = (i + 1) % n;
+                    assert_ne!(
+                        merkle_root_from_path(leaf, j as u64, n as u64, &path),
+                        Some(root)
+                    );
+                }
+                let mut longer = path.clone();
+                longer.push([0; 32]);
+                assert_eq!(
+                    merkle_root_from_path(leaf, i as u64, n as u64, &longer),
+                    None
+                );
+            }
+            assert_eq!(merkle_path(&leaves, n), None);
+            assert_eq!(merkle_root_from_path(b"x", n as u64, n as u64, &[]), None);
+        }
     }
 
     proptest! {

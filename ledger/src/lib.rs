@@ -8,19 +8,26 @@
 //! its certificate to RocksDB ([`store`]) in one synced batch; a validator that falls behind
 //! catches up from its peers ([`sync`]). A node ([`node`]) serves the HTTP API ([`api`]);
 //! [`client`] speaks to it.
+//!
+//! An auditor replays and re-checks the whole ledger from genesis ([`audit`]) and checks single
+//! transactions offline with inclusion proofs ([`inclusion`]); [`testing`] builds certified
+//! ledgers without consensus for tests and benchmarks.
 
 pub mod api;
+pub mod audit;
 pub mod block;
 pub mod chain;
 pub mod client;
 pub mod consensus;
 pub mod crypto;
 pub mod genesis;
+pub mod inclusion;
 pub mod metrics;
 pub mod node;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod testing;
 pub mod tx;
 
 /// The canonical binary codec shared with the circuits crate.

@@ -694,6 +694,21 @@ impl Store {
         })
     }
 
+    /// Opens an existing database read-only (an auditor's view of a stopped node's store): nothing
+    /// is created or written, and a missing database or column family is an error.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let db = DB::open_cf_for_read_only(&Options::default(), path, COLUMN_FAMILIES, false)?;
+        Ok(Self {
+            db,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The stored bytes of a key, undecoded (an auditor decodes them itself to locate damage).
+    pub fn get_raw<S: Schema>(&self, key: &S::Key) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(S::CF), S::encode_key(key))?)
+    }
+
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
         self.db
             .cf_handle(name)

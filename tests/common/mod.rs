@@ -2,6 +2,8 @@
 //! output, and a fixture with development keys and one proof of each statement.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod node;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
