@@ -1,7 +1,9 @@
 //! The `zkcustoms` command: a thin layer that parses arguments and calls the libraries.
 
+mod audit_cli;
 mod cli;
 mod ledger_cli;
+mod prover_cli;
 
 fn main() -> std::process::ExitCode {
     cli::run()

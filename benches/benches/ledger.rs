@@ -150,6 +150,13 @@ fn token(dev: &DevGenesis, role: &str) -> String {
 }
 
 fn bench_ledger(c: &mut Criterion) {
+    // `BENCH_LOG=info` (an env-filter) shows the nodes' logs.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let keys = dev_keys(&[CircuitId::AeoStatusV1]).expect("dev keys");
     eprintln!("making {TXS} aeo-status proofs (distinct scopes)...");
     let envelopes = proofs(&keys);

@@ -1,11 +1,13 @@
 //! zkcustoms prover: runs next to the trader's data. It makes development keys, loads proving
 //! keys checked against their ids, turns witness files into statements, runs the native check
 //! before any proving (so an unsatisfiable witness is answered with the check that failed), and
-//! emits proof envelopes that it has verified itself.
+//! emits proof envelopes that it has verified itself. [`service`] serves the same over HTTP to
+//! the trader's own systems, with a bounded worker pool and job queue.
 //!
 //! Witness values never leave this crate except inside a zero-knowledge proof, and no type here
 //! prints them.
 
+pub mod service;
 pub mod setup;
 pub mod witness;
 

@@ -1,0 +1,875 @@
+//! The prover service, driven through its router without a socket (`tower::ServiceExt::oneshot`):
+//! synchronous answers and jobs, every kind of bad input with its JSON error, the native check
+//! before any proving (422), the bounded queue (429 with Retry-After), the bounded job store,
+//! graceful shutdown, ledger targets, metrics, the OpenAPI document, and logs that never contain
+//! a witness value.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+use zkcustoms_circuits::invoice::SizeClass;
+use zkcustoms_circuits::{aeo_status, invoice_value, CircuitId};
+use zkcustoms_prover::service::{
+    router, ProverService, ServiceConfig, ServiceKeys, LOG_DIRECTIVES,
+};
+use zkcustoms_prover::setup::setup_dev;
+use zkcustoms_prover::witness::example;
+use zkcustoms_verifier::{KeyDir, ProofEnvelope, PublicValues};
+
+const TOKEN: &str = "prover-test-token-0123456789abcdef";
+const AEO: &str = "/v1/proofs/aeo-status/v1";
+const INVOICE: &str = "/v1/proofs/invoice-value/v1";
+
+// ---------------------------------------------------------------------------------------------
+// Logs: every event of every test in this binary, at every level, goes to one buffer.
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = Capture(buf.clone());
+        // Everything, as the service's binary filters it: at every level, less the proof
+        // system's spans (see LOG_DIRECTIVES).
+        let filter = format!("trace,{LOG_DIRECTIVES}");
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+        buf
+    })
+}
+
+fn log_text() -> String {
+    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys and services
+
+/// Development keys for aeo-status (fast to make), once per test binary.
+fn aeo_keys() -> &'static (tempfile::TempDir, PathBuf) {
+    static KEYS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        setup_dev(dir.path(), &[CircuitId::AeoStatusV1], |_| {}).unwrap();
+        let path = dir.path().to_path_buf();
+        (dir, path)
+    })
+}
+
+/// Development keys for aeo-status and the 4-line invoice class (the invoice key takes a while).
+fn invoice_keys() -> &'static (tempfile::TempDir, PathBuf) {
+    static KEYS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        setup_dev(
+            dir.path(),
+            &[
+                CircuitId::AeoStatusV1,
+                CircuitId::InvoiceValueV1(SizeClass::Lines4),
+            ],
+            |_| {},
+        )
+        .unwrap();
+        let path = dir.path().to_path_buf();
+        (dir, path)
+    })
+}
+
+fn config() -> ServiceConfig {
+    let mut c = ServiceConfig::new(TOKEN);
+    c.workers = 2;
+    c.queue = 8;
+    c.max_jobs = 64;
+    c.max_body = 64 * 1024;
+    c
+}
+
+fn start(dir: &PathBuf, config: ServiceConfig) -> (ProverService, Router) {
+    logs();
+    let keys = ServiceKeys::load(&KeyDir::open(dir).unwrap(), &[]).unwrap();
+    let service = ProverService::start(keys, config).unwrap();
+    let r = router(service.clone());
+    (service, r)
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "{} is not JSON: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The error code of a JSON error, after checking that it has exactly `error` and `message`.
+    fn error(&self) -> String {
+        let v = self.json();
+        let o = v.as_object().expect("an error is an object");
+        assert!(o["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        assert_eq!(o.len(), 2, "{v}");
+        o["error"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn send(r: &Router, method: Method, uri: &str, token: Option<&str>, body: Vec<u8>) -> Answer {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let resp = r
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn post(r: &Router, uri: &str, body: &Value) -> Answer {
+    send(
+        r,
+        Method::POST,
+        uri,
+        Some(TOKEN),
+        body.to_string().into_bytes(),
+    )
+    .await
+}
+
+async fn get(r: &Router, uri: &str) -> Answer {
+    send(r, Method::GET, uri, Some(TOKEN), Vec::new()).await
+}
+
+/// Waits for a job to finish (long polls) and answers it.
+async fn finished(r: &Router, id: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let a = get(r, &format!("/v1/jobs/{id}?wait_ms=10000")).await;
+        assert_eq!(a.status, StatusCode::OK);
+        let v = a.json();
+        if v["state"] == "done" || v["state"] == "failed" {
+            return v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "job stuck: {v}");
+    }
+}
+
+/// A change to a witness.
+type Edit = Box<dyn Fn(&mut Value)>;
+
+fn aeo_witness() -> Value {
+    example(aeo_status::ID).unwrap()
+}
+
+fn invoice_witness() -> Value {
+    example(invoice_value::ID).unwrap()
+}
+
+/// Checks an envelope under the key directory's verifying key, and that a wrong public input
+/// makes it fail.
+fn assert_verifies(dir: &PathBuf, text: &str) -> ProofEnvelope {
+    let env = ProofEnvelope::from_json(text).unwrap();
+    let vk = KeyDir::open(dir)
+        .unwrap()
+        .verifying_key(env.circuit)
+        .unwrap();
+    vk.verify(&env).unwrap();
+    let mut wrong = env.clone();
+    match &mut wrong.public {
+        PublicValues::AeoStatus(p) => p.scope.push('x'),
+        PublicValues::InvoiceValue(p) => p.declared_value_minor += 1,
+        _ => unreachable!("two statements"),
+    }
+    assert!(vk.verify(&wrong).unwrap_err().is_invalid_proof());
+    env
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_statement_answers_its_envelope_and_any_statement_runs_as_a_job() {
+    let dir = &aeo_keys().1;
+    let (service, r) = start(dir, config());
+
+    // aeo-status answers the envelope itself (what `zkcustoms prove` writes).
+    let a = post(&r, AEO, &aeo_witness()).await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    let env = assert_verifies(dir, std::str::from_utf8(&a.body).unwrap());
+    assert_eq!(env.circuit, CircuitId::AeoStatusV1);
+    let location = a.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let job = get(&r, &location).await.json();
+    assert_eq!(job["state"], "done");
+    assert_eq!(job["statement"], aeo_status::ID);
+    assert_eq!(
+        ProofEnvelope::from_json(&job["envelope"].to_string()).unwrap(),
+        env
+    );
+    assert!(job["proving_ms"].is_u64() && job["expires_ms"].is_u64());
+
+    // The short name and the escaped id name the same statement; mode=job answers 202 at once.
+    for uri in [
+        "/v1/proofs/aeo-status?mode=job",
+        "/v1/proofs/aeo-status%2Fv1?mode=job",
+    ] {
+        let a = post(&r, uri, &aeo_witness()).await;
+        assert_eq!(a.status, StatusCode::ACCEPTED);
+        let v = a.json();
+        assert!(["queued", "proving"].contains(&v["state"].as_str().unwrap()));
+        assert_eq!(
+            a.headers[header::LOCATION].to_str().unwrap(),
+            format!("/v1/jobs/{}", v["id"].as_str().unwrap())
+        );
+        let done = finished(&r, v["id"].as_str().unwrap()).await;
+        assert_eq!(done["state"], "done", "{done}");
+        assert_verifies(dir, &done["envelope"].to_string());
+    }
+    service.begin_shutdown();
+
+    // A synchronous request whose proof is not ready in time answers 202 with its job.
+    let mut c = config();
+    c.sync_wait = Duration::from_millis(1);
+    let (service, r) = start(dir, c);
+    let a = post(&r, AEO, &aeo_witness()).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    let done = finished(&r, a.json()["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "done");
+    service.begin_shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_answered_with_a_json_error_before_any_job() {
+    let dir = &aeo_keys().1;
+    let (service, r) = start(dir, config());
+    let w = aeo_witness();
+    let body = w.to_string().into_bytes();
+
+    // Authentication.
+    let a = send(&r, Method::POST, AEO, None, body.clone()).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    let a = send(
+        &r,
+        Method::POST,
+        AEO,
+        Some("prover-test-token-0123456789abcdeX"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    let a = send(&r, Method::GET, "/v1/status", None, Vec::new()).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+
+    // Statements, routes and methods.
+    let a = post(&r, "/v1/proofs/origin/v1", &w).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::NOT_FOUND, "unknown-statement")
+    );
+    let a = post(&r, INVOICE, &invoice_witness()).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::NOT_FOUND, "statement-not-served")
+    );
+    let a = get(&r, "/v1/nothing").await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::NOT_FOUND, "not-found")
+    );
+    let a = get(&r, AEO).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed")
+    );
+    let a = post(&r, &format!("{AEO}?mode=later"), &w).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::BAD_REQUEST, "bad-query")
+    );
+    let a = post(&r, &format!("{AEO}?fast=1"), &w).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::BAD_REQUEST, "bad-query")
+    );
+
+    // Malformed and incomplete witnesses.
+    let raw = |b: &[u8]| send(&r, Method::POST, AEO, Some(TOKEN), b.to_vec());
+    let a = raw(b"{not json").await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::BAD_REQUEST, "malformed-json")
+    );
+    let a = raw(&[0xff, 0xfe, b'{']).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::BAD_REQUEST, "malformed-json")
+    );
+    let a = raw(b"").await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::BAD_REQUEST, "malformed-json")
+    );
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "missing field",
+            Box::new(|v: &mut Value| {
+                v.as_object_mut().unwrap().remove("membership");
+            }),
+        ),
+        (
+            "missing statement",
+            Box::new(|v: &mut Value| {
+                v.as_object_mut().unwrap().remove("statement");
+            }),
+        ),
+        (
+            "other statement",
+            Box::new(|v: &mut Value| v["statement"] = "invoice-value/v1".into()),
+        ),
+        (
+            "unknown field",
+            Box::new(|v: &mut Value| v["extra"] = 1.into()),
+        ),
+        (
+            "bad secret",
+            Box::new(|v: &mut Value| v["holder_secret"] = "zz".into()),
+        ),
+        (
+            "bad day",
+            Box::new(|v: &mut Value| v["as_of"] = "2026-13-45".into()),
+        ),
+        (
+            "bad tier",
+            Box::new(|v: &mut Value| v["required_tier"] = "GOLD".into()),
+        ),
+        (
+            "empty scope",
+            Box::new(|v: &mut Value| v["scope"] = "".into()),
+        ),
+        ("array", Box::new(|v: &mut Value| *v = json!([1, 2]))),
+    ];
+    for (what, edit) in &edits {
+        let mut v = w.clone();
+        edit(&mut v);
+        let a = post(&r, AEO, &v).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{what}: {}", a.json());
+        assert!(
+            ["malformed-witness", "malformed-request"].contains(&a.error().as_str()),
+            "{what}: {}",
+            a.json()
+        );
+    }
+    // The wrapped form refuses unknown fields too.
+    let a = post(&r, AEO, &json!({"witness": w, "priority": 1})).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::BAD_REQUEST, "malformed-request")
+    );
+    // No ledger is configured here.
+    let a = post(
+        &r,
+        AEO,
+        &json!({"witness": w, "submit_to": {"ucr": "UCR-1"}}),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::BAD_REQUEST, "submit-not-configured")
+    );
+
+    // Witnesses that do not satisfy the statement: 422 names the failed check.
+    let checks: Vec<(&str, Edit)> = vec![
+        (
+            "holder secret does not match",
+            Box::new(|v: &mut Value| {
+                v["holder_secret"] = format!("{:064x}", 7).into();
+            }),
+        ),
+        (
+            "certificate has expired",
+            Box::new(|v: &mut Value| v["as_of"] = "2027-03-01".into()),
+        ),
+        (
+            "not yet valid",
+            Box::new(|v: &mut Value| v["as_of"] = "2024-01-01".into()),
+        ),
+        (
+            "not in the registry",
+            Box::new(|v: &mut Value| {
+                v["membership"]["certificate"]["operator_id"] = "DE000000000000001".into();
+            }),
+        ),
+        (
+            "not in the registry",
+            Box::new(|v: &mut Value| {
+                v["membership"]["path"]["index"] = 1.into();
+            }),
+        ),
+        (
+            "another authority",
+            Box::new(|v: &mut Value| v["authority"] = "FR-DGDDI".into()),
+        ),
+        (
+            "Merkle path must have 20 siblings",
+            Box::new(|v: &mut Value| {
+                v["membership"]["path"]["siblings"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            }),
+        ),
+    ];
+    for (check, edit) in &checks {
+        let mut v = w.clone();
+        edit(&mut v);
+        let a = post(&r, AEO, &v).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{check}: {}",
+            a.json()
+        );
+        assert_eq!(a.error(), "unsatisfied-witness");
+        let message = a.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(check), "{check}: {message}");
+        assert!(message.contains(aeo_status::ID), "{message}");
+    }
+
+    // Oversized bodies.
+    let mut big = w.clone();
+    big["scope"] = "x".repeat(128 * 1024).into();
+    let a = post(&r, AEO, &big).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body-too-large")
+    );
+
+    // Unknown and malformed job ids.
+    for id in ["00112233445566778899aabbccddeeff", "nope", "0011"] {
+        let a = get(&r, &format!("/v1/jobs/{id}")).await;
+        assert_eq!(
+            (a.status, a.error().as_str()),
+            (StatusCode::NOT_FOUND, "unknown-job")
+        );
+    }
+    let a = get(&r, "/v1/jobs/00112233445566778899aabbccddeeff?wait=1").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+
+    // None of this made a job or reached a worker.
+    assert_eq!(service.jobs_stored(), 0);
+    let metrics = String::from_utf8(get(&r, "/metrics").await.body).unwrap();
+    assert!(
+        metrics.contains("zkcustoms_prover_jobs_accepted_total{statement=\"aeo-status/v1\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("zkcustoms_prover_proving_seconds_count{statement=\"aeo-status/v1\"} 0")
+    );
+    // The service still works.
+    let a = post(&r, AEO, &w).await;
+    assert_eq!(a.status, StatusCode::OK);
+    service.begin_shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoice_value_runs_as_a_job_after_its_native_check() {
+    let dir = &invoice_keys().1;
+    let (service, r) = start(dir, config());
+    let w = invoice_witness();
+    let checks: Vec<(&str, Edit)> = vec![
+        (
+            "declared value differs",
+            Box::new(|v: &mut Value| {
+                v["declared"]["value_minor"] =
+                    (v["declared"]["value_minor"].as_u64().unwrap() + 1).into();
+            }),
+        ),
+        (
+            "declared currency differs",
+            Box::new(|v: &mut Value| {
+                v["declared"]["currency"] = "USD".into();
+            }),
+        ),
+        (
+            "lines add up to",
+            Box::new(|v: &mut Value| {
+                v["invoice"]["lines"][0]["amount_minor"] = 1.into();
+            }),
+        ),
+    ];
+    for (check, edit) in &checks {
+        let mut v = w.clone();
+        edit(&mut v);
+        let a = post(&r, INVOICE, &v).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{check}: {}",
+            a.json()
+        );
+        assert_eq!(a.error(), "unsatisfied-witness");
+        let message = a.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(check), "{check}: {message}");
+    }
+    // Five lines need the 16-line class, which this service has no key for.
+    let mut five = w.clone();
+    let line = five["invoice"]["lines"][0].clone();
+    let amount = line["amount_minor"].as_u64().unwrap();
+    five["invoice"]["lines"]
+        .as_array_mut()
+        .unwrap()
+        .extend([line.clone(), line]);
+    for (a, b) in [("invoice", "total_minor"), ("declared", "value_minor")] {
+        let total = five[a][b].as_u64().unwrap() + 2 * amount;
+        five[a][b] = total.into();
+    }
+    let a = post(&r, INVOICE, &five).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "circuit-not-served")
+    );
+    assert_eq!(service.jobs_stored(), 0);
+
+    // A valid witness: 202 and a job by default (the proof takes seconds).
+    let a = post(&r, "/v1/proofs/invoice-value", &w).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.json());
+    let job = a.json();
+    assert_eq!(
+        (job["statement"].as_str(), job["size_class"].as_u64()),
+        (Some(invoice_value::ID), Some(4))
+    );
+    let done = finished(&r, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "done", "{done}");
+    let env = assert_verifies(dir, &done["envelope"].to_string());
+    assert_eq!(env.circuit, CircuitId::InvoiceValueV1(SizeClass::Lines4));
+
+    // The invoice's private values are in no log line.
+    let text = log_text();
+    assert!(
+        text.contains(job["id"].as_str().unwrap()),
+        "the job is logged"
+    );
+    for secret in [
+        "INV-2026-000451",
+        "NL000099998888",
+        "Static converters",
+        "Insulated cables",
+        "1080000",
+        "520000",
+        "243250",
+    ] {
+        assert!(!text.contains(secret), "{secret} is in the log");
+    }
+    service.begin_shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_429_with_retry_after_and_every_accepted_job_finishes() {
+    let dir = &aeo_keys().1;
+    let mut c = config();
+    c.workers = 1;
+    c.queue = 1;
+    c.max_jobs = 4;
+    let (service, r) = start(dir, c);
+    // Back-to-back requests take milliseconds, a proof hundreds: the queue of one fills at once.
+    let mut accepted = Vec::new();
+    let mut refused = None;
+    for _ in 0..10 {
+        let a = post(&r, &format!("{AEO}?mode=job"), &aeo_witness()).await;
+        match a.status {
+            StatusCode::ACCEPTED => accepted.push(a.json()["id"].as_str().unwrap().to_owned()),
+            StatusCode::TOO_MANY_REQUESTS => {
+                refused = Some(a);
+                break;
+            }
+            s => panic!("unexpected {s}"),
+        }
+    }
+    let refused = refused.expect("the queue filled up");
+    assert_eq!(refused.error(), "queue-full");
+    let retry: u64 = refused.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    // At most one proving and one waiting (no proof ends within a few requests).
+    assert!((1..=2).contains(&accepted.len()), "{}", accepted.len());
+    assert!(service.jobs_stored() <= 4);
+    for id in &accepted {
+        assert_eq!(finished(&r, id).await["state"], "done");
+    }
+    let metrics = String::from_utf8(get(&r, "/metrics").await.body).unwrap();
+    assert!(metrics.contains("zkcustoms_prover_http_responses_total{route=\"/v1/proofs/{*statement}\",status=\"429\"} 1"), "{metrics}");
+    service.begin_shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_jobs_are_kept_for_a_bounded_time_and_number() {
+    let dir = &aeo_keys().1;
+    let mut c = config();
+    c.workers = 1;
+    c.queue = 1;
+    c.max_jobs = 3;
+    c.result_ttl = Duration::from_millis(300);
+    let (service, r) = start(dir, c);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let a = post(&r, AEO, &aeo_witness()).await;
+        assert_eq!(a.status, StatusCode::OK);
+        let loc = a.headers[header::LOCATION].to_str().unwrap().to_owned();
+        ids.push(loc);
+        assert!(service.jobs_stored() <= 3);
+    }
+    // The oldest results made room for the newest.
+    assert_eq!(get(&r, &ids[0]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&r, &ids[1]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&r, &ids[4]).await.status, StatusCode::OK);
+    // And results expire.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(get(&r, &ids[4]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(service.jobs_stored(), 0);
+    service.begin_shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_fails_waiting_jobs_and_finishes_running_ones() {
+    let dir = &aeo_keys().1;
+    let mut c = config();
+    c.workers = 1;
+    c.queue = 8;
+    let (service, r) = start(dir, c);
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let a = post(&r, &format!("{AEO}?mode=job"), &aeo_witness()).await;
+        assert_eq!(a.status, StatusCode::ACCEPTED);
+        ids.push(a.json()["id"].as_str().unwrap().to_owned());
+    }
+    let failed = service.begin_shutdown();
+    let a = post(&r, AEO, &aeo_witness()).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting-down")
+    );
+    assert!(
+        service.wait_idle(Duration::from_secs(60)),
+        "workers stopped"
+    );
+    let mut failed_seen = 0;
+    for id in &ids {
+        let v = get(&r, &format!("/v1/jobs/{id}")).await.json();
+        match v["state"].as_str() {
+            Some("done") => assert!(v["envelope"].is_object()),
+            Some("failed") => {
+                assert_eq!(v["error"]["error"], "shutting-down", "{v}");
+                failed_seen += 1;
+            }
+            other => panic!("job left {other:?}"),
+        }
+    }
+    assert_eq!(failed_seen, failed);
+    assert!((1..=3).contains(&failed), "one job was running: {failed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_go_only_to_configured_ledgers_and_report_their_outcome() {
+    let dir = &aeo_keys().1;
+    // Nothing listens on port 9 of the loopback: the submission fails and says why.
+    let ledger = "http://127.0.0.1:9";
+    let mut c = config();
+    c.ledgers = vec![ledger.into()];
+    c.ledger_token = Some("trader-token".into());
+    c.ledger_wait = Duration::from_secs(2);
+    let (service, r) = start(dir, c);
+    let w = aeo_witness();
+    let cases = [
+        (
+            json!({"ledger": "http://10.0.0.1:8080", "ucr": "UCR-1"}),
+            "ledger-not-allowed",
+        ),
+        (json!({"ucr": "ucr lower case"}), "bad-ucr"),
+        (json!({"ledger": ledger}), "malformed-request"),
+    ];
+    for (submit_to, code) in cases {
+        let a = post(&r, AEO, &json!({"witness": w, "submit_to": submit_to})).await;
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::BAD_REQUEST, code.to_owned())
+        );
+    }
+    let body = json!({"witness": w, "submit_to": {"ledger": "http://127.0.0.1:9/", "ucr": "26DE-HAM-000042"}});
+    let a = post(&r, &format!("{AEO}?mode=sync"), &body).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    // With a target the request runs as a job, even for a fast statement.
+    let a = post(&r, AEO, &body).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    let done = finished(&r, a.json()["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_verifies(dir, &done["envelope"].to_string());
+    assert_eq!(
+        done["submit_to"],
+        json!({"ledger": ledger, "ucr": "26DE-HAM-000042"})
+    );
+    assert_eq!(done["ledger"]["status"], "failed", "{done}");
+    assert_eq!(done["ledger"]["reason"]["error"], "unreachable");
+    let metrics = String::from_utf8(get(&r, "/metrics").await.body).unwrap();
+    assert!(metrics.contains("zkcustoms_prover_ledger_submissions_total{status=\"failed\"} 1"));
+    service.begin_shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_metrics_and_openapi() {
+    let dir = &aeo_keys().1;
+    let (service, r) = start(dir, config());
+    assert_eq!(post(&r, AEO, &aeo_witness()).await.status, StatusCode::OK);
+    let status = get(&r, "/v1/status").await.json();
+    let circuits = status["circuits"].as_array().unwrap();
+    assert_eq!(circuits.len(), 1);
+    assert_eq!(circuits[0]["statement"], aeo_status::ID);
+    assert_eq!(circuits[0]["default_mode"], "sync");
+    let kd = KeyDir::open(dir).unwrap();
+    assert_eq!(
+        circuits[0]["vk_id"],
+        kd.entry(CircuitId::AeoStatusV1).unwrap().vk_id.to_string()
+    );
+    assert_eq!(status["development_keys"], true);
+    assert_eq!(status["queue"]["capacity"], 8);
+
+    // Metrics and the OpenAPI document need no token.
+    let a = send(&r, Method::GET, "/metrics", None, Vec::new()).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let text = String::from_utf8(a.body).unwrap();
+    for line in [
+        "zkcustoms_prover_queue_depth 0",
+        "zkcustoms_prover_workers_busy 0",
+        "zkcustoms_prover_jobs{state=\"done\"} 1",
+        "zkcustoms_prover_jobs{state=\"queued\"} 0",
+        "zkcustoms_prover_jobs_accepted_total{statement=\"aeo-status/v1\"} 1",
+        "zkcustoms_prover_jobs_finished_total{statement=\"aeo-status/v1\",outcome=\"done\"} 1",
+        "zkcustoms_prover_proving_seconds_bucket{statement=\"aeo-status/v1\",le=\"+Inf\"} 1",
+        "zkcustoms_prover_proving_seconds_count{statement=\"aeo-status/v1\"} 1",
+        "zkcustoms_prover_queue_wait_seconds_count 1",
+        "# TYPE zkcustoms_prover_proving_seconds histogram",
+    ] {
+        assert!(text.contains(line), "{line} missing in\n{text}");
+    }
+    let a = send(&r, Method::GET, "/openapi.json", None, Vec::new()).await;
+    let doc = a.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/v1/proofs/{statement}",
+        "/v1/jobs/{id}",
+        "/v1/status",
+        "/metrics",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+    assert!(doc["paths"]["/v1/proofs/{statement}"]["post"]["responses"]["429"].is_object());
+    service.begin_shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_never_contain_witness_values() {
+    let dir = &aeo_keys().1;
+    let (service, r) = start(dir, config());
+    let w = aeo_witness();
+    let secret = w["holder_secret"].as_str().unwrap().to_owned();
+    let operator = w["membership"]["certificate"]["operator_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sibling = w["membership"]["path"]["siblings"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let commitment = w["membership"]["certificate"]["holder_commitment"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Jobs that succeed, in both modes.
+    assert_eq!(post(&r, AEO, &w).await.status, StatusCode::OK);
+    let a = post(&r, &format!("{AEO}?mode=job"), &w).await;
+    let id = a.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(finished(&r, &id).await["state"], "done");
+    // Requests refused for values, which the error message may quote back to the client.
+    let planted = [
+        ("holder_secret", "SECRETVALUE-holder-7d1f", false),
+        ("as_of", "SECRETVALUE-day-19c2", true),
+        ("required_tier", "SECRETVALUE-tier-0b3e", true),
+    ];
+    for (field, value, quoted) in planted {
+        let mut v = w.clone();
+        v[field] = value.into();
+        let a = post(&r, AEO, &v).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        assert_eq!(String::from_utf8_lossy(&a.body).contains(value), quoted);
+    }
+    let mut v = w.clone();
+    v["membership"]["certificate"]["operator_id"] = "DESECRETVALUE0042".into();
+    let a = post(&r, AEO, &v).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut v = w.clone();
+    v["unknown_SECRETVALUE_field"] = 1.into();
+    assert_eq!(post(&r, AEO, &v).await.status, StatusCode::BAD_REQUEST);
+
+    let text = log_text();
+    // The capture works: the jobs and refusals are there.
+    assert!(text.contains(&id), "job {id} is not in the log");
+    assert!(text.contains("unsatisfied-witness") && text.contains("malformed-witness"));
+    for value in [&secret, &operator, &sibling, &commitment] {
+        assert!(!text.contains(value.as_str()), "{value} is in the log");
+    }
+    assert!(
+        !text.contains("SECRETVALUE"),
+        "a witness value is in the log"
+    );
+    service.begin_shutdown();
+}
