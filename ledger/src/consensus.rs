@@ -415,7 +415,7 @@ pub fn start_validator<E, S, R, B>(
         commonware_utils::TryCollect::try_collect(genesis.validators.iter().cloned())
             .expect("genesis validator keys are unique");
     let scheme = Scheme::signer(
-        crate::node::CONSENSUS_NAMESPACE,
+        &crate::node::consensus_namespace(&genesis.chain_id),
         validators.clone(),
         cfg.signer.clone(),
     )
@@ -733,7 +733,10 @@ pub fn verify_finalization(
         .cloned()
         .try_collect()
         .map_err(|_| "validator keys are not unique".to_string())?;
-    let scheme = Scheme::verifier(crate::node::CONSENSUS_NAMESPACE, validators);
+    let scheme = Scheme::verifier(
+        &crate::node::consensus_namespace(&genesis.chain_id),
+        validators,
+    );
     let finalization =
         Finalization::<Scheme, Digest>::decode_cfg(certificate, &scheme.certificate_codec_config())
             .map_err(|e| format!("certificate does not decode: {e}"))?;

@@ -20,8 +20,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tracing::info;
 
-/// Signature namespace of consensus messages.
+/// Prefix of the signature namespace of consensus messages.
 pub const CONSENSUS_NAMESPACE: &[u8] = b"zkcustoms/consensus/v1";
+
+/// The signature namespace of one ledger's consensus messages: [`CONSENSUS_NAMESPACE`] and the
+/// chain id, so a certificate of one ledger never verifies on another, even with the same
+/// validator keys.
+pub fn consensus_namespace(chain_id: &crate::tx::Hash) -> Vec<u8> {
+    let mut ns = CONSENSUS_NAMESPACE.to_vec();
+    ns.push(b'/');
+    ns.extend_from_slice(hex::encode(chain_id).as_bytes());
+    ns
+}
 /// Signature namespace of the peer-to-peer handshake.
 pub const P2P_NAMESPACE: &[u8] = b"zkcustoms/p2p/v1";
 

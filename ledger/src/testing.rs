@@ -44,7 +44,7 @@ pub fn certify(
     let mut votes = Vec::new();
     for key in signers {
         let scheme = Scheme::signer(
-            crate::node::CONSENSUS_NAMESPACE,
+            &crate::node::consensus_namespace(&genesis.chain_id),
             validators.clone(),
             key.clone(),
         )
@@ -59,7 +59,10 @@ pub fn certify(
                 .ok_or("the validator cannot sign")?,
         );
     }
-    let verifier = Scheme::verifier(crate::node::CONSENSUS_NAMESPACE, validators);
+    let verifier = Scheme::verifier(
+        &crate::node::consensus_namespace(&genesis.chain_id),
+        validators,
+    );
     let finalization =
         Finalization::from_finalizes(&verifier, votes.iter(), &commonware_parallel::Sequential)
             .ok_or("the votes do not assemble into a certificate (too few signers?)")?;

@@ -32,7 +32,7 @@ use zkcustoms_ledger::crypto;
 use zkcustoms_ledger::genesis::{
     Genesis, GenesisFile, Params, PinnedKey, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
 };
-use zkcustoms_ledger::node::CONSENSUS_NAMESPACE;
+use zkcustoms_ledger::node::consensus_namespace;
 use zkcustoms_ledger::store::{Finality, Store};
 use zkcustoms_ledger::tx::{Hash, PublishRoot, SubmitProof, Transaction, Ucr};
 use zkcustoms_prover::setup::setup_dev;
@@ -291,7 +291,12 @@ impl Cluster {
             }
             Behaviour::Equivocator => {
                 let validators: Set<PublicKey> = self.keys.iter().cloned().try_collect().unwrap();
-                let scheme = Scheme::signer(CONSENSUS_NAMESPACE, validators, signer).unwrap();
+                let scheme = Scheme::signer(
+                    &consensus_namespace(&self.genesis.chain_id),
+                    validators,
+                    signer,
+                )
+                .unwrap();
                 let cfg = equivocator::Config {
                     scheme,
                     elector: RoundRobin::<Sha256>::default(),
@@ -474,6 +479,19 @@ fn all_online(seed: u64) -> (Vec<Hash>, String) {
             })
             .collect();
         assert!(proposers.len() > 1, "one validator proposed every block");
+        // Certificates are bound to this ledger: another genesis with the same validators (a
+        // test network, say) does not accept them.
+        let mut file = cluster.genesis.file.clone();
+        file.chain_name = "another-ledger".into();
+        let other = Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap();
+        let tip = cluster.chain(0).tip().0;
+        let stored = cluster.chain(0).store().block(tip).unwrap().unwrap();
+        let Finality::Certificate { certificate, .. } = &stored.finality else {
+            panic!("the tip has its own certificate")
+        };
+        let hash = stored.block.hash();
+        assert!(verify_finalization(&cluster.genesis, &hash, certificate).is_ok());
+        assert!(verify_finalization(&other, &hash, certificate).is_err());
         (chain, context.auditor().state())
     })
 }
