@@ -557,13 +557,12 @@ pub fn start_validator<E, S, R, B>(
                         context: round,
                         response,
                     } => {
-                        let chain = app_shared.chain.clone();
+                        let shared = app_shared.clone();
                         let parent = round.parent.1 .0;
                         let builder = builder.clone();
-                        context
-                            .child("propose")
-                            .shared(true)
-                            .spawn(move |ctx| propose(ctx, chain, builder, parent, response, hold));
+                        context.child("propose").shared(true).spawn(move |ctx| {
+                            propose(ctx, shared, builder, parent, response, hold)
+                        });
                     }
                     Message::Verify {
                         context: round,
@@ -622,15 +621,18 @@ pub fn start_validator<E, S, R, B>(
 }
 
 /// Waits (up to `hold`) for transactions, then builds a block and answers its hash; answers
-/// nothing when no block could be built, so consensus moves to the next view.
-async fn propose<E: Clock>(
+/// nothing when no block could be built, so consensus moves to the next view. A parent this
+/// validator received but has not validated yet is validated first; a parent not received yet is
+/// waited for.
+async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
     ctx: E,
-    chain: Arc<Chain>,
+    shared: Arc<Shared<S>>,
     builder: Option<BlockBuilder>,
     parent: Hash,
     response: oneshot::Sender<Digest>,
     hold: Duration,
 ) {
+    let chain = shared.chain.clone();
     if let Some(build) = builder {
         if let Ok(Some(block)) = build(&chain, parent) {
             let _ = response.send(Digest(block.hash()));
@@ -638,8 +640,16 @@ async fn propose<E: Clock>(
         return;
     }
     let deadline = ctx.current() + hold;
+    let retry = Duration::from_millis(20);
     loop {
+        let mut parent_missing = false;
         if chain.has_candidates() {
+            let known = |chain: &Chain| matches!(chain.knows_block(&parent), Ok(true));
+            if !known(&chain) {
+                if let Some(p) = shared.received(&parent) {
+                    let _ = try_validate(&shared, p.header.parent, parent, 0);
+                }
+            }
             match chain.propose(parent) {
                 Ok(Some(block)) => {
                     info!(
@@ -650,7 +660,7 @@ async fn propose<E: Clock>(
                     let _ = response.send(Digest(block.hash()));
                     return;
                 }
-                Ok(None) => {}
+                Ok(None) => parent_missing = !known(&chain),
                 Err(e) => {
                     error!(error = %e, "cannot build a block");
                     return;
@@ -658,12 +668,18 @@ async fn propose<E: Clock>(
             }
         }
         let now = ctx.current();
-        if now >= deadline {
+        if now >= deadline || response.is_closed() {
             return;
         }
-        // Wake on a new transaction, or at the deadline.
+        // Wake on a new transaction, soon when the parent is still on its way, or at the
+        // deadline.
+        let wake = if parent_missing {
+            (now + retry).min(deadline)
+        } else {
+            deadline
+        };
         let arrived = chain.tx_arrived();
-        let timeout = ctx.sleep_until(deadline);
+        let timeout = ctx.sleep_until(wake);
         futures::pin_mut!(arrived, timeout);
         futures::future::select(arrived, timeout).await;
     }
