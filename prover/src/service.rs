@@ -759,10 +759,11 @@ impl Inner {
             }
         };
         job.finished_ms = Some(now_ms());
+        // Counted before anyone waiting is woken: whoever saw the job finish sees it counted.
+        bump(&self.metrics.finished, (statement, code));
         job.done.send_replace(Some(outcome));
         store.finished.push_back((id, now + self.config.result_ttl));
         drop(store);
-        bump(&self.metrics.finished, (statement, code));
         if code == "done" {
             info!(job = %id, statement, "job done");
         } else {
