@@ -213,17 +213,6 @@ impl Drop for Cluster {
     }
 }
 
-fn registry_root() -> String {
-    let f = fixture();
-    let certs = f.path("cluster-certificates.json");
-    let o = run(&["example", "certificates"]);
-    std::fs::write(&certs, &o.stdout).unwrap();
-    let out = f.path("cluster-registry");
-    let o = run(&["registry", "build", "--certificates", &certs, "--out", &out]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    format!("{out}/root.json")
-}
-
 fn anchor(c: &Cluster, node: usize, doc_type: &str, version: u32) {
     let digest = format!("{:02x}", version).repeat(32);
     let o = c.cli(
@@ -256,7 +245,7 @@ fn four_node_processes_agree_and_a_killed_one_catches_up() {
     }
 
     // Submitted to one validator, finalized by the cluster, read from another.
-    let root = registry_root();
+    let root = registry_root("cluster");
     let o = c.cli(
         0,
         "authority",

@@ -22,17 +22,6 @@ fn json(o: &std::process::Output) -> Value {
         .unwrap_or_else(|_| panic!("not JSON: {} / {}", stdout(o), stderr(o)))
 }
 
-fn registry_root() -> String {
-    let f = fixture();
-    let certs = f.path("ledger-certificates.json");
-    let o = run(&["example", "certificates"]);
-    std::fs::write(&certs, &o.stdout).unwrap();
-    let out = f.path("ledger-registry");
-    let o = run(&["registry", "build", "--certificates", &certs, "--out", &out]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    format!("{out}/root.json")
-}
-
 #[test]
 fn the_ledger_story_and_its_refusals_through_the_cli() {
     let f = fixture();
@@ -40,7 +29,7 @@ fn the_ledger_story_and_its_refusals_through_the_cli() {
     let ucr = "26DE-HAM-000042";
 
     // The authority publishes its registry root.
-    let root = registry_root();
+    let root = registry_root("ledger");
     let submit_root = |role: &str, key: &str| {
         l.cli(
             role,

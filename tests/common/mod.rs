@@ -96,3 +96,16 @@ pub fn edit_json(from: &str, to: &str, edit: impl FnOnce(&mut serde_json::Value)
     std::fs::write(&path, v.to_string()).unwrap();
     path
 }
+
+/// Builds the example certificates' registry under `name` in the fixture directory and answers
+/// the path of its `root.json` (what `submit root --registry` takes).
+pub fn registry_root(name: &str) -> String {
+    let f = fixture();
+    let certs = f.path(&format!("{name}-certificates.json"));
+    let o = run(&["example", "certificates"]);
+    std::fs::write(&certs, &o.stdout).unwrap();
+    let out = f.path(&format!("{name}-registry"));
+    let o = run(&["registry", "build", "--certificates", &certs, "--out", &out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    format!("{out}/root.json")
+}
