@@ -3,8 +3,9 @@
 //! arrival and again, batched, in its block (by every validator), and the latency from
 //! submission to finalization (p50, p99).
 //!
-//! Each measured iteration starts fresh nodes in this process (RocksDB in new directories,
-//! Simplex consensus over the fixed-peer network on 127.0.0.1, the HTTP APIs), publishes the
+//! Each measured iteration starts fresh validators, each a release `zkcustoms node` process as
+//! deployed (RocksDB in a new directory, Simplex consensus over the fixed-peer network on
+//! 127.0.0.1, the HTTP API; `make bench` builds the binary first), publishes the
 //! registry root, then submits the same set of pre-made aeo-status proofs (distinct scopes, so
 //! distinct nullifiers) from several client threads over HTTP, client k to validator k mod N,
 //! each waiting for its transaction to be included. Start-up and the root are outside the
@@ -17,18 +18,16 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::rngs::OsRng;
 use rayon::prelude::*;
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 use zkcustoms_benches::dev_keys;
 use zkcustoms_circuits::aeo_status::nullifier;
 use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
-use zkcustoms_ledger::chain::MempoolLimits;
 use zkcustoms_ledger::client::Client;
 use zkcustoms_ledger::genesis::{write_dev, DevGenesis, DevGenesisOptions, NodeConfig, Params};
-use zkcustoms_ledger::node::{run_until, NodeOptions};
 use zkcustoms_ledger::tx::{PublishRoot, SubmitProof, Transaction, Ucr};
 use zkcustoms_ledger::{crypto, genesis::Genesis};
 use zkcustoms_prover::{prove, Statement};
@@ -77,53 +76,98 @@ fn proofs(keys: &zkcustoms_benches::DevKeys) -> Vec<ProofEnvelope> {
         .collect()
 }
 
+/// A `zkcustoms node` process; killed and reaped when dropped.
 struct RunningNode {
-    stop: Arc<Notify>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    child: Child,
     url: String,
 }
 
 impl Drop for RunningNode {
     fn drop(&mut self) {
-        self.stop.notify_one();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
+/// The release `zkcustoms` binary that the nodes run (`make bench` builds it first).
+fn node_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("ZKCUSTOMS_BIN") {
+        return bin.into();
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|t| {
+            if t.is_absolute() {
+                t
+            } else {
+                workspace.join(t)
+            }
+        })
+        .unwrap_or_else(|| workspace.join("target"));
+    let bin = target.join("release").join("zkcustoms");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it with `cargo build --release --bin zkcustoms` (make bench does), \
+         or point ZKCUSTOMS_BIN at a zkcustoms binary",
+        bin.display()
+    );
+    bin
+}
+
+/// Starts validator `index` as its own process, its log in `data/node.log`, and waits for its
+/// API to answer.
 fn start_node(dev: &DevGenesis, index: usize, data: &Path) -> RunningNode {
     let port = free_port();
-    let stop = Arc::new(Notify::new());
-    let opts = NodeOptions {
-        genesis: dev.genesis.clone(),
-        config: dev.node_configs[index].clone(),
-        data_dir: data.to_owned(),
-        listen: format!("127.0.0.1:{port}").parse().unwrap(),
-        max_body: 256 * 1024,
-        mempool: MempoolLimits::default(),
-        max_concurrency: 256,
-    };
-    let s = stop.clone();
-    let thread = std::thread::spawn(move || {
-        run_until(opts, async move { s.notified().await }).expect("node runs");
-    });
+    std::fs::create_dir_all(data).unwrap();
+    let log = std::fs::File::create(data.join("node.log")).unwrap();
+    let mut child = Command::new(node_binary())
+        .arg("node")
+        .arg("--genesis")
+        .arg(&dev.genesis)
+        .arg("--config")
+        .arg(&dev.node_configs[index])
+        .arg("--data-dir")
+        .arg(data.join("db"))
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start zkcustoms node");
     let url = format!("http://127.0.0.1:{port}");
-    let token = token(dev, "auditor");
-    let client = Client::new(&url, &token);
+    let client = Client::new(&url, &token(dev, "auditor"));
     let start = Instant::now();
     while client.status().is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(data.join("node.log")).unwrap_or_default();
+            panic!("validator {index} exited with {status}: {log}");
+        }
         assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "node did not start"
+            start.elapsed() < Duration::from_secs(60),
+            "validator {index} did not start"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    RunningNode {
-        stop,
-        thread: Some(thread),
-        url,
+    RunningNode { child, url }
+}
+
+/// Stops the bench with `what` and the end of each validator's log.
+fn fail(data: &Path, validators: usize, what: &str) -> ! {
+    for i in 0..validators {
+        let log =
+            std::fs::read_to_string(data.join(format!("node-{i}/node.log"))).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        eprintln!("--- validator {i}, end of its log:");
+        for line in &lines[lines.len().saturating_sub(30)..] {
+            eprintln!("{line}");
+        }
     }
+    panic!("{what}");
 }
 
 /// The first of `n` consecutive free ports (validators' peer-to-peer ports).
@@ -150,13 +194,8 @@ fn token(dev: &DevGenesis, role: &str) -> String {
 }
 
 fn bench_ledger(c: &mut Criterion) {
-    // `BENCH_LOG=info` (an env-filter) shows the nodes' logs.
-    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG") {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .try_init();
-    }
+    // The nodes log at `warn` to `node.log` in their data directories; `BENCH_LOG=info` (an
+    // env-filter) says more.
     let keys = dev_keys(&[CircuitId::AeoStatusV1]).expect("dev keys");
     eprintln!("making {TXS} aeo-status proofs (distinct scopes)...");
     let envelopes = proofs(&keys);
@@ -261,10 +300,13 @@ fn run_once(
             match client.wait(&h, Duration::from_secs(5)) {
                 Ok(v) if v["status"] == "included" => break,
                 _ => {
-                    assert!(
-                        start.elapsed() < Duration::from_secs(60),
-                        "root not finalized"
-                    );
+                    if start.elapsed() > Duration::from_secs(60) {
+                        fail(
+                            data,
+                            nodes.len(),
+                            "the registry root was not finalized in 60 s",
+                        );
+                    }
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }

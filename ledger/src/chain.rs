@@ -13,7 +13,7 @@ use crate::store::{
     VerifyingKeys,
 };
 use crate::tx::{Hash, Transaction};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -447,11 +447,20 @@ impl Chain {
         Ok(Some(TxStatus::Included { location, block }))
     }
 
-    /// True when the mempool holds a transaction not yet in a pending block.
-    pub fn has_candidates(&self) -> bool {
+    /// True when the mempool holds a transaction that a block on `parent` could include: one not
+    /// already in `parent` or its unfinalized ancestors. A pending block on another branch (one
+    /// that was nullified, say) does not hold its transactions back. For a parent this node does
+    /// not hold, any transaction counts.
+    pub fn has_candidates_for(&self, parent: &Hash) -> Result<bool, StoreError> {
         let pool = self.pool.lock().expect("pool lock");
-        let included: usize = pool.pending_blocks.values().map(|b| b.txs.len()).sum();
-        pool.txs.len() > included
+        let Some(ancestors) = self.ancestors(&pool, parent)? else {
+            return Ok(!pool.txs.is_empty());
+        };
+        let included: HashSet<Hash> = ancestors
+            .iter()
+            .flat_map(|b| b.txs.iter().map(Transaction::hash))
+            .collect();
+        Ok(pool.txs.keys().any(|h| !included.contains(h)))
     }
 
     /// The pending blocks from the finalized tip up to `parent` (oldest first), or `None` when
@@ -514,7 +523,8 @@ impl Chain {
     }
 
     /// Builds a block on `parent` from the mempool, or `None` when there is nothing to include
-    /// (or the parent is not on the finalized chain). The block is stored as pending before it
+    /// and the parent is finalized (or the parent is not on the finalized chain). On an
+    /// unfinalized parent the block may be empty. The block is stored as pending before it
     /// is returned, so consensus never agrees on a block this node could lose.
     pub fn propose(&self, parent: Hash) -> Result<Option<Block>, StoreError> {
         let mut pool = self.pool.lock().expect("pool lock");
@@ -544,7 +554,11 @@ impl Chain {
                 Err(CheckError::Store(e)) => return Err(e),
             }
         }
-        if txs.is_empty() {
+        // An unfinalized parent gets a child even without transactions: a block that was both
+        // notarized and nullified in its view is finalized only through a descendant, and its
+        // transactions must not wait for new ones to arrive.
+        let parent_unfinalized = !ancestors.is_empty();
+        if txs.is_empty() && !parent_unfinalized {
             return Ok(None);
         }
         // Verify the block's proofs again, batched, exactly as a validating peer does.
@@ -560,7 +574,7 @@ impl Chain {
                 }
             }
         }
-        if kept.is_empty() {
+        if kept.is_empty() && !parent_unfinalized {
             return Ok(None);
         }
         let block = Block::new(parent_height + 1, parent, timestamp, self.proposer, kept);
@@ -583,7 +597,7 @@ impl Chain {
         if h.timestamp_ms < parent_ts || h.timestamp_ms > self.now_ms() + MAX_CLOCK_SKEW_MS {
             return Ok(Err("block timestamp out of range".into()));
         }
-        if h.tx_count > self.genesis.params().max_block_txs || block.txs.is_empty() {
+        if h.tx_count > self.genesis.params().max_block_txs {
             return Ok(Err("block size out of range".into()));
         }
         if !self

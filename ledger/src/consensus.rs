@@ -621,7 +621,10 @@ pub fn start_validator<E, S, R, B>(
 }
 
 /// Waits (up to `hold`) for transactions, then builds a block and answers its hash; answers
-/// nothing when no block could be built, so consensus moves to the next view. A parent this
+/// nothing when no block could be built, so consensus moves to the next view. A parent that is
+/// still not finalized a third of `hold` in is extended with an empty block when there are no
+/// transactions: a block notarized and nullified in the same view is finalized only through a
+/// descendant, and without one its transactions would wait for new ones. A parent this
 /// validator received but has not validated yet is validated first; a parent not received yet is
 /// waited for.
 async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
@@ -640,10 +643,15 @@ async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
         return;
     }
     let deadline = ctx.current() + hold;
+    // A parent still unfinalized by then gets a child even without transactions (before that,
+    // its finalization is most likely only being applied).
+    let empty_at = ctx.current() + hold / 3;
     let retry = Duration::from_millis(20);
     loop {
         let mut parent_missing = false;
-        if chain.has_candidates() {
+        let unfinalized = parent != chain.tip().1;
+        let candidates = matches!(chain.has_candidates_for(&parent), Ok(true));
+        if candidates || (unfinalized && ctx.current() >= empty_at) {
             let known = |chain: &Chain| matches!(chain.knows_block(&parent), Ok(true));
             if !known(&chain) {
                 if let Some(p) = shared.received(&parent) {
@@ -671,10 +679,12 @@ async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
         if now >= deadline || response.is_closed() {
             return;
         }
-        // Wake on a new transaction, soon when the parent is still on its way, or at the
-        // deadline.
+        // Wake on a new transaction, soon when the parent is still on its way, when an empty
+        // block may be built on an unfinalized parent, or at the deadline.
         let wake = if parent_missing {
             (now + retry).min(deadline)
+        } else if unfinalized && now < empty_at {
+            empty_at
         } else {
             deadline
         };

@@ -308,6 +308,21 @@ fn a_clean_ledger_passes_every_check() {
 }
 
 #[test]
+fn an_empty_block_that_finalizes_its_parent_passes() {
+    // A leader extends an unfinalized parent with an empty block when no transaction waits.
+    let mut l = Ledger::new();
+    l.append(vec![l.root(1)]);
+    l.append_uncertified(vec![anchor(UCR, 1)]);
+    l.append(vec![]);
+    let report = l.audit();
+    assert!(report.ok, "{:?}", report.failures);
+    assert_eq!(
+        (report.height, report.blocks, report.transactions),
+        (3, 3, 2)
+    );
+}
+
+#[test]
 fn the_audit_refuses_another_chain_and_missing_keys() {
     let mut l = Ledger::new();
     story(&l);
@@ -470,10 +485,18 @@ fn rule_breaking_blocks_certified_by_a_validator_are_located() {
         Some("bad-sequence"),
     );
     assert_first_failure(
-        "an empty block",
+        "a block timestamped before its parent",
         |l| {
             l.append(vec![l.root(1)]);
-            l.append(vec![]);
+            let validators = std::slice::from_ref(&l.validator);
+            append_block(
+                l.store(),
+                &l.genesis,
+                validators,
+                T0 - 1,
+                vec![anchor(UCR, 1)],
+            )
+            .unwrap();
         },
         2,
         None,
