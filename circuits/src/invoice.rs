@@ -5,6 +5,8 @@
 //! the digest anchored on the ledger, and the invoice-value circuit recomputes it. Decoding
 //! accepts exactly the byte strings that encoding produces, so an invoice has one encoding.
 
+pub mod r1cs;
+
 use crate::date::Day;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -229,7 +231,8 @@ fn put_code(out: &mut [u8], field: &'static str, s: &str, len: usize) -> Result<
     Ok(())
 }
 
-fn check_hs(s: &str) -> Result<(), InvoiceError> {
+/// Checks that a string is an HS-6 subheading: exactly six ASCII digits.
+pub fn check_hs(s: &str) -> Result<(), InvoiceError> {
     if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("hs_code", "must be six digits (an HS-6 subheading)"));
     }

@@ -7,18 +7,13 @@
 //! line slots must be all zero, and the line count cannot exceed the size class.
 
 use crate::field::digest_to_fields;
-use crate::invoice::{self, layout, Invoice, InvoiceError, SizeClass, HEADER_LEN, LINE_LEN};
+use crate::invoice::r1cs::{be_number, InvoiceVar};
+use crate::invoice::{self, layout, Invoice, InvoiceError, SizeClass};
 use crate::Fr;
-use ark_crypto_primitives::crh::sha256::constraints::Sha256Gadget;
-use ark_ff::PrimeField;
 use ark_r1cs_std::{
     alloc::AllocVar,
-    boolean::Boolean,
-    convert::ToBitsGadget,
     eq::EqGadget,
     fields::{fp::FpVar, FieldVar},
-    uint8::UInt8,
-    GR1CSVar,
 };
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use serde::{Deserialize, Serialize};
@@ -141,22 +136,6 @@ pub struct InvoiceValueCircuit {
     pub private: InvoiceValuePrivate,
 }
 
-/// Big-endian integer from bytes, as a linear combination of their bits.
-fn be_number(bytes: &[UInt8<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
-    let mut bits = Vec::with_capacity(bytes.len() * 8);
-    for b in bytes.iter().rev() {
-        bits.extend(b.to_bits_le()?);
-    }
-    Boolean::le_bits_to_fp(&bits)
-}
-
-fn enforce_const(bytes: &[UInt8<Fr>], expected: &[u8]) -> Result<(), SynthesisError> {
-    for (b, e) in bytes.iter().zip(expected) {
-        b.enforce_equal(&UInt8::constant(*e))?;
-    }
-    Ok(())
-}
-
 impl ConstraintSynthesizer<Fr> for InvoiceValueCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let inputs = public_inputs(&self.public).map_err(|_| SynthesisError::AssignmentMissing)?;
@@ -167,60 +146,27 @@ impl ConstraintSynthesizer<Fr> for InvoiceValueCircuit {
             .try_into()
             .map_err(|_| SynthesisError::Unsatisfiable)?;
 
-        let len = self.class.encoded_len();
-        if self.private.encoded.len() != len {
-            return Err(SynthesisError::AssignmentMissing);
-        }
-        let bytes = UInt8::new_witness_vec(cs.clone(), &self.private.encoded)?;
-        let field = |(o, l): (usize, usize)| &bytes[o..o + l];
-
-        // The digest of the whole encoding, as two 128-bit halves.
-        let digest = Sha256Gadget::digest(&bytes)?;
-        be_number(&digest.0[..16])?.enforce_equal(&digest_hi)?;
-        be_number(&digest.0[16..])?.enforce_equal(&digest_lo)?;
-
-        // Header: format, size class, currency, total.
-        enforce_const(field(layout::MAGIC), &invoice::MAGIC)?;
-        enforce_const(field(layout::VERSION), &[invoice::VERSION])?;
-        enforce_const(field(layout::SIZE_CLASS), &[self.class.lines() as u8])?;
-        be_number(field(layout::CURRENCY))?.enforce_equal(&currency)?;
-        let total = be_number(field(layout::TOTAL))?;
+        // The anchored encoding: digest, format, size class, currency.
+        let inv = InvoiceVar::new_anchored(
+            cs.clone(),
+            self.class,
+            &self.private.encoded,
+            &digest_hi,
+            &digest_lo,
+            &currency,
+        )?;
+        let total = be_number(inv.header(layout::TOTAL))?;
         total.enforce_equal(&declared)?;
-
-        // Lines in use form a prefix of the slots: active[i+1] implies active[i], and their
-        // number is the header's line count (so it cannot exceed the class).
-        let count = be_number(field(layout::LINE_COUNT))?;
-        let count_value = count.value().ok().map(|c| c.into_bigint().0[0]);
-        let mut active = Vec::with_capacity(self.class.lines());
-        for i in 0..self.class.lines() {
-            active.push(Boolean::new_witness(cs.clone(), || {
-                count_value
-                    .map(|c| (i as u64) < c)
-                    .ok_or(SynthesisError::AssignmentMissing)
-            })?);
-        }
-        for pair in active.windows(2) {
-            (&pair[1] & !&pair[0]).enforce_equal(&Boolean::FALSE)?;
-        }
-        let active_sum = active
-            .iter()
-            .fold(FpVar::zero(), |acc, a| acc + FpVar::from(a.clone()));
-        active_sum.enforce_equal(&count)?;
 
         // Amounts of lines in use add up to the total; unused slots are all zero. Sixteen 64-bit
         // amounts sum below 2^68, far from the modulus, so the field sum is the integer sum.
+        let active = inv.lines_in_use()?;
         let mut sum = FpVar::zero();
         for (i, a) in active.iter().enumerate() {
-            let slot = &bytes[HEADER_LEN + i * LINE_LEN..HEADER_LEN + (i + 1) * LINE_LEN];
-            let amount = be_number(&slot[layout::LINE_AMOUNT.0..layout::LINE_AMOUNT.0 + 8])?;
+            let amount = be_number(inv.line(i, layout::LINE_AMOUNT))?;
             let a = FpVar::from(a.clone());
             sum += &a * &amount;
-            // Bytes are below 256, so the sum of 64 of them is zero only if each is zero.
-            let mut byte_sum = FpVar::zero();
-            for b in slot {
-                byte_sum += be_number(std::slice::from_ref(b))?;
-            }
-            ((FpVar::one() - &a) * byte_sum).enforce_equal(&FpVar::zero())?;
+            inv.enforce_unused_slot(i, &a)?;
         }
         sum.enforce_equal(&total)?;
         Ok(())

@@ -8,6 +8,7 @@
 pub mod aeo_status;
 pub mod codec;
 pub mod date;
+pub mod declaration_match;
 pub mod field;
 pub mod gadgets;
 pub mod invoice;
@@ -33,14 +34,18 @@ pub enum CircuitId {
     AeoStatusV1,
     /// `invoice-value/v1` for a size class.
     InvoiceValueV1(SizeClass),
+    /// `declaration-match/v1` for a size class (its items: at most the class's line count).
+    DeclarationMatchV1(SizeClass),
 }
 
 impl CircuitId {
     /// Every circuit, in key-generation order.
-    pub const ALL: [CircuitId; 3] = [
+    pub const ALL: [CircuitId; 5] = [
         CircuitId::AeoStatusV1,
         CircuitId::InvoiceValueV1(SizeClass::Lines4),
         CircuitId::InvoiceValueV1(SizeClass::Lines16),
+        CircuitId::DeclarationMatchV1(SizeClass::Lines4),
+        CircuitId::DeclarationMatchV1(SizeClass::Lines16),
     ];
 
     /// The statement id (`aeo-status/v1`).
@@ -48,6 +53,7 @@ impl CircuitId {
         match self {
             CircuitId::AeoStatusV1 => aeo_status::ID,
             CircuitId::InvoiceValueV1(_) => invoice_value::ID,
+            CircuitId::DeclarationMatchV1(_) => declaration_match::ID,
         }
     }
 
@@ -55,7 +61,7 @@ impl CircuitId {
     pub fn size_class(self) -> Option<SizeClass> {
         match self {
             CircuitId::AeoStatusV1 => None,
-            CircuitId::InvoiceValueV1(c) => Some(c),
+            CircuitId::InvoiceValueV1(c) | CircuitId::DeclarationMatchV1(c) => Some(c),
         }
     }
 
@@ -69,10 +75,16 @@ impl CircuitId {
                 "{} needs a size class (4 or 16)",
                 invoice_value::ID
             )),
+            (declaration_match::ID, Some(c)) => Ok(CircuitId::DeclarationMatchV1(c)),
+            (declaration_match::ID, None) => Err(format!(
+                "{} needs a size class (4 or 16)",
+                declaration_match::ID
+            )),
             (other, _) => Err(format!(
-                "unknown statement {other:?}: expected {} or {}",
+                "unknown statement {other:?}: expected {}, {} or {}",
                 aeo_status::ID,
-                invoice_value::ID
+                invoice_value::ID,
+                declaration_match::ID
             )),
         }
     }
@@ -91,6 +103,7 @@ impl CircuitId {
         match self {
             CircuitId::AeoStatusV1 => aeo_status::NUM_PUBLIC_INPUTS,
             CircuitId::InvoiceValueV1(_) => invoice_value::NUM_PUBLIC_INPUTS,
+            CircuitId::DeclarationMatchV1(c) => declaration_match::num_public_inputs(c),
         }
     }
 
@@ -103,6 +116,9 @@ impl CircuitId {
             CircuitId::AeoStatusV1 => aeo_status::dummy().generate_constraints(cs.clone())?,
             CircuitId::InvoiceValueV1(c) => {
                 invoice_value::dummy(c).generate_constraints(cs.clone())?
+            }
+            CircuitId::DeclarationMatchV1(c) => {
+                declaration_match::dummy(c).generate_constraints(cs.clone())?
             }
         }
         cs.finalize();

@@ -47,3 +47,23 @@ fn invoice_value_v1_16_lines() {
         "77038fcb3e2dbbe5ef9a867a1428cdc134110595540b66e3a10272fefb7c29fb",
     );
 }
+
+#[test]
+fn declaration_match_v1_4_lines() {
+    assert_shape(
+        CircuitId::DeclarationMatchV1(SizeClass::Lines4),
+        281348,
+        12,
+        "663ac372a82a1051c2ab809691e87db9bc9f39c3fe4d88741acf95fc712ce082",
+    );
+}
+
+#[test]
+fn declaration_match_v1_16_lines() {
+    assert_shape(
+        CircuitId::DeclarationMatchV1(SizeClass::Lines16),
+        779054,
+        36,
+        "89572e80c628ff047b13a0b5599ceae43e2eaea1477179ab56a860af8c323e56",
+    );
+}

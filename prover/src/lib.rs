@@ -17,12 +17,15 @@ use ark_serialize::{Compress, Validate};
 use ark_snark::SNARK;
 use rand::{CryptoRng, RngCore};
 use zkcustoms_circuits::aeo_status::{self, AeoStatusCircuit};
+use zkcustoms_circuits::declaration_match::{self, DeclarationMatchCircuit};
 use zkcustoms_circuits::invoice_value::{self, InvoiceValueCircuit};
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_verifier::keys::decode_exact;
 use zkcustoms_verifier::{KeyDir, KeyError, KeyId, ProofEnvelope, PublicValues, VerifyingKey};
 
-pub use witness::{AeoStatusWitness, InvoiceValueWitness, Statement, Witness};
+pub use witness::{
+    AeoStatusWitness, DeclarationMatchWitness, InvoiceValueWitness, Statement, Witness,
+};
 
 /// Why a proof could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +176,21 @@ pub fn prove<R: RngCore + CryptoRng>(
                 PublicValues::InvoiceValue(public.clone()),
             )
         }
+        Statement::DeclarationMatch {
+            class,
+            public,
+            private,
+        } => {
+            let circuit = DeclarationMatchCircuit {
+                class: *class,
+                public: public.clone(),
+                private: private.clone(),
+            };
+            (
+                Groth16::<Bls12_381>::prove(&pk.pk, circuit, rng).map_err(synth)?,
+                PublicValues::DeclarationMatch(public.clone()),
+            )
+        }
     };
     let envelope = ProofEnvelope {
         circuit: pk.circuit,
@@ -187,4 +205,4 @@ pub fn prove<R: RngCore + CryptoRng>(
 }
 
 /// The statement ids this prover knows.
-pub const STATEMENTS: [&str; 2] = [aeo_status::ID, invoice_value::ID];
+pub const STATEMENTS: [&str; 3] = [aeo_status::ID, invoice_value::ID, declaration_match::ID];

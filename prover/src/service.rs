@@ -4,8 +4,8 @@
 //! `POST /v1/proofs/{statement}` takes a witness file (what `zkcustoms example` prints), checks it
 //! natively before any proving starts (422 names the check that failed) and queues a job. Fast
 //! statements (`aeo-status/v1`) answer the proof envelope directly by default; slow ones
-//! (`invoice-value/v1`) answer `202` with a job id, and `GET /v1/jobs/{id}` reports its state and
-//! result. `?mode=job` or `?mode=sync` chooses. A request may also ask for the finished proof to be
+//! (`invoice-value/v1`, `declaration-match/v1`) answer `202` with a job id, and
+//! `GET /v1/jobs/{id}` reports its state and result. `?mode=job` or `?mode=sync` chooses. A request may also ask for the finished proof to be
 //! submitted to a ledger node (`{"witness": ..., "submit_to": {"ledger": URL, "ucr": UCR}}`): the
 //! service posts the ledger's `submit_proof` transaction with its trader token and reports the
 //! transaction hash and status in the job.
@@ -1190,13 +1190,19 @@ fn prepare(inner: &Inner, statement: &'static str, body: &[u8]) -> Result<Prepar
     let target = submit.map(|s| resolve_target(inner, s)).transpose()?;
     let mut witness = Witness::from_json(statement, &witness.to_string()).map_err(witness_error)?;
     // An invoice without a size class goes to the smallest class served that holds it.
-    if let Witness::InvoiceValue(w) = &mut witness {
-        if w.size_class.is_none() {
-            w.size_class = SizeClass::ALL.into_iter().find(|c| {
-                c.lines() >= w.invoice.lines.len()
-                    && inner.keys.contains_key(&CircuitId::InvoiceValueV1(*c))
-            });
+    let smallest_served = |lines: usize, circuit: fn(SizeClass) -> CircuitId| {
+        SizeClass::ALL
+            .into_iter()
+            .find(|c| c.lines() >= lines && inner.keys.contains_key(&circuit(*c)))
+    };
+    match &mut witness {
+        Witness::InvoiceValue(w) if w.size_class.is_none() => {
+            w.size_class = smallest_served(w.invoice.lines.len(), CircuitId::InvoiceValueV1);
         }
+        Witness::DeclarationMatch(w) if w.size_class.is_none() => {
+            w.size_class = smallest_served(w.invoice.lines.len(), CircuitId::DeclarationMatchV1);
+        }
+        _ => {}
     }
     let statement = witness.statement().map_err(witness_error)?;
     statement.check().map_err(witness_error)?;
@@ -1787,7 +1793,7 @@ pub fn openapi_document() -> Value {
                 "summary": "Prove a statement from a witness",
                 "parameters": [
                     {"name": "statement", "in": "path", "required": true,
-                     "schema": {"enum": ["aeo-status/v1", "invoice-value/v1", "aeo-status", "invoice-value"]}},
+                     "schema": {"enum": ["aeo-status/v1", "invoice-value/v1", "declaration-match/v1", "aeo-status", "invoice-value", "declaration-match"]}},
                     {"name": "mode", "in": "query", "schema": {"enum": ["sync", "job"]}},
                 ],
                 "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProveRequest"}}}},

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use zkcustoms_circuits::{aeo_status, invoice_value, CircuitId};
+use zkcustoms_circuits::{aeo_status, declaration_match, invoice_value, CircuitId};
 use zkcustoms_verifier::keys::{Manifest, ManifestEntry, MANIFEST, MANIFEST_FORMAT};
 use zkcustoms_verifier::{KeyId, VerifyingKey};
 
@@ -97,6 +97,10 @@ pub fn setup_dev(
             CircuitId::InvoiceValueV1(class) => {
                 Groth16::<Bls12_381>::circuit_specific_setup(invoice_value::dummy(class), &mut rng)
             }
+            CircuitId::DeclarationMatchV1(class) => Groth16::<Bls12_381>::circuit_specific_setup(
+                declaration_match::dummy(class),
+                &mut rng,
+            ),
         }
         .map_err(synth)?;
         let vk_bytes = VerifyingKey::canonical_bytes(&vk);

@@ -5,6 +5,9 @@ use crate::ProverError;
 use serde::{Deserialize, Serialize};
 use zkcustoms_circuits::aeo_status::{self, nullifier, AeoStatusPrivate, AeoStatusPublic, Tier};
 use zkcustoms_circuits::date::Day;
+use zkcustoms_circuits::declaration_match::{
+    self, DeclarationItem, DeclarationMatchPrivate, DeclarationMatchPublic,
+};
 use zkcustoms_circuits::invoice::{self, Invoice, SizeClass};
 use zkcustoms_circuits::invoice_value::{self, InvoiceValuePrivate, InvoiceValuePublic};
 use zkcustoms_circuits::registry::{self, Membership};
@@ -69,6 +72,37 @@ impl std::fmt::Debug for InvoiceValueWitness {
     }
 }
 
+/// The declaration items to prove, in the invoice currency.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredItems {
+    /// Currency of the item values (ISO 4217).
+    pub currency: String,
+    /// The items: HS-6 heading and value, headings distinct, in the declaration's order.
+    pub items: Vec<DeclarationItem>,
+}
+
+/// Witness of `declaration-match/v1`: the invoice and the declaration items.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationMatchWitness {
+    /// Always `declaration-match/v1`.
+    pub statement: String,
+    /// Size class (4 or 16); the smallest that holds the invoice when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_class: Option<SizeClass>,
+    /// The declaration items to prove.
+    pub declared: DeclaredItems,
+    /// The commercial invoice (stays private).
+    pub invoice: Invoice,
+}
+
+impl std::fmt::Debug for DeclarationMatchWitness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeclarationMatchWitness(<redacted>)")
+    }
+}
+
 /// A witness of any statement.
 #[derive(Clone, Debug)]
 pub enum Witness {
@@ -76,6 +110,8 @@ pub enum Witness {
     AeoStatus(AeoStatusWitness),
     /// `invoice-value/v1`.
     InvoiceValue(InvoiceValueWitness),
+    /// `declaration-match/v1`.
+    DeclarationMatch(DeclarationMatchWitness),
 }
 
 /// A statement with its public and private values, ready to check and prove.
@@ -96,6 +132,15 @@ pub enum Statement {
         public: InvoiceValuePublic,
         /// Private values.
         private: InvoiceValuePrivate,
+    },
+    /// `declaration-match/v1`.
+    DeclarationMatch {
+        /// Size class of the circuit.
+        class: SizeClass,
+        /// Public values.
+        public: DeclarationMatchPublic,
+        /// Private values.
+        private: DeclarationMatchPrivate,
     },
 }
 
@@ -121,6 +166,9 @@ impl Witness {
                 serde_json::from_value(named).map_err(malformed)?,
             )),
             invoice_value::ID => Ok(Witness::InvoiceValue(
+                serde_json::from_value(named).map_err(malformed)?,
+            )),
+            declaration_match::ID => Ok(Witness::DeclarationMatch(
                 serde_json::from_value(named).map_err(malformed)?,
             )),
             other => Err(malformed(format!(
@@ -178,6 +226,35 @@ impl Witness {
                     private,
                 })
             }
+            Witness::DeclarationMatch(w) => {
+                let class = match w.size_class {
+                    Some(c) => c,
+                    None => SizeClass::smallest_for(w.invoice.lines.len()).ok_or_else(|| {
+                        malformed(invoice::InvoiceError::TooManyLinesForAnyClass(
+                            w.invoice.lines.len(),
+                        ))
+                    })?,
+                };
+                let unsatisfied = |check: String| ProverError::Unsatisfied {
+                    statement: declaration_match::ID,
+                    check,
+                };
+                // The items alone first: their errors name what is wrong with the declaration.
+                declaration_match::check_items(class, &w.declared.items)
+                    .map_err(|e| unsatisfied(e.to_string()))?;
+                let private = DeclarationMatchPrivate::new(&w.invoice, class)
+                    .map_err(|e| unsatisfied(e.to_string()))?;
+                let public = DeclarationMatchPublic {
+                    digest: invoice::sha256(&private.encoded),
+                    currency: w.declared.currency.clone(),
+                    items: w.declared.items.clone(),
+                };
+                Ok(Statement::DeclarationMatch {
+                    class,
+                    public,
+                    private,
+                })
+            }
         }
     }
 }
@@ -188,6 +265,7 @@ impl Statement {
         match self {
             Statement::AeoStatus { .. } => CircuitId::AeoStatusV1,
             Statement::InvoiceValue { class, .. } => CircuitId::InvoiceValueV1(*class),
+            Statement::DeclarationMatch { class, .. } => CircuitId::DeclarationMatchV1(*class),
         }
     }
 
@@ -207,6 +285,16 @@ impl Statement {
             } => invoice_value::check(*class, public, private).map_err(|e| {
                 ProverError::Unsatisfied {
                     statement: invoice_value::ID,
+                    check: e.to_string(),
+                }
+            }),
+            Statement::DeclarationMatch {
+                class,
+                public,
+                private,
+            } => declaration_match::check(*class, public, private).map_err(|e| {
+                ProverError::Unsatisfied {
+                    statement: declaration_match::ID,
                     check: e.to_string(),
                 }
             }),
@@ -242,6 +330,20 @@ pub fn example(statement: &str) -> Result<serde_json::Value, ProverError> {
                 declared: Declared {
                     value_minor: invoice.total_minor,
                     currency: invoice.currency.clone(),
+                },
+                invoice,
+            })
+        }
+        declaration_match::ID => {
+            // The example invoice's two 850440 lines make one item.
+            let invoice = invoice::example_invoice();
+            serde_json::to_value(DeclarationMatchWitness {
+                statement: declaration_match::ID.into(),
+                size_class: None,
+                declared: DeclaredItems {
+                    currency: invoice.currency.clone(),
+                    items: declaration_match::group_lines(&invoice)
+                        .expect("the example invoice groups"),
                 },
                 invoice,
             })

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use zkcustoms_circuits::invoice::SizeClass;
-use zkcustoms_circuits::{aeo_status, invoice_value, CircuitId};
+use zkcustoms_circuits::{aeo_status, declaration_match, invoice_value, CircuitId};
 use zkcustoms_prover::service::{
     router, ProverService, ServiceConfig, ServiceKeys, LOG_DIRECTIVES,
 };
@@ -89,6 +89,22 @@ fn invoice_keys() -> &'static (tempfile::TempDir, PathBuf) {
                 CircuitId::AeoStatusV1,
                 CircuitId::InvoiceValueV1(SizeClass::Lines4),
             ],
+            |_| {},
+        )
+        .unwrap();
+        let path = dir.path().to_path_buf();
+        (dir, path)
+    })
+}
+
+/// Development keys for the 4-line declaration-match class.
+fn declaration_keys() -> &'static (tempfile::TempDir, PathBuf) {
+    static KEYS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        setup_dev(
+            dir.path(),
+            &[CircuitId::DeclarationMatchV1(SizeClass::Lines4)],
             |_| {},
         )
         .unwrap();
@@ -217,7 +233,8 @@ fn assert_verifies(dir: &PathBuf, text: &str) -> ProofEnvelope {
     match &mut wrong.public {
         PublicValues::AeoStatus(p) => p.scope.push('x'),
         PublicValues::InvoiceValue(p) => p.declared_value_minor += 1,
-        _ => unreachable!("two statements"),
+        PublicValues::DeclarationMatch(p) => p.items[0].value_minor += 1,
+        _ => unreachable!("three statements"),
     }
     assert!(vk.verify(&wrong).unwrap_err().is_invalid_proof());
     env
@@ -608,6 +625,69 @@ async fn invoice_value_runs_as_a_job_after_its_native_check() {
     ] {
         assert!(!text.contains(secret), "{secret} is in the log");
     }
+    service.begin_shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declaration_match_runs_as_a_job_after_its_native_check() {
+    let dir = &declaration_keys().1;
+    let (service, r) = start(dir, config());
+    let w = example(declaration_match::ID).unwrap();
+    let checks: Vec<(&str, Edit)> = vec![
+        (
+            "item 850440: value differs",
+            Box::new(|v: &mut Value| v["declared"]["items"][0]["value_minor"] = 1_080_000.into()),
+        ),
+        (
+            "heading must be six digits",
+            Box::new(|v: &mut Value| v["declared"]["items"][1]["hs_code"] = "8544".into()),
+        ),
+        (
+            "declared in more than one item",
+            Box::new(|v: &mut Value| v["declared"]["items"][1]["hs_code"] = "850440".into()),
+        ),
+        (
+            "no items",
+            Box::new(|v: &mut Value| v["declared"]["items"] = json!([])),
+        ),
+        (
+            "invoice line 3 is in no declaration item",
+            Box::new(|v: &mut Value| {
+                v["declared"]["items"].as_array_mut().unwrap().pop();
+            }),
+        ),
+    ];
+    for (check, edit) in &checks {
+        let mut v = w.clone();
+        edit(&mut v);
+        let a = post(&r, "/v1/proofs/declaration-match", &v).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{check}: {}",
+            a.json()
+        );
+        assert_eq!(a.error(), "unsatisfied-witness");
+        let message = a.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(check), "{check}: {message}");
+    }
+    assert_eq!(service.jobs_stored(), 0);
+
+    // A valid witness: 202 and a job by default, in the smallest class served.
+    let a = post(&r, "/v1/proofs/declaration-match", &w).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.json());
+    let job = a.json();
+    assert_eq!(
+        (job["statement"].as_str(), job["size_class"].as_u64()),
+        (Some(declaration_match::ID), Some(4))
+    );
+    let done = finished(&r, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "done", "{done}");
+    let env = assert_verifies(dir, &done["envelope"].to_string());
+    assert_eq!(
+        env.circuit,
+        CircuitId::DeclarationMatchV1(SizeClass::Lines4)
+    );
     service.begin_shutdown();
 }
 

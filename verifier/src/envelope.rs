@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use zkcustoms_circuits::aeo_status::{self, AeoStatusPublic, Tier};
 use zkcustoms_circuits::codec::{DecodeError, Reader, Writer};
 use zkcustoms_circuits::date::Day;
+use zkcustoms_circuits::declaration_match::{self, DeclarationItem, DeclarationMatchPublic};
 use zkcustoms_circuits::field::{fr_from_be_bytes, fr_to_be_bytes};
 use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::invoice_value::{self, InvoiceValuePublic};
@@ -41,6 +42,8 @@ pub enum PublicValues {
     AeoStatus(AeoStatusPublic),
     /// `invoice-value/v1`.
     InvoiceValue(InvoiceValuePublic),
+    /// `declaration-match/v1`.
+    DeclarationMatch(DeclarationMatchPublic),
 }
 
 impl PublicValues {
@@ -51,6 +54,10 @@ impl PublicValues {
                 .map_err(|e| VerifyError::Malformed(format!("public values: {e}")))?,
             (PublicValues::InvoiceValue(p), CircuitId::InvoiceValueV1(_)) => {
                 invoice_value::public_inputs(p)
+                    .map_err(|e| VerifyError::Malformed(format!("public values: {e}")))?
+            }
+            (PublicValues::DeclarationMatch(p), CircuitId::DeclarationMatchV1(c)) => {
+                declaration_match::public_inputs(c, p)
                     .map_err(|e| VerifyError::Malformed(format!("public values: {e}")))?
             }
             _ => {
@@ -72,6 +79,7 @@ impl PublicValues {
         match self {
             PublicValues::AeoStatus(p) => serde_json::to_value(p),
             PublicValues::InvoiceValue(p) => serde_json::to_value(p),
+            PublicValues::DeclarationMatch(p) => serde_json::to_value(p),
         }
         .expect("public values serialize")
     }
@@ -141,11 +149,14 @@ impl ProofEnvelope {
     /// The canonical binary form, as the ledger stores and hashes it:
     ///
     /// ```text
-    /// version u8 (=1) | statement u8 (1 aeo-status/v1, 2 invoice-value/v1) | size class u8 (lines, 0 none)
+    /// version u8 (=1) | statement u8 (1 aeo-status/v1, 2 invoice-value/v1,
+    ///   3 declaration-match/v1) | size class u8 (lines, 0 none)
     /// | vk id [32] | public values | proof [192, compressed]
     /// aeo-status/v1 public:    registry root [32, BE Fr] | authority str16 | as-of day u32
     ///                          | tier bits u8 | scope str16 | nullifier [32, BE Fr]
     /// invoice-value/v1 public: digest [32] | declared value u64 | currency str16
+    /// declaration-match/v1 public: digest [32] | currency str16 | item count u8
+    ///                          | per item: heading str16 | value u64
     /// ```
     ///
     /// Integers are big-endian, `str16` is a `u16` length then UTF-8 bytes.
@@ -154,6 +165,7 @@ impl ProofEnvelope {
         let (tag, lines) = match self.circuit {
             CircuitId::AeoStatusV1 => (1u8, 0u8),
             CircuitId::InvoiceValueV1(c) => (2, c.lines() as u8),
+            CircuitId::DeclarationMatchV1(c) => (3, c.lines() as u8),
         };
         w.u8(BINARY_VERSION).u8(tag).u8(lines).fixed(&self.vk_id.0);
         match &self.public {
@@ -169,6 +181,16 @@ impl ProofEnvelope {
                 w.fixed(&p.digest)
                     .u64(p.declared_value_minor)
                     .str16(&p.currency);
+            }
+            PublicValues::DeclarationMatch(p) => {
+                // At most 16 items: `to_field_elements` refuses more for any size class, and
+                // every envelope is checked by it before it can be written.
+                w.fixed(&p.digest)
+                    .str16(&p.currency)
+                    .u8(p.items.len().min(usize::from(u8::MAX)) as u8);
+                for item in &p.items {
+                    w.str16(&item.hs_code).u64(item.value_minor);
+                }
             }
         }
         w.fixed(&encode_proof(&self.proof));
@@ -191,6 +213,9 @@ impl ProofEnvelope {
         let circuit = match (tag, lines) {
             (1, 0) => CircuitId::AeoStatusV1,
             (2, n) => CircuitId::InvoiceValueV1(
+                SizeClass::try_from(u32::from(n)).map_err(VerifyError::UnknownStatement)?,
+            ),
+            (3, n) => CircuitId::DeclarationMatchV1(
                 SizeClass::try_from(u32::from(n)).map_err(VerifyError::UnknownStatement)?,
             ),
             _ => {
@@ -225,6 +250,26 @@ impl ProofEnvelope {
                     })
                 };
                 PublicValues::InvoiceValue(read().map_err(malformed)?)
+            }
+            CircuitId::DeclarationMatchV1(_) => {
+                let mut read = || -> Result<DeclarationMatchPublic, DecodeError> {
+                    let digest = r.array("digest")?;
+                    let currency = r.str16("currency", MAX_TEXT)?.to_owned();
+                    let count = r.u8("item count")?;
+                    let mut items = Vec::with_capacity(usize::from(count));
+                    for _ in 0..count {
+                        items.push(DeclarationItem {
+                            hs_code: r.str16("heading", MAX_TEXT)?.to_owned(),
+                            value_minor: r.u64("item value")?,
+                        });
+                    }
+                    Ok(DeclarationMatchPublic {
+                        digest,
+                        currency,
+                        items,
+                    })
+                };
+                PublicValues::DeclarationMatch(read().map_err(malformed)?)
             }
         };
         public.to_field_elements(circuit)?;
@@ -267,6 +312,10 @@ impl ProofEnvelope {
                 serde_json::from_value(wire.public)
                     .map_err(|e| VerifyError::Malformed(format!("public values: {e}")))?,
             ),
+            CircuitId::DeclarationMatchV1(_) => PublicValues::DeclarationMatch(
+                serde_json::from_value(wire.public)
+                    .map_err(|e| VerifyError::Malformed(format!("public values: {e}")))?,
+            ),
         };
         // Derive the field elements once now, so a value out of range is malformed input.
         public.to_field_elements(circuit)?;
@@ -295,5 +344,113 @@ impl ProofEnvelope {
             proof: hex::encode(encode_proof(&self.proof)),
         };
         serde_json::to_string_pretty(&wire).expect("envelope serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bls12_381::{G1Projective, G2Projective};
+    use ark_ec::CurveGroup;
+    use ark_ff::UniformRand;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    /// A declaration-match envelope with random proof points (decoding does not verify).
+    fn declaration(class: SizeClass, items: &[(&str, u64)]) -> ProofEnvelope {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        ProofEnvelope {
+            circuit: CircuitId::DeclarationMatchV1(class),
+            vk_id: KeyId([9; 32]),
+            public: PublicValues::DeclarationMatch(DeclarationMatchPublic {
+                digest: [7; 32],
+                currency: "EUR".into(),
+                items: items
+                    .iter()
+                    .map(|(h, v)| DeclarationItem {
+                        hs_code: (*h).into(),
+                        value_minor: *v,
+                    })
+                    .collect(),
+            }),
+            proof: Proof {
+                a: G1Projective::rand(&mut rng).into_affine(),
+                b: G2Projective::rand(&mut rng).into_affine(),
+                c: G1Projective::rand(&mut rng).into_affine(),
+            },
+        }
+    }
+
+    const EXAMPLE: [(&str, u64); 2] = [("850440", 1_600_000), ("854442", 243_250)];
+
+    #[test]
+    fn declaration_match_round_trips_in_json_and_binary() {
+        for class in SizeClass::ALL {
+            let env = declaration(class, &EXAMPLE);
+            let inputs = env.public.to_field_elements(env.circuit).unwrap();
+            assert_eq!(inputs.len(), 4 + 2 * class.lines());
+            assert_eq!(ProofEnvelope::from_json(&env.to_json()).unwrap(), env);
+            let bytes = env.to_bytes();
+            assert_eq!(bytes[1], 3, "statement tag");
+            assert_eq!(ProofEnvelope::from_bytes(&bytes).unwrap(), env);
+            for cut in [bytes.len() - 1, 40, 80] {
+                assert!(ProofEnvelope::from_bytes(&bytes[..cut]).is_err());
+            }
+        }
+        let json = declaration(SizeClass::Lines4, &EXAMPLE).to_json();
+        assert!(
+            json.contains("\"statement\": \"declaration-match/v1\""),
+            "{json}"
+        );
+        assert!(json.contains("\"hs_code\": \"850440\""), "{json}");
+    }
+
+    #[test]
+    fn declaration_match_refuses_bad_items_as_malformed() {
+        let too_many: Vec<(&str, u64)> = ["010121", "850440", "854442", "940360", "847130"]
+            .iter()
+            .map(|h| (*h, 1))
+            .collect();
+        let cases: [(&[(&str, u64)], &str); 5] = [
+            (&[], "no items"),
+            (&too_many, "5 items"),
+            (&[("85044", 1)], "six digits"),
+            (&[("85044X", 1)], "six digits"),
+            (&[("850440", 1), ("850440", 2)], "more than one item"),
+        ];
+        for (items, why) in cases {
+            let env = declaration(SizeClass::Lines4, items);
+            for err in [
+                env.public.to_field_elements(env.circuit).unwrap_err(),
+                ProofEnvelope::from_json(&env.to_json()).unwrap_err(),
+                ProofEnvelope::from_bytes(&env.to_bytes()).unwrap_err(),
+            ] {
+                match err {
+                    VerifyError::Malformed(m) => assert!(m.contains(why), "{m} lacks {why:?}"),
+                    other => panic!("{why}: {other:?}"),
+                }
+            }
+        }
+        // Five items fit the 16-line class.
+        let env = declaration(SizeClass::Lines16, &too_many);
+        assert_eq!(ProofEnvelope::from_bytes(&env.to_bytes()).unwrap(), env);
+    }
+
+    #[test]
+    fn public_values_must_belong_to_the_circuit() {
+        let env = declaration(SizeClass::Lines4, &EXAMPLE);
+        assert!(matches!(
+            env.public
+                .to_field_elements(CircuitId::InvoiceValueV1(SizeClass::Lines4)),
+            Err(VerifyError::Malformed(_))
+        ));
+        // An invoice-value envelope relabelled as declaration-match does not parse.
+        let json = env
+            .to_json()
+            .replace("\"items\"", "\"declared_value_minor\"");
+        assert!(matches!(
+            ProofEnvelope::from_json(&json),
+            Err(VerifyError::Malformed(_))
+        ));
     }
 }

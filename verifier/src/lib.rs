@@ -187,6 +187,17 @@ pub fn describe(envelope: &ProofEnvelope) -> String {
             format_minor(p.declared_value_minor, &p.currency),
             p.currency
         ),
+        PublicValues::DeclarationMatch(p) => format!(
+            "the lines of the invoice with SHA-256 {}, grouped by HS-6 heading, are exactly the \
+             declaration items {} (in {})",
+            hex::encode(p.digest),
+            p.items
+                .iter()
+                .map(|i| format!("{} {}", i.hs_code, format_minor(i.value_minor, &p.currency)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            p.currency
+        ),
     }
 }
 
