@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Where cargo puts builds; .ci/run may point it outside the clone to reuse compiled dependencies.
 export CARGO_TARGET_DIR ?= target
 
-.PHONY: demo test deps build lint bench clean help snarkjs
+.PHONY: demo test deps build lint bench clean help snarkjs browser
 
 help:
 	@echo "make demo   run the zkcustoms story end to end on a single-validator ledger node"
@@ -49,6 +49,21 @@ snarkjs:
 	  cd tools/snarkjs && npm ci --no-audit --no-fund; \
 	fi
 
+# Headless Chromium and its WebDriver, for the explorer's end-to-end test (tests/explorer.rs).
+# Installs Debian's chromium and chromium-driver when they are missing; elsewhere install
+# Chromium (or Chrome) and the matching chromedriver and link them to /usr/bin/chromium and
+# /usr/bin/chromedriver.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && apt-get install -y chromium chromium-driver; \
+	  else \
+	    echo "the explorer's browser test needs /usr/bin/chromium and /usr/bin/chromedriver:" \
+	      "install chromium and chromium-driver (Debian, Ubuntu) or link a Chromium and its" \
+	      "matching chromedriver there, then run make browser again"; exit 1; \
+	  fi; \
+	fi
+
 build: deps
 	$(CARGO) build --release --bin zkcustoms
 
@@ -59,10 +74,16 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --profile test --workspace --all-targets -- -D warnings
 
-test: lint snarkjs
-	$(CARGO) test --profile test --workspace
+# Test fixtures kept in statics are never dropped, so their temporary directories would pile up
+# in /tmp run after run: the suite gets its own TMPDIR, emptied before and after.
+TEST_TMP := $(abspath $(CARGO_TARGET_DIR))/test-tmp
 
-bench: deps
+test: lint snarkjs browser
+	@rm -rf "$(TEST_TMP)" && mkdir -p "$(TEST_TMP)"
+	@TMPDIR="$(TEST_TMP)" $(CARGO) test --profile test --workspace; status=$$?; \
+	  rm -rf "$(TEST_TMP)"; exit $$status
+
+bench: build
 	$(CARGO) bench -p zkcustoms-benches
 
 clean:

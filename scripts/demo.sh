@@ -3,7 +3,7 @@
 # directory, Simplex consensus), an AEO authority publishing its registry root, a trader anchoring
 # its documents and proving its AEO status and its invoice's value without revealing either,
 # customs reading the records and marking the declaration under examination, and a late
-# amendment refused.
+# amendment refused; the invoice kept encrypted on the node, read by customs, and forgotten.
 set -euo pipefail
 
 ZK=${ZK:-target/release/zkcustoms}
@@ -40,8 +40,9 @@ refused() {
   echo "(refused, as it must be)"
 }
 
-step "1. Keys: development keys for aeo-status/v1 and invoice-value/v1 (4 lines)"
-"$ZK" setup --dev --out "$OUT/keys" --circuit aeo-status/v1 --circuit invoice-value/v1:4
+step "1. Keys: development keys for aeo-status/v1, invoice-value/v1 and declaration-match/v1 (4 lines)"
+"$ZK" setup --dev --out "$OUT/keys" --circuit aeo-status/v1 --circuit invoice-value/v1:4 \
+  --circuit declaration-match/v1:4
 
 step "2. Ledger: a development genesis (one validator, authority DE-GZD, office DE-HAMBURG-HAFEN)"
 "$ZK" genesis --dev --out "$OUT/ledger" --keys "$OUT/keys" --p2p-port "$P2P_PORT"
@@ -100,6 +101,15 @@ step "8. Trader proves 'the anchored invoice totals the declared value' and subm
 "$ZK" submit proof --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
   --proof "$OUT/invoice-value.proof.json"
 
+step "8a. Trader proves 'the declaration items are the anchored invoice's lines grouped by HS-6 heading'"
+"$ZK" example declaration-match > "$OUT/declaration-match.witness.json"
+echo "declared items (the invoice's two 850440 lines make one item):"
+sed -n '/"items": \[/,/\]/p' "$OUT/declaration-match.witness.json"
+"$ZK" prove declaration-match --keys "$OUT/keys" --witness "$OUT/declaration-match.witness.json" \
+  --out "$OUT/declaration-match.proof.json"
+"$ZK" submit proof --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
+  --proof "$OUT/declaration-match.proof.json"
+
 step "9. Customs reads the consignment's records (a trader's token may not)"
 "$ZK" query records --node "$NODE" --token-file "$L/customs.token" --ucr "$UCR" > "$OUT/records.json"
 echo "records of $UCR: $(grep -c '"transaction"' "$OUT/records.json") (written to $OUT/records.json)"
@@ -110,16 +120,48 @@ if "$ZK" query records --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR
 fi
 echo "(trader token: 403 wrong-role)"
 
+step "9a. Trader uploads the invoice to the node, encrypted under a key of its own; customs may read it"
+"$ZK" document put --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
+  --doc-type invoice --invoice "$OUT/invoice.json" --readers customs
+"$ZK" document get --node "$NODE" --token-file "$L/customs.token" --ucr "$UCR" \
+  --doc-type invoice --out "$OUT/invoice-read-by-customs.bin"
+"$ZK" invoice digest --invoice "$OUT/invoice.json" --out "$OUT/invoice-canonical.bin" > /dev/null
+cmp "$OUT/invoice-read-by-customs.bin" "$OUT/invoice-canonical.bin"
+echo "customs read the invoice: it is the anchored canonical encoding"
+echo "an auditor, not on the invoice's access list, may not:"
+refused "$ZK" document get --node "$NODE" --token-file "$L/auditor.token" --ucr "$UCR" \
+  --doc-type invoice
+
+step "9b. Trader amends the declaration: version 2 supersedes version 1, both stay in the log"
+printf 'declaration of %s, version 2 (amended)\n' "$UCR" > "$OUT/declaration-v2.txt"
+DECL2=$(sha256sum "$OUT/declaration-v2.txt" | cut -d' ' -f1)
+"$ZK" submit anchor --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
+  --doc-type declaration --digest "$DECL2" --version 2 \
+  --reference "vault://trader/declarations/$UCR/2"
+"$ZK" query records --node "$NODE" --token-file "$L/customs.token" --ucr "$UCR" \
+  > "$OUT/records-amended.json"
+echo "current version and history of each of $UCR's documents (from $OUT/records-amended.json):"
+sed -n '/^  "documents": \[/,/^  \],\{0,1\}$/p' "$OUT/records-amended.json"
+
 step "10. Customs office DE-HAMBURG-HAFEN marks the declaration under examination, signed"
 "$ZK" submit examine --node "$NODE" --token-file "$L/customs.token" --ucr "$UCR" \
   --office DE-HAMBURG-HAFEN --key "$L/customs-DE-HAMBURG-HAFEN.key"
 
 step "11. A late amendment of the declaration is refused (RKC General Annex Standard 3.27)"
-printf 'declaration of %s, version 2\n' "$UCR" > "$OUT/declaration-v2.txt"
-DECL2=$(sha256sum "$OUT/declaration-v2.txt" | cut -d' ' -f1)
+printf 'declaration of %s, version 3\n' "$UCR" > "$OUT/declaration-v3.txt"
+DECL3=$(sha256sum "$OUT/declaration-v3.txt" | cut -d' ' -f1)
 refused "$ZK" submit anchor --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \
-  --doc-type declaration --digest "$DECL2" --version 2 \
-  --reference "vault://trader/declarations/$UCR/2"
+  --doc-type declaration --digest "$DECL3" --version 3 \
+  --reference "vault://trader/declarations/$UCR/3"
+
+step "11a. The trader forgets the invoice: the node destroys its key; the digest and the proofs stay"
+"$ZK" document forget --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" --doc-type invoice
+echo "reading it now:"
+refused "$ZK" document get --node "$NODE" --token-file "$L/customs.token" --ucr "$UCR" \
+  --doc-type invoice
+echo "the audit re-checks the whole ledger, the forgotten invoice's proof included:"
+"$ZK" audit --node "$NODE" --token-file "$L/auditor.token" --genesis "$L/genesis.json" \
+  --keys "$OUT/keys" --quiet
 
 step "Summary"
 "$ZK" query status --node "$NODE" --token-file "$L/auditor.token" > "$OUT/status.json"
@@ -127,16 +169,19 @@ step "Summary"
 cat <<TXT
 Ledger $(field chain_name "$OUT/status.json"), finalized height $(field height "$OUT/status.json"), latest block $(field hash "$OUT/latest-block.json")
 On the ledger for $UCR:
-  the registry root of DE-GZD (signed), the invoice and declaration digests (version 1),
+  the registry root of DE-GZD (signed), the invoice and declaration digests (the declaration
+  amended to version 2, both versions kept),
   an aeo-status proof (tier AEOS, day $TODAY, nullifier for its scope) and an invoice-value proof
   (declared value 18432.50 EUR), both verified by the node on arrival and again in their block,
   and the examination mark of DE-HAMBURG-HAFEN.
 Refused: a second presentation of the certificate in the same scope, and the amendment after
   examination began.
+Off the ledger, on the node: the invoice, encrypted under its own key, read by customs, then
+  forgotten (its key destroyed: reads answer 410) while its digest and proof stay and the audit passes.
 Never on the ledger: which operator holds the certificate, the invoice's parties, lines and prices.
 TXT
 for secret in DE123456789012345 INV-2026-000451 "Static converters"; do
-  if grep -q "$secret" "$OUT/records.json" "$OUT/latest-block.json"; then
+  if grep -q "$secret" "$OUT/records.json" "$OUT/records-amended.json" "$OUT/latest-block.json"; then
     echo "private value $secret found on the ledger" >&2
     exit 1
   fi

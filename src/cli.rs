@@ -4,6 +4,7 @@
 //! (malformed files, unknown statements, wrong keys, unsatisfied witnesses).
 
 use crate::audit_cli;
+use crate::document_cli;
 use crate::ledger_cli;
 use crate::prover_cli;
 use anyhow::{anyhow, Context, Result};
@@ -38,15 +39,16 @@ enum Command {
         /// Directory to write the keys and their manifest to.
         #[arg(long)]
         out: PathBuf,
-        /// Only these circuits (`aeo-status/v1`, `invoice-value/v1:4`, `invoice-value/v1:16`).
+        /// Only these circuits (`aeo-status/v1`, `invoice-value/v1:4`, `invoice-value/v1:16`,
+        /// `declaration-match/v1:4`, `declaration-match/v1:16`).
         #[arg(long = "circuit")]
         circuits: Vec<String>,
     },
     /// Print a complete example witness that `prove` accepts as is (or the example certificate
     /// list that `registry build` accepts, or the example invoice).
     Example {
-        /// `aeo-status/v1`, `invoice-value/v1` (or `aeo-status`, `invoice-value`),
-        /// `certificates` or `invoice`.
+        /// `aeo-status/v1`, `invoice-value/v1`, `declaration-match/v1` (or `aeo-status`,
+        /// `invoice-value`, `declaration-match`), `certificates` or `invoice`.
         statement: String,
     },
     /// Commercial invoices (run by the trader).
@@ -66,7 +68,8 @@ enum Command {
     },
     /// Prove a statement from a witness file and write the proof envelope.
     Prove {
-        /// Statement id: `aeo-status/v1` or `invoice-value/v1`.
+        /// Statement id: `aeo-status/v1`, `invoice-value/v1` or `declaration-match/v1` (or the
+        /// short name without `/v1`).
         statement: String,
         /// Key directory (from `setup`).
         #[arg(long)]
@@ -114,6 +117,12 @@ enum Command {
     Query {
         #[command(subcommand)]
         command: ledger_cli::QueryCommand,
+    },
+    /// Off-ledger documents on a node: upload (encrypted at rest), read, forget (crypto-shredding).
+    /// Exit 1 when the node refuses, 2 on bad input or an unreachable node.
+    Document {
+        #[command(subcommand)]
+        command: document_cli::DocumentCommand,
     },
     /// Audit a ledger from genesis: hash links, transaction roots, finalization certificates,
     /// every ledger rule and signature, every proof (batched). Exit 0 when everything holds, 1 when
@@ -283,6 +292,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Cluster { command } => Ok(ledger_cli::cluster(command)?),
         Command::Submit { command } => ledger_cli::submit(command).map_err(refusal),
         Command::Query { command } => ledger_cli::query(command).map_err(refusal),
+        Command::Document { command } => document_cli::run(command).map_err(refusal),
         Command::Serve { command } => Ok(prover_cli::run(command)?),
     }
 }
@@ -291,6 +301,7 @@ fn statement_id(s: &str) -> Result<String> {
     let id = match s {
         "aeo-status" => zkcustoms_circuits::aeo_status::ID,
         "invoice-value" => zkcustoms_circuits::invoice_value::ID,
+        "declaration-match" => zkcustoms_circuits::declaration_match::ID,
         other => other,
     };
     if !zkcustoms_prover::STATEMENTS.contains(&id) {

@@ -82,6 +82,9 @@ pub struct NodeArgs {
     /// Most requests served at once (more are answered 503).
     #[arg(long, default_value_t = 256)]
     max_concurrency: usize,
+    /// Largest off-ledger document accepted, in bytes.
+    #[arg(long, default_value_t = zkcustoms_ledger::documents::DEFAULT_MAX_DOCUMENT_BYTES)]
+    max_document_bytes: usize,
 }
 
 /// Where and as whom a client command talks.
@@ -99,7 +102,8 @@ pub struct ClientArgs {
 }
 
 impl ClientArgs {
-    fn client(&self) -> Result<Client> {
+    /// A client of the node with the token given.
+    pub(crate) fn client(&self) -> Result<Client> {
         let token = match (&self.token, &self.token_file) {
             (Some(t), _) => t.clone(),
             (None, Some(f)) => std::fs::read_to_string(f)
@@ -405,6 +409,7 @@ pub fn run_node(a: NodeArgs) -> Result<()> {
             ..MempoolLimits::default()
         },
         max_concurrency: a.max_concurrency,
+        max_document_bytes: a.max_document_bytes,
     })?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod audit_cli;
 mod cli;
+mod document_cli;
 mod ledger_cli;
 mod prover_cli;
 

@@ -26,8 +26,9 @@ pub struct ProverArgs {
     /// Key directory (from `setup`): its proving keys are loaded once, checked against their ids.
     #[arg(long, env = "ZKCUSTOMS_KEYS", default_value = "keys")]
     keys: PathBuf,
-    /// Serve only these circuits (`aeo-status/v1`, `invoice-value/v1:4`, `invoice-value/v1:16`);
-    /// every circuit of the key directory when absent.
+    /// Serve only these circuits (`aeo-status/v1`, `invoice-value/v1:4`, `invoice-value/v1:16`,
+    /// `declaration-match/v1:4`, `declaration-match/v1:16`); every circuit of the key directory
+    /// when absent.
     #[arg(long = "circuit")]
     circuits: Vec<String>,
     /// Address to listen on (port 0: any free port; the address is printed).
@@ -97,6 +98,7 @@ fn parse_circuit(s: &str) -> Result<CircuitId> {
     let statement = match statement {
         "aeo-status" => zkcustoms_circuits::aeo_status::ID,
         "invoice-value" => zkcustoms_circuits::invoice_value::ID,
+        "declaration-match" => zkcustoms_circuits::declaration_match::ID,
         other => other,
     };
     let class = class

@@ -307,3 +307,134 @@ fn many_files_are_verified_together_and_each_is_reported() {
     let o = run(&["verify", "--backend", "fast", "--keys", &f.keys(), &aeo]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn declaration_match_bad_declarations_exit_2_naming_the_problem() {
+    // The native check runs before any key is loaded: no key directory is needed.
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let o = run(&["example", "declaration-match"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(w["statement"], "declaration-match/v1");
+    assert_eq!(
+        w["declared"]["items"],
+        serde_json::json!([
+            {"hs_code": "850440", "value_minor": 1_600_000},
+            {"hs_code": "854442", "value_minor": 243_250}
+        ]),
+        "two invoice lines share heading 850440"
+    );
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit, &str); 5] = [
+        (
+            "dm1.json",
+            |v| v["declared"]["items"][0]["value_minor"] = 1_080_000.into(),
+            "item 850440: value differs",
+        ),
+        (
+            "dm2.json",
+            |v| v["declared"]["items"][1]["hs_code"] = "85444".into(),
+            "heading must be six digits",
+        ),
+        (
+            "dm3.json",
+            |v| {
+                let item = serde_json::json!({"hs_code": "010121", "value_minor": 1});
+                let items = v["declared"]["items"].as_array_mut().unwrap();
+                for h in ["940360", "847130", "010121"] {
+                    let mut i = item.clone();
+                    i["hs_code"] = h.into();
+                    items.push(i);
+                }
+            },
+            "size class 4 holds at most 4",
+        ),
+        (
+            "dm4.json",
+            |v| v["declared"]["items"][1]["hs_code"] = "850440".into(),
+            "declared in more than one item",
+        ),
+        (
+            "dm5.json",
+            |v| v["declared"]["items"] = serde_json::json!([]),
+            "no items",
+        ),
+    ];
+    let keys = path("no-keys");
+    for (name, edit, expected) in cases {
+        let mut changed = w.clone();
+        edit(&mut changed);
+        let w = path(name);
+        std::fs::write(&w, changed.to_string()).unwrap();
+        let o = run(&[
+            "prove",
+            "declaration-match",
+            "--keys",
+            &keys,
+            "--witness",
+            &w,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert!(stderr(&o).contains(expected), "{name}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("Static converters"), "{name}");
+    }
+}
+
+#[test]
+fn declaration_match_proves_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let keys = path("keys");
+    let o = run(&[
+        "setup",
+        "--dev",
+        "--out",
+        &keys,
+        "--circuit",
+        "declaration-match/v1:4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let witness = path("dm.witness.json");
+    std::fs::write(&witness, run(&["example", "declaration-match"]).stdout).unwrap();
+    let proof = path("dm.proof.json");
+    let o = run(&[
+        "prove",
+        "declaration-match",
+        "--keys",
+        &keys,
+        "--witness",
+        &witness,
+        "--out",
+        &proof,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&proof).unwrap();
+    for secret in ["INV-2026-000451", "Static converters", "1080000"] {
+        assert!(!text.contains(secret), "{secret} leaked");
+    }
+    let o = run(&["verify", "--keys", &keys, &proof]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("850440 16000.00"), "{}", stdout(&o));
+    // snarkjs export: 4 fixed inputs and a (heading, value) pair per slot of the 4-line class.
+    let export = path("snarkjs");
+    let o = run(&[
+        "export", "snarkjs", "--keys", &keys, &proof, "--out", &export,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let public: Vec<String> = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&export).join("public.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(public.len(), 12);
+    assert_eq!(public[3], "2", "item count");
+    assert_eq!(public[8..], ["0", "0", "0", "0"], "padding");
+    // A value moved between headings: the proof no longer verifies.
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["public"]["items"][0]["value_minor"] = 1_500_000.into();
+    v["public"]["items"][1]["value_minor"] = 343_250.into();
+    let changed = path("dm.changed.json");
+    std::fs::write(&changed, v.to_string()).unwrap();
+    let o = run(&["verify", "--keys", &keys, &changed]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+}

@@ -7,6 +7,12 @@
 //! proofs needs customs or auditor. Errors are `{"error": code, "message": text}`: 400 malformed
 //! input, 401 no or unknown token, 403 wrong role, 404 unknown, 413 body too large, 422 a ledger
 //! rule refused the transaction (the code names the rule), 503 mempool full or node overloaded.
+//!
+//! Off-ledger documents ([`crate::documents`]) have their own routes: the trader uploads the bytes
+//! of an anchored document with an access list, the roles on it read them, the trader or customs
+//! forgets the document (409 uploaded twice, 410 forgotten, 422 digest mismatch).
+
+mod document_routes;
 
 use crate::block::Block;
 use crate::chain::{Chain, SubmitError, TxStatus};
@@ -63,7 +69,7 @@ impl Tokens {
     }
 
     /// The role of a token (compared in constant time against every token).
-    fn role(&self, token: &[u8]) -> Option<Role> {
+    pub(crate) fn role(&self, token: &[u8]) -> Option<Role> {
         let mut found = None;
         for (t, role) in &self.tokens {
             let same = t.len() == token.len()
@@ -188,10 +194,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block_at))
         .route("/v1/records", get(records))
+        .route(
+            "/v1/documents/{ucr}/{doc_type}/{version}",
+            document_routes::routes(state.chain.documents().map_or(max_body, |d| d.max_bytes())),
+        )
         .route("/v1/registry/{authority}", get(registry))
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .merge(crate::explorer::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -482,7 +493,7 @@ async fn records(
     let ucr = Ucr::parse(&q.ucr)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-ucr", e.to_string()))?;
     let chain = state.chain.clone();
-    let value = blocking(move || -> Result<Value, StoreError> {
+    let value = blocking(move || -> Result<Value, ApiError> {
         let store = chain.store();
         let rows = store.scan_prefix::<Records>(&records_prefix(&ucr), MAX_RECORDS)?;
         let examination = store.get::<Examinations>(&ucr)?;
@@ -493,19 +504,43 @@ async fn records(
                 _ => None,
             })
             .collect();
+        // Per document type: the current version, and every version with the transaction that
+        // anchored it, the version that superseded it and the node's off-ledger copy.
         let mut latest = Vec::new();
         for doc_type in doc_types {
-            if let Some((k, d)) =
-                store.last_with_prefix::<Documents>(&documents_prefix(&ucr, doc_type))?
-            {
-                latest.push(json!({
-                    "doc_type": k.doc_type,
+            let versions =
+                store.scan_prefix::<Documents>(&documents_prefix(&ucr, doc_type), usize::MAX)?;
+            let Some((current, d)) = versions.last() else {
+                continue;
+            };
+            let mut history = Vec::new();
+            for (i, (k, e)) in versions.iter().enumerate() {
+                let tx = store
+                    .get::<Records>(&(ucr.clone(), e.location))?
+                    .map(|tx| hex::encode(tx.hash()));
+                let off_ledger = match chain.documents() {
+                    Some(docs) => docs.meta(k)?.map(|m| m.to_json()),
+                    None => None,
+                };
+                history.push(json!({
                     "version": k.version,
-                    "digest": hex::encode(d.digest),
-                    "reference": d.reference,
-                    "height": d.location.height,
+                    "digest": hex::encode(e.digest),
+                    "reference": e.reference,
+                    "height": e.location.height,
+                    "index": e.location.index,
+                    "tx": tx,
+                    "superseded_by": versions.get(i + 1).map(|(next, _)| next.version),
+                    "document": off_ledger,
                 }));
             }
+            latest.push(json!({
+                "doc_type": current.doc_type,
+                "version": current.version,
+                "digest": hex::encode(d.digest),
+                "reference": d.reference,
+                "height": d.location.height,
+                "history": history,
+            }));
         }
         Ok(json!({
             "ucr": ucr.as_str(),
@@ -677,9 +712,33 @@ pub fn openapi_document() -> Value {
             "/v1/blocks/{height}": {"get": {"summary": "A finalized block (customs, auditor)",
                 "parameters": [{"name": "height", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "responses": with(json!({"200": ok("block")}), errors(&["400", "401", "403", "404"]))}},
-            "/v1/records": {"get": {"summary": "Every record of a consignment (customs, auditor)",
+            "/v1/records": {"get": {"summary": "Every record of a consignment (customs, auditor): the records in ledger order, the examination mark, and per document type the current version with its full history (each version's digest, height, transaction hash, superseded-by, and the node's off-ledger copy: stored or forgotten)",
                 "parameters": [{"name": "ucr", "in": "query", "required": true, "schema": {"type": "string"}}],
                 "responses": with(json!({"200": ok("records")}), errors(&["400", "401", "403"]))}},
+            "/v1/documents/{ucr}/{doc_type}/{version}": {
+                "parameters": [
+                    {"name": "ucr", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "doc_type", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "version", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}},
+                ],
+                "post": {
+                    "summary": "Upload the bytes of an anchored document (trader): their SHA-256 must be the anchored digest (for invoices: the canonical encoding); stored encrypted under a key of its own; once per document",
+                    "parameters": [{"name": "readers", "in": "query", "description": "roles that may read it besides the trader, comma-separated (customs, auditor, authority)", "schema": {"type": "string"}}],
+                    "requestBody": {"content": {"application/octet-stream": {}}},
+                    "responses": with(json!({"201": ok("stored: {ucr, doc_type, version, document: {digest, size, readers, uploaded_at_ms, state}}")}),
+                        errors(&["400", "401", "403", "404", "409", "410", "413", "422", "503"])),
+                },
+                "get": {
+                    "summary": "Read a document (roles on its access list): the plaintext bytes; 410 once forgotten",
+                    "responses": with(json!({"200": {"description": "the document", "content": {"application/octet-stream": {}}}}),
+                        errors(&["400", "401", "403", "404", "410", "503"])),
+                },
+                "delete": {
+                    "summary": "Forget a document (trader, customs): its key and ciphertext are destroyed and erased from the node's files; the digest and every proof stay on the ledger",
+                    "responses": with(json!({"200": ok("forgotten: the document's record with forgotten_by and forgotten_at_ms")}),
+                        errors(&["400", "401", "403", "404", "410", "503"])),
+                },
+            },
             "/v1/registry/{authority}": {"get": {"summary": "An authority's published registry roots",
                 "parameters": [{"name": "authority", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "responses": with(json!({"200": ok("roots")}), errors(&["401", "404"]))}},

@@ -152,6 +152,7 @@ pub struct Chain {
     new_tx: Notify,
     clock: Box<dyn Fn() -> u64 + Send + Sync>,
     gossip: Mutex<Option<futures::channel::mpsc::UnboundedSender<Transaction>>>,
+    documents: Option<std::sync::Arc<crate::documents::DocumentService>>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
 }
@@ -251,6 +252,7 @@ impl Chain {
             new_tx: Notify::new(),
             clock: Box::new(now_ms),
             gossip: Mutex::new(None),
+            documents: None,
             metrics,
         })
     }
@@ -260,6 +262,18 @@ impl Chain {
     pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
         self.clock = Box::new(clock);
         self
+    }
+
+    /// Attaches the node's off-ledger document service (the API's document routes answer 503
+    /// without one).
+    pub fn with_documents(mut self, documents: crate::documents::DocumentService) -> Self {
+        self.documents = Some(std::sync::Arc::new(documents));
+        self
+    }
+
+    /// The node's document service, if it keeps documents.
+    pub fn documents(&self) -> Option<&std::sync::Arc<crate::documents::DocumentService>> {
+        self.documents.as_ref()
     }
 
     /// Milliseconds since the Unix epoch on this node's clock.

@@ -1,6 +1,8 @@
-//! A small blocking client of the node's API, used by `zkcustoms submit` and `zkcustoms query`.
+//! A small blocking client of the node's API, used by `zkcustoms submit`, `zkcustoms query` and
+//! `zkcustoms document`.
 
-use crate::tx::{Hash, Transaction};
+use crate::store::DocumentKey;
+use crate::tx::{Hash, Role, Transaction};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -117,6 +119,65 @@ impl Client {
                 return Err(ClientError::StillPending(hex::encode(hash)));
             }
         }
+    }
+
+    fn document_path(id: &DocumentKey) -> String {
+        format!("/v1/documents/{}/{}/{}", id.ucr, id.doc_type, id.version)
+    }
+
+    /// Uploads the bytes of an anchored document with its access list (roles that may read it
+    /// besides the trader); answers the node's record of it.
+    pub fn put_document(
+        &self,
+        id: &DocumentKey,
+        bytes: &[u8],
+        readers: &[Role],
+    ) -> Result<Value, ClientError> {
+        let readers: Vec<&str> = readers.iter().map(|r| r.name()).collect();
+        Self::answer(
+            self.agent
+                .post(&format!("{}{}", self.base, Self::document_path(id)))
+                .query("readers", &readers.join(","))
+                .set("Authorization", &format!("Bearer {}", self.token))
+                .set("Content-Type", "application/octet-stream")
+                .send_bytes(bytes),
+        )
+    }
+
+    /// Reads a document's bytes (at most `max_bytes`).
+    pub fn get_document(&self, id: &DocumentKey, max_bytes: usize) -> Result<Vec<u8>, ClientError> {
+        let r = self
+            .agent
+            .get(&format!("{}{}", self.base, Self::document_path(id)))
+            .set("Authorization", &format!("Bearer {}", self.token))
+            .call();
+        match r {
+            Ok(resp) => {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(resp.into_reader(), max_bytes as u64 + 1),
+                    &mut bytes,
+                )
+                .map_err(|e| ClientError::Transport(e.to_string()))?;
+                if bytes.len() > max_bytes {
+                    return Err(ClientError::Transport(format!(
+                        "the document is larger than {max_bytes} bytes"
+                    )));
+                }
+                Ok(bytes)
+            }
+            Err(e) => Self::answer(Err(e)).map(|_| Vec::new()),
+        }
+    }
+
+    /// Forgets a document (its key is destroyed on the node); answers the node's record of it.
+    pub fn forget_document(&self, id: &DocumentKey) -> Result<Value, ClientError> {
+        Self::answer(
+            self.agent
+                .delete(&format!("{}{}", self.base, Self::document_path(id)))
+                .set("Authorization", &format!("Bearer {}", self.token))
+                .call(),
+        )
     }
 
     /// The node's status.

@@ -1,5 +1,5 @@
 //! A ledger node: RocksDB under `DATA_DIR/ledger`, consensus journals under
-//! `DATA_DIR/consensus`, the validators' authenticated peer-to-peer network, Simplex consensus,
+//! `DATA_DIR/consensus`, the encrypted off-ledger documents under `DATA_DIR/documents`, the validators' authenticated peer-to-peer network, Simplex consensus,
 //! and the HTTP API, until SIGINT or SIGTERM.
 
 use crate::api::{self, ApiState, Tokens};
@@ -8,6 +8,7 @@ use crate::consensus::{
     channel, runtime_clock, start_validator, Channels, ValidatorConfig, MAX_MESSAGE,
 };
 use crate::crypto;
+use crate::documents::DocumentService;
 use crate::genesis::{Genesis, NodeConfig};
 use crate::store::Store;
 use commonware_cryptography::ed25519::PublicKey;
@@ -52,6 +53,8 @@ pub struct NodeOptions {
     pub mempool: MempoolLimits,
     /// Most requests served at once.
     pub max_concurrency: usize,
+    /// Largest off-ledger document accepted, in bytes.
+    pub max_document_bytes: usize,
 }
 
 /// Why a node could not run.
@@ -93,13 +96,19 @@ pub fn run_until(
         .map_err(|e| NodeError::Start(format!("{}: {e}", opts.data_dir.display())))?;
     let store =
         Store::open(&opts.data_dir.join("ledger")).map_err(|e| NodeError::Start(e.to_string()))?;
+    let documents = DocumentService::open(
+        &opts.data_dir.join(crate::documents::DOCUMENTS_DIR),
+        opts.max_document_bytes,
+    )
+    .map_err(|e| NodeError::Start(e.to_string()))?;
     let chain = Chain::open(
         genesis.clone(),
         store,
         Some(&config.keys),
         crypto::public_bytes(&me),
         opts.mempool,
-    )?;
+    )?
+    .with_documents(documents);
     let (height, tip) = chain.tip();
     info!(
         chain = %hex::encode(genesis.chain_id),

@@ -15,7 +15,9 @@ use crate::store::{
 };
 use crate::tx::{sha256, Hash, Transaction, Ucr};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use zkcustoms_circuits::declaration_match::DeclarationMatchPublic;
 use zkcustoms_circuits::field::fr_to_be_bytes;
+use zkcustoms_circuits::invoice_value::InvoiceValuePublic;
 use zkcustoms_circuits::Fr;
 use zkcustoms_verifier::envelope::PROOF_LEN;
 use zkcustoms_verifier::{ProofEnvelope, PublicValues};
@@ -292,16 +294,18 @@ impl Rules<'_> {
                             .into());
                         }
                     }
-                    PublicValues::InvoiceValue(p) => {
-                        let key = (p.digest, t.ucr.clone());
+                    PublicValues::InvoiceValue(InvoiceValuePublic { digest, .. })
+                    | PublicValues::DeclarationMatch(DeclarationMatchPublic { digest, .. }) => {
+                        let key = (*digest, t.ucr.clone());
                         if !overlay.digests.contains(&key)
                             && !self.store.contains::<Digests>(&key)?
                         {
                             return Err(Rejection::new(
                                 "unanchored-digest",
                                 format!(
-                                    "digest {} is not anchored for {}",
-                                    hex::encode(p.digest),
+                                    "{}: invoice digest {} is not anchored for {}",
+                                    env.circuit.statement(),
+                                    hex::encode(digest),
                                     t.ucr
                                 ),
                             )

@@ -479,8 +479,8 @@ pub fn documents_prefix(ucr: &Ucr, doc_type: &str) -> Vec<u8> {
     w.finish()
 }
 
-/// `digests`: anchored digests by consignment, for invoice-value proofs. Key:
-/// `digest [32] | ucr str16`. Value: `version | doc type str16 | version u32`.
+/// `digests`: anchored digests by consignment, for invoice-value and declaration-match proofs.
+/// Key: `digest [32] | ucr str16`. Value: `version | doc type str16 | version u32`.
 pub struct Digests;
 
 impl Schema for Digests {
@@ -544,7 +544,8 @@ impl Schema for Examinations {
 
 /// `verifying_keys`: the pinned verifying keys, stored at first start so the ledger (and an
 /// auditor) can re-verify without the key directory. Key: `key id [32]`. Value:
-/// `version | statement tag u8 (1 aeo-status/v1, 2 invoice-value/v1) | size class u8 | key bytes (u32 len)`.
+/// `version | statement tag u8 (1 aeo-status/v1, 2 invoice-value/v1, 3 declaration-match/v1)
+/// | size class u8 | key bytes (u32 len)`.
 pub struct VerifyingKeys;
 
 impl Schema for VerifyingKeys {
@@ -561,6 +562,7 @@ impl Schema for VerifyingKeys {
         match c {
             CircuitId::AeoStatusV1 => w.u8(1).u8(0),
             CircuitId::InvoiceValueV1(s) => w.u8(2).u8(s.lines() as u8),
+            CircuitId::DeclarationMatchV1(s) => w.u8(3).u8(s.lines() as u8),
         };
         w.bytes(bytes);
     }
@@ -568,6 +570,10 @@ impl Schema for VerifyingKeys {
         let circuit = match (r.u8("statement")?, r.u8("size class")?) {
             (1, 0) => CircuitId::AeoStatusV1,
             (2, n) => CircuitId::InvoiceValueV1(
+                SizeClass::try_from(u32::from(n))
+                    .map_err(|e| DecodeError::invalid("size class", e))?,
+            ),
+            (3, n) => CircuitId::DeclarationMatchV1(
                 SizeClass::try_from(u32::from(n))
                     .map_err(|e| DecodeError::invalid("size class", e))?,
             ),
@@ -1022,6 +1028,10 @@ mod tests {
         round_trip::<VerifyingKeys>(
             sha256(b"k"),
             (CircuitId::InvoiceValueV1(SizeClass::Lines16), vec![1, 2, 3]),
+        );
+        round_trip::<VerifyingKeys>(
+            sha256(b"k"),
+            (CircuitId::DeclarationMatchV1(SizeClass::Lines4), vec![4]),
         );
         round_trip::<PendingBlocks>(sha256(b"b"), block);
     }

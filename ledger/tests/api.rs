@@ -932,8 +932,14 @@ async fn documents_are_versioned_and_frozen_under_examination() {
         assert_eq!(records[0]["transaction"]["version"], 1);
         assert_eq!(records[1]["transaction"]["supersedes"], 1);
         assert_eq!(records[2]["transaction"]["type"], "mark_examination");
+        // The current version, and its history (the full history is tested with documents).
+        let mut current = b["documents"].clone();
+        let history = current[0]
+            .as_object_mut()
+            .and_then(|o| o.remove("history"))
+            .expect("a history");
         assert_eq!(
-            b["documents"],
+            current,
             json!([{
                 "doc_type": "invoice",
                 "version": 2,
@@ -943,6 +949,7 @@ async fn documents_are_versioned_and_frozen_under_examination() {
             }]),
             "{b}"
         );
+        assert_eq!(history.as_array().map(Vec::len), Some(2), "{b}");
     }
 
     // A consignment with nothing recorded.

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod node;
+pub mod webdriver;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,0 +1,378 @@
+//! Off-ledger documents and amendments end to end, with a real node process and the `zkcustoms`
+//! client commands: upload (encrypted at rest), reads by access list, refusals with their exit
+//! codes, an amendment with its history, the examination freeze, and forgetting: afterwards
+//! neither the plaintext nor the key is in any file of the node's data directory, reads answer
+//! 410, and `zkcustoms audit` still passes.
+
+mod common;
+
+use common::node::*;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use zkcustoms_ledger::documents::{DocumentKeys, DOCUMENTS_DIR, DOCUMENT_COLUMN_FAMILIES};
+use zkcustoms_ledger::store::{DocumentKey, Schema};
+use zkcustoms_ledger::tx::Ucr;
+
+const UCR: &str = "26DE-HAM-000077";
+const MARKER: &str = "DECLARATION-MARKER-93c1e7: 4 static converters, customs value 18432.50 EUR";
+
+fn json(o: &std::process::Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("not JSON: {} / {}", stdout(o), stderr(o)))
+}
+
+fn ok(o: &std::process::Output) {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+}
+
+/// A refusal by the node: exit 1 and this HTTP status and code on standard error.
+fn refused(o: &std::process::Output, what: &str) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    assert!(stderr(o).contains(what), "{what}: {}", stderr(o));
+}
+
+/// Every file under `dir` that contains `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle)
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// The raw key of a stored document, read from a stopped node's document database.
+fn stored_key(data: &Path, doc_type: &str, version: u32) -> Vec<u8> {
+    let db = rocksdb::DB::open_cf_for_read_only(
+        &rocksdb::Options::default(),
+        data.join(DOCUMENTS_DIR),
+        DOCUMENT_COLUMN_FAMILIES,
+        false,
+    )
+    .unwrap();
+    let id = DocumentKey {
+        ucr: Ucr::parse(UCR).unwrap(),
+        doc_type: doc_type.into(),
+        version,
+    };
+    let bytes = db
+        .get_cf(
+            db.cf_handle(DocumentKeys::CF).unwrap(),
+            DocumentKeys::encode_key(&id),
+        )
+        .unwrap()
+        .expect("the document has a key");
+    DocumentKeys::decode_value(&bytes)
+        .unwrap()
+        .key_bytes()
+        .to_vec()
+}
+
+#[test]
+fn documents_amendments_and_forgetting_through_the_cli() {
+    let work = tempfile::tempdir().unwrap();
+    let path = |name: &str| work.path().join(name).display().to_string();
+    let o = run(&[
+        "setup",
+        "--dev",
+        "--out",
+        &path("keys"),
+        "--circuit",
+        "aeo-status/v1",
+    ]);
+    ok(&o);
+    let mut l = Ledger::prepare_with_keys(&path("keys"), false);
+    l.start();
+
+    // The trader anchors its invoice (canonical encoding) and its declaration.
+    std::fs::write(path("invoice.json"), run(&["example", "invoice"]).stdout).unwrap();
+    let o = run(&[
+        "invoice",
+        "digest",
+        "--invoice",
+        &path("invoice.json"),
+        "--out",
+        &path("invoice.bin"),
+    ]);
+    ok(&o);
+    let canonical = std::fs::read(path("invoice.bin")).unwrap();
+    std::fs::write(path("declaration-v1.txt"), MARKER).unwrap();
+    std::fs::write(path("declaration-v2.txt"), format!("{MARKER}, amended")).unwrap();
+    let sha = |p: &str| hex::encode(zkcustoms_ledger::tx::sha256(&std::fs::read(p).unwrap()));
+    let anchor = |l: &Ledger, doc_type: &str, version: &str, source: &[&str]| {
+        let mut args = vec![
+            "submit",
+            "anchor",
+            "--ucr",
+            UCR,
+            "--doc-type",
+            doc_type,
+            "--version",
+            version,
+            "--reference",
+            "vault://trader/documents",
+        ];
+        args.extend_from_slice(source);
+        l.cli("trader", &args)
+    };
+    ok(&anchor(
+        &l,
+        "invoice",
+        "1",
+        &["--invoice", &path("invoice.json")],
+    ));
+    let decl1 = sha(&path("declaration-v1.txt"));
+    ok(&anchor(&l, "declaration", "1", &["--digest", &decl1]));
+
+    // Upload: the invoice for customs, the declaration for customs and auditors.
+    let doc =
+        |l: &Ledger, role: &str, verb: &str, doc_type: &str, version: &str, extra: &[&str]| {
+            let mut args = vec![
+                "document",
+                verb,
+                "--ucr",
+                UCR,
+                "--doc-type",
+                doc_type,
+                "--version",
+                version,
+            ];
+            args.extend_from_slice(extra);
+            l.cli(role, &args)
+        };
+    let invoice = path("invoice.json");
+    let inv_put = ["--invoice", invoice.as_str(), "--readers", "customs"];
+    let o = doc(&l, "trader", "put", "invoice", "1", &inv_put);
+    ok(&o);
+    assert_eq!(json(&o)["document"]["state"], "stored");
+    assert_eq!(json(&o)["document"]["size"], canonical.len());
+    refused(
+        &doc(&l, "trader", "put", "invoice", "1", &inv_put),
+        "409 duplicate-document",
+    );
+    let decl_v2 = path("declaration-v2.txt");
+    refused(
+        &doc(
+            &l,
+            "trader",
+            "put",
+            "declaration",
+            "1",
+            &["--file", &decl_v2],
+        ),
+        "422 digest-mismatch",
+    );
+    refused(
+        &doc(
+            &l,
+            "trader",
+            "put",
+            "declaration",
+            "2",
+            &["--file", &decl_v2],
+        ),
+        "404 unknown-anchor",
+    );
+    let o = doc(
+        &l,
+        "customs",
+        "put",
+        "declaration",
+        "1",
+        &["--file", &path("declaration-v1.txt")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("403 wrong-role"), "{}", stderr(&o));
+    let o = doc(
+        &l,
+        "trader",
+        "put",
+        "declaration",
+        "1",
+        &["--file", &path("nope")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Malformed input is refused before anything is sent.
+    let o = l.cli(
+        "customs",
+        &[
+            "document",
+            "get",
+            "--ucr",
+            "lower-case",
+            "--doc-type",
+            "invoice",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ucr"), "{}", stderr(&o));
+    let o = doc(
+        &l,
+        "trader",
+        "put",
+        "invoice",
+        "1",
+        &["--invoice", &decl_v2],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a valid invoice"), "{}", stderr(&o));
+    ok(&doc(
+        &l,
+        "trader",
+        "put",
+        "declaration",
+        "1",
+        &[
+            "--file",
+            &path("declaration-v1.txt"),
+            "--readers",
+            "customs,auditor",
+        ],
+    ));
+
+    // Reads by the access list.
+    ok(&doc(
+        &l,
+        "customs",
+        "get",
+        "invoice",
+        "1",
+        &["--out", &path("read.bin")],
+    ));
+    assert_eq!(std::fs::read(path("read.bin")).unwrap(), canonical);
+    refused(
+        &doc(&l, "auditor", "get", "invoice", "1", &[]),
+        "403 not-a-reader",
+    );
+    let o = doc(&l, "auditor", "get", "declaration", "1", &[]);
+    ok(&o);
+    assert_eq!(stdout(&o), MARKER);
+
+    // An amendment: version 2, with its history.
+    ok(&anchor(
+        &l,
+        "declaration",
+        "2",
+        &["--digest", &sha(&decl_v2)],
+    ));
+    let o = l.cli("customs", &["query", "records", "--ucr", UCR]);
+    ok(&o);
+    let records = json(&o);
+    let decl = &records["documents"][0];
+    assert_eq!(decl["doc_type"], "declaration", "{records}");
+    assert_eq!(decl["version"], 2, "{records}");
+    assert_eq!(decl["history"][0]["superseded_by"], 2, "{records}");
+    assert_eq!(
+        decl["history"][0]["document"]["state"], "stored",
+        "{records}"
+    );
+    assert_eq!(decl["history"][1]["digest"], sha(&decl_v2), "{records}");
+    assert!(decl["history"][1]["tx"].is_string(), "{records}");
+
+    // Under examination: version 3 is refused, clearly.
+    let key = l.path("customs-DE-HAMBURG-HAFEN.key");
+    ok(&l.cli(
+        "customs",
+        &[
+            "submit",
+            "examine",
+            "--ucr",
+            UCR,
+            "--office",
+            "DE-HAMBURG-HAFEN",
+            "--key",
+            &key,
+        ],
+    ));
+    let o = anchor(&l, "declaration", "3", &["--digest", &"33".repeat(32)]);
+    refused(&o, "422 under-examination");
+    assert!(stderr(&o).contains("no new version"), "{}", stderr(&o));
+
+    // Encrypted at rest: no plaintext in any file; the keys are there (the scan finds them).
+    l.stop();
+    let inv_key = stored_key(&l.data, "invoice", 1);
+    let decl_key = stored_key(&l.data, "declaration", 1);
+    for plain in [MARKER.as_bytes(), &canonical, b"INV-2026-000451"] {
+        assert_eq!(files_containing(&l.data, plain), Vec::<PathBuf>::new());
+    }
+    assert!(!files_containing(&l.data, &inv_key).is_empty());
+    assert!(!files_containing(&l.data, &decl_key).is_empty());
+    l.start();
+
+    // Forget both documents; refusals for unknown and already forgotten ones.
+    let o = doc(&l, "trader", "forget", "invoice", "1", &[]);
+    ok(&o);
+    assert_eq!(json(&o)["document"]["state"], "forgotten");
+    assert_eq!(json(&o)["document"]["forgotten_by"], "trader");
+    refused(
+        &doc(&l, "customs", "forget", "invoice", "1", &[]),
+        "410 document-forgotten",
+    );
+    refused(
+        &doc(&l, "trader", "forget", "invoice", "2", &[]),
+        "404 unknown-document",
+    );
+    refused(
+        &doc(&l, "auditor", "forget", "declaration", "1", &[]),
+        "403 wrong-role",
+    );
+    let o = doc(&l, "customs", "forget", "declaration", "1", &[]);
+    ok(&o);
+    assert_eq!(json(&o)["document"]["forgotten_by"], "customs");
+    refused(
+        &doc(&l, "customs", "get", "invoice", "1", &[]),
+        "410 document-forgotten",
+    );
+    l.stop();
+
+    // Neither the plaintexts nor the keys are in any file.
+    for needle in [
+        MARKER.as_bytes(),
+        &canonical,
+        b"INV-2026-000451",
+        &inv_key,
+        &decl_key,
+    ] {
+        assert_eq!(files_containing(&l.data, needle), Vec::<PathBuf>::new());
+    }
+    // The ledger is intact: the audit re-checks it from genesis.
+    let o = run(&[
+        "audit",
+        "--data-dir",
+        l.data.to_str().unwrap(),
+        "--genesis",
+        &l.path("genesis.json"),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{} {}", stdout(&o), stderr(&o));
+
+    // After a restart: still forgotten, the digests still on the ledger.
+    l.start();
+    refused(
+        &doc(&l, "trader", "get", "invoice", "1", &[]),
+        "410 document-forgotten",
+    );
+    let o = l.cli("auditor", &["query", "records", "--ucr", UCR]);
+    ok(&o);
+    let records = json(&o);
+    let inv = &records["documents"][1];
+    assert_eq!(inv["doc_type"], "invoice", "{records}");
+    assert_eq!(
+        inv["digest"],
+        hex::encode(zkcustoms_ledger::tx::sha256(&canonical))
+    );
+    assert_eq!(inv["history"][0]["document"]["state"], "forgotten");
+    assert_eq!(inv["history"][0]["document"]["forgotten_by"], "trader");
+}
