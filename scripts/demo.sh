@@ -171,9 +171,10 @@ Ledger $(field chain_name "$OUT/status.json"), finalized height $(field height "
 On the ledger for $UCR:
   the registry root of DE-GZD (signed), the invoice and declaration digests (the declaration
   amended to version 2, both versions kept),
-  an aeo-status proof (tier AEOS, day $TODAY, nullifier for its scope) and an invoice-value proof
-  (declared value 18432.50 EUR), both verified by the node on arrival and again in their block,
-  and the examination mark of DE-HAMBURG-HAFEN.
+  an aeo-status proof (tier AEOS, day $TODAY, nullifier for its scope), an invoice-value proof
+  (declared value 18432.50 EUR) and a declaration-match proof (the declaration items are the
+  invoice's lines grouped by HS-6 heading), each verified by the node on arrival and again in its
+  block, and the examination mark of DE-HAMBURG-HAFEN.
 Refused: a second presentation of the certificate in the same scope, and the amendment after
   examination began.
 Off the ledger, on the node: the invoice, encrypted under its own key, read by customs, then
