@@ -15,12 +15,17 @@ use zkcustoms_ledger::client::Client;
 const N: usize = 4;
 const UCR: &str = "26DE-HAM-000042";
 
-/// The first of `n` consecutive free ports below the ephemeral range.
-fn free_ports(n: u16) -> u16 {
+/// The first of `n` consecutive free ports below the ephemeral range that do not overlap the
+/// `n` ports from `avoid` (ports found free stay free until a node binds them, so without it a
+/// second search finds the first range again).
+fn free_ports(n: u16, avoid: Option<u16>) -> u16 {
     let offset = (std::process::id() % 400) * 29;
     for i in 0..400u32 {
         let base = 20_000 + (offset + i * 7) % 12_000;
         let base = u16::try_from(base).expect("below 32000");
+        if avoid.is_some_and(|a| a.abs_diff(base) < n) {
+            continue;
+        }
         if (0..n).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
             return base;
         }
@@ -40,13 +45,8 @@ impl Cluster {
         let f = fixture();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("cluster");
-        let p2p = free_ports(N as u16);
-        let api = loop {
-            let a = free_ports(N as u16);
-            if a.abs_diff(p2p) >= N as u16 {
-                break a;
-            }
-        };
+        let p2p = free_ports(N as u16, None);
+        let api = free_ports(N as u16, Some(p2p));
         let o = run(&[
             "cluster",
             "init",
