@@ -718,6 +718,21 @@ fn bad_ucr(ctx: &Ctx, e: impl std::fmt::Display) -> Response {
     )
 }
 
+/// The UCR of a consignment page (`/consignments/{ucr}{page}`) for a signed-in reader: a bad
+/// UCR is the 400 page, and without a sign-in the page for `what` asks for one and comes back.
+#[allow(clippy::result_large_err)] // the error is the page the handler answers with
+fn signed_in_ucr(ctx: &Ctx, ucr: &str, what: &str, page: &str) -> Result<Ucr, Response> {
+    let ucr = Ucr::parse(ucr).map_err(|e| bad_ucr(ctx, e))?;
+    if !ctx.signed_in() {
+        return Err(sign_in_needed(
+            ctx,
+            what,
+            &format!("/consignments/{ucr}{page}"),
+        ));
+    }
+    Ok(ucr)
+}
+
 /// A consignment's records.
 pub(crate) struct ConsignmentData {
     /// Every record, in ledger order: location and transaction.
@@ -735,14 +750,7 @@ async fn consignment_page(
     Path(ucr): Path<String>,
 ) -> Result<Response, Response> {
     let ctx = ex.ctx(&state, &headers);
-    let ucr = Ucr::parse(&ucr).map_err(|e| bad_ucr(&ctx, e))?;
-    if !ctx.signed_in() {
-        return Err(sign_in_needed(
-            &ctx,
-            "the records of a consignment",
-            &format!("/consignments/{ucr}"),
-        ));
-    }
+    let ucr = signed_in_ucr(&ctx, &ucr, "the records of a consignment", "")?;
     let chain = state.chain.clone();
     let key = ucr.clone();
     let data = read(&ctx, move || {
@@ -805,14 +813,12 @@ async fn history_page(
     Path(ucr): Path<String>,
 ) -> Result<Response, Response> {
     let ctx = ex.ctx(&state, &headers);
-    let ucr = Ucr::parse(&ucr).map_err(|e| bad_ucr(&ctx, e))?;
-    if !ctx.signed_in() {
-        return Err(sign_in_needed(
-            &ctx,
-            "the amendment history of a consignment",
-            &format!("/consignments/{ucr}/history"),
-        ));
-    }
+    let ucr = signed_in_ucr(
+        &ctx,
+        &ucr,
+        "the amendment history of a consignment",
+        "/history",
+    )?;
     let chain = state.chain.clone();
     let key = ucr.clone();
     let (rows, examination) = read(&ctx, move || {
