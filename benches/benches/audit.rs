@@ -27,7 +27,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use zkcustoms_benches::dev_keys;
 use zkcustoms_circuits::aeo_status::nullifier;
@@ -121,17 +121,10 @@ fn simulate(
     }
 }
 
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-    }
-}
-
 /// The cached ledger: `genesis.json` and the node data directory `data/ledger`, complete when
 /// `complete` exists.
 fn cached_ledger(txs: usize) -> PathBuf {
-    let dir = target_dir().join(format!("audit-bench/v{CACHE_VERSION}-{txs}"));
+    let dir = zkcustoms_benches::target_dir().join(format!("audit-bench/v{CACHE_VERSION}-{txs}"));
     let keys = dev_keys(&[CircuitId::AeoStatusV1]).expect("dev keys");
     let c = &keys.circuits[0];
     let vk = c.proving_key.verifying_key().clone();

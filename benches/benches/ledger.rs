@@ -94,18 +94,9 @@ fn node_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("ZKCUSTOMS_BIN") {
         return bin.into();
     }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|t| {
-            if t.is_absolute() {
-                t
-            } else {
-                workspace.join(t)
-            }
-        })
-        .unwrap_or_else(|| workspace.join("target"));
-    let bin = target.join("release").join("zkcustoms");
+    let bin = zkcustoms_benches::target_dir()
+        .join("release")
+        .join("zkcustoms");
     assert!(
         bin.is_file(),
         "{} is missing: build it with `cargo build --release --bin zkcustoms` (make bench does), \

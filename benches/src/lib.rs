@@ -4,12 +4,24 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_prover::setup::setup_dev;
 use zkcustoms_prover::witness::example_statement;
 use zkcustoms_prover::{ProverError, ProvingKey, Statement};
 use zkcustoms_verifier::KeyDir;
+
+/// The workspace's target directory: `CARGO_TARGET_DIR` (relative to the workspace, as cargo
+/// reads it, not to the bench's working directory), else `target/`.
+pub fn target_dir() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(d) if d.is_absolute() => d,
+        Some(d) => workspace.join(d),
+        None => workspace.join("target"),
+    }
+}
 
 /// A fixed-seed RNG, so every run measures the same work.
 pub fn rng() -> ChaCha20Rng {
