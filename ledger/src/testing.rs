@@ -11,7 +11,9 @@
 use crate::block::Block;
 use crate::consensus::Scheme;
 use crate::crypto::{self, PrivateKey};
-use crate::genesis::Genesis;
+use crate::genesis::{
+    Genesis, GenesisFile, Params, PinnedKey, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
+};
 use crate::state::block_batch;
 use crate::store::{Finality, Store, StoreError};
 use crate::tx::{Hash, Transaction};
@@ -94,4 +96,40 @@ pub fn append_block(
         false,
     )?;
     Ok(block)
+}
+
+/// A genesis with one validator (name and key, on a loopback address), the given authorities and
+/// customs offices (id and signing key), the pinned verifying keys and `params`: the development
+/// ledger that in-process tests run a `Chain` over.
+pub fn single_validator_genesis(
+    chain_name: &str,
+    (validator_name, validator): (&str, &PrivateKey),
+    authorities: &[(&str, &PrivateKey)],
+    offices: &[(&str, &PrivateKey)],
+    verifying_keys: Vec<PinnedKey>,
+    params: Params,
+) -> Genesis {
+    let signers = |list: &[(&str, &PrivateKey)]| -> Vec<SignerEntry> {
+        list.iter()
+            .map(|(id, key)| SignerEntry {
+                id: (*id).into(),
+                public_key: crypto::public_hex(&crypto::public_of(key)),
+            })
+            .collect()
+    };
+    let file = GenesisFile {
+        format: GENESIS_FORMAT.into(),
+        chain_name: chain_name.into(),
+        validators: vec![ValidatorEntry {
+            name: validator_name.into(),
+            public_key: crypto::public_hex(&crypto::public_of(validator)),
+            p2p_address: "127.0.0.1:19000".parse().expect("a socket address"),
+        }],
+        authorities: signers(authorities),
+        customs_offices: signers(offices),
+        verifying_keys,
+        params,
+    };
+    Genesis::from_bytes(&serde_json::to_vec(&file).expect("genesis serializes"))
+        .expect("a valid genesis")
 }

@@ -25,10 +25,9 @@ use zkcustoms_ledger::api::{self, ApiState, Tokens};
 use zkcustoms_ledger::block::Block;
 use zkcustoms_ledger::chain::{now_ms, Chain, MempoolLimits};
 use zkcustoms_ledger::crypto::{self, PrivateKey};
-use zkcustoms_ledger::genesis::{
-    Genesis, GenesisFile, Params, PinnedKey, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
-};
+use zkcustoms_ledger::genesis::{Genesis, Params, PinnedKey};
 use zkcustoms_ledger::store::Store;
+use zkcustoms_ledger::testing::single_validator_genesis;
 use zkcustoms_ledger::tx::{
     sha256, AnchorDocument, Hash, MarkExamination, PublishRoot, Role, SubmitProof, Transaction, Ucr,
 };
@@ -133,28 +132,18 @@ impl Node {
         let authority = crypto::generate();
         let office = crypto::generate();
         let office_2 = crypto::generate();
-        let signer = |id: &str, key: &PrivateKey| SignerEntry {
-            id: id.into(),
-            public_key: crypto::public_hex(&crypto::public_of(key)),
-        };
-        let file = GenesisFile {
-            format: GENESIS_FORMAT.into(),
-            chain_name: "zkcustoms-api-test".into(),
-            validators: vec![ValidatorEntry {
-                name: "validator-0".into(),
-                public_key: crypto::public_hex(&crypto::public_of(&validator)),
-                p2p_address: "127.0.0.1:19000".parse().unwrap(),
-            }],
-            authorities: vec![signer(AUTHORITY, &authority)],
-            customs_offices: vec![signer(OFFICE, &office), signer(OFFICE_2, &office_2)],
-            verifying_keys: vec![PinnedKey {
+        let genesis = single_validator_genesis(
+            "zkcustoms-api-test",
+            ("validator-0", &validator),
+            &[(AUTHORITY, &authority)],
+            &[(OFFICE, &office), (OFFICE_2, &office_2)],
+            vec![PinnedKey {
                 statement: "aeo-status/v1".into(),
                 size_class: None,
                 id: f.vk_id,
             }],
             params,
-        };
-        let genesis = Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap();
+        );
         let db = tempfile::tempdir().unwrap();
         let store = Store::open(db.path()).unwrap();
         let chain = Arc::new(

@@ -25,12 +25,11 @@ use zkcustoms_ledger::audit::{self, Check, NodeSource, Report, StoreSource};
 use zkcustoms_ledger::block::Block;
 use zkcustoms_ledger::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger::crypto::{self, PrivateKey};
-use zkcustoms_ledger::genesis::{
-    Genesis, GenesisFile, Params, PinnedKey, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
-};
+use zkcustoms_ledger::genesis::{Genesis, Params, PinnedKey};
 use zkcustoms_ledger::inclusion::{self, InclusionError, InclusionProof};
 use zkcustoms_ledger::state::block_batch;
 use zkcustoms_ledger::store::{Batch, Finality, Store, VerifyingKeys};
+use zkcustoms_ledger::testing::single_validator_genesis;
 use zkcustoms_ledger::testing::{append_block, certify};
 use zkcustoms_ledger::tx::{
     sha256, AnchorDocument, MarkExamination, PublishRoot, Role, SubmitProof, Transaction, Ucr,
@@ -114,32 +113,22 @@ impl Ledger {
         let validator = crypto::generate();
         let authority = crypto::generate();
         let office = crypto::generate();
-        let signer = |id: &str, key: &PrivateKey| SignerEntry {
-            id: id.into(),
-            public_key: crypto::public_hex(&crypto::public_of(key)),
-        };
-        let file = GenesisFile {
-            format: GENESIS_FORMAT.into(),
-            chain_name: "zkcustoms-audit-test".into(),
-            validators: vec![ValidatorEntry {
-                name: "validator-0".into(),
-                public_key: crypto::public_hex(&crypto::public_of(&validator)),
-                p2p_address: "127.0.0.1:19001".parse().unwrap(),
-            }],
-            authorities: vec![signer(AUTHORITY, &authority)],
-            customs_offices: vec![signer(OFFICE, &office)],
-            verifying_keys: vec![PinnedKey {
+        let genesis = single_validator_genesis(
+            "zkcustoms-audit-test",
+            ("validator-0", &validator),
+            &[(AUTHORITY, &authority)],
+            &[(OFFICE, &office)],
+            vec![PinnedKey {
                 statement: "aeo-status/v1".into(),
                 size_class: None,
                 id: f.vk_id,
             }],
-            params: Params {
+            Params {
                 root_grace_seconds: 86_400,
                 as_of_tolerance_days: None,
                 max_block_txs: 512,
             },
-        };
-        let genesis = Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap();
+        );
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("ledger")).unwrap();
         store.bind_chain(&genesis.chain_id).unwrap();

@@ -17,10 +17,9 @@ use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger::api::{self, ApiState, Tokens};
 use zkcustoms_ledger::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger::crypto;
-use zkcustoms_ledger::genesis::{
-    Genesis, GenesisFile, Params, PinnedKey, ValidatorEntry, GENESIS_FORMAT,
-};
+use zkcustoms_ledger::genesis::{Params, PinnedKey};
 use zkcustoms_ledger::store::Store;
+use zkcustoms_ledger::testing::single_validator_genesis;
 use zkcustoms_ledger::tx::{AnchorDocument, Role, SubmitProof, Transaction, Ucr};
 use zkcustoms_prover::setup::setup_dev;
 use zkcustoms_prover::witness::example_statement;
@@ -49,28 +48,22 @@ fn node() -> (Node, ProofEnvelope) {
     let pk = ProvingKey::load(&kd, CIRCUIT).unwrap();
     let envelope = prove(&pk, &example_statement(CIRCUIT).unwrap(), &mut OsRng).unwrap();
     let validator = crypto::generate();
-    let file = GenesisFile {
-        format: GENESIS_FORMAT.into(),
-        chain_name: "zkcustoms-declaration-match-test".into(),
-        validators: vec![ValidatorEntry {
-            name: "validator-0".into(),
-            public_key: crypto::public_hex(&crypto::public_of(&validator)),
-            p2p_address: "127.0.0.1:19000".parse().unwrap(),
-        }],
-        authorities: vec![],
-        customs_offices: vec![],
-        verifying_keys: vec![PinnedKey {
+    let genesis = single_validator_genesis(
+        "zkcustoms-declaration-match-test",
+        ("validator-0", &validator),
+        &[],
+        &[],
+        vec![PinnedKey {
             statement: "declaration-match/v1".into(),
             size_class: Some(SizeClass::Lines4),
             id: manifest.keys[0].vk_id,
         }],
-        params: Params {
+        Params {
             root_grace_seconds: 86_400,
             as_of_tolerance_days: None,
             max_block_txs: 512,
         },
-    };
-    let genesis = Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap();
+    );
     let db = tempfile::tempdir().unwrap();
     let chain = Arc::new(
         Chain::open(

@@ -16,10 +16,9 @@ use zkcustoms_ledger::api::{self, ApiState, Tokens};
 use zkcustoms_ledger::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger::crypto::{self, PrivateKey};
 use zkcustoms_ledger::documents::DocumentService;
-use zkcustoms_ledger::genesis::{
-    Genesis, GenesisFile, Params, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
-};
+use zkcustoms_ledger::genesis::Params;
 use zkcustoms_ledger::store::Store;
+use zkcustoms_ledger::testing::single_validator_genesis;
 use zkcustoms_ledger::tx::{sha256, AnchorDocument, MarkExamination, Role, Transaction, Ucr};
 
 const OFFICE: &str = "DE-HAMBURG-HAFEN";
@@ -47,23 +46,14 @@ impl Node {
     fn new(with_documents: bool) -> Self {
         let validator = crypto::generate();
         let office = crypto::generate();
-        let file = GenesisFile {
-            format: GENESIS_FORMAT.into(),
-            chain_name: "zkcustoms-documents-test".into(),
-            validators: vec![ValidatorEntry {
-                name: "validator-0".into(),
-                public_key: crypto::public_hex(&crypto::public_of(&validator)),
-                p2p_address: "127.0.0.1:19000".parse().unwrap(),
-            }],
-            authorities: vec![],
-            customs_offices: vec![SignerEntry {
-                id: OFFICE.into(),
-                public_key: crypto::public_hex(&crypto::public_of(&office)),
-            }],
-            verifying_keys: vec![],
-            params: Params::default(),
-        };
-        let genesis = Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap();
+        let genesis = single_validator_genesis(
+            "zkcustoms-documents-test",
+            ("validator-0", &validator),
+            &[],
+            &[(OFFICE, &office)],
+            vec![],
+            Params::default(),
+        );
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("ledger")).unwrap();
         let mut chain = Chain::open(

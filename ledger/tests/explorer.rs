@@ -17,11 +17,10 @@ use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger::api::{self, ApiState, Tokens};
 use zkcustoms_ledger::chain::{Chain, MempoolLimits};
-use zkcustoms_ledger::crypto::{self, PrivateKey};
-use zkcustoms_ledger::genesis::{
-    Genesis, GenesisFile, Params, PinnedKey, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
-};
+use zkcustoms_ledger::crypto;
+use zkcustoms_ledger::genesis::{Params, PinnedKey};
 use zkcustoms_ledger::store::Store;
+use zkcustoms_ledger::testing::single_validator_genesis;
 use zkcustoms_ledger::tx::{
     sha256, AnchorDocument, MarkExamination, PublishRoot, Role, SubmitProof, Transaction, Ucr,
 };
@@ -79,32 +78,22 @@ fn node() -> &'static Node {
         let validator = crypto::generate();
         let authority = crypto::generate();
         let office = crypto::generate();
-        let signer = |id: &str, key: &PrivateKey| SignerEntry {
-            id: id.into(),
-            public_key: crypto::public_hex(&crypto::public_of(key)),
-        };
-        let file = GenesisFile {
-            format: GENESIS_FORMAT.into(),
-            chain_name: "zkcustoms-explorer-test".into(),
-            validators: vec![ValidatorEntry {
-                name: "validator-de".into(),
-                public_key: crypto::public_hex(&crypto::public_of(&validator)),
-                p2p_address: "127.0.0.1:19000".parse().unwrap(),
-            }],
-            authorities: vec![signer(AUTHORITY, &authority)],
-            customs_offices: vec![signer(OFFICE, &office)],
-            verifying_keys: vec![PinnedKey {
+        let genesis = single_validator_genesis(
+            "zkcustoms-explorer-test",
+            ("validator-de", &validator),
+            &[(AUTHORITY, &authority)],
+            &[(OFFICE, &office)],
+            vec![PinnedKey {
                 statement: "aeo-status/v1".into(),
                 size_class: None,
                 id: proof.vk_id,
             }],
-            params: Params {
+            Params {
                 root_grace_seconds: 86_400,
                 as_of_tolerance_days: None,
                 max_block_txs: 512,
             },
-        };
-        let genesis = Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap();
+        );
         let db = tempfile::tempdir().unwrap();
         let chain = Arc::new(
             Chain::open(
