@@ -1,0 +1,1 @@
+//! zkcustoms HTTP toolkit: what every zkcustoms HTTP service shares.
