@@ -354,16 +354,24 @@ fn shutdown_answers_every_request_in_flight() {
                 answers.lock().unwrap().push(a);
             });
         }
-        // Every request has its job (one proving, three waiting) before the signal.
+        // Before the signal, every request has its job and the worker has taken one of them: a
+        // job accepted is not yet a job proving, and only a job taken by a worker finishes
+        // after the signal. Both counts only grow, so one scrape where both hold is enough.
         let start = Instant::now();
-        while metric(
-            &prover.metrics(),
-            "zkcustoms_prover_jobs_accepted_total{statement=\"aeo-status/v1\"}",
-        ) < 4.0
-        {
+        loop {
+            let m = prover.metrics();
+            let accepted = metric(
+                &m,
+                "zkcustoms_prover_jobs_accepted_total{statement=\"aeo-status/v1\"}",
+            );
+            let taken = metric(&m, "zkcustoms_prover_jobs{state=\"proving\"}")
+                + metric(&m, "zkcustoms_prover_jobs{state=\"done\"}");
+            if accepted == 4.0 && taken >= 1.0 {
+                break;
+            }
             assert!(
                 start.elapsed() < Duration::from_secs(60),
-                "jobs not accepted"
+                "jobs not accepted and taken by the worker:\n{m}"
             );
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -773,6 +773,20 @@ async fn shutdown_fails_waiting_jobs_and_finishes_running_ones() {
         assert_eq!(a.status, StatusCode::ACCEPTED);
         ids.push(a.json()["id"].as_str().unwrap().to_owned());
     }
+    // A job accepted is not yet a job running: wait until the worker has taken the first one
+    // (jobs are taken in order), so that shutdown finds one job running and the rest waiting.
+    let start = Instant::now();
+    loop {
+        let v = get(&r, &format!("/v1/jobs/{}", ids[0])).await.json();
+        if v["state"] != "queued" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the worker took no job: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let failed = service.begin_shutdown();
     let a = post(&r, AEO, &aeo_witness()).await;
     assert_eq!(
