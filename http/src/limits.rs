@@ -1,0 +1,128 @@
+//! The layers around a service's whole router: request traces, load shedding above one global
+//! concurrency limit, a per-request timeout and a body limit, plus the response counter and the
+//! JSON answers of unknown routes and methods.
+//!
+//! `axum::Router::layer` wraps each route on its own: a concurrency limit added there gives every
+//! route a semaphore of its own, so `n` routes admit `n` times the limit. [`wrap`] instead puts
+//! the finished router behind one stack, so one semaphore counts every request.
+
+use crate::error::Internal;
+use crate::metrics::ResponseCounter;
+use crate::{ApiError, INTERNAL_MESSAGE};
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{BoxError, Router};
+use std::borrow::Cow;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::trace::TraceLayer;
+
+/// How much a service takes on at once.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+    /// Requests served at once, over every route together; more are shed with `503 overloaded`.
+    pub max_concurrency: usize,
+    /// Longest time a request may take; then it is answered `503 timeout`.
+    pub timeout: Duration,
+    /// Message of the `503 overloaded` answer.
+    pub overloaded_message: Cow<'static, str>,
+    /// Message of every `500 internal` answer (the detail is only logged).
+    pub internal_message: Cow<'static, str>,
+}
+
+impl Limits {
+    /// Limits with the toolkit's messages: "the service is answering as many requests as it
+    /// can: retry later" and [`INTERNAL_MESSAGE`].
+    pub fn new(max_body: usize, max_concurrency: usize, timeout: Duration) -> Self {
+        Self {
+            max_body,
+            max_concurrency,
+            timeout,
+            overloaded_message: "the service is answering as many requests as it can: retry later"
+                .into(),
+            internal_message: INTERNAL_MESSAGE.into(),
+        }
+    }
+
+    /// The same limits with this `503 overloaded` message.
+    pub fn overloaded_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
+        self.overloaded_message = message.into();
+        self
+    }
+
+    /// The same limits with this `500 internal` message.
+    pub fn internal_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
+        self.internal_message = message.into();
+        self
+    }
+}
+
+/// `routes` with JSON answers for an unknown route (`404 not-found`) and a known route asked with
+/// another method (`405 method-not-allowed`). Call it before [`wrap`], so the response counter
+/// sees these answers too.
+pub fn json_fallbacks<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes
+        .fallback(|| async { ApiError::not_found("not-found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "this route does not take this method",
+            )
+        })
+}
+
+/// The finished service: `routes` (state applied, fallbacks set) with every response counted
+/// in `responses` by matched route and status, behind one stack for the whole router, outermost
+/// first: request traces, load shedding (`503 overloaded` with `Retry-After: 1`), one
+/// concurrency limit, the timeout (`503 timeout`) and the body limit. `500 internal` answers get
+/// the limits' message.
+pub fn wrap(routes: Router, limits: &Limits, responses: &ResponseCounter) -> Router {
+    let routes = routes.layer(middleware::from_fn_with_state(
+        responses.clone(),
+        crate::metrics::count_responses,
+    ));
+    let (internal, overloaded) = (
+        limits.internal_message.clone(),
+        limits.overloaded_message.clone(),
+    );
+    let stack = ServiceBuilder::new()
+        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            internal_message(req, next, internal.clone())
+        }))
+        .layer(HandleErrorLayer::new(move |err: BoxError| {
+            let overloaded = overloaded.clone();
+            async move { middleware_error(err, overloaded) }
+        }))
+        .load_shed()
+        .concurrency_limit(limits.max_concurrency.max(1))
+        .timeout(limits.timeout)
+        .layer(DefaultBodyLimit::max(limits.max_body))
+        .service(routes);
+    Router::new().fallback_service(stack)
+}
+
+fn middleware_error(err: BoxError, overloaded: Cow<'static, str>) -> ApiError {
+    if err.is::<tower::load_shed::error::Overloaded>() {
+        ApiError::unavailable("overloaded", overloaded).retry_after(1)
+    } else if err.is::<tower::timeout::error::Elapsed>() {
+        ApiError::unavailable("timeout", "the request took too long")
+    } else {
+        ApiError::internal(err)
+    }
+}
+
+/// Puts the service's message into the `500 internal` answers of [`ApiError::internal`].
+async fn internal_message(req: Request, next: Next, message: Cow<'static, str>) -> Response {
+    let response = next.run(req).await;
+    if response.extensions().get::<Internal>().is_none() || message == INTERNAL_MESSAGE {
+        return response;
+    }
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message).into_response()
+}
