@@ -888,13 +888,15 @@ async fn status_metrics_and_openapi() {
         "zkcustoms_prover_jobs{state=\"queued\"} 0",
         "zkcustoms_prover_jobs_accepted_total{statement=\"aeo-status/v1\"} 1",
         "zkcustoms_prover_jobs_finished_total{statement=\"aeo-status/v1\",outcome=\"done\"} 1",
-        "zkcustoms_prover_proving_seconds_bucket{statement=\"aeo-status/v1\",le=\"+Inf\"} 1",
+        "zkcustoms_prover_proving_seconds_bucket{le=\"+Inf\",statement=\"aeo-status/v1\"} 1",
         "zkcustoms_prover_proving_seconds_count{statement=\"aeo-status/v1\"} 1",
         "zkcustoms_prover_queue_wait_seconds_count 1",
         "# TYPE zkcustoms_prover_proving_seconds histogram",
     ] {
         assert!(text.contains(line), "{line} missing in\n{text}");
     }
+    // OpenMetrics: the exposition ends with its EOF marker.
+    assert!(text.ends_with("# EOF\n"), "{text}");
     let a = send(&r, Method::GET, "/openapi.json", None, Vec::new()).await;
     let doc = a.json();
     assert_eq!(doc["openapi"], "3.1.0");

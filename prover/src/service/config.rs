@@ -1,0 +1,161 @@
+//! How the service runs ([`ServiceConfig`]), what it serves ([`ServiceKeys`]) and why it could not
+//! start ([`ServiceError`]).
+
+use crate::{ProverError, ProvingKey};
+use std::time::Duration;
+use zkcustoms_circuits::CircuitId;
+use zkcustoms_verifier::KeyDir;
+
+/// How the service runs.
+#[derive(Clone)]
+pub struct ServiceConfig {
+    /// The API token clients send as `Authorization: Bearer TOKEN`.
+    pub token: String,
+    /// Proofs made at once (each uses rayon inside).
+    pub workers: usize,
+    /// Jobs waiting for a worker; more are answered `429`.
+    pub queue: usize,
+    /// Jobs kept in memory (waiting, running and finished); finished jobs are dropped oldest
+    /// first beyond it, and when every kept job is still running new ones are answered `429`.
+    pub max_jobs: usize,
+    /// How long a finished job's result is kept.
+    pub result_ttl: Duration,
+    /// Longest time a request may take; a synchronous request answers `202` with its job id
+    /// before this.
+    pub request_timeout: Duration,
+    /// How long a synchronous request waits for its proof before answering `202`.
+    pub sync_wait: Duration,
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+    /// Requests served at once; more are shed with `503`.
+    pub max_concurrency: usize,
+    /// Ledger node API addresses (`http://127.0.0.1:8080`) that `submit_to` may name.
+    pub ledgers: Vec<String>,
+    /// Trader token for the ledger nodes.
+    pub ledger_token: Option<String>,
+    /// How long a submission waits for the ledger to include or reject the transaction.
+    pub ledger_wait: Duration,
+}
+
+impl std::fmt::Debug for ServiceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceConfig")
+            .field("workers", &self.workers)
+            .field("queue", &self.queue)
+            .field("max_jobs", &self.max_jobs)
+            .field("result_ttl", &self.result_ttl)
+            .field("request_timeout", &self.request_timeout)
+            .field("sync_wait", &self.sync_wait)
+            .field("max_body", &self.max_body)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("ledgers", &self.ledgers)
+            .field("ledger_wait", &self.ledger_wait)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceConfig {
+    /// A configuration with this API token and the defaults: half the cores as workers (at least
+    /// two: on two cores, two workers prove about 7% more than one), a queue of 64, 1024 jobs
+    /// kept for 10 minutes, 60 s per request, 30 s of synchronous wait, 1 MiB bodies, 256
+    /// requests at once, no ledger.
+    pub fn new(token: impl Into<String>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            token: token.into(),
+            workers: (cores / 2).max(2),
+            queue: 64,
+            max_jobs: 1024,
+            result_ttl: Duration::from_secs(600),
+            request_timeout: Duration::from_secs(60),
+            sync_wait: Duration::from_secs(30),
+            max_body: 1024 * 1024,
+            max_concurrency: 256,
+            ledgers: Vec::new(),
+            ledger_token: None,
+            ledger_wait: Duration::from_secs(30),
+        }
+    }
+
+    pub(super) fn check(&self) -> Result<(), ServiceError> {
+        let bad = |m: &str| Err(ServiceError::Config(m.into()));
+        if self.token.trim().len() < 16 {
+            return bad("the API token must be at least 16 characters");
+        }
+        if self.workers == 0 || self.queue == 0 || self.max_concurrency == 0 {
+            return bad("workers, queue and concurrency must be at least 1");
+        }
+        if self.max_jobs < self.queue + self.workers {
+            return bad("max jobs must be at least queue + workers");
+        }
+        if !self.ledgers.is_empty() && self.ledger_token.is_none() {
+            return bad("a ledger needs a trader token");
+        }
+        for l in &self.ledgers {
+            if !(l.starts_with("http://") || l.starts_with("https://")) {
+                return Err(ServiceError::Config(format!(
+                    "ledger {l:?} must be an http:// or https:// address"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The configuration is not usable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// No proving key to serve.
+    #[error("no proving key to serve: the key directory has none of the circuits asked for")]
+    NoKeys,
+    /// A key could not be loaded.
+    #[error(transparent)]
+    Prover(#[from] ProverError),
+    /// A thread or socket could not be set up.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The proving keys a service serves, loaded once and checked against their ids.
+pub struct ServiceKeys {
+    pub(super) keys: Vec<ProvingKey>,
+    pub(super) development: bool,
+}
+
+impl std::fmt::Debug for ServiceKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceKeys")
+            .field("keys", &self.keys)
+            .field("development", &self.development)
+            .finish()
+    }
+}
+
+impl ServiceKeys {
+    /// Loads the proving keys of `only` (every circuit of the directory when empty) with
+    /// [`ProvingKey::load`].
+    pub fn load(dir: &KeyDir, only: &[CircuitId]) -> Result<Self, ServiceError> {
+        let circuits: Vec<CircuitId> = if only.is_empty() {
+            dir.circuits().collect()
+        } else {
+            only.to_vec()
+        };
+        let keys = circuits
+            .into_iter()
+            .map(|c| ProvingKey::load(dir, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            keys,
+            development: dir.manifest().development,
+        })
+    }
+
+    /// Keys loaded elsewhere; `development` says whether they are development keys.
+    pub fn new(keys: Vec<ProvingKey>, development: bool) -> Self {
+        Self { keys, development }
+    }
+}
