@@ -74,13 +74,23 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --profile test --workspace --all-targets -- -D warnings
 
+# `make test` lints inside the test build: clippy-driver compiles the workspace's own crates (all
+# targets, benches included) and lints them in the same pass, with warnings denied, so the
+# dependencies are compiled once instead of once to check and once to build. Dependencies are
+# compiled by plain rustc either way.
+CLIPPY_DRIVER = $(shell rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
+LINTED_BUILD = RUSTC_WORKSPACE_WRAPPER="$(CLIPPY_DRIVER)" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+
 # Test fixtures kept in statics are never dropped, so their temporary directories would pile up
 # in /tmp run after run: the suite gets its own TMPDIR, emptied before and after.
 TEST_TMP := $(abspath $(CARGO_TARGET_DIR))/test-tmp
 
-test: lint snarkjs browser
+test: deps snarkjs browser
+	$(CARGO) fmt --all -- --check
+	@test -n "$(CLIPPY_DRIVER)" || { echo "clippy-driver not found: rustup component add clippy"; exit 1; }
+	$(LINTED_BUILD) $(CARGO) test --profile test --workspace --all-targets --no-run
 	@rm -rf "$(TEST_TMP)" && mkdir -p "$(TEST_TMP)"
-	@TMPDIR="$(TEST_TMP)" $(CARGO) test --profile test --workspace; status=$$?; \
+	@TMPDIR="$(TEST_TMP)" $(LINTED_BUILD) $(CARGO) test --profile test --workspace; status=$$?; \
 	  rm -rf "$(TEST_TMP)"; exit $$status
 
 bench: build

@@ -9,9 +9,9 @@ use anyhow::{anyhow, Context};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use zkcustoms_ledger::audit::{self, AuditError, NodeSource, Progress, Report, StoreSource};
-use zkcustoms_ledger::genesis::Genesis;
-use zkcustoms_ledger::inclusion::{self, InclusionError};
+use zkcustoms_audit::{self as audit, AuditError, NodeSource, Progress, Report, StoreSource};
+use zkcustoms_ledger_core::inclusion::{self, InclusionError};
+use zkcustoms_ledger_types::genesis::Genesis;
 
 /// `zkcustoms audit`.
 #[derive(Args)]

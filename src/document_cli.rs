@@ -8,10 +8,10 @@ use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
-use zkcustoms_ledger::client::ClientError;
-use zkcustoms_ledger::documents::{parse_readers, DEFAULT_MAX_DOCUMENT_BYTES};
-use zkcustoms_ledger::store::DocumentKey;
-use zkcustoms_ledger::tx::{check_doc_type, Ucr};
+use zkcustoms_documents::{parse_readers, DEFAULT_MAX_DOCUMENT_BYTES};
+use zkcustoms_ledger_client::ClientError;
+use zkcustoms_ledger_types::tx::DocumentKey;
+use zkcustoms_ledger_types::tx::{check_doc_type, Ucr};
 
 /// Which document: consignment, type and version.
 #[derive(Args)]

@@ -7,14 +7,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use zkcustoms_circuits::field::fr_from_hex;
-use zkcustoms_ledger::chain::MempoolLimits;
-use zkcustoms_ledger::client::{Client, ClientError};
-use zkcustoms_ledger::genesis::{self, DevGenesisOptions, Params};
-use zkcustoms_ledger::node::{self, NodeOptions};
-use zkcustoms_ledger::tx::{
+use zkcustoms_ledger_client::{Client, ClientError};
+use zkcustoms_ledger_core::chain::MempoolLimits;
+use zkcustoms_ledger_types::genesis::{self, DevGenesisOptions, Params};
+use zkcustoms_ledger_types::tx::{
     parse_digest, AnchorDocument, MarkExamination, PublishRoot, SubmitProof, Transaction, Ucr,
 };
-use zkcustoms_ledger::{crypto, tx};
+use zkcustoms_ledger_types::wire::TxStatusKind;
+use zkcustoms_ledger_types::{crypto, tx};
+use zkcustoms_node::{self as node, NodeOptions};
 use zkcustoms_verifier::ProofEnvelope;
 
 /// `zkcustoms genesis`.
@@ -83,7 +84,7 @@ pub struct NodeArgs {
     #[arg(long, default_value_t = 256)]
     max_concurrency: usize,
     /// Largest off-ledger document accepted, in bytes.
-    #[arg(long, default_value_t = zkcustoms_ledger::documents::DEFAULT_MAX_DOCUMENT_BYTES)]
+    #[arg(long, default_value_t = zkcustoms_documents::DEFAULT_MAX_DOCUMENT_BYTES)]
     max_document_bytes: usize,
 }
 
@@ -387,7 +388,7 @@ pub fn run_node(a: NodeArgs) -> Result<()> {
             .unwrap_or(Path::new("."))
             .join("node.json")
     });
-    let cfg = zkcustoms_ledger::genesis::NodeConfig::load(&config)?;
+    let cfg = zkcustoms_ledger_types::genesis::NodeConfig::load(&config)?;
     let data_dir = a.data_dir.or(cfg.data_dir).ok_or_else(|| {
         anyhow!(
             "no data directory: give --data-dir (or data_dir in {})",
@@ -436,15 +437,12 @@ fn send(client: &Client, tx: Transaction, no_wait: bool) -> Result<(), Refusal> 
         .wait(&hash, Duration::from_secs(60))
         .map_err(api_refusal)?;
     println!("{}", serde_json::to_string_pretty(&status)?);
-    if status["status"] == "rejected" {
-        return Err(Refusal(
-            1,
-            anyhow!(
-                "rejected: {}: {}",
-                status["reason"]["error"].as_str().unwrap_or("?"),
-                status["reason"]["message"].as_str().unwrap_or("")
-            ),
-        ));
+    if status.status == TxStatusKind::Rejected {
+        let (code, message) = status
+            .reason
+            .as_ref()
+            .map_or(("?", ""), |r| (r.error.as_str(), r.message.as_str()));
+        return Err(Refusal(1, anyhow!("rejected: {code}: {message}")));
     }
     Ok(())
 }

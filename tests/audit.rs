@@ -13,15 +13,16 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
+use zkcustoms_audit::{parse_stored_block, Fetched};
 use zkcustoms_circuits::registry::{example_aeo_status, example_registry};
 use zkcustoms_circuits::CircuitId;
-use zkcustoms_ledger::audit::{parse_stored_block, Fetched};
-use zkcustoms_ledger::crypto;
-use zkcustoms_ledger::genesis::Genesis;
-use zkcustoms_ledger::store::{Finality, COLUMN_FAMILIES};
-use zkcustoms_ledger::tx::{
+use zkcustoms_ledger_core::store::{Finality, COLUMN_FAMILIES};
+use zkcustoms_ledger_types::crypto;
+use zkcustoms_ledger_types::genesis::Genesis;
+use zkcustoms_ledger_types::tx::{
     AnchorDocument, Hash, MarkExamination, PublishRoot, SubmitProof, Transaction, Ucr,
 };
+use zkcustoms_ledger_types::wire::TxStatusKind;
 use zkcustoms_prover::{prove, ProvingKey, Statement};
 use zkcustoms_verifier::envelope::encode_proof;
 use zkcustoms_verifier::KeyDir;
@@ -95,7 +96,7 @@ fn built() -> &'static Built {
             Transaction::AnchorDocument(AnchorDocument {
                 ucr: Ucr::parse(ucr).unwrap(),
                 doc_type: "invoice".into(),
-                digest: zkcustoms_ledger::tx::sha256(ucr.as_bytes()),
+                digest: zkcustoms_ledger_types::tx::sha256(ucr.as_bytes()),
                 reference: format!("vault://{ucr}"),
                 version: 1,
                 supersedes: None,
@@ -137,11 +138,11 @@ fn built() -> &'static Built {
             let client = l.client(role);
             let hash = client.submit(&tx).unwrap();
             let v = client.wait(&hash, Duration::from_secs(60)).unwrap();
-            assert_eq!(v["status"], "included", "{v}");
+            assert_eq!(v.status, TxStatusKind::Included, "{v:?}");
             included.push(Included {
                 hash,
-                height: v["height"].as_u64().unwrap(),
-                index: v["index"].as_u64().unwrap() as u32,
+                height: v.height.unwrap(),
+                index: v.index.unwrap(),
                 proof: match &tx {
                     Transaction::SubmitProof(p) => Some(encode_proof(&p.envelope.proof)),
                     _ => None,

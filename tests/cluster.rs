@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-use zkcustoms_ledger::client::Client;
+use zkcustoms_ledger_client::Client;
 
 const N: usize = 4;
 const UCR: &str = "26DE-HAM-000042";

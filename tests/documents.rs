@@ -10,9 +10,10 @@ use common::node::*;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use zkcustoms_ledger::documents::{DocumentKeys, DOCUMENTS_DIR, DOCUMENT_COLUMN_FAMILIES};
-use zkcustoms_ledger::store::{DocumentKey, Schema};
-use zkcustoms_ledger::tx::Ucr;
+use zkcustoms_documents::{DocumentKeys, DOCUMENTS_DIR, DOCUMENT_COLUMN_FAMILIES};
+use zkcustoms_ledger_core::store::Schema;
+use zkcustoms_ledger_types::tx::DocumentKey;
+use zkcustoms_ledger_types::tx::Ucr;
 
 const UCR: &str = "26DE-HAM-000077";
 const MARKER: &str = "DECLARATION-MARKER-93c1e7: 4 static converters, customs value 18432.50 EUR";
@@ -110,7 +111,11 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     let canonical = std::fs::read(path("invoice.bin")).unwrap();
     std::fs::write(path("declaration-v1.txt"), MARKER).unwrap();
     std::fs::write(path("declaration-v2.txt"), format!("{MARKER}, amended")).unwrap();
-    let sha = |p: &str| hex::encode(zkcustoms_ledger::tx::sha256(&std::fs::read(p).unwrap()));
+    let sha = |p: &str| {
+        hex::encode(zkcustoms_ledger_types::tx::sha256(
+            &std::fs::read(p).unwrap(),
+        ))
+    };
     let anchor = |l: &Ledger, doc_type: &str, version: &str, source: &[&str]| {
         let mut args = vec![
             "submit",
@@ -371,7 +376,7 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     assert_eq!(inv["doc_type"], "invoice", "{records}");
     assert_eq!(
         inv["digest"],
-        hex::encode(zkcustoms_ledger::tx::sha256(&canonical))
+        hex::encode(zkcustoms_ledger_types::tx::sha256(&canonical))
     );
     assert_eq!(inv["history"][0]["document"]["state"], "forgotten");
     assert_eq!(inv["history"][0]["document"]["forgotten_by"], "trader");

@@ -10,12 +10,12 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use zkcustoms_ledger::block::Block;
-use zkcustoms_ledger::client::{Client, ClientError};
-use zkcustoms_ledger::consensus::verify_finalization;
-use zkcustoms_ledger::genesis::Genesis;
-use zkcustoms_ledger::store::{Finality, Store, Transactions};
-use zkcustoms_ledger::tx::{AnchorDocument, Hash, Transaction, Ucr};
+use zkcustoms_ledger_client::{Client, ClientError};
+use zkcustoms_ledger_core::finality::verify_finalization;
+use zkcustoms_ledger_core::store::{Finality, Store, Transactions};
+use zkcustoms_ledger_types::block::Block;
+use zkcustoms_ledger_types::genesis::Genesis;
+use zkcustoms_ledger_types::tx::{AnchorDocument, Hash, Transaction, Ucr};
 
 fn json(o: &std::process::Output) -> Value {
     serde_json::from_slice(&o.stdout)
@@ -208,7 +208,7 @@ fn submitter(
         let tx = Transaction::AnchorDocument(AnchorDocument {
             ucr: Ucr::parse(&format!("KILL-{i}")).unwrap(),
             doc_type: "invoice".into(),
-            digest: zkcustoms_ledger::tx::sha256(&(i as u64).to_be_bytes()),
+            digest: zkcustoms_ledger_types::tx::sha256(&(i as u64).to_be_bytes()),
             reference: format!("vault://kill/{i}"),
             version: 1,
             supersedes: None,

@@ -29,18 +29,18 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use zkcustoms_audit::{self as audit, StoreSource};
 use zkcustoms_benches::dev_keys;
 use zkcustoms_circuits::aeo_status::nullifier;
 use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
-use zkcustoms_ledger::audit::{self, StoreSource};
-use zkcustoms_ledger::crypto;
-use zkcustoms_ledger::genesis::{
+use zkcustoms_ledger_core::store::{Batch, Store, VerifyingKeys};
+use zkcustoms_ledger_core::testing::append_block;
+use zkcustoms_ledger_types::crypto;
+use zkcustoms_ledger_types::genesis::{
     Genesis, GenesisFile, Params, PinnedKey, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
 };
-use zkcustoms_ledger::store::{Batch, Store, VerifyingKeys};
-use zkcustoms_ledger::testing::append_block;
-use zkcustoms_ledger::tx::{PublishRoot, SubmitProof, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{PublishRoot, SubmitProof, Transaction, Ucr};
 use zkcustoms_prover::setup::DEV_SEED;
 use zkcustoms_prover::{prove, Statement};
 use zkcustoms_verifier::{ProofEnvelope, PublicValues, VerifyingKey};

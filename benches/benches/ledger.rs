@@ -26,10 +26,13 @@ use zkcustoms_benches::dev_keys;
 use zkcustoms_circuits::aeo_status::nullifier;
 use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
-use zkcustoms_ledger::client::Client;
-use zkcustoms_ledger::genesis::{write_dev, DevGenesis, DevGenesisOptions, NodeConfig, Params};
-use zkcustoms_ledger::tx::{PublishRoot, SubmitProof, Transaction, Ucr};
-use zkcustoms_ledger::{crypto, genesis::Genesis};
+use zkcustoms_ledger_client::Client;
+use zkcustoms_ledger_types::genesis::{
+    write_dev, DevGenesis, DevGenesisOptions, NodeConfig, Params,
+};
+use zkcustoms_ledger_types::tx::{PublishRoot, SubmitProof, Transaction, Ucr};
+use zkcustoms_ledger_types::wire::TxStatusKind;
+use zkcustoms_ledger_types::{crypto, genesis::Genesis};
 use zkcustoms_prover::{prove, Statement};
 use zkcustoms_verifier::ProofEnvelope;
 
@@ -289,7 +292,7 @@ fn run_once(
         let start = Instant::now();
         loop {
             match client.wait(&h, Duration::from_secs(5)) {
-                Ok(v) if v["status"] == "included" => break,
+                Ok(v) if v.status == TxStatusKind::Included => break,
                 _ => {
                     if start.elapsed() > Duration::from_secs(60) {
                         fail(
@@ -313,7 +316,7 @@ fn run_once(
                     let t0 = Instant::now();
                     let h = client.submit(tx).expect("accepted");
                     let v = client.wait(&h, Duration::from_secs(60)).unwrap();
-                    assert_eq!(v["status"], "included", "{v}");
+                    assert_eq!(v.status, TxStatusKind::Included, "{v:?}");
                     latencies.lock().unwrap().push(t0.elapsed());
                 }
             });

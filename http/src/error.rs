@@ -136,6 +136,15 @@ impl ApiError {
     }
 }
 
+/// Any error of the service's own libraries (a store, a document service) answers `500 internal`
+/// through `?`: the detail goes to the log, the client gets the service's generic message. Errors
+/// a client caused are mapped explicitly (with [`ApiError::new`] and friends) before they get here.
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError::internal(e)
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

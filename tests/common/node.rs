@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-use zkcustoms_ledger::client::Client;
+use zkcustoms_ledger_client::Client;
 
 /// A port for a node to listen on, below the kernel's ephemeral range (32768 and up on Linux):
 /// a port from the ephemeral range can be taken by any outgoing connection (this process opens

@@ -1,0 +1,269 @@
+//! Audit: replay a ledger from genesis and check everything an auditor must be able to rely on,
+//! years later and without trusting the nodes.
+//!
+//! The blocks come from a [`Source`]: a stopped node's RocksDB store opened read-only
+//! ([`StoreSource`]) or a node's HTTP API with an auditor token ([`NodeSource`]). For every height
+//! from 1 to the tip, in order:
+//!
+//! 1. the block is there and decodes (`missing-block`, `block-decode`), at its height
+//!    (`block-height`), and links to its parent by hash, the genesis hash for height 1
+//!    (`hash-link`);
+//! 2. the header's transaction count and RFC 6962 root commit to the stored transactions
+//!    (`tx-root`, computed over the stored bytes before anything is decoded);
+//! 3. the block is finalized: its own certificate verifies against a quorum of the genesis
+//!    validators for exactly this block hash, in a view later than the previous certificate's, or
+//!    it names the descendant whose certificate finalized it and that descendant is the next
+//!    certified block (`certificate`);
+//! 4. the block rules a validating node applies: proposer is a genesis validator, timestamp not
+//!    before the parent's nor in the future, at most `max_block_txs` transactions (`block-rules`);
+//! 5. every transaction decodes with full validation (`transaction-decode`) and passes every ledger
+//!    rule, checked by the same [`Rules`] the nodes run, against a fresh replay of the blocks
+//!    before it (`rule`, with the rule's code: signatures of authorities and customs offices,
+//!    nullifier uniqueness, registry-root currency and grace, anchored digests, versions,
+//!    examinations, duplicates, pinned keys);
+//! 6. every proof verifies, re-checked in batches over many blocks at once (`proof`);
+//! 7. for a store: every transaction's index entry points at its place, the stored tip is the last
+//!    block, and nothing is stored past it (`index`).
+//!
+//! The audit goes on after a failure (to count them) and reports them in ledger order; the first
+//! one names the height, the transaction (index and hash) and the check exactly.
+
+mod replay;
+mod report;
+mod source;
+
+use rayon::prelude::*;
+use replay::*;
+pub use report::{AuditError, Check, Failure, Progress, Report};
+pub use source::{
+    keys_from_dir, parse_stored_block, Fetched, NodeSource, RawBlock, Source, StoreSource,
+};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Instant;
+use zkcustoms_ledger_core::chain::now_ms;
+use zkcustoms_ledger_core::store::TempStore;
+use zkcustoms_ledger_types::genesis::Genesis;
+use zkcustoms_ledger_types::tx::{sha256, Transaction, TxError};
+use zkcustoms_verifier::VerifierKeys;
+
+/// Format tag of an audit report.
+pub const REPORT_FORMAT: &str = "zkcustoms-audit/v1";
+/// Most failures listed in a report (all are counted).
+pub const MAX_LISTED_FAILURES: usize = 100;
+/// About how many transactions are read, replayed and batch-verified together.
+pub(crate) const WINDOW_TXS: u64 = 4096;
+/// Audits a ledger: every check of the module documentation, from genesis to the tip the source
+/// states. `keys` are the verifying keys pinned in genesis. Answers the report (whose `ok` says
+/// whether everything holds), or why the audit could not run.
+pub fn run(
+    genesis: &Genesis,
+    source: &dyn Source,
+    keys: &VerifierKeys,
+    mut progress: impl FnMut(&Progress),
+) -> Result<Report, AuditError> {
+    let start = Instant::now();
+    let chain_id = source.chain_id()?;
+    if chain_id != genesis.chain_id {
+        return Err(AuditError::WrongChain(format!(
+            "{} belongs to chain {}, not to this genesis ({})",
+            source.describe(),
+            hex::encode(chain_id),
+            hex::encode(genesis.chain_id)
+        )));
+    }
+    for (circuit, id) in &genesis.pinned {
+        if keys.get(*circuit).map(|k| k.id()) != Some(*id) {
+            return Err(AuditError::Keys(format!(
+                "no verifying key {id} for {circuit}"
+            )));
+        }
+    }
+    let (tip, tip_hash) = source.tip()?;
+    let store = TempStore::new()?;
+    store.bind_chain(&genesis.chain_id)?;
+    let mut replay = Replay {
+        genesis,
+        source,
+        store,
+        failures: Vec::new(),
+        prev_hash: Some(genesis.chain_id),
+        prev_timestamp: 0,
+        prev_view: 0,
+        awaiting: Vec::new(),
+        blocks: 0,
+        transactions: 0,
+        by_kind: BTreeMap::new(),
+        certificates: 0,
+        now: now_ms(),
+    };
+    let mut proofs_checked = 0u64;
+    let mut proof_failures = 0u64;
+    let mut window = 1u64;
+    let mut height = 1u64;
+    while height <= tip {
+        let end = tip.min(height + window - 1);
+        let fetched: Vec<Fetched> = (height..=end)
+            .into_par_iter()
+            .map(|h| source.block(h))
+            .collect::<Result<_, _>>()?;
+        let decoded: Vec<Vec<Result<Transaction, TxError>>> = fetched
+            .par_iter()
+            .map(|f| match f {
+                Fetched::Block(b) => b
+                    .txs
+                    .par_iter()
+                    .map(|t| Transaction::from_bytes(t))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut proofs = Vec::new();
+        let mut txs_in_window = 0u64;
+        for ((h, f), d) in (height..=end).zip(&fetched).zip(decoded) {
+            txs_in_window += d.len() as u64;
+            replay.block(h, f, d, &mut proofs)?;
+        }
+        let failed = verify_proofs(keys, &proofs);
+        proofs_checked += proofs.len() as u64;
+        proof_failures += failed.len() as u64;
+        replay.failures.extend(failed);
+        progress(&Progress {
+            height: end,
+            tip,
+            transactions: replay.transactions,
+            proofs: proofs_checked,
+            failures: replay.failures.len() as u64,
+            elapsed: start.elapsed(),
+        });
+        // Aim at about WINDOW_TXS transactions per group of blocks, growing step by step.
+        let per_block = (txs_in_window / (end - height + 1)).max(1);
+        window = (WINDOW_TXS / per_block).clamp(1, (window * 4).min(1024));
+        height = end + 1;
+    }
+    for (h, named) in std::mem::take(&mut replay.awaiting) {
+        replay.fail(Failure::block(
+            h,
+            Check::Certificate,
+            format!("finalized by descendant {named}, but no certified block follows it"),
+        ));
+    }
+    if replay.prev_hash.is_some_and(|h| h != tip_hash) && tip > 0 {
+        replay.fail(Failure::block(
+            tip,
+            Check::Index,
+            format!(
+                "the stated tip {} is not the last block's hash",
+                hex::encode(tip_hash)
+            ),
+        ));
+    }
+    if tip == 0 && tip_hash != genesis.chain_id {
+        replay.fail(Failure::block(
+            0,
+            Check::Index,
+            "the stated tip of an empty ledger is not the genesis hash",
+        ));
+    }
+    if source.frozen() && !matches!(source.block(tip + 1)?, Fetched::Missing) {
+        replay.fail(Failure::block(
+            tip + 1,
+            Check::Index,
+            "a block is stored after the recorded tip",
+        ));
+    }
+    let mut failures = std::mem::take(&mut replay.failures);
+    failures.sort_by_key(Failure::order);
+    let failure_count = failures.len() as u64;
+    failures.truncate(MAX_LISTED_FAILURES);
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut checks: Vec<&'static str> = [
+        Check::MissingBlock,
+        Check::BlockDecode,
+        Check::BlockHeight,
+        Check::HashLink,
+        Check::TxRoot,
+        Check::Certificate,
+        Check::BlockRules,
+        Check::TransactionDecode,
+        Check::Rule,
+        Check::Proof,
+    ]
+    .iter()
+    .map(|c| c.name())
+    .collect();
+    if source.frozen() {
+        checks.push(Check::Index.name());
+    }
+    Ok(Report {
+        format: REPORT_FORMAT,
+        ok: failures.is_empty(),
+        source: source.describe(),
+        chain_id: hex::encode(genesis.chain_id),
+        chain_name: genesis.file.chain_name.clone(),
+        validators: genesis.validators.len(),
+        height: tip,
+        tip: hex::encode(tip_hash),
+        blocks: replay.blocks,
+        transactions: replay.transactions,
+        transactions_by_kind: replay.by_kind,
+        certificates_verified: replay.certificates,
+        proofs_checked,
+        proofs_valid: proofs_checked - proof_failures,
+        elapsed_seconds: elapsed,
+        proofs_per_second: if elapsed > 0.0 {
+            proofs_checked as f64 / elapsed
+        } else {
+            0.0
+        },
+        checks,
+        first_failure: failures.first().cloned(),
+        failure_count,
+        failures,
+    })
+}
+
+/// Writes the ledger's transactions as JSON lines, in ledger order: `{"height", "index",
+/// "block", "timestamp_ms", "hash", "transaction"}` (the transaction in its API JSON form).
+/// Nothing is checked beyond decoding: audit the ledger to rely on it. Answers the number of
+/// lines written.
+pub fn export_log(source: &dyn Source, out: &mut dyn Write) -> Result<u64, AuditError> {
+    let (tip, _) = source.tip()?;
+    let mut lines = 0u64;
+    let io = |e: std::io::Error| AuditError::Output(e.to_string());
+    for height in 1..=tip {
+        let raw = match source.block(height)? {
+            Fetched::Block(b) => b,
+            Fetched::Missing => {
+                return Err(AuditError::Source(format!(
+                    "block {height} is missing: run `zkcustoms audit`"
+                )))
+            }
+            Fetched::Broken { message, .. } => {
+                return Err(AuditError::Source(format!(
+                    "block {height} does not decode ({message}): run `zkcustoms audit`"
+                )))
+            }
+        };
+        let block_hash = hex::encode(raw.header.hash());
+        for (i, bytes) in raw.txs.iter().enumerate() {
+            let tx = Transaction::from_bytes(bytes).map_err(|e| {
+                AuditError::Source(format!(
+                    "block {height}, transaction {i} does not decode ({e}): run `zkcustoms audit`"
+                ))
+            })?;
+            let line = serde_json::json!({
+                "height": height,
+                "index": i,
+                "block": block_hash,
+                "timestamp_ms": raw.header.timestamp_ms,
+                "hash": hex::encode(sha256(bytes)),
+                "transaction": tx.to_json(),
+            });
+            writeln!(out, "{line}").map_err(io)?;
+            lines += 1;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(lines)
+}

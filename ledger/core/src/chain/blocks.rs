@@ -1,0 +1,388 @@
+//! Blocks for consensus: building a proposal from the mempool, validating a proposal in full
+//! (links, timestamp, size, proposer, every rule in order, every proof batched), and applying
+//! finalized blocks to the store in one synced batch each.
+
+use super::mempool::proof_rejection;
+use super::{Chain, ChainError, Pool, MAX_CLOCK_SKEW_MS};
+use crate::rules::{block_batch, CheckError, Overlay, Rejection};
+use crate::store::{BlockHashes, Finality, PendingBlocks, StoreError};
+use std::collections::HashSet;
+use zkcustoms_ledger_types::block::Block;
+use zkcustoms_ledger_types::tx::{Hash, Transaction};
+use zkcustoms_verifier::batch::Backend;
+use zkcustoms_verifier::ProofEnvelope;
+
+/// Why a proposed block was refused, or could not be checked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlockError {
+    /// Its parent is neither the finalized tip nor a pending block that descends from it.
+    #[error("parent is not on the finalized chain")]
+    NotOnChain,
+    /// Its header does not name the parent or the next height.
+    #[error("block does not extend its parent")]
+    DoesNotExtend,
+    /// Its timestamp is before the parent's or too far in the future.
+    #[error("block timestamp out of range")]
+    Timestamp,
+    /// It holds more transactions than genesis allows.
+    #[error("block size out of range")]
+    TooLarge,
+    /// Its proposer is not a genesis validator.
+    #[error("proposer is not a validator")]
+    UnknownProposer,
+    /// A transaction (by index) breaks a ledger rule.
+    #[error("transaction {0}: {1}")]
+    Rule(usize, Rejection),
+    /// A transaction's (by index) proof does not verify.
+    #[error("transaction {0}: {1}")]
+    Proof(usize, Rejection),
+    /// This node's store failed: the block was not judged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl BlockError {
+    /// True when the block itself is at fault (its proposer or sender sent a bad block); false
+    /// when this node could not check it.
+    pub fn is_fault(&self) -> bool {
+        !matches!(self, BlockError::Store(_))
+    }
+}
+
+impl Chain {
+    /// True when the mempool holds a transaction that a block on `parent` could include: one not
+    /// already in `parent` or its unfinalized ancestors. A pending block on another branch (one
+    /// that was nullified, say) does not hold its transactions back. For a parent this node does
+    /// not hold, any transaction counts.
+    pub fn has_candidates_for(&self, parent: &Hash) -> Result<bool, StoreError> {
+        let pool = self.pool.lock().expect("pool lock");
+        let Some(ancestors) = self.ancestors(&pool, parent)? else {
+            return Ok(!pool.txs.is_empty());
+        };
+        let included: HashSet<Hash> = ancestors
+            .iter()
+            .flat_map(|b| b.txs.iter().map(Transaction::hash))
+            .collect();
+        Ok(pool.txs.keys().any(|h| !included.contains(h)))
+    }
+
+    /// The pending blocks from the finalized tip up to `parent` (oldest first), or `None` when
+    /// `parent` does not descend from the finalized tip.
+    pub(super) fn ancestors(
+        &self,
+        pool: &Pool,
+        parent: &Hash,
+    ) -> Result<Option<Vec<Block>>, StoreError> {
+        let (tip_h, tip_hash) = self.tip();
+        let mut chain = Vec::new();
+        let mut cur = *parent;
+        while cur != tip_hash {
+            let block = match pool.pending_blocks.get(&cur) {
+                Some(b) => b.clone(),
+                None => match self.store.get::<PendingBlocks>(&cur)? {
+                    Some(b) => b,
+                    None => return Ok(None),
+                },
+            };
+            if block.header.height <= tip_h {
+                return Ok(None);
+            }
+            cur = block.header.parent;
+            chain.push(block);
+        }
+        chain.reverse();
+        Ok(Some(chain))
+    }
+
+    pub(super) fn parent_of(&self, ancestors: &[Block]) -> Result<(u64, u64), StoreError> {
+        if let Some(b) = ancestors.last() {
+            return Ok((b.header.height, b.header.timestamp_ms));
+        }
+        let (h, _) = self.tip();
+        let ts = if h == 0 {
+            0
+        } else {
+            self.store
+                .block_header(h)?
+                .map(|header| header.timestamp_ms)
+                .unwrap_or(0)
+        };
+        Ok((h, ts))
+    }
+
+    pub(super) fn overlay_of(ancestors: &[Block]) -> Overlay {
+        let mut overlay = Overlay::default();
+        for b in ancestors {
+            for tx in &b.txs {
+                overlay.apply(tx, b.header.timestamp_ms);
+            }
+        }
+        overlay
+    }
+
+    pub(super) fn persist_pending(&self, pool: &mut Pool, block: &Block) -> Result<(), StoreError> {
+        let hash = block.hash();
+        let mut batch = crate::store::Batch::new();
+        batch.put::<PendingBlocks>(&hash, block);
+        self.store.write(batch, true)?;
+        pool.pending_blocks.insert(hash, block.clone());
+        Ok(())
+    }
+
+    /// Builds a block on `parent` from the mempool, or `None` when there is nothing to include
+    /// and the parent is finalized (or the parent is not on the finalized chain). On an
+    /// unfinalized parent the block may be empty. The block is stored as pending before it
+    /// is returned, so consensus never agrees on a block this node could lose.
+    pub fn propose(&self, parent: Hash) -> Result<Option<Block>, StoreError> {
+        let mut pool = self.pool.lock().expect("pool lock");
+        let Some(ancestors) = self.ancestors(&pool, &parent)? else {
+            return Ok(None);
+        };
+        let (parent_height, parent_ts) = self.parent_of(&ancestors)?;
+        let timestamp = self.now_ms().max(parent_ts);
+        let mut overlay = Self::overlay_of(&ancestors);
+        let max = self.genesis.params().max_block_txs as usize;
+        let mut txs = Vec::new();
+        for hash in &pool.order {
+            if txs.len() >= max {
+                break;
+            }
+            if overlay.contains_tx(hash) {
+                continue;
+            }
+            let tx = &pool.txs[hash].tx;
+            match self.rules().check(tx, &overlay, timestamp) {
+                Ok(()) => {
+                    overlay.apply(tx, timestamp);
+                    txs.push(tx.clone());
+                }
+                // Left in the mempool: it is revalidated against the finalized state.
+                Err(CheckError::Rejected(_)) => {}
+                Err(CheckError::Store(e)) => return Err(e),
+            }
+        }
+        // An unfinalized parent gets a child even without transactions: a block that was both
+        // notarized and nullified in its view is finalized only through a descendant, and its
+        // transactions must not wait for new ones to arrive.
+        let parent_unfinalized = !ancestors.is_empty();
+        if txs.is_empty() && !parent_unfinalized {
+            return Ok(None);
+        }
+        // Verify the block's proofs again, batched, exactly as a validating peer does.
+        let verdicts = self.verify_batch(&txs);
+        let mut kept = Vec::with_capacity(txs.len());
+        for (tx, verdict) in txs.into_iter().zip(verdicts) {
+            match verdict {
+                Ok(()) => kept.push(tx),
+                Err(r) => {
+                    let hash = tx.hash();
+                    Self::remove_from_pool(&mut pool, &hash);
+                    pool.reject(hash, r, self.limits.max_rejected);
+                }
+            }
+        }
+        if kept.is_empty() && !parent_unfinalized {
+            return Ok(None);
+        }
+        let block = Block::new(parent_height + 1, parent, timestamp, self.proposer, kept);
+        self.persist_pending(&mut pool, &block)?;
+        Ok(Some(block))
+    }
+
+    /// Validates a block proposed on `parent`: header links, timestamp, size, every rule in order
+    /// and every proof (batched). A valid block is stored as pending.
+    pub fn validate(&self, parent: Hash, block: &Block) -> Result<(), BlockError> {
+        let pool = self.pool.lock().expect("pool lock");
+        let Some(ancestors) = self.ancestors(&pool, &parent)? else {
+            return Err(BlockError::NotOnChain);
+        };
+        let (parent_height, parent_ts) = self.parent_of(&ancestors)?;
+        let h = &block.header;
+        if h.parent != parent || h.height != parent_height + 1 {
+            return Err(BlockError::DoesNotExtend);
+        }
+        if h.timestamp_ms < parent_ts || h.timestamp_ms > self.now_ms() + MAX_CLOCK_SKEW_MS {
+            return Err(BlockError::Timestamp);
+        }
+        if h.tx_count > self.genesis.params().max_block_txs {
+            return Err(BlockError::TooLarge);
+        }
+        if !self
+            .genesis
+            .validators
+            .iter()
+            .any(|v| v.as_ref() == h.proposer)
+        {
+            return Err(BlockError::UnknownProposer);
+        }
+        let mut overlay = Self::overlay_of(&ancestors);
+        for (i, tx) in block.txs.iter().enumerate() {
+            match self.rules().check(tx, &overlay, h.timestamp_ms) {
+                Ok(()) => overlay.apply(tx, h.timestamp_ms),
+                Err(CheckError::Rejected(r)) => return Err(BlockError::Rule(i, r)),
+                Err(CheckError::Store(e)) => return Err(BlockError::Store(e)),
+            }
+        }
+        // The pairings run without the lock: submissions and other validations go on meanwhile
+        // (the verdict depends on the block alone).
+        drop(pool);
+        if let Some((i, r)) = self
+            .verify_batch(&block.txs)
+            .into_iter()
+            .enumerate()
+            .find_map(|(i, v)| v.err().map(|r| (i, r)))
+        {
+            return Err(BlockError::Proof(i, r));
+        }
+        let mut pool = self.pool.lock().expect("pool lock");
+        self.persist_pending(&mut pool, block)?;
+        Ok(())
+    }
+
+    /// A pending block by hash.
+    pub fn pending_block(&self, hash: &Hash) -> Option<Block> {
+        let pool = self.pool.lock().expect("pool lock");
+        pool.pending_blocks.get(hash).cloned()
+    }
+
+    /// True when `hash` is the genesis, a finalized block or a pending (validated) block: a
+    /// block proposed on it can be validated here.
+    pub fn knows_block(&self, hash: &Hash) -> Result<bool, StoreError> {
+        if *hash == self.genesis.chain_id || self.pending_block(hash).is_some() {
+            return Ok(true);
+        }
+        self.store.contains::<BlockHashes>(hash)
+    }
+
+    /// A pending or finalized block by hash (what a peer asks for when it missed a proposal).
+    pub fn block_by_hash(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
+        if let Some(b) = self.pending_block(hash) {
+            return Ok(Some(b));
+        }
+        match self.store.get::<BlockHashes>(hash)? {
+            Some(height) => Ok(self.store.block(height)?.map(|s| s.block)),
+            None => Ok(None),
+        }
+    }
+
+    /// Builds a block on `parent` from the given transactions without checking any rule or
+    /// proof, and stores it as pending: what a faulty or malicious validator could propose.
+    /// Honest code never calls it; the fault-injection tests do, to show that the other
+    /// validators refuse such a block. `None` when `parent` is not known here.
+    #[cfg(feature = "test-utils")]
+    pub fn forge_block(
+        &self,
+        parent: Hash,
+        txs: Vec<Transaction>,
+    ) -> Result<Option<Block>, StoreError> {
+        let mut pool = self.pool.lock().expect("pool lock");
+        let Some(ancestors) = self.ancestors(&pool, &parent)? else {
+            return Ok(None);
+        };
+        let (parent_height, parent_ts) = self.parent_of(&ancestors)?;
+        let timestamp = self.now_ms().max(parent_ts);
+        let block = Block::new(parent_height + 1, parent, timestamp, self.proposer, txs);
+        self.persist_pending(&mut pool, &block)?;
+        Ok(Some(block))
+    }
+
+    /// Batch-verifies the proofs among transactions: one verdict per transaction (`Ok` for
+    /// transactions without a proof).
+    pub(super) fn verify_batch(&self, txs: &[Transaction]) -> Vec<Result<(), Rejection>> {
+        let (idx, envs): (Vec<usize>, Vec<ProofEnvelope>) = txs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, tx)| match tx {
+                Transaction::SubmitProof(p) => Some((i, p.envelope.clone())),
+                _ => None,
+            })
+            .unzip();
+        let mut out: Vec<Result<(), Rejection>> = txs.iter().map(|_| Ok(())).collect();
+        if envs.is_empty() {
+            return out;
+        }
+        let start = std::time::Instant::now();
+        let verdicts = self.keys.verify_batch(&envs, Backend::default());
+        self.metrics.proof_verified(envs.len(), start.elapsed());
+        for (i, v) in idx.into_iter().zip(verdicts) {
+            out[i] = v.map_err(proof_rejection);
+        }
+        out
+    }
+
+    pub(super) fn remove_from_pool(pool: &mut Pool, hash: &Hash) {
+        if let Some(e) = pool.txs.remove(hash) {
+            pool.bytes -= e.size;
+            pool.order.retain(|h| h != hash);
+        }
+    }
+
+    /// Applies a block finalized by consensus, with the ancestors it finalizes implicitly: each
+    /// block and all its indices in one synced batch, oldest first. Replays of finalizations
+    /// already applied are ignored.
+    pub fn finalize(&self, hash: Hash, view: u64, certificate: Vec<u8>) -> Result<(), ChainError> {
+        if self.store.contains::<BlockHashes>(&hash)? {
+            return Ok(());
+        }
+        let mut pool = self.pool.lock().expect("pool lock");
+        let target = match pool.pending_blocks.get(&hash).cloned() {
+            Some(b) => b,
+            None => self
+                .store
+                .get::<PendingBlocks>(&hash)?
+                .ok_or_else(|| ChainError::UnknownBlock(hex::encode(hash)))?,
+        };
+        let parent = target.header.parent;
+        let mut chain = self
+            .ancestors(&pool, &parent)?
+            .ok_or_else(|| ChainError::UnknownBlock(hex::encode(parent)))?;
+        chain.push(target);
+        let last = chain.len() - 1;
+        let top = chain[last].header.height;
+        let now = self.now_ms();
+        for (i, block) in chain.iter().enumerate() {
+            let finality = if i == last {
+                Finality::Certificate {
+                    view,
+                    certificate: certificate.clone(),
+                }
+            } else {
+                Finality::Descendant(top)
+            };
+            let bhash = block.hash();
+            let mut batch = block_batch(block, finality);
+            batch.delete::<PendingBlocks>(&bhash);
+            self.store.write(batch, true)?;
+            pool.pending_blocks.remove(&bhash);
+            for tx in &block.txs {
+                let th = tx.hash();
+                if let Some(e) = pool.txs.get(&th) {
+                    self.metrics
+                        .finalized_latency(now.saturating_sub(e.received_ms));
+                }
+                Self::remove_from_pool(&mut pool, &th);
+            }
+            self.metrics
+                .block_finalized(block.header.height, block.txs.len());
+            self.tip.send_replace((block.header.height, bhash));
+        }
+        // Forget pending blocks that can no longer be finalized.
+        let stale: Vec<Hash> = pool
+            .pending_blocks
+            .iter()
+            .filter(|(_, b)| b.header.height <= top)
+            .map(|(h, _)| *h)
+            .collect();
+        if !stale.is_empty() {
+            let mut batch = crate::store::Batch::new();
+            for h in &stale {
+                pool.pending_blocks.remove(h);
+                batch.delete::<PendingBlocks>(h);
+            }
+            self.store.write(batch, false)?;
+        }
+        self.revalidate(&mut pool)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,319 @@
+//! The node's ledger core: admission of transactions into a bounded mempool (rules checked, proof
+//! verified), building and validating blocks for consensus (rules re-checked, proofs verified
+//! again in a batch), and applying finalized blocks to the store in one synced batch each.
+//!
+//! Every method here may block (RocksDB, pairings): async callers run them on blocking threads.
+
+use crate::metrics::Metrics;
+use crate::rules::{CheckError, Overlay, Rejection, Rules};
+use crate::store::{PendingBlocks, Store, StoreError, TxLocation, VerifyingKeys};
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+use zkcustoms_ledger_types::block::Block;
+use zkcustoms_ledger_types::genesis::Genesis;
+use zkcustoms_ledger_types::tx::{Hash, Transaction};
+
+mod blocks;
+mod mempool;
+
+pub use blocks::BlockError;
+use tokio::sync::{watch, Notify};
+use zkcustoms_verifier::{KeyDir, VerifierKeys, VerifyingKey};
+
+/// Milliseconds since the Unix epoch on this machine's clock.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// How far in the future a block's timestamp may be, in milliseconds.
+pub const MAX_CLOCK_SKEW_MS: u64 = 10_000;
+
+/// Limits of the mempool.
+#[derive(Clone, Copy, Debug)]
+pub struct MempoolLimits {
+    /// Most transactions waiting.
+    pub max_txs: usize,
+    /// Most bytes (canonical encodings) waiting.
+    pub max_bytes: usize,
+    /// Most rejection verdicts remembered for status queries.
+    pub max_rejected: usize,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        Self {
+            max_txs: 10_000,
+            max_bytes: 16 << 20,
+            max_rejected: 100_000,
+        }
+    }
+}
+
+/// Why the node could not start or continue.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A verifying key is missing or does not match genesis.
+    #[error("verifying keys: {0}")]
+    Keys(String),
+    /// A block consensus finalized is not known locally.
+    #[error("finalized block {0} is not known to this node")]
+    UnknownBlock(String),
+}
+
+/// Why a submission was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// It breaks a rule (the API answers 422 with the code).
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The mempool is full (the API answers 503).
+    #[error("the mempool is full ({0} transactions waiting): retry later")]
+    Full(usize),
+    /// The node failed (the API answers 500).
+    #[error(transparent)]
+    Internal(#[from] StoreError),
+}
+
+impl From<CheckError> for SubmitError {
+    fn from(e: CheckError) -> Self {
+        match e {
+            CheckError::Rejected(r) => SubmitError::Rejected(r),
+            CheckError::Store(s) => SubmitError::Internal(s),
+        }
+    }
+}
+
+/// Where a transaction stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    /// Finalized in a block.
+    Included {
+        /// Its location.
+        location: TxLocation,
+        /// The block's hash.
+        block: Hash,
+    },
+    /// Waiting in the mempool.
+    Pending,
+    /// Refused after it was accepted into the mempool (or on submission), and why.
+    Rejected(Rejection),
+    /// Never seen (or forgotten).
+    Unknown,
+}
+
+struct Entry {
+    tx: Transaction,
+    size: usize,
+    received_ms: u64,
+}
+
+#[derive(Default)]
+struct Pool {
+    order: VecDeque<Hash>,
+    txs: HashMap<Hash, Entry>,
+    bytes: usize,
+    overlay: Overlay,
+    rejected: HashMap<Hash, Rejection>,
+    rejected_order: VecDeque<Hash>,
+    pending_blocks: HashMap<Hash, Block>,
+}
+
+impl Pool {
+    fn reject(&mut self, hash: Hash, why: Rejection, max: usize) {
+        if self.rejected.insert(hash, why).is_none() {
+            self.rejected_order.push_back(hash);
+        }
+        while self.rejected_order.len() > max {
+            if let Some(old) = self.rejected_order.pop_front() {
+                self.rejected.remove(&old);
+            }
+        }
+    }
+}
+
+/// The ledger core of a node.
+pub struct Chain {
+    genesis: Genesis,
+    store: Store,
+    keys: VerifierKeys,
+    proposer: [u8; 32],
+    limits: MempoolLimits,
+    pool: Mutex<Pool>,
+    tip: watch::Sender<(u64, Hash)>,
+    new_tx: Notify,
+    clock: Box<dyn Fn() -> u64 + Send + Sync>,
+    gossip: Mutex<Option<futures::channel::mpsc::UnboundedSender<Transaction>>>,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("chain_id", &hex::encode(self.genesis.chain_id))
+            .finish()
+    }
+}
+
+/// Loads the pinned verifying keys: from the store when it has them, otherwise from a key
+/// directory (checked against the ids pinned in genesis) and then stored.
+fn load_keys(
+    genesis: &Genesis,
+    store: &Store,
+    keydir: Option<&Path>,
+) -> Result<VerifierKeys, ChainError> {
+    let mut keys = VerifierKeys::default();
+    let mut missing = Vec::new();
+    for (circuit, id) in &genesis.pinned {
+        match store.get::<VerifyingKeys>(&id.0)? {
+            Some((c, bytes)) if c == *circuit => {
+                let key = VerifyingKey::from_bytes(c, &bytes)
+                    .map_err(|e| ChainError::Keys(format!("stored key for {c}: {e}")))?;
+                if key.id() != *id {
+                    return Err(ChainError::Keys(format!(
+                        "stored key for {c} has another id"
+                    )));
+                }
+                keys.insert(key);
+            }
+            _ => missing.push((*circuit, *id)),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(keys);
+    }
+    let dir = keydir.ok_or_else(|| {
+        ChainError::Keys(format!(
+            "{} pinned verifying key(s) are not in the database yet: give the key directory",
+            missing.len()
+        ))
+    })?;
+    let kd = KeyDir::open(dir).map_err(|e| ChainError::Keys(e.to_string()))?;
+    let mut batch = crate::store::Batch::new();
+    for (circuit, id) in missing {
+        let key = kd
+            .verifying_key(circuit)
+            .map_err(|e| ChainError::Keys(format!("{circuit}: {e}")))?;
+        if key.id() != id {
+            return Err(ChainError::Keys(format!(
+                "the key directory's key for {circuit} is {}, genesis pins {id}",
+                key.id()
+            )));
+        }
+        batch.put::<VerifyingKeys>(
+            &id.0,
+            &(circuit, VerifyingKey::canonical_bytes(key.arkworks())),
+        );
+        keys.insert(key);
+    }
+    store.write(batch, true)?;
+    Ok(keys)
+}
+
+impl Chain {
+    /// Opens the ledger core over a store: binds the store to the genesis, loads the pinned
+    /// verifying keys, and reloads the blocks that were pending when the node stopped.
+    pub fn open(
+        genesis: Genesis,
+        store: Store,
+        keydir: Option<&Path>,
+        proposer: [u8; 32],
+        limits: MempoolLimits,
+    ) -> Result<Self, ChainError> {
+        store.bind_chain(&genesis.chain_id)?;
+        let keys = load_keys(&genesis, &store, keydir)?;
+        let tip = store.tip()?.unwrap_or((0, genesis.chain_id));
+        let mut pool = Pool::default();
+        for (hash, block) in store.scan_prefix::<PendingBlocks>(&[], usize::MAX)? {
+            if block.header.height > tip.0 {
+                pool.pending_blocks.insert(hash, block);
+            }
+        }
+        let metrics = Metrics::default();
+        metrics.set_height(tip.0);
+        Ok(Self {
+            genesis,
+            store,
+            keys,
+            proposer,
+            limits,
+            pool: Mutex::new(pool),
+            tip: watch::channel(tip).0,
+            new_tx: Notify::new(),
+            clock: Box::new(now_ms),
+            gossip: Mutex::new(None),
+            metrics,
+        })
+    }
+
+    /// Replaces the clock (milliseconds since the Unix epoch) that stamps blocks and checks
+    /// timestamps: a node uses its runtime's clock, so a simulated cluster runs deterministically.
+    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Milliseconds since the Unix epoch on this node's clock.
+    pub fn now_ms(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// Sends every transaction admitted from a client from now on to `sink` (a validator relays
+    /// them to its peers, so whichever validator leads next can include them).
+    pub fn set_gossip(&self, sink: futures::channel::mpsc::UnboundedSender<Transaction>) {
+        *self.gossip.lock().expect("gossip lock") = Some(sink);
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The verifying keys.
+    pub fn keys(&self) -> &VerifierKeys {
+        &self.keys
+    }
+
+    /// The finalized tip (height, hash), and a receiver that sees it change.
+    pub fn tip(&self) -> (u64, Hash) {
+        *self.tip.borrow()
+    }
+
+    /// Watches the finalized tip.
+    pub fn watch_tip(&self) -> watch::Receiver<(u64, Hash)> {
+        self.tip.subscribe()
+    }
+
+    /// Number of transactions and bytes in the mempool.
+    pub fn mempool_size(&self) -> (usize, usize) {
+        let pool = self.pool.lock().expect("pool lock");
+        (pool.txs.len(), pool.bytes)
+    }
+
+    /// Resolves when a transaction arrives (the proposer waits on it when the mempool is empty).
+    pub async fn tx_arrived(&self) {
+        self.new_tx.notified().await
+    }
+
+    fn rules(&self) -> Rules<'_> {
+        Rules {
+            genesis: &self.genesis,
+            store: &self.store,
+        }
+    }
+}

@@ -1,0 +1,552 @@
+//! RocksDB storage: one typed schema per column family, big-endian keys (so iteration follows
+//! height and sequence order), values that start with a version byte.
+//!
+//! The column families and their layouts are in [`crate::schema`] (re-exported here), every one
+//! listed in [`COLUMN_FAMILIES`]. A finalized block and all the indices it
+//! changes are written in one [`Batch`] with a synced write-ahead log, so after a crash either all
+//! of a block is there or none of it is.
+
+use crate::schema::exact;
+use rocksdb::{
+    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
+use std::path::{Path, PathBuf};
+use zkcustoms_ledger_types::block::{BlockHeader, HEADER_LEN};
+use zkcustoms_ledger_types::codec::{DecodeError, Reader, Writer};
+use zkcustoms_ledger_types::tx::Hash;
+
+pub use crate::schema::*;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// RocksDB reported an error.
+    #[error("database: {0}")]
+    Db(#[from] rocksdb::Error),
+    /// Stored bytes do not decode: the database is corrupted or from another version.
+    #[error("corrupted entry in {cf}: {error}")]
+    Corrupted {
+        /// The column family.
+        cf: &'static str,
+        /// What is wrong.
+        error: DecodeError,
+    },
+    /// The database belongs to another ledger.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+/// One write: column family, key, value (`None` deletes).
+type Op = (&'static str, Vec<u8>, Option<Vec<u8>>);
+
+/// A decoded entry of a schema.
+pub type Entry<S> = (<S as Schema>::Key, <S as Schema>::Value);
+
+/// Writes collected for one atomic, synced commit.
+#[derive(Default)]
+pub struct Batch {
+    ops: Vec<Op>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Puts a value.
+    pub fn put<S: Schema>(&mut self, key: &S::Key, value: &S::Value) -> &mut Self {
+        self.ops
+            .push((S::CF, S::encode_key(key), Some(S::encode_value(value))));
+        self
+    }
+
+    /// Deletes a key.
+    pub fn delete<S: Schema>(&mut self, key: &S::Key) -> &mut Self {
+        self.ops.push((S::CF, S::encode_key(key), None));
+        self
+    }
+
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// The ledger database.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database with every column family.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let cfs = COLUMN_FAMILIES
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        Ok(Self {
+            db,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Opens an existing database read-only (an auditor's view of a stopped node's store): nothing
+    /// is created or written, and a missing database or column family is an error.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let db = DB::open_cf_for_read_only(&Options::default(), path, COLUMN_FAMILIES, false)?;
+        Ok(Self {
+            db,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The stored bytes of a key, undecoded (an auditor decodes them itself to locate damage).
+    pub fn get_raw<S: Schema>(&self, key: &S::Key) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(S::CF), S::encode_key(key))?)
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("every column family is opened")
+    }
+
+    /// Reads a value.
+    pub fn get<S: Schema>(&self, key: &S::Key) -> Result<Option<S::Value>, StoreError> {
+        match self.db.get_cf(self.cf(S::CF), S::encode_key(key))? {
+            None => Ok(None),
+            Some(bytes) => S::decode_value(&bytes)
+                .map(Some)
+                .map_err(|error| StoreError::Corrupted { cf: S::CF, error }),
+        }
+    }
+
+    /// True when the key is present.
+    pub fn contains<S: Schema>(&self, key: &S::Key) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(S::CF), S::encode_key(key))?
+            .is_some())
+    }
+
+    /// Every entry whose encoded key starts with `prefix`, in key order (at most `limit`).
+    pub fn scan_prefix<S: Schema>(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry<S>>, StoreError> {
+        let mut out = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(S::CF),
+            IteratorMode::From(prefix, Direction::Forward),
+        );
+        for item in iter {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            let corrupted = |error| StoreError::Corrupted { cf: S::CF, error };
+            out.push((
+                S::decode_key(&k).map_err(corrupted)?,
+                S::decode_value(&v).map_err(corrupted)?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The last entry whose encoded key starts with `prefix`.
+    pub fn last_with_prefix<S: Schema>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Option<Entry<S>>, StoreError> {
+        // Seek to the first key after every key with this prefix, then step back.
+        let mut upper = prefix.to_vec();
+        upper.extend_from_slice(&[0xff; 64]);
+        let mut iter = self.db.iterator_cf(
+            self.cf(S::CF),
+            IteratorMode::From(&upper, Direction::Reverse),
+        );
+        match iter.next() {
+            Some(item) => {
+                let (k, v) = item?;
+                if !k.starts_with(prefix) {
+                    return Ok(None);
+                }
+                let corrupted = |error| StoreError::Corrupted { cf: S::CF, error };
+                Ok(Some((
+                    S::decode_key(&k).map_err(corrupted)?,
+                    S::decode_value(&v).map_err(corrupted)?,
+                )))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a batch atomically; `sync` waits for the write-ahead log to reach the disk.
+    pub fn write(&self, batch: Batch, sync: bool) -> Result<(), StoreError> {
+        let mut wb = WriteBatch::default();
+        for (cf, k, v) in batch.ops {
+            match v {
+                Some(v) => wb.put_cf(self.cf(cf), k, v),
+                None => wb.delete_cf(self.cf(cf), k),
+            }
+        }
+        let mut opts = WriteOptions::default();
+        opts.set_sync(sync);
+        self.db.write_opt(wb, &opts)?;
+        Ok(())
+    }
+
+    /// The finalized tip: height and hash (height 0 and the chain id before the first block).
+    pub fn tip(&self) -> Result<Option<(u64, Hash)>, StoreError> {
+        match self.get::<Meta>(&META_TIP)? {
+            None => Ok(None),
+            Some(bytes) => exact(&bytes, |r| Ok((r.u64("height")?, r.array("hash")?)))
+                .map(Some)
+                .map_err(|error| StoreError::Corrupted {
+                    cf: Meta::CF,
+                    error,
+                }),
+        }
+    }
+
+    /// Encodes a tip for [`META_TIP`].
+    pub fn tip_value(height: u64, hash: &Hash) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u64(height).fixed(hash);
+        w.finish()
+    }
+
+    /// The finalized block at a height.
+    pub fn block(&self, height: u64) -> Result<Option<StoredBlock>, StoreError> {
+        self.get::<Blocks>(&height)
+    }
+
+    /// The header of the finalized block at a height, read without decoding its transactions.
+    pub fn block_header(&self, height: u64) -> Result<Option<BlockHeader>, StoreError> {
+        let Some(bytes) = self
+            .db
+            .get_pinned_cf(self.cf(Blocks::CF), Blocks::encode_key(&height))?
+        else {
+            return Ok(None);
+        };
+        // `version | block length u32 | header ...` (see `Blocks`).
+        let corrupted = |error| StoreError::Corrupted {
+            cf: Blocks::CF,
+            error,
+        };
+        let mut r = Reader::new(&bytes);
+        let version = r.u8("value version").map_err(corrupted)?;
+        if version != VALUE_VERSION {
+            return Err(corrupted(DecodeError::invalid(
+                "value version",
+                format!("unknown version {version}"),
+            )));
+        }
+        r.u32("block length").map_err(corrupted)?;
+        let header = r.take(HEADER_LEN, "header").map_err(corrupted)?;
+        BlockHeader::from_bytes(header).map(Some).map_err(corrupted)
+    }
+
+    /// Binds the database to a chain id on first use, and refuses another chain's database.
+    pub fn bind_chain(&self, chain_id: &Hash) -> Result<(), StoreError> {
+        match self.get::<Meta>(&META_CHAIN_ID)? {
+            Some(id) if id == chain_id => Ok(()),
+            Some(id) => Err(StoreError::Mismatch(format!(
+                "the database at {} belongs to chain {}, not to this genesis ({})",
+                self.path.display(),
+                hex::encode(id),
+                hex::encode(chain_id)
+            ))),
+            None => {
+                let mut b = Batch::new();
+                b.put::<Meta>(&META_CHAIN_ID, &chain_id.to_vec());
+                b.put::<Meta>(&META_TIP, &Self::tip_value(0, chain_id));
+                self.write(b, true)
+            }
+        }
+    }
+}
+
+/// A store in a temporary directory, removed on drop (for tests).
+pub struct TempStore {
+    /// The store.
+    pub store: Store,
+    _dir: TempDirGuard,
+}
+
+struct TempDirGuard(PathBuf);
+
+impl Drop for TempDirGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TempStore {
+    /// A fresh, empty store.
+    pub fn new() -> Result<Self, StoreError> {
+        use rand::RngCore;
+        let mut b = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        let dir = std::env::temp_dir().join(format!("zkcustoms-store-{}", hex::encode(b)));
+        let store = Store::open(&dir)?;
+        Ok(Self {
+            store,
+            _dir: TempDirGuard(dir),
+        })
+    }
+}
+
+impl std::ops::Deref for TempStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use zkcustoms_circuits::invoice::SizeClass;
+    use zkcustoms_circuits::{CircuitId, Fr};
+    use zkcustoms_ledger_types::block::Block;
+    use zkcustoms_ledger_types::tx::{sha256, AnchorDocument};
+    use zkcustoms_ledger_types::tx::{DocumentKey, Transaction, Ucr};
+
+    fn ucr() -> Ucr {
+        Ucr::parse("6DE1234-2026-1").unwrap()
+    }
+
+    fn loc() -> TxLocation {
+        TxLocation {
+            height: 300,
+            index: 2,
+        }
+    }
+
+    fn anchor() -> Transaction {
+        Transaction::AnchorDocument(AnchorDocument {
+            ucr: ucr(),
+            doc_type: "invoice".into(),
+            digest: sha256(b"x"),
+            reference: "vault://x".into(),
+            version: 1,
+            supersedes: None,
+        })
+    }
+
+    fn round_trip<S: Schema>(k: S::Key, v: S::Value)
+    where
+        S::Key: PartialEq + std::fmt::Debug,
+        S::Value: PartialEq + std::fmt::Debug,
+    {
+        assert_eq!(S::decode_key(&S::encode_key(&k)).unwrap(), k, "{}", S::CF);
+        let bytes = S::encode_value(&v);
+        assert_eq!(S::decode_value(&bytes).unwrap(), v, "{}", S::CF);
+        let mut wrong = bytes.clone();
+        wrong[0] = 9;
+        assert!(S::decode_value(&wrong).is_err());
+        assert!(S::decode_value(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn every_schema_round_trips() {
+        let block = Block::new(3, sha256(b"p"), 5, [1; 32], vec![anchor()]);
+        round_trip::<Meta>(META_TIP, vec![1, 2, 3]);
+        round_trip::<Blocks>(
+            3,
+            StoredBlock {
+                block: block.clone(),
+                finality: Finality::Certificate {
+                    view: 9,
+                    certificate: vec![7; 100],
+                },
+            },
+        );
+        round_trip::<Blocks>(
+            2,
+            StoredBlock {
+                block: block.clone(),
+                finality: Finality::Descendant(3),
+            },
+        );
+        round_trip::<BlockHashes>(sha256(b"b"), 3);
+        let store = TempStore::new().unwrap();
+        let mut b = Batch::new();
+        b.put::<Blocks>(
+            &3,
+            &StoredBlock {
+                block: block.clone(),
+                finality: Finality::Descendant(4),
+            },
+        );
+        store.write(b, false).unwrap();
+        assert_eq!(store.block_header(3).unwrap(), Some(block.header.clone()));
+        assert_eq!(store.block_header(4).unwrap(), None);
+        round_trip::<Transactions>(sha256(b"t"), loc());
+        round_trip::<Records>((ucr(), loc()), anchor());
+        round_trip::<Nullifiers>((sha256(b"scope"), Fr::from(99u64)), loc());
+        round_trip::<Claims>(sha256(b"c"), loc());
+        round_trip::<RegistryRoots>(
+            ("DE-GZD".into(), 4),
+            RootEntry {
+                root: Fr::from(5u64),
+                height: 6,
+                timestamp_ms: 7,
+            },
+        );
+        round_trip::<RootIndex>(("DE-GZD".into(), Fr::from(5u64)), 4);
+        round_trip::<Documents>(
+            DocumentKey {
+                ucr: ucr(),
+                doc_type: "invoice".into(),
+                version: 2,
+            },
+            DocumentEntry {
+                digest: sha256(b"d"),
+                reference: "vault://d".into(),
+                location: loc(),
+            },
+        );
+        round_trip::<Digests>((sha256(b"d"), ucr()), ("invoice".into(), 2));
+        round_trip::<Examinations>(
+            ucr(),
+            ExaminationEntry {
+                office: "DE-HH".into(),
+                location: loc(),
+                timestamp_ms: 8,
+            },
+        );
+        round_trip::<VerifyingKeys>(
+            sha256(b"k"),
+            (CircuitId::InvoiceValueV1(SizeClass::Lines16), vec![1, 2, 3]),
+        );
+        round_trip::<VerifyingKeys>(
+            sha256(b"k"),
+            (CircuitId::DeclarationMatchV1(SizeClass::Lines4), vec![4]),
+        );
+        round_trip::<PendingBlocks>(sha256(b"b"), block);
+    }
+
+    #[test]
+    fn keys_sort_by_height_and_prefixes_stay_apart() {
+        let a = Records::encode_key(&(
+            ucr(),
+            TxLocation {
+                height: 2,
+                index: 0,
+            },
+        ));
+        let b = Records::encode_key(&(
+            ucr(),
+            TxLocation {
+                height: 256,
+                index: 0,
+            },
+        ));
+        assert!(a < b);
+        let short = Ucr::parse("AB").unwrap();
+        let long = Ucr::parse("ABC").unwrap();
+        assert!(!Records::encode_key(&(long, loc())).starts_with(&records_prefix(&short)));
+    }
+
+    #[test]
+    fn store_writes_reads_and_scans() {
+        let store = TempStore::new().unwrap();
+        let chain = sha256(b"chain");
+        store.bind_chain(&chain).unwrap();
+        store.bind_chain(&chain).unwrap();
+        assert!(matches!(
+            store.bind_chain(&sha256(b"other")),
+            Err(StoreError::Mismatch(_))
+        ));
+        assert_eq!(store.tip().unwrap(), Some((0, chain)));
+        let mut b = Batch::new();
+        for seq in 1..=3u64 {
+            b.put::<RegistryRoots>(
+                &("DE-GZD".into(), seq),
+                &RootEntry {
+                    root: Fr::from(seq),
+                    height: seq,
+                    timestamp_ms: seq * 10,
+                },
+            );
+        }
+        b.put::<RegistryRoots>(
+            &("DE-GZDX".into(), 9),
+            &RootEntry {
+                root: Fr::from(9u64),
+                height: 9,
+                timestamp_ms: 90,
+            },
+        );
+        store.write(b, true).unwrap();
+        let all = store
+            .scan_prefix::<RegistryRoots>(&roots_prefix("DE-GZD"), 100)
+            .unwrap();
+        assert_eq!(all.len(), 3);
+        let (key, last) = store
+            .last_with_prefix::<RegistryRoots>(&roots_prefix("DE-GZD"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((key.1, last.root), (3, Fr::from(3u64)));
+        assert!(store
+            .last_with_prefix::<RegistryRoots>(&roots_prefix("FR"))
+            .unwrap()
+            .is_none());
+        let mut b = Batch::new();
+        b.delete::<RegistryRoots>(&("DE-GZD".into(), 3));
+        store.write(b, false).unwrap();
+        assert!(store
+            .get::<RegistryRoots>(&("DE-GZD".into(), 3))
+            .unwrap()
+            .is_none());
+    }
+
+    fn no_panic<S: Schema>(bytes: &[u8]) {
+        let _ = S::decode_key(bytes);
+        let _ = S::decode_value(bytes);
+        let mut versioned = vec![VALUE_VERSION];
+        versioned.extend_from_slice(bytes);
+        let _ = S::decode_value(&versioned);
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            no_panic::<Meta>(&bytes);
+            no_panic::<Blocks>(&bytes);
+            no_panic::<BlockHashes>(&bytes);
+            no_panic::<Transactions>(&bytes);
+            no_panic::<Records>(&bytes);
+            no_panic::<Nullifiers>(&bytes);
+            no_panic::<Claims>(&bytes);
+            no_panic::<RegistryRoots>(&bytes);
+            no_panic::<RootIndex>(&bytes);
+            no_panic::<Documents>(&bytes);
+            no_panic::<Digests>(&bytes);
+            no_panic::<Examinations>(&bytes);
+            no_panic::<VerifyingKeys>(&bytes);
+            no_panic::<PendingBlocks>(&bytes);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The document routes: `/v1/documents/{ucr}/{doc_type}/{version}`. `POST` uploads the bytes of
+//! an anchored document (trader; `?readers=customs,auditor` is its access list), `GET` reads them
+//! back (roles on the access list), `DELETE` forgets the document (trader or customs).
+//!
+//! Document contents and keys are never logged: errors name documents by UCR, type and version.
+
+use super::{require, ApiState};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, MethodRouter};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use zkcustoms_documents::{self as documents, DocumentError, DocumentService};
+use zkcustoms_http::{blocking, ApiError};
+use zkcustoms_ledger_types::tx::DocumentKey;
+use zkcustoms_ledger_types::tx::{check_doc_type, Role, Ucr};
+
+/// The route's methods, with the body limit of documents.
+pub(super) fn routes(max_bytes: usize) -> MethodRouter<ApiState> {
+    post(upload)
+        .get(read)
+        .delete(forget)
+        .layer(DefaultBodyLimit::max(max_bytes))
+}
+
+/// A document service's refusal as an API error (`?` would make every one a `500`).
+pub(crate) fn document_error(e: DocumentError) -> ApiError {
+    {
+        let (status, code) = match &e {
+            DocumentError::UnknownAnchor(_) => (StatusCode::NOT_FOUND, "unknown-anchor"),
+            DocumentError::UnknownDocument(_) => (StatusCode::NOT_FOUND, "unknown-document"),
+            DocumentError::DigestMismatch { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "digest-mismatch")
+            }
+            DocumentError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate-document"),
+            DocumentError::Forgotten { .. } => (StatusCode::GONE, "document-forgotten"),
+            DocumentError::NotAllowed { .. } => (StatusCode::FORBIDDEN, "not-a-reader"),
+            DocumentError::Empty => (StatusCode::BAD_REQUEST, "empty-document"),
+            DocumentError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body-too-large"),
+            DocumentError::Readers(_) => (StatusCode::BAD_REQUEST, "bad-readers"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            return ApiError::internal(e);
+        }
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+type IdPath = Result<Path<(String, String, String)>, PathRejection>;
+
+/// The document a path names, checked like the anchor's fields.
+fn document_id(path: IdPath) -> Result<DocumentKey, ApiError> {
+    let Path((ucr, doc_type, version)) =
+        path.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-path", e.body_text()))?;
+    let ucr = Ucr::parse(&ucr)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-ucr", e.to_string()))?;
+    check_doc_type(&doc_type)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-doc-type", e.to_string()))?;
+    let version = version
+        .parse::<u32>()
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-version",
+                "a version is a whole number from 1",
+            )
+        })?;
+    Ok(DocumentKey {
+        ucr,
+        doc_type,
+        version,
+    })
+}
+
+fn service(state: &ApiState) -> Result<Arc<DocumentService>, ApiError> {
+    state.documents.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "documents-unavailable",
+            "this node keeps no off-ledger documents",
+        )
+    })
+}
+
+fn document_json(id: &DocumentKey, meta: &documents::DocumentMeta) -> Value {
+    json!({
+        "ucr": id.ucr.as_str(),
+        "doc_type": id.doc_type,
+        "version": id.version,
+        "document": meta.to_json(),
+    })
+}
+
+/// Query of an upload.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadQuery {
+    /// Roles that may read the document besides the trader, comma-separated.
+    #[serde(default)]
+    readers: String,
+}
+
+async fn upload(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    path: IdPath,
+    query: Result<Query<UploadQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let role = state.tokens.authenticate(&headers)?;
+    require(role, &[Role::Trader], "uploading a document")?;
+    let id = document_id(path)?;
+    let Query(q) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", e.body_text()))?;
+    let readers = documents::parse_readers(&q.readers).map_err(document_error)?;
+    let docs = service(&state)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                format!("documents are limited to {} bytes", docs.max_bytes()),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad-body", e.body_text())
+        }
+    })?;
+    let chain = state.chain.clone();
+    let now = chain.now_ms();
+    let answer_id = id.clone();
+    let meta = blocking(move || docs.upload(chain.store(), &id, &body, &readers, now))
+        .await?
+        .map_err(document_error)?;
+    Ok((StatusCode::CREATED, Json(document_json(&answer_id, &meta))).into_response())
+}
+
+async fn read(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    path: IdPath,
+) -> Result<Response, ApiError> {
+    let role = state.tokens.authenticate(&headers)?;
+    let id = document_id(path)?;
+    let docs = service(&state)?;
+    let plaintext = blocking(move || docs.read(&id, role))
+        .await?
+        .map_err(document_error)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        plaintext,
+    )
+        .into_response())
+}
+
+async fn forget(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    path: IdPath,
+) -> Result<Json<Value>, ApiError> {
+    let role = state.tokens.authenticate(&headers)?;
+    require(
+        role,
+        &[Role::Trader, Role::Customs],
+        "forgetting a document",
+    )?;
+    let id = document_id(path)?;
+    let docs = service(&state)?;
+    let now = state.chain.now_ms();
+    let answer_id = id.clone();
+    let meta = blocking(move || docs.forget(&id, role, now))
+        .await?
+        .map_err(document_error)?;
+    tracing::info!(
+        document = %documents::display_id(&answer_id),
+        by = role.name(),
+        "document forgotten: its key is destroyed"
+    );
+    Ok(Json(document_json(&answer_id, &meta)))
+}

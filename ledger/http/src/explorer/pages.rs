@@ -1,0 +1,654 @@
+//! The explorer's read-only pages: home, blocks, transactions (with the inclusion proof download),
+//! search, consignments and their amendment history, registry roots, node status.
+
+use super::*;
+
+/// Everything the home page shows.
+pub(crate) struct HomeData {
+    /// Finalized height.
+    pub height: u64,
+    /// Hash of the tip.
+    pub tip: Hash,
+    /// Finalized transactions in all.
+    pub total_txs: u64,
+    /// Mempool transactions and bytes.
+    pub mempool: (usize, usize),
+    /// The latest blocks, newest first.
+    pub blocks: Vec<StoredBlock>,
+    /// Published registry roots, per authority.
+    pub roots: Vec<(String, usize)>,
+}
+
+pub(super) async fn home(
+    State(state): State<ApiState>,
+    Extension(ex): Extension<Explorer>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    let ctx = ex.ctx(&state, &headers);
+    let chain = state.chain.clone();
+    let data = read(&ctx, move || {
+        let (height, tip) = chain.tip();
+        let total_txs = ex.total_txs(&chain, height)?;
+        let mut blocks = Vec::new();
+        let low = height.saturating_sub(LATEST_BLOCKS - 1).max(1);
+        for h in (low..=height).rev() {
+            if let Some(b) = chain.store().block(h)? {
+                blocks.push(b);
+            }
+        }
+        let mut roots = Vec::new();
+        for a in chain.genesis().authorities.keys() {
+            let n = queries::latest_root(chain.store(), a)?.map_or(0, |(seq, _)| seq as usize);
+            roots.push((a.clone(), n));
+        }
+        Ok(HomeData {
+            height,
+            tip,
+            total_txs,
+            mempool: chain.mempool_size(),
+            blocks,
+            roots,
+        })
+    })
+    .await?;
+    Ok(page(
+        &ctx,
+        StatusCode::OK,
+        "Ledger explorer",
+        view::home(&ctx, state.chain.genesis(), &data),
+    ))
+}
+
+pub(super) async fn block_page(
+    State(state): State<ApiState>,
+    Extension(ex): Extension<Explorer>,
+    headers: HeaderMap,
+    Path(height): Path<String>,
+) -> Result<Response, Response> {
+    let ctx = ex.ctx(&state, &headers);
+    let Some(height) = parse_height(&height) else {
+        return Err(error(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "Not a block height",
+            "A block height is a whole number from 1 up, such as 12.",
+        ));
+    };
+    let chain = state.chain.clone();
+    let (block, tip) = read(&ctx, move || {
+        Ok((chain.store().block(height)?, chain.tip().0))
+    })
+    .await?;
+    let Some(block) = block else {
+        return Err(error(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "No such block",
+            format!("No block is finalized at height {height}: the ledger's height is {tip}."),
+        ));
+    };
+    Ok(page(
+        &ctx,
+        StatusCode::OK,
+        &format!("Block {height}"),
+        view::block(&ctx, state.chain.genesis(), &block, tip),
+    ))
+}
+
+/// A finalized transaction with its block.
+pub(crate) struct IncludedTx {
+    /// The block.
+    pub block: StoredBlock,
+    /// Index in the block.
+    pub index: u32,
+    /// The node's verdict on its proof, verified again now (for proof transactions).
+    pub verdict: Option<Result<(), VerifyError>>,
+}
+
+impl IncludedTx {
+    /// The transaction.
+    pub fn tx(&self) -> &Transaction {
+        &self.block.block.txs[self.index as usize]
+    }
+}
+
+/// Loads a finalized transaction and its block; `None` when it is not finalized here.
+pub(super) fn load_included(chain: &Chain, hash: &Hash) -> Result<Option<IncludedTx>, StoreError> {
+    let Some(loc) = queries::tx_location(chain.store(), hash)? else {
+        return Ok(None);
+    };
+    let Some(block) = chain.store().block(loc.height)? else {
+        return Ok(None);
+    };
+    if block.block.txs.get(loc.index as usize).map(|t| t.hash()) != Some(*hash) {
+        return Err(StoreError::Mismatch(format!(
+            "transaction index points at height {} index {}, which holds another transaction",
+            loc.height, loc.index
+        )));
+    }
+    Ok(Some(IncludedTx {
+        block,
+        index: loc.index,
+        verdict: None,
+    }))
+}
+
+pub(super) fn bad_hash(ctx: &Ctx) -> Response {
+    error(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        "Not a transaction hash",
+        "A transaction hash is 64 hexadecimal digits (0-9, a-f).",
+    )
+}
+
+pub(super) async fn tx_page(
+    State(state): State<ApiState>,
+    Extension(ex): Extension<Explorer>,
+    headers: HeaderMap,
+    Path(hash): Path<String>,
+) -> Result<Response, Response> {
+    let ctx = ex.ctx(&state, &headers);
+    let Some(hash) = parse_hash(&hash) else {
+        return Err(bad_hash(&ctx));
+    };
+    let chain = state.chain.clone();
+    let signed_in = ctx.signed_in();
+    let (status, included) = read(&ctx, move || {
+        let status = chain.status(&hash)?;
+        let mut included = load_included(&chain, &hash)?;
+        if let Some(inc) = included.as_mut() {
+            // Proofs of records are verified again only for a viewer who may see them.
+            inc.verdict = match (inc.tx(), signed_in) {
+                (Transaction::SubmitProof(p), true) => Some(chain.keys().verify(&p.envelope)),
+                _ => None,
+            };
+        }
+        Ok((status, included))
+    })
+    .await?;
+    if matches!(status, TxStatus::Unknown) {
+        return Err(error(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "Unknown transaction",
+            format!(
+                "This node knows no transaction {}: it is not on the ledger, not waiting in the \
+                 mempool, and not recently refused.",
+                hex::encode(hash)
+            ),
+        ));
+    }
+    let title = format!("Transaction {}…", &hex::encode(hash)[..12]);
+    Ok(page(
+        &ctx,
+        StatusCode::OK,
+        &title,
+        view::transaction(
+            &ctx,
+            state.chain.genesis(),
+            &hash,
+            &status,
+            included.as_ref(),
+        ),
+    ))
+}
+
+pub(super) async fn inclusion_download(
+    State(state): State<ApiState>,
+    Extension(ex): Extension<Explorer>,
+    headers: HeaderMap,
+    Path(hash): Path<String>,
+) -> Result<Response, Response> {
+    let ctx = ex.ctx(&state, &headers);
+    let Some(hash) = parse_hash(&hash) else {
+        return Err(bad_hash(&ctx));
+    };
+    let chain = state.chain.clone();
+    let included = read(&ctx, move || load_included(&chain, &hash)).await?;
+    let Some(included) = included else {
+        return Err(error(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "Not on the ledger",
+            "No finalized transaction has this hash, so there is no inclusion proof (it may still \
+             be pending).",
+        ));
+    };
+    let hex_hash = hex::encode(hash);
+    if included.tx().ucr().is_some() && !ctx.signed_in() {
+        return Err(sign_in_needed(
+            &ctx,
+            "the inclusion proof of a record",
+            &format!("/tx/{hex_hash}"),
+        ));
+    }
+    let chain = state.chain.clone();
+    let proof = match tokio::task::spawn_blocking(move || {
+        zkcustoms_ledger_core::inclusion::build(chain.store(), &chain.genesis().chain_id, &hash)
+    })
+    .await
+    {
+        Ok(Ok(Some(p))) => p,
+        Ok(Ok(None)) => return Err(internal(&ctx, "a finalized transaction has no inclusion")),
+        Ok(Err(e)) => return Err(internal(&ctx, e)),
+        Err(e) => return Err(internal(&ctx, e)),
+    };
+    let body = serde_json::to_string_pretty(&proof).map_err(|e| internal(&ctx, e))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"inclusion-{hex_hash}.json\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The search box's query.
+#[derive(Deserialize)]
+pub(super) struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// What a 64-digit hex search names.
+pub(super) enum HashHit {
+    Tx,
+    Block(u64),
+    Nullifier(Hash),
+    Nothing,
+}
+
+/// The transaction that presented a nullifier, in any scope (a scan of the nullifier index).
+pub(super) fn find_nullifier(chain: &Chain, value: &Hash) -> Result<Option<Hash>, StoreError> {
+    let Ok(n) = zkcustoms_circuits::field::fr_from_be_bytes(value) else {
+        return Ok(None);
+    };
+    let Some(loc) = queries::nullifier_location(chain.store(), &n)? else {
+        return Ok(None);
+    };
+    Ok(chain
+        .store()
+        .block(loc.height)?
+        .and_then(|b| b.block.txs.get(loc.index as usize).map(|t| t.hash())))
+}
+
+pub(super) async fn search(
+    State(state): State<ApiState>,
+    Extension(ex): Extension<Explorer>,
+    headers: HeaderMap,
+    query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Response> {
+    let ctx = ex.ctx(&state, &headers);
+    let q = match query {
+        Ok(Query(q)) => q.q.trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let shapes = "Search for a UCR (such as 26DE-HAM-000042), a transaction or block hash or a \
+                  nullifier (64 hexadecimal digits), or a block height (a number).";
+    if q.is_empty() {
+        return Err(error(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "Nothing to search for",
+            shapes,
+        ));
+    }
+    if q.len() > 200 {
+        return Err(error(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "Search text too long",
+            shapes,
+        ));
+    }
+    if let Some(hash) = parse_hash(&q) {
+        let chain = state.chain.clone();
+        let signed_in = ctx.signed_in();
+        let hit = read(&ctx, move || {
+            if !matches!(chain.status(&hash)?, TxStatus::Unknown) {
+                return Ok(HashHit::Tx);
+            }
+            if let Some(h) = queries::block_height(chain.store(), &hash)? {
+                return Ok(HashHit::Block(h));
+            }
+            // Nullifiers belong to records: looked up for a signed-in viewer only.
+            if signed_in {
+                if let Some(tx) = find_nullifier(&chain, &hash)? {
+                    return Ok(HashHit::Nullifier(tx));
+                }
+            }
+            Ok(HashHit::Nothing)
+        })
+        .await?;
+        let hex_hash = hex::encode(hash);
+        return match hit {
+            HashHit::Tx => Ok(redirect(&format!("/tx/{hex_hash}"))),
+            HashHit::Block(h) => Ok(redirect(&format!("/blocks/{h}"))),
+            HashHit::Nullifier(tx) => Ok(redirect(&format!("/tx/{}", hex::encode(tx)))),
+            HashHit::Nothing if ctx.signed_in() => Err(error(
+                &ctx,
+                StatusCode::NOT_FOUND,
+                "Nothing found",
+                format!("No transaction, block or nullifier on this ledger is {hex_hash}."),
+            )),
+            HashHit::Nothing => Err(error(
+                &ctx,
+                StatusCode::NOT_FOUND,
+                "Nothing found",
+                format!(
+                    "No transaction or block on this ledger is {hex_hash}. To look up a \
+                     nullifier, sign in with a customs or auditor token."
+                ),
+            )),
+        };
+    }
+    if let Some(height) = parse_height(&q) {
+        if height <= state.chain.tip().0 {
+            return Ok(redirect(&format!("/blocks/{height}")));
+        }
+    }
+    match Ucr::parse(&q.to_ascii_uppercase()) {
+        Ok(ucr) => Ok(redirect(&format!("/consignments/{ucr}"))),
+        Err(_) => Err(error(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "Not something the explorer can search for",
+            format!("{q:?} is not a UCR, a hash, a nullifier or a block height. {shapes}"),
+        )),
+    }
+}
+
+pub(super) fn bad_ucr(ctx: &Ctx, e: impl std::fmt::Display) -> Response {
+    error(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        "Not a UCR",
+        format!(
+            "A unique consignment reference has 1 to 35 characters: upper-case letters, digits \
+             and '-' ({e})."
+        ),
+    )
+}
+
+/// The UCR of a consignment page (`/consignments/{ucr}{page}`) for a signed-in reader: a bad
+/// UCR is the 400 page, and without a sign-in the page for `what` asks for one and comes back.
+#[allow(clippy::result_large_err)] // the error is the page the handler answers with
+pub(super) fn signed_in_ucr(ctx: &Ctx, ucr: &str, what: &str, page: &str) -> Result<Ucr, Response> {
+    let ucr = Ucr::parse(ucr).map_err(|e| bad_ucr(ctx, e))?;
+    if !ctx.signed_in() {
+        return Err(sign_in_needed(
+            ctx,
+            what,
+            &format!("/consignments/{ucr}{page}"),
+        ));
+    }
+    Ok(ucr)
+}
+
+/// A consignment's records.
+pub(crate) struct ConsignmentData {
+    /// Every record, in ledger order: location and transaction.
+    pub records: Vec<(zkcustoms_ledger_core::store::TxLocation, Transaction)>,
+    /// The examination mark, if any.
+    pub examination: Option<zkcustoms_ledger_core::store::ExaminationEntry>,
+    /// The latest version of each document type.
+    pub documents: Vec<(
+        zkcustoms_ledger_types::tx::DocumentKey,
+        zkcustoms_ledger_core::store::DocumentEntry,
+    )>,
+}
+
+pub(super) async fn consignment_page(
+    State(state): State<ApiState>,
+    Extension(ex): Extension<Explorer>,
+    headers: HeaderMap,
+    Path(ucr): Path<String>,
+) -> Result<Response, Response> {
+    let ctx = ex.ctx(&state, &headers);
+    let ucr = signed_in_ucr(&ctx, &ucr, "the records of a consignment", "")?;
+    let chain = state.chain.clone();
+    let key = ucr.clone();
+    let data = read(&ctx, move || {
+        let store = chain.store();
+        let records = queries::records(store, &key, MAX_RECORDS)?;
+        let examination = queries::examination(store, &key)?;
+        let mut documents: Vec<(
+            zkcustoms_ledger_types::tx::DocumentKey,
+            zkcustoms_ledger_core::store::DocumentEntry,
+        )> = Vec::new();
+        for (k, d) in queries::documents(store, &key)? {
+            match documents.last_mut() {
+                Some(last) if last.0.doc_type == k.doc_type => *last = (k, d),
+                _ => documents.push((k, d)),
+            }
+        }
+        Ok(ConsignmentData {
+            records,
+            examination,
+            documents,
+        })
+    })
+    .await?;
+    if data.records.is_empty() {
+        return Err(error(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "No records",
+            format!("The ledger holds no record of consignment {ucr}."),
+        ));
+    }
+    Ok(page(
+        &ctx,
+        StatusCode::OK,
+        &format!("Consignment {ucr}"),
+        view::consignment(&ctx, &ucr, &data),
+    ))
+}
+
+/// One anchored version of a document.
+pub(crate) struct VersionRow {
+    /// Document type and version.
+    pub key: zkcustoms_ledger_types::tx::DocumentKey,
+    /// Digest, reference, location.
+    pub entry: zkcustoms_ledger_core::store::DocumentEntry,
+    /// The version it replaced.
+    pub supersedes: Option<u32>,
+    /// Its block's timestamp.
+    pub timestamp_ms: Option<u64>,
+    /// Its transaction's hash.
+    pub tx_hash: Option<Hash>,
+}
+
+pub(super) async fn history_page(
+    State(state): State<ApiState>,
+    Extension(ex): Extension<Explorer>,
+    headers: HeaderMap,
+    Path(ucr): Path<String>,
+) -> Result<Response, Response> {
+    let ctx = ex.ctx(&state, &headers);
+    let ucr = signed_in_ucr(
+        &ctx,
+        &ucr,
+        "the amendment history of a consignment",
+        "/history",
+    )?;
+    let chain = state.chain.clone();
+    let key = ucr.clone();
+    let (rows, examination) = read(&ctx, move || {
+        let store = chain.store();
+        let mut rows = Vec::new();
+        for (k, entry) in queries::documents(store, &key)? {
+            let tx = queries::record(store, &key, entry.location)?;
+            let supersedes = match &tx {
+                Some(Transaction::AnchorDocument(a)) => a.supersedes,
+                _ => None,
+            };
+            rows.push(VersionRow {
+                timestamp_ms: store
+                    .block_header(entry.location.height)?
+                    .map(|h| h.timestamp_ms),
+                tx_hash: tx.map(|t| t.hash()),
+                supersedes,
+                key: k,
+                entry,
+            });
+        }
+        Ok((rows, queries::examination(store, &key)?))
+    })
+    .await?;
+    if rows.is_empty() {
+        return Err(error(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "No documents",
+            format!("No document is anchored under consignment {ucr}."),
+        ));
+    }
+    Ok(page(
+        &ctx,
+        StatusCode::OK,
+        &format!("Amendment history of {ucr}"),
+        view::history(&ucr, &rows, examination.as_ref()),
+    ))
+}
+
+/// One published registry root and its standing.
+pub(crate) struct RootRow {
+    /// Its sequence number.
+    pub sequence: u64,
+    /// The root and where it was published.
+    pub entry: zkcustoms_ledger_core::store::RootEntry,
+    /// Until when it stays acceptable, once superseded (milliseconds since the epoch).
+    pub acceptable_until_ms: Option<u64>,
+}
+
+pub(super) fn root_history(chain: &Chain, authority: &str) -> Result<Vec<RootRow>, StoreError> {
+    let roots = queries::root_history(chain.store(), authority)?;
+    let grace_ms = chain
+        .genesis()
+        .params()
+        .root_grace_seconds
+        .saturating_mul(1000);
+    Ok(roots
+        .iter()
+        .enumerate()
+        .map(|(i, (seq, e))| RootRow {
+            sequence: *seq,
+            entry: e.clone(),
+            acceptable_until_ms: roots
+                .get(i + 1)
+                .map(|(_, next)| next.timestamp_ms.saturating_add(grace_ms)),
+        })
+        .collect())
+}
+
+pub(super) async fn registry_index(
+    State(state): State<ApiState>,
+    Extension(ex): Extension<Explorer>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    let ctx = ex.ctx(&state, &headers);
+    let chain = state.chain.clone();
+    let all = read(&ctx, move || {
+        let mut all = Vec::new();
+        for a in chain.genesis().authorities.keys() {
+            all.push((a.clone(), root_history(&chain, a)?));
+        }
+        Ok(all)
+    })
+    .await?;
+    Ok(page(
+        &ctx,
+        StatusCode::OK,
+        "Registry roots",
+        view::registry_index(&all, state.chain.now_ms()),
+    ))
+}
+
+pub(super) async fn registry_page(
+    State(state): State<ApiState>,
+    Extension(ex): Extension<Explorer>,
+    headers: HeaderMap,
+    Path(authority): Path<String>,
+) -> Result<Response, Response> {
+    let ctx = ex.ctx(&state, &headers);
+    if !state.chain.genesis().authorities.contains_key(&authority) {
+        return Err(error(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "Unknown authority",
+            format!("{authority:?} is not an AEO authority of this ledger."),
+        ));
+    }
+    let chain = state.chain.clone();
+    let a = authority.clone();
+    let rows = read(&ctx, move || root_history(&chain, &a)).await?;
+    Ok(page(
+        &ctx,
+        StatusCode::OK,
+        &format!("Registry roots of {authority}"),
+        view::registry(&authority, &rows, state.chain.now_ms()),
+    ))
+}
+
+/// What the status page shows beyond genesis.
+pub(crate) struct StatusData {
+    /// Finalized height and tip.
+    pub height: u64,
+    /// Tip hash.
+    pub tip: Hash,
+    /// Timestamp of the tip block.
+    pub tip_time_ms: Option<u64>,
+    /// Mempool transactions and bytes.
+    pub mempool: (usize, usize),
+    /// Per validator public key (hex): blocks proposed among the recent ones, and the last height.
+    pub proposals: HashMap<String, (u64, u64)>,
+    /// How many recent blocks were read.
+    pub recent: u64,
+    /// The node's clock.
+    pub now_ms: u64,
+}
+
+pub(super) async fn status_page(
+    State(state): State<ApiState>,
+    Extension(ex): Extension<Explorer>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    let ctx = ex.ctx(&state, &headers);
+    let chain = state.chain.clone();
+    let data = read(&ctx, move || {
+        let (height, tip) = chain.tip();
+        let mut proposals: HashMap<String, (u64, u64)> = HashMap::new();
+        let low = height.saturating_sub(RECENT_PROPOSALS - 1).max(1);
+        let mut tip_time_ms = None;
+        for h in low..=height {
+            if let Some(header) = chain.store().block_header(h)? {
+                let e = proposals.entry(hex::encode(header.proposer)).or_default();
+                *e = (e.0 + 1, h);
+                tip_time_ms = Some(header.timestamp_ms);
+            }
+        }
+        Ok(StatusData {
+            height,
+            tip,
+            tip_time_ms,
+            mempool: chain.mempool_size(),
+            proposals,
+            recent: if height == 0 { 0 } else { height - low + 1 },
+            now_ms: chain.now_ms(),
+        })
+    })
+    .await?;
+    Ok(page(
+        &ctx,
+        StatusCode::OK,
+        "Node and validators",
+        view::status(state.chain.genesis(), &data),
+    ))
+}

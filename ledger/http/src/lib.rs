@@ -1,0 +1,494 @@
+//! The node's HTTP API (axum, JSON). [`router`] builds it without a socket; the node and the
+//! tests both use it.
+//!
+//! Every `/v1` route needs `Authorization: Bearer TOKEN` with a role token from the node's
+//! configuration: submitting a transaction needs the role of its kind (authority: registry roots;
+//! trader: documents and proofs; customs: examinations), reading records, blocks and inclusion
+//! proofs needs customs or auditor. Errors are `{"error": code, "message": text}`: 400 malformed
+//! input, 401 no or unknown token, 403 wrong role, 404 unknown, 413 body too large, 422 a ledger
+//! rule refused the transaction (the code names the rule), 503 mempool full or node overloaded.
+//!
+//! Off-ledger documents ([`zkcustoms_documents`]) have their own routes: the trader uploads the bytes
+//! of an anchored document with an access list, the roles on it read them, the trader or customs
+//! forgets the document (409 uploaded twice, 410 forgotten, 422 digest mismatch).
+
+mod document_routes;
+pub mod explorer;
+mod openapi;
+
+pub use openapi::document as openapi_document;
+pub use zkcustoms_ledger_types::wire::MAX_WAIT_MS;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRef, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use zkcustoms_circuits::field::fr_to_hex;
+use zkcustoms_documents::DocumentService;
+use zkcustoms_http::{blocking, json_fallbacks, wrap, ApiError, Limits, Metrics, Tokens};
+use zkcustoms_ledger_core::chain::{Chain, SubmitError, TxStatus};
+use zkcustoms_ledger_core::queries::{self, MAX_RECORDS};
+use zkcustoms_ledger_core::store::{Finality, StoreError, StoredBlock};
+use zkcustoms_ledger_types::block::Block;
+use zkcustoms_ledger_types::tx::{Hash, Role, Transaction, Ucr};
+use zkcustoms_ledger_types::wire::{self, ErrorBody, Submitted, TxState, TxStatusKind};
+
+/// The API tokens of a node: one per role, from its configuration.
+pub fn role_tokens(map: &BTreeMap<Role, String>) -> Tokens<Role> {
+    Tokens::new(
+        map.iter().map(|(role, token)| (token.as_str(), *role)),
+        "a role token of this node",
+    )
+}
+
+/// What the handlers share.
+#[derive(Clone, Debug)]
+pub struct ApiState {
+    /// The ledger core.
+    pub chain: Arc<Chain>,
+    /// The node's off-ledger documents (the document routes answer 503 without them).
+    pub documents: Option<Arc<DocumentService>>,
+    /// API tokens and their roles.
+    pub tokens: Tokens<Role>,
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+    /// Most requests in flight, over every route together; more are shed with 503.
+    pub max_concurrency: usize,
+}
+
+impl FromRef<ApiState> for Tokens<Role> {
+    fn from_ref(state: &ApiState) -> Self {
+        state.tokens.clone()
+    }
+}
+
+/// `403 wrong-role` unless `role` is one of `allowed`.
+pub(crate) fn require(role: Role, allowed: &[Role], what: &str) -> Result<(), ApiError> {
+    zkcustoms_http::require(&role, allowed, what, |r| r.name())
+}
+
+/// Builds the node's router: the JSON API and the explorer, behind one limit stack.
+pub fn router(state: ApiState) -> Router {
+    let max_body = state.max_body;
+    let limits = Limits::new(
+        max_body,
+        state.max_concurrency,
+        Duration::from_millis(MAX_WAIT_MS + 30_000),
+    )
+    .overloaded_message("the node is serving as many requests as it can: retry later")
+    .internal_message("the node failed to answer; see its log");
+    let mut metrics = Metrics::new("zkcustoms_http_responses");
+    state.chain.metrics.register(metrics.registry());
+    let metrics = Arc::new(metrics);
+    let routes = Router::new()
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{hash}", get(transaction))
+        .route("/v1/transactions/{hash}/inclusion", get(inclusion))
+        .route("/v1/blocks/latest", get(latest_block))
+        .route("/v1/blocks/{height}", get(block_at))
+        .route("/v1/records", get(records))
+        .route(
+            "/v1/documents/{ucr}/{doc_type}/{version}",
+            document_routes::routes(state.documents.as_ref().map_or(max_body, |d| d.max_bytes())),
+        )
+        .route("/v1/registry/{authority}", get(registry))
+        .route("/v1/status", get(status))
+        .merge(metrics.clone().routes())
+        .merge(openapi::document().routes())
+        .merge(crate::explorer::router());
+    wrap(
+        json_fallbacks(routes).with_state(state),
+        &limits,
+        metrics.responses(),
+    )
+}
+
+async fn submit(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let role = state.tokens.authenticate(&headers)?;
+    let body = body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                "body-too-large",
+                format!("request bodies are limited to {} bytes", state.max_body),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad-body", e.body_text())
+        }
+    })?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            format!("the body is not JSON: {e}"),
+        )
+    })?;
+    let tx = Transaction::from_json(value).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-transaction",
+            e.to_string(),
+        )
+    })?;
+    require(role, &[tx.role()], &format!("a {} transaction", tx.kind()))?;
+    let chain = state.chain.clone();
+    match blocking(move || chain.submit(tx)).await? {
+        Ok(hash) => Ok((
+            StatusCode::ACCEPTED,
+            Json(Submitted {
+                hash,
+                status: TxStatusKind::Pending,
+            }),
+        )
+            .into_response()),
+        Err(SubmitError::Rejected(r)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            r.code,
+            r.message,
+        )),
+        Err(e @ SubmitError::Full(_)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "mempool-full",
+            e.to_string(),
+        )),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+fn parse_hash(s: &str) -> Result<Hash, ApiError> {
+    wire::parse_hash(s).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-hash",
+            "a hash is 64 hex digits",
+        )
+    })
+}
+
+/// Query of a transaction status.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaitQuery {
+    /// Wait up to this many milliseconds for a pending transaction to be decided.
+    wait_ms: Option<u64>,
+}
+
+fn status_json(hash: &Hash, status: &TxStatus) -> TxState {
+    match status {
+        TxStatus::Included { location, block } => TxState {
+            height: Some(location.height),
+            index: Some(location.index),
+            block: Some(*block),
+            ..TxState::new(*hash, TxStatusKind::Included)
+        },
+        TxStatus::Pending => TxState::new(*hash, TxStatusKind::Pending),
+        TxStatus::Rejected(r) => TxState {
+            reason: Some(ErrorBody {
+                error: r.code.to_owned(),
+                message: r.message.clone(),
+            }),
+            ..TxState::new(*hash, TxStatusKind::Rejected)
+        },
+        TxStatus::Unknown => TxState::new(*hash, TxStatusKind::Unknown),
+    }
+}
+
+async fn transaction(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(hash): Path<String>,
+    query: Result<Query<WaitQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<TxState>, ApiError> {
+    state.tokens.authenticate(&headers)?;
+    let hash = parse_hash(&hash)?;
+    let Query(q) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", e.body_text()))?;
+    let wait = Duration::from_millis(q.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut tip = state.chain.watch_tip();
+    loop {
+        tip.borrow_and_update();
+        let chain = state.chain.clone();
+        let status = blocking(move || chain.status(&hash)).await??;
+        match status {
+            TxStatus::Unknown => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown-transaction",
+                    "this node does not know the transaction",
+                ))
+            }
+            TxStatus::Pending if tokio::time::Instant::now() < deadline => {
+                // Wake when a block is finalized (or at the deadline) and look again.
+                let _ = tokio::time::timeout_at(deadline, tip.changed()).await;
+            }
+            s => return Ok(Json(status_json(&hash, &s))),
+        }
+    }
+}
+
+async fn inclusion(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(hash): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let role = state.tokens.authenticate(&headers)?;
+    require(role, &[Role::Customs, Role::Auditor], "inclusion proofs")?;
+    let hash = parse_hash(&hash)?;
+    let chain = state.chain.clone();
+    let proof = blocking(move || {
+        zkcustoms_ledger_core::inclusion::build(chain.store(), &chain.genesis().chain_id, &hash)
+    })
+    .await?
+    .map_err(ApiError::internal)?;
+    match proof {
+        Some(p) => Ok(Json(serde_json::to_value(p).map_err(ApiError::internal)?)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-included",
+            "no finalized transaction has this hash (it may be pending or unknown)",
+        )),
+    }
+}
+
+fn block_json(stored: &StoredBlock) -> Value {
+    let b: &Block = &stored.block;
+    let h = &b.header;
+    let finality = match &stored.finality {
+        Finality::Certificate { view, certificate } => json!({
+            "kind": "certificate",
+            "view": view,
+            "certificate": hex::encode(certificate),
+        }),
+        Finality::Descendant(height) => json!({"kind": "descendant", "height": height}),
+    };
+    json!({
+        "height": h.height,
+        "hash": hex::encode(b.hash()),
+        "parent": hex::encode(h.parent),
+        "timestamp_ms": h.timestamp_ms,
+        "tx_root": hex::encode(h.tx_root),
+        "tx_count": h.tx_count,
+        "proposer": hex::encode(h.proposer),
+        "finality": finality,
+        "transactions": b.txs.iter().map(|tx| {
+            let mut v = tx.to_json();
+            v["hash"] = Value::from(hex::encode(tx.hash()));
+            v
+        }).collect::<Vec<_>>(),
+    })
+}
+
+async fn latest_block(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let role = state.tokens.authenticate(&headers)?;
+    require(role, &[Role::Customs, Role::Auditor], "reading blocks")?;
+    let (height, _) = state.chain.tip();
+    if height == 0 {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no-blocks",
+            "no block is finalized yet",
+        ));
+    }
+    get_block(state, height).await
+}
+
+async fn block_at(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(height): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let role = state.tokens.authenticate(&headers)?;
+    require(role, &[Role::Customs, Role::Auditor], "reading blocks")?;
+    let height: u64 = height.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-height",
+            "a height is a positive integer",
+        )
+    })?;
+    get_block(state, height).await
+}
+
+async fn get_block(state: ApiState, height: u64) -> Result<Json<Value>, ApiError> {
+    let chain = state.chain.clone();
+    match blocking(move || chain.store().block(height)).await?? {
+        Some(b) => Ok(Json(block_json(&b))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-block",
+            format!("no finalized block at height {height}"),
+        )),
+    }
+}
+
+/// Query of records.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordsQuery {
+    ucr: String,
+}
+
+async fn records(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    query: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let role = state.tokens.authenticate(&headers)?;
+    require(role, &[Role::Customs, Role::Auditor], "reading records")?;
+    let Query(q) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", e.body_text()))?;
+    let ucr = Ucr::parse(&q.ucr)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-ucr", e.to_string()))?;
+    let chain = state.chain.clone();
+    let documents = state.documents.clone();
+    let value = blocking(move || -> Result<Value, ApiError> {
+        let store = chain.store();
+        let rows = queries::records(store, &ucr, MAX_RECORDS)?;
+        let examination = queries::examination(store, &ucr)?;
+        let doc_types: std::collections::BTreeSet<&str> = rows
+            .iter()
+            .filter_map(|(_, tx)| match tx {
+                Transaction::AnchorDocument(a) => Some(a.doc_type.as_str()),
+                _ => None,
+            })
+            .collect();
+        // Per document type: the current version, and every version with the transaction that
+        // anchored it, the version that superseded it and the node's off-ledger copy.
+        let mut latest = Vec::new();
+        for doc_type in doc_types {
+            let versions = queries::document_versions(store, &ucr, doc_type)?;
+            let Some((current, d)) = versions.last() else {
+                continue;
+            };
+            let mut history = Vec::new();
+            for (i, (k, e)) in versions.iter().enumerate() {
+                let tx = queries::record(store, &ucr, e.location)?.map(|tx| hex::encode(tx.hash()));
+                let off_ledger = match documents.as_deref() {
+                    Some(docs) => docs
+                        .meta(k)
+                        .map_err(document_routes::document_error)?
+                        .map(|m| m.to_json()),
+                    None => None,
+                };
+                history.push(json!({
+                    "version": k.version,
+                    "digest": hex::encode(e.digest),
+                    "reference": e.reference,
+                    "height": e.location.height,
+                    "index": e.location.index,
+                    "tx": tx,
+                    "superseded_by": versions.get(i + 1).map(|(next, _)| next.version),
+                    "document": off_ledger,
+                }));
+            }
+            latest.push(json!({
+                "doc_type": current.doc_type,
+                "version": current.version,
+                "digest": hex::encode(d.digest),
+                "reference": d.reference,
+                "height": d.location.height,
+                "history": history,
+            }));
+        }
+        Ok(json!({
+            "ucr": ucr.as_str(),
+            "under_examination": examination.map(|e| json!({
+                "office": e.office,
+                "height": e.location.height,
+                "timestamp_ms": e.timestamp_ms,
+            })),
+            "documents": latest,
+            "records": rows.iter().map(|(loc, tx)| {
+                let mut v = tx.to_json();
+                v["hash"] = Value::from(hex::encode(tx.hash()));
+                json!({"height": loc.height, "index": loc.index, "transaction": v})
+            }).collect::<Vec<_>>(),
+        }))
+    })
+    .await??;
+    Ok(Json(value))
+}
+
+async fn registry(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(authority): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    state.tokens.authenticate(&headers)?;
+    if !state.chain.genesis().authorities.contains_key(&authority) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-authority",
+            format!("authority {authority:?} is not listed in genesis"),
+        ));
+    }
+    let chain = state.chain.clone();
+    let value = blocking(move || -> Result<Value, StoreError> {
+        let roots = queries::root_history(chain.store(), &authority)?;
+        let latest = roots.last().map(|(s, _)| *s).unwrap_or(0);
+        let grace_ms = chain.genesis().params().root_grace_seconds * 1000;
+        let mut out = Vec::new();
+        for (i, (seq, e)) in roots.iter().enumerate() {
+            let acceptable_until = roots
+                .get(i + 1)
+                .map(|(_, next)| next.timestamp_ms + grace_ms);
+            out.push(json!({
+                "sequence": seq,
+                "root": fr_to_hex(&e.root),
+                "height": e.height,
+                "timestamp_ms": e.timestamp_ms,
+                "current": *seq == latest,
+                "acceptable_until_ms": acceptable_until,
+            }));
+        }
+        Ok(json!({
+            "authority": authority,
+            "latest_sequence": latest,
+            "roots": out,
+        }))
+    })
+    .await??;
+    Ok(Json(value))
+}
+
+async fn status(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    state.tokens.authenticate(&headers)?;
+    let chain = &state.chain;
+    let g = chain.genesis();
+    let (height, tip) = chain.tip();
+    let (txs, bytes) = chain.mempool_size();
+    Ok(Json(json!({
+        "chain_id": hex::encode(g.chain_id),
+        "chain_name": g.file.chain_name,
+        "height": height,
+        "tip": hex::encode(tip),
+        "mempool": {"transactions": txs, "bytes": bytes},
+        "validators": g.file.validators.iter().map(|v| &v.name).collect::<Vec<_>>(),
+        "authorities": g.authorities.keys().collect::<Vec<_>>(),
+        "customs_offices": g.offices.keys().collect::<Vec<_>>(),
+        "verifying_keys": g.pinned.iter().map(|(c, id)| json!({
+            "circuit": c.to_string(), "id": id.to_string()
+        })).collect::<Vec<_>>(),
+        "params": g.file.params,
+    })))
+}

@@ -1,0 +1,127 @@
+//! The OpenAPI 3.1 description of a node's JSON API, served at `/openapi.json`.
+
+use serde_json::json;
+use zkcustoms_http::{OpenApi, Operation, Param};
+use zkcustoms_ledger_core::rules::REJECTION_CODES;
+use zkcustoms_ledger_types::wire::MAX_WAIT_MS;
+
+/// The document.
+pub fn document() -> OpenApi {
+    let string = json!({"type": "string"});
+    let hash = || Param::path("hash", json!({"type": "string"})).required();
+    let doc_errors = ["400", "401", "403", "404", "410", "503"];
+    OpenApi::new(
+        "zkcustoms ledger node",
+        env!("CARGO_PKG_VERSION"),
+        "Permissioned ledger of zero-knowledge proofs for Customs. Rejection codes (422): "
+            .to_string()
+            + &REJECTION_CODES.join(", "),
+    )
+    .schema(
+        "Transaction",
+        json!({
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"enum": ["publish_root", "anchor_document", "submit_proof", "mark_examination"]}},
+        }),
+    )
+    .operation(
+        "/v1/transactions",
+        "post",
+        Operation::new("Submit a transaction (role by kind: authority, trader, customs)")
+            .json_body(json!({"$ref": "#/components/schemas/Transaction"}))
+            .ok("202", "accepted into the mempool: {hash, status}")
+            .errors(&["400", "401", "403", "413", "422", "503"]),
+    )
+    .operation(
+        "/v1/transactions/{hash}",
+        "get",
+        Operation::new(
+            "Status of a transaction: pending, included (height, index, block) or rejected (reason)",
+        )
+        .param(hash())
+        .param(Param::query(
+            "wait_ms",
+            json!({"type": "integer", "maximum": MAX_WAIT_MS}),
+        ))
+        .ok("200", "status")
+        .errors(&["400", "401", "404"]),
+    )
+    .operation(
+        "/v1/transactions/{hash}/inclusion",
+        "get",
+        Operation::new("Inclusion proof of a finalized transaction (customs, auditor): the transaction, its RFC 6962 Merkle path, the block header (and the headers up to the certified descendant, if any) and the finalization certificate; `zkcustoms verify-inclusion` checks it offline against the genesis file")
+            .param(hash())
+            .ok("200", "inclusion proof (format zkcustoms-inclusion/v1)")
+            .errors(&["400", "401", "403", "404"]),
+    )
+    .operation(
+        "/v1/blocks/latest",
+        "get",
+        Operation::new("The latest finalized block (customs, auditor)")
+            .ok("200", "block")
+            .errors(&["401", "403", "404"]),
+    )
+    .operation(
+        "/v1/blocks/{height}",
+        "get",
+        Operation::new("A finalized block (customs, auditor)")
+            .param(Param::path("height", json!({"type": "integer"})).required())
+            .ok("200", "block")
+            .errors(&["400", "401", "403", "404"]),
+    )
+    .operation(
+        "/v1/records",
+        "get",
+        Operation::new("Every record of a consignment (customs, auditor): the records in ledger order, the examination mark, and per document type the current version with its full history (each version's digest, height, transaction hash, superseded-by, and the node's off-ledger copy: stored or forgotten)")
+            .param(Param::query("ucr", string.clone()).required())
+            .ok("200", "records")
+            .errors(&["400", "401", "403"]),
+    )
+    .path_parameters(
+        "/v1/documents/{ucr}/{doc_type}/{version}",
+        [
+            Param::path("ucr", string.clone()).required(),
+            Param::path("doc_type", string.clone()).required(),
+            Param::path("version", json!({"type": "integer", "minimum": 1})).required(),
+        ],
+    )
+    .operation(
+        "/v1/documents/{ucr}/{doc_type}/{version}",
+        "post",
+        Operation::new("Upload the bytes of an anchored document (trader): their SHA-256 must be the anchored digest (for invoices: the canonical encoding); stored encrypted under a key of its own; once per document")
+            .param(Param::query("readers", string.clone()).description("roles that may read it besides the trader, comma-separated (customs, auditor, authority)"))
+            .body("application/octet-stream", json!({}))
+            .ok("201", "stored: {ucr, doc_type, version, document: {digest, size, readers, uploaded_at_ms, state}}")
+            .errors(&["400", "401", "403", "404", "409", "410", "413", "422", "503"]),
+    )
+    .operation(
+        "/v1/documents/{ucr}/{doc_type}/{version}",
+        "get",
+        Operation::new("Read a document (roles on its access list): the plaintext bytes; 410 once forgotten")
+            .response("200", json!({"description": "the document", "content": {"application/octet-stream": {}}}))
+            .errors(&doc_errors),
+    )
+    .operation(
+        "/v1/documents/{ucr}/{doc_type}/{version}",
+        "delete",
+        Operation::new("Forget a document (trader, customs): its key and ciphertext are destroyed and erased from the node's files; the digest and every proof stay on the ledger")
+            .ok("200", "forgotten: the document's record with forgotten_by and forgotten_at_ms")
+            .errors(&doc_errors),
+    )
+    .operation(
+        "/v1/registry/{authority}",
+        "get",
+        Operation::new("An authority's published registry roots")
+            .param(Param::path("authority", string).required())
+            .ok("200", "roots")
+            .errors(&["401", "404"]),
+    )
+    .operation(
+        "/v1/status",
+        "get",
+        Operation::new("Chain id, height, mempool, parties")
+            .ok("200", "status")
+            .errors(&["401"]),
+    )
+}

@@ -1,0 +1,609 @@
+//! The explorer's pages, driven through the node's router without a socket
+//! (`tower::ServiceExt::oneshot`): public pages, records behind the sign-in, search by shape, the
+//! verify form, and bad input of every kind answered with a readable page and a proper status.
+//!
+//! Consensus does not run here: blocks are sealed by driving the ledger core directly (propose on
+//! the tip, then finalize), as consensus would after agreeing on them.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use rand::rngs::OsRng;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+use tower::ServiceExt;
+use zkcustoms_circuits::field::fr_to_hex;
+use zkcustoms_circuits::registry::example_registry;
+use zkcustoms_circuits::CircuitId;
+use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
+use zkcustoms_ledger_core::store::Store;
+use zkcustoms_ledger_core::testing::single_validator_genesis;
+use zkcustoms_ledger_http::{self as api, ApiState};
+use zkcustoms_ledger_types::crypto;
+use zkcustoms_ledger_types::genesis::{Params, PinnedKey};
+use zkcustoms_ledger_types::tx::{
+    sha256, AnchorDocument, MarkExamination, PublishRoot, Role, SubmitProof, Transaction, Ucr,
+};
+use zkcustoms_prover::setup::setup_dev;
+use zkcustoms_prover::witness::example_statement;
+use zkcustoms_prover::{prove, ProvingKey};
+use zkcustoms_verifier::{KeyDir, ProofEnvelope, PublicValues};
+
+const AUTHORITY: &str = "DE-GZD";
+const OFFICE: &str = "DE-HAMBURG-HAFEN";
+const UCR: &str = "26DE-HAM-000042";
+const HOST: &str = "127.0.0.1:8080";
+
+fn token(role: Role) -> String {
+    format!("{}-token-0123456789abcdef0123456789abcdef", role.name())
+}
+
+/// A node whose ledger holds a registry root, two versions of an invoice under [`UCR`], an
+/// aeo-status proof under it and an examination mark, each sealed in its own block.
+struct Node {
+    router: Router,
+    chain: Arc<Chain>,
+    /// The proof submitted (its envelope).
+    proof: ProofEnvelope,
+    /// Hashes of the transactions, in ledger order.
+    txs: Vec<String>,
+    _keys: tempfile::TempDir,
+    _db: tempfile::TempDir,
+}
+
+fn seal(chain: &Chain) {
+    let (height, parent) = chain.tip();
+    let block = chain
+        .propose(parent)
+        .expect("propose")
+        .expect("a transaction to seal");
+    chain
+        .finalize(block.hash(), height + 1, Vec::new())
+        .expect("finalize");
+}
+
+fn node() -> &'static Node {
+    static N: OnceLock<Node> = OnceLock::new();
+    N.get_or_init(|| {
+        let keys = tempfile::tempdir().unwrap();
+        setup_dev(keys.path(), &[CircuitId::AeoStatusV1], |_| {}).unwrap();
+        let kd = KeyDir::open(keys.path()).unwrap();
+        let pk = ProvingKey::load(&kd, CircuitId::AeoStatusV1).unwrap();
+        let proof = prove(
+            &pk,
+            &example_statement(CircuitId::AeoStatusV1).unwrap(),
+            &mut OsRng,
+        )
+        .unwrap();
+        let validator = crypto::generate();
+        let authority = crypto::generate();
+        let office = crypto::generate();
+        let genesis = single_validator_genesis(
+            "zkcustoms-explorer-test",
+            ("validator-de", &validator),
+            &[(AUTHORITY, &authority)],
+            &[(OFFICE, &office)],
+            vec![PinnedKey {
+                statement: "aeo-status/v1".into(),
+                size_class: None,
+                id: proof.vk_id,
+            }],
+            Params {
+                root_grace_seconds: 86_400,
+                as_of_tolerance_days: None,
+                max_block_txs: 512,
+            },
+        );
+        let db = tempfile::tempdir().unwrap();
+        let chain = Arc::new(
+            Chain::open(
+                genesis.clone(),
+                Store::open(db.path()).unwrap(),
+                Some(keys.path()),
+                crypto::public_bytes(&crypto::public_of(&validator)),
+                MempoolLimits::default(),
+            )
+            .unwrap(),
+        );
+        let ucr = Ucr::parse(UCR).unwrap();
+        let anchor = |version: u32| {
+            Transaction::AnchorDocument(AnchorDocument {
+                ucr: ucr.clone(),
+                doc_type: "invoice".into(),
+                digest: sha256(format!("invoice version {version}").as_bytes()),
+                reference: format!("vault://invoices/{version}"),
+                version,
+                supersedes: (version > 1).then(|| version - 1),
+            })
+        };
+        let txs = vec![
+            Transaction::PublishRoot(PublishRoot::sign(
+                &genesis.chain_id,
+                &authority,
+                AUTHORITY,
+                example_registry().root,
+                1,
+            )),
+            anchor(1),
+            anchor(2),
+            Transaction::SubmitProof(SubmitProof {
+                ucr: ucr.clone(),
+                envelope: proof.clone(),
+            }),
+            Transaction::MarkExamination(MarkExamination::sign(
+                &genesis.chain_id,
+                &office,
+                ucr.clone(),
+                OFFICE,
+            )),
+        ];
+        let mut hashes = Vec::new();
+        for tx in txs {
+            hashes.push(hex::encode(chain.submit(tx).expect("admitted")));
+            seal(&chain);
+        }
+        let tokens: BTreeMap<Role, String> = Role::ALL.iter().map(|r| (*r, token(*r))).collect();
+        let router = api::router(ApiState {
+            chain: chain.clone(),
+            documents: None,
+            tokens: api::role_tokens(&tokens),
+            max_body: 16 * 1024,
+            max_concurrency: 16,
+        });
+        Node {
+            router,
+            chain,
+            proof,
+            txs: hashes,
+            _keys: keys,
+            _db: db,
+        }
+    })
+}
+
+/// An answer: status, headers, body text.
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Asserts a readable HTML page with this status that says `text`.
+    fn says(&self, status: StatusCode, text: &str) -> &Self {
+        assert_eq!(self.status, status, "{}", self.body);
+        let ct = self.headers[header::CONTENT_TYPE].to_str().unwrap();
+        assert!(ct.starts_with("text/html"), "{ct}");
+        assert!(self.body.starts_with("<!DOCTYPE html>"), "{}", self.body);
+        assert!(self.body.contains(text), "{text:?} missing: {}", self.body);
+        for leak in ["panicked", "RUST_BACKTRACE", "src/"] {
+            assert!(!self.body.contains(leak), "{leak} on the page");
+        }
+        self
+    }
+
+    fn lacks(&self, text: &str) -> &Self {
+        assert!(!self.body.contains(text), "{text:?} shown: {}", self.body);
+        self
+    }
+}
+
+async fn send(req: Request<Body>) -> Page {
+    let response = node().router.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Page {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+async fn get(uri: &str, session: Option<&str>) -> Page {
+    let mut req = Request::builder().uri(uri).header(header::HOST, HOST);
+    if let Some(s) = session {
+        req = req.header(header::COOKIE, format!("zkcustoms_session={s}"));
+    }
+    send(req.body(Body::empty()).unwrap()).await
+}
+
+async fn post(
+    uri: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    origin: &str,
+    session: Option<&str>,
+) -> Page {
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, origin)
+        .header(header::CONTENT_TYPE, content_type);
+    if let Some(s) = session {
+        req = req.header(header::COOKIE, format!("zkcustoms_session={s}"));
+    }
+    send(req.body(Body::from(body)).unwrap()).await
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+const HERE: &str = "http://127.0.0.1:8080";
+
+/// Signs in with a role's token and answers the session id.
+async fn sign_in(role: Role) -> String {
+    let body = format!("token={}&next=%2Fconsignments%2F{UCR}", token(role));
+    let p = post("/signin", FORM, body.into_bytes(), HERE, None).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert_eq!(p.location(), format!("/consignments/{UCR}"));
+    let cookie = p.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    cookie
+        .strip_prefix("zkcustoms_session=")
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned()
+}
+
+fn multipart(envelope: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----zkcustoms-test-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"envelope\"\r\n\r\n{envelope}\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"proof.json\"\r\nContent-Type: application/json\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn verify(envelope: &str, file: &[u8]) -> Page {
+    let (ct, body) = multipart(envelope, file);
+    post("/verify", &ct, body, HERE, None).await
+}
+
+#[tokio::test]
+async fn public_pages_show_blocks_counts_roots_and_status() {
+    let n = node();
+    let home = get("/", None).await;
+    home.says(StatusCode::OK, "Latest blocks")
+        .says(StatusCode::OK, "href=\"/blocks/5\"")
+        .says(StatusCode::OK, "Skip to content")
+        .says(StatusCode::OK, "Registry root published")
+        // Records are listed as such, without their consignment.
+        .says(StatusCode::OK, "sign in to see it")
+        .lacks(UCR);
+    let csp = home.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert_eq!(home.headers[header::CACHE_CONTROL], "no-store");
+
+    let css = get("/assets/explorer.css", None).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    assert!(css.body.contains(":focus-visible"));
+
+    get("/blocks/1", None)
+        .await
+        .says(StatusCode::OK, "Block 1")
+        .says(StatusCode::OK, "validator-de")
+        .says(StatusCode::OK, &n.txs[0][..16]);
+    let root = fr_to_hex(&example_registry().root);
+    get("/registry", None)
+        .await
+        .says(StatusCode::OK, &root)
+        .says(StatusCode::OK, "current");
+    get("/registry/DE-GZD", None)
+        .await
+        .says(StatusCode::OK, &root);
+    get("/status", None)
+        .await
+        .says(StatusCode::OK, "validator-de")
+        .says(StatusCode::OK, "aeo-status/v1")
+        .says(StatusCode::OK, &hex::encode(n.chain.genesis().chain_id));
+    // A public transaction shows its details and its inclusion proof to anyone.
+    get(&format!("/tx/{}", n.txs[0]), None)
+        .await
+        .says(StatusCode::OK, &root)
+        .says(StatusCode::OK, "download the inclusion proof");
+    let inclusion = get(&format!("/tx/{}/inclusion", n.txs[0]), None).await;
+    assert_eq!(inclusion.status, StatusCode::OK, "{}", inclusion.body);
+    assert!(inclusion.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let proof: serde_json::Value = serde_json::from_str(&inclusion.body).unwrap();
+    assert_eq!(proof["tx_hash"], n.txs[0]);
+    assert_eq!(proof["height"], 1);
+}
+
+#[tokio::test]
+async fn records_need_a_customs_or_auditor_sign_in() {
+    let n = node();
+    let proof_tx = &n.txs[3];
+    // Without a session: the transaction's place is public, its content is not.
+    get(&format!("/tx/{proof_tx}"), None)
+        .await
+        .says(StatusCode::OK, "block 4")
+        .says(StatusCode::OK, "record of a consignment")
+        .lacks(UCR)
+        .lacks("nullifier");
+    get(&format!("/tx/{proof_tx}/inclusion"), None)
+        .await
+        .says(StatusCode::UNAUTHORIZED, "Sign in");
+    get(&format!("/consignments/{UCR}"), None)
+        .await
+        .says(StatusCode::UNAUTHORIZED, "customs or auditor")
+        .lacks("vault://");
+    get(&format!("/consignments/{UCR}/history"), None)
+        .await
+        .says(StatusCode::UNAUTHORIZED, "amendment history")
+        .lacks("vault://");
+
+    for role in [Role::Customs, Role::Auditor] {
+        let s = sign_in(role).await;
+        get(&format!("/consignments/{UCR}"), Some(&s))
+            .await
+            .says(StatusCode::OK, "Under examination")
+            .says(StatusCode::OK, OFFICE)
+            .says(StatusCode::OK, "vault://invoices/2")
+            .says(StatusCode::OK, "AEO certificate of tier")
+            .says(StatusCode::OK, role.name());
+        get(&format!("/consignments/{UCR}/history"), Some(&s))
+            .await
+            .says(StatusCode::OK, "superseded")
+            .says(StatusCode::OK, "current")
+            .says(StatusCode::OK, "vault://invoices/1")
+            .says(StatusCode::OK, "(replaces 1)")
+            .says(StatusCode::OK, "Amendments closed");
+        get(&format!("/tx/{proof_tx}"), Some(&s))
+            .await
+            .says(StatusCode::OK, UCR)
+            .says(StatusCode::OK, "Valid.")
+            .says(StatusCode::OK, "nullifier")
+            .says(StatusCode::OK, "AEO certificate of tier AEOS");
+        let inclusion = get(&format!("/tx/{proof_tx}/inclusion"), Some(&s)).await;
+        assert_eq!(inclusion.status, StatusCode::OK, "{}", inclusion.body);
+        // An unknown consignment.
+        get("/consignments/NO-SUCH-UCR-1", Some(&s))
+            .await
+            .says(StatusCode::NOT_FOUND, "no record");
+    }
+
+    // A session id that the node never issued is no sign-in.
+    get(&format!("/consignments/{UCR}"), Some(&"ab".repeat(32)))
+        .await
+        .says(StatusCode::UNAUTHORIZED, "Sign in");
+}
+
+#[tokio::test]
+async fn sign_in_refuses_other_tokens_and_other_sites_and_signs_out() {
+    let wrong = post("/signin", FORM, b"token=nope".to_vec(), HERE, None).await;
+    wrong.says(StatusCode::UNAUTHORIZED, "not one of the node");
+    assert!(wrong.headers.get(header::SET_COOKIE).is_none());
+    let trader = format!("token={}", token(Role::Trader));
+    post("/signin", FORM, trader.into_bytes(), HERE, None)
+        .await
+        .says(StatusCode::FORBIDDEN, "Only customs and auditor");
+    let customs = format!("token={}", token(Role::Customs));
+    post(
+        "/signin",
+        FORM,
+        customs.into_bytes(),
+        "http://evil.example",
+        None,
+    )
+    .await
+    .says(StatusCode::FORBIDDEN, "another site");
+    post("/signin", FORM, b"name=\xff\xfe".to_vec(), HERE, None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "could not be read");
+    post("/signin", "text/plain", b"token=x".to_vec(), HERE, None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "could not be read");
+
+    let s = sign_in(Role::Customs).await;
+    let page = get("/", Some(&s)).await;
+    page.says(StatusCode::OK, "Sign out")
+        .says(StatusCode::OK, UCR);
+    let csrf = page
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    // Signing out needs the session's form token.
+    post("/signout", FORM, b"csrf=forged".to_vec(), HERE, Some(&s))
+        .await
+        .says(StatusCode::FORBIDDEN, "another site");
+    get(&format!("/consignments/{UCR}"), Some(&s))
+        .await
+        .says(StatusCode::OK, UCR);
+    let out = post(
+        "/signout",
+        FORM,
+        format!("csrf={csrf}").into_bytes(),
+        HERE,
+        Some(&s),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+    assert!(out.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    get(&format!("/consignments/{UCR}"), Some(&s))
+        .await
+        .says(StatusCode::UNAUTHORIZED, "Sign in");
+}
+
+#[tokio::test]
+async fn search_decides_by_shape() {
+    let n = node();
+    let s = sign_in(Role::Auditor).await;
+    // A UCR (in any case) leads to its records, which need a sign-in.
+    for q in [UCR, "26de-ham-000042"] {
+        let p = get(&format!("/search?q={q}"), None).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        assert_eq!(p.location(), format!("/consignments/{UCR}"));
+    }
+    // A transaction hash, a block hash, a height.
+    let p = get(&format!("/search?q={}", n.txs[1]), None).await;
+    assert_eq!(
+        (p.status, p.location()),
+        (StatusCode::SEE_OTHER, format!("/tx/{}", n.txs[1]).as_str())
+    );
+    let block2 = n.chain.store().block(2).unwrap().unwrap().block.hash();
+    let p = get(&format!("/search?q={}", hex::encode(block2)), None).await;
+    assert_eq!(
+        (p.status, p.location()),
+        (StatusCode::SEE_OTHER, "/blocks/2")
+    );
+    let p = get("/search?q=%20%203%20", None).await;
+    assert_eq!(
+        (p.status, p.location()),
+        (StatusCode::SEE_OTHER, "/blocks/3")
+    );
+    // A nullifier leads to the proof that presented it, for a signed-in viewer only.
+    let PublicValues::AeoStatus(public) = &n.proof.public else {
+        panic!("an aeo-status proof")
+    };
+    let nullifier = fr_to_hex(&public.nullifier);
+    let p = get(&format!("/search?q={nullifier}"), Some(&s)).await;
+    assert_eq!(
+        (p.status, p.location()),
+        (StatusCode::SEE_OTHER, format!("/tx/{}", n.txs[3]).as_str())
+    );
+    get(&format!("/search?q={nullifier}"), None)
+        .await
+        .says(StatusCode::NOT_FOUND, "sign in");
+    // Unknown and malformed searches.
+    get(&format!("/search?q={}", "0".repeat(64)), Some(&s))
+        .await
+        .says(StatusCode::NOT_FOUND, "Nothing found");
+    get("/search?q=", None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "Nothing to search for");
+    get("/search", None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "Nothing to search for");
+    get("/search?q=hello%20world!", None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "is not a UCR");
+    get(&format!("/search?q={}", "A".repeat(300)), None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "too long");
+    // Everything shown is escaped.
+    get("/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "&lt;script&gt;")
+        .lacks("<script>");
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_addresses_are_readable_pages() {
+    get("/blocks/999", None)
+        .await
+        .says(StatusCode::NOT_FOUND, "No block is finalized at height 999");
+    get("/blocks/0", None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "whole number");
+    get("/blocks/twelve", None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "whole number");
+    get(&format!("/tx/{}", "0".repeat(64)), None)
+        .await
+        .says(StatusCode::NOT_FOUND, "knows no transaction");
+    get("/tx/xyz", None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "64 hexadecimal digits");
+    get(&format!("/tx/{}/inclusion", "0".repeat(64)), None)
+        .await
+        .says(StatusCode::NOT_FOUND, "no inclusion proof");
+    get("/registry/NOBODY", None)
+        .await
+        .says(StatusCode::NOT_FOUND, "not an AEO authority");
+    let s = sign_in(Role::Customs).await;
+    get("/consignments/not%20a%20ucr", Some(&s))
+        .await
+        .says(StatusCode::BAD_REQUEST, "unique consignment reference");
+}
+
+#[tokio::test]
+async fn verify_page_gives_a_verdict_in_plain_words() {
+    let n = node();
+    get("/verify", None)
+        .await
+        .says(StatusCode::OK, "label for=\"envelope\"")
+        .says(StatusCode::OK, "label for=\"file\"");
+    let good = n.proof.to_json();
+    // Pasted, and uploaded as a file.
+    for (pasted, file) in [(good.as_str(), &b""[..]), ("", good.as_bytes())] {
+        verify(pasted, file)
+            .await
+            .says(StatusCode::OK, "Valid proof")
+            .says(
+                StatusCode::OK,
+                "an operator holding an AEO certificate of tier AEOS or higher, issued by DE-GZD",
+            )
+            .says(StatusCode::OK, "root #1")
+            .says(StatusCode::OK, "the current one")
+            .says(StatusCode::OK, "required tier");
+    }
+    // A tampered envelope: another scope than the one proved.
+    let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
+    v["public"]["scope"] = "another-scope".into();
+    verify(&v.to_string(), b"")
+        .await
+        .says(StatusCode::UNPROCESSABLE_ENTITY, "Not valid")
+        .says(StatusCode::UNPROCESSABLE_ENTITY, "does not verify");
+    // Garbage, empty, binary, oversized, not a form, from another site.
+    verify("{\"format\": \"nope\"}", b"")
+        .await
+        .says(StatusCode::BAD_REQUEST, "not a valid proof envelope");
+    verify("not json at all <b>", b"")
+        .await
+        .says(StatusCode::BAD_REQUEST, "not a valid proof envelope")
+        .lacks("<b>");
+    verify("   ", b"")
+        .await
+        .says(StatusCode::BAD_REQUEST, "Paste a proof envelope");
+    verify("", &[0xff, 0x00, 0x81])
+        .await
+        .says(StatusCode::BAD_REQUEST, "not text");
+    verify("", &vec![b'{'; 70 * 1024])
+        .await
+        .says(StatusCode::PAYLOAD_TOO_LARGE, "at most 64 KiB");
+    post("/verify", FORM, b"envelope=x".to_vec(), HERE, None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "could not be read");
+    let (ct, body) = multipart(&good, b"");
+    post("/verify", &ct, body, "http://evil.example", None)
+        .await
+        .says(StatusCode::FORBIDDEN, "another site");
+}

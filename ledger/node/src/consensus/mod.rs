@@ -1,0 +1,492 @@
+//! The ledger as a Commonware `simplex` application, and the validator that runs it.
+//!
+//! Consensus asks the application to propose a block (built from the mempool) and to verify
+//! others' blocks; the consensus payload is the block hash. A proposal waits for transactions
+//! while the view lasts and is dropped when none arrive (the view is then skipped), so an idle
+//! ledger does not fill up with empty blocks.
+//!
+//! Besides consensus' own three channels a validator speaks on three more:
+//! - **blocks**: the leader sends its proposed block to every validator; a validator that has
+//!   not received a block it is asked to vote on asks the leader for it;
+//! - **transactions**: a transaction a client submits to one validator is relayed to the
+//!   others, so whichever validator leads next can include it;
+//! - **sync** ([`crate::sync`]): a validator that is behind (offline, restarted, partitioned)
+//!   fetches the finalized blocks it lacks, with their certificates, and checks every rule and
+//!   proof of each before it applies it.
+//!
+//! Every block is validated in full (links, timestamp, proposer, every rule in order, every
+//! proof batched) before this validator votes for it, whoever proposed it.
+
+use commonware_actor::mailbox::{self, Policy, Sender as MailboxSender};
+use commonware_actor::Feedback;
+use commonware_codec::Encode;
+use commonware_consensus::simplex::types::{Activity, Context};
+use commonware_consensus::simplex::{self, elector::RoundRobin, Plan};
+use commonware_consensus::types::{Epoch, ViewDelta};
+use commonware_consensus::{Automaton, CertifiableAutomaton, Relay, Reporter};
+use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
+use commonware_cryptography::sha256::Digest;
+use commonware_cryptography::Sha256;
+use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::buffer::paged::CacheRef;
+use commonware_runtime::{BufferPooler, Clock, Metrics, Spawner, Storage, Supervisor};
+use commonware_utils::channel::oneshot;
+use commonware_utils::{ordered::Set, NZUsize, NZU16};
+use futures::channel::mpsc;
+use futures::StreamExt;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
+use tracing::{debug, error, info, warn};
+use zkcustoms_ledger_core::chain::{Chain, ChainError};
+use zkcustoms_ledger_core::store::StoreError;
+use zkcustoms_ledger_types::block::Block;
+use zkcustoms_ledger_types::tx::{Hash, Transaction};
+
+pub use zkcustoms_ledger_core::finality::Scheme;
+
+mod application;
+mod relay;
+
+use application::*;
+pub use application::{FinalizationReporter, Mailbox, Message};
+use relay::*;
+
+/// The peer-to-peer channels of a validator.
+pub mod channel {
+    /// Consensus votes.
+    pub const VOTES: u64 = 0;
+    /// Consensus certificates.
+    pub const CERTIFICATES: u64 = 1;
+    /// Consensus' own resolver (missing certificates).
+    pub const RESOLVER: u64 = 2;
+    /// Proposed blocks, and requests for them.
+    pub const BLOCKS: u64 = 3;
+    /// Transactions relayed between validators.
+    pub const TRANSACTIONS: u64 = 4;
+    /// Catching up on finalized blocks.
+    pub const SYNC: u64 = 5;
+}
+
+/// Largest peer-to-peer message, in bytes (a full block, or a batch of finalized blocks).
+pub const MAX_MESSAGE: u32 = 8 << 20;
+
+/// Builds this validator's block on a parent. The honest builder is [`Chain::propose`]; the
+/// fault-injection tests substitute one that forges invalid blocks.
+pub type BlockBuilder =
+    Arc<dyn Fn(&Chain, Hash) -> Result<Option<Block>, StoreError> + Send + Sync>;
+
+/// How a validator runs.
+#[derive(Clone)]
+pub struct ValidatorConfig {
+    /// The validator's signing key (listed in genesis).
+    pub signer: PrivateKey,
+    /// Name of the consensus journal in the runtime's storage.
+    pub partition: String,
+    /// How long a view waits for its leader's proposal.
+    pub leader_timeout: Duration,
+    /// How long a proposal waits for transactions (less than `leader_timeout`).
+    pub hold: Duration,
+    /// How often a validator asks a peer whether it is behind.
+    pub sync_interval: Duration,
+    /// How the validator builds its blocks (`None`: honestly, from the mempool).
+    pub builder: Option<BlockBuilder>,
+}
+
+impl ValidatorConfig {
+    /// The settings a node runs with.
+    pub fn new(signer: PrivateKey, partition: impl Into<String>) -> Self {
+        Self {
+            signer,
+            partition: partition.into(),
+            leader_timeout: Duration::from_secs(2),
+            hold: Duration::from_millis(1500),
+            sync_interval: Duration::from_secs(2),
+            builder: None,
+        }
+    }
+}
+
+/// The six channels of a validator, as (sender, receiver) pairs.
+pub struct Channels<S, R> {
+    /// [`channel::VOTES`].
+    pub votes: (S, R),
+    /// [`channel::CERTIFICATES`].
+    pub certificates: (S, R),
+    /// [`channel::RESOLVER`].
+    pub resolver: (S, R),
+    /// [`channel::BLOCKS`].
+    pub blocks: (S, R),
+    /// [`channel::TRANSACTIONS`].
+    pub transactions: (S, R),
+    /// [`channel::SYNC`].
+    pub sync: (S, R),
+}
+
+fn ms_since_epoch(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A clock for [`Chain::with_clock`] that reads a runtime's clock.
+pub fn runtime_clock<E: Clock + Send + Sync + 'static>(
+    context: E,
+) -> impl Fn() -> u64 + Send + Sync + 'static {
+    move || ms_since_epoch(context.current())
+}
+
+/// Starts a validator: the application, the block and transaction relays, the finalizer, the
+/// catch-up actor and the `simplex` engine, all as children of `context` (aborting the task that
+/// owns `context` stops them all).
+pub fn start_validator<E, S, R, B>(
+    context: E,
+    chain: Arc<Chain>,
+    cfg: ValidatorConfig,
+    blocker: B,
+    channels: Channels<S, R>,
+) where
+    E: BufferPooler
+        + Clock
+        + rand_core_10::CryptoRng
+        + Spawner
+        + Storage
+        + Metrics
+        + Supervisor
+        + Send
+        + Sync
+        + 'static,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    let genesis = chain.genesis().clone();
+    let validators: Set<PublicKey> =
+        commonware_utils::TryCollect::try_collect(genesis.validators.iter().cloned())
+            .expect("genesis validator keys are unique");
+    let scheme = Scheme::signer(
+        &zkcustoms_ledger_core::finality::consensus_namespace(&genesis.chain_id),
+        validators.clone(),
+        cfg.signer.clone(),
+    )
+    .expect("the validator key is in genesis");
+    let me = commonware_cryptography::Signer::public_key(&cfg.signer);
+    let peers: Vec<PublicKey> = genesis
+        .validators
+        .iter()
+        .filter(|k| **k != me)
+        .cloned()
+        .collect();
+
+    let (sender, mut mailbox) = mailbox::new::<Message>(context.child("mailbox"), NZUsize!(1024));
+    let mailbox_handle = Mailbox { sender };
+    let (fin_tx, mut fin_rx) = mpsc::unbounded::<Finalized>();
+    let reporter = FinalizationReporter { sender: fin_tx };
+
+    let Channels {
+        votes,
+        certificates,
+        resolver,
+        blocks: (blocks_tx, mut blocks_rx),
+        transactions: (mut txs_tx, mut txs_rx),
+        sync,
+    } = channels;
+    let shared = Arc::new(Shared {
+        chain: chain.clone(),
+        received: Mutex::new(Received::default()),
+        arrivals: watch::channel(0).0,
+        blocks_out: Mutex::new(blocks_tx),
+    });
+
+    // Catching up.
+    let (sync_trigger, sync_wake) = mpsc::unbounded::<()>();
+    crate::sync::start(
+        context.child("sync"),
+        chain.clone(),
+        peers.clone(),
+        sync,
+        blocker.clone(),
+        sync_wake,
+        cfg.sync_interval,
+    );
+
+    // Finalizations, in order.
+    let fin_chain = chain.clone();
+    let trigger = sync_trigger.clone();
+    context
+        .child("finalizer")
+        .shared(true)
+        .spawn(move |_| async move {
+            while let Some(f) = fin_rx.next().await {
+                match fin_chain.finalize(f.payload.0, f.view, f.certificate) {
+                    Ok(()) => {
+                        let (height, _) = fin_chain.tip();
+                        debug!(height, view = f.view, "finalized");
+                    }
+                    Err(ChainError::UnknownBlock(b)) => {
+                        info!(block = %b, "finalized block not held here: catching up");
+                        let _ = trigger.unbounded_send(());
+                    }
+                    Err(e) => error!(error = %e, "cannot apply a finalized block"),
+                }
+            }
+        });
+
+    // Blocks from peers, and requests for blocks.
+    let blocks_shared = shared.clone();
+    context
+        .child("blocks")
+        .shared(true)
+        .spawn(move |_| async move {
+            while let Ok((peer, msg)) = blocks_rx.recv().await {
+                let bytes = msg.as_ref();
+                match bytes.split_first() {
+                    Some((&BLOCK_TAG, rest)) => match Block::from_bytes(rest) {
+                        Ok(block) => {
+                            let hash = block.hash();
+                            blocks_shared
+                                .received
+                                .lock()
+                                .expect("received lock")
+                                .insert(hash, block);
+                            blocks_shared.arrivals.send_modify(|n| *n += 1);
+                        }
+                        Err(e) => warn!(error = %e, "a peer sent a malformed block"),
+                    },
+                    Some((&BLOCK_REQUEST_TAG, rest)) if rest.len() == 32 => {
+                        let hash: Hash = rest.try_into().expect("32 bytes");
+                        match blocks_shared.chain.block_by_hash(&hash) {
+                            Ok(Some(block)) => {
+                                blocks_shared.send_block(&block, Recipients::One(peer))
+                            }
+                            Ok(None) => {}
+                            Err(e) => error!(error = %e, "cannot read a block"),
+                        }
+                    }
+                    _ => warn!("a peer sent a malformed message on the blocks channel"),
+                }
+            }
+        });
+
+    // Transactions: relay what clients submit here, admit what peers relay.
+    let (gossip_tx, mut gossip_rx) = mpsc::unbounded::<Transaction>();
+    chain.set_gossip(gossip_tx);
+    context.child("relay_out").spawn(move |_| async move {
+        while let Some(tx) = gossip_rx.next().await {
+            let _ = txs_tx.send(Recipients::All, tx.to_bytes(), false);
+        }
+    });
+    let relay_chain = chain.clone();
+    context
+        .child("relay_in")
+        .shared(true)
+        .spawn(move |_| async move {
+            while let Ok((_, msg)) = txs_rx.recv().await {
+                match Transaction::from_bytes(msg.as_ref()) {
+                    Ok(tx) => {
+                        if let Err(e) = relay_chain.submit_from_peer(tx) {
+                            debug!(error = %e, "a relayed transaction was not admitted");
+                        }
+                    }
+                    Err(e) => warn!(error = %e, "a peer relayed a malformed transaction"),
+                }
+            }
+        });
+
+    // The application: proposals, verifications, broadcasts.
+    let hold = cfg.hold;
+    let verify_timeout = cfg.leader_timeout * 2;
+    let builder = cfg.builder.clone();
+    let app_shared = shared.clone();
+    context
+        .child("application")
+        .spawn(move |context| async move {
+            while let Some(message) = mailbox.recv().await {
+                match message {
+                    Message::Propose {
+                        context: round,
+                        response,
+                    } => {
+                        let shared = app_shared.clone();
+                        let parent = round.parent.1 .0;
+                        let builder = builder.clone();
+                        context.child("propose").shared(true).spawn(move |ctx| {
+                            propose(ctx, shared, builder, parent, response, hold)
+                        });
+                    }
+                    Message::Verify {
+                        context: round,
+                        payload,
+                        response,
+                    } => {
+                        let shared = app_shared.clone();
+                        context.child("verify").shared(true).spawn(move |ctx| {
+                            verify(ctx, shared, round, payload.0, response, verify_timeout)
+                        });
+                    }
+                    Message::Broadcast { payload, to } => {
+                        match app_shared.chain.pending_block(&payload.0) {
+                            Some(block) => {
+                                let to = match to {
+                                    None => Recipients::All,
+                                    Some(v) => Recipients::Some(v),
+                                };
+                                app_shared.send_block(&block, to);
+                            }
+                            None => warn!("asked to send a block this validator does not hold"),
+                        }
+                    }
+                }
+            }
+        });
+
+    // Consensus.
+    let leader_timeout = cfg.leader_timeout;
+    let engine_cfg = simplex::Config {
+        scheme,
+        elector: RoundRobin::<Sha256>::default(),
+        blocker,
+        automaton: mailbox_handle.clone(),
+        relay: mailbox_handle,
+        reporter,
+        partition: cfg.partition.clone(),
+        mailbox_size: NZUsize!(1024),
+        epoch: Epoch::zero(),
+        floor: simplex::Floor::Genesis(Digest(genesis.chain_id)),
+        replay_buffer: NZUsize!(1024 * 1024),
+        write_buffer: NZUsize!(1024 * 1024),
+        leader_timeout,
+        certification_timeout: leader_timeout * 2,
+        timeout_retry: Duration::from_secs(10),
+        fetch_timeout: Duration::from_secs(1),
+        activity_timeout: ViewDelta::new(10),
+        skip_timeout: ViewDelta::new(5),
+        fetch_concurrent: NZUsize!(32),
+        page_cache: CacheRef::from_pooler(&context, NZU16!(16_384), NZUsize!(10_000)),
+        strategy: Sequential,
+        forwarding: simplex::ForwardingPolicy::Disabled,
+    };
+    let engine = simplex::Engine::new(context.child("engine"), engine_cfg);
+    engine.start(votes, certificates, resolver);
+}
+
+/// Waits (up to `hold`) for transactions, then builds a block and answers its hash; answers
+/// nothing when no block could be built, so consensus moves to the next view. A parent that is
+/// still not finalized a third of `hold` in is extended with an empty block when there are no
+/// transactions: a block notarized and nullified in the same view is finalized only through a
+/// descendant, and without one its transactions would wait for new ones. A parent this
+/// validator received but has not validated yet is validated first; a parent not received yet is
+/// waited for.
+async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
+    ctx: E,
+    shared: Arc<Shared<S>>,
+    builder: Option<BlockBuilder>,
+    parent: Hash,
+    response: oneshot::Sender<Digest>,
+    hold: Duration,
+) {
+    let chain = shared.chain.clone();
+    if let Some(build) = builder {
+        if let Ok(Some(block)) = build(&chain, parent) {
+            let _ = response.send(Digest(block.hash()));
+        }
+        return;
+    }
+    let deadline = ctx.current() + hold;
+    // A parent still unfinalized by then gets a child even without transactions (before that,
+    // its finalization is most likely only being applied).
+    let empty_at = ctx.current() + hold / 3;
+    let retry = Duration::from_millis(20);
+    loop {
+        let mut parent_missing = false;
+        let unfinalized = parent != chain.tip().1;
+        let candidates = matches!(chain.has_candidates_for(&parent), Ok(true));
+        if candidates || (unfinalized && ctx.current() >= empty_at) {
+            let known = |chain: &Chain| matches!(chain.knows_block(&parent), Ok(true));
+            if !known(&chain) {
+                if let Some(p) = shared.received(&parent) {
+                    let _ = try_validate(&shared, p.header.parent, parent, 0);
+                }
+            }
+            match chain.propose(parent) {
+                Ok(Some(block)) => {
+                    info!(
+                        height = block.header.height,
+                        txs = block.txs.len(),
+                        "proposed"
+                    );
+                    let _ = response.send(Digest(block.hash()));
+                    return;
+                }
+                Ok(None) => parent_missing = !known(&chain),
+                Err(e) => {
+                    error!(error = %e, "cannot build a block");
+                    return;
+                }
+            }
+        }
+        let now = ctx.current();
+        if now >= deadline || response.is_closed() {
+            return;
+        }
+        // Wake on a new transaction, soon when the parent is still on its way, when an empty
+        // block may be built on an unfinalized parent, or at the deadline.
+        let wake = if parent_missing {
+            (now + retry).min(deadline)
+        } else if unfinalized && now < empty_at {
+            empty_at
+        } else {
+            deadline
+        };
+        let arrived = chain.tx_arrived();
+        let timeout = ctx.sleep_until(wake);
+        futures::pin_mut!(arrived, timeout);
+        futures::future::select(arrived, timeout).await;
+    }
+}
+
+/// Validates a proposal, waiting (up to `timeout`) for the block, or for ancestors this
+/// validator missed, to arrive; asks the leader for what is missing.
+async fn verify<E: Clock, S: Sender<PublicKey = PublicKey>>(
+    ctx: E,
+    shared: Arc<Shared<S>>,
+    round: Context<Digest, PublicKey>,
+    hash: Hash,
+    response: oneshot::Sender<bool>,
+    timeout: Duration,
+) {
+    let parent = round.parent.1 .0;
+    let deadline = ctx.current() + timeout;
+    let mut arrivals = shared.arrivals.subscribe();
+    let mut asked_at: Option<SystemTime> = None;
+    let retry = Duration::from_millis(250);
+    loop {
+        arrivals.borrow_and_update();
+        let missing = match try_validate(&shared, parent, hash, 0) {
+            Validation::Verdict(v) => {
+                let _ = response.send(v);
+                return;
+            }
+            Validation::Missing(m) => m,
+        };
+        let now = ctx.current();
+        if now >= deadline || response.is_closed() {
+            debug!("no block to verify before the deadline");
+            let _ = response.send(false);
+            return;
+        }
+        // The leader sent the block to everyone; ask it again when it is late.
+        let due = asked_at.map_or(now + retry / 2, |t| t + retry);
+        if now >= due {
+            shared.request_block(&missing, round.leader.clone());
+            asked_at = Some(now);
+        }
+        let wake = (asked_at.map_or(now + retry / 2, |t| t + retry)).min(deadline);
+        let changed = arrivals.changed();
+        let sleep = ctx.sleep_until(wake);
+        futures::pin_mut!(changed, sleep);
+        futures::future::select(changed, sleep).await;
+    }
+}

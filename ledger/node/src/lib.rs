@@ -1,0 +1,180 @@
+//! A ledger node: RocksDB under `DATA_DIR/ledger`, consensus journals under
+//! `DATA_DIR/consensus`, the encrypted off-ledger documents under `DATA_DIR/documents`, the validators' authenticated peer-to-peer network, Simplex consensus,
+//! and the HTTP API, until SIGINT or SIGTERM.
+//!
+//! [`consensus`] is the Simplex application and validator (proposals, the block and transaction
+//! relays); [`sync`] lets a validator that fell behind catch up from its peers.
+
+pub mod consensus;
+pub mod sync;
+
+use crate::consensus::{
+    channel, runtime_clock, start_validator, Channels, ValidatorConfig, MAX_MESSAGE,
+};
+use commonware_cryptography::ed25519::PublicKey;
+use commonware_cryptography::Signer as _;
+use commonware_p2p::{authenticated::lookup, Address, AddressableManager as _};
+use commonware_runtime::{tokio as cw_tokio, Quota, Runner as _, Supervisor as _};
+use commonware_utils::{ordered::Map, TryCollect, NZU32};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tracing::info;
+use zkcustoms_documents::DocumentService;
+use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
+use zkcustoms_ledger_core::store::Store;
+use zkcustoms_ledger_http::{self as api, ApiState};
+use zkcustoms_ledger_types::crypto;
+use zkcustoms_ledger_types::genesis::{Genesis, NodeConfig};
+
+/// Signature namespace of the peer-to-peer handshake.
+pub const P2P_NAMESPACE: &[u8] = b"zkcustoms/p2p/v1";
+
+/// How a node runs.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// The genesis file.
+    pub genesis: PathBuf,
+    /// The node configuration (validator key, API tokens, key directory).
+    pub config: PathBuf,
+    /// Where the node keeps its data.
+    pub data_dir: PathBuf,
+    /// Address of the HTTP API.
+    pub listen: SocketAddr,
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+    /// Mempool limits.
+    pub mempool: MempoolLimits,
+    /// Most requests served at once.
+    pub max_concurrency: usize,
+    /// Largest off-ledger document accepted, in bytes.
+    pub max_document_bytes: usize,
+}
+
+/// Why a node could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// Genesis or configuration.
+    #[error(transparent)]
+    Genesis(#[from] zkcustoms_ledger_types::genesis::GenesisError),
+    /// Storage or keys.
+    #[error(transparent)]
+    Chain(#[from] zkcustoms_ledger_core::chain::ChainError),
+    /// Another problem at start.
+    #[error("{0}")]
+    Start(String),
+}
+
+/// Runs a node until SIGINT or SIGTERM.
+pub fn run(opts: NodeOptions) -> Result<(), NodeError> {
+    run_until(opts, shutdown_signal())
+}
+
+/// Runs a node until `stop` resolves (then the API shuts down gracefully and the node returns).
+pub fn run_until(
+    opts: NodeOptions,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let genesis = Genesis::load(&opts.genesis)?;
+    let config = NodeConfig::load(&opts.config)?;
+    let signer = crypto::read_private(&config.validator_key).map_err(NodeError::Start)?;
+    let me = signer.public_key();
+    let p2p_address = genesis.validator_address(&me).ok_or_else(|| {
+        NodeError::Start(format!(
+            "validator key {} is not listed in genesis",
+            crypto::public_hex(&me)
+        ))
+    })?;
+    std::fs::create_dir_all(&opts.data_dir)
+        .map_err(|e| NodeError::Start(format!("{}: {e}", opts.data_dir.display())))?;
+    let store =
+        Store::open(&opts.data_dir.join("ledger")).map_err(|e| NodeError::Start(e.to_string()))?;
+    let documents = DocumentService::open(
+        &opts.data_dir.join(zkcustoms_documents::DOCUMENTS_DIR),
+        opts.max_document_bytes,
+    )
+    .map_err(|e| NodeError::Start(e.to_string()))?;
+    let chain = Chain::open(
+        genesis.clone(),
+        store,
+        Some(&config.keys),
+        crypto::public_bytes(&me),
+        opts.mempool,
+    )?;
+    let documents = Arc::new(documents);
+    let (height, tip) = chain.tip();
+    info!(
+        chain = %hex::encode(genesis.chain_id),
+        height,
+        tip = %hex::encode(tip),
+        "ledger opened"
+    );
+    let tokens = api::role_tokens(&config.tokens);
+    // Bind the API before consensus starts, so a port in use is reported at once.
+    let std_listener = std::net::TcpListener::bind(opts.listen)
+        .map_err(|e| NodeError::Start(format!("cannot listen on {}: {e}", opts.listen)))?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|e| NodeError::Start(e.to_string()))?;
+
+    // The peer-to-peer listener binds inside the runtime, where a failure aborts: check first,
+    // so a port in use is a clear error.
+    drop(std::net::TcpListener::bind(p2p_address).map_err(|e| {
+        NodeError::Start(format!(
+            "cannot listen for peers on {p2p_address} (from genesis): {e}"
+        ))
+    })?);
+
+    let peers: Map<PublicKey, Address> = genesis
+        .validators
+        .iter()
+        .zip(&genesis.file.validators)
+        .map(|(k, v)| (k.clone(), Address::from(v.p2p_address)))
+        .try_collect()
+        .map_err(|_| NodeError::Start("validator keys are not unique".into()))?;
+    // The fixed-peer network: only the validators in genesis, at their genesis addresses.
+    let p2p_cfg = lookup::Config::local(signer.clone(), P2P_NAMESPACE, p2p_address, MAX_MESSAGE);
+    let runtime_cfg =
+        cw_tokio::Config::new().with_storage_directory(opts.data_dir.join("consensus"));
+    let executor = cw_tokio::Runner::new(runtime_cfg);
+    executor.start(async move |context| {
+        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_cfg);
+        oracle.track(0, peers);
+        let quota = Quota::per_second(NZU32!(10_000));
+        let mut register = |c| network.register(c, quota, 4096);
+        let channels = Channels {
+            votes: register(channel::VOTES),
+            certificates: register(channel::CERTIFICATES),
+            resolver: register(channel::RESOLVER),
+            blocks: register(channel::BLOCKS),
+            transactions: register(channel::TRANSACTIONS),
+            sync: register(channel::SYNC),
+        };
+        let chain = Arc::new(chain.with_clock(runtime_clock(context.child("clock"))));
+        start_validator(
+            context.child("validator"),
+            chain.clone(),
+            ValidatorConfig::new(signer.clone(), "zkcustoms"),
+            oracle,
+            channels,
+        );
+        network.start();
+
+        let state = ApiState {
+            chain,
+            documents: Some(documents),
+            tokens,
+            max_body: opts.max_body,
+            max_concurrency: opts.max_concurrency,
+        };
+        info!(api = %opts.listen, p2p = %p2p_address, "node running");
+        if let Err(e) = zkcustoms_http::serve_until(std_listener, api::router(state), stop).await {
+            tracing::error!(error = %e, "API server failed");
+        }
+        info!("node stopped");
+    });
+    Ok(())
+}
+
+pub use zkcustoms_http::shutdown_signal;

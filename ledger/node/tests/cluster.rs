@@ -1,0 +1,710 @@
+//! A cluster of four validators in one process, on Commonware's deterministic runtime and
+//! simulated network: each validator is the real one (`consensus::start_validator`: Simplex,
+//! block and transaction relays, catch-up) over its own RocksDB database.
+//!
+//! Scenarios: all online; one offline, then back; a partition, then healing; a crash and a
+//! restart from RocksDB; a Byzantine proposer forging blocks (an invalid proof, a reused
+//! nullifier); an equivocating validator; and the same seed giving the same execution.
+
+use commonware_consensus::simplex::elector::RoundRobin;
+use commonware_consensus::simplex::mocks::{equivocator, relay::Relay};
+use commonware_consensus::types::Epoch;
+use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
+use commonware_cryptography::{Sha256, Signer as _};
+use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_runtime::{deterministic, Clock, Handle, Quota, Runner as _, Spawner, Supervisor};
+use commonware_utils::{ordered::Set, NZUsize, TryCollect};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, UNIX_EPOCH};
+use zkcustoms_circuits::aeo_status::nullifier;
+use zkcustoms_circuits::registry::example_registry;
+use zkcustoms_circuits::CircuitId;
+use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
+use zkcustoms_ledger_core::finality::{consensus_namespace, verify_finalization};
+use zkcustoms_ledger_core::store::{Finality, Store};
+use zkcustoms_ledger_types::crypto;
+use zkcustoms_ledger_types::genesis::{
+    Genesis, GenesisFile, Params, PinnedKey, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
+};
+use zkcustoms_ledger_types::tx::{Hash, PublishRoot, SubmitProof, Transaction, Ucr};
+use zkcustoms_node::consensus::{
+    channel, runtime_clock, start_validator, BlockBuilder, Channels, Scheme, ValidatorConfig,
+    MAX_MESSAGE,
+};
+use zkcustoms_prover::setup::setup_dev;
+use zkcustoms_prover::witness::example_statement;
+use zkcustoms_prover::{prove, ProvingKey, Statement};
+use zkcustoms_verifier::{KeyDir, KeyId, ProofEnvelope};
+
+const N: usize = 4;
+const AUTHORITY: &str = "DE-GZD";
+const UCR: &str = "6DE123456789012345-2026-00042";
+/// Proofs made for the tests (distinct scopes, so distinct nullifiers).
+const PROOFS: usize = 16;
+const QUOTA: Quota = Quota::per_second(NonZeroU32::MAX);
+
+/// Dev keys for `aeo-status/v1` and proofs of the example certificate, made once per binary
+/// with a seeded RNG (the same bytes every run).
+struct Fixture {
+    _dir: tempfile::TempDir,
+    keydir: PathBuf,
+    vk_id: KeyId,
+    proofs: Vec<ProofEnvelope>,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        setup_dev(dir.path(), &[CircuitId::AeoStatusV1], |_| {}).unwrap();
+        let kd = KeyDir::open(dir.path()).unwrap();
+        let pk = ProvingKey::load(&kd, CircuitId::AeoStatusV1).unwrap();
+        let Statement::AeoStatus { public, private } =
+            example_statement(CircuitId::AeoStatusV1).unwrap()
+        else {
+            unreachable!("aeo-status example")
+        };
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let proofs: Vec<ProofEnvelope> = (0..PROOFS)
+            .map(|i| {
+                let mut public = public.clone();
+                public.scope = format!("cluster/session/{i}");
+                public.nullifier = nullifier(&private.holder_secret, &public.scope);
+                let s = Statement::AeoStatus {
+                    public,
+                    private: private.clone(),
+                };
+                prove(&pk, &s, &mut rng).unwrap()
+            })
+            .collect();
+        Fixture {
+            keydir: dir.path().to_owned(),
+            vk_id: proofs[0].vk_id,
+            proofs,
+            _dir: dir,
+        }
+    })
+}
+
+fn validator_key(i: usize) -> PrivateKey {
+    PrivateKey::from_seed(i as u64 + 1)
+}
+
+fn authority_key() -> PrivateKey {
+    PrivateKey::from_seed(1000)
+}
+
+/// A genesis with four validators (keys from fixed seeds: the same genesis every run).
+fn genesis() -> Genesis {
+    let f = fixture();
+    let file = GenesisFile {
+        format: GENESIS_FORMAT.into(),
+        chain_name: "zkcustoms-cluster-test".into(),
+        validators: (0..N)
+            .map(|i| ValidatorEntry {
+                name: format!("validator-{i}"),
+                public_key: crypto::public_hex(&validator_key(i).public_key()),
+                p2p_address: format!("127.0.0.1:{}", 19_100 + i).parse().unwrap(),
+            })
+            .collect(),
+        authorities: vec![SignerEntry {
+            id: AUTHORITY.into(),
+            public_key: crypto::public_hex(&authority_key().public_key()),
+        }],
+        customs_offices: vec![],
+        verifying_keys: vec![PinnedKey {
+            statement: "aeo-status/v1".into(),
+            size_class: None,
+            id: f.vk_id,
+        }],
+        params: Params {
+            root_grace_seconds: 86_400,
+            as_of_tolerance_days: None,
+            max_block_txs: 512,
+        },
+    };
+    Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap()
+}
+
+fn publish_root(genesis: &Genesis) -> Transaction {
+    Transaction::PublishRoot(PublishRoot::sign(
+        &genesis.chain_id,
+        &authority_key(),
+        AUTHORITY,
+        example_registry().root,
+        1,
+    ))
+}
+
+fn proof_tx(i: usize) -> Transaction {
+    Transaction::SubmitProof(SubmitProof {
+        ucr: Ucr::parse(UCR).unwrap(),
+        envelope: fixture().proofs[i].clone(),
+    })
+}
+
+/// Proof `i`'s public values with proof `j`'s proof points: it does not verify.
+fn invalid_proof_tx(i: usize, j: usize) -> Transaction {
+    let mut env = fixture().proofs[i].clone();
+    env.proof = fixture().proofs[j].proof.clone();
+    Transaction::SubmitProof(SubmitProof {
+        ucr: Ucr::parse(UCR).unwrap(),
+        envelope: env,
+    })
+}
+
+/// How a validator behaves.
+#[derive(Clone)]
+enum Behaviour {
+    Honest,
+    /// Once `armed` holds for its chain, proposes blocks of these transactions, unchecked
+    /// (before, honestly); the hashes of the forged blocks are recorded.
+    Forger {
+        txs: Vec<Transaction>,
+        armed: fn(&Chain) -> bool,
+        forged: Arc<std::sync::Mutex<Vec<Hash>>>,
+    },
+    /// Commonware's equivocator: conflicting votes in the views it leads.
+    Equivocator,
+}
+
+struct Running {
+    chain: Arc<Chain>,
+    handle: Handle<()>,
+}
+
+struct Cluster {
+    context: deterministic::Context,
+    oracle: Oracle<PublicKey, deterministic::Context>,
+    genesis: Genesis,
+    keys: Vec<PublicKey>,
+    dbs: Vec<tempfile::TempDir>,
+    nodes: Vec<Option<Running>>,
+}
+
+fn link() -> Link {
+    Link {
+        latency: Duration::from_millis(10),
+        jitter: Duration::from_millis(2),
+        success_rate: 1.0,
+    }
+}
+
+impl Cluster {
+    async fn new(context: deterministic::Context) -> Self {
+        let genesis = genesis();
+        let keys: Vec<PublicKey> = (0..N).map(|i| validator_key(i).public_key()).collect();
+        let (network, mut oracle) = Network::new_with_peers(
+            context.child("network"),
+            simulated::Config {
+                max_size: MAX_MESSAGE,
+                disconnect_on_block: true,
+                tracked_peer_sets: NZUsize!(1),
+            },
+            keys.clone(),
+        )
+        .await;
+        network.start();
+        for a in &keys {
+            for b in &keys {
+                if a != b {
+                    oracle.add_link(a.clone(), b.clone(), link()).await.unwrap();
+                }
+            }
+        }
+        let _ = &mut oracle;
+        Self {
+            context,
+            oracle,
+            genesis,
+            keys,
+            dbs: (0..N).map(|_| tempfile::tempdir().unwrap()).collect(),
+            nodes: (0..N).map(|_| None).collect(),
+        }
+    }
+
+    /// Starts validator `i` on its database (creating or reopening it).
+    async fn start(&mut self, i: usize, behaviour: Behaviour) {
+        let control = self.oracle.control(self.keys[i].clone());
+        let mut chans = Vec::new();
+        for c in [
+            channel::VOTES,
+            channel::CERTIFICATES,
+            channel::RESOLVER,
+            channel::BLOCKS,
+            channel::TRANSACTIONS,
+            channel::SYNC,
+        ] {
+            chans.push(control.register(c, QUOTA).await.unwrap());
+        }
+        let mut chans = chans.into_iter();
+        let mut next = || chans.next().unwrap();
+        let channels = Channels {
+            votes: next(),
+            certificates: next(),
+            resolver: next(),
+            blocks: next(),
+            transactions: next(),
+            sync: next(),
+        };
+        let store = Store::open(self.dbs[i].path()).unwrap();
+        let chain = Arc::new(
+            Chain::open(
+                self.genesis.clone(),
+                store,
+                Some(&fixture().keydir),
+                crypto::public_bytes(&self.keys[i]),
+                MempoolLimits::default(),
+            )
+            .unwrap()
+            .with_clock(runtime_clock(self.context.child("clock"))),
+        );
+        let signer = validator_key(i);
+        let mut cfg = ValidatorConfig::new(signer.clone(), format!("validator-{i}"));
+        let handle = match behaviour {
+            Behaviour::Honest | Behaviour::Forger { .. } => {
+                if let Behaviour::Forger { txs, armed, forged } = behaviour {
+                    let builder: BlockBuilder = Arc::new(move |chain: &Chain, parent: Hash| {
+                        if !armed(chain) {
+                            return chain.propose(parent);
+                        }
+                        let block = chain.forge_block(parent, txs.clone())?;
+                        if let Some(b) = &block {
+                            forged.lock().unwrap().push(b.hash());
+                        }
+                        Ok(block)
+                    });
+                    cfg.builder = Some(builder);
+                }
+                let chain = chain.clone();
+                self.context
+                    .child("validator")
+                    .with_attribute("index", i)
+                    .spawn(move |ctx| async move {
+                        start_validator(ctx, chain, cfg, control, channels);
+                        futures::future::pending::<()>().await;
+                    })
+            }
+            Behaviour::Equivocator => {
+                let validators: Set<PublicKey> = self.keys.iter().cloned().try_collect().unwrap();
+                let scheme = Scheme::signer(
+                    &consensus_namespace(&self.genesis.chain_id),
+                    validators,
+                    signer,
+                )
+                .unwrap();
+                let cfg = equivocator::Config {
+                    scheme,
+                    elector: RoundRobin::<Sha256>::default(),
+                    epoch: Epoch::zero(),
+                    relay: Arc::new(Relay::new()),
+                    hasher: Sha256::default(),
+                };
+                let engine = equivocator::Equivocator::new(self.context.child("equivocator"), cfg);
+                engine.start(channels.votes, channels.certificates)
+            }
+        };
+        self.nodes[i] = Some(Running { chain, handle });
+    }
+
+    async fn start_all(&mut self) {
+        for i in 0..N {
+            self.start(i, Behaviour::Honest).await;
+        }
+    }
+
+    /// Kills validator `i` (every task it runs) and waits until its database is closed.
+    async fn crash(&mut self, i: usize) {
+        let Running { chain, handle } = self.nodes[i].take().expect("running");
+        let weak: Weak<Chain> = Arc::downgrade(&chain);
+        drop(chain);
+        handle.abort();
+        while weak.upgrade().is_some() {
+            self.context.sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Cuts (or restores) every link between the two groups.
+    async fn set_links(&mut self, a: &[usize], b: &[usize], up: bool) {
+        for &x in a {
+            for &y in b {
+                for (s, r) in [(x, y), (y, x)] {
+                    let (s, r) = (self.keys[s].clone(), self.keys[r].clone());
+                    if up {
+                        self.oracle.add_link(s, r, link()).await.unwrap();
+                    } else {
+                        self.oracle.remove_link(s, r).await.unwrap();
+                    }
+                }
+            }
+        }
+    }
+
+    fn chain(&self, i: usize) -> &Arc<Chain> {
+        &self.nodes[i].as_ref().expect("running").chain
+    }
+
+    fn height(&self, i: usize) -> u64 {
+        self.chain(i).tip().0
+    }
+
+    /// Submits a transaction to validator `i` (as its API would).
+    fn submit(&self, i: usize, tx: &Transaction) -> Hash {
+        self.chain(i).submit(tx.clone()).expect("admitted")
+    }
+
+    /// Waits (simulated time) until every listed validator has finalized every transaction.
+    async fn wait_included(&self, nodes: &[usize], txs: &[Hash], within: Duration) {
+        let deadline = self.context.current() + within;
+        loop {
+            let done = nodes.iter().all(|&i| {
+                txs.iter().all(|h| {
+                    self.chain(i)
+                        .store()
+                        .get::<zkcustoms_ledger_core::store::Transactions>(h)
+                        .unwrap()
+                        .is_some()
+                })
+            });
+            if done {
+                return;
+            }
+            assert!(
+                self.context.current() < deadline,
+                "transactions not finalized in time (heights {:?})",
+                nodes.iter().map(|&i| self.height(i)).collect::<Vec<_>>()
+            );
+            self.context.sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the listed validators reach `height`.
+    async fn wait_height(&self, nodes: &[usize], height: u64, within: Duration) {
+        let deadline = self.context.current() + within;
+        while !nodes.iter().all(|&i| self.height(i) >= height) {
+            assert!(
+                self.context.current() < deadline,
+                "height {height} not reached in time (heights {:?})",
+                nodes.iter().map(|&i| self.height(i)).collect::<Vec<_>>()
+            );
+            self.context.sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Block hashes of validator `i`, by height.
+    fn hashes(&self, i: usize) -> Vec<Hash> {
+        let chain = self.chain(i);
+        (1..=chain.tip().0)
+            .map(|h| chain.store().block(h).unwrap().expect("block").block.hash())
+            .collect()
+    }
+
+    /// Checks that the listed validators hold the same chain (up to the shortest), that every
+    /// block links to its parent, and that each certificate verifies against genesis.
+    fn assert_consistent(&self, nodes: &[usize]) -> Vec<Hash> {
+        let chains: Vec<Vec<Hash>> = nodes.iter().map(|&i| self.hashes(i)).collect();
+        let shortest = chains.iter().map(Vec::len).min().unwrap();
+        for c in &chains {
+            assert_eq!(c[..shortest], chains[0][..shortest], "validators disagree");
+        }
+        for &i in nodes {
+            let chain = self.chain(i);
+            let mut parent = self.genesis.chain_id;
+            let mut certified_top = 0;
+            for h in 1..=chain.tip().0 {
+                let stored = chain.store().block(h).unwrap().unwrap();
+                assert_eq!(stored.block.header.parent, parent, "link at {h}");
+                parent = stored.block.hash();
+                match &stored.finality {
+                    Finality::Certificate { certificate, .. } => {
+                        verify_finalization(&self.genesis, &parent, certificate)
+                            .expect("certificate verifies");
+                        certified_top = h;
+                    }
+                    Finality::Descendant(top) => assert!(*top > h),
+                }
+            }
+            assert_eq!(
+                certified_top,
+                chain.tip().0,
+                "the tip has its own certificate"
+            );
+        }
+        chains[0][..shortest].to_vec()
+    }
+}
+
+/// 2026-11-25, so blocks carry realistic timestamps.
+fn runner(seed: u64) -> deterministic::Runner {
+    deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            .with_start_time(UNIX_EPOCH + Duration::from_secs(1_795_564_800))
+            .with_timeout(Some(Duration::from_secs(3_600))),
+    )
+}
+
+const WITHIN: Duration = Duration::from_secs(120);
+
+/// Four validators finalize blocks of proof transactions submitted to different validators;
+/// all hold the identical chain. Answers the chain and the runtime's event digest.
+fn all_online(seed: u64) -> (Vec<Hash>, String) {
+    runner(seed).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        cluster.start_all().await;
+        let root = publish_root(&cluster.genesis);
+        let mut hashes = vec![cluster.submit(0, &root)];
+        cluster.wait_included(&[0, 1, 2, 3], &hashes, WITHIN).await;
+        for i in 0..8 {
+            hashes.push(cluster.submit(i % N, &proof_tx(i)));
+        }
+        cluster.wait_included(&[0, 1, 2, 3], &hashes, WITHIN).await;
+        let chain = cluster.assert_consistent(&[0, 1, 2, 3]);
+        // Blocks come from more than one proposer.
+        let proposers: std::collections::BTreeSet<[u8; 32]> = (1..=chain.len() as u64)
+            .map(|h| {
+                cluster
+                    .chain(0)
+                    .store()
+                    .block(h)
+                    .unwrap()
+                    .unwrap()
+                    .block
+                    .header
+                    .proposer
+            })
+            .collect();
+        assert!(proposers.len() > 1, "one validator proposed every block");
+        // Certificates are bound to this ledger: another genesis with the same validators (a
+        // test network, say) does not accept them.
+        let mut file = cluster.genesis.file.clone();
+        file.chain_name = "another-ledger".into();
+        let other = Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap();
+        let tip = cluster.chain(0).tip().0;
+        let stored = cluster.chain(0).store().block(tip).unwrap().unwrap();
+        let Finality::Certificate { certificate, .. } = &stored.finality else {
+            panic!("the tip has its own certificate")
+        };
+        let hash = stored.block.hash();
+        assert!(verify_finalization(&cluster.genesis, &hash, certificate).is_ok());
+        assert!(verify_finalization(&other, &hash, certificate).is_err());
+        (chain, context.auditor().state())
+    })
+}
+
+#[test]
+fn four_validators_finalize_proof_blocks_and_agree() {
+    all_online(1);
+}
+
+#[test]
+fn same_seed_same_execution() {
+    let (chain_a, state_a) = all_online(5);
+    let (chain_b, state_b) = all_online(5);
+    assert_eq!(chain_a, chain_b);
+    assert_eq!(state_a, state_b);
+}
+
+#[test]
+fn one_offline_others_finalize_and_it_catches_up() {
+    runner(2).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        cluster.start_all().await;
+        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&[0, 1, 2, 3], &hashes, WITHIN).await;
+        // Validator 3 drops off the network.
+        cluster.set_links(&[3], &[0, 1, 2], false).await;
+        let before = cluster.height(3);
+        for i in 0..6 {
+            hashes.push(cluster.submit(i % 3, &proof_tx(i)));
+        }
+        cluster.wait_included(&[0, 1, 2], &hashes, WITHIN).await;
+        assert_eq!(
+            cluster.height(3),
+            before,
+            "an isolated validator finalized nothing"
+        );
+        // Back online: it catches up (blocks fetched, every rule and proof checked).
+        cluster.set_links(&[3], &[0, 1, 2], true).await;
+        let target = cluster.height(0);
+        cluster.wait_height(&[3], target, WITHIN).await;
+        cluster.wait_included(&[3], &hashes, WITHIN).await;
+        // And takes part again: new transactions submitted to it are finalized everywhere.
+        let more = vec![
+            cluster.submit(3, &proof_tx(6)),
+            cluster.submit(3, &proof_tx(7)),
+        ];
+        cluster.wait_included(&[0, 1, 2, 3], &more, WITHIN).await;
+        cluster.assert_consistent(&[0, 1, 2, 3]);
+    });
+}
+
+#[test]
+fn partition_then_healing_no_fork_progress_resumes() {
+    runner(3).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        cluster.start_all().await;
+        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&[0, 1, 2, 3], &hashes, WITHIN).await;
+        // Two against two: neither side has a quorum (3 of 4).
+        cluster.set_links(&[0, 1], &[2, 3], false).await;
+        let heights: Vec<u64> = (0..N).map(|i| cluster.height(i)).collect();
+        let during = vec![
+            cluster.submit(0, &proof_tx(0)),
+            cluster.submit(2, &proof_tx(1)),
+        ];
+        context.sleep(Duration::from_secs(30)).await;
+        let after: Vec<u64> = (0..N).map(|i| cluster.height(i)).collect();
+        assert_eq!(heights, after, "a side without a quorum finalized a block");
+        // Healed: the transactions submitted during the partition are finalized, one chain.
+        cluster.set_links(&[0, 1], &[2, 3], true).await;
+        hashes.extend(during);
+        hashes.push(cluster.submit(3, &proof_tx(2)));
+        cluster.wait_included(&[0, 1, 2, 3], &hashes, WITHIN).await;
+        cluster.assert_consistent(&[0, 1, 2, 3]);
+    });
+}
+
+#[test]
+fn crash_and_restart_from_rocksdb_loses_nothing_and_catches_up() {
+    runner(4).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        cluster.start_all().await;
+        let mut hashes = vec![cluster.submit(1, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&[0, 1, 2, 3], &hashes, WITHIN).await;
+        for i in 0..4 {
+            hashes.push(cluster.submit(i % N, &proof_tx(i)));
+        }
+        cluster.wait_included(&[0, 1, 2, 3], &hashes, WITHIN).await;
+        let before = cluster.hashes(2);
+        cluster.crash(2).await;
+        // The others go on without it.
+        let mut later = Vec::new();
+        for i in 4..8 {
+            later.push(cluster.submit(i % 2, &proof_tx(i)));
+        }
+        cluster.wait_included(&[0, 1, 3], &later, WITHIN).await;
+        // Restarted on the same database: what it had finalized is still there, and it
+        // catches up on what it missed.
+        cluster.start(2, Behaviour::Honest).await;
+        assert_eq!(cluster.hashes(2)[..before.len()], before[..]);
+        let target = cluster.height(0);
+        cluster.wait_height(&[2], target, WITHIN).await;
+        hashes.extend(later);
+        cluster.wait_included(&[2], &hashes, WITHIN).await;
+        let more = vec![cluster.submit(2, &proof_tx(8))];
+        cluster.wait_included(&[0, 1, 2, 3], &more, WITHIN).await;
+        cluster.assert_consistent(&[0, 1, 2, 3]);
+    });
+}
+
+/// Validator 0 proposes blocks holding `bad` (and nothing else) whenever it leads, once `armed`;
+/// honest validators refuse them, no forged block is finalized, and honest transactions still
+/// are.
+fn byzantine_proposer(
+    seed: u64,
+    bad: Transaction,
+    armed: fn(&Chain) -> bool,
+    first: Vec<Transaction>,
+) {
+    runner(seed).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        for i in 1..N {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        let forged = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let forger = Behaviour::Forger {
+            txs: vec![bad.clone()],
+            armed,
+            forged: forged.clone(),
+        };
+        cluster.start(0, forger).await;
+        let honest = [1, 2, 3];
+        let mut hashes = vec![cluster.submit(1, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        for tx in &first {
+            hashes.push(cluster.submit(2, tx));
+        }
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        // Several rounds of leadership pass while honest transactions keep coming.
+        for i in 10..14 {
+            hashes.push(cluster.submit(1 + i % 3, &proof_tx(i)));
+            context.sleep(Duration::from_secs(3)).await;
+        }
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        context.sleep(Duration::from_secs(10)).await;
+        let forged = forged.lock().unwrap().clone();
+        assert!(!forged.is_empty(), "the forger never led a view");
+        let chain = cluster.assert_consistent(&honest);
+        for h in &forged {
+            assert!(!chain.contains(h), "a forged block was finalized");
+        }
+        // The forged transaction is finalized at most once (the reused nullifier case: its
+        // honest first presentation), never from a forged block.
+        let count = chain
+            .iter()
+            .enumerate()
+            .flat_map(|(i, _)| {
+                cluster
+                    .chain(1)
+                    .store()
+                    .block(i as u64 + 1)
+                    .unwrap()
+                    .unwrap()
+                    .block
+                    .txs
+            })
+            .filter(|tx| tx.hash() == bad.hash())
+            .count();
+        assert_eq!(count, first.len());
+    });
+}
+
+#[test]
+fn byzantine_proposer_with_invalid_proof_is_refused() {
+    byzantine_proposer(6, invalid_proof_tx(3, 4), |_| true, vec![]);
+}
+
+#[test]
+fn byzantine_proposer_with_reused_nullifier_is_refused() {
+    // Proof 5 is finalized honestly first; then the forger proposes it again (same nullifier in
+    // the same scope).
+    fn finalized(chain: &Chain) -> bool {
+        chain
+            .store()
+            .get::<zkcustoms_ledger_core::store::Transactions>(&proof_tx(5).hash())
+            .unwrap()
+            .is_some()
+    }
+    byzantine_proposer(7, proof_tx(5), finalized, vec![proof_tx(5)]);
+}
+
+#[test]
+fn equivocating_validator_causes_no_fork() {
+    runner(8).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        for i in 1..N {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        cluster.start(0, Behaviour::Equivocator).await;
+        let honest = [1, 2, 3];
+        let mut hashes = vec![cluster.submit(1, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        for i in 0..6 {
+            hashes.push(cluster.submit(1 + i % 3, &proof_tx(i)));
+        }
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        cluster.assert_consistent(&honest);
+        // Whoever was blocked for conflicting votes is the equivocator, never an honest
+        // validator (a block is not guaranteed: a conflict is seen only when one validator
+        // receives both of the equivocator's votes).
+        for (by, blocked) in cluster.oracle.blocked().await.unwrap() {
+            assert_eq!(blocked, cluster.keys[0], "an honest validator was blocked");
+            assert_ne!(by, cluster.keys[0]);
+        }
+    });
+}
