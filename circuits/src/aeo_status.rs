@@ -323,12 +323,6 @@ impl ConstraintSynthesizer<Fr> for AeoStatusCircuit {
     }
 }
 
-/// A satisfying witness of the right shape, used to generate keys.
-pub fn dummy() -> AeoStatusCircuit {
-    let (public, private) = crate::registry::example_aeo_status();
-    AeoStatusCircuit { public, private }
-}
-
 /// The public inputs in circuit order: root, authority, as-of day, required tier, scope, nullifier.
 /// This is the only place that fixes that order.
 pub fn public_inputs(public: &AeoStatusPublic) -> Result<Vec<Fr>, AeoStatusError> {

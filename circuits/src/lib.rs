@@ -113,7 +113,9 @@ impl CircuitId {
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Setup);
         match self {
-            CircuitId::AeoStatusV1 => aeo_status::dummy().generate_constraints(cs.clone())?,
+            CircuitId::AeoStatusV1 => {
+                registry::aeo_status_dummy().generate_constraints(cs.clone())?
+            }
             CircuitId::InvoiceValueV1(c) => {
                 invoice_value::dummy(c).generate_constraints(cs.clone())?
             }

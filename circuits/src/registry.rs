@@ -3,7 +3,8 @@
 //! combines it with its own holder secret to prove `aeo-status/v1`.
 
 use crate::aeo_status::{
-    holder_commitment, nullifier, AeoStatusPrivate, AeoStatusPublic, Certificate, Tier,
+    holder_commitment, nullifier, AeoStatusCircuit, AeoStatusPrivate, AeoStatusPublic, Certificate,
+    Tier,
 };
 use crate::date::Day;
 use crate::field::{hash_to_field, pack_ascii, FieldError};
@@ -149,6 +150,14 @@ pub fn example_registry() -> Registry {
         ],
     })
     .expect("example registry is valid")
+}
+
+/// The `aeo-status/v1` circuit over a satisfying witness of the right shape (the example
+/// statement below), used to generate keys. It lives beside the example registry rather than in
+/// `aeo_status`, so that the statement's module does not import the registry that imports it.
+pub fn aeo_status_dummy() -> AeoStatusCircuit {
+    let (public, private) = example_aeo_status();
+    AeoStatusCircuit { public, private }
 }
 
 /// The example `aeo-status/v1` statement: the first certificate of the example registry, valid

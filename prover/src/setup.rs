@@ -14,7 +14,7 @@ use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use zkcustoms_circuits::{aeo_status, declaration_match, invoice_value, CircuitId};
+use zkcustoms_circuits::{declaration_match, invoice_value, CircuitId};
 use zkcustoms_verifier::keys::{Manifest, ManifestEntry, MANIFEST, MANIFEST_FORMAT};
 use zkcustoms_verifier::{KeyId, VerifyingKey};
 
@@ -91,9 +91,10 @@ pub fn setup_dev(
         });
         let mut rng = dev_rng(circuit);
         let (pk, vk) = match circuit {
-            CircuitId::AeoStatusV1 => {
-                Groth16::<Bls12_381>::circuit_specific_setup(aeo_status::dummy(), &mut rng)
-            }
+            CircuitId::AeoStatusV1 => Groth16::<Bls12_381>::circuit_specific_setup(
+                zkcustoms_circuits::registry::aeo_status_dummy(),
+                &mut rng,
+            ),
             CircuitId::InvoiceValueV1(class) => {
                 Groth16::<Bls12_381>::circuit_specific_setup(invoice_value::dummy(class), &mut rng)
             }

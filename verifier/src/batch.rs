@@ -13,11 +13,13 @@
 //! bisection (with fresh scalars at every step) finds exactly which proofs are invalid, so the
 //! caller can reject those and accept the rest. Groups of different keys run in parallel (rayon).
 
+pub use crate::prepared::PreparedProof;
+use crate::prepared::{input_weights, scaled_a};
 use crate::{ProofEnvelope, VerifierKeys, VerifyError, VerifyingKey};
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{CurveGroup, VariableBaseMSM};
-use ark_ff::{Field, PrimeField, Zero};
+use ark_ff::{Field, PrimeField};
 use rand::{rngs::OsRng, RngCore};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -34,15 +36,6 @@ pub enum Backend {
     Blst,
 }
 
-/// One proof ready for batching: validated points and its public field elements.
-#[derive(Clone, Debug)]
-pub struct PreparedProof {
-    /// The proof.
-    pub proof: ark_groth16::Proof<Bls12_381>,
-    /// Public inputs, count already checked against the key.
-    pub inputs: Vec<Fr>,
-}
-
 /// A fresh random 128-bit scalar.
 fn random_scalar() -> Fr {
     let mut bytes = [0u8; 16];
@@ -53,35 +46,6 @@ fn random_scalar() -> Fr {
 /// `sum_i s_i * IC_i` over the key's input bases, with `s_0` the weight of the constant input.
 fn combine_inputs(key: &VerifyingKey, weights: &[Fr]) -> G1Projective {
     G1Projective::msm_unchecked(&key.pvk.vk.gamma_abc_g1, weights)
-}
-
-/// Input weights of a batch: the constant input gets `sum r_i`, input `j` gets
-/// `sum_i r_i x_ij`. Returns the weights and `sum r_i`.
-pub(crate) fn input_weights(
-    key: &VerifyingKey,
-    proofs: &[&PreparedProof],
-    r: &[Fr],
-) -> (Vec<Fr>, Fr) {
-    let mut weights = vec![Fr::zero(); key.pvk.vk.gamma_abc_g1.len()];
-    for (ri, p) in r.iter().zip(proofs) {
-        weights[0] += ri;
-        for (w, x) in weights[1..].iter_mut().zip(&p.inputs) {
-            *w += *ri * x;
-        }
-    }
-    let sum_r = weights[0];
-    (weights, sum_r)
-}
-
-/// `r_i A_i` for every proof, in affine form.
-pub(crate) fn scaled_a(proofs: &[&PreparedProof], r: &[Fr]) -> Vec<G1Affine> {
-    G1Projective::normalize_batch(
-        &proofs
-            .par_iter()
-            .zip(r)
-            .map(|(p, ri)| p.proof.a * ri)
-            .collect::<Vec<_>>(),
-    )
 }
 
 /// Checks a batch of proofs under one key with arkworks, for the scalars `r`. True when every

@@ -8,7 +8,7 @@
 //! The differential tests below and in the prover's tests hold the two implementations to the
 //! same answers.
 
-use crate::batch::PreparedProof;
+use crate::prepared::{input_weights, scaled_a, PreparedProof};
 use crate::VerifyingKey;
 use ark_bls12_381::{Fq, Fq12, Fq2, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
@@ -186,17 +186,17 @@ pub(crate) fn verify_one(
     (with_inputs * rest).final_exp() == b.alpha_beta
 }
 
-/// The batch check with blst (see [`crate::batch`]): the random-linear-combination identity with
+/// The batch check with blst (see the `batch` module): the random-linear-combination identity with
 /// `e(-(sum r_i) alpha, beta)` moved to the left, so the product must be one.
 pub(crate) fn batch_holds(key: &VerifyingKey, proofs: &[&PreparedProof], r: &[Fr]) -> bool {
     let b = key.blst();
-    let (weights, sum_r) = crate::batch::input_weights(key, proofs, r);
+    let (weights, sum_r) = input_weights(key, proofs, r);
     let ic = &key.pvk.vk.gamma_abc_g1;
     let inputs = G1Projective::msm_unchecked(ic, &weights).into_affine();
     let cs: Vec<G1Affine> = proofs.iter().map(|p| p.proof.c).collect();
     let c = G1Projective::msm_unchecked(&cs, r).into_affine();
     let neg_alpha = (-(key.pvk.vk.alpha_g1 * sum_r)).into_affine();
-    let ra = crate::batch::scaled_a(proofs, r);
+    let ra = scaled_a(proofs, r);
     let qs: Vec<blst_p2_affine> = proofs.iter().map(|p| g2(&p.proof.b)).collect();
     let ps: Vec<blst_p1_affine> = ra.iter().map(g1).collect();
     let (varying, fixed) = rayon::join(

@@ -10,6 +10,7 @@ pub mod batch;
 mod blst_backend;
 pub mod envelope;
 pub mod keys;
+mod prepared;
 pub mod snarkjs;
 
 use ark_bls12_381::{Bls12_381, Fr};

@@ -13,7 +13,6 @@ use ark_groth16::Groth16;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use rand::rngs::OsRng;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
@@ -27,7 +26,7 @@ use zkcustoms_ledger_core::rules::block_batch;
 use zkcustoms_ledger_core::store::{Batch, Finality, Store, VerifyingKeys};
 use zkcustoms_ledger_core::testing::single_validator_genesis;
 use zkcustoms_ledger_core::testing::{append_block, certify};
-use zkcustoms_ledger_http::{self as api, ApiState};
+use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::crypto::{self, PrivateKey};
 use zkcustoms_ledger_types::genesis::{Genesis, Params, PinnedKey};
@@ -695,10 +694,6 @@ fn inclusion_proofs_verify_offline_and_refuse_tampering() {
     );
 }
 
-fn token(role: Role) -> String {
-    format!("{}-token-0123456789abcdef0123456789abcdef", role.name())
-}
-
 /// A node's ledger core (no consensus): submissions go through the rules, blocks are proposed and
 /// finalized with real certificates of the genesis validator.
 fn node(l: &Ledger, db: &Path) -> Arc<Chain> {
@@ -743,14 +738,7 @@ fn the_api_serves_inclusion_proofs_and_the_audit_reads_a_node() {
     let proof = proof_tx(&f.proofs[0]);
     chain.submit(proof.clone()).unwrap();
     seal(&chain, &l);
-    let tokens: BTreeMap<Role, String> = Role::ALL.iter().map(|r| (*r, token(*r))).collect();
-    let router = api::router(ApiState {
-        chain: chain.clone(),
-        documents: None,
-        tokens: api::role_tokens(&tokens),
-        max_body: 64 * 1024,
-        max_concurrency: 16,
-    });
+    let router = testing::router(chain.clone(), None, 64 * 1024);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let get = |uri: String, role: Role| {
         let req = Request::get(uri)

@@ -7,6 +7,7 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 use zkcustoms_ledger_types::tx::DocumentKey;
 use zkcustoms_ledger_types::tx::{Hash, Role, Transaction};
+pub use zkcustoms_ledger_types::wire;
 use zkcustoms_ledger_types::wire::{parse_hash, Submitted, TxState, TxStatusKind, MAX_WAIT_MS};
 
 /// Why a request failed.
@@ -26,6 +27,9 @@ pub enum ClientError {
     /// The node could not be reached or answered something else than JSON.
     #[error("cannot reach the node: {0}")]
     Transport(String),
+    /// The node answered JSON that is not the API's answer.
+    #[error("unexpected answer from the node: {0}")]
+    BadAnswer(String),
     /// A transaction was not decided in time.
     #[error("transaction {0} is still pending after the wait")]
     StillPending(String),
@@ -46,13 +50,26 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client of the node at `base` (`http://127.0.0.1:8080`).
+    /// A client of the node at `base` (`http://127.0.0.1:8080`): 60 s per request.
     pub fn new(base: &str, token: &str) -> Self {
+        Self::with_timeouts(
+            base,
+            token,
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        )
+    }
+
+    /// A client of the node at `base` that gives up connecting after `connect` and on a request
+    /// after `request`. It never follows a redirect: a node answers itself.
+    pub fn with_timeouts(base: &str, token: &str, connect: Duration, request: Duration) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             token: token.trim().to_owned(),
             agent: ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(60))
+                .timeout_connect(connect)
+                .timeout(request)
+                .redirects(0)
                 .build(),
         }
     }
@@ -118,7 +135,7 @@ impl Client {
             hex::encode(hash)
         ))?;
         serde_json::from_value(v)
-            .map_err(|e| ClientError::Transport(format!("unexpected transaction status: {e}")))
+            .map_err(|e| ClientError::BadAnswer(format!("transaction status: {e}")))
     }
 
     /// Waits until a transaction is included or rejected, up to `timeout`.

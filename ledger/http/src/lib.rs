@@ -15,6 +15,8 @@
 mod document_routes;
 pub mod explorer;
 mod openapi;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 
 pub use openapi::document as openapi_document;
 pub use zkcustoms_ledger_types::wire::MAX_WAIT_MS;

@@ -12,7 +12,6 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
@@ -24,7 +23,7 @@ use zkcustoms_circuits::{CircuitId, Fr};
 use zkcustoms_ledger_core::chain::{now_ms, Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
-use zkcustoms_ledger_http::{self as api, ApiState};
+use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::crypto::{self, PrivateKey};
 use zkcustoms_ledger_types::genesis::{Genesis, Params, PinnedKey};
@@ -102,10 +101,6 @@ fn aeo_public(env: &mut ProofEnvelope) -> &mut zkcustoms_circuits::aeo_status::A
     }
 }
 
-fn token(role: Role) -> String {
-    format!("{}-token-0123456789abcdef0123456789abcdef", role.name())
-}
-
 fn params(root_grace_seconds: u64) -> Params {
     Params {
         root_grace_seconds,
@@ -156,14 +151,7 @@ impl Node {
             )
             .unwrap(),
         );
-        let tokens: BTreeMap<Role, String> = Role::ALL.iter().map(|r| (*r, token(*r))).collect();
-        let router = api::router(ApiState {
-            chain: chain.clone(),
-            documents: None,
-            tokens: api::role_tokens(&tokens),
-            max_body: MAX_BODY,
-            max_concurrency: 16,
-        });
+        let router = testing::router(chain.clone(), None, MAX_BODY);
         Self {
             genesis,
             chain,

@@ -9,7 +9,6 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use rand::rngs::OsRng;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tower::ServiceExt;
 use zkcustoms_circuits::invoice::SizeClass;
@@ -17,7 +16,7 @@ use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
-use zkcustoms_ledger_http::{self as api, ApiState};
+use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::genesis::{Params, PinnedKey};
 use zkcustoms_ledger_types::tx::{AnchorDocument, Role, SubmitProof, Transaction, Ucr};
@@ -28,10 +27,6 @@ use zkcustoms_verifier::{KeyDir, ProofEnvelope, PublicValues};
 
 const CIRCUIT: CircuitId = CircuitId::DeclarationMatchV1(SizeClass::Lines4);
 const UCR: &str = "6DE123456789012345-2026-00077";
-
-fn token(role: Role) -> String {
-    format!("{}-token-0123456789abcdef0123456789abcdef", role.name())
-}
 
 struct Node {
     chain: Arc<Chain>,
@@ -75,14 +70,7 @@ fn node() -> (Node, ProofEnvelope) {
         )
         .unwrap(),
     );
-    let tokens: BTreeMap<Role, String> = Role::ALL.iter().map(|r| (*r, token(*r))).collect();
-    let router = api::router(ApiState {
-        chain: chain.clone(),
-        documents: None,
-        tokens: api::role_tokens(&tokens),
-        max_body: 64 * 1024,
-        max_concurrency: 16,
-    });
+    let router = testing::router(chain.clone(), None, 64 * 1024);
     let node = Node {
         chain,
         router,

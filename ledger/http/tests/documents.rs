@@ -9,14 +9,13 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tower::ServiceExt;
 use zkcustoms_documents::DocumentService;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
-use zkcustoms_ledger_http::{self as api, ApiState};
+use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::crypto::{self, PrivateKey};
 use zkcustoms_ledger_types::genesis::Params;
 use zkcustoms_ledger_types::tx::{sha256, AnchorDocument, MarkExamination, Role, Transaction, Ucr};
@@ -25,10 +24,6 @@ const OFFICE: &str = "DE-HAMBURG-HAFEN";
 const MAX_BODY: usize = 16 * 1024;
 const MAX_DOCUMENT: usize = 1024;
 const UCR: &str = "26DE-HAM-000042";
-
-fn token(role: Role) -> String {
-    format!("{}-token-0123456789abcdef0123456789abcdef", role.name())
-}
 
 fn auth(role: Role) -> String {
     format!("Bearer {}", token(role))
@@ -68,14 +63,7 @@ impl Node {
             Arc::new(DocumentService::open(&dir.path().join("documents"), MAX_DOCUMENT).unwrap())
         });
         let chain = Arc::new(chain);
-        let tokens: BTreeMap<Role, String> = Role::ALL.iter().map(|r| (*r, token(*r))).collect();
-        let router = api::router(ApiState {
-            chain: chain.clone(),
-            documents,
-            tokens: api::role_tokens(&tokens),
-            max_body: MAX_BODY,
-            max_concurrency: 16,
-        });
+        let router = testing::router(chain.clone(), documents, MAX_BODY);
         Self {
             chain,
             router,

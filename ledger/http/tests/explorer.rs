@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use rand::rngs::OsRng;
-use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
 use zkcustoms_circuits::field::fr_to_hex;
@@ -18,7 +17,7 @@ use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
-use zkcustoms_ledger_http::{self as api, ApiState};
+use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::genesis::{Params, PinnedKey};
 use zkcustoms_ledger_types::tx::{
@@ -33,10 +32,6 @@ const AUTHORITY: &str = "DE-GZD";
 const OFFICE: &str = "DE-HAMBURG-HAFEN";
 const UCR: &str = "26DE-HAM-000042";
 const HOST: &str = "127.0.0.1:8080";
-
-fn token(role: Role) -> String {
-    format!("{}-token-0123456789abcdef0123456789abcdef", role.name())
-}
 
 /// A node whose ledger holds a registry root, two versions of an invoice under [`UCR`], an
 /// aeo-status proof under it and an examination mark, each sealed in its own block.
@@ -142,14 +137,7 @@ fn node() -> &'static Node {
             hashes.push(hex::encode(chain.submit(tx).expect("admitted")));
             seal(&chain);
         }
-        let tokens: BTreeMap<Role, String> = Role::ALL.iter().map(|r| (*r, token(*r))).collect();
-        let router = api::router(ApiState {
-            chain: chain.clone(),
-            documents: None,
-            tokens: api::role_tokens(&tokens),
-            max_body: 16 * 1024,
-            max_concurrency: 16,
-        });
+        let router = testing::router(chain.clone(), None, 16 * 1024);
         Node {
             router,
             chain,

@@ -5,6 +5,7 @@
 //! [`consensus`] is the Simplex application and validator (proposals, the block and transaction
 //! relays); [`sync`] lets a validator that fell behind catch up from its peers.
 
+pub mod channels;
 pub mod consensus;
 pub mod sync;
 

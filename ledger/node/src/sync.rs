@@ -8,13 +8,13 @@
 //! a quorum of the genesis validators covers it (its own, or a descendant's). A peer that sends
 //! a block or certificate that fails is blocked.
 //!
-//! Wire format on [`crate::consensus::channel::SYNC`]:
+//! Wire format on [`crate::channels::channel::SYNC`]:
 //! - request: `1 | from u64 | max u32`;
 //! - response: `2 | count u32 | (stored block, as in the `blocks` column family: u32 len | bytes)*`
 //!   with the finalized blocks from height `from` on, at most `max` of them and at most
-//!   [`crate::consensus::MAX_MESSAGE`] bytes in all.
+//!   [`crate::channels::MAX_MESSAGE`] bytes in all.
 
-use crate::consensus::MAX_MESSAGE;
+use crate::channels::MAX_MESSAGE;
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
 use commonware_runtime::{Clock, Spawner, Supervisor};

@@ -1,0 +1,21 @@
+//! The peer-to-peer channels of a validator and the largest message on any of them, shared by
+//! consensus and catch-up.
+
+/// The peer-to-peer channels of a validator.
+pub mod channel {
+    /// Consensus votes.
+    pub const VOTES: u64 = 0;
+    /// Consensus certificates.
+    pub const CERTIFICATES: u64 = 1;
+    /// Consensus' own resolver (missing certificates).
+    pub const RESOLVER: u64 = 2;
+    /// Proposed blocks, and requests for them.
+    pub const BLOCKS: u64 = 3;
+    /// Transactions relayed between validators.
+    pub const TRANSACTIONS: u64 = 4;
+    /// Catching up on finalized blocks.
+    pub const SYNC: u64 = 5;
+}
+
+/// Largest peer-to-peer message, in bytes (a full block, or a batch of finalized blocks).
+pub const MAX_MESSAGE: u32 = 8 << 20;
