@@ -78,7 +78,7 @@ impl Client {
         match r {
             Ok(resp) => resp
                 .into_json::<Value>()
-                .map_err(|e| ClientError::Transport(e.to_string())),
+                .map_err(|e| ClientError::BadAnswer(e.to_string())),
             Err(ureq::Error::Status(status, resp)) => {
                 let body: Value = resp.into_json().unwrap_or(Value::Null);
                 Err(ClientError::Api {
@@ -120,9 +120,8 @@ impl Client {
     /// answers its hash.
     pub fn submit_json(&self, tx: &Value) -> Result<Hash, ClientError> {
         let v = self.post("/v1/transactions", tx)?;
-        let submitted: Submitted = serde_json::from_value(v).map_err(|e| {
-            ClientError::Transport(format!("unexpected answer to a submission: {e}"))
-        })?;
+        let submitted: Submitted = serde_json::from_value(v)
+            .map_err(|e| ClientError::BadAnswer(format!("to a submission: {e}")))?;
         Ok(submitted.hash)
     }
 
@@ -223,6 +222,6 @@ impl Client {
         v["chain_id"]
             .as_str()
             .and_then(parse_hash)
-            .ok_or_else(|| ClientError::Transport("the node answered no chain id".into()))
+            .ok_or_else(|| ClientError::BadAnswer("the node answered no chain id".into()))
     }
 }
