@@ -4,6 +4,7 @@
 //! (malformed files, unknown statements, wrong keys, unsatisfied witnesses).
 
 use crate::audit_cli;
+use crate::ceremony_cli;
 use crate::document_cli;
 use crate::ledger_cli;
 use crate::prover_cli;
@@ -33,9 +34,12 @@ struct Cli {
 enum Command {
     /// Make proving and verifying keys for every statement and size class.
     Setup {
-        /// Make deterministic development keys (the only kind this command makes).
-        #[arg(long)]
+        /// Make deterministic development keys.
+        #[arg(long, conflicts_with = "ceremony")]
         dev: bool,
+        /// Install the keys of a finalized trusted-setup ceremony from its directory instead.
+        #[arg(long)]
+        ceremony: Option<PathBuf>,
         /// Directory to write the keys and their manifest to.
         #[arg(long)]
         out: PathBuf,
@@ -43,6 +47,12 @@ enum Command {
         /// `declaration-match/v1:4`, `declaration-match/v1:16`).
         #[arg(long = "circuit")]
         circuits: Vec<String>,
+    },
+    /// The trusted-setup ceremony for production keys (docs/ceremony.md); exit 1 when
+    /// verification refuses a transcript file.
+    Ceremony {
+        #[command(subcommand)]
+        command: ceremony_cli::CeremonyCommand,
     },
     /// Print a complete example witness that `prove` accepts as is (or the example certificate
     /// list that `registry build` accepts, or the example invoice).
@@ -234,7 +244,15 @@ pub fn run() -> ExitCode {
 
 fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Setup { dev, out, circuits } => setup(dev, &out, &circuits),
+        Command::Setup {
+            dev,
+            ceremony,
+            out,
+            circuits,
+        } => setup(dev, ceremony.as_deref(), &out, &circuits),
+        Command::Ceremony { command } => {
+            ceremony_cli::run(command).map_err(|(code, error)| Failure { code, error })
+        }
         Command::Example { statement } if statement == "certificates" => {
             let reg = registry::example_registry();
             let input = RegistryInput {
@@ -334,15 +352,20 @@ fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn setup(dev: bool, out: &Path, circuits: &[String]) -> Result<(), Failure> {
-    if !dev {
+fn setup(
+    dev: bool,
+    ceremony: Option<&Path>,
+    out: &Path,
+    circuits: &[String],
+) -> Result<(), Failure> {
+    if !dev && ceremony.is_none() {
         return Err(anyhow!(
             "only development keys can be made here (--dev); production keys come from a \
-             multi-party ceremony"
+             multi-party ceremony (`zkcustoms ceremony`, then `setup --ceremony DIR`)"
         )
         .into());
     }
-    let circuits = if circuits.is_empty() {
+    let circuits: Vec<CircuitId> = if circuits.is_empty() {
         CircuitId::ALL.to_vec()
     } else {
         circuits
@@ -350,6 +373,10 @@ fn setup(dev: bool, out: &Path, circuits: &[String]) -> Result<(), Failure> {
             .map(|c| parse_circuit(c))
             .collect::<Result<_>>()?
     };
+    if let Some(dir) = ceremony {
+        return ceremony_cli::setup_from_ceremony(dir, out, &circuits)
+            .map_err(|(code, error)| Failure { code, error });
+    }
     let banner = "!! DEVELOPMENT KEYS: made from a public seed, anyone can forge proofs under them. !!\n\
                   !! Never use them in production; production keys come from a multi-party ceremony. !!";
     eprintln!("{banner}");

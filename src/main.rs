@@ -1,6 +1,7 @@
 //! The `zkcustoms` command: a thin layer that parses arguments and calls the libraries.
 
 mod audit_cli;
+mod ceremony_cli;
 mod cli;
 mod document_cli;
 mod ledger_cli;

@@ -1,0 +1,520 @@
+//! Transcript files: their header, their place in a ceremony directory, and writing them once.
+//!
+//! Every file starts with this header (integers big-endian):
+//!
+//! ```text
+//! magic          8   "ZKCCRMNY"
+//! version        2   1
+//! kind           1   1 phase-1 new, 2 phase-1 contribution, 3 phase-1 beacon, 4 prepared,
+//!                    5 phase-2 new, 6 phase-2 contribution, 7 phase-2 beacon
+//! index          4   position in its chain (0: the initial file; prepared files: 0)
+//! power          1   log2 of the phase-1 size, or of the evaluation domain
+//! previous      32   SHA-256 of the whole previous file (zero for a new phase 1)
+//! phase1        32   phase 2: SHA-256 of the prepared phase-1 file it is built on; else zero
+//! contribution  32   SHA-256 of everything after the header
+//! circuit      2+n   phase 2: the circuit (`aeo-status/v1`, `invoice-value/v1:4`); else empty
+//! ```
+//!
+//! A ceremony directory holds `phase1/NNNN-KIND.ph1` (the phase-1 chain), `phase1/prepared-K.ph1`
+//! (its Lagrange form for a domain of 2^K), `phase2/CIRCUIT/NNNN-KIND.ph2` (one chain per
+//! circuit), an `.attestation.txt` beside each contribution, and `keys/` once finalized.
+
+use crate::{CeremonyError, Fault, Stage, Step};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use zkcustoms_circuits::invoice::SizeClass;
+use zkcustoms_circuits::CircuitId;
+
+/// First bytes of every transcript file.
+pub const MAGIC: [u8; 8] = *b"ZKCCRMNY";
+/// The format version this code writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+
+/// The kind of a transcript file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The initial phase-1 parameters (every secret 1).
+    Phase1New,
+    /// A participant's phase-1 contribution.
+    Phase1Contribution,
+    /// The random beacon that closes phase 1.
+    Phase1Beacon,
+    /// Phase 1 in Lagrange form for one domain size.
+    Prepared,
+    /// A circuit's initial phase-2 key (delta 1).
+    Phase2New,
+    /// A participant's phase-2 contribution.
+    Phase2Contribution,
+    /// The random beacon that closes a circuit's phase 2.
+    Phase2Beacon,
+}
+
+impl Kind {
+    fn code(self) -> u8 {
+        match self {
+            Kind::Phase1New => 1,
+            Kind::Phase1Contribution => 2,
+            Kind::Phase1Beacon => 3,
+            Kind::Prepared => 4,
+            Kind::Phase2New => 5,
+            Kind::Phase2Contribution => 6,
+            Kind::Phase2Beacon => 7,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Kind> {
+        Some(match code {
+            1 => Kind::Phase1New,
+            2 => Kind::Phase1Contribution,
+            3 => Kind::Phase1Beacon,
+            4 => Kind::Prepared,
+            5 => Kind::Phase2New,
+            6 => Kind::Phase2Contribution,
+            7 => Kind::Phase2Beacon,
+            _ => return None,
+        })
+    }
+
+    /// The word in file names: `new`, `contribution`, `beacon` or `prepared`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Kind::Phase1New | Kind::Phase2New => "new",
+            Kind::Phase1Contribution | Kind::Phase2Contribution => "contribution",
+            Kind::Phase1Beacon | Kind::Phase2Beacon => "beacon",
+            Kind::Prepared => "prepared",
+        }
+    }
+
+    /// Whether this is a beacon.
+    pub fn is_beacon(self) -> bool {
+        matches!(self, Kind::Phase1Beacon | Kind::Phase2Beacon)
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let phase = match self {
+            Kind::Phase1New | Kind::Phase1Contribution | Kind::Phase1Beacon | Kind::Prepared => 1,
+            _ => 2,
+        };
+        write!(f, "phase-{phase} {}", self.word())
+    }
+}
+
+/// The header of a transcript file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The kind.
+    pub kind: Kind,
+    /// Position in its chain.
+    pub index: u32,
+    /// log2 of the phase-1 size or of the evaluation domain.
+    pub power: u8,
+    /// Phase 2: the circuit.
+    pub circuit: Option<CircuitId>,
+    /// SHA-256 of the previous file.
+    pub previous: [u8; 32],
+    /// Phase 2: SHA-256 of the prepared phase-1 file.
+    pub phase1: [u8; 32],
+    /// SHA-256 of the contents after the header.
+    pub contribution: [u8; 32],
+}
+
+/// The name of a circuit in headers and on the command line: `aeo-status/v1`,
+/// `invoice-value/v1:4`.
+pub fn circuit_name(circuit: CircuitId) -> String {
+    match circuit.size_class() {
+        Some(c) => format!("{}:{}", circuit.statement(), c.lines()),
+        None => circuit.statement().to_owned(),
+    }
+}
+
+/// Parses [`circuit_name`]'s output.
+pub fn parse_circuit_name(s: &str) -> Result<CircuitId, String> {
+    let (statement, class) = match s.split_once(':') {
+        Some((st, c)) => {
+            let n: u32 = c
+                .parse()
+                .map_err(|_| format!("size class {c:?} is not a number"))?;
+            (st, Some(SizeClass::try_from(n)?))
+        }
+        None => (s, None),
+    };
+    CircuitId::from_parts(statement, class)
+}
+
+/// SHA-256.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// A transcript file: header fields and contents, ready to be written.
+pub fn encode(
+    kind: Kind,
+    index: u32,
+    power: u8,
+    circuit: Option<CircuitId>,
+    previous: [u8; 32],
+    phase1: [u8; 32],
+    body: &[u8],
+) -> Vec<u8> {
+    let name = circuit.map(circuit_name).unwrap_or_default();
+    let mut out = Vec::with_capacity(body.len() + 120 + name.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+    out.push(kind.code());
+    out.extend_from_slice(&index.to_be_bytes());
+    out.push(power);
+    out.extend_from_slice(&previous);
+    out.extend_from_slice(&phase1);
+    out.extend_from_slice(&sha256(body));
+    out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Splits a file into its header and contents, checking the magic, the version and that the
+/// contents hash to the header's contribution hash.
+pub fn decode(bytes: &[u8]) -> Result<(Header, &[u8]), Fault> {
+    let mut r = crate::codec::Reader::new(bytes);
+    let malformed = Fault::Malformed;
+    if r.take(8, "magic").map_err(malformed)? != MAGIC {
+        return Err(Fault::Malformed("not a zkcustoms ceremony file".into()));
+    }
+    let version = r.u16("version").map_err(malformed)?;
+    if version != FORMAT_VERSION {
+        return Err(Fault::Malformed(format!(
+            "format version {version}, this program reads {FORMAT_VERSION}"
+        )));
+    }
+    let code = r.u8("kind").map_err(malformed)?;
+    let kind =
+        Kind::from_code(code).ok_or_else(|| Fault::Malformed(format!("unknown kind {code}")))?;
+    let index = r.u32("index").map_err(malformed)?;
+    let power = r.u8("power").map_err(malformed)?;
+    let previous = r.hash("previous hash").map_err(malformed)?;
+    let phase1 = r.hash("phase-1 hash").map_err(malformed)?;
+    let contribution = r.hash("contribution hash").map_err(malformed)?;
+    let name = r.short_string("circuit").map_err(malformed)?;
+    let circuit = if name.is_empty() {
+        None
+    } else {
+        Some(parse_circuit_name(&name).map_err(Fault::Malformed)?)
+    };
+    let body = r.rest();
+    if sha256(body) != contribution {
+        return Err(Fault::Corrupted);
+    }
+    Ok((
+        Header {
+            kind,
+            index,
+            power,
+            circuit,
+            previous,
+            phase1,
+            contribution,
+        },
+        body,
+    ))
+}
+
+/// A transcript file read from disk, its header checked against its contents.
+#[derive(Clone)]
+pub struct Loaded {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The header.
+    pub header: Header,
+    /// SHA-256 of the whole file.
+    pub hash: [u8; 32],
+    bytes: Vec<u8>,
+    body_start: usize,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("path", &self.path)
+            .field("header", &self.header)
+            .field("hash", &hex::encode(self.hash))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loaded {
+    /// Reads a file; `step` is the step it stands for, named in errors.
+    pub fn read(path: &Path, step: Step) -> Result<Loaded, CeremonyError> {
+        let bytes = std::fs::read(path).map_err(|source| CeremonyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let (header, body) = decode(&bytes).map_err(|fault| refused(step, path, fault))?;
+        let body_start = bytes.len() - body.len();
+        Ok(Loaded {
+            path: path.to_path_buf(),
+            header,
+            hash: sha256(&bytes),
+            bytes,
+            body_start,
+        })
+    }
+
+    /// The contents after the header.
+    pub fn body(&self) -> &[u8] {
+        &self.bytes[self.body_start..]
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// The error for a refused file.
+pub fn refused(step: Step, path: &Path, fault: Fault) -> CeremonyError {
+    CeremonyError::Refused {
+        step,
+        file: path.to_path_buf(),
+        fault,
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CeremonyError + '_ {
+    move |source| CeremonyError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes a new file atomically (a temporary file, synced, then linked into place), refusing to
+/// replace an existing one.
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CeremonyError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    if path.exists() {
+        return Err(CeremonyError::Exists(path.to_path_buf()));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let mut f = std::fs::File::create(path)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+    if let Err(e) = write_synced(&tmp, bytes) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(&tmp)(e));
+    }
+    // A hard link never replaces an existing file, unlike a rename.
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(CeremonyError::Exists(path.to_path_buf()))
+        }
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// A ceremony directory.
+#[derive(Clone, Debug)]
+pub struct Ceremony {
+    dir: PathBuf,
+}
+
+impl Ceremony {
+    /// The ceremony in `dir` (nothing is read yet).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Ceremony { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The phase-1 directory.
+    pub fn phase1_dir(&self) -> PathBuf {
+        self.dir.join("phase1")
+    }
+
+    /// The prepared phase 1 for a domain of 2^power.
+    pub fn prepared_path(&self, power: u8) -> PathBuf {
+        self.phase1_dir().join(format!("prepared-{power}.ph1"))
+    }
+
+    /// A circuit's phase-2 directory.
+    pub fn phase2_dir(&self, circuit: CircuitId) -> PathBuf {
+        self.dir.join("phase2").join(circuit.file_stem())
+    }
+
+    /// The directory `finalize` writes keys to by default.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.dir.join("keys")
+    }
+
+    /// The path of a chain file.
+    pub fn chain_path(&self, stage: Stage, index: u32, kind: Kind) -> PathBuf {
+        let (dir, ext) = match stage {
+            Stage::Phase2(c) => (self.phase2_dir(c), "ph2"),
+            _ => (self.phase1_dir(), "ph1"),
+        };
+        dir.join(format!("{index:04}-{}.{ext}", kind.word()))
+    }
+
+    /// The circuits that have a phase-2 directory, in key-generation order.
+    pub fn phase2_circuits(&self) -> Vec<CircuitId> {
+        CircuitId::ALL
+            .into_iter()
+            .filter(|&c| self.phase2_dir(c).is_dir())
+            .collect()
+    }
+
+    /// The files of a chain in order (empty when it has not started); a missing or doubled step
+    /// is refused.
+    pub fn chain(&self, stage: Stage) -> Result<Vec<PathBuf>, CeremonyError> {
+        let (dir, ext) = match stage {
+            Stage::Phase2(c) => (self.phase2_dir(c), ".ph2"),
+            _ => (self.phase1_dir(), ".ph1"),
+        };
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&dir)(e)),
+        };
+        let mut files: Vec<(u32, PathBuf)> = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(io(&dir))?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let Some(stem) = name.strip_suffix(ext) else {
+                continue;
+            };
+            let Some((num, word)) = stem.split_once('-') else {
+                continue;
+            };
+            if num.len() < 4 || !num.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            if !["new", "contribution", "beacon"].contains(&word) {
+                continue;
+            }
+            let Ok(index) = num.parse::<u32>() else {
+                continue;
+            };
+            files.push((index, path));
+        }
+        files.sort();
+        for (i, (index, path)) in files.iter().enumerate() {
+            let step = Step {
+                stage,
+                index: i as u32,
+            };
+            if *index != i as u32 {
+                let fault = Fault::OutOfPlace {
+                    expected: format!("step {i}"),
+                    found: format!("step {index} (a step is missing or doubled)"),
+                };
+                return Err(refused(step, path, fault));
+            }
+        }
+        Ok(files.into_iter().map(|(_, p)| p).collect())
+    }
+}
+
+/// The attestation a participant publishes (and signs with their party key) for a step.
+pub fn attestation(step: Step, participant: &str, file: &Path, loaded: &Loaded) -> String {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(
+        "zkcustoms trusted-setup ceremony: attestation\n\
+         step:              {step}\n\
+         participant:       {participant}\n\
+         file:              {name}\n\
+         previous file:     {}\n\
+         contribution hash: {}\n\
+         file hash:         {}\n\n\
+         I contributed to this step with secret randomness from my operating system, which was\n\
+         destroyed after use and never written to disk or shared.\n",
+        hex::encode(loaded.header.previous),
+        hex::encode(loaded.header.contribution),
+        hex::encode(loaded.hash),
+    )
+}
+
+/// Writes the attestation beside a contribution file (`NNNN-KIND.attestation.txt`).
+pub fn write_attestation(file: &Path, text: &str) -> Result<PathBuf, CeremonyError> {
+    let path = file.with_extension("attestation.txt");
+    write_new(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_round_trips_and_checks_its_contents() {
+        let circuit = CircuitId::InvoiceValueV1(SizeClass::Lines4);
+        let bytes = encode(
+            Kind::Phase2Contribution,
+            3,
+            13,
+            Some(circuit),
+            [1; 32],
+            [2; 32],
+            b"body",
+        );
+        let (h, body) = decode(&bytes).unwrap();
+        assert_eq!(body, b"body");
+        assert_eq!(h.kind, Kind::Phase2Contribution);
+        assert_eq!((h.index, h.power), (3, 13));
+        assert_eq!(h.circuit, Some(circuit));
+        assert_eq!((h.previous, h.phase1), ([1; 32], [2; 32]));
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(decode(&bad).unwrap_err(), Fault::Corrupted);
+        assert!(matches!(
+            decode(&bytes[..20]).unwrap_err(),
+            Fault::Malformed(_)
+        ));
+        let mut magic = bytes;
+        magic[0] = b'X';
+        assert!(matches!(decode(&magic).unwrap_err(), Fault::Malformed(_)));
+    }
+
+    #[test]
+    fn circuit_names_round_trip() {
+        for c in CircuitId::ALL {
+            assert_eq!(parse_circuit_name(&circuit_name(c)).unwrap(), c);
+        }
+        assert!(parse_circuit_name("invoice-value/v1").is_err());
+    }
+
+    #[test]
+    fn files_are_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/0000-new.ph1");
+        write_new(&path, b"one").unwrap();
+        assert!(matches!(
+            write_new(&path, b"two"),
+            Err(CeremonyError::Exists(_))
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+    }
+}

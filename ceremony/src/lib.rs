@@ -1,0 +1,261 @@
+//! zkcustoms trusted-setup ceremony: production Groth16 keys that no single party can forge
+//! proofs under.
+//!
+//! Two phases, as in Zcash's Powers of Tau and Sapling MPC (Bowe–Gabizon–Miers 2017):
+//!
+//! - **Phase 1** ([`phase1`]) is universal: powers of a secret tau in G1 and G2, and the same
+//!   powers times secrets alpha and beta. Each participant multiplies every element by fresh
+//!   secrets and proves knowledge of them; a public random beacon closes the phase. [`prepare`]
+//!   then turns the powers into the Lagrange basis of one evaluation domain.
+//! - **Phase 2** ([`phase2`]) is per circuit: the Groth16 key of the circuit is computed from
+//!   the prepared phase 1 with delta = 1; each participant multiplies delta by a fresh secret
+//!   (and divides the key's H and L queries by it) with a proof of knowledge; a beacon closes it.
+//!   [`finalize`] writes the ordinary key directory that `--dev` setup writes.
+//!
+//! The transcript ([`file`]) is a sequence of files, each naming the hash of the file it builds
+//! on, written once and never overwritten. Verification replays every step: proofs of knowledge,
+//! that each file derives from the previous one, and that the final key is exactly the circuit's.
+//! One honest participant (whose secrets were destroyed) makes the final key sound.
+
+#![deny(missing_docs)]
+
+pub mod beacon;
+pub mod codec;
+pub mod curve;
+pub mod file;
+pub mod finalize;
+pub mod phase1;
+pub mod phase2;
+pub mod pok;
+pub mod prepare;
+pub mod r1cs;
+pub mod record;
+pub mod secrets;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use zkcustoms_circuits::CircuitId;
+
+pub use beacon::Beacon;
+pub use file::{Ceremony, Kind};
+pub use secrets::Entropy;
+
+/// The largest phase-1 size: 2^28 powers (BLS12-381's scalar field has 2-adicity 32).
+pub const MAX_POWER: u8 = 28;
+
+/// A stage of the ceremony: phase 1, its preparation for one domain size, or one circuit's phase 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Phase 1 (powers of tau).
+    Phase1,
+    /// The Lagrange form of phase 1 for a domain of 2^power.
+    Prepared(u8),
+    /// Phase 2 of a circuit.
+    Phase2(CircuitId),
+}
+
+/// One step of a transcript: its stage and its position in the chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The stage.
+    pub stage: Stage,
+    /// Position in the stage's chain (0 for the initial file).
+    pub index: u32,
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.stage {
+            Stage::Phase1 => write!(f, "phase 1 step {}", self.index),
+            Stage::Prepared(p) => write!(f, "phase 1 preparation for 2^{p}"),
+            Stage::Phase2(c) => write!(f, "phase 2 of {c} step {}", self.index),
+        }
+    }
+}
+
+/// Why a transcript file is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Not a ceremony file of this format, truncated, trailing bytes, or a point off the curve or
+    /// outside the prime-order subgroup.
+    #[error("malformed file: {0}")]
+    Malformed(String),
+    /// The contents do not hash to the contribution hash in the header.
+    #[error("corrupted file: its contents do not match the contribution hash in its header")]
+    Corrupted,
+    /// The header's kind, position or size is not the file's place in the transcript.
+    #[error("out of place: expected {expected}, found {found}")]
+    OutOfPlace {
+        /// What the transcript expects here.
+        expected: String,
+        /// What the file says.
+        found: String,
+    },
+    /// The file does not build on the previous file of the transcript.
+    #[error(
+        "does not build on the previous file: it names {found}, the previous file is {expected}"
+    )]
+    NotChained {
+        /// Hash of the previous file.
+        expected: String,
+        /// Hash the file names.
+        found: String,
+    },
+    /// A phase-2 file of another circuit.
+    #[error("a file of circuit {found}, not {expected}")]
+    OtherCircuit {
+        /// The circuit of this transcript.
+        expected: String,
+        /// The circuit the file names.
+        found: String,
+    },
+    /// A phase-2 file built on another phase 1.
+    #[error(
+        "built on another phase 1: it names prepared file {found}, this ceremony's is {expected}"
+    )]
+    OtherPhase1 {
+        /// Hash of this ceremony's prepared phase 1.
+        expected: String,
+        /// Hash the file names.
+        found: String,
+    },
+    /// A proof of knowledge of a secret does not verify.
+    #[error("the proof of knowledge of the {0} secret does not verify")]
+    InvalidProof(&'static str),
+    /// Elements do not follow from the previous file with the proven secret.
+    #[error("the {0} do not follow from the previous file with the proven secret")]
+    NotDerived(&'static str),
+    /// The file's elements are not consistent among themselves.
+    #[error("inconsistent parameters: {0}")]
+    Inconsistent(&'static str),
+    /// Something follows a beacon, which closes its stage.
+    #[error("the beacon at step {0} closed this stage: nothing may follow it")]
+    AfterBeacon(u32),
+    /// A beacon step whose secret is not the one its stated beacon value gives.
+    #[error("the beacon's secret is not the one derived from its stated value")]
+    BeaconMismatch,
+    /// A phase-2 key whose circuit-dependent part is not the circuit's.
+    #[error("the key does not match the circuit's constraint system: {0}")]
+    NotTheCircuit(&'static str),
+}
+
+/// Errors of the ceremony.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CeremonyError {
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file exists already; ceremony files are written once and never replaced.
+    #[error("{0} exists already: ceremony files are never overwritten")]
+    Exists(PathBuf),
+    /// A transcript file is refused.
+    #[error("{step}: {file} refused: {fault}")]
+    Refused {
+        /// The step.
+        step: Step,
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        fault: Fault,
+    },
+    /// A step that must come first has not been done; the message says which.
+    #[error("{0}")]
+    Missing(String),
+    /// An argument is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// Phase 1 is smaller than a circuit's evaluation domain.
+    #[error(
+        "phase 1 of 2^{have} is too small for a circuit whose domain is 2^{need}: a phase 1 of at \
+         least 2^{need} is needed"
+    )]
+    TooSmall {
+        /// log2 of phase 1's size.
+        have: u8,
+        /// log2 of the circuit's domain.
+        need: u8,
+    },
+    /// The circuit could not be synthesized.
+    #[error("cannot synthesize {circuit}: {why}")]
+    Synthesis {
+        /// The circuit.
+        circuit: CircuitId,
+        /// The cause.
+        why: String,
+    },
+    /// A key directory does not hold the transcript's keys.
+    #[error("key directory {path}: {why}")]
+    Keys {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl CeremonyError {
+    /// The fault, when a transcript file was refused.
+    pub fn fault(&self) -> Option<&Fault> {
+        match self {
+            CeremonyError::Refused { fault, .. } => Some(fault),
+            _ => None,
+        }
+    }
+
+    /// The refused step, when a transcript file was refused.
+    pub fn step(&self) -> Option<Step> {
+        match self {
+            CeremonyError::Refused { step, .. } => Some(*step),
+            _ => None,
+        }
+    }
+}
+
+/// What a long operation reports, for a progress display.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// A part starts.
+    Started(&'a str),
+    /// A part finished after this time.
+    Finished(&'a str, Duration),
+}
+
+/// A receiver of progress events.
+pub type Progress<'p> = &'p mut dyn FnMut(Event<'_>);
+
+/// Runs `f` between a start and a finish event.
+pub(crate) fn timed<T>(
+    progress: &mut dyn FnMut(Event<'_>),
+    what: &str,
+    f: impl FnOnce() -> T,
+) -> T {
+    progress(Event::Started(what));
+    let start = Instant::now();
+    let out = f();
+    progress(Event::Finished(what, start.elapsed()));
+    out
+}
+
+/// What a verification found at one step.
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    /// The step.
+    pub step: Step,
+    /// The file.
+    pub file: PathBuf,
+    /// Its kind.
+    pub kind: Kind,
+    /// The participant's name (`beacon` for a beacon, empty for initial and prepared files).
+    pub participant: String,
+    /// SHA-256 of the file's contents after the header (the contribution hash).
+    pub contribution_hash: [u8; 32],
+    /// SHA-256 of the whole file: the hash the next file names and attestations quote.
+    pub file_hash: [u8; 32],
+}

@@ -1,0 +1,379 @@
+//! `zkcustoms ceremony`: the trusted-setup ceremony that makes production keys (see
+//! `zkcustoms_ceremony` and `docs/ceremony.md`), and `setup --ceremony`, which installs its keys.
+//!
+//! Exit codes: 0 success; 1 a transcript file refused by verification; 2 anything else (bad
+//! arguments, a missing step, unreadable files).
+
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use zkcustoms_ceremony::file::{circuit_name, parse_circuit_name};
+use zkcustoms_ceremony::phase1::Contributed;
+use zkcustoms_ceremony::{
+    finalize, phase1, phase2, prepare, Beacon, Ceremony, CeremonyError, Entropy, Event, StepReport,
+};
+use zkcustoms_circuits::CircuitId;
+
+/// `zkcustoms ceremony`.
+#[derive(Subcommand)]
+pub enum CeremonyCommand {
+    /// Phase 1: powers of tau, shared by every circuit up to a size.
+    Phase1 {
+        #[command(subcommand)]
+        command: Phase1Command,
+    },
+    /// Phase 2: one Groth16 key per circuit, built on the prepared phase 1.
+    Phase2 {
+        #[command(subcommand)]
+        command: Phase2Command,
+    },
+}
+
+/// `zkcustoms ceremony phase1`.
+#[derive(Subcommand)]
+pub enum Phase1Command {
+    /// Start phase 1 (the coordinator): writes `DIR/phase1/0000-new.ph1`.
+    New {
+        /// Ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// log2 of the largest evaluation domain it will serve (aeo-status needs 13; `phase2
+        /// new` says what a circuit needs).
+        #[arg(long)]
+        power: u8,
+    },
+    /// Contribute (each participant in turn): builds on the last file, writes the next one and
+    /// its attestation. The secrets never leave memory.
+    Contribute(ContributeArgs),
+    /// Verify the whole phase-1 transcript; prints every step with its hashes.
+    Verify {
+        /// Ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Close phase 1 with a public random beacon (after the last participant).
+    Beacon(BeaconArgs),
+    /// Turn the closed phase 1 into the Lagrange form phase 2 needs, for one domain size.
+    Prepare {
+        /// Ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// log2 of the domain (phase 1's size when absent).
+        #[arg(long)]
+        power: Option<u8>,
+    },
+}
+
+/// `zkcustoms ceremony phase2`.
+#[derive(Subcommand)]
+pub enum Phase2Command {
+    /// Start phase 2 of circuits from the prepared phase 1.
+    New {
+        /// Ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Circuits (`aeo-status/v1`, `invoice-value/v1:4`, ...); all when absent.
+        #[arg(long = "circuit")]
+        circuits: Vec<String>,
+    },
+    /// Contribute to circuits' phase 2 (each participant in turn), with fresh secrets per
+    /// circuit.
+    Contribute {
+        #[command(flatten)]
+        args: ContributeArgs,
+        /// Circuits; every circuit with a phase 2 when absent.
+        #[arg(long = "circuit")]
+        circuits: Vec<String>,
+    },
+    /// Verify circuits' phase 2 from phase 1 (which is verified first): that each key is the
+    /// circuit's, and every contribution.
+    Verify {
+        /// Ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Circuits; every circuit with a phase 2 when absent.
+        #[arg(long = "circuit")]
+        circuits: Vec<String>,
+    },
+    /// Close circuits' phase 2 with a public random beacon.
+    Beacon {
+        #[command(flatten)]
+        args: BeaconArgs,
+        /// Circuits; every circuit with a phase 2 when absent.
+        #[arg(long = "circuit")]
+        circuits: Vec<String>,
+    },
+    /// Verify everything and write the key directory (`DIR/keys` unless `--out`).
+    Finalize {
+        /// Ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Key directory to write (must not hold a manifest yet).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Circuits; every circuit with a phase 2 when absent.
+        #[arg(long = "circuit")]
+        circuits: Vec<String>,
+    },
+}
+
+/// A participant's contribution.
+#[derive(Args)]
+pub struct ContributeArgs {
+    /// Ceremony directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Your name or your administration's, as the transcript will show it.
+    #[arg(long)]
+    name: String,
+    /// Text mixed into the operating system's randomness (optional; it adds, never replaces).
+    #[arg(long)]
+    entropy: Option<String>,
+}
+
+/// A beacon.
+#[derive(Args)]
+pub struct BeaconArgs {
+    /// Ceremony directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The beacon's public value in hex, announced in advance (e.g. a future block's hash).
+    #[arg(long)]
+    value: String,
+    /// log2 of the number of SHA-256 iterations applied to it.
+    #[arg(long, default_value_t = 24)]
+    iterations_log2: u8,
+}
+
+/// An exit code and its error.
+pub type Failure = (u8, anyhow::Error);
+
+fn fail(e: CeremonyError) -> Failure {
+    let code = if matches!(e, CeremonyError::Refused { .. }) {
+        1
+    } else {
+        2
+    };
+    (code, anyhow!(e))
+}
+
+/// Progress on standard error: each part with its time.
+fn progress() -> impl FnMut(Event<'_>) {
+    let mut pending = false;
+    move |event| match event {
+        Event::Started(what) => {
+            if pending {
+                eprintln!();
+            }
+            eprint!("  {what}... ");
+            let _ = std::io::stderr().flush();
+            pending = true;
+        }
+        Event::Finished(what, t) => {
+            if pending {
+                eprintln!("{:.1} s", t.as_secs_f64());
+            } else {
+                eprintln!("  {what}: {:.1} s", t.as_secs_f64());
+            }
+            pending = false;
+        }
+    }
+}
+
+fn circuits(names: &[String], ceremony: &Ceremony, all: bool) -> Result<Vec<CircuitId>, Failure> {
+    if names.is_empty() {
+        let list = if all {
+            CircuitId::ALL.to_vec()
+        } else {
+            ceremony.phase2_circuits()
+        };
+        if list.is_empty() {
+            return Err((2, anyhow!("no circuit has a phase 2 yet: run `phase2 new`")));
+        }
+        return Ok(list);
+    }
+    names
+        .iter()
+        .map(|n| parse_circuit_name(n).map_err(|e| (2, anyhow!(e))))
+        .collect()
+}
+
+fn beacon(args: &BeaconArgs) -> Result<Beacon, Failure> {
+    let value =
+        hex::decode(args.value.trim()).map_err(|_| (2, anyhow!("the beacon value must be hex")))?;
+    Beacon::new(value, args.iterations_log2).map_err(fail)
+}
+
+fn print_contributed(c: &Contributed) {
+    eprintln!("wrote {} and {}", c.file.display(), c.attestation.display());
+    println!("{}", c.text);
+}
+
+fn print_reports(reports: &[StepReport]) {
+    for r in reports {
+        let who = if r.participant.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", r.participant)
+        };
+        println!("  {}: {}{who}", r.step, r.kind);
+        println!("      file {}", r.file.display());
+        println!(
+            "      contribution hash {}",
+            hex::encode(r.contribution_hash)
+        );
+        println!("      file hash         {}", hex::encode(r.file_hash));
+    }
+}
+
+fn verify_phase1(ceremony: &Ceremony) -> Result<(), Failure> {
+    eprintln!("verifying phase 1 in {}", ceremony.dir().display());
+    let v = phase1::verify(ceremony, &mut progress()).map_err(fail)?;
+    println!(
+        "phase 1 (2^{}): {} steps, {}",
+        v.power,
+        v.reports.len(),
+        if v.closed {
+            "closed by a beacon"
+        } else {
+            "open (no beacon yet)"
+        }
+    );
+    print_reports(&v.reports);
+    Ok(())
+}
+
+/// Runs a `zkcustoms ceremony` command.
+pub fn run(command: CeremonyCommand) -> Result<(), Failure> {
+    match command {
+        CeremonyCommand::Phase1 { command } => run_phase1(command),
+        CeremonyCommand::Phase2 { command } => run_phase2(command),
+    }
+}
+
+fn run_phase1(command: Phase1Command) -> Result<(), Failure> {
+    match command {
+        Phase1Command::New { dir, power } => {
+            let path = phase1::new(&Ceremony::new(dir), power).map_err(fail)?;
+            println!("phase 1 of 2^{power} started: {}", path.display());
+        }
+        Phase1Command::Contribute(a) => {
+            eprintln!("contributing to phase 1 as {:?}", a.name);
+            let entropy = Entropy::from_os(a.entropy.as_deref().unwrap_or_default());
+            let c = phase1::contribute(&Ceremony::new(a.dir), &a.name, entropy, &mut progress())
+                .map_err(fail)?;
+            print_contributed(&c);
+        }
+        Phase1Command::Verify { dir } => verify_phase1(&Ceremony::new(dir))?,
+        Phase1Command::Beacon(a) => {
+            let b = beacon(&a)?;
+            let c = phase1::beacon(&Ceremony::new(a.dir), &b, &mut progress()).map_err(fail)?;
+            print_contributed(&c);
+        }
+        Phase1Command::Prepare { dir, power } => {
+            let path =
+                prepare::prepare(&Ceremony::new(dir), power, &mut progress()).map_err(fail)?;
+            println!("prepared: {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn run_phase2(command: Phase2Command) -> Result<(), Failure> {
+    match command {
+        Phase2Command::New {
+            dir,
+            circuits: names,
+        } => {
+            let ceremony = Ceremony::new(dir);
+            for c in circuits(&names, &ceremony, true)? {
+                eprintln!("starting phase 2 of {}", circuit_name(c));
+                let path = phase2::new(&ceremony, c, &mut progress()).map_err(fail)?;
+                println!("phase 2 of {} started: {}", circuit_name(c), path.display());
+            }
+        }
+        Phase2Command::Contribute {
+            args,
+            circuits: names,
+        } => {
+            let ceremony = Ceremony::new(&args.dir);
+            for c in circuits(&names, &ceremony, false)? {
+                eprintln!(
+                    "contributing to phase 2 of {} as {:?}",
+                    circuit_name(c),
+                    args.name
+                );
+                let entropy = Entropy::from_os(args.entropy.as_deref().unwrap_or_default());
+                let done = phase2::contribute(&ceremony, c, &args.name, entropy, &mut progress())
+                    .map_err(fail)?;
+                print_contributed(&done);
+            }
+        }
+        Phase2Command::Verify {
+            dir,
+            circuits: names,
+        } => {
+            let ceremony = Ceremony::new(dir);
+            let list = circuits(&names, &ceremony, false)?;
+            verify_phase1(&ceremony)?;
+            for c in list {
+                eprintln!("verifying phase 2 of {}", circuit_name(c));
+                let v = phase2::verify(&ceremony, c, &mut progress()).map_err(fail)?;
+                println!(
+                    "phase 2 of {}: {} steps, {}",
+                    circuit_name(c),
+                    v.reports.len(),
+                    if v.closed {
+                        "closed by a beacon"
+                    } else {
+                        "open (no beacon yet)"
+                    }
+                );
+                print_reports(&v.reports);
+            }
+        }
+        Phase2Command::Beacon {
+            args,
+            circuits: names,
+        } => {
+            let b = beacon(&args)?;
+            let ceremony = Ceremony::new(&args.dir);
+            for c in circuits(&names, &ceremony, false)? {
+                eprintln!("beacon for phase 2 of {}", circuit_name(c));
+                let done = phase2::beacon(&ceremony, c, &b, &mut progress()).map_err(fail)?;
+                print_contributed(&done);
+            }
+        }
+        Phase2Command::Finalize {
+            dir,
+            out,
+            circuits: names,
+        } => {
+            let ceremony = Ceremony::new(dir);
+            let list = circuits(&names, &ceremony, false)?;
+            let (out, manifest) =
+                finalize::finalize(&ceremony, &list, out.as_deref(), &mut progress())
+                    .map_err(fail)?;
+            for e in &manifest.keys {
+                println!(
+                    "{}: verifying key {}, proving key {}",
+                    e.statement, e.vk_id, e.pk_id
+                );
+            }
+            println!("keys written to {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// `zkcustoms setup --ceremony DIR`: installs a finalized ceremony's keys into `out`, or says
+/// exactly which steps are missing.
+pub fn setup_from_ceremony(dir: &Path, out: &Path, circuits: &[CircuitId]) -> Result<(), Failure> {
+    let manifest = finalize::install(&Ceremony::new(dir), circuits, out).map_err(fail)?;
+    for e in &manifest.keys {
+        println!("{}: verifying key {}", e.statement, e.vk_id);
+    }
+    println!("ceremony keys written to {}", out.display());
+    Ok(())
+}
