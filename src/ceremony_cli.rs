@@ -352,16 +352,21 @@ fn run_phase2(command: Phase2Command) -> Result<(), Failure> {
         } => {
             let ceremony = Ceremony::new(dir);
             let list = circuits(&names, &ceremony, false)?;
-            let (out, manifest) =
-                finalize::finalize(&ceremony, &list, out.as_deref(), &mut progress())
-                    .map_err(fail)?;
-            for e in &manifest.keys {
+            let done = finalize::finalize(&ceremony, &list, out.as_deref(), &mut progress())
+                .map_err(fail)?;
+            println!("phase 1 (2^{}): verified", done.phase1.power);
+            print_reports(&done.phase1.reports);
+            for (c, v) in &done.phase2 {
+                println!("phase 2 of {}: verified", circuit_name(*c));
+                print_reports(&v.reports);
+            }
+            for e in &done.manifest.keys {
                 println!(
                     "{}: verifying key {}, proving key {}",
                     e.statement, e.vk_id, e.pk_id
                 );
             }
-            println!("keys written to {}", out.display());
+            println!("keys written to {}", done.out.display());
         }
     }
     Ok(())

@@ -106,7 +106,7 @@ where
             for ((u, v), w) in lo.iter_mut().zip(hi.iter_mut()).zip(&twiddles) {
                 let t = if w.is_one() { *v } else { v.fast_mul(w) };
                 *v = *u - t;
-                *u = *u + t;
+                *u += t;
             }
         };
         if half >= 64 {
@@ -120,7 +120,7 @@ where
                         for ((u, v), w) in lo.iter_mut().zip(hi.iter_mut()).zip(tw) {
                             let t = if w.is_one() { *v } else { v.fast_mul(w) };
                             *v = *u - t;
-                            *u = *u + t;
+                            *u += t;
                         }
                     });
             }

@@ -138,6 +138,19 @@ fn write_key_dir(
     Ok(manifest)
 }
 
+/// What `finalize` verified and wrote.
+#[derive(Clone, Debug)]
+pub struct Finalized {
+    /// The key directory.
+    pub out: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The verification of phase 1.
+    pub phase1: phase1::Verified,
+    /// The verification of each circuit's phase 2.
+    pub phase2: Vec<(CircuitId, phase2::Verified)>,
+}
+
 /// Verifies phase 1 and the phase 2 of each circuit (every circuit with a phase 2 when
 /// `circuits` is empty), each of which must end with a beacon, and writes the key directory
 /// (`out`, or the ceremony's `keys/`).
@@ -146,7 +159,7 @@ pub fn finalize(
     circuits: &[CircuitId],
     out: Option<&Path>,
     progress: &mut dyn FnMut(Event<'_>),
-) -> Result<(PathBuf, Manifest), CeremonyError> {
+) -> Result<Finalized, CeremonyError> {
     let circuits = if circuits.is_empty() {
         ceremony.phase2_circuits()
     } else {
@@ -169,15 +182,22 @@ pub fn finalize(
         ));
     }
     let mut keys = Vec::with_capacity(circuits.len());
+    let mut phase2 = Vec::with_capacity(circuits.len());
     for &c in &circuits {
         let verified = phase2::verify(ceremony, c, progress)?;
         if !verified.closed {
             closed_last(ceremony, c)?;
         }
         keys.push(entry_for(c, &verified.last)?);
+        phase2.push((c, verified));
     }
     let manifest = write_key_dir(&out, keys)?;
-    Ok((out, manifest))
+    Ok(Finalized {
+        out,
+        manifest,
+        phase1: p1,
+        phase2,
+    })
 }
 
 /// Checks that a key directory's keys for `circuit` are exactly the ones its phase 2 ends with.

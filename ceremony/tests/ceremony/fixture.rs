@@ -45,6 +45,8 @@ pub fn phase1_done(dir: &Path, power: u8) -> Ceremony {
 /// The whole aeo-status ceremony, finalized into its `keys/`.
 pub struct Aeo {
     pub ceremony: Ceremony,
+    /// What finalize verified (the whole transcript) and wrote.
+    pub finalized: finalize::Finalized,
     /// Time of each step, for the report.
     pub timings: Vec<(String, Duration)>,
 }
@@ -84,11 +86,13 @@ fn build_aeo() -> Aeo {
     time("phase 2 beacon", &mut || {
         phase2::beacon(&c, AEO, &test_beacon(), &mut quiet()).unwrap();
     });
+    let mut finalized = None;
     time("finalize (verifies everything)", &mut || {
-        finalize::finalize(&c, &[AEO], None, &mut quiet()).unwrap();
+        finalized = Some(finalize::finalize(&c, &[AEO], None, &mut quiet()).unwrap());
     });
     Aeo {
         ceremony: c,
+        finalized: finalized.unwrap(),
         timings,
     }
 }
