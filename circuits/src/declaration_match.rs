@@ -283,7 +283,7 @@ impl ConstraintSynthesizer<Fr> for DeclarationMatchCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let inputs = public_inputs(self.class, &self.public)
             .map_err(|_| SynthesisError::AssignmentMissing)?;
-        synthesize(cs, self.class, &inputs, &self.private.encoded)
+        synthesize(cs, self.class, &inputs, &self.private.encoded, None)
     }
 }
 
@@ -303,11 +303,16 @@ fn inverse_or_zero(x: Fr) -> Fr {
 }
 
 /// The circuit over raw public inputs (so tests can hand it inputs that break the padding).
+///
+/// `chosen_selector`, for tests only, replaces the honest prover's assignment of lines to items
+/// (`chosen_selector[i][j]`: line slot i is in item slot j), so that a test can play a malicious
+/// prover and show an assignment unsatisfiable at constraint level.
 fn synthesize(
     cs: ConstraintSystemRef<Fr>,
     class: SizeClass,
     inputs: &[Fr],
     encoded: &[u8],
+    chosen_selector: Option<&[Vec<bool>]>,
 ) -> Result<(), SynthesisError> {
     let n = class.lines();
     if inputs.len() != num_public_inputs(class) {
@@ -366,6 +371,9 @@ fn synthesize(
         let mut row = Vec::with_capacity(n);
         for j in 0..n {
             let bit = Boolean::new_witness(cs.clone(), || {
+                if let Some(chosen) = chosen_selector {
+                    return Ok(chosen[i][j]);
+                }
                 if !lines[i].value()? {
                     return Ok(false);
                 }
@@ -481,10 +489,117 @@ mod tests {
     fn satisfied(class: SizeClass, inputs: &[Fr]) -> bool {
         let c = dummy(class);
         let cs = ConstraintSystem::<Fr>::new_ref();
-        match synthesize(cs.clone(), class, inputs, &c.private.encoded) {
+        match synthesize(cs.clone(), class, inputs, &c.private.encoded, None) {
             Ok(()) => cs.is_satisfied().unwrap(),
             Err(_) => false,
         }
+    }
+
+    /// Whether the example invoice satisfies the circuit with `inputs` and the selector a
+    /// malicious prover chose.
+    fn satisfied_with(inputs: &[Fr], selector: &[Vec<bool>]) -> bool {
+        let c = dummy(SizeClass::Lines4);
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        match synthesize(
+            cs.clone(),
+            SizeClass::Lines4,
+            inputs,
+            &c.private.encoded,
+            Some(selector),
+        ) {
+            Ok(()) => cs.is_satisfied().unwrap(),
+            Err(_) => false,
+        }
+    }
+
+    /// The example's lines in use, as (heading code, amount), and the honest selector: each line
+    /// in the first item with its heading.
+    fn example_lines() -> (Vec<(Fr, u64)>, Vec<Vec<bool>>) {
+        let invoice = invoice::example_invoice();
+        let items = group_lines(&invoice).unwrap();
+        let lines: Vec<(Fr, u64)> = invoice
+            .lines
+            .iter()
+            .map(|l| (Fr::from(heading_code(&l.hs_code).unwrap()), l.amount_minor))
+            .collect();
+        let mut selector = vec![vec![false; 4]; 4];
+        for (i, line) in invoice.lines.iter().enumerate() {
+            let j = items
+                .iter()
+                .position(|it| it.hs_code == line.hs_code)
+                .unwrap();
+            selector[i][j] = true;
+        }
+        (lines, selector)
+    }
+
+    /// Adds `delta` to the public value of item `j`.
+    fn shift_value(inputs: &mut [Fr], j: usize, delta: i128) {
+        let d = Fr::from(delta.unsigned_abs());
+        let v = &mut inputs[heading(j) + 1];
+        *v = if delta < 0 { *v - d } else { *v + d };
+    }
+
+    #[test]
+    fn the_honest_selector_through_the_hook_satisfies() {
+        let (_, selector) = example_lines();
+        assert!(satisfied_with(&example_inputs(), &selector));
+    }
+
+    #[test]
+    fn one_line_in_two_items_is_unsatisfiable() {
+        // Line 0 also counted in the other item, whose public value is raised by its amount so
+        // that the sums alone would match.
+        let (lines, mut selector) = example_lines();
+        let j0 = selector[0].iter().position(|&b| b).unwrap();
+        let other = 1 - j0;
+        selector[0][other] = true;
+        let mut inputs = example_inputs();
+        shift_value(&mut inputs, other, i128::from(lines[0].1));
+        assert!(!satisfied_with(&inputs, &selector));
+    }
+
+    #[test]
+    fn a_line_in_no_item_is_unsatisfiable() {
+        // Line 1 shares item 0 with line 0, so item 0 keeps a line and only line 1 is orphaned.
+        let (lines, mut selector) = example_lines();
+        let j = selector[1].iter().position(|&b| b).unwrap();
+        selector[1][j] = false;
+        let mut inputs = example_inputs();
+        shift_value(&mut inputs, j, -i128::from(lines[1].1));
+        assert!(!satisfied_with(&inputs, &selector));
+    }
+
+    #[test]
+    fn a_line_in_an_item_of_another_heading_is_unsatisfiable() {
+        let (lines, mut selector) = example_lines();
+        let j = selector[0].iter().position(|&b| b).unwrap();
+        let other = 1 - j;
+        selector[0] = vec![false; 4];
+        selector[0][other] = true;
+        let mut inputs = example_inputs();
+        shift_value(&mut inputs, j, -i128::from(lines[0].1));
+        shift_value(&mut inputs, other, i128::from(lines[0].1));
+        assert!(!satisfied_with(&inputs, &selector));
+    }
+
+    #[test]
+    fn an_item_with_no_line_is_unsatisfiable() {
+        // A third item with a fresh heading and value 0, and no line in it.
+        let (_, selector) = example_lines();
+        let mut inputs = example_inputs();
+        inputs[COUNT] = Fr::from(3u64);
+        inputs[heading(2)] = Fr::from(heading_code("999999").unwrap());
+        assert!(!satisfied_with(&inputs, &selector));
+    }
+
+    #[test]
+    fn an_unused_slot_in_an_item_is_unsatisfiable() {
+        // Slot 3 is not in use (all zero, amount 0): putting it in item 0 changes no sum.
+        let (lines, mut selector) = example_lines();
+        assert!(lines.len() < 4, "the example leaves a slot unused");
+        selector[3][0] = true;
+        assert!(!satisfied_with(&example_inputs(), &selector));
     }
 
     fn example_inputs() -> Vec<Fr> {

@@ -7,8 +7,9 @@
 //! line slots must be all zero, and the line count cannot exceed the size class.
 
 use crate::field::digest_to_fields;
-use crate::invoice::r1cs::{be_number, InvoiceVar};
+use crate::invoice::r1cs::{be_number, DigestGadget, InvoiceVar};
 use crate::invoice::{self, layout, Invoice, InvoiceError, SizeClass};
+use crate::sha256;
 use crate::Fr;
 use ark_r1cs_std::{
     alloc::AllocVar,
@@ -138,6 +139,19 @@ pub struct InvoiceValueCircuit {
 
 impl ConstraintSynthesizer<Fr> for InvoiceValueCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        self.generate_constraints_with(cs, sha256::digest)
+    }
+}
+
+impl InvoiceValueCircuit {
+    /// The circuit with another SHA-256 gadget, so that a benchmark can set a gadget against ours
+    /// in the same statement. The statement's keys always come from [`sha256::digest`].
+    #[doc(hidden)]
+    pub fn generate_constraints_with(
+        self,
+        cs: ConstraintSystemRef<Fr>,
+        sha256: DigestGadget,
+    ) -> Result<(), SynthesisError> {
         let inputs = public_inputs(&self.public).map_err(|_| SynthesisError::AssignmentMissing)?;
         let [digest_hi, digest_lo, declared, currency] = inputs
             .iter()
@@ -147,13 +161,14 @@ impl ConstraintSynthesizer<Fr> for InvoiceValueCircuit {
             .map_err(|_| SynthesisError::Unsatisfiable)?;
 
         // The anchored encoding: digest, format, size class, currency.
-        let inv = InvoiceVar::new_anchored(
+        let inv = InvoiceVar::new_anchored_with(
             cs.clone(),
             self.class,
             &self.private.encoded,
             &digest_hi,
             &digest_lo,
             &currency,
+            sha256,
         )?;
         let total = be_number(inv.header(layout::TOTAL))?;
         total.enforce_equal(&declared)?;

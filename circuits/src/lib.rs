@@ -16,6 +16,7 @@ pub mod invoice_value;
 pub mod merkle;
 pub mod poseidon;
 pub mod registry;
+pub mod sha256;
 
 /// The scalar field of BLS12-381, over which every circuit is written.
 pub type Fr = ark_bls12_381::Fr;

@@ -32,9 +32,9 @@ fn aeo_status_v1() {
 fn invoice_value_v1_4_lines() {
     assert_shape(
         CircuitId::InvoiceValueV1(SizeClass::Lines4),
-        281264,
+        180532,
         4,
-        "b648c72f7f04bb3ea5b209fdc014710be32599b73319d209f09aef439c5dbfbe",
+        "2acc823998e898a221c794685f583f0bcf405176b11775d1e2fb15ef97d6ed0e",
     );
 }
 
@@ -42,9 +42,9 @@ fn invoice_value_v1_4_lines() {
 fn invoice_value_v1_16_lines() {
     assert_shape(
         CircuitId::InvoiceValueV1(SizeClass::Lines16),
-        778040,
+        503740,
         4,
-        "77038fcb3e2dbbe5ef9a867a1428cdc134110595540b66e3a10272fefb7c29fb",
+        "d3eb90b3ae7018ea78813e7a7a79dca758c2b858da426684a6f8baad964417f6",
     );
 }
 
@@ -52,9 +52,9 @@ fn invoice_value_v1_16_lines() {
 fn declaration_match_v1_4_lines() {
     assert_shape(
         CircuitId::DeclarationMatchV1(SizeClass::Lines4),
-        281348,
+        180616,
         12,
-        "663ac372a82a1051c2ab809691e87db9bc9f39c3fe4d88741acf95fc712ce082",
+        "cdd8f2d392beaf5bfc2246f033b3a29ba2e2baec63215e0732fae0132d5745a2",
     );
 }
 
@@ -62,8 +62,8 @@ fn declaration_match_v1_4_lines() {
 fn declaration_match_v1_16_lines() {
     assert_shape(
         CircuitId::DeclarationMatchV1(SizeClass::Lines16),
-        779054,
+        504754,
         36,
-        "89572e80c628ff047b13a0b5599ceae43e2eaea1477179ab56a860af8c323e56",
+        "2b56540880547a1a944bdf808257d7650fafd4e208e07a840f1b5d8f080a924d",
     );
 }

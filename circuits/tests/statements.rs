@@ -340,6 +340,42 @@ fn invoice_value_more_lines_than_the_class() {
 }
 
 #[test]
+fn invoice_value_zero_lines() {
+    // Line count 0, every slot zero, total 0, declared 0: the decoder refuses an invoice without
+    // lines, and the circuit must too (the first slot is always in use).
+    let (mut public, mut private) = example_invoice_value(SizeClass::Lines4);
+    private.encoded[6..8].copy_from_slice(&[0, 0]);
+    private.encoded[HEADER_LEN..].fill(0);
+    let (total_at, total_len) = invoice::layout::TOTAL;
+    private.encoded[total_at..total_at + total_len].fill(0);
+    public.declared_value_minor = 0;
+    reanchor(&mut public, &private);
+    assert!(matches!(
+        invoice_agrees(SizeClass::Lines4, public, private),
+        Err(InvoiceValueError::Encoding(_))
+    ));
+}
+
+#[test]
+fn invoice_value_reserved_bytes_not_zero() {
+    // Each reserved header byte in turn (first, middle, last) set: the decoder refuses the
+    // encoding, and the circuit must too.
+    let (at, len) = invoice::layout::RESERVED;
+    for offset in [at, at + len / 2, at + len - 1] {
+        let (mut public, mut private) = example_invoice_value(SizeClass::Lines4);
+        private.encoded[offset] = 0x80;
+        reanchor(&mut public, &private);
+        assert!(
+            matches!(
+                invoice_agrees(SizeClass::Lines4, public, private),
+                Err(InvoiceValueError::Encoding(_))
+            ),
+            "reserved byte at {offset}"
+        );
+    }
+}
+
+#[test]
 fn invoice_value_wrong_size_class_witness() {
     let (public, private) = example_invoice_value(SizeClass::Lines16);
     assert!(invoice_value::check(SizeClass::Lines4, &public, &private).is_err());

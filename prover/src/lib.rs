@@ -7,14 +7,13 @@
 //! Witness values never leave this crate except inside a zero-knowledge proof, and no type here
 //! prints them.
 
+mod groth16;
 pub mod service;
 pub mod setup;
 pub mod witness;
 
 use ark_bls12_381::Bls12_381;
-use ark_groth16::Groth16;
 use ark_serialize::{Compress, Validate};
-use ark_snark::SNARK;
 use rand::{CryptoRng, RngCore};
 use zkcustoms_circuits::aeo_status::{self, AeoStatusCircuit};
 use zkcustoms_circuits::declaration_match::{self, DeclarationMatchCircuit};
@@ -68,6 +67,8 @@ pub struct ProvingKey {
     circuit: CircuitId,
     id: KeyId,
     pk: ark_groth16::ProvingKey<Bls12_381>,
+    /// The key's queries in blst's form, for [`groth16`]'s multi-scalar multiplications.
+    queries: groth16::Queries,
     vk: VerifyingKey,
 }
 
@@ -106,10 +107,12 @@ impl ProvingKey {
             }
             .into());
         }
+        let queries = groth16::Queries::new(&pk);
         Ok(Self {
             circuit,
             id: entry.pk_id,
             pk,
+            queries,
             vk,
         })
     }
@@ -132,6 +135,22 @@ impl ProvingKey {
     /// The arkworks proving key.
     pub fn arkworks(&self) -> &ark_groth16::ProvingKey<Bls12_381> {
         &self.pk
+    }
+
+    /// A Groth16 proof of `circuit` under this key, in ark-groth16's format, with fresh
+    /// randomness from `rng`. It is the proof `ark_groth16::Groth16::prove` would make with the
+    /// same randomness, computed with blst's multi-scalar multiplications (see the `groth16`
+    /// module). It is not verified here; [`prove`] verifies every proof it returns.
+    pub fn prove_circuit<C, R>(
+        &self,
+        circuit: C,
+        rng: &mut R,
+    ) -> Result<ark_groth16::Proof<Bls12_381>, ark_relations::gr1cs::SynthesisError>
+    where
+        C: ark_relations::gr1cs::ConstraintSynthesizer<ark_bls12_381::Fr>,
+        R: RngCore + CryptoRng,
+    {
+        groth16::prove(&self.pk, &self.queries, circuit, rng)
     }
 }
 
@@ -157,7 +176,7 @@ pub fn prove<R: RngCore + CryptoRng>(
                 private: private.clone(),
             };
             (
-                Groth16::<Bls12_381>::prove(&pk.pk, circuit, rng).map_err(synth)?,
+                pk.prove_circuit(circuit, rng).map_err(synth)?,
                 PublicValues::AeoStatus(public.clone()),
             )
         }
@@ -172,7 +191,7 @@ pub fn prove<R: RngCore + CryptoRng>(
                 private: private.clone(),
             };
             (
-                Groth16::<Bls12_381>::prove(&pk.pk, circuit, rng).map_err(synth)?,
+                pk.prove_circuit(circuit, rng).map_err(synth)?,
                 PublicValues::InvoiceValue(public.clone()),
             )
         }
@@ -187,7 +206,7 @@ pub fn prove<R: RngCore + CryptoRng>(
                 private: private.clone(),
             };
             (
-                Groth16::<Bls12_381>::prove(&pk.pk, circuit, rng).map_err(synth)?,
+                pk.prove_circuit(circuit, rng).map_err(synth)?,
                 PublicValues::DeclarationMatch(public.clone()),
             )
         }

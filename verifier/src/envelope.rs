@@ -17,6 +17,7 @@
 use crate::keys::KeyId;
 use crate::VerifyError;
 use ark_bls12_381::{Bls12_381, Fr};
+use ark_ec::AffineRepr;
 use ark_groth16::Proof;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use serde::{Deserialize, Serialize};
@@ -110,7 +111,9 @@ struct Wire {
     proof: String,
 }
 
-/// Decodes a compressed proof of exactly [`PROOF_LEN`] bytes with full validation.
+/// Decodes a compressed proof of exactly [`PROOF_LEN`] bytes with full validation: each point on
+/// its curve, in the prime-order subgroup, and not the point at infinity (an honest proof never
+/// has one, and an identity point would only serve to probe the verifier).
 pub fn decode_proof(bytes: &[u8]) -> Result<Proof<Bls12_381>, VerifyError> {
     if bytes.len() != PROOF_LEN {
         return Err(VerifyError::Malformed(format!(
@@ -118,8 +121,20 @@ pub fn decode_proof(bytes: &[u8]) -> Result<Proof<Bls12_381>, VerifyError> {
             bytes.len()
         )));
     }
-    Proof::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes)
-        .map_err(|e| VerifyError::Malformed(format!("proof points are invalid: {e}")))
+    let proof: Proof<Bls12_381> = Proof::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes)
+        .map_err(|e| VerifyError::Malformed(format!("proof points are invalid: {e}")))?;
+    for (name, identity) in [
+        ("A", proof.a.is_zero()),
+        ("B", proof.b.is_zero()),
+        ("C", proof.c.is_zero()),
+    ] {
+        if identity {
+            return Err(VerifyError::Malformed(format!(
+                "proof point {name} is the point at infinity"
+            )));
+        }
+    }
+    Ok(proof)
 }
 
 /// Compressed bytes of a proof.
@@ -382,6 +397,48 @@ mod tests {
     }
 
     const EXAMPLE: [(&str, u64); 2] = [("850440", 1_600_000), ("854442", 243_250)];
+
+    #[test]
+    fn identity_points_are_refused_on_decode() {
+        let proof = declaration(SizeClass::Lines4, &EXAMPLE).proof;
+        assert!(decode_proof(&encode_proof(&proof)).is_ok());
+        let cases = [
+            (
+                "A",
+                Proof {
+                    a: ark_bls12_381::G1Affine::zero(),
+                    ..proof.clone()
+                },
+            ),
+            (
+                "B",
+                Proof {
+                    b: ark_bls12_381::G2Affine::zero(),
+                    ..proof.clone()
+                },
+            ),
+            (
+                "C",
+                Proof {
+                    c: ark_bls12_381::G1Affine::zero(),
+                    ..proof.clone()
+                },
+            ),
+        ];
+        for (name, bad) in cases {
+            let bytes = encode_proof(&bad);
+            assert_eq!(bytes.len(), PROOF_LEN);
+            match decode_proof(&bytes) {
+                Err(VerifyError::Malformed(m)) => {
+                    assert!(
+                        m.contains(&format!("point {name} is the point at infinity")),
+                        "{m}"
+                    )
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn declaration_match_round_trips_in_json_and_binary() {

@@ -8,8 +8,7 @@
 //! statement calls them in one fixed order.
 
 use super::{layout, SizeClass, HEADER_LEN, LINE_LEN, MAGIC, VERSION};
-use crate::Fr;
-use ark_crypto_primitives::crh::sha256::constraints::Sha256Gadget;
+use crate::{sha256, Fr};
 use ark_ff::PrimeField;
 use ark_r1cs_std::{
     alloc::AllocVar,
@@ -39,6 +38,9 @@ pub fn enforce_const(bytes: &[UInt8<Fr>], expected: &[u8]) -> Result<(), Synthes
     Ok(())
 }
 
+/// A SHA-256 gadget: the digest of bytes whose length is fixed when the circuit is built.
+pub type DigestGadget = fn(&[UInt8<Fr>]) -> Result<[UInt8<Fr>; 32], SynthesisError>;
+
 /// A canonical invoice encoding allocated as private bytes.
 pub struct InvoiceVar {
     class: SizeClass,
@@ -57,6 +59,29 @@ impl InvoiceVar {
         digest_lo: &FpVar<Fr>,
         currency: &FpVar<Fr>,
     ) -> Result<Self, SynthesisError> {
+        Self::new_anchored_with(
+            cs,
+            class,
+            encoded,
+            digest_hi,
+            digest_lo,
+            currency,
+            sha256::digest,
+        )
+    }
+
+    /// [`Self::new_anchored`] with another SHA-256 gadget, so that a benchmark can set a gadget
+    /// against ours in the same circuit. Statements always use [`sha256::digest`].
+    #[doc(hidden)]
+    pub fn new_anchored_with(
+        cs: ConstraintSystemRef<Fr>,
+        class: SizeClass,
+        encoded: &[u8],
+        digest_hi: &FpVar<Fr>,
+        digest_lo: &FpVar<Fr>,
+        currency: &FpVar<Fr>,
+        sha256: DigestGadget,
+    ) -> Result<Self, SynthesisError> {
         if encoded.len() != class.encoded_len() {
             return Err(SynthesisError::AssignmentMissing);
         }
@@ -64,15 +89,23 @@ impl InvoiceVar {
         let this = Self { class, bytes };
 
         // The digest of the whole encoding, as two 128-bit halves.
-        let digest = Sha256Gadget::digest(&this.bytes)?;
-        be_number(&digest.0[..16])?.enforce_equal(digest_hi)?;
-        be_number(&digest.0[16..])?.enforce_equal(digest_lo)?;
+        let digest = sha256(&this.bytes)?;
+        be_number(&digest[..16])?.enforce_equal(digest_hi)?;
+        be_number(&digest[16..])?.enforce_equal(digest_lo)?;
 
         // Header: format, size class, currency.
         enforce_const(this.header(layout::MAGIC), &MAGIC)?;
         enforce_const(this.header(layout::VERSION), &[VERSION])?;
         enforce_const(this.header(layout::SIZE_CLASS), &[class.lines() as u8])?;
         be_number(this.header(layout::CURRENCY))?.enforce_equal(currency)?;
+
+        // Reserved bytes are zero, as the canonical decoder requires: 30 bytes below 256 add up
+        // to zero only if each is zero (the sum cannot wrap), one constraint.
+        let mut reserved_sum = FpVar::zero();
+        for b in this.header(layout::RESERVED) {
+            reserved_sum += be_number(std::slice::from_ref(b))?;
+        }
+        reserved_sum.enforce_equal(&FpVar::zero())?;
         Ok(this)
     }
 
@@ -87,9 +120,9 @@ impl InvoiceVar {
         &self.bytes[start..start + len]
     }
 
-    /// One boolean per line slot, true for the slots in use. The slots in use form a prefix
-    /// (`active[i+1]` implies `active[i]`) and their number is the header's line count, so the
-    /// count cannot exceed the size class.
+    /// One boolean per line slot, true for the slots in use. The first slot is in use, the slots
+    /// in use form a prefix (`active[i+1]` implies `active[i]`) and their number is the header's
+    /// line count, so the count is at least one and cannot exceed the size class.
     pub fn lines_in_use(&self) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
         let cs = self.bytes.cs();
         let count = be_number(self.header(layout::LINE_COUNT))?;
@@ -102,6 +135,8 @@ impl InvoiceVar {
                     .ok_or(SynthesisError::AssignmentMissing)
             })?);
         }
+        // An invoice has at least one line, as the canonical decoder requires.
+        active[0].enforce_equal(&Boolean::TRUE)?;
         for pair in active.windows(2) {
             (&pair[1] & !&pair[0]).enforce_equal(&Boolean::FALSE)?;
         }

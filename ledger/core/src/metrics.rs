@@ -35,6 +35,7 @@ pub struct Metrics {
     height: Gauge,
     mempool: Gauge,
     proofs: Counter,
+    proofs_reused: Counter,
     proof_seconds: Counter<f64, AtomicU64>,
     latency: Histogram,
 }
@@ -50,6 +51,7 @@ impl Default for Metrics {
             height: Gauge::default(),
             mempool: Gauge::default(),
             proofs: Counter::default(),
+            proofs_reused: Counter::default(),
             proof_seconds: Counter::default(),
             latency: Histogram::new(LATENCY_BUCKETS),
         }
@@ -96,8 +98,13 @@ impl Metrics {
         );
         registry.register(
             "zkcustoms_proofs_verified",
-            "Groth16 proofs verified (on arrival and again in blocks)",
+            "Groth16 proofs verified (each once per node, unless evicted from the verdict cache)",
             self.proofs.clone(),
+        );
+        registry.register(
+            "zkcustoms_proof_verdicts_reused",
+            "Proofs not verified again because this node had already verified the same transaction",
+            self.proofs_reused.clone(),
         );
         registry.register(
             "zkcustoms_proof_verification_seconds",
@@ -132,6 +139,21 @@ impl Metrics {
     pub fn proof_verified(&self, n: usize, took: Duration) {
         self.proofs.inc_by(n as u64);
         self.proof_seconds.inc_by(took.as_secs_f64());
+    }
+
+    /// Proofs were found in the verdict cache and not verified again.
+    pub fn proof_verdicts_reused(&self, n: usize) {
+        self.proofs_reused.inc_by(n as u64);
+    }
+
+    /// Proofs verified since the node started.
+    pub fn proofs_verified(&self) -> u64 {
+        self.proofs.get()
+    }
+
+    /// Proofs whose verdict was reused since the node started.
+    pub fn proofs_reused(&self) -> u64 {
+        self.proofs_reused.get()
     }
 
     /// A block was finalized.

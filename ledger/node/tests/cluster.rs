@@ -708,3 +708,63 @@ fn equivocating_validator_causes_no_fork() {
         }
     });
 }
+
+/// Opens a chain on its own store for validator `i`, without consensus.
+fn lone_chain(i: usize) -> (tempfile::TempDir, Chain) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let chain = Chain::open(
+        genesis(),
+        store,
+        Some(&fixture().keydir),
+        crypto::public_bytes(&validator_key(i).public_key()),
+        MempoolLimits::default(),
+    )
+    .unwrap();
+    (dir, chain)
+}
+
+#[test]
+fn each_proof_is_verified_once_per_node_and_unseen_proofs_in_full() {
+    let genesis = genesis();
+    let (_a_dir, a) = lone_chain(0);
+    let (_b_dir, b) = lone_chain(1);
+
+    // A verifies the proof on arrival, and not again when it builds its block.
+    a.submit(publish_root(&genesis)).unwrap();
+    a.submit(proof_tx(0)).unwrap();
+    assert_eq!(a.metrics.proofs_verified(), 1);
+    let block = a.propose(genesis.chain_id).unwrap().expect("a block");
+    assert_eq!(block.txs.len(), 2);
+    assert_eq!(a.metrics.proofs_verified(), 1, "verified once on A");
+    assert_eq!(a.metrics.proofs_reused(), 1);
+
+    // B never saw the proof: validating A's block verifies it in full.
+    b.validate(genesis.chain_id, &block).unwrap();
+    assert_eq!(b.metrics.proofs_verified(), 1);
+    assert_eq!(b.metrics.proofs_reused(), 0);
+
+    // A block carrying a proof B has not verified, and that does not verify, is refused.
+    let forged = a
+        .forge_block(
+            genesis.chain_id,
+            vec![publish_root(&genesis), invalid_proof_tx(3, 4)],
+        )
+        .unwrap()
+        .expect("a forged block");
+    match b.validate(genesis.chain_id, &forged) {
+        Err(zkcustoms_ledger_core::chain::BlockError::Proof(1, _)) => {}
+        other => panic!("forged block: {other:?}"),
+    }
+    assert_eq!(b.metrics.proofs_verified(), 2);
+
+    // C received the proof from a client (or a peer's relay) first: validating A's block then
+    // reuses that verdict.
+    let (_c_dir, c) = lone_chain(2);
+    c.submit(publish_root(&genesis)).unwrap();
+    c.submit(proof_tx(0)).unwrap();
+    assert_eq!(c.metrics.proofs_verified(), 1);
+    c.validate(genesis.chain_id, &block).unwrap();
+    assert_eq!(c.metrics.proofs_verified(), 1, "verified once on C");
+    assert_eq!(c.metrics.proofs_reused(), 1);
+}

@@ -169,7 +169,7 @@ impl Chain {
         if txs.is_empty() && !parent_unfinalized {
             return Ok(None);
         }
-        // Verify the block's proofs again, batched, exactly as a validating peer does.
+        // The block's proofs, batched: those this node verified on arrival are not verified again.
         let verdicts = self.verify_batch(&txs);
         let mut kept = Vec::with_capacity(txs.len());
         for (tx, verdict) in txs.into_iter().zip(verdicts) {
@@ -288,16 +288,28 @@ impl Chain {
     }
 
     /// Batch-verifies the proofs among transactions: one verdict per transaction (`Ok` for
-    /// transactions without a proof).
+    /// transactions without a proof). Proofs this node has already verified (the same
+    /// transaction bytes) are not verified again; every other proof is, and a success is
+    /// remembered.
     pub(super) fn verify_batch(&self, txs: &[Transaction]) -> Vec<Result<(), Rejection>> {
-        let (idx, envs): (Vec<usize>, Vec<ProofEnvelope>) = txs
+        let mut reused = 0;
+        let (idx, (hashes, envs)): (Vec<usize>, (Vec<Hash>, Vec<ProofEnvelope>)) = txs
             .iter()
             .enumerate()
             .filter_map(|(i, tx)| match tx {
-                Transaction::SubmitProof(p) => Some((i, p.envelope.clone())),
+                Transaction::SubmitProof(p) => {
+                    let hash = tx.hash();
+                    if self.verified.contains(&hash) {
+                        reused += 1;
+                        None
+                    } else {
+                        Some((i, (hash, p.envelope.clone())))
+                    }
+                }
                 _ => None,
             })
             .unzip();
+        self.metrics.proof_verdicts_reused(reused);
         let mut out: Vec<Result<(), Rejection>> = txs.iter().map(|_| Ok(())).collect();
         if envs.is_empty() {
             return out;
@@ -305,7 +317,10 @@ impl Chain {
         let start = std::time::Instant::now();
         let verdicts = self.keys.verify_batch(&envs, Backend::default());
         self.metrics.proof_verified(envs.len(), start.elapsed());
-        for (i, v) in idx.into_iter().zip(verdicts) {
+        for ((i, hash), v) in idx.into_iter().zip(hashes).zip(verdicts) {
+            if v.is_ok() {
+                self.verified.insert(hash);
+            }
             out[i] = v.map_err(proof_rejection);
         }
         out

@@ -8,11 +8,19 @@ use zkcustoms_ledger_types::tx::{Hash, Transaction};
 use zkcustoms_verifier::{ProofEnvelope, VerifyError};
 
 impl Chain {
-    /// Verifies one proof.
-    pub(super) fn verify_one(&self, env: &ProofEnvelope) -> Result<(), Rejection> {
+    /// Verifies the proof of transaction `hash`, unless this node already has; a success is
+    /// remembered.
+    pub(super) fn verify_one(&self, hash: Hash, env: &ProofEnvelope) -> Result<(), Rejection> {
+        if self.verified.contains(&hash) {
+            self.metrics.proof_verdicts_reused(1);
+            return Ok(());
+        }
         let start = std::time::Instant::now();
         let result = self.keys.verify(env);
         self.metrics.proof_verified(1, start.elapsed());
+        if result.is_ok() {
+            self.verified.insert(hash);
+        }
         result.map_err(proof_rejection)
     }
 
@@ -80,7 +88,7 @@ impl Chain {
         }
         // The expensive part runs without the lock.
         if let Transaction::SubmitProof(p) = &tx {
-            self.verify_one(&p.envelope)?;
+            self.verify_one(hash, &p.envelope)?;
         }
         let mut pool = self.pool.lock().expect("pool lock");
         if pool.txs.contains_key(&hash) {

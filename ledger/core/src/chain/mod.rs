@@ -17,6 +17,10 @@ use zkcustoms_ledger_types::tx::{Hash, Transaction};
 
 mod blocks;
 mod mempool;
+mod verified;
+
+use verified::Verified;
+pub use verified::DEFAULT_CAPACITY as VERDICT_CACHE;
 
 pub use blocks::BlockError;
 use tokio::sync::{watch, Notify};
@@ -153,6 +157,8 @@ pub struct Chain {
     new_tx: Notify,
     clock: Box<dyn Fn() -> u64 + Send + Sync>,
     gossip: Mutex<Option<futures::channel::mpsc::UnboundedSender<Transaction>>>,
+    /// Transactions whose proofs this node has verified (each proof verified once per node).
+    verified: Verified,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
 }
@@ -252,6 +258,7 @@ impl Chain {
             new_tx: Notify::new(),
             clock: Box::new(now_ms),
             gossip: Mutex::new(None),
+            verified: Verified::new(VERDICT_CACHE),
             metrics,
         })
     }

@@ -1,0 +1,76 @@
+//! Our Groth16 prover against plain `ark_groth16::Groth16::prove`, on the same circuit, the same
+//! development keys and the same example witness, side by side in one run:
+//!
+//! - `prover/<circuit>/ours`: `ProvingKey::prove_circuit` (ark-groth16's proof, with blst's
+//!   multi-scalar multiplications and the witness's bits summed instead of multiplied);
+//! - `prover/<circuit>/ark-groth16`: `Groth16::<Bls12_381>::prove` with the key's arkworks form.
+//!
+//! Both sides only prove: no native check, no verification. Circuits: `aeo-status/v1` and
+//! `invoice-value/v1 (4 lines)`. Keys are made once per circuit when its group first runs.
+
+// criterion_group! and criterion_main! generate undocumented functions.
+#![allow(missing_docs)]
+
+use ark_bls12_381::Bls12_381;
+use ark_groth16::Groth16;
+use ark_snark::SNARK;
+use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode};
+use std::time::Duration;
+use zkcustoms_benches::{dev_keys, rng};
+use zkcustoms_circuits::aeo_status::AeoStatusCircuit;
+use zkcustoms_circuits::invoice::SizeClass;
+use zkcustoms_circuits::invoice_value;
+use zkcustoms_circuits::registry::example_aeo_status;
+use zkcustoms_circuits::CircuitId;
+
+fn aeo_status() -> AeoStatusCircuit {
+    let (public, private) = example_aeo_status();
+    AeoStatusCircuit { public, private }
+}
+
+fn bench_circuit<C, F>(c: &mut Criterion, id: CircuitId, time: Duration, make: F)
+where
+    C: ark_relations::gr1cs::ConstraintSynthesizer<ark_bls12_381::Fr>,
+    F: Fn() -> C,
+{
+    let mut group = c.benchmark_group(format!("prover/{id}"));
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.measurement_time(time);
+    let keys = std::cell::OnceCell::new();
+    let key = || {
+        &keys
+            .get_or_init(|| dev_keys(&[id]).expect("development keys"))
+            .circuits[0]
+            .proving_key
+    };
+    group.bench_function("ours", |b| {
+        let pk = key();
+        let mut r = rng();
+        b.iter(|| black_box(pk.prove_circuit(make(), &mut r).unwrap()));
+    });
+    group.bench_function("ark-groth16", |b| {
+        let pk = key().arkworks();
+        let mut r = rng();
+        b.iter(|| black_box(Groth16::<Bls12_381>::prove(pk, make(), &mut r).unwrap()));
+    });
+    group.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    bench_circuit(
+        c,
+        CircuitId::AeoStatusV1,
+        Duration::from_secs(10),
+        aeo_status,
+    );
+    bench_circuit(
+        c,
+        CircuitId::InvoiceValueV1(SizeClass::Lines4),
+        Duration::from_secs(40),
+        || invoice_value::dummy(SizeClass::Lines4),
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
