@@ -66,7 +66,7 @@ done
 echo "chain id $(field chain_id "$OUT/status.json"), height $(field height "$OUT/status.json")"
 
 step "4. AEO authority DE-GZD builds its registry and publishes the root, signed"
-"$ZK" example certificates > "$OUT/certificates.json"
+"$ZK" example certificates --as-of "$TODAY" > "$OUT/certificates.json"
 "$ZK" registry build --certificates "$OUT/certificates.json" --out "$OUT/registry"
 "$ZK" submit root --node "$NODE" --token-file "$L/authority.token" \
   --registry "$OUT/registry/root.json" --key "$L/authority-DE-GZD.key"
@@ -81,8 +81,7 @@ DECL1=$(sha256sum "$OUT/declaration-v1.txt" | cut -d' ' -f1)
   --doc-type declaration --digest "$DECL1" --reference "vault://trader/declarations/$UCR/1"
 
 step "6. Trader proves 'I hold an AEO certificate of tier AEOS or higher from DE-GZD, valid today'"
-"$ZK" example aeo-status | sed "s/\"as_of\": \"[0-9-]*\"/\"as_of\": \"$TODAY\"/" \
-  > "$OUT/aeo-status.witness.json"
+"$ZK" example aeo-status --as-of "$TODAY" > "$OUT/aeo-status.witness.json"
 "$ZK" prove aeo-status --keys "$OUT/keys" --witness "$OUT/aeo-status.witness.json" \
   --out "$OUT/aeo-status.proof.json"
 "$ZK" submit proof --node "$NODE" --token-file "$L/trader.token" --ucr "$UCR" \

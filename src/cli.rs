@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use zkcustoms_circuits::aeo_status::holder_commitment;
+use zkcustoms_circuits::date::Day;
 use zkcustoms_circuits::field::fr_to_hex;
 use zkcustoms_circuits::registry::{self, RegistryInput};
 use zkcustoms_circuits::{serde_fr, CircuitId, Fr};
@@ -60,6 +61,10 @@ enum Command {
         /// `aeo-status/v1`, `invoice-value/v1`, `declaration-match/v1` (or `aeo-status`,
         /// `invoice-value`, `declaration-match`), `certificates` or `invoice`.
         statement: String,
+        /// The day the example is stated on (`YYYY-MM-DD`, UTC): the certificates' validity and
+        /// the aeo-status witness's `as_of` are relative to it. Default: today.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
     },
     /// Commercial invoices (run by the trader).
     Invoice {
@@ -242,6 +247,21 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// The day an example is stated on: `--as-of` when given, else today (UTC).
+fn example_day(as_of: Option<&str>) -> Result<Day> {
+    match as_of {
+        Some(s) => Day::parse(s).context("--as-of"),
+        None => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("the system clock is before 1970")?
+                .as_secs();
+            let days = u32::try_from(secs / 86_400).context("the system clock is past 9999")?;
+            Ok(Day::from_days(days)?)
+        }
+    }
+}
+
 fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
         Command::Setup {
@@ -253,8 +273,9 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Ceremony { command } => {
             ceremony_cli::run(command).map_err(|(code, error)| Failure { code, error })
         }
-        Command::Example { statement } if statement == "certificates" => {
-            let reg = registry::example_registry();
+        Command::Example { statement, as_of } if statement == "certificates" => {
+            let reg = registry::example_registry_on(example_day(as_of.as_deref())?)
+                .context("--as-of: the example's certificates would fall outside the calendar")?;
             let input = RegistryInput {
                 authority: reg.authority,
                 certificates: reg.members.into_iter().map(|m| m.certificate).collect(),
@@ -262,13 +283,14 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             println!("{}", serde_json::to_string_pretty(&input)?);
             Ok(())
         }
-        Command::Example { statement } if statement == "invoice" => {
+        Command::Example { statement, .. } if statement == "invoice" => {
             let invoice = zkcustoms_circuits::invoice::example_invoice();
             println!("{}", serde_json::to_string_pretty(&invoice)?);
             Ok(())
         }
-        Command::Example { statement } => {
-            let w = zkcustoms_prover::witness::example(&statement_id(&statement)?)?;
+        Command::Example { statement, as_of } => {
+            let day = example_day(as_of.as_deref())?;
+            let w = zkcustoms_prover::witness::example_on(&statement_id(&statement)?, day)?;
             println!("{}", serde_json::to_string_pretty(&w)?);
             Ok(())
         }

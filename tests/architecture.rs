@@ -107,6 +107,9 @@ const WRAPPED: &[(&str, &[&str])] = &[
             "zkcustoms-prover",
         ],
     ),
+    // The HTTP server below axum: only the toolkit serves connections.
+    ("hyper", &["zkcustoms-http"]),
+    ("hyper-util", &["zkcustoms-http"]),
     ("maud", &["zkcustoms-ledger-http"]),
     (
         "prometheus-client",
@@ -122,6 +125,8 @@ const WRAPPED: &[(&str, &[&str])] = &[
     ("commonware-actor", &["zkcustoms-node"]),
     // The database: the ledger's store and the document store.
     ("rocksdb", &["zkcustoms-ledger-core", "zkcustoms-documents"]),
+    // Fault injection, behind the document store's test feature.
+    ("fail", &["zkcustoms-documents"]),
     // Outgoing HTTP: the one typed client.
     ("ureq", &["zkcustoms-ledger-client"]),
 ];

@@ -239,17 +239,11 @@ fn registry_and_holder_make_real_witnesses() {
         "membership": membership,
     });
     std::fs::write(f.path("nl.witness.json"), witness.to_string()).unwrap();
-    let o = run(&[
-        "prove",
+    prove(
         "aeo-status",
-        "--keys",
-        &f.keys(),
-        "--witness",
         &f.path("nl.witness.json"),
-        "--out",
         &f.path("nl.proof.json"),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    );
     let o = verify(&[&f.path("nl.proof.json")]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("NL-DOUANE"));
@@ -264,6 +258,65 @@ fn registry_and_holder_make_real_witnesses() {
         &out,
     ]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn examples_hold_on_the_day_they_are_stated_on() {
+    // Well after the fixed example certificates expire (2027-02-28): the example moves with the day.
+    let f = fixture();
+    let day = "2031-07-15";
+    let o = run(&["example", "aeo-status", "--as-of", day]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(w["as_of"], day);
+    std::fs::write(f.path("later.witness.json"), &o.stdout).unwrap();
+    let o = run(&["example", "certificates", "--as-of", day]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(f.path("later-certificates.json"), &o.stdout).unwrap();
+    let out = f.path("later-registry");
+    let o = run(&[
+        "registry",
+        "build",
+        "--certificates",
+        &f.path("later-certificates.json"),
+        "--out",
+        &out,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let root: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(&out).join("root.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        root["registry_root"], w["membership"]["registry_root"],
+        "the witness proves membership in the registry of the same day"
+    );
+    prove(
+        "aeo-status",
+        &f.path("later.witness.json"),
+        &f.path("later.proof.json"),
+    );
+    let o = verify(&[&f.path("later.proof.json")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // Without --as-of the example is stated on today, and is valid today.
+    let o = run(&["example", "aeo-status"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let today = w["as_of"].as_str().unwrap().to_string();
+    assert_eq!(today.len(), 10, "{today}");
+    // An impossible day, or one too close to the end of the calendar for the example's dates, is
+    // refused, naming the option or the problem.
+    let o = run(&["example", "certificates", "--as-of", "2031-02-30"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--as-of"), "{}", stderr(&o));
+    for what in ["certificates", "aeo-status"] {
+        let o = run(&["example", what, "--as-of", "9999-12-31"]);
+        assert_eq!(o.status.code(), Some(2), "{what}");
+        assert!(
+            stderr(&o).contains("outside the calendar"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]

@@ -10,7 +10,8 @@ use common::node::*;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use zkcustoms_documents::{DocumentKeys, DOCUMENTS_DIR, DOCUMENT_COLUMN_FAMILIES};
+use zkcustoms_documents::testing::files_containing;
+use zkcustoms_documents::{DocumentKeys, StoredKey, DOCUMENTS_DIR, DOCUMENT_COLUMN_FAMILIES};
 use zkcustoms_ledger_core::store::Schema;
 use zkcustoms_ledger_types::tx::DocumentKey;
 use zkcustoms_ledger_types::tx::Ucr;
@@ -33,28 +34,8 @@ fn refused(o: &std::process::Output, what: &str) {
     assert!(stderr(o).contains(what), "{what}: {}", stderr(o));
 }
 
-/// Every file under `dir` that contains `needle`.
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if std::fs::read(&path)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle)
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
-
-/// The raw key of a stored document, read from a stopped node's document database.
+/// The stored key entry of a document (the key wrapped under the node's master key, and its
+/// nonce), read from a stopped node's document database.
 fn stored_key(data: &Path, doc_type: &str, version: u32) -> Vec<u8> {
     let db = rocksdb::DB::open_cf_for_read_only(
         &rocksdb::Options::default(),
@@ -75,10 +56,14 @@ fn stored_key(data: &Path, doc_type: &str, version: u32) -> Vec<u8> {
         )
         .unwrap()
         .expect("the document has a key");
-    DocumentKeys::decode_value(&bytes)
-        .unwrap()
-        .key_bytes()
-        .to_vec()
+    assert!(
+        matches!(
+            DocumentKeys::decode_value(&bytes).unwrap(),
+            StoredKey::Wrapped { .. }
+        ),
+        "document keys are stored wrapped"
+    );
+    bytes
 }
 
 #[test]
@@ -305,7 +290,7 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     refused(&o, "422 under-examination");
     assert!(stderr(&o).contains("no new version"), "{}", stderr(&o));
 
-    // Encrypted at rest: no plaintext in any file; the keys are there (the scan finds them).
+    // Encrypted at rest: no plaintext in any file; the wrapped keys are there (the scan finds them).
     l.stop();
     let inv_key = stored_key(&l.data, "invoice", 1);
     let decl_key = stored_key(&l.data, "declaration", 1);

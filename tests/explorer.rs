@@ -65,7 +65,11 @@ impl Files {
         ]);
         for (statement, name) in [("aeo-status", "aeo"), ("invoice-value", "inv")] {
             let witness = files.path(&format!("{name}.witness.json"));
-            std::fs::write(&witness, ok(&["example", statement])).unwrap();
+            std::fs::write(
+                &witness,
+                ok(&["example", statement, "--as-of", EXAMPLE_DAY]),
+            )
+            .unwrap();
             ok(&[
                 "prove",
                 statement,
@@ -81,7 +85,11 @@ impl Files {
             ("certificates", "certificates.json"),
             ("invoice", "invoice.json"),
         ] {
-            std::fs::write(files.path(file), ok(&["example", what])).unwrap();
+            std::fs::write(
+                files.path(file),
+                ok(&["example", what, "--as-of", EXAMPLE_DAY]),
+            )
+            .unwrap();
         }
         ok(&[
             "registry",

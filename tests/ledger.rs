@@ -16,6 +16,7 @@ use zkcustoms_ledger_core::store::{Finality, Store, Transactions};
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::genesis::Genesis;
 use zkcustoms_ledger_types::tx::{AnchorDocument, Hash, Transaction, Ucr};
+use zkcustoms_ledger_types::wire::TxStatusKind;
 
 fn json(o: &std::process::Output) -> Value {
     serde_json::from_slice(&o.stdout)
@@ -409,4 +410,57 @@ fn genesis_is_development_only_and_never_overwritten() {
             .mode();
         assert_eq!(mode & 0o077, 0, "{name} is readable by others");
     }
+}
+
+/// Opens a connection to `addr` and sends `head` (and nothing more).
+fn stall(addr: &str, head: &[u8]) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(head).unwrap();
+    s
+}
+
+#[test]
+fn stalled_unauthenticated_connections_do_not_hold_back_a_party() {
+    use std::io::Read;
+    let l = Ledger::new();
+    let addr = l.url.trim_start_matches("http://").to_owned();
+    // 256 connections announce a 256 KiB body to the submit route without a token and send one
+    // byte of it; 256 more send half a request line. The node serves 256 requests at once.
+    let body_head = b"POST /v1/transactions HTTP/1.1\r\nHost: node\r\n\
+        Content-Type: application/json\r\nContent-Length: 262144\r\n\r\n{";
+    let mut stalled: Vec<_> = (0..256).map(|_| stall(&addr, body_head)).collect();
+    let half: Vec<_> = (0..256)
+        .map(|_| stall(&addr, b"POST /v1/transactions HT"))
+        .collect();
+    // Meanwhile a trader's submissions are accepted and finalized, one after the other.
+    let trader = l.client("trader");
+    for i in 0..10u64 {
+        let tx = Transaction::AnchorDocument(AnchorDocument {
+            ucr: Ucr::parse(&format!("STALL-{i}")).unwrap(),
+            doc_type: "invoice".into(),
+            digest: zkcustoms_ledger_types::tx::sha256(&i.to_be_bytes()),
+            reference: format!("vault://stall/{i}"),
+            version: 1,
+            supersedes: None,
+        });
+        let hash = trader
+            .submit(&tx)
+            .unwrap_or_else(|e| panic!("submission {i} refused while connections stall: {e}"));
+        let state = trader.wait(&hash, Duration::from_secs(60)).unwrap();
+        assert_eq!(state.status, TxStatusKind::Included, "{state:?}");
+    }
+    // Each stalled body was answered 401 from its head alone, without waiting for the body.
+    for s in stalled.iter_mut() {
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut answer = [0u8; 12];
+        s.read_exact(&mut answer).unwrap();
+        assert_eq!(
+            &answer,
+            b"HTTP/1.1 401",
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    drop(half);
 }

@@ -41,7 +41,7 @@ fn keys() -> &'static (tempfile::TempDir, String) {
 }
 
 fn witness() -> Value {
-    let o = run(&["example", "aeo-status"]);
+    let o = run(&["example", "aeo-status", "--as-of", "2026-11-25"]);
     assert!(o.status.success());
     serde_json::from_slice(&o.stdout).unwrap()
 }
@@ -220,7 +220,11 @@ fn proofs_go_from_the_prover_service_to_a_ledger_node() {
     // The authority publishes the example registry's root.
     let dir = tempfile::tempdir().unwrap();
     let certs = dir.path().join("certificates.json");
-    std::fs::write(&certs, run(&["example", "certificates"]).stdout).unwrap();
+    std::fs::write(
+        &certs,
+        run(&["example", "certificates", "--as-of", "2026-11-25"]).stdout,
+    )
+    .unwrap();
     let registry = dir.path().join("registry");
     let o = run(&[
         "registry",

@@ -54,6 +54,14 @@ impl Day {
         self.0
     }
 
+    /// The day `n` days after this one (before it when `n` is negative), if that is between
+    /// 1970-01-01 and 9999-12-31.
+    pub fn add_days(self, n: i64) -> Result<Self, DateError> {
+        let days = i64::from(self.0) + n;
+        let days = u32::try_from(days).map_err(|_| DateError(format!("{self} {n:+} days")))?;
+        Day::from_days(days)
+    }
+
     /// Parses `YYYY-MM-DD`, refusing impossible dates (2026-02-30) and other shapes.
     pub fn parse(s: &str) -> Result<Self, DateError> {
         let err = || DateError(s.to_string());
@@ -117,6 +125,16 @@ impl<'de> Deserialize<'de> for Day {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn add_days_moves_and_stays_in_range() {
+        let day = Day::parse("2026-11-25").unwrap();
+        assert_eq!(day.add_days(95).unwrap().to_string(), "2027-02-28");
+        assert_eq!(day.add_days(-999).unwrap().to_string(), "2024-03-01");
+        assert_eq!(day.add_days(0).unwrap(), day);
+        assert!(day.add_days(-i64::from(day.days()) - 1).is_err());
+        assert!(Day::parse("9999-12-31").unwrap().add_days(1).is_err());
+    }
 
     #[test]
     fn known_days() {

@@ -6,7 +6,7 @@ use crate::aeo_status::{
     holder_commitment, nullifier, AeoStatusCircuit, AeoStatusPrivate, AeoStatusPublic, Certificate,
     Tier,
 };
-use crate::date::Day;
+use crate::date::{DateError, Day};
 use crate::field::{hash_to_field, pack_ascii, FieldError};
 use crate::merkle::{MerklePath, MerkleTree, TreeError};
 use crate::{serde_fr, Fr};
@@ -130,26 +130,43 @@ pub fn example_holder_secret(label: &str) -> Fr {
     hash_to_field("zkcustoms/example-holder-secret", label)
 }
 
-/// The example registry: three certificates of the authority `DE-GZD` (German customs).
+/// The day the fixed examples and their test vectors are stated on: 2026-11-25.
+pub fn example_day() -> Day {
+    Day::parse("2026-11-25").expect("valid date")
+}
+
+/// The example registry on [`example_day`]: fixed, so that test vectors do not depend on the date
+/// they run on.
 pub fn example_registry() -> Registry {
-    let day = |s: &str| Day::parse(s).expect("valid example date");
-    let cert = |op: &str, tier: Tier, from: &str, until: &str| Certificate {
-        operator_id: op.into(),
-        tier,
-        valid_from: day(from),
-        valid_until: day(until),
-        authority: "DE-GZD".into(),
-        holder_commitment: holder_commitment(&example_holder_secret(op)),
+    example_registry_on(example_day()).expect("the fixed example day is in range")
+}
+
+/// The example registry as the authority `DE-GZD` (German customs) would hold it on `day`: three
+/// certificates, whose validity is stated relative to `day` so that the example holds whatever the
+/// date. The first (AEOF) is valid from 999 days before `day` until 95 days after it, the second
+/// (AEOC) from 693 days before until 401 days after, and the third (AEOS) expired 178 days before.
+/// Refused when one of these dates falls outside 1970-01-01..9999-12-31.
+pub fn example_registry_on(day: Day) -> Result<Registry, DateError> {
+    let cert = |op: &str, tier: Tier, from: i64, until: i64| -> Result<Certificate, DateError> {
+        Ok(Certificate {
+            operator_id: op.into(),
+            tier,
+            valid_from: day.add_days(from)?,
+            valid_until: day.add_days(until)?,
+            authority: "DE-GZD".into(),
+            holder_commitment: holder_commitment(&example_holder_secret(op)),
+        })
     };
-    build(&RegistryInput {
+    let certificates = vec![
+        cert("DE123456789012345", Tier::AEOF, -999, 95)?,
+        cert("DE998877665544332", Tier::AEOC, -693, 401)?,
+        cert("DE555444333222111", Tier::AEOS, -1273, -178)?,
+    ];
+    Ok(build(&RegistryInput {
         authority: "DE-GZD".into(),
-        certificates: vec![
-            cert("DE123456789012345", Tier::AEOF, "2024-03-01", "2027-02-28"),
-            cert("DE998877665544332", Tier::AEOC, "2025-01-01", "2027-12-31"),
-            cert("DE555444333222111", Tier::AEOS, "2023-06-01", "2026-05-31"),
-        ],
+        certificates,
     })
-    .expect("example registry is valid")
+    .expect("example registry is valid"))
 }
 
 /// The `aeo-status/v1` circuit over a satisfying witness of the right shape (the example
@@ -160,18 +177,24 @@ pub fn aeo_status_dummy() -> AeoStatusCircuit {
     AeoStatusCircuit { public, private }
 }
 
-/// The example `aeo-status/v1` statement: the first certificate of the example registry, valid
-/// on 2026-11-25 for tier AEOS, in the scope of a partner administration's check.
+/// The example `aeo-status/v1` statement on [`example_day`] (fixed, for test vectors).
 pub fn example_aeo_status() -> (AeoStatusPublic, AeoStatusPrivate) {
-    let registry = example_registry();
+    example_aeo_status_on(example_day()).expect("the fixed example day is in range")
+}
+
+/// The example `aeo-status/v1` statement on `day`: the first certificate of
+/// [`example_registry_on`] `day`, valid that day for tier AEOS, in the scope of a partner
+/// administration's check made that day. Refused like [`example_registry_on`].
+pub fn example_aeo_status_on(day: Day) -> Result<(AeoStatusPublic, AeoStatusPrivate), DateError> {
+    let registry = example_registry_on(day)?;
     let member = registry.members[0].clone();
     let secret = example_holder_secret(&member.certificate.operator_id);
     // A verifier challenge, not a UCR: a UCR carries the trader's identifier and would reveal it.
-    let scope = "NL-DOUANE/entry-check/2026-11-25/7f3a9c21".to_string();
+    let scope = format!("NL-DOUANE/entry-check/{day}/7f3a9c21");
     let public = AeoStatusPublic {
         registry_root: registry.root,
         authority: registry.authority,
-        as_of: Day::parse("2026-11-25").expect("valid date"),
+        as_of: day,
         required_tier: Tier::AEOS,
         nullifier: nullifier(&secret, &scope),
         scope,
@@ -181,7 +204,7 @@ pub fn example_aeo_status() -> (AeoStatusPublic, AeoStatusPrivate) {
         holder_secret: secret,
         path: member.path,
     };
-    (public, private)
+    Ok((public, private))
 }
 
 #[cfg(test)]
@@ -193,6 +216,52 @@ mod tests {
     fn example_statement_holds() {
         let (public, private) = example_aeo_status();
         check(&public, &private).unwrap();
+    }
+
+    #[test]
+    fn example_statement_holds_on_any_day() {
+        for date in [
+            "1975-01-01",
+            "2026-11-25",
+            "2027-03-01",
+            "2031-07-15",
+            "9998-01-01",
+        ] {
+            let day = Day::parse(date).unwrap();
+            let (public, private) = example_aeo_status_on(day).unwrap();
+            check(&public, &private).unwrap_or_else(|e| panic!("{date}: {e}"));
+            assert_eq!(public.as_of, day);
+        }
+        // Too close to either end of the calendar for the example's dates: refused, no panic.
+        for date in ["1970-06-01", "9999-12-31"] {
+            assert!(
+                example_aeo_status_on(Day::parse(date).unwrap()).is_err(),
+                "{date}"
+            );
+        }
+    }
+
+    #[test]
+    fn fixed_example_keeps_its_dates() {
+        let reg = example_registry();
+        let dates: Vec<String> = reg
+            .members
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}..{}",
+                    m.certificate.valid_from, m.certificate.valid_until
+                )
+            })
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                "2024-03-01..2027-02-28",
+                "2025-01-01..2027-12-31",
+                "2023-06-01..2026-05-31"
+            ]
+        );
     }
 
     #[test]

@@ -66,6 +66,34 @@ impl<R: Clone> Tokens<R> {
     }
 }
 
+impl<R: Clone + Send + Sync + 'static> Tokens<R> {
+    /// The principal of the request's credentials: `Ok(None)` without an `Authorization` header,
+    /// `401 unauthenticated` with one that names no known token.
+    pub fn identify(&self, headers: &HeaderMap) -> Result<Option<R>, ApiError> {
+        match headers.get(header::AUTHORIZATION) {
+            None => Ok(None),
+            Some(_) => self.authenticate(headers).map(Some),
+        }
+    }
+
+    /// An admission policy over these tokens (see [`crate::admission`]): a body needs a known
+    /// token, authenticated clients are charged by the `name` of their principal, anonymous ones
+    /// by address, at `rates`.
+    pub fn admission(
+        &self,
+        name: impl Fn(&R) -> String + Send + Sync + 'static,
+        rates: crate::admission::Rates,
+    ) -> crate::Admission {
+        let tokens = self.clone();
+        let missing = format!("requests with a body need credentials: {}", self.missing);
+        crate::Admission::new(
+            move |h: &HeaderMap| Ok(tokens.identify(h)?.map(|p| name(&p))),
+            missing,
+            rates,
+        )
+    }
+}
+
 fn unauthenticated(message: Cow<'static, str>) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::UNAUTHORIZED,

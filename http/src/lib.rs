@@ -7,12 +7,13 @@
 //! - [`Tokens`], [`Auth`] and [`require`]: bearer tokens mapped to the service's own principal
 //!   type (roles, or `()`), compared in constant time; `401 unauthenticated`, `403 wrong-role`.
 //! - [`Limits`], [`wrap`] and [`json_fallbacks`]: one stack around the whole router (traces,
-//!   load shedding above one global concurrency limit, timeout, body limit) and the response
-//!   counter.
+//!   [`Admission`]: credentials before any body and per-client [`Rate`]s, load shedding above one
+//!   global concurrency limit, timeout, body read timeout, body limit) and the response counter.
 //! - [`Metrics`]: a [`prometheus_client`] registry the service registers its metrics into, with
 //!   the response counter and scrape-time [`Gauges`]; [`Metrics::routes`] serves `/metrics`.
 //! - [`OpenApi`]: the service's OpenAPI 3.1 document, served by [`OpenApi::routes`].
-//! - [`shutdown_signal`] and [`serve_until`]: graceful shutdown.
+//! - [`serve_until`] with [`Connections`] (a cap on connections, a header read timeout, the peer
+//!   address on each request) and [`shutdown_signal`]: serving and graceful shutdown.
 //!
 //! A service wires them like this (its `fn router(state) -> Router` builds no socket):
 //!
@@ -59,6 +60,7 @@
 //! // zkcustoms_http::serve_until(listener, app, zkcustoms_http::shutdown_signal()).await
 //! ```
 
+pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod limits;
@@ -66,10 +68,11 @@ pub mod metrics;
 pub mod openapi;
 pub mod shutdown;
 
+pub use admission::{Admission, Rate, Rates};
 pub use auth::{require, Auth, Tokens};
 pub use error::{blocking, ApiError, INTERNAL_MESSAGE};
 pub use limits::{json_fallbacks, wrap, Limits};
 pub use metrics::{Gauges, Metrics, ResponseCounter};
 pub use openapi::{OpenApi, Operation, Param};
 pub use prometheus_client;
-pub use shutdown::{serve_until, shutdown_signal};
+pub use shutdown::{peer, serve_until, serve_with, shutdown_signal, Connections};

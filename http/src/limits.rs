@@ -1,11 +1,13 @@
-//! The layers around a service's whole router: request traces, load shedding above one global
-//! concurrency limit, a per-request timeout and a body limit, plus the response counter and the
-//! JSON answers of unknown routes and methods.
+//! The layers around a service's whole router: request traces, admission (credentials before any
+//! body, per-client rates: [`crate::admission`]), load shedding above one global concurrency
+//! limit, a per-request timeout, a body read timeout and a body limit, plus the response counter
+//! and the JSON answers of unknown routes and methods.
 //!
 //! `axum::Router::layer` wraps each route on its own: a concurrency limit added there gives every
 //! route a semaphore of its own, so `n` routes admit `n` times the limit. [`wrap`] instead puts
 //! the finished router behind one stack, so one semaphore counts every request.
 
+use crate::admission::{admit, Admission};
 use crate::error::Internal;
 use crate::metrics::ResponseCounter;
 use crate::{ApiError, INTERNAL_MESSAGE};
@@ -16,8 +18,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{BoxError, Router};
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceBuilder;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// How much a service takes on at once.
@@ -29,6 +33,11 @@ pub struct Limits {
     pub max_concurrency: usize,
     /// Longest time a request may take; then it is answered `503 timeout`.
     pub timeout: Duration,
+    /// Longest wait for the next bytes of a request body; then reading it fails (`400 bad-body`)
+    /// and the request gives its concurrency slot back.
+    pub body_timeout: Duration,
+    /// What is decided from a request's head before it takes a slot; `None` admits everything.
+    pub admission: Option<Arc<Admission>>,
     /// Message of the `503 overloaded` answer.
     pub overloaded_message: Cow<'static, str>,
     /// Message of every `500 internal` answer (the detail is only logged).
@@ -37,12 +46,15 @@ pub struct Limits {
 
 impl Limits {
     /// Limits with the toolkit's messages: "the service is answering as many requests as it
-    /// can: retry later" and [`INTERNAL_MESSAGE`].
+    /// can: retry later" and [`INTERNAL_MESSAGE`], a body read timeout of 10 seconds and no
+    /// admission policy.
     pub fn new(max_body: usize, max_concurrency: usize, timeout: Duration) -> Self {
         Self {
             max_body,
             max_concurrency,
             timeout,
+            body_timeout: Duration::from_secs(10),
+            admission: None,
             overloaded_message: "the service is answering as many requests as it can: retry later"
                 .into(),
             internal_message: INTERNAL_MESSAGE.into(),
@@ -52,6 +64,18 @@ impl Limits {
     /// The same limits with this `503 overloaded` message.
     pub fn overloaded_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
         self.overloaded_message = message.into();
+        self
+    }
+
+    /// The same limits with this admission policy.
+    pub fn admission(mut self, admission: Admission) -> Self {
+        self.admission = Some(Arc::new(admission));
+        self
+    }
+
+    /// The same limits with this body read timeout.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 
@@ -79,9 +103,10 @@ pub fn json_fallbacks<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Ro
 
 /// The finished service: `routes` (state applied, fallbacks set) with every response counted
 /// in `responses` by matched route and status, behind one stack for the whole router, outermost
-/// first: request traces, load shedding (`503 overloaded` with `Retry-After: 1`), one
-/// concurrency limit, the timeout (`503 timeout`) and the body limit. `500 internal` answers get
-/// the limits' message.
+/// first: request traces, admission (`401`, `429`, before any slot is taken or body byte read),
+/// load shedding (`503 overloaded` with `Retry-After: 1`), one concurrency limit, the timeout
+/// (`503 timeout`), the body read timeout and the body limit. `500 internal` answers get the
+/// limits' message.
 pub fn wrap(routes: Router, limits: &Limits, responses: &ResponseCounter) -> Router {
     let routes = routes.layer(middleware::from_fn_with_state(
         responses.clone(),
@@ -91,10 +116,14 @@ pub fn wrap(routes: Router, limits: &Limits, responses: &ResponseCounter) -> Rou
         limits.internal_message.clone(),
         limits.overloaded_message.clone(),
     );
+    let admission = limits.admission.clone();
     let stack = ServiceBuilder::new()
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             internal_message(req, next, internal.clone())
+        }))
+        .option_layer(admission.map(|a| {
+            middleware::from_fn(move |req: Request, next: Next| admit(a.clone(), req, next))
         }))
         .layer(HandleErrorLayer::new(move |err: BoxError| {
             let overloaded = overloaded.clone();
@@ -103,6 +132,7 @@ pub fn wrap(routes: Router, limits: &Limits, responses: &ResponseCounter) -> Rou
         .load_shed()
         .concurrency_limit(limits.max_concurrency.max(1))
         .timeout(limits.timeout)
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .layer(DefaultBodyLimit::max(limits.max_body))
         .service(routes);
     Router::new().fallback_service(stack)

@@ -1,8 +1,24 @@
-//! Graceful shutdown: the signal every service stops on, and serving a router until told to
-//! stop while answering every request already in flight.
+//! Serving a router on a socket with connection budgets, and graceful shutdown: the signal every
+//! service stops on, and serving until told to stop while answering every request in flight.
+//!
+//! A client that opens connections and sends nothing, or sends its headers a byte at a time,
+//! costs a task and a socket each: [`Connections`] caps how many connections are served at once
+//! (more wait in the kernel's accept queue) and closes a connection whose request headers do not
+//! arrive in time. Each request carries the peer's address as an
+//! [`axum::extract::ConnectInfo`] extension, for per-address rate limits.
 
+use axum::extract::ConnectInfo;
 use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 /// Resolves on SIGINT or SIGTERM (on other platforms, on Ctrl-C).
 pub async fn shutdown_signal() {
@@ -26,16 +42,93 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Serves `app` on `listener` until `stop` resolves; then takes no new connection, answers every
-/// request in flight and returns. Must run inside a tokio runtime.
+/// How many connections a service serves at once, and how long it waits for request headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Connections {
+    /// Connections served at once; further ones wait in the accept queue until one closes.
+    pub max: usize,
+    /// Longest wait for a request's complete headers (the first request's, and each next one's on
+    /// a kept-alive connection); then the connection is closed.
+    pub header_timeout: Duration,
+}
+
+impl Default for Connections {
+    /// 1,024 connections, 10 seconds for headers.
+    fn default() -> Self {
+        Self {
+            max: 1024,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves `app` on `listener` with the default [`Connections`] until `stop` resolves; then takes
+/// no new connection, answers every request in flight and returns. Must run inside a tokio
+/// runtime.
 pub async fn serve_until(
     listener: std::net::TcpListener,
     app: Router,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, app, Connections::default(), stop).await
+}
+
+/// [`serve_until`] with these connection budgets.
+pub async fn serve_with(
+    listener: std::net::TcpListener,
+    app: Router,
+    connections: Connections,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await
+    let slots = Arc::new(Semaphore::new(connections.max.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(connections.header_timeout);
+    tokio::pin!(stop);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut stop => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app
+            .clone()
+            .map_request(move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req.map(axum::body::Body::new)
+            });
+        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::trace!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// The peer address of a request served by [`serve_until`], if it has one.
+pub fn peer(req: &axum::extract::Request) -> Option<SocketAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
 }

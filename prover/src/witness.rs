@@ -302,12 +302,23 @@ impl Statement {
     }
 }
 
-/// The example witness of a statement (what `zkcustoms example` prints), built from the example
-/// registry and invoice. Its holder secret is public: never use it for a real holder.
+/// The example witness of a statement on the fixed example day (see [`example_on`]); test vectors
+/// rest on it. Its holder secret is public: never use it for a real holder.
 pub fn example(statement: &str) -> Result<serde_json::Value, ProverError> {
+    example_on(statement, registry::example_day())
+}
+
+/// The example witness of a statement stated on `day` (what `zkcustoms example` prints, for
+/// today unless told otherwise), built from the example registry on that day and the example
+/// invoice. Its holder secret is public: never use it for a real holder.
+pub fn example_on(statement: &str, day: Day) -> Result<serde_json::Value, ProverError> {
     let value = match statement {
         aeo_status::ID => {
-            let (public, private) = registry::example_aeo_status();
+            let (public, private) = registry::example_aeo_status_on(day).map_err(|e| {
+                malformed(format!(
+                    "the example's certificates on {day} would fall outside the calendar: {e}"
+                ))
+            })?;
             serde_json::to_value(AeoStatusWitness {
                 statement: aeo_status::ID.into(),
                 as_of: public.as_of,

@@ -40,6 +40,9 @@ impl Fixture {
     }
 }
 
+/// The day the examples of the suite are stated on, so that no test depends on the date it runs.
+pub const EXAMPLE_DAY: &str = "2026-11-25";
+
 /// Development keys for aeo-status and the 4-line invoice class, and one proof of each.
 pub fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
@@ -61,23 +64,38 @@ pub fn fixture() -> &'static Fixture {
         assert!(stderr(&o).contains("DEVELOPMENT KEYS"));
         assert!(stderr(&o).contains("[2/2]"), "progress is shown");
         for (statement, name) in [("aeo-status", "aeo"), ("invoice-value", "inv")] {
-            let o = run(&["example", statement]);
+            let o = run(&["example", statement, "--as-of", EXAMPLE_DAY]);
             assert!(o.status.success());
             std::fs::write(f.path(&format!("{name}.witness.json")), &o.stdout).unwrap();
-            let o = run(&[
-                "prove",
-                statement,
-                "--keys",
+            prove_with(
                 &f.keys(),
-                "--witness",
+                statement,
                 &f.path(&format!("{name}.witness.json")),
-                "--out",
                 &f.path(&format!("{name}.proof.json")),
-            ]);
-            assert!(o.status.success(), "{}", stderr(&o));
+            );
         }
         f
     })
+}
+
+/// Proves `statement` from a witness file into `out` with the keys in `keys`; panics on failure.
+pub fn prove_with(keys: &str, statement: &str, witness: &str, out: &str) {
+    let o = run(&[
+        "prove",
+        statement,
+        "--keys",
+        keys,
+        "--witness",
+        witness,
+        "--out",
+        out,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// [`prove_with`] the fixture's keys.
+pub fn prove(statement: &str, witness: &str, out: &str) {
+    prove_with(&fixture().keys(), statement, witness, out);
 }
 
 pub fn verify(files: &[&str]) -> Output {
@@ -103,7 +121,7 @@ pub fn edit_json(from: &str, to: &str, edit: impl FnOnce(&mut serde_json::Value)
 pub fn registry_root(name: &str) -> String {
     let f = fixture();
     let certs = f.path(&format!("{name}-certificates.json"));
-    let o = run(&["example", "certificates"]);
+    let o = run(&["example", "certificates", "--as-of", EXAMPLE_DAY]);
     std::fs::write(&certs, &o.stdout).unwrap();
     let out = f.path(&format!("{name}-registry"));
     let o = run(&["registry", "build", "--certificates", &certs, "--out", &out]);

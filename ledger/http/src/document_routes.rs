@@ -43,6 +43,15 @@ pub(crate) fn document_error(e: DocumentError) -> ApiError {
             DocumentError::Empty => (StatusCode::BAD_REQUEST, "empty-document"),
             DocumentError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body-too-large"),
             DocumentError::Readers(_) => (StatusCode::BAD_REQUEST, "bad-readers"),
+            DocumentError::Erase(_) => {
+                // Recorded as forgotten, but not yet erased from every file: the client retries.
+                tracing::error!(error = %e, "erasing a forgotten document failed");
+                return ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "erase-incomplete",
+                    format!("{e}: retry the forget"),
+                );
+            }
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use zkcustoms_circuits::field::fr_to_hex;
 use zkcustoms_documents::DocumentService;
-use zkcustoms_http::{blocking, json_fallbacks, wrap, ApiError, Limits, Metrics, Tokens};
+use zkcustoms_http::{blocking, json_fallbacks, wrap, ApiError, Limits, Metrics, Rates, Tokens};
 use zkcustoms_ledger_core::chain::{Chain, SubmitError, TxStatus};
 use zkcustoms_ledger_core::queries::{self, MAX_RECORDS};
 use zkcustoms_ledger_core::store::{Finality, StoreError, StoredBlock};
@@ -64,6 +64,8 @@ pub struct ApiState {
     pub max_body: usize,
     /// Most requests in flight, over every route together; more are shed with 503.
     pub max_concurrency: usize,
+    /// The rates each role token and each anonymous address is charged at (429 above them).
+    pub rates: Rates,
 }
 
 impl FromRef<ApiState> for Tokens<Role> {
@@ -86,7 +88,8 @@ pub fn router(state: ApiState) -> Router {
         Duration::from_millis(MAX_WAIT_MS + 30_000),
     )
     .overloaded_message("the node is serving as many requests as it can: retry later")
-    .internal_message("the node failed to answer; see its log");
+    .internal_message("the node failed to answer; see its log")
+    .admission(admission(&state));
     let mut metrics = Metrics::new("zkcustoms_http_responses");
     state.chain.metrics.register(metrics.registry());
     let metrics = Arc::new(metrics);
@@ -111,6 +114,20 @@ pub fn router(state: ApiState) -> Router {
         &limits,
         metrics.responses(),
     )
+}
+
+/// The node's admission policy: a body needs a role token (except the explorer's sign-in,
+/// sign-out and verify forms, which browsers send), each role and each anonymous address has
+/// its rate, and a proof verified on the explorer's verify page costs as much as
+/// [`explorer::VERIFY_COST`] requests.
+fn admission(state: &ApiState) -> zkcustoms_http::Admission {
+    state
+        .tokens
+        .admission(|role| role.name().to_owned(), state.rates)
+        .open_body("/signin")
+        .open_body("/verify")
+        .open_body("/signout")
+        .cost(axum::http::Method::POST, "/verify", explorer::VERIFY_COST)
 }
 
 async fn submit(

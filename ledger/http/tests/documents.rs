@@ -60,7 +60,10 @@ impl Node {
         )
         .unwrap();
         let documents = with_documents.then(|| {
-            Arc::new(DocumentService::open(&dir.path().join("documents"), MAX_DOCUMENT).unwrap())
+            let master = Arc::new(zkcustoms_documents::LocalMasterKey::generate());
+            Arc::new(
+                DocumentService::open(&dir.path().join("documents"), MAX_DOCUMENT, master).unwrap(),
+            )
         });
         let chain = Arc::new(chain);
         let router = testing::router(chain.clone(), documents, MAX_BODY);

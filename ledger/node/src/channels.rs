@@ -19,3 +19,16 @@ pub mod channel {
 
 /// Largest peer-to-peer message, in bytes (a full block, or a batch of finalized blocks).
 pub const MAX_MESSAGE: u32 = 8 << 20;
+
+/// Messages a second each peer may send on a channel (more are dropped): generous for consensus,
+/// whose rate follows the views, and tight for catch-up, which a peer asks for once an interval.
+pub fn quota(channel: u64) -> commonware_runtime::Quota {
+    use commonware_utils::NZU32;
+    let per_second = match channel {
+        channel::VOTES | channel::CERTIFICATES => NZU32!(1_000),
+        channel::RESOLVER | channel::BLOCKS => NZU32!(200),
+        channel::TRANSACTIONS => NZU32!(10_000),
+        _ => NZU32!(20),
+    };
+    commonware_runtime::Quota::per_second(per_second)
+}

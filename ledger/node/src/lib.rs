@@ -15,13 +15,13 @@ use crate::consensus::{
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_cryptography::Signer as _;
 use commonware_p2p::{authenticated::lookup, Address, AddressableManager as _};
-use commonware_runtime::{tokio as cw_tokio, Quota, Runner as _, Supervisor as _};
-use commonware_utils::{ordered::Map, TryCollect, NZU32};
+use commonware_runtime::{tokio as cw_tokio, Runner as _, Supervisor as _};
+use commonware_utils::{ordered::Map, TryCollect};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tracing::info;
-use zkcustoms_documents::DocumentService;
+use zkcustoms_documents::{DocumentService, LocalMasterKey, MasterKey};
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
 use zkcustoms_ledger_http::{self as api, ApiState};
@@ -48,6 +48,8 @@ pub struct NodeOptions {
     pub mempool: MempoolLimits,
     /// Most requests served at once.
     pub max_concurrency: usize,
+    /// The rates each role token and each anonymous address is charged at.
+    pub rates: zkcustoms_http::Rates,
     /// Largest off-ledger document accepted, in bytes.
     pub max_document_bytes: usize,
 }
@@ -65,6 +67,62 @@ pub enum NodeError {
     /// Another problem at start.
     #[error("{0}")]
     Start(String),
+}
+
+/// The master key that wraps the node's document keys: from the environment variable
+/// [`LocalMasterKey::ENV`], else from the configuration's key file, which must lie outside the
+/// data directory (a copy of the data directory must not carry its own key).
+fn master_key(config: &NodeConfig, data_dir: &Path) -> Result<Arc<dyn MasterKey>, NodeError> {
+    let start = |e: zkcustoms_documents::DocumentError| NodeError::Start(e.to_string());
+    if let Ok(hex) = std::env::var(LocalMasterKey::ENV) {
+        let key = LocalMasterKey::from_hex(&hex)
+            .map_err(|e| NodeError::Start(format!("{}: {e}", LocalMasterKey::ENV)))?;
+        return Ok(Arc::new(key));
+    }
+    let path = config.document_master_key.as_ref().ok_or_else(|| {
+        NodeError::Start(format!(
+            "the node needs a master key for its documents, kept outside its data directory: \
+             set document_master_key in its configuration (a file of 64 hex digits, mode 600) \
+             or the environment variable {}",
+            LocalMasterKey::ENV
+        ))
+    })?;
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_owned());
+    if canonical(path).starts_with(canonical(data_dir)) {
+        return Err(NodeError::Start(format!(
+            "the document master key {} is inside the data directory {}: keep it elsewhere",
+            path.display(),
+            data_dir.display()
+        )));
+    }
+    Ok(Arc::new(LocalMasterKey::load(path).map_err(start)?))
+}
+
+/// The p2p configuration: Commonware's recommended one (handshake rates, connection cooldown,
+/// four-hour blocks), allowing private addresses when every validator of genesis has one (a
+/// network inside one organisation); its local one only for a development cluster whose
+/// validators all listen on loopback addresses (one machine: the recommended handshake rate of one
+/// per address every five seconds would only slow it down).
+fn p2p_config(
+    genesis: &Genesis,
+    signer: commonware_cryptography::ed25519::PrivateKey,
+    listen: SocketAddr,
+) -> lookup::Config<commonware_cryptography::ed25519::PrivateKey> {
+    let addresses: Vec<SocketAddr> = genesis
+        .file
+        .validators
+        .iter()
+        .map(|v| v.p2p_address)
+        .collect();
+    if addresses.iter().all(|a| a.ip().is_loopback()) {
+        return lookup::Config::local(signer, P2P_NAMESPACE, listen, MAX_MESSAGE);
+    }
+    let mut cfg = lookup::Config::recommended(signer, P2P_NAMESPACE, listen, MAX_MESSAGE);
+    cfg.allow_private_ips = addresses.iter().all(|a| match a.ip() {
+        std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    });
+    cfg
 }
 
 /// Runs a node until SIGINT or SIGTERM.
@@ -94,6 +152,7 @@ pub fn run_until(
     let documents = DocumentService::open(
         &opts.data_dir.join(zkcustoms_documents::DOCUMENTS_DIR),
         opts.max_document_bytes,
+        master_key(&config, &opts.data_dir)?,
     )
     .map_err(|e| NodeError::Start(e.to_string()))?;
     let chain = Chain::open(
@@ -135,15 +194,14 @@ pub fn run_until(
         .try_collect()
         .map_err(|_| NodeError::Start("validator keys are not unique".into()))?;
     // The fixed-peer network: only the validators in genesis, at their genesis addresses.
-    let p2p_cfg = lookup::Config::local(signer.clone(), P2P_NAMESPACE, p2p_address, MAX_MESSAGE);
+    let p2p_cfg = p2p_config(&genesis, signer.clone(), p2p_address);
     let runtime_cfg =
         cw_tokio::Config::new().with_storage_directory(opts.data_dir.join("consensus"));
     let executor = cw_tokio::Runner::new(runtime_cfg);
     executor.start(async move |context| {
         let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_cfg);
         oracle.track(0, peers);
-        let quota = Quota::per_second(NZU32!(10_000));
-        let mut register = |c| network.register(c, quota, 4096);
+        let mut register = |c| network.register(c, crate::channels::quota(c), 4096);
         let channels = Channels {
             votes: register(channel::VOTES),
             certificates: register(channel::CERTIFICATES),
@@ -168,6 +226,7 @@ pub fn run_until(
             tokens,
             max_body: opts.max_body,
             max_concurrency: opts.max_concurrency,
+            rates: opts.rates,
         };
         info!(api = %opts.listen, p2p = %p2p_address, "node running");
         if let Err(e) = zkcustoms_http::serve_until(std_listener, api::router(state), stop).await {
@@ -178,4 +237,4 @@ pub fn run_until(
     Ok(())
 }
 
-pub use zkcustoms_http::shutdown_signal;
+pub use zkcustoms_http::{shutdown_signal, Rate, Rates};

@@ -3,16 +3,30 @@
 //!
 //! Every `interval`, and at once when consensus finalizes a block this validator does not hold,
 //! it asks one peer (in turn) for the finalized blocks above its own tip. It trusts nothing it
-//! receives: each block must extend the chain it holds, pass every ledger rule and proof check
-//! ([`Chain::validate`]), and a block is applied only once a finalization certificate signed by
-//! a quorum of the genesis validators covers it (its own, or a descendant's). A peer that sends
-//! a block or certificate that fails is blocked.
+//! receives, and keeps nothing from one response to the next:
+//!
+//! - a response is decoded only if it comes from the peer last asked (anything else is dropped
+//!   unread);
+//! - only the blocks up to the last one that carries its own finalization certificate count; that
+//!   certificate is verified first (signed by a quorum of the genesis validators, over that
+//!   block's hash), then the blocks must link by hash from this validator's finalized tip to the
+//!   certified block, and only then is each one validated (every ledger rule and proof,
+//!   [`Chain::validate`], which stores it as pending) and the certified block finalized with its
+//!   ancestors. Nothing a peer sends is stored or advances anything unless a certificate in the
+//!   same response covers it, so one lying peer cannot mislead the requests that go to the others.
+//! - a peer is blocked (for the p2p configuration's block duration) only for what it provably
+//!   sent wrong: a malformed message, a certificate that does not verify, blocks that do not link
+//!   to the certified one or to the finalized tip, or a certified block that breaks a rule.
+//!   Blocks without a certificate are ignored, not punished.
+//!
+//! Serving is bounded: a peer is served at most once per [`SERVE_GAP`], and each response holds
+//! at most [`MAX_RESPONSE_BLOCKS`] blocks and [`crate::channels::MAX_MESSAGE`] bytes.
 //!
 //! Wire format on [`crate::channels::channel::SYNC`]:
 //! - request: `1 | from u64 | max u32`;
 //! - response: `2 | count u32 | (stored block, as in the `blocks` column family: u32 len | bytes)*`
-//!   with the finalized blocks from height `from` on, at most `max` of them and at most
-//!   [`crate::channels::MAX_MESSAGE`] bytes in all.
+//!   with the finalized blocks from height `from` on: at most `max` of them, then more until one
+//!   carries its own certificate, and none after the last that does.
 
 use crate::channels::MAX_MESSAGE;
 use commonware_cryptography::ed25519::PublicKey;
@@ -20,6 +34,7 @@ use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
 use commonware_runtime::{Clock, Spawner, Supervisor};
 use futures::channel::mpsc;
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tracing::{debug, info, warn};
@@ -27,10 +42,14 @@ use zkcustoms_ledger_core::chain::Chain;
 use zkcustoms_ledger_core::finality::verify_finalization;
 use zkcustoms_ledger_core::store::{Blocks, Finality, Schema, StoredBlock};
 use zkcustoms_ledger_types::codec::{DecodeError, Reader, Writer};
-use zkcustoms_ledger_types::tx::Hash;
 
 /// Most blocks asked for in one request.
 pub const BATCH: u32 = 64;
+/// Most blocks in one response: a batch, then up to as many more to reach a block with its own
+/// certificate.
+pub const MAX_RESPONSE_BLOCKS: u32 = 2 * BATCH;
+/// Shortest time between two responses served to the same peer.
+pub const SERVE_GAP: Duration = Duration::from_millis(100);
 
 const REQUEST_TAG: u8 = 1;
 const RESPONSE_TAG: u8 = 2;
@@ -77,7 +96,7 @@ impl SyncMessage {
             },
             RESPONSE_TAG => {
                 let n = r.u32("count")?;
-                if n > BATCH {
+                if n > MAX_RESPONSE_BLOCKS {
                     return Err(DecodeError::invalid("count", format!("{n} blocks")));
                 }
                 let mut blocks = Vec::with_capacity(n as usize);
@@ -94,13 +113,22 @@ impl SyncMessage {
     }
 }
 
-/// Reads the finalized blocks from `from` on that fit in one response.
+/// Reads the finalized blocks from `from` on for one response: up to `max` (at most [`BATCH`]),
+/// then more until one carries its own certificate (at most [`MAX_RESPONSE_BLOCKS`] and
+/// [`MAX_MESSAGE`] bytes in all), and none after the last certified one.
 fn serve(chain: &Chain, from: u64, max: u32) -> Vec<StoredBlock> {
     let (tip, _) = chain.tip();
-    let mut out = Vec::new();
+    let mut out: Vec<StoredBlock> = Vec::new();
     let mut size = 64usize;
     let mut height = from.max(1);
-    while height <= tip && out.len() < max.min(BATCH) as usize {
+    let wanted = max.clamp(1, BATCH) as usize;
+    while height <= tip && out.len() < MAX_RESPONSE_BLOCKS as usize {
+        let certified = out
+            .last()
+            .is_some_and(|b| matches!(b.finality, Finality::Certificate { .. }));
+        if out.len() >= wanted && certified {
+            break;
+        }
         let Ok(Some(stored)) = chain.store().block(height) else {
             break;
         };
@@ -111,63 +139,82 @@ fn serve(chain: &Chain, from: u64, max: u32) -> Vec<StoredBlock> {
         out.push(stored);
         height += 1;
     }
+    while out
+        .last()
+        .is_some_and(|b| !matches!(b.finality, Finality::Certificate { .. }))
+    {
+        out.pop();
+    }
     out
 }
 
 /// Why a peer's response was refused.
 #[derive(Debug)]
 enum Refusal {
-    /// The peer sent something wrong: it is blocked.
+    /// The peer provably sent something wrong: it is blocked.
     Faulty(String),
     /// This node failed.
     Local(String),
 }
 
-/// Checks and applies blocks a peer sent; answers how many were applied or validated. `synced`
-/// is the last block validated but not yet covered by a certificate.
-fn apply(
-    chain: &Chain,
-    blocks: Vec<StoredBlock>,
-    synced: &mut Option<(u64, Hash)>,
-) -> Result<usize, Refusal> {
-    let mut progressed = 0;
-    for stored in blocks {
-        let (tip_h, tip_hash) = chain.tip();
-        let (at_h, at_hash) = match *synced {
-            Some((h, hash)) if h > tip_h => (h, hash),
-            _ => (tip_h, tip_hash),
-        };
-        let block = &stored.block;
-        let h = block.header.height;
-        if h <= at_h {
-            continue;
-        }
-        if h != at_h + 1 || block.header.parent != at_hash {
+/// Checks and applies the blocks of one response (see the module documentation); answers how
+/// many blocks were finalized.
+fn apply(chain: &Chain, blocks: Vec<StoredBlock>) -> Result<usize, Refusal> {
+    let (tip_h, tip_hash) = chain.tip();
+    let mut blocks: Vec<StoredBlock> = blocks
+        .into_iter()
+        .filter(|b| b.block.header.height > tip_h)
+        .collect();
+    // Only what the last certificate of the response covers counts.
+    let Some(last) = blocks
+        .iter()
+        .rposition(|b| matches!(b.finality, Finality::Certificate { .. }))
+    else {
+        return Ok(0);
+    };
+    blocks.truncate(last + 1);
+    let certified = &blocks[last];
+    let certified_hash = certified.block.hash();
+    let h = certified.block.header.height;
+    let Finality::Certificate { view, certificate } = &certified.finality else {
+        unreachable!("the last block kept carries a certificate");
+    };
+    match verify_finalization(chain.genesis(), &certified_hash, certificate) {
+        Ok(v) if v == *view => {}
+        Ok(_) => return Err(Refusal::Faulty(format!("block {h}: certificate view"))),
+        Err(why) => return Err(Refusal::Faulty(format!("block {h}: {why}"))),
+    }
+    // The blocks link by hash from the finalized tip to the certified block.
+    let (mut at_h, mut at_hash) = (tip_h, tip_hash);
+    for stored in &blocks {
+        let header = &stored.block.header;
+        if header.height != at_h + 1 || header.parent != at_hash {
             return Err(Refusal::Faulty(format!(
-                "block {h} does not extend the chain at height {at_h}"
+                "block {} does not extend the chain at height {at_h} towards certified block {h}",
+                header.height
             )));
         }
-        let hash = block.hash();
+        (at_h, at_hash) = (header.height, stored.block.hash());
+    }
+    // Covered by a verified certificate: now validate each (stored as pending) and finalize.
+    for stored in &blocks {
+        let block = &stored.block;
         match chain.validate(block.header.parent, block) {
             Ok(()) => {}
-            Err(why) if why.is_fault() => return Err(Refusal::Faulty(format!("block {h}: {why}"))),
+            Err(why) if why.is_fault() => {
+                return Err(Refusal::Faulty(format!(
+                    "certified block {}: {why}",
+                    block.header.height
+                )))
+            }
             Err(e) => return Err(Refusal::Local(e.to_string())),
         }
-        *synced = Some((h, hash));
-        progressed += 1;
-        if let Finality::Certificate { view, certificate } = &stored.finality {
-            match verify_finalization(chain.genesis(), &hash, certificate) {
-                Ok(v) if v == *view => {}
-                Ok(_) => return Err(Refusal::Faulty(format!("block {h}: certificate view"))),
-                Err(why) => return Err(Refusal::Faulty(format!("block {h}: {why}"))),
-            }
-            chain
-                .finalize(hash, *view, certificate.clone())
-                .map_err(|e| Refusal::Local(e.to_string()))?;
-            info!(height = h, "caught up");
-        }
     }
-    Ok(progressed)
+    chain
+        .finalize(certified_hash, *view, certificate.clone())
+        .map_err(|e| Refusal::Local(e.to_string()))?;
+    info!(height = h, "caught up");
+    Ok(blocks.len())
 }
 
 /// Starts the catch-up actor.
@@ -192,7 +239,7 @@ pub fn start<E, S, R, B>(
         }
         let mut turn = 0usize;
         let mut outstanding: Option<(PublicKey, SystemTime)> = None;
-        let mut synced: Option<(u64, Hash)> = None;
+        let mut served: HashMap<PublicKey, SystemTime> = HashMap::new();
         let mut next_tick = ctx.current() + interval / 2;
         loop {
             let mut ask = false;
@@ -200,29 +247,44 @@ pub fn start<E, S, R, B>(
                 biased;
                 msg = receiver.recv() => {
                     let Ok((peer, bytes)) = msg else { break };
+                    let now = ctx.current();
+                    match bytes.as_ref().first() {
+                        // A response nobody asked this peer for is dropped unread.
+                        Some(&RESPONSE_TAG)
+                            if outstanding.as_ref().map(|(p, _)| p) != Some(&peer) =>
+                        {
+                            debug!("ignored an unsolicited sync response");
+                            continue;
+                        }
+                        // A peer asking again too soon is not served.
+                        Some(&REQUEST_TAG)
+                            if served.get(&peer).is_some_and(|at| {
+                                now.duration_since(*at).unwrap_or_default() < SERVE_GAP
+                            }) =>
+                        {
+                            debug!("ignored a sync request that came too soon");
+                            continue;
+                        }
+                        _ => {}
+                    }
                     match SyncMessage::from_bytes(bytes.as_ref()) {
                         Ok(SyncMessage::Request { from, max }) => {
+                            served.insert(peer.clone(), now);
                             let blocks = serve(&chain, from, max);
                             let reply = SyncMessage::Response(blocks).to_bytes();
                             let _ = sender.send(Recipients::One(peer), reply, false);
                         }
                         Ok(SyncMessage::Response(blocks)) => {
-                            if outstanding.as_ref().map(|(p, _)| p) != Some(&peer) {
-                                debug!("ignored an unsolicited sync response");
-                                continue;
-                            }
                             outstanding = None;
-                            let full = blocks.len() as u32 == BATCH;
-                            match apply(&chain, blocks, &mut synced) {
+                            let full = blocks.len() as u32 >= BATCH;
+                            match apply(&chain, blocks) {
                                 Ok(n) => ask = full && n > 0,
                                 Err(Refusal::Faulty(why)) => {
-                                    warn!(%why, "a peer sent an invalid block while catching up: blocked");
-                                    synced = None;
+                                    warn!(%why, "a peer sent wrong blocks while catching up: blocked");
                                     let _ = blocker.block(peer);
                                 }
                                 Err(Refusal::Local(why)) => {
                                     tracing::error!(%why, "cannot apply blocks while catching up");
-                                    synced = None;
                                 }
                             }
                         }
@@ -251,10 +313,7 @@ pub fn start<E, S, R, B>(
                 }
             }
             let (tip, _) = chain.tip();
-            let from = match synced {
-                Some((h, _)) if h > tip => h + 1,
-                _ => tip + 1,
-            };
+            let from = tip + 1;
             let peer = peers[turn % peers.len()].clone();
             turn += 1;
             let msg = SyncMessage::Request { from, max: BATCH }.to_bytes();
@@ -279,9 +338,10 @@ mod tests {
         let mut long = req.to_bytes();
         long.push(0);
         assert!(SyncMessage::from_bytes(&long).is_err());
-        // A response claiming more blocks than a batch is refused before anything is read.
+        // A response claiming more blocks than a response holds is refused before anything is
+        // read.
         let mut w = Writer::new();
-        w.u8(RESPONSE_TAG).u32(BATCH + 1);
+        w.u8(RESPONSE_TAG).u32(MAX_RESPONSE_BLOCKS + 1);
         assert!(SyncMessage::from_bytes(&w.finish()).is_err());
         // A block whose bytes do not decode is refused.
         let mut w = Writer::new();

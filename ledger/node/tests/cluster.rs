@@ -25,7 +25,8 @@ use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::finality::{consensus_namespace, verify_finalization};
-use zkcustoms_ledger_core::store::{Finality, Store};
+use zkcustoms_ledger_core::store::{Finality, Store, StoredBlock};
+use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::genesis::{
     Genesis, GenesisFile, Params, PinnedKey, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
@@ -170,6 +171,12 @@ enum Behaviour {
     },
     /// Commonware's equivocator: conflicting votes in the views it leads.
     Equivocator,
+    /// Takes part in consensus honestly, but answers the catch-up requests of validator
+    /// `victim` with forged blocks that link to its tip: uncertified ones, then one whose
+    /// certificate is another block's (and nobody else's). Its own catch-up is off.
+    SyncLiar {
+        victim: usize,
+    },
 }
 
 struct Running {
@@ -243,7 +250,7 @@ impl Cluster {
         }
         let mut chans = chans.into_iter();
         let mut next = || chans.next().unwrap();
-        let channels = Channels {
+        let mut channels = Channels {
             votes: next(),
             certificates: next(),
             resolver: next(),
@@ -265,8 +272,18 @@ impl Cluster {
         );
         let signer = validator_key(i);
         let mut cfg = ValidatorConfig::new(signer.clone(), format!("validator-{i}"));
+        if let Behaviour::SyncLiar { victim } = behaviour {
+            // The real catch-up channel goes to the liar; the validator's own catch-up gets a
+            // channel nobody else uses.
+            let unused = control.register(99, QUOTA).await.unwrap();
+            let sync = std::mem::replace(&mut channels.sync, unused);
+            let (liar_chain, victim) = (chain.clone(), self.keys[victim].clone());
+            self.context
+                .child("liar")
+                .spawn(move |_| sync_liar(liar_chain, victim, sync));
+        }
         let handle = match behaviour {
-            Behaviour::Honest | Behaviour::Forger { .. } => {
+            Behaviour::Honest | Behaviour::Forger { .. } | Behaviour::SyncLiar { .. } => {
                 if let Behaviour::Forger { txs, armed, forged } = behaviour {
                     let builder: BlockBuilder = Arc::new(move |chain: &Chain, parent: Hash| {
                         if !armed(chain) {
@@ -767,4 +784,137 @@ fn each_proof_is_verified_once_per_node_and_unseen_proofs_in_full() {
     c.validate(genesis.chain_id, &block).unwrap();
     assert_eq!(c.metrics.proofs_verified(), 1, "verified once on C");
     assert_eq!(c.metrics.proofs_reused(), 1);
+}
+
+/// Answers the victim's catch-up requests with forged blocks on its tip: a chain of blocks of
+/// anchors the honest validators never saw, the first uncertified, the last carrying the
+/// certificate of the liar's own tip (a real certificate, of another block). Others get no answer.
+async fn sync_liar<S, R>(chain: Arc<Chain>, victim: PublicKey, (mut sender, mut receiver): (S, R))
+where
+    S: commonware_p2p::Sender<PublicKey = PublicKey>,
+    R: commonware_p2p::Receiver<PublicKey = PublicKey>,
+{
+    use zkcustoms_node::sync::SyncMessage;
+    while let Ok((peer, bytes)) = receiver.recv().await {
+        if peer != victim {
+            continue;
+        }
+        let Ok(SyncMessage::Request { from, .. }) = SyncMessage::from_bytes(bytes.as_ref()) else {
+            continue;
+        };
+        let (tip, _) = chain.tip();
+        if from == 0 || from > tip + 1 {
+            continue;
+        }
+        let parent_of = |h: u64| {
+            if h == 1 {
+                chain.genesis().chain_id
+            } else {
+                chain.store().block(h - 1).unwrap().unwrap().block.hash()
+            }
+        };
+        let Finality::Certificate { view, certificate } =
+            chain.store().block(tip).unwrap().unwrap().finality
+        else {
+            continue;
+        };
+        let mut parent = parent_of(from);
+        let mut forged = Vec::new();
+        for k in 0..3u64 {
+            let tx = Transaction::AnchorDocument(zkcustoms_ledger_types::tx::AnchorDocument {
+                ucr: Ucr::parse(&format!("FORGED-{from}-{k}")).unwrap(),
+                doc_type: "invoice".into(),
+                digest: zkcustoms_ledger_types::tx::sha256(&k.to_be_bytes()),
+                reference: "vault://forged".into(),
+                version: 1,
+                supersedes: None,
+            });
+            let block = Block::new(from + k, parent, 1_795_564_800_000 + k, [9; 32], vec![tx]);
+            parent = block.hash();
+            let finality = if k < 2 {
+                Finality::Descendant(from + 2)
+            } else {
+                Finality::Certificate {
+                    view,
+                    certificate: certificate.clone(),
+                }
+            };
+            forged.push(StoredBlock { block, finality });
+        }
+        let reply = SyncMessage::Response(forged).to_bytes();
+        let _ = sender.send(commonware_p2p::Recipients::One(peer), reply, false);
+    }
+}
+
+#[test]
+fn a_lagging_validator_catches_up_past_a_lying_peer_and_blocks_only_it() {
+    runner(4).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        for i in 0..3 {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        cluster.start(3, Behaviour::SyncLiar { victim: 2 }).await;
+        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&[0, 1, 2, 3], &hashes, WITHIN).await;
+        // Validator 2 drops off the network; the others (the liar among them) finalize on.
+        cluster.set_links(&[2], &[0, 1, 3], false).await;
+        let before = cluster.height(2);
+        for i in 0..6 {
+            hashes.push(cluster.submit(i % 2, &proof_tx(i)));
+        }
+        cluster.wait_included(&[0, 1, 3], &hashes, WITHIN).await;
+        assert_eq!(cluster.height(2), before);
+        // Back online, it asks its peers in turn, the liar among them: it catches up with the
+        // honest chain, and blocks the liar and nobody else.
+        cluster.set_links(&[2], &[0, 1, 3], true).await;
+        let target = cluster.height(0);
+        cluster.wait_height(&[2], target, WITHIN).await;
+        cluster.wait_included(&[2], &hashes, WITHIN).await;
+        // It asks each peer in turn, so the liar's turn comes: wait until the liar is blocked.
+        let deadline = cluster.context.current() + WITHIN;
+        while !cluster
+            .oracle
+            .blocked()
+            .await
+            .unwrap()
+            .contains(&(cluster.keys[2].clone(), cluster.keys[3].clone()))
+        {
+            assert!(
+                cluster.context.current() < deadline,
+                "the liar was never blocked"
+            );
+            cluster.context.sleep(Duration::from_millis(50)).await;
+        }
+        let chain = cluster.assert_consistent(&[0, 1, 2]);
+        for h in 1..=chain.len() as u64 {
+            let stored = cluster.chain(2).store().block(h).unwrap().unwrap();
+            assert!(
+                !stored.block.txs.iter().any(|tx| matches!(tx,
+                    Transaction::AnchorDocument(a) if a.ucr.as_str().starts_with("FORGED"))),
+                "a forged block was applied at {h}"
+            );
+        }
+        let blocked = cluster.oracle.blocked().await.unwrap();
+        let by_lagging: Vec<&PublicKey> = blocked
+            .iter()
+            .filter(|(by, _)| *by == cluster.keys[2])
+            .map(|(_, who)| who)
+            .collect();
+        assert_eq!(
+            by_lagging,
+            vec![&cluster.keys[3]],
+            "only the liar is blocked"
+        );
+        assert!(
+            blocked.iter().all(|(_, who)| *who == cluster.keys[3]),
+            "an honest validator was blocked: {blocked:?}"
+        );
+        // The cluster keeps finalizing, the caught-up validator with it.
+        let more = vec![
+            cluster.submit(2, &proof_tx(6)),
+            cluster.submit(0, &proof_tx(7)),
+        ];
+        cluster.wait_included(&[0, 1, 2], &more, WITHIN).await;
+        cluster.assert_consistent(&[0, 1, 2]);
+    });
 }

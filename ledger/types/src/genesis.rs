@@ -239,6 +239,11 @@ pub struct NodeConfig {
     /// Data directory, relative to this file's directory (the command line may override it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// The file of the master key that wraps off-ledger document keys (64 hex digits, readable
+    /// by its owner only), relative to this file's directory; it must be outside the data
+    /// directory. The environment variable `ZKCUSTOMS_DOCUMENT_MASTER_KEY` takes precedence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_master_key: Option<PathBuf>,
 }
 
 impl NodeConfig {
@@ -272,6 +277,7 @@ impl NodeConfig {
         cfg.validator_key = dir.join(&cfg.validator_key);
         cfg.keys = dir.join(&cfg.keys);
         cfg.data_dir = cfg.data_dir.map(|d| dir.join(d));
+        cfg.document_master_key = cfg.document_master_key.map(|d| dir.join(d));
         Ok(cfg)
     }
 }
@@ -421,6 +427,15 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
             }
             None => (None, None),
         };
+        // Each node's document master key, beside its configuration (outside its data directory).
+        let master_file = if opts.validators == 1 {
+            "document-master.key".to_string()
+        } else {
+            format!("document-master-{i}.key")
+        };
+        let master_path = opts.out.join(&master_file);
+        crypto::write_secret(&master_path, format!("{}\n", random_token()).as_bytes())
+            .map_err(io_err(&master_path))?;
         let cfg = NodeConfig {
             format: NODE_CONFIG_FORMAT.into(),
             validator_key: PathBuf::from(key_file),
@@ -428,6 +443,7 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
             tokens: tokens.clone(),
             listen,
             data_dir,
+            document_master_key: Some(PathBuf::from(master_file)),
         };
         let path = opts.out.join(if opts.validators == 1 {
             "node.json".to_string()

@@ -29,6 +29,9 @@ pub struct ServiceConfig {
     pub max_body: usize,
     /// Requests served at once; more are shed with `503`.
     pub max_concurrency: usize,
+    /// The rates the API token and each anonymous address are charged at (`429` above them);
+    /// a request with a body and no valid token is refused before its body is read.
+    pub rates: zkcustoms_http::Rates,
     /// Ledger node API addresses (`http://127.0.0.1:8080`) that `submit_to` may name.
     pub ledgers: Vec<String>,
     /// Trader token for the ledger nodes.
@@ -48,6 +51,7 @@ impl std::fmt::Debug for ServiceConfig {
             .field("sync_wait", &self.sync_wait)
             .field("max_body", &self.max_body)
             .field("max_concurrency", &self.max_concurrency)
+            .field("rates", &self.rates)
             .field("ledgers", &self.ledgers)
             .field("ledger_wait", &self.ledger_wait)
             .finish_non_exhaustive()
@@ -58,7 +62,7 @@ impl ServiceConfig {
     /// A configuration with this API token and the defaults: half the cores as workers (at least
     /// two: on two cores, two workers prove about 7% more than one), a queue of 64, 1024 jobs
     /// kept for 10 minutes, 60 s per request, 30 s of synchronous wait, 1 MiB bodies, 256
-    /// requests at once, no ledger.
+    /// requests at once, the toolkit's default rates, no ledger.
     pub fn new(token: impl Into<String>) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
@@ -71,6 +75,7 @@ impl ServiceConfig {
             sync_wait: Duration::from_secs(30),
             max_body: 1024 * 1024,
             max_concurrency: 256,
+            rates: zkcustoms_http::Rates::default(),
             ledgers: Vec::new(),
             ledger_token: None,
             ledger_wait: Duration::from_secs(30),

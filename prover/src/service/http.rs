@@ -2,8 +2,9 @@
 //! The only file of the crate that speaks axum.
 //!
 //! Every `/v1` route needs the API token; `/metrics` and `/openapi.json` do not. The toolkit's
-//! stack puts one concurrency limit (load shedding above it), a timeout, a body limit and request
-//! traces around the whole router, and counts every response by route and status.
+//! stack puts admission (a body needs the token, before a byte of it is read; per-client rates),
+//! one concurrency limit (load shedding above it), a timeout, a body read timeout, a body limit
+//! and request traces around the whole router, and counts every response by route and status.
 
 use super::jobs::{job_view, JobError, JobId, Refusal};
 use super::request::{prepare, served_list, statement_id};
@@ -38,8 +39,9 @@ impl FromRef<ProverService> for Tokens<()> {
 pub fn router(service: ProverService) -> Router {
     let inner = &service.inner;
     let c = &inner.config;
-    let limits =
-        Limits::new(c.max_body, c.max_concurrency, c.request_timeout).internal_message(INTERNAL);
+    let limits = Limits::new(c.max_body, c.max_concurrency, c.request_timeout)
+        .internal_message(INTERNAL)
+        .admission(inner.tokens.admission(|_| "client".to_owned(), c.rates));
     let routes = Router::new()
         .route("/v1/proofs/{*statement}", post(submit))
         .route("/v1/jobs/{id}", get(job))

@@ -67,12 +67,30 @@ struct Session {
     expires: Instant,
 }
 
-/// What the explorer keeps between requests: the sessions, and the running count of finalized
-/// transactions (summed from block headers as the chain grows).
-#[derive(Clone, Default)]
+/// Proofs the verify page checks at once, for every visitor together: its pairings are the most
+/// expensive work an anonymous visitor can ask for. More are answered 503 at once.
+pub const MAX_VERIFICATIONS: usize = 2;
+
+/// What a proof verified on the verify page costs a visitor's rate, in requests.
+pub const VERIFY_COST: f64 = 10.0;
+
+/// What the explorer keeps between requests: the sessions, the running count of finalized
+/// transactions (summed from block headers as the chain grows) and the verify page's slots.
+#[derive(Clone)]
 struct Explorer {
     sessions: Arc<Mutex<HashMap<String, Session>>>,
     tx_count: Arc<Mutex<(u64, u64)>>,
+    verifications: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Explorer {
+    fn default() -> Self {
+        Self {
+            sessions: Arc::default(),
+            tx_count: Arc::default(),
+            verifications: Arc::new(tokio::sync::Semaphore::new(MAX_VERIFICATIONS)),
+        }
+    }
 }
 
 /// Who is looking at a page: the role of a signed-in viewer and their form token.

@@ -144,8 +144,20 @@ pub(super) async fn verify_submit(
             format!("The text is not a valid proof envelope: {e}."),
         )
     })?;
+    let Ok(slot) = ex.verifications.clone().try_acquire_owned() else {
+        let mut busy = error(
+            &ctx,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Verifier busy",
+            "The explorer is verifying as many proofs as it can at once. Try again in a moment.",
+        );
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Err(busy);
+    };
     let chain = state.chain.clone();
     let verdict = read(&ctx, move || {
+        let _slot = slot;
         let result = chain.keys().verify(&envelope);
         let root = root_standing(&chain, &envelope)?;
         Ok(Verdict {

@@ -233,7 +233,7 @@ pub fn start_validator<E, S, R, B>(
                                 .received
                                 .lock()
                                 .expect("received lock")
-                                .insert(hash, block);
+                                .insert(hash, block, rest.len());
                             blocks_shared.arrivals.send_modify(|n| *n += 1);
                         }
                         Err(e) => warn!(error = %e, "a peer sent a malformed block"),

@@ -3,23 +3,35 @@
 
 use super::*;
 
-/// Blocks received from peers and not validated yet (bounded; oldest dropped first).
+/// Blocks received from peers and not validated yet, bounded by count and by encoded bytes
+/// (oldest dropped first).
 #[derive(Default)]
 pub(super) struct Received {
-    pub(super) blocks: HashMap<Hash, Block>,
+    pub(super) blocks: HashMap<Hash, (Block, usize)>,
     pub(super) order: VecDeque<Hash>,
+    bytes: usize,
 }
 
+/// Most blocks kept while they wait for validation.
 pub(super) const RECEIVED_CAPACITY: usize = 256;
+/// Most encoded bytes of blocks kept while they wait for validation.
+pub(super) const RECEIVED_BYTES: usize = 64 << 20;
 
 impl Received {
-    pub(super) fn insert(&mut self, hash: Hash, block: Block) {
-        if self.blocks.insert(hash, block).is_none() {
-            self.order.push_back(hash);
+    /// Keeps a block of `size` encoded bytes, dropping the oldest beyond either bound.
+    pub(super) fn insert(&mut self, hash: Hash, block: Block, size: usize) {
+        if self.blocks.contains_key(&hash) {
+            return;
         }
-        while self.order.len() > RECEIVED_CAPACITY {
-            if let Some(old) = self.order.pop_front() {
-                self.blocks.remove(&old);
+        self.blocks.insert(hash, (block, size));
+        self.order.push_back(hash);
+        self.bytes += size;
+        while self.order.len() > RECEIVED_CAPACITY || self.bytes > RECEIVED_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some((_, n)) = self.blocks.remove(&old) {
+                self.bytes -= n;
             }
         }
     }
@@ -69,7 +81,7 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
             .expect("received lock")
             .blocks
             .get(hash)
-            .cloned()
+            .map(|(block, _)| block.clone())
     }
 }
 
@@ -129,5 +141,40 @@ pub(super) fn try_validate<S: Sender<PublicKey = PublicKey>>(
             error!(error = %e, "cannot validate a block");
             Validation::Verdict(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn received_blocks_are_bounded_by_count_and_by_bytes() {
+        let block = |h: u64| Block::new(h, [0; 32], 0, [0; 32], Vec::new());
+        let mut r = Received::default();
+        let mut last = [0; 32];
+        for h in 1..=300 {
+            let b = block(h);
+            last = b.hash();
+            r.insert(last, b, 10);
+        }
+        assert_eq!(
+            (r.order.len(), r.blocks.len()),
+            (RECEIVED_CAPACITY, RECEIVED_CAPACITY)
+        );
+        assert!(r.blocks.contains_key(&last), "the newest are kept");
+        let mut r = Received::default();
+        for h in 1..=10 {
+            let b = block(h);
+            last = b.hash();
+            r.insert(last, b, 20 << 20);
+        }
+        assert_eq!(r.blocks.len(), 3);
+        assert!(r.bytes <= RECEIVED_BYTES);
+        assert!(r.blocks.contains_key(&last));
+        // A block seen again is not counted twice.
+        let again = block(10);
+        r.insert(again.hash(), again, 20 << 20);
+        assert_eq!((r.blocks.len(), r.bytes), (3, 60 << 20));
     }
 }

@@ -1,0 +1,404 @@
+//! Admission: what a service decides from a request's head alone, before it takes a concurrency
+//! slot or reads a byte of the body.
+//!
+//! - A request that carries a body must present a known token, except on the few paths a service
+//!   opens to anonymous bodies (a sign-in form, say): an unknown client cannot make the service
+//!   wait for a body it never sends.
+//! - Every request is charged to its client, in a token bucket: an authenticated client by its
+//!   principal, an anonymous one by its address (IPv6 by its /64 network). A path can cost more
+//!   than one token (one that runs pairings, say). Over budget, `429 rate-limited` with
+//!   `Retry-After`.
+//!
+//! The buckets are bounded: at most [`MAX_CLIENTS`] are kept, and a full table first forgets
+//! clients whose bucket has refilled (they lose nothing by it); if none has, the request is
+//! refused `503 busy` rather than the table growing.
+
+use crate::ApiError;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Most clients whose buckets are kept at once.
+pub const MAX_CLIENTS: usize = 65_536;
+
+/// A token-bucket rate: `per_second` tokens are added each second, up to `burst`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    /// Sustained requests (tokens) per second.
+    pub per_second: f64,
+    /// Most requests (tokens) at once after a quiet period.
+    pub burst: f64,
+}
+
+impl Rate {
+    /// `per_second` sustained, `burst` at once.
+    pub const fn new(per_second: f64, burst: f64) -> Self {
+        Self { per_second, burst }
+    }
+}
+
+/// The rates a service charges its clients at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rates {
+    /// Each authenticated principal's rate.
+    pub authenticated: Rate,
+    /// Each anonymous client address's rate.
+    pub anonymous: Rate,
+}
+
+impl Default for Rates {
+    /// 1,000 requests a second (bursts of 2,000) for each principal, 20 (bursts of 60) for each
+    /// anonymous address.
+    fn default() -> Self {
+        Self {
+            authenticated: Rate::new(1000.0, 2000.0),
+            anonymous: Rate::new(20.0, 60.0),
+        }
+    }
+}
+
+/// Who a request is charged to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Client {
+    Principal(String),
+    Address(IpAddr),
+    /// A request without a peer address (a router called in process).
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Names the principal of a request's credentials: `Ok(Some(name))` for a known token,
+/// `Ok(None)` for none, `Err` (the service's `401`) for credentials it does not know.
+pub type Identify = dyn Fn(&HeaderMap) -> Result<Option<String>, ApiError> + Send + Sync;
+
+/// A service's admission policy (see the module documentation).
+pub struct Admission {
+    identify: Box<Identify>,
+    missing: String,
+    open_bodies: Vec<String>,
+    costs: Vec<(Method, String, f64)>,
+    authenticated: Rate,
+    anonymous: Rate,
+    buckets: Mutex<HashMap<Client, Bucket>>,
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission")
+            .field("open_bodies", &self.open_bodies)
+            .field("costs", &self.costs)
+            .field("authenticated", &self.authenticated)
+            .field("anonymous", &self.anonymous)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Admission {
+    /// A policy that names principals with `identify` and charges clients at `rates`. `missing`
+    /// is the message of the `401` answered to a body without credentials.
+    pub fn new(
+        identify: impl Fn(&HeaderMap) -> Result<Option<String>, ApiError> + Send + Sync + 'static,
+        missing: impl Into<String>,
+        rates: Rates,
+    ) -> Self {
+        Self {
+            identify: Box::new(identify),
+            missing: missing.into(),
+            open_bodies: Vec::new(),
+            costs: Vec::new(),
+            authenticated: rates.authenticated,
+            anonymous: rates.anonymous,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Lets anonymous clients send a body to `path` (exact match).
+    pub fn open_body(mut self, path: impl Into<String>) -> Self {
+        self.open_bodies.push(path.into());
+        self
+    }
+
+    /// Charges `tokens` (instead of one) for `method` on `path` (exact match).
+    pub fn cost(mut self, method: Method, path: impl Into<String>, tokens: f64) -> Self {
+        self.costs.push((method, path.into(), tokens));
+        self
+    }
+
+    /// Admits `req` or answers why not: `401 unauthenticated` (a body without a known token),
+    /// `429 rate-limited` or `503 busy`.
+    pub fn check(&self, req: &Request) -> Result<(), ApiError> {
+        self.check_at(req, Instant::now())
+    }
+
+    fn check_at(&self, req: &Request, now: Instant) -> Result<(), ApiError> {
+        let principal = (self.identify)(req.headers())?;
+        let path = req.uri().path();
+        if principal.is_none() && has_body(req) && !self.open_bodies.iter().any(|p| p == path) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                self.missing.clone(),
+            ));
+        }
+        let cost = self
+            .costs
+            .iter()
+            .find(|(m, p, _)| m == req.method() && p == path)
+            .map_or(1.0, |c| c.2);
+        let (client, rate) = match principal {
+            Some(name) => (Client::Principal(name), self.authenticated),
+            None => (
+                crate::shutdown::peer(req)
+                    .map_or(Client::Unknown, |a| Client::Address(network(a.ip()))),
+                self.anonymous,
+            ),
+        };
+        self.charge(client, rate, cost, now)
+    }
+
+    fn charge(&self, client: Client, rate: Rate, cost: f64, now: Instant) -> Result<(), ApiError> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if !buckets.contains_key(&client) && buckets.len() >= MAX_CLIENTS {
+            let (authenticated, anonymous) = (self.authenticated, self.anonymous);
+            buckets.retain(|c, b| {
+                let rate = match c {
+                    Client::Principal(_) => authenticated,
+                    _ => anonymous,
+                };
+                refilled(b, rate, now) < rate.burst
+            });
+            if buckets.len() >= MAX_CLIENTS {
+                return Err(ApiError::unavailable(
+                    "busy",
+                    "the service is tracking as many clients as it can: retry later",
+                )
+                .retry_after(1));
+            }
+        }
+        let bucket = buckets.entry(client).or_insert(Bucket {
+            tokens: rate.burst,
+            at: now,
+        });
+        bucket.tokens = refilled(bucket, rate, now);
+        bucket.at = now;
+        if bucket.tokens >= cost {
+            bucket.tokens -= cost;
+            return Ok(());
+        }
+        let wait = if rate.per_second > 0.0 {
+            ((cost - bucket.tokens) / rate.per_second).ceil().max(1.0) as u64
+        } else {
+            3600
+        };
+        Err(ApiError::too_many_requests(
+            "rate-limited",
+            "this client sent more requests than its rate allows: retry later",
+            wait,
+        ))
+    }
+}
+
+/// A bucket's tokens at `now`.
+fn refilled(b: &Bucket, rate: Rate, now: Instant) -> f64 {
+    let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
+    (b.tokens + elapsed * rate.per_second).min(rate.burst)
+}
+
+/// Whether a request announces a body: a non-zero `Content-Length` or any `Transfer-Encoding`.
+fn has_body(req: &Request) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) != Some(0))
+}
+
+/// The network an address is charged as: an IPv4 address itself, an IPv6 address its /64 (one
+/// host usually holds a whole /64).
+fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+/// The middleware [`crate::wrap`] installs: admits the request or answers the refusal.
+pub(crate) async fn admit(
+    admission: Arc<Admission>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match admission.check(&req) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    fn policy() -> Admission {
+        Admission::new(
+            |h: &HeaderMap| match h.get(header::AUTHORIZATION).map(|v| v.as_bytes()) {
+                None => Ok(None),
+                Some(b"Bearer good") => Ok(Some("trader".into())),
+                Some(_) => Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "unknown API token",
+                )),
+            },
+            "send a token",
+            Rates {
+                authenticated: Rate::new(10.0, 20.0),
+                anonymous: Rate::new(1.0, 3.0),
+            },
+        )
+        .open_body("/login")
+        .cost(Method::POST, "/verify", 2.0)
+    }
+
+    fn req(method: &str, path: &str, token: Option<&str>, len: Option<u64>, from: &str) -> Request {
+        let mut b = axum::http::Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if let Some(l) = len {
+            b = b.header(header::CONTENT_LENGTH, l);
+        }
+        let mut r = b.body(Body::empty()).unwrap();
+        let addr: SocketAddr = from.parse().unwrap();
+        r.extensions_mut().insert(ConnectInfo(addr));
+        r
+    }
+
+    #[test]
+    fn bodies_need_a_known_token_except_on_open_paths() {
+        let a = policy();
+        let now = Instant::now();
+        let e = a
+            .check_at(
+                &req("POST", "/v1/tx", None, Some(262_144), "10.0.0.1:1"),
+                now,
+            )
+            .unwrap_err();
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::UNAUTHORIZED, "unauthenticated")
+        );
+        assert_eq!(e.message(), "send a token");
+        let mut chunked = req("POST", "/v1/tx", None, None, "10.0.0.1:1");
+        chunked
+            .headers_mut()
+            .insert(header::TRANSFER_ENCODING, "chunked".parse().unwrap());
+        assert!(a.check_at(&chunked, now).is_err());
+        let e = a
+            .check_at(
+                &req("POST", "/v1/tx", Some("bad"), Some(10), "10.0.0.1:1"),
+                now,
+            )
+            .unwrap_err();
+        assert_eq!(e.message(), "unknown API token");
+        a.check_at(
+            &req("POST", "/v1/tx", Some("good"), Some(10), "10.0.0.1:1"),
+            now,
+        )
+        .unwrap();
+        a.check_at(&req("POST", "/login", None, Some(40), "10.0.0.2:1"), now)
+            .unwrap();
+        a.check_at(&req("GET", "/v1/tx", None, Some(0), "10.0.0.3:1"), now)
+            .unwrap();
+    }
+
+    #[test]
+    fn each_client_has_its_own_bucket_that_refills() {
+        let a = policy();
+        let t0 = Instant::now();
+        let get = |from: &str| req("GET", "/", None, None, from);
+        for _ in 0..3 {
+            a.check_at(&get("10.0.0.1:1"), t0).unwrap();
+        }
+        let e = a.check_at(&get("10.0.0.1:2"), t0).unwrap_err();
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "rate-limited")
+        );
+        // Another address, and the authenticated principal, are not affected.
+        a.check_at(&get("10.0.0.9:1"), t0).unwrap();
+        a.check_at(&req("GET", "/", Some("good"), None, "10.0.0.1:1"), t0)
+            .unwrap();
+        // One second later one token is back.
+        let t1 = t0 + Duration::from_secs(1);
+        a.check_at(&get("10.0.0.1:1"), t1).unwrap();
+        assert!(a.check_at(&get("10.0.0.1:1"), t1).is_err());
+        // A costly path takes two tokens at once.
+        let t2 = t1 + Duration::from_secs(1);
+        assert!(a
+            .check_at(&req("POST", "/verify", None, None, "10.0.0.1:1"), t2)
+            .is_err());
+        let t3 = t2 + Duration::from_secs(1);
+        a.check_at(&req("POST", "/verify", None, None, "10.0.0.1:1"), t3)
+            .unwrap();
+    }
+
+    #[test]
+    fn ipv6_clients_are_charged_by_their_64() {
+        let a = policy();
+        let now = Instant::now();
+        for host in 1..=3 {
+            a.check_at(
+                &req("GET", "/", None, None, &format!("[2001:db8::{host}]:1")),
+                now,
+            )
+            .unwrap();
+        }
+        assert!(a
+            .check_at(&req("GET", "/", None, None, "[2001:db8::ffff]:1"), now)
+            .is_err());
+        a.check_at(&req("GET", "/", None, None, "[2001:db8:0:1::1]:1"), now)
+            .unwrap();
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let a = policy();
+        let now = Instant::now();
+        for i in 0..MAX_CLIENTS as u32 {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+            a.charge(Client::Address(IpAddr::V4(ip)), a.anonymous, 1.0, now)
+                .unwrap();
+        }
+        let e = a
+            .check_at(&req("GET", "/", None, None, "192.168.0.1:1"), now)
+            .unwrap_err();
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "busy")
+        );
+        // Once the buckets have refilled, their clients are forgotten and room is made.
+        let later = now + Duration::from_secs(5);
+        a.check_at(&req("GET", "/", None, None, "192.168.0.1:1"), later)
+            .unwrap();
+        assert_eq!(a.buckets.lock().unwrap().len(), 1);
+    }
+}
