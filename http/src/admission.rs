@@ -85,8 +85,7 @@ pub struct Admission {
     missing: String,
     open_bodies: Vec<String>,
     costs: Vec<(Method, String, f64)>,
-    authenticated: Rate,
-    anonymous: Rate,
+    rates: Rates,
     buckets: Mutex<HashMap<Client, Bucket>>,
 }
 
@@ -95,8 +94,7 @@ impl std::fmt::Debug for Admission {
         f.debug_struct("Admission")
             .field("open_bodies", &self.open_bodies)
             .field("costs", &self.costs)
-            .field("authenticated", &self.authenticated)
-            .field("anonymous", &self.anonymous)
+            .field("rates", &self.rates)
             .finish_non_exhaustive()
     }
 }
@@ -114,8 +112,7 @@ impl Admission {
             missing: missing.into(),
             open_bodies: Vec::new(),
             costs: Vec::new(),
-            authenticated: rates.authenticated,
-            anonymous: rates.anonymous,
+            rates,
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -153,26 +150,28 @@ impl Admission {
             .iter()
             .find(|(m, p, _)| m == req.method() && p == path)
             .map_or(1.0, |c| c.2);
-        let (client, rate) = match principal {
-            Some(name) => (Client::Principal(name), self.authenticated),
-            None => (
-                crate::shutdown::peer(req)
-                    .map_or(Client::Unknown, |a| Client::Address(network(a.ip()))),
-                self.anonymous,
-            ),
+        let client = match principal {
+            Some(name) => Client::Principal(name),
+            None => crate::shutdown::peer(req)
+                .map_or(Client::Unknown, |a| Client::Address(network(a.ip()))),
         };
-        self.charge(client, rate, cost, now)
+        self.charge(client, cost, now)
     }
 
-    fn charge(&self, client: Client, rate: Rate, cost: f64, now: Instant) -> Result<(), ApiError> {
+    /// The rate `client` is charged at.
+    fn rate(&self, client: &Client) -> Rate {
+        match client {
+            Client::Principal(_) => self.rates.authenticated,
+            Client::Address(_) | Client::Unknown => self.rates.anonymous,
+        }
+    }
+
+    fn charge(&self, client: Client, cost: f64, now: Instant) -> Result<(), ApiError> {
+        let rate = self.rate(&client);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if !buckets.contains_key(&client) && buckets.len() >= MAX_CLIENTS {
-            let (authenticated, anonymous) = (self.authenticated, self.anonymous);
             buckets.retain(|c, b| {
-                let rate = match c {
-                    Client::Principal(_) => authenticated,
-                    _ => anonymous,
-                };
+                let rate = self.rate(c);
                 refilled(b, rate, now) < rate.burst
             });
             if buckets.len() >= MAX_CLIENTS {
@@ -385,8 +384,7 @@ mod tests {
         let now = Instant::now();
         for i in 0..MAX_CLIENTS as u32 {
             let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
-            a.charge(Client::Address(IpAddr::V4(ip)), a.anonymous, 1.0, now)
-                .unwrap();
+            a.charge(Client::Address(IpAddr::V4(ip)), 1.0, now).unwrap();
         }
         let e = a
             .check_at(&req("GET", "/", None, None, "192.168.0.1:1"), now)

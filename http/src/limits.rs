@@ -73,12 +73,6 @@ impl Limits {
         self
     }
 
-    /// The same limits with this body read timeout.
-    pub fn body_timeout(mut self, timeout: Duration) -> Self {
-        self.body_timeout = timeout;
-        self
-    }
-
     /// The same limits with this `500 internal` message.
     pub fn internal_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
         self.internal_message = message.into();

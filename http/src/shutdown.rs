@@ -2,7 +2,7 @@
 //! service stops on, and serving until told to stop while answering every request in flight.
 //!
 //! A client that opens connections and sends nothing, or sends its headers a byte at a time,
-//! costs a task and a socket each: [`Connections`] caps how many connections are served at once
+//! costs a task and a socket each: [`serve_until`] caps how many connections are served at once
 //! (more wait in the kernel's accept queue) and closes a connection whose request headers do not
 //! arrive in time. Each request carries the peer's address as an
 //! [`axum::extract::ConnectInfo`] extension, for per-address rate limits.
@@ -42,51 +42,27 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// How many connections a service serves at once, and how long it waits for request headers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Connections {
-    /// Connections served at once; further ones wait in the accept queue until one closes.
-    pub max: usize,
-    /// Longest wait for a request's complete headers (the first request's, and each next one's on
-    /// a kept-alive connection); then the connection is closed.
-    pub header_timeout: Duration,
-}
+/// Connections served at once; further ones wait in the kernel's accept queue until one closes.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// Longest wait for a request's complete headers (the first request's, and each next one's on a
+/// kept-alive connection); then the connection is closed.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl Default for Connections {
-    /// 1,024 connections, 10 seconds for headers.
-    fn default() -> Self {
-        Self {
-            max: 1024,
-            header_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-/// Serves `app` on `listener` with the default [`Connections`] until `stop` resolves; then takes
-/// no new connection, answers every request in flight and returns. Must run inside a tokio
-/// runtime.
+/// Serves `app` on `listener` until `stop` resolves; then takes no new connection, answers every
+/// request in flight and returns. At most [`MAX_CONNECTIONS`] connections are served at once, and
+/// each gets [`HEADER_TIMEOUT`] for each request's headers. Must run inside a tokio runtime.
 pub async fn serve_until(
     listener: std::net::TcpListener,
     app: Router,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(listener, app, Connections::default(), stop).await
-}
-
-/// [`serve_until`] with these connection budgets.
-pub async fn serve_with(
-    listener: std::net::TcpListener,
-    app: Router,
-    connections: Connections,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let slots = Arc::new(Semaphore::new(connections.max.max(1)));
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(connections.header_timeout);
+        .header_read_timeout(HEADER_TIMEOUT);
     tokio::pin!(stop);
     loop {
         let slot = tokio::select! {

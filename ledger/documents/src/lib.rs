@@ -57,7 +57,7 @@ pub use schema::{
     DocumentBlobs, DocumentKeys, DocumentMetas, DocumentShreds, StoredKey, DOCUMENT_COLUMN_FAMILIES,
 };
 
-use keys::key_wrap_data;
+use keys::{key_wrap_data, MASTER_ID_LEN};
 use rocksdb::{
     BottommostLevelCompaction, ColumnFamilyDescriptor, CompactOptions, DBCompressionType,
     IteratorMode, Options, WriteBatch, WriteOptions, DB,
@@ -333,15 +333,9 @@ impl DocumentService {
                     let wrapped = self.wrap(&id, &key)?;
                     self.put::<DocumentKeys>(&mut rewrap, &id, &wrapped);
                 }
-                StoredKey::Wrapped { master, .. } if master != self.master.id() => {
-                    return Err(DocumentError::MasterKey(format!(
-                        "the document database was written under master key {}, this node's \
-                         master key is {}",
-                        hex::encode(master),
-                        hex::encode(self.master.id())
-                    )));
+                StoredKey::Wrapped { master, .. } => {
+                    self.check_master(master, "the document database")?;
                 }
-                StoredKey::Wrapped { .. } => {}
             }
         }
         let mut pending = Vec::new();
@@ -431,6 +425,18 @@ impl DocumentService {
         })
     }
 
+    /// `Ok` when `master` (the id stored with a wrapped key of `what`) is this node's master key.
+    fn check_master(&self, master: [u8; MASTER_ID_LEN], what: &str) -> Result<(), DocumentError> {
+        if master == self.master.id() {
+            return Ok(());
+        }
+        Err(DocumentError::MasterKey(format!(
+            "{what} was written under master key {}, this node's master key is {}",
+            hex::encode(master),
+            hex::encode(self.master.id())
+        )))
+    }
+
     fn unwrap(&self, id: &DocumentKey, stored: StoredKey) -> Result<SealKey, DocumentError> {
         match stored {
             StoredKey::Plain(key) => Ok(key),
@@ -439,14 +445,7 @@ impl DocumentService {
                 wrapped,
                 nonce,
             } => {
-                if master != self.master.id() {
-                    return Err(DocumentError::MasterKey(format!(
-                        "{} is wrapped under master key {}, this node's is {}",
-                        display_id(id),
-                        hex::encode(master),
-                        hex::encode(self.master.id())
-                    )));
-                }
+                self.check_master(master, &display_id(id))?;
                 let key = self.master.unwrap(&wrapped, &key_wrap_data(id, &nonce))?;
                 Ok(SealKey::from_parts(key, nonce))
             }
