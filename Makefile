@@ -4,12 +4,13 @@ CARGO ?= cargo
 # Where cargo puts builds; .ci/run may point it outside the clone to reuse compiled dependencies.
 export CARGO_TARGET_DIR ?= target
 
-.PHONY: demo test deps build lint bench clean help snarkjs browser
+.PHONY: demo test deps build lint bench fuzz fuzz-deps clean help snarkjs browser
 
 help:
 	@echo "make demo   run the zkcustoms story end to end on a single-validator ledger node"
 	@echo "make test   run the whole test suite (formatting, lints, unit and end-to-end tests)"
 	@echo "make bench  run the criterion benchmarks (slow: minutes for the large circuits)"
+	@echo "make fuzz   run a fuzzing campaign over every decoder of outside bytes (FUZZING.md)"
 
 # Checks the toolchain and installs what the build needs on Debian when it is missing.
 deps:
@@ -95,6 +96,16 @@ test: deps snarkjs browser
 
 bench: build
 	$(CARGO) bench -p zkcustoms-benches
+
+# Fuzzing needs a nightly toolchain and cargo-fuzz; installs them when they are missing.
+fuzz-deps: deps
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+
+# FUZZ_SECONDS per target (default 300), FUZZ_JOBS targets at a time (default 1); the corpora
+# under fuzz/corpus grow. `make test` replays them (fuzz/tests/corpora.rs).
+fuzz: fuzz-deps
+	bash scripts/fuzz.sh
 
 clean:
 	rm -rf demo-out

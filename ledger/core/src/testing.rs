@@ -8,6 +8,8 @@
 //! audit must catch. Signing needs the validators' private keys: this is for development ledgers
 //! only.
 
+pub mod examples;
+
 use crate::finality::Scheme;
 use crate::rules::block_batch;
 use crate::store::{Finality, Store, StoreError};

@@ -253,8 +253,14 @@ impl NodeConfig {
             path: path.to_owned(),
             source,
         })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks the text of a node configuration read from `path` (named in errors;
+    /// relative paths are resolved against its directory).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, GenesisError> {
         let mut cfg: NodeConfig =
-            serde_json::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+            serde_json::from_str(text).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         if cfg.format != NODE_CONFIG_FORMAT {
             return Err(invalid(format!(
                 "unknown node configuration format {:?}",

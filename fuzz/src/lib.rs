@@ -1,0 +1,343 @@
+//! Fuzz targets: one function per decoder of bytes that come from outside a party (a peer, a
+//! client, a file another party made), each taking arbitrary bytes.
+//!
+//! A target must never panic, whatever the bytes; where a decoder accepts them, the value must
+//! encode back to the same bytes (the binary formats are canonical, so a transaction or a block
+//! has one encoding and one hash) or, for JSON, to a value that decodes to the same thing. A
+//! panic is a finding.
+//!
+//! The same functions run under libFuzzer (`fuzz/libfuzzer`, `make fuzz`) and in the test suite,
+//! which replays every committed corpus (`fuzz/corpus/<target>/`) through [`TARGETS`]. See
+//! `FUZZING.md`.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use zkcustoms_circuits::invoice::Invoice;
+use zkcustoms_circuits::CircuitId;
+use zkcustoms_documents::{DocumentBlobs, DocumentKeys, DocumentMetas, DocumentShreds};
+use zkcustoms_ledger_core::inclusion;
+use zkcustoms_ledger_core::schema::{self, Schema};
+use zkcustoms_ledger_types::block::{Block, BlockHeader};
+use zkcustoms_ledger_types::genesis::{Genesis, NodeConfig};
+use zkcustoms_ledger_types::tx::Transaction;
+use zkcustoms_ledger_types::wire;
+use zkcustoms_node::sync::SyncMessage;
+use zkcustoms_prover::witness::Witness;
+use zkcustoms_verifier::{envelope, ProofEnvelope, VerifyingKey};
+
+/// A fuzz target: arbitrary bytes in, a panic on a finding.
+pub type Target = fn(&[u8]);
+
+/// Every target by name; the name is the libFuzzer binary's and the corpus directory's.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("transaction_binary", transaction_binary),
+    ("transaction_json", transaction_json),
+    ("block", block),
+    ("envelope_binary", envelope_binary),
+    ("envelope_json", envelope_json),
+    ("sync_message", sync_message),
+    ("inclusion_proof", inclusion_proof),
+    ("genesis", genesis),
+    ("node_config", node_config),
+    ("witness_json", witness_json),
+    ("invoice_json", invoice_json),
+    ("invoice_binary", invoice_binary),
+    ("stored_value", stored_value),
+    ("verifying_key", verifying_key),
+    ("ceremony_file", ceremony_file),
+    ("wire_json", wire_json),
+];
+
+/// The genesis the inclusion proofs of the corpus were made on (the fixed example ledger of the
+/// seed generator, `examples/seed_corpus.rs`), so that the fuzzer reaches past the chain id check.
+pub const FIXTURE_GENESIS: &[u8] = include_bytes!("../fixtures/genesis.json");
+
+fn fixture_genesis() -> &'static Genesis {
+    static GENESIS: OnceLock<Genesis> = OnceLock::new();
+    GENESIS
+        .get_or_init(|| Genesis::from_bytes(FIXTURE_GENESIS).expect("the fixture genesis is valid"))
+}
+
+/// A transaction in the binary encoding (HTTP `application/octet-stream`, relayed by peers,
+/// stored in blocks).
+pub fn transaction_binary(data: &[u8]) {
+    if let Ok(tx) = Transaction::from_bytes(data) {
+        assert_eq!(tx.to_bytes(), data, "a transaction has one binary encoding");
+        let again = Transaction::from_json(tx.to_json()).expect("its JSON decodes");
+        assert_eq!(again, tx, "binary and JSON carry the same transaction");
+    }
+}
+
+/// A transaction in JSON (HTTP `application/json`).
+pub fn transaction_json(data: &[u8]) {
+    let Ok(value) = serde_json::from_slice(data) else {
+        return;
+    };
+    if let Ok(tx) = Transaction::from_json(value) {
+        let bytes = tx.to_bytes();
+        let again = Transaction::from_bytes(&bytes).expect("its binary encoding decodes");
+        assert_eq!(again, tx, "JSON and binary carry the same transaction");
+        assert_eq!(
+            Transaction::from_json(tx.to_json()).expect("re-encoded JSON"),
+            tx
+        );
+    }
+}
+
+/// A block (p2p blocks channel) or, on a first byte of 0, a block header.
+pub fn block(data: &[u8]) {
+    match data.split_first() {
+        Some((0, rest)) => {
+            if let Ok(header) = BlockHeader::from_bytes(rest) {
+                assert_eq!(header.to_bytes(), rest, "a header has one encoding");
+            }
+        }
+        _ => {
+            if let Ok(block) = Block::from_bytes(data) {
+                assert_eq!(block.to_bytes(), data, "a block has one encoding");
+            }
+        }
+    }
+}
+
+/// A proof envelope in its binary encoding; on a first byte of 0, the bare proof points.
+pub fn envelope_binary(data: &[u8]) {
+    match data.split_first() {
+        Some((0, rest)) => {
+            if let Ok(proof) = envelope::decode_proof(rest) {
+                assert_eq!(
+                    envelope::encode_proof(&proof),
+                    rest,
+                    "a proof has one encoding"
+                );
+            }
+        }
+        _ => {
+            if let Ok(env) = ProofEnvelope::from_bytes(data) {
+                assert_eq!(env.to_bytes(), data, "an envelope has one encoding");
+                let again = ProofEnvelope::from_json(&env.to_json()).expect("its JSON decodes");
+                assert_eq!(
+                    again.to_bytes(),
+                    data,
+                    "binary and JSON carry the same envelope"
+                );
+            }
+        }
+    }
+}
+
+/// A proof envelope in JSON (files, the prover service, the explorer's verify form).
+pub fn envelope_json(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(env) = ProofEnvelope::from_json(text) {
+        let again = ProofEnvelope::from_bytes(&env.to_bytes()).expect("its binary decodes");
+        assert_eq!(
+            again.to_json(),
+            env.to_json(),
+            "JSON and binary carry the same envelope"
+        );
+    }
+}
+
+/// A message of the p2p sync channel (requests and certified block batches).
+pub fn sync_message(data: &[u8]) {
+    if let Ok(msg) = SyncMessage::from_bytes(data) {
+        assert_eq!(msg.to_bytes(), data, "a sync message has one encoding");
+    }
+}
+
+/// An inclusion proof (JSON from any node), checked against the fixture genesis.
+pub fn inclusion_proof(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(proof) = inclusion::parse(text) {
+        let _ = inclusion::verify(&proof, fixture_genesis(), None);
+    }
+}
+
+/// A genesis file.
+pub fn genesis(data: &[u8]) {
+    if let Ok(g) = Genesis::from_bytes(data) {
+        let again = serde_json::to_vec(&g.file).expect("a genesis file serializes");
+        let reread = Genesis::from_bytes(&again).expect("a re-encoded genesis is valid");
+        assert_eq!(reread.validators, g.validators);
+        assert_eq!(reread.authorities, g.authorities);
+        assert_eq!(reread.offices, g.offices);
+        assert_eq!(reread.pinned, g.pinned);
+    }
+}
+
+/// A node configuration file.
+pub fn node_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = NodeConfig::parse(text, Path::new("config/node.json"));
+}
+
+/// A witness file; the first byte chooses the statement it is read for.
+pub fn witness_json(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let statement = CircuitId::ALL[usize::from(which) % CircuitId::ALL.len()].statement();
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let _ = Witness::from_json(statement, text);
+}
+
+/// An invoice in JSON: where it encodes, the canonical bytes decode to the same invoice.
+pub fn invoice_json(data: &[u8]) {
+    let Ok(invoice) = serde_json::from_slice::<Invoice>(data) else {
+        return;
+    };
+    if let Ok(bytes) = invoice.encode() {
+        let (again, _) = Invoice::decode(&bytes).expect("a canonical encoding decodes");
+        assert!(
+            again == invoice,
+            "the canonical encoding carries the invoice"
+        );
+    }
+}
+
+/// An invoice in its canonical binary encoding (what a document digest is taken over).
+pub fn invoice_binary(data: &[u8]) {
+    if let Ok((invoice, class)) = Invoice::decode(data) {
+        let bytes = invoice.encode_in(class).expect("a decoded invoice encodes");
+        assert_eq!(bytes, data, "an invoice has one canonical encoding");
+    }
+}
+
+/// The column families of [`stored_value`], by selector: the ledger's in the order of
+/// [`schema::COLUMN_FAMILIES`] (which the seeds follow), then the document store's.
+pub const STORED_COLUMN_FAMILIES: [&str; 18] = [
+    schema::Meta::CF,
+    schema::Blocks::CF,
+    schema::BlockHashes::CF,
+    schema::Transactions::CF,
+    schema::Records::CF,
+    schema::Nullifiers::CF,
+    schema::Claims::CF,
+    schema::RegistryRoots::CF,
+    schema::RootIndex::CF,
+    schema::Documents::CF,
+    schema::Digests::CF,
+    schema::Examinations::CF,
+    schema::VerifyingKeys::CF,
+    schema::PendingBlocks::CF,
+    DocumentMetas::CF,
+    DocumentKeys::CF,
+    DocumentBlobs::CF,
+    DocumentShreds::CF,
+];
+
+fn stored<S: Schema>(key: bool, data: &[u8]) {
+    if key {
+        if let Ok(k) = S::decode_key(data) {
+            assert_eq!(S::encode_key(&k), data, "{} keys have one encoding", S::CF);
+        }
+    } else if let Ok(v) = S::decode_value(data) {
+        assert_eq!(
+            S::encode_value(&v),
+            data,
+            "{} values have one encoding",
+            S::CF
+        );
+    }
+}
+
+/// A stored key or value (a data directory is outside bytes to an auditor, and to a node after
+/// a disk fault). The first byte chooses the column family and whether a key or a value is read;
+/// the last choice is the auditor's reader of stored blocks. The selectors are those of
+/// [`STORED_COLUMN_FAMILIES`].
+pub fn stored_value(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let key = which & 0x80 != 0;
+    match which & 0x7f {
+        0 => stored::<schema::Meta>(key, rest),
+        1 => stored::<schema::Blocks>(key, rest),
+        2 => stored::<schema::BlockHashes>(key, rest),
+        3 => stored::<schema::Transactions>(key, rest),
+        4 => stored::<schema::Records>(key, rest),
+        5 => stored::<schema::Nullifiers>(key, rest),
+        6 => stored::<schema::Claims>(key, rest),
+        7 => stored::<schema::RegistryRoots>(key, rest),
+        8 => stored::<schema::RootIndex>(key, rest),
+        9 => stored::<schema::Documents>(key, rest),
+        10 => stored::<schema::Digests>(key, rest),
+        11 => stored::<schema::Examinations>(key, rest),
+        12 => stored::<schema::VerifyingKeys>(key, rest),
+        13 => stored::<schema::PendingBlocks>(key, rest),
+        14 => stored::<DocumentMetas>(key, rest),
+        15 => stored::<DocumentKeys>(key, rest),
+        16 => stored::<DocumentBlobs>(key, rest),
+        17 => stored::<DocumentShreds>(key, rest),
+        _ => {
+            let _ = zkcustoms_audit::parse_stored_block(rest);
+        }
+    }
+}
+
+/// A verifying key (key directories, the ledger's pinned keys); the first byte chooses the
+/// circuit it is read for.
+pub fn verifying_key(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let circuit = CircuitId::ALL[usize::from(which) % CircuitId::ALL.len()];
+    if let Ok(vk) = VerifyingKey::from_bytes(circuit, rest) {
+        assert_eq!(vk.circuit(), circuit);
+    }
+}
+
+/// A ceremony file from another participant: the header (first byte 0), phase-1 parameters of
+/// power 1 or 2 (first byte 1 or 2) or a phase-2 key (any other first byte).
+pub fn ceremony_file(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    match which {
+        0 => {
+            let _ = zkcustoms_ceremony::file::decode(rest);
+        }
+        1 | 2 => {
+            let mut r = zkcustoms_ceremony::codec::Reader::new(rest);
+            if zkcustoms_ceremony::phase1::Phase1::read(&mut r, which).is_ok() {
+                let _ = r.finish();
+            }
+        }
+        _ => {
+            let _ = zkcustoms_ceremony::phase2::decode_key(rest);
+        }
+    }
+}
+
+/// The JSON answers of a node's API, as its clients read them from a node they do not trust;
+/// the first byte chooses the type.
+pub fn wire_json(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    match which % 4 {
+        0 => {
+            let _ = serde_json::from_slice::<wire::ErrorBody>(rest);
+        }
+        1 => {
+            let _ = serde_json::from_slice::<wire::Submitted>(rest);
+        }
+        2 => {
+            let _ = serde_json::from_slice::<wire::TxState>(rest);
+        }
+        _ => {
+            if let Ok(text) = std::str::from_utf8(rest) {
+                let _ = wire::parse_hash(text);
+            }
+        }
+    }
+}
