@@ -1,5 +1,5 @@
-//! The peer-to-peer channels of a validator and the largest message on any of them, shared by
-//! consensus and catch-up.
+//! The peer-to-peer channels of a validator, the largest message on any of them, and how long a
+//! blocked peer stays blocked, shared by consensus and catch-up.
 
 /// The peer-to-peer channels of a validator.
 pub mod channel {
@@ -19,6 +19,15 @@ pub mod channel {
 
 /// Largest peer-to-peer message, in bytes (a full block, or a batch of finalized blocks).
 pub const MAX_MESSAGE: u32 = 8 << 20;
+
+/// How long a peer stays blocked once this validator blocks it, after which it may connect
+/// again. A peer is blocked only for what it provably sent wrong (consensus' own checks, a
+/// malformed message, a relayed transaction it would have refused itself, wrong blocks while
+/// catching up); the validators are few and known, so the block is bounded: a peer blocked by
+/// mistake (validators on different versions of the rules, say) comes back, and a faulty one is
+/// blocked again at its next fault. Shorter than Commonware's recommended four hours, for the
+/// same reason: one validator of four cut off for long leaves consensus no margin.
+pub const BLOCK_DURATION: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// Messages a second each peer may send on a channel (more are dropped): generous for consensus,
 /// whose rate follows the views, and tight for catch-up, which a peer asks for once an interval.

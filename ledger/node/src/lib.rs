@@ -98,30 +98,29 @@ fn master_key(config: &NodeConfig, data_dir: &Path) -> Result<Arc<dyn MasterKey>
     Ok(Arc::new(LocalMasterKey::load(path).map_err(start)?))
 }
 
-/// The p2p configuration: Commonware's recommended one (handshake rates, connection cooldown,
-/// four-hour blocks), allowing private addresses when every validator of genesis has one (a
-/// network inside one organisation); its local one only for a development cluster whose
-/// validators all listen on loopback addresses (one machine: the recommended handshake rate of one
-/// per address every five seconds would only slow it down).
+/// The p2p configuration for validators at `addresses` (those of genesis): Commonware's
+/// recommended one (handshake rates, connection cooldown), allowing private addresses when every
+/// validator has one (a network inside one organisation); its local one only for a development
+/// cluster whose validators all listen on loopback addresses (one machine: the recommended
+/// handshake rate of one per address every five seconds would only slow it down). Either way a
+/// blocked peer is blocked for [`BLOCK_DURATION`](crate::channels::BLOCK_DURATION), then may
+/// connect again.
 fn p2p_config(
-    genesis: &Genesis,
+    addresses: &[SocketAddr],
     signer: commonware_cryptography::ed25519::PrivateKey,
     listen: SocketAddr,
 ) -> lookup::Config<commonware_cryptography::ed25519::PrivateKey> {
-    let addresses: Vec<SocketAddr> = genesis
-        .file
-        .validators
-        .iter()
-        .map(|v| v.p2p_address)
-        .collect();
-    if addresses.iter().all(|a| a.ip().is_loopback()) {
-        return lookup::Config::local(signer, P2P_NAMESPACE, listen, MAX_MESSAGE);
-    }
-    let mut cfg = lookup::Config::recommended(signer, P2P_NAMESPACE, listen, MAX_MESSAGE);
-    cfg.allow_private_ips = addresses.iter().all(|a| match a.ip() {
-        std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback(),
-        std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
-    });
+    let mut cfg = if addresses.iter().all(|a| a.ip().is_loopback()) {
+        lookup::Config::local(signer, P2P_NAMESPACE, listen, MAX_MESSAGE)
+    } else {
+        let mut cfg = lookup::Config::recommended(signer, P2P_NAMESPACE, listen, MAX_MESSAGE);
+        cfg.allow_private_ips = addresses.iter().all(|a| match a.ip() {
+            std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback(),
+            std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+        });
+        cfg
+    };
+    cfg.block_duration = crate::channels::BLOCK_DURATION;
     cfg
 }
 
@@ -194,7 +193,13 @@ pub fn run_until(
         .try_collect()
         .map_err(|_| NodeError::Start("validator keys are not unique".into()))?;
     // The fixed-peer network: only the validators in genesis, at their genesis addresses.
-    let p2p_cfg = p2p_config(&genesis, signer.clone(), p2p_address);
+    let addresses: Vec<SocketAddr> = genesis
+        .file
+        .validators
+        .iter()
+        .map(|v| v.p2p_address)
+        .collect();
+    let p2p_cfg = p2p_config(&addresses, signer.clone(), p2p_address);
     let runtime_cfg =
         cw_tokio::Config::new().with_storage_directory(opts.data_dir.join("consensus"));
     let executor = cw_tokio::Runner::new(runtime_cfg);
@@ -238,3 +243,26 @@ pub fn run_until(
 }
 
 pub use zkcustoms_http::{shutdown_signal, Rate, Rates};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_cryptography::ed25519::PrivateKey;
+
+    #[test]
+    fn blocked_peers_are_blocked_for_a_bounded_time() {
+        let at = |a: &str| -> SocketAddr { a.parse().unwrap() };
+        let local = [at("127.0.0.1:9000"), at("127.0.0.1:9001")];
+        let private = [at("10.0.0.1:9000"), at("10.0.0.2:9000")];
+        let public = [at("192.0.2.1:9000"), at("198.51.100.1:9000")];
+        for addresses in [&local[..], &private[..], &public[..]] {
+            let cfg = p2p_config(addresses, PrivateKey::from_seed(1), addresses[0]);
+            assert_eq!(cfg.block_duration, crate::channels::BLOCK_DURATION);
+        }
+        assert!(p2p_config(&private, PrivateKey::from_seed(1), private[0]).allow_private_ips);
+        assert!(!p2p_config(&public, PrivateKey::from_seed(1), public[0]).allow_private_ips);
+        let duration = crate::channels::BLOCK_DURATION;
+        assert!(duration > std::time::Duration::ZERO);
+        assert!(duration <= std::time::Duration::from_secs(4 * 60 * 60));
+    }
+}

@@ -4,7 +4,10 @@
 //!
 //! Scenarios: all online; one offline, then back; a partition, then healing; a crash and a
 //! restart from RocksDB; a Byzantine proposer forging blocks (an invalid proof, a reused
-//! nullifier); an equivocating validator; and the same seed giving the same execution.
+//! nullifier); an equivocating validator; a peer lying to a validator that catches up; a peer
+//! sending a malformed block and invalid relayed transactions (blocked) beside honest validators
+//! that disagree on a transaction for a while (not blocked); and the same seed giving the same
+//! execution.
 
 use commonware_consensus::simplex::elector::RoundRobin;
 use commonware_consensus::simplex::mocks::{equivocator, relay::Relay};
@@ -916,5 +919,126 @@ fn a_lagging_validator_catches_up_past_a_lying_peer_and_blocks_only_it() {
         ];
         cluster.wait_included(&[0, 1, 2], &more, WITHIN).await;
         cluster.assert_consistent(&[0, 1, 2]);
+    });
+}
+
+/// A publication of `root` as the authority's root number `sequence`, signed by `key`.
+fn publish_root_as(genesis: &Genesis, key: &PrivateKey, root: u64, sequence: u64) -> Transaction {
+    Transaction::PublishRoot(PublishRoot::sign(
+        &genesis.chain_id,
+        key,
+        AUTHORITY,
+        zkcustoms_circuits::Fr::from(root),
+        sequence,
+    ))
+}
+
+#[test]
+fn peers_are_blocked_for_what_they_provably_sent_wrong_and_only_for_that() {
+    use commonware_p2p::{Recipients, Sender as _};
+    use zkcustoms_ledger_core::chain::TxStatus;
+    runner(9).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        let honest = [0, 1, 2];
+        for i in honest {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        // Validator 3 takes no part in consensus (three of four are a quorum): it only sends,
+        // on the blocks and transactions channels, what no honest validator would.
+        let control = cluster.oracle.control(cluster.keys[3].clone());
+        let (mut blocks, _blocks_in) = control.register(channel::BLOCKS, QUOTA).await.unwrap();
+        let (mut txs, _txs_in) = control
+            .register(channel::TRANSACTIONS, QUOTA)
+            .await
+            .unwrap();
+        let genesis = cluster.genesis.clone();
+        let mut hashes = vec![cluster.submit(0, &publish_root(&genesis))];
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+
+        // Honest validators disagree for a while: two roots numbered 2 reach validators 0 and 1
+        // at once, each relays its own, and each refuses the other's (a stateful rejection).
+        let first = publish_root_as(&genesis, &authority_key(), 2, 2);
+        let second = publish_root_as(&genesis, &authority_key(), 3, 2);
+        let (a, b) = (cluster.submit(0, &first), cluster.submit(1, &second));
+
+        // The faulty peer: to validator 0, a block that does not decode; to 1, a relayed
+        // transaction whose proof does not verify; to 2, a root publication signed by a key that
+        // is not the authority's.
+        let key = |i: usize| cluster.keys[i].clone();
+        let garbage_block = vec![1, 0xde, 0xad, 0xbe, 0xef]; // the block tag, then no block
+        let to = blocks.send(Recipients::One(key(0)), garbage_block, false);
+        assert_eq!(to, vec![key(0)]);
+        let false_proof = invalid_proof_tx(3, 4).to_bytes();
+        let to = txs.send(Recipients::One(key(1)), false_proof, false);
+        assert_eq!(to, vec![key(1)]);
+        let forged = publish_root_as(&genesis, &validator_key(3), 4, 3).to_bytes();
+        let to = txs.send(Recipients::One(key(2)), forged, false);
+        assert_eq!(to, vec![key(2)]);
+
+        // Each honest validator blocks the faulty peer, and nobody blocks an honest validator
+        // (the relays of the two roots arrive meanwhile).
+        let deadline = context.current() + WITHIN;
+        loop {
+            let blocked = cluster.oracle.blocked().await.unwrap();
+            assert!(
+                blocked.iter().all(|(_, who)| *who == key(3)),
+                "an honest validator was blocked: {blocked:?}"
+            );
+            if honest.iter().all(|&i| blocked.contains(&(key(i), key(3)))) {
+                break;
+            }
+            assert!(
+                context.current() < deadline,
+                "the faulty peer was not blocked by every honest validator: {blocked:?}"
+            );
+            context.sleep(Duration::from_millis(50)).await;
+        }
+
+        // One of the two roots numbered 2 is finalized; the other is refused everywhere, by the
+        // validator that received it from its honest peer's relay among them.
+        let deadline = context.current() + WITHIN;
+        let status = |i: usize, h: &Hash| cluster.chain(i).status(h).unwrap();
+        let included = |h: &Hash| {
+            honest
+                .iter()
+                .all(|&i| matches!(status(i, h), TxStatus::Included { .. }))
+        };
+        let (winner, loser) = loop {
+            if included(&a) {
+                break (a, b);
+            }
+            if included(&b) {
+                break (b, a);
+            }
+            assert!(
+                context.current() < deadline,
+                "neither root numbered 2 was finalized"
+            );
+            context.sleep(Duration::from_millis(50)).await;
+        };
+        hashes.push(winner);
+        for i in honest {
+            match status(i, &loser) {
+                TxStatus::Rejected(r) => assert!(
+                    ["bad-sequence", "duplicate-root"].contains(&r.code),
+                    "validator {i}: {r}"
+                ),
+                other => panic!("validator {i}: the conflicting root is {other:?}"),
+            }
+        }
+
+        // Nobody blocked an honest validator, and the honest validators finalize on.
+        let blocked = cluster.oracle.blocked().await.unwrap();
+        assert!(
+            blocked
+                .iter()
+                .all(|(by, who)| *who == key(3) && *by != key(3)),
+            "an honest validator was blocked: {blocked:?}"
+        );
+        for i in 0..3 {
+            hashes.push(cluster.submit(i, &proof_tx(i)));
+        }
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        cluster.assert_consistent(&honest);
     });
 }

@@ -16,6 +16,12 @@
 //!
 //! Every block is validated in full (links, timestamp, proposer, every rule in order, every
 //! proof batched) before this validator votes for it, whoever proposed it.
+//!
+//! A peer is blocked (for the p2p configuration's block duration,
+//! [`crate::channels::BLOCK_DURATION`] on a node) only for what it provably sent wrong: on the
+//! blocks channel, a message that is not a block or a block request of the right size and form;
+//! on the transactions channel, a transaction that does not decode or that it would have refused
+//! itself ([`blame`]).
 
 use commonware_actor::mailbox::{self, Policy, Sender as MailboxSender};
 use commonware_actor::Feedback;
@@ -48,6 +54,7 @@ use zkcustoms_ledger_types::tx::{Hash, Transaction};
 pub use zkcustoms_ledger_core::finality::Scheme;
 
 mod application;
+pub mod blame;
 mod relay;
 
 use application::*;
@@ -217,29 +224,27 @@ pub fn start_validator<E, S, R, B>(
             }
         });
 
-    // Blocks from peers, and requests for blocks.
+    // Blocks from peers, and requests for blocks. A peer that sends a malformed message is
+    // blocked (no honest validator sends one); a well-formed block is validated only when a
+    // proposal needs it.
     let blocks_shared = shared.clone();
+    let mut blocks_blocker = blocker.clone();
     context
         .child("blocks")
         .shared(true)
         .spawn(move |_| async move {
             while let Ok((peer, msg)) = blocks_rx.recv().await {
-                let bytes = msg.as_ref();
-                match bytes.split_first() {
-                    Some((&BLOCK_TAG, rest)) => match Block::from_bytes(rest) {
-                        Ok(block) => {
-                            let hash = block.hash();
-                            blocks_shared
-                                .received
-                                .lock()
-                                .expect("received lock")
-                                .insert(hash, block, rest.len());
-                            blocks_shared.arrivals.send_modify(|n| *n += 1);
-                        }
-                        Err(e) => warn!(error = %e, "a peer sent a malformed block"),
-                    },
-                    Some((&BLOCK_REQUEST_TAG, rest)) if rest.len() == 32 => {
-                        let hash: Hash = rest.try_into().expect("32 bytes");
+                match BlocksMessage::decode(msg.as_ref()) {
+                    Ok(BlocksMessage::Block(block, size)) => {
+                        let hash = block.hash();
+                        blocks_shared
+                            .received
+                            .lock()
+                            .expect("received lock")
+                            .insert(hash, block, size);
+                        blocks_shared.arrivals.send_modify(|n| *n += 1);
+                    }
+                    Ok(BlocksMessage::Request(hash)) => {
                         match blocks_shared.chain.block_by_hash(&hash) {
                             Ok(Some(block)) => {
                                 blocks_shared.send_block(&block, Recipients::One(peer))
@@ -248,7 +253,10 @@ pub fn start_validator<E, S, R, B>(
                             Err(e) => error!(error = %e, "cannot read a block"),
                         }
                     }
-                    _ => warn!("a peer sent a malformed message on the blocks channel"),
+                    Err(why) => {
+                        warn!(%peer, %why, "malformed message on the blocks channel: blocked");
+                        let _ = blocks_blocker.block(peer);
+                    }
                 }
             }
         });
@@ -261,19 +269,29 @@ pub fn start_validator<E, S, R, B>(
             let _ = txs_tx.send(Recipients::All, tx.to_bytes(), false);
         }
     });
+    // A peer is blocked for a relayed transaction that does not decode, or that it would have
+    // refused itself had it checked it ([`blame`]); not for a refusal that depends on the state
+    // or the clock, on which honest validators disagree for a while.
     let relay_chain = chain.clone();
+    let mut relay_blocker = blocker.clone();
     context
         .child("relay_in")
         .shared(true)
         .spawn(move |_| async move {
-            while let Ok((_, msg)) = txs_rx.recv().await {
+            while let Ok((peer, msg)) = txs_rx.recv().await {
                 match Transaction::from_bytes(msg.as_ref()) {
-                    Ok(tx) => {
-                        if let Err(e) = relay_chain.submit_from_peer(tx) {
-                            debug!(error = %e, "a relayed transaction was not admitted");
+                    Ok(tx) => match relay_chain.submit_from_peer(tx) {
+                        Ok(_) => {}
+                        Err(e) if blame::is_provable_fault(&e) => {
+                            warn!(%peer, error = %e, "relayed an invalid transaction: blocked");
+                            let _ = relay_blocker.block(peer);
                         }
+                        Err(e) => debug!(%peer, error = %e, "relayed transaction not admitted"),
+                    },
+                    Err(e) => {
+                        warn!(%peer, error = %e, "relayed a malformed transaction: blocked");
+                        let _ = relay_blocker.block(peer);
                     }
-                    Err(e) => warn!(error = %e, "a peer relayed a malformed transaction"),
                 }
             }
         });

@@ -49,6 +49,59 @@ pub(super) struct Shared<S> {
 pub(super) const BLOCK_TAG: u8 = 1;
 pub(super) const BLOCK_REQUEST_TAG: u8 = 2;
 
+/// A message on the blocks channel: `BLOCK_TAG | block` or `BLOCK_REQUEST_TAG | hash`.
+#[derive(Debug)]
+pub(super) enum BlocksMessage {
+    /// A block, with its encoded size in bytes.
+    Block(Block, usize),
+    /// A request for the block with this hash.
+    Request(Hash),
+}
+
+/// Why a message on the blocks channel is malformed. No honest validator sends one (it sends
+/// only [`Shared::send_block`]'s and [`Shared::request_block`]'s messages), so the sender is
+/// blocked.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Malformed {
+    /// Larger than any block message ([`MAX_MESSAGE`]).
+    #[error("{0} bytes, more than a message on the blocks channel holds")]
+    TooLarge(usize),
+    /// No tag.
+    #[error("an empty message")]
+    Empty,
+    /// A tag that is neither a block's nor a request's.
+    #[error("unknown tag {0}")]
+    Tag(u8),
+    /// A block request that is not exactly one hash.
+    #[error("a block request of {0} bytes, not 32")]
+    Request(usize),
+    /// A block that does not decode (its encoding, a transaction, or its transaction root).
+    #[error("a block that does not decode: {0}")]
+    Block(#[from] zkcustoms_ledger_types::block::BlockError),
+}
+
+impl BlocksMessage {
+    /// Decodes a message with full validation, its size checked before anything is read.
+    pub(super) fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
+        if bytes.len() > MAX_MESSAGE as usize {
+            return Err(Malformed::TooLarge(bytes.len()));
+        }
+        match bytes.split_first() {
+            None => Err(Malformed::Empty),
+            Some((&BLOCK_TAG, rest)) => {
+                Ok(BlocksMessage::Block(Block::from_bytes(rest)?, rest.len()))
+            }
+            Some((&BLOCK_REQUEST_TAG, rest)) => {
+                let hash: Hash = rest
+                    .try_into()
+                    .map_err(|_| Malformed::Request(rest.len()))?;
+                Ok(BlocksMessage::Request(hash))
+            }
+            Some((&tag, _)) => Err(Malformed::Tag(tag)),
+        }
+    }
+}
+
 impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
     pub(super) fn send_block(&self, block: &Block, to: Recipients<PublicKey>) {
         let mut msg = Vec::with_capacity(1 + block.header.tx_count as usize * 512);
@@ -147,6 +200,66 @@ pub(super) fn try_validate<S: Sender<PublicKey = PublicKey>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_messages_decode_only_when_well_formed() {
+        let block = Block::new(1, [0; 32], 0, [0; 32], Vec::new());
+        let mut msg = vec![BLOCK_TAG];
+        msg.extend_from_slice(&block.to_bytes());
+        match BlocksMessage::decode(&msg) {
+            Ok(BlocksMessage::Block(b, size)) => {
+                assert_eq!((b, size), (block.clone(), msg.len() - 1));
+            }
+            other => panic!("a block: {other:?}"),
+        }
+        let mut request = vec![BLOCK_REQUEST_TAG];
+        request.extend_from_slice(&[7; 32]);
+        assert!(matches!(
+            BlocksMessage::decode(&request),
+            Ok(BlocksMessage::Request(h)) if h == [7; 32]
+        ));
+
+        // Each of these is refused, so its sender is blocked.
+        assert!(matches!(BlocksMessage::decode(&[]), Err(Malformed::Empty)));
+        assert!(matches!(
+            BlocksMessage::decode(&[9, 1, 2]),
+            Err(Malformed::Tag(9))
+        ));
+        for n in [0, 31, 33] {
+            let mut short = vec![BLOCK_REQUEST_TAG];
+            short.resize(1 + n, 0);
+            assert!(matches!(
+                BlocksMessage::decode(&short),
+                Err(Malformed::Request(m)) if m == n
+            ));
+        }
+        assert!(matches!(
+            BlocksMessage::decode(&[BLOCK_TAG, 1, 2, 3]),
+            Err(Malformed::Block(_))
+        ));
+        // A block with a trailing byte, or whose transaction root is not its transactions', is
+        // refused.
+        let mut long = msg.clone();
+        long.push(0);
+        assert!(matches!(
+            BlocksMessage::decode(&long),
+            Err(Malformed::Block(_))
+        ));
+        let mut changed = msg.clone();
+        // The tag, the header's version, height, parent and timestamp, then the root.
+        changed[1 + 1 + 8 + 32 + 8] ^= 1;
+        assert!(matches!(
+            BlocksMessage::decode(&changed),
+            Err(Malformed::Block(_))
+        ));
+        // The size is checked before anything is decoded.
+        let mut huge = vec![BLOCK_TAG];
+        huge.resize(MAX_MESSAGE as usize + 1, 0);
+        assert!(matches!(
+            BlocksMessage::decode(&huge),
+            Err(Malformed::TooLarge(n)) if n == MAX_MESSAGE as usize + 1
+        ));
+    }
 
     #[test]
     fn received_blocks_are_bounded_by_count_and_by_bytes() {
