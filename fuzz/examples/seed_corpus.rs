@@ -54,6 +54,20 @@ fn main() {
             &format!("header-{}", i + 1),
             &with(0, &block.header.to_bytes()),
         );
+        let message = with(zkcustoms_node::consensus::BLOCK_TAG, &block.to_bytes());
+        write(
+            &root,
+            "blocks_message",
+            &format!("block-{}", i + 1),
+            &message,
+        );
+        let request = with(zkcustoms_node::consensus::BLOCK_REQUEST_TAG, &block.hash());
+        write(
+            &root,
+            "blocks_message",
+            &format!("request-{}", i + 1),
+            &request,
+        );
     }
     let env = envelope();
     write(&root, "envelope_binary", "aeo-status", &env.to_bytes());

@@ -21,6 +21,7 @@ use zkcustoms_ledger_types::block::{Block, BlockHeader};
 use zkcustoms_ledger_types::genesis::{Genesis, NodeConfig};
 use zkcustoms_ledger_types::tx::Transaction;
 use zkcustoms_ledger_types::wire;
+use zkcustoms_node::consensus::{BlocksMessage, BLOCK_REQUEST_TAG, BLOCK_TAG};
 use zkcustoms_node::sync::SyncMessage;
 use zkcustoms_prover::witness::Witness;
 use zkcustoms_verifier::{envelope, ProofEnvelope, VerifyingKey};
@@ -33,6 +34,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("transaction_binary", transaction_binary),
     ("transaction_json", transaction_json),
     ("block", block),
+    ("blocks_message", blocks_message),
     ("envelope_binary", envelope_binary),
     ("envelope_json", envelope_json),
     ("sync_message", sync_message),
@@ -97,6 +99,22 @@ pub fn block(data: &[u8]) {
                 assert_eq!(block.to_bytes(), data, "a block has one encoding");
             }
         }
+    }
+}
+
+/// A message of the p2p blocks channel (a block, or a request for one).
+pub fn blocks_message(data: &[u8]) {
+    match BlocksMessage::decode(data) {
+        Ok(BlocksMessage::Block(block, size)) => {
+            assert_eq!(data[0], BLOCK_TAG);
+            assert_eq!(size, data.len() - 1);
+            assert_eq!(block.to_bytes(), &data[1..], "a block has one encoding");
+        }
+        Ok(BlocksMessage::Request(hash)) => {
+            assert_eq!(data[0], BLOCK_REQUEST_TAG);
+            assert_eq!(&hash[..], &data[1..]);
+        }
+        Err(_) => {}
     }
 }
 

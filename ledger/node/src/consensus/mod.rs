@@ -57,6 +57,8 @@ mod application;
 pub mod blame;
 mod relay;
 
+pub use relay::{BlocksMessage, Malformed, BLOCK_REQUEST_TAG, BLOCK_TAG};
+
 use application::*;
 pub use application::{FinalizationReporter, Mailbox, Message};
 use relay::*;

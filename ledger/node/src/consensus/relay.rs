@@ -45,13 +45,14 @@ pub(super) struct Shared<S> {
     pub(super) blocks_out: Mutex<S>,
 }
 
-/// Tags of messages on the blocks channel.
-pub(super) const BLOCK_TAG: u8 = 1;
-pub(super) const BLOCK_REQUEST_TAG: u8 = 2;
+/// Tag of a block on the blocks channel.
+pub const BLOCK_TAG: u8 = 1;
+/// Tag of a block request.
+pub const BLOCK_REQUEST_TAG: u8 = 2;
 
 /// A message on the blocks channel: `BLOCK_TAG | block` or `BLOCK_REQUEST_TAG | hash`.
 #[derive(Debug)]
-pub(super) enum BlocksMessage {
+pub enum BlocksMessage {
     /// A block, with its encoded size in bytes.
     Block(Block, usize),
     /// A request for the block with this hash.
@@ -62,7 +63,7 @@ pub(super) enum BlocksMessage {
 /// only [`Shared::send_block`]'s and [`Shared::request_block`]'s messages), so the sender is
 /// blocked.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum Malformed {
+pub enum Malformed {
     /// Larger than any block message ([`MAX_MESSAGE`]).
     #[error("{0} bytes, more than a message on the blocks channel holds")]
     TooLarge(usize),
@@ -82,7 +83,7 @@ pub(super) enum Malformed {
 
 impl BlocksMessage {
     /// Decodes a message with full validation, its size checked before anything is read.
-    pub(super) fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
+    pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
         if bytes.len() > MAX_MESSAGE as usize {
             return Err(Malformed::TooLarge(bytes.len()));
         }
