@@ -491,3 +491,30 @@ fn declaration_match_proves_and_verifies() {
     let o = run(&["verify", "--keys", &keys, &changed]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
 }
+
+#[test]
+fn rates_that_are_not_positive_numbers_exit_2() {
+    // Checked while the arguments are parsed: nothing is opened or bound.
+    let cases: [&[&str]; 4] = [
+        &["node", "--genesis", "genesis.json", "--client-rate", "0"],
+        &["node", "--genesis", "genesis.json", "--anonymous-rate=-5"],
+        &["serve", "prover", "--token", "t", "--client-rate", "NaN"],
+        &[
+            "serve",
+            "prover",
+            "--token",
+            "t",
+            "--anonymous-rate",
+            "fast",
+        ],
+    ];
+    for args in cases {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("requests a second"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
