@@ -85,11 +85,11 @@ pub struct NodeArgs {
     max_concurrency: usize,
     /// Requests a second allowed to each role token (bursts of twice as many; more are answered
     /// 429).
-    #[arg(long, default_value_t = 1000.0, value_parser = crate::cli::parse_rate)]
+    #[arg(long, default_value_t = 1000.0, value_parser = crate::rates::parse_rate)]
     client_rate: f64,
     /// Requests a second allowed to each anonymous address, IPv6 by /64 (bursts of three times as
     /// many; more are answered 429).
-    #[arg(long, default_value_t = 20.0, value_parser = crate::cli::parse_rate)]
+    #[arg(long, default_value_t = 20.0, value_parser = crate::rates::parse_rate)]
     anonymous_rate: f64,
     /// Largest off-ledger document accepted, in bytes.
     #[arg(long, default_value_t = zkcustoms_documents::DEFAULT_MAX_DOCUMENT_BYTES)]
@@ -418,7 +418,7 @@ pub fn run_node(a: NodeArgs) -> Result<()> {
             ..MempoolLimits::default()
         },
         max_concurrency: a.max_concurrency,
-        rates: crate::cli::rates(a.client_rate, a.anonymous_rate),
+        rates: crate::rates::rates(a.client_rate, a.anonymous_rate),
         max_document_bytes: a.max_document_bytes,
     })?;
     Ok(())

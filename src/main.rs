@@ -6,6 +6,7 @@ mod cli;
 mod document_cli;
 mod ledger_cli;
 mod prover_cli;
+mod rates;
 
 fn main() -> std::process::ExitCode {
     cli::run()

@@ -72,11 +72,11 @@ pub struct ProverArgs {
     max_concurrency: usize,
     /// Requests a second allowed to the API token (bursts of twice as many; more are answered
     /// 429).
-    #[arg(long, default_value_t = 1000.0, value_parser = crate::cli::parse_rate)]
+    #[arg(long, default_value_t = 1000.0, value_parser = crate::rates::parse_rate)]
     client_rate: f64,
     /// Requests a second allowed to each address without the token, IPv6 by /64 (bursts of
     /// three times as many; more are answered 429).
-    #[arg(long, default_value_t = 20.0, value_parser = crate::cli::parse_rate)]
+    #[arg(long, default_value_t = 20.0, value_parser = crate::rates::parse_rate)]
     anonymous_rate: f64,
     /// Ledger node API address that requests may submit proofs to (repeat for several).
     #[arg(long = "ledger")]
@@ -153,7 +153,7 @@ pub fn run(cmd: ServeCommand) -> Result<()> {
     config.sync_wait = Duration::from_millis(a.sync_wait_ms);
     config.max_body = a.max_body;
     config.max_concurrency = a.max_concurrency;
-    config.rates = crate::cli::rates(a.client_rate, a.anonymous_rate);
+    config.rates = crate::rates::rates(a.client_rate, a.anonymous_rate);
     config.ledgers = a.ledgers;
     config.ledger_token = a.ledger_token_file.as_deref().map(read_token).transpose()?;
     config.ledger_wait = Duration::from_millis(a.ledger_wait_ms);
