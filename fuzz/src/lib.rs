@@ -230,27 +230,30 @@ pub fn invoice_binary(data: &[u8]) {
     }
 }
 
-/// The column families of [`stored_value`], by selector: the ledger's in the order of
-/// [`schema::COLUMN_FAMILIES`] (which the seeds follow), then the document store's.
-pub const STORED_COLUMN_FAMILIES: [&str; 18] = [
-    schema::Meta::CF,
-    schema::Blocks::CF,
-    schema::BlockHashes::CF,
-    schema::Transactions::CF,
-    schema::Records::CF,
-    schema::Nullifiers::CF,
-    schema::Claims::CF,
-    schema::RegistryRoots::CF,
-    schema::RootIndex::CF,
-    schema::Documents::CF,
-    schema::Digests::CF,
-    schema::Examinations::CF,
-    schema::VerifyingKeys::CF,
-    schema::PendingBlocks::CF,
-    DocumentMetas::CF,
-    DocumentKeys::CF,
-    DocumentBlobs::CF,
-    DocumentShreds::CF,
+/// A column family's key and value decoders, as [`stored_value`] calls them.
+type StoredDecoder = fn(bool, &[u8]);
+
+/// The column families of [`stored_value`], by selector, each with its decoders: the ledger's in
+/// the order of [`schema::COLUMN_FAMILIES`] (which the seeds follow), then the document store's.
+pub const STORED: [(&str, StoredDecoder); 18] = [
+    (schema::Meta::CF, stored::<schema::Meta>),
+    (schema::Blocks::CF, stored::<schema::Blocks>),
+    (schema::BlockHashes::CF, stored::<schema::BlockHashes>),
+    (schema::Transactions::CF, stored::<schema::Transactions>),
+    (schema::Records::CF, stored::<schema::Records>),
+    (schema::Nullifiers::CF, stored::<schema::Nullifiers>),
+    (schema::Claims::CF, stored::<schema::Claims>),
+    (schema::RegistryRoots::CF, stored::<schema::RegistryRoots>),
+    (schema::RootIndex::CF, stored::<schema::RootIndex>),
+    (schema::Documents::CF, stored::<schema::Documents>),
+    (schema::Digests::CF, stored::<schema::Digests>),
+    (schema::Examinations::CF, stored::<schema::Examinations>),
+    (schema::VerifyingKeys::CF, stored::<schema::VerifyingKeys>),
+    (schema::PendingBlocks::CF, stored::<schema::PendingBlocks>),
+    (DocumentMetas::CF, stored::<DocumentMetas>),
+    (DocumentKeys::CF, stored::<DocumentKeys>),
+    (DocumentBlobs::CF, stored::<DocumentBlobs>),
+    (DocumentShreds::CF, stored::<DocumentShreds>),
 ];
 
 fn stored<S: Schema>(key: bool, data: &[u8]) {
@@ -270,33 +273,16 @@ fn stored<S: Schema>(key: bool, data: &[u8]) {
 
 /// A stored key or value (a data directory is outside bytes to an auditor, and to a node after
 /// a disk fault). The first byte chooses the column family and whether a key or a value is read;
-/// the last choice is the auditor's reader of stored blocks. The selectors are those of
-/// [`STORED_COLUMN_FAMILIES`].
+/// the last choice is the auditor's reader of stored blocks. The selectors are the indices of
+/// [`STORED`].
 pub fn stored_value(data: &[u8]) {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
     let key = which & 0x80 != 0;
-    match which & 0x7f {
-        0 => stored::<schema::Meta>(key, rest),
-        1 => stored::<schema::Blocks>(key, rest),
-        2 => stored::<schema::BlockHashes>(key, rest),
-        3 => stored::<schema::Transactions>(key, rest),
-        4 => stored::<schema::Records>(key, rest),
-        5 => stored::<schema::Nullifiers>(key, rest),
-        6 => stored::<schema::Claims>(key, rest),
-        7 => stored::<schema::RegistryRoots>(key, rest),
-        8 => stored::<schema::RootIndex>(key, rest),
-        9 => stored::<schema::Documents>(key, rest),
-        10 => stored::<schema::Digests>(key, rest),
-        11 => stored::<schema::Examinations>(key, rest),
-        12 => stored::<schema::VerifyingKeys>(key, rest),
-        13 => stored::<schema::PendingBlocks>(key, rest),
-        14 => stored::<DocumentMetas>(key, rest),
-        15 => stored::<DocumentKeys>(key, rest),
-        16 => stored::<DocumentBlobs>(key, rest),
-        17 => stored::<DocumentShreds>(key, rest),
-        _ => {
+    match STORED.get(usize::from(which & 0x7f)) {
+        Some((_, decode)) => decode(key, rest),
+        None => {
             let _ = zkcustoms_audit::parse_stored_block(rest);
         }
     }
