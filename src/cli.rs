@@ -7,6 +7,7 @@ use crate::audit_cli;
 use crate::ceremony_cli;
 use crate::document_cli;
 use crate::ledger_cli;
+use crate::party_cli;
 use crate::prover_cli;
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
@@ -95,6 +96,14 @@ enum Command {
         /// Where to write the envelope (standard output when absent).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// For an aeo-status proof to file on a ledger: the consignment it is filed under. The
+        /// witness's scope is replaced by the ledger's scope for this UCR (the only scope the
+        /// ledger accepts there); needs `--genesis`.
+        #[arg(long, requires = "genesis", value_name = "UCR")]
+        for_ucr: Option<String>,
+        /// The ledger's genesis file (its hash is the chain id the scope is bound to).
+        #[arg(long, requires = "for_ucr")]
+        genesis: Option<PathBuf>,
     },
     /// Verify proof envelopes: exit 0 when all verify, 1 when one does not, 2 on bad input.
     Verify {
@@ -127,6 +136,12 @@ enum Command {
     Submit {
         #[command(subcommand)]
         command: ledger_cli::SubmitCommand,
+    },
+    /// Parties: key files, traders registered by customs offices, delegations between traders.
+    /// Exit 1 when a ledger rule refused the transaction, 2 on bad input or an unreachable node.
+    Party {
+        #[command(subcommand)]
+        command: party_cli::PartyCommand,
     },
     /// Read from a node: records of a consignment, a transaction, a block, a registry, the status.
     Query {
@@ -313,7 +328,16 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             keys,
             witness,
             out,
-        } => prove(&statement_id(&statement)?, &keys, &witness, out.as_deref()),
+            for_ucr,
+            genesis,
+        } => {
+            let statement = statement_id(&statement)?;
+            let mut text = read_text(&witness)?;
+            if let (Some(ucr), Some(genesis)) = (for_ucr, genesis) {
+                text = ledger_cli::with_ledger_scope(&statement, &text, &ucr, &genesis)?;
+            }
+            prove(&statement, &keys, &text, out.as_deref())
+        }
         Command::Verify {
             keys,
             backend,
@@ -332,6 +356,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Cluster { command } => Ok(ledger_cli::cluster(command)?),
         Command::Submit { command } => ledger_cli::submit(command).map_err(refusal),
         Command::Query { command } => ledger_cli::query(command).map_err(refusal),
+        Command::Party { command } => party_cli::run(command).map_err(refusal),
         Command::Document { command } => document_cli::run(command).map_err(refusal),
         Command::Serve { command } => Ok(prover_cli::run(command)?),
     }
@@ -524,8 +549,8 @@ fn holder_new(out: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-fn prove(statement: &str, keys: &Path, witness: &Path, out: Option<&Path>) -> Result<(), Failure> {
-    let witness = Witness::from_json(statement, &read_text(witness)?)?;
+fn prove(statement: &str, keys: &Path, witness: &str, out: Option<&Path>) -> Result<(), Failure> {
+    let witness = Witness::from_json(statement, witness)?;
     let statement = witness.statement()?;
     // The native check runs before the proving key is even loaded.
     statement.check()?;

@@ -8,8 +8,9 @@ use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
-use zkcustoms_documents::{parse_readers, DEFAULT_MAX_DOCUMENT_BYTES};
+use zkcustoms_documents::DEFAULT_MAX_DOCUMENT_BYTES;
 use zkcustoms_ledger_client::ClientError;
+use zkcustoms_ledger_types::party::parse_readers;
 use zkcustoms_ledger_types::tx::DocumentKey;
 use zkcustoms_ledger_types::tx::{check_doc_type, Ucr};
 
@@ -45,7 +46,8 @@ impl DocumentId {
 #[derive(Subcommand)]
 pub enum DocumentCommand {
     /// Upload an anchored document to the node, which keeps it encrypted under a key of its own
-    /// (role: trader). Its SHA-256 must be the anchored digest.
+    /// (the consignment's trader, signing with `--party` and `--party-key`). Its SHA-256 must be
+    /// the anchored digest.
     Put {
         #[command(flatten)]
         client: ClientArgs,
@@ -57,11 +59,13 @@ pub enum DocumentCommand {
         /// Invoice JSON: its canonical encoding (the bytes whose digest is anchored) is uploaded.
         #[arg(long)]
         invoice: Option<PathBuf>,
-        /// Roles that may read it besides the trader, comma-separated (`customs,auditor`).
+        /// Who may read it besides the uploader, comma-separated: `customs:ADMIN` (every office
+        /// of an administration, e.g. `customs:DE`) or party ids (an auditor's id, an EORI).
         #[arg(long, default_value = "")]
         readers: String,
     },
-    /// Read a document (roles on its access list).
+    /// Read a document (the uploader and the parties on its access list, signing with `--party`
+    /// and `--party-key`).
     Get {
         #[command(flatten)]
         client: ClientArgs,
@@ -72,7 +76,7 @@ pub enum DocumentCommand {
         out: Option<PathBuf>,
     },
     /// Forget a document: the node destroys its key, and it can never be read again; its digest
-    /// and every proof about it stay on the ledger (role: trader or customs).
+    /// and every proof about it stay on the ledger (the consignment's trader, signing).
     Forget {
         #[command(flatten)]
         client: ClientArgs,

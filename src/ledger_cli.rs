@@ -11,7 +11,8 @@ use zkcustoms_ledger_client::{Client, ClientError};
 use zkcustoms_ledger_core::chain::MempoolLimits;
 use zkcustoms_ledger_types::genesis::{self, DevGenesisOptions, Params};
 use zkcustoms_ledger_types::tx::{
-    parse_digest, AnchorDocument, MarkExamination, PublishRoot, SubmitProof, Transaction, Ucr,
+    ledger_scope, parse_digest, sha256, AnchorDocument, Eori, MarkExamination, PublishRoot,
+    SubmitProof, Transaction, Ucr,
 };
 use zkcustoms_ledger_types::wire::TxStatusKind;
 use zkcustoms_ledger_types::{crypto, tx};
@@ -39,9 +40,13 @@ pub struct GenesisArgs {
     /// AEO authorities allowed to publish registry roots.
     #[arg(long = "authority", default_values_t = ["DE-GZD".to_string()])]
     authorities: Vec<String>,
-    /// Customs offices allowed to mark declarations under examination.
+    /// Customs offices: they mark declarations under examination and register traders (an
+    /// office's administration is its id up to the first `-`).
     #[arg(long = "office", default_values_t = ["DE-HAMBURG-HAFEN".to_string()])]
     offices: Vec<String>,
+    /// Auditors (read-only parties).
+    #[arg(long = "auditor", default_values_t = ["AUDIT-EU-1".to_string()])]
+    auditors: Vec<String>,
     /// How long a superseded registry root stays acceptable, in seconds.
     #[arg(long, default_value_t = 86_400)]
     root_grace_seconds: u64,
@@ -96,7 +101,9 @@ pub struct NodeArgs {
     max_document_bytes: usize,
 }
 
-/// Where and as whom a client command talks.
+/// Where and as whom a client command talks: with a role token of the node's operator, or as a
+/// party of the ledger that signs each request with its own key (RFC 9421), which any validator
+/// accepts.
 #[derive(Args)]
 pub struct ClientArgs {
     /// The node's API address.
@@ -108,18 +115,56 @@ pub struct ClientArgs {
     /// File holding the API token.
     #[arg(long)]
     token_file: Option<PathBuf>,
+    /// Sign every request as this party (an EORI number, an office, auditor or authority id).
+    #[arg(long, requires = "party_key")]
+    party: Option<String>,
+    /// The party's key file (from `party new`, or its genesis signing key).
+    #[arg(long, requires = "party")]
+    party_key: Option<PathBuf>,
 }
 
 impl ClientArgs {
-    /// A client of the node with the token given.
+    /// A client of the node with the token and party given.
     pub(crate) fn client(&self) -> Result<Client> {
         let token = match (&self.token, &self.token_file) {
             (Some(t), _) => t.clone(),
             (None, Some(f)) => std::fs::read_to_string(f)
                 .with_context(|| format!("cannot read token file {}", f.display()))?,
-            (None, None) => return Err(anyhow!("give --token, --token-file or ZKCUSTOMS_TOKEN")),
+            (None, None) if self.party.is_some() => String::new(),
+            (None, None) => {
+                return Err(anyhow!(
+                    "give --party and --party-key, or --token, --token-file or ZKCUSTOMS_TOKEN"
+                ))
+            }
         };
-        Ok(Client::new(&self.node, &token))
+        let client = Client::new(&self.node, &token);
+        match (&self.party, &self.party_key) {
+            (Some(party), Some(key)) => {
+                let key = crypto::read_private(key).map_err(|e| anyhow!(e))?;
+                Ok(client.with_party(party, key)?)
+            }
+            _ => Ok(client),
+        }
+    }
+}
+
+/// The trader who signs a write, and its key.
+#[derive(Args)]
+pub struct TraderArgs {
+    /// The signing trader's EORI number: the consignment's owner or one of its delegates.
+    #[arg(long)]
+    trader: String,
+    /// The trader's key file (from `party new`).
+    #[arg(long)]
+    key: PathBuf,
+}
+
+impl TraderArgs {
+    /// The trader's id and private key.
+    pub(crate) fn load(&self) -> Result<(Eori, crypto::PrivateKey)> {
+        let eori = Eori::parse(&self.trader)?;
+        let key = crypto::read_private(&self.key).map_err(|e| anyhow!(e))?;
+        Ok((eori, key))
     }
 }
 
@@ -140,10 +185,13 @@ pub enum SubmitCommand {
         #[arg(long)]
         no_wait: bool,
     },
-    /// Anchor a document digest under a consignment (role: trader).
+    /// Anchor a document digest under a consignment, signed by the trader (role: trader). The
+    /// first anchor under a UCR makes the trader its owner.
     Anchor {
         #[command(flatten)]
         client: ClientArgs,
+        #[command(flatten)]
+        signer: TraderArgs,
         /// Unique consignment reference.
         #[arg(long)]
         ucr: String,
@@ -166,10 +214,12 @@ pub enum SubmitCommand {
         #[arg(long)]
         no_wait: bool,
     },
-    /// Submit a proof envelope about a consignment (role: trader).
+    /// Submit a proof envelope about a consignment, signed by the trader (role: trader).
     Proof {
         #[command(flatten)]
         client: ClientArgs,
+        #[command(flatten)]
+        signer: TraderArgs,
         /// Unique consignment reference.
         #[arg(long)]
         ucr: String,
@@ -272,6 +322,7 @@ pub fn genesis(a: GenesisArgs) -> Result<()> {
         api_port: None,
         authorities: a.authorities,
         offices: a.offices,
+        auditors: a.auditors,
         params: Params {
             root_grace_seconds: a.root_grace_seconds,
             as_of_tolerance_days: (!a.any_as_of_day).then_some(a.as_of_tolerance_days),
@@ -322,9 +373,13 @@ pub struct ClusterInitArgs {
     /// AEO authorities allowed to publish registry roots.
     #[arg(long = "authority", default_values_t = ["DE-GZD".to_string()])]
     authorities: Vec<String>,
-    /// Customs offices allowed to mark declarations under examination.
+    /// Customs offices: they mark declarations under examination and register traders (an
+    /// office's administration is its id up to the first `-`).
     #[arg(long = "office", default_values_t = ["DE-HAMBURG-HAFEN".to_string()])]
     offices: Vec<String>,
+    /// Auditors (read-only parties).
+    #[arg(long = "auditor", default_values_t = ["AUDIT-EU-1".to_string()])]
+    auditors: Vec<String>,
     /// How many days an aeo-status proof's day may differ from the ledger's day.
     #[arg(long, default_value_t = 1)]
     as_of_tolerance_days: u32,
@@ -350,6 +405,7 @@ pub fn cluster(command: ClusterCommand) -> Result<()> {
         api_port: Some(a.api_port),
         authorities: a.authorities,
         offices: a.offices,
+        auditors: a.auditors,
         params: Params {
             as_of_tolerance_days: (!a.any_as_of_day).then_some(a.as_of_tolerance_days),
             max_block_txs: a.max_block_txs,
@@ -424,7 +480,34 @@ pub fn run_node(a: NodeArgs) -> Result<()> {
     Ok(())
 }
 
-fn api_refusal(e: ClientError) -> Refusal {
+/// A witness (JSON text) with its scope replaced by the ledger's scope for `ucr` on the ledger
+/// of `genesis`: the only scope that ledger accepts for an aeo-status proof filed under `ucr`.
+pub(crate) fn with_ledger_scope(
+    statement: &str,
+    witness: &str,
+    ucr: &str,
+    genesis: &Path,
+) -> Result<String> {
+    if statement != zkcustoms_circuits::aeo_status::ID {
+        return Err(anyhow!(
+            "--for-ucr applies to aeo-status proofs only: other proofs name their consignment's \
+             invoice digest"
+        ));
+    }
+    let ucr = Ucr::parse(ucr)?;
+    let bytes =
+        std::fs::read(genesis).with_context(|| format!("cannot read {}", genesis.display()))?;
+    let chain_id = zkcustoms_ledger_types::genesis::Genesis::from_bytes(&bytes)?.chain_id;
+    debug_assert_eq!(chain_id, sha256(&bytes));
+    let mut value: Value = serde_json::from_str(witness).context("the witness is not JSON")?;
+    let Some(obj) = value.as_object_mut() else {
+        return Err(anyhow!("the witness is not a JSON object"));
+    };
+    obj.insert("scope".into(), ledger_scope(&chain_id, &ucr).into());
+    Ok(value.to_string())
+}
+
+pub(crate) fn api_refusal(e: ClientError) -> Refusal {
     match &e {
         ClientError::Api { status: 422, .. } => Refusal(1, e.into()),
         _ => Refusal(2, e.into()),
@@ -432,7 +515,7 @@ fn api_refusal(e: ClientError) -> Refusal {
 }
 
 /// Submits, waits (unless told not to) and prints the outcome as JSON.
-fn send(client: &Client, tx: Transaction, no_wait: bool) -> Result<(), Refusal> {
+pub(crate) fn send(client: &Client, tx: Transaction, no_wait: bool) -> Result<(), Refusal> {
     let hash = client.submit(&tx).map_err(api_refusal)?;
     eprintln!("{} accepted: {}", tx.kind(), hex::encode(hash));
     if no_wait {
@@ -491,6 +574,7 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
         }
         SubmitCommand::Anchor {
             client,
+            signer,
             ucr,
             doc_type,
             digest,
@@ -500,6 +584,7 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
             no_wait,
         } => {
             let client = client.client()?;
+            let (trader, key) = signer.load()?;
             let digest = match (digest, invoice) {
                 (Some(d), _) => parse_digest(&d)?,
                 (None, Some(path)) => {
@@ -518,26 +603,36 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
                 reference,
                 version,
                 supersedes: (version > 1).then(|| version - 1),
+                trader,
+                signature: crypto::unsigned(),
             };
             tx::check_doc_type(&anchor.doc_type)?;
             tx::check_reference(&anchor.reference)?;
-            send(&client, Transaction::AnchorDocument(anchor), no_wait)
+            let chain = client.chain_id().map_err(api_refusal)?;
+            let tx = Transaction::AnchorDocument(anchor).signed(&chain, &key);
+            send(&client, tx, no_wait)
         }
         SubmitCommand::Proof {
             client,
+            signer,
             ucr,
             proof,
             no_wait,
         } => {
             let client = client.client()?;
+            let (trader, key) = signer.load()?;
             let text = std::fs::read_to_string(&proof)
                 .with_context(|| format!("cannot read {}", proof.display()))?;
             let envelope = ProofEnvelope::from_json(&text)
                 .with_context(|| format!("{} is not a valid proof envelope", proof.display()))?;
+            let chain = client.chain_id().map_err(api_refusal)?;
             let tx = Transaction::SubmitProof(SubmitProof {
                 ucr: Ucr::parse(&ucr)?,
                 envelope,
-            });
+                trader,
+                signature: crypto::unsigned(),
+            })
+            .signed(&chain, &key);
             send(&client, tx, no_wait)
         }
         SubmitCommand::Examine {

@@ -5,6 +5,7 @@ mod ceremony_cli;
 mod cli;
 mod document_cli;
 mod ledger_cli;
+mod party_cli;
 mod prover_cli;
 mod rates;
 

@@ -84,6 +84,12 @@ pub struct ProverArgs {
     /// File holding the trader token for the ledger nodes.
     #[arg(long)]
     ledger_token_file: Option<PathBuf>,
+    /// The trader's EORI number: it signs the proof transactions it submits.
+    #[arg(long, requires = "ledger_key")]
+    ledger_trader: Option<String>,
+    /// The trader's key file (from `party new`).
+    #[arg(long, requires = "ledger_trader")]
+    ledger_key: Option<PathBuf>,
     /// How long a submission waits for the ledger to include the transaction, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     ledger_wait_ms: u64,
@@ -156,6 +162,11 @@ pub fn run(cmd: ServeCommand) -> Result<()> {
     config.rates = crate::rates::rates(a.client_rate, a.anonymous_rate);
     config.ledgers = a.ledgers;
     config.ledger_token = a.ledger_token_file.as_deref().map(read_token).transpose()?;
+    if let (Some(trader), Some(key)) = (&a.ledger_trader, &a.ledger_key) {
+        let trader = zkcustoms_ledger_client::tx::Eori::parse(trader)?;
+        let key = zkcustoms_ledger_client::crypto::read_private(key).map_err(|e| anyhow!(e))?;
+        config.ledger_signer = Some((trader, key));
+    }
     config.ledger_wait = Duration::from_millis(a.ledger_wait_ms);
 
     let circuits = a

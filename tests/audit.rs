@@ -20,7 +20,8 @@ use zkcustoms_ledger_core::store::{Finality, COLUMN_FAMILIES};
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::genesis::Genesis;
 use zkcustoms_ledger_types::tx::{
-    AnchorDocument, Hash, MarkExamination, PublishRoot, SubmitProof, Transaction, Ucr,
+    ledger_scope, AnchorDocument, Eori, Hash, MarkExamination, PublishRoot, RegisterTrader,
+    SubmitProof, Transaction, Ucr,
 };
 use zkcustoms_ledger_types::wire::TxStatusKind;
 use zkcustoms_prover::{prove, ProvingKey, Statement};
@@ -28,6 +29,19 @@ use zkcustoms_verifier::envelope::encode_proof;
 use zkcustoms_verifier::KeyDir;
 
 const UCR: &str = "26DE-HAM-000042";
+/// The consignment of the second proof (an aeo-status proof is filed under the UCR its scope was
+/// made for, and one certificate gives one proof per UCR).
+const UCR_2: &str = "26DE-HAM-000043";
+
+/// Where each transaction of [`built`] is in its list (and on the ledger: one block each).
+const ROOT: usize = 0;
+const REGISTRATION: usize = 1;
+const ANCHOR: usize = 2;
+const PROOF: usize = 3;
+const PROOF_2: usize = 4;
+const MARK: usize = 5;
+/// How many transactions [`built`] submits.
+const TXS: u64 = 7;
 
 /// One included transaction: its hash, place and (for proofs) proof bytes.
 #[derive(Clone, Debug)]
@@ -38,13 +52,14 @@ struct Included {
     proof: Option<Vec<u8>>,
 }
 
-/// A stopped node's ledger (six blocks), audited clean through the API while it ran.
+/// A stopped node's ledger (seven blocks), audited clean through the API while it ran.
 struct Built {
     _keys: tempfile::TempDir,
     keys: String,
     ledger: Ledger,
     txs: Vec<Included>,
-    /// An inclusion proof fetched with `query inclusion` (of the first proof transaction).
+    /// An inclusion proof fetched with `query inclusion` (of the first proof transaction,
+    /// [`PROOF`]).
     inclusion: PathBuf,
 }
 
@@ -78,12 +93,15 @@ fn built() -> &'static Built {
         let chain = genesis.chain_id;
         let authority = crypto::read_private(&l.dir.join("authority-DE-GZD.key")).unwrap();
         let office = crypto::read_private(&l.dir.join("customs-DE-HAMBURG-HAFEN.key")).unwrap();
+        // The trader, registered by the office; it signs its anchors and proofs.
+        let trader = Eori::parse(EORI).unwrap();
+        let trader_key = crypto::generate();
         let kd = KeyDir::open(&keys).unwrap();
         let pk = ProvingKey::load(&kd, CircuitId::AeoStatusV1).unwrap();
         let (public, private) = example_aeo_status();
-        let proof = |i: usize| {
+        let proof = |ucr: &str| {
             let mut p = public.clone();
-            p.scope = format!("audit-e2e/session/{i}");
+            p.scope = ledger_scope(&chain, &Ucr::parse(ucr).unwrap());
             p.nullifier =
                 zkcustoms_circuits::aeo_status::nullifier(&private.holder_secret, &p.scope);
             let s = Statement::AeoStatus {
@@ -100,14 +118,27 @@ fn built() -> &'static Built {
                 reference: format!("vault://{ucr}"),
                 version: 1,
                 supersedes: None,
+                trader: trader.clone(),
+                signature: crypto::unsigned(),
             })
+            .signed(&chain, &trader_key)
         };
-        let submit_proof = |i: usize| {
+        let submit_proof = |ucr: &str| {
             Transaction::SubmitProof(SubmitProof {
-                ucr: Ucr::parse(UCR).unwrap(),
-                envelope: proof(i),
+                ucr: Ucr::parse(ucr).unwrap(),
+                envelope: proof(ucr),
+                trader: trader.clone(),
+                signature: crypto::unsigned(),
             })
+            .signed(&chain, &trader_key)
         };
+        let registration = Transaction::RegisterTrader(RegisterTrader {
+            office: OFFICE.into(),
+            trader: trader.clone(),
+            public_key: crypto::public_of(&trader_key),
+            signature: crypto::unsigned(),
+        })
+        .signed(&chain, &office);
         let txs = vec![
             (
                 "authority",
@@ -119,9 +150,10 @@ fn built() -> &'static Built {
                     1,
                 )),
             ),
+            ("customs", registration),
             ("trader", anchor(UCR)),
-            ("trader", submit_proof(0)),
-            ("trader", submit_proof(1)),
+            ("trader", submit_proof(UCR)),
+            ("trader", submit_proof(UCR_2)),
             (
                 "customs",
                 Transaction::MarkExamination(MarkExamination::sign(
@@ -131,8 +163,9 @@ fn built() -> &'static Built {
                     "DE-HAMBURG-HAFEN",
                 )),
             ),
-            ("trader", anchor("26DE-HAM-000043")),
+            ("trader", anchor(UCR_2)),
         ];
+        assert_eq!(txs.len() as u64, TXS);
         let mut included = Vec::new();
         for (role, tx) in txs {
             let client = l.client(role);
@@ -175,13 +208,13 @@ fn built() -> &'static Built {
         assert!(stderr(&o).contains("audit: block"), "progress is shown");
         let r = report(&report_path);
         assert_eq!(r["ok"], true);
-        assert_eq!(r["transactions"], 6);
+        assert_eq!(r["transactions"], TXS);
         assert_eq!(r["proofs_valid"], 2);
 
         // An inclusion proof, fetched with the auditor's token.
         let o = l.cli(
             "auditor",
-            &["query", "inclusion", &hex::encode(included[2].hash)],
+            &["query", "inclusion", &hex::encode(included[PROOF].hash)],
         );
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let inclusion = l.dir.join("inclusion.json");
@@ -217,7 +250,7 @@ fn a_clean_ledger_passes_from_its_store_and_exports_its_log() {
     assert!(r["first_failure"].is_null());
     let tip = b.txs.last().unwrap().height;
     assert_eq!(r["height"], tip);
-    assert_eq!(r["transactions"], 6);
+    assert_eq!(r["transactions"], TXS);
     assert_eq!(
         (r["proofs_checked"].as_u64(), r["proofs_valid"].as_u64()),
         (Some(2), Some(2))
@@ -243,7 +276,7 @@ fn a_clean_ledger_passes_from_its_store_and_exports_its_log() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len() as u64, TXS);
     for (line, tx) in lines.iter().zip(&b.txs) {
         assert_eq!(line["hash"], hex::encode(tx.hash));
         assert_eq!(
@@ -251,7 +284,11 @@ fn a_clean_ledger_passes_from_its_store_and_exports_its_log() {
             (Some(tx.height), Some(u64::from(tx.index)))
         );
     }
-    assert_eq!(lines[2]["transaction"]["type"], "submit_proof");
+    assert_eq!(
+        lines[REGISTRATION]["transaction"]["type"],
+        "register_trader"
+    );
+    assert_eq!(lines[PROOF]["transaction"]["type"], "submit_proof");
 }
 
 /// A copy of the stopped node's data directory, to damage.
@@ -323,7 +360,7 @@ fn assert_located(first: &Value, height: u64, index: Option<u32>, check: &str) {
 #[test]
 fn one_changed_byte_of_a_stored_proof_is_located() {
     let b = built();
-    let target = b.txs[3].clone();
+    let target = b.txs[PROOF_2].clone();
     let (_dir, data) = copy_data();
     tamper(&data, |db, cf| {
         let mut raw = stored(db, cf, target.height);
@@ -349,7 +386,7 @@ const TIMESTAMP_LAST_BYTE: usize = HEADER_AT + 1 + 8 + 32 + 7;
 #[test]
 fn one_changed_byte_of_a_block_header_is_located() {
     let b = built();
-    let height = b.txs[1].height;
+    let height = b.txs[ANCHOR].height;
     let (_dir, data) = copy_data();
     let mut own_certificate = false;
     tamper(&data, |db, cf| {
@@ -390,7 +427,7 @@ fn one_changed_byte_of_a_signature_is_located() {
     assert_located(&audit_damaged(&data), tip, None, "certificate");
 
     // The authority's signature of the registry root (the last bytes of the transaction).
-    let root = b.txs[0].clone();
+    let root = b.txs[ROOT].clone();
     let (_dir, data) = copy_data();
     tamper(&data, |db, cf| {
         let mut raw = stored(db, cf, root.height);
@@ -416,7 +453,7 @@ fn one_changed_byte_of_a_signature_is_located() {
 #[test]
 fn a_deleted_block_is_located() {
     let b = built();
-    let height = b.txs[2].height;
+    let height = b.txs[PROOF].height;
     let (_dir, data) = copy_data();
     tamper(&data, |db, cf| {
         db.delete_cf(cf, height.to_be_bytes()).unwrap();
@@ -427,7 +464,7 @@ fn a_deleted_block_is_located() {
 #[test]
 fn two_swapped_blocks_are_located() {
     let b = built();
-    let (h1, h2) = (b.txs[1].height, b.txs[4].height);
+    let (h1, h2) = (b.txs[ANCHOR].height, b.txs[MARK].height);
     assert!(h1 < h2);
     let (_dir, data) = copy_data();
     tamper(&data, |db, cf| {
@@ -454,7 +491,7 @@ fn inclusion_proofs_verify_offline_and_changed_ones_are_refused() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("VALID"), "{}", stdout(&o));
-    assert!(stdout(&o).contains(&hex::encode(b.txs[2].hash)));
+    assert!(stdout(&o).contains(&hex::encode(b.txs[PROOF].hash)));
 
     let good: Value =
         serde_json::from_str(&std::fs::read_to_string(&b.inclusion).unwrap()).unwrap();

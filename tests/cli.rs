@@ -518,3 +518,116 @@ fn rates_that_are_not_positive_numbers_exit_2() {
         );
     }
 }
+
+#[test]
+fn party_keys_and_ledger_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    // `party new` writes a key readable by its owner only and prints its public key.
+    let key = path("trader.key");
+    let public = party_new(&key);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key file is readable by others");
+    }
+    let o = run(&["party", "public-key", "--key", &key]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), public);
+    assert_ne!(party_new(&path("other.key")), public, "each key is new");
+    // An existing key file is never replaced.
+    let before = std::fs::read(&key).unwrap();
+    let o = run(&["party", "new", "--out", &key]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("exists"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&key).unwrap(), before);
+    let o = run(&["party", "public-key", "--key", &path("missing.key")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+
+    // `prove --for-ucr`: an aeo-status proof in the ledger's scope for the UCR.
+    let f = fixture();
+    let genesis_dir = path("genesis");
+    let o = run(&[
+        "genesis",
+        "--dev",
+        "--out",
+        &genesis_dir,
+        "--keys",
+        &f.keys(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let genesis = format!("{genesis_dir}/genesis.json");
+    let chain = zkcustoms_ledger_types::genesis::Genesis::load(Path::new(&genesis))
+        .unwrap()
+        .chain_id;
+    let witness = f.path("aeo.witness.json");
+    let mut scopes = Vec::new();
+    for ucr in ["26DE-HAM-000042", "26DE-HAM-000043"] {
+        let out = path(&format!("{ucr}.proof.json"));
+        prove_aeo_for(&f.keys(), &witness, ucr, &genesis, &out);
+        let o = verify(&[&out]);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let scope = v["public"]["scope"].as_str().unwrap().to_owned();
+        let ucr = zkcustoms_ledger_types::tx::Ucr::parse(ucr).unwrap();
+        assert_eq!(
+            scope,
+            zkcustoms_ledger_types::tx::ledger_scope(&chain, &ucr)
+        );
+        scopes.push(scope);
+    }
+    assert_ne!(scopes[0], scopes[1], "one scope per consignment");
+    // `--for-ucr` needs the genesis, and applies to aeo-status only: bad input, exit 2.
+    let out = path("x.proof.json");
+    let o = run(&[
+        "prove",
+        "aeo-status",
+        "--keys",
+        &f.keys(),
+        "--witness",
+        &witness,
+        "--for-ucr",
+        "26DE-HAM-000042",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--genesis"), "{}", stderr(&o));
+    let o = run(&[
+        "prove",
+        "invoice-value",
+        "--keys",
+        &f.keys(),
+        "--witness",
+        &f.path("inv.witness.json"),
+        "--for-ucr",
+        "26DE-HAM-000042",
+        "--genesis",
+        &genesis,
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("aeo-status"), "{}", stderr(&o));
+    let o = run(&[
+        "prove",
+        "aeo-status",
+        "--keys",
+        &f.keys(),
+        "--witness",
+        &witness,
+        "--for-ucr",
+        "lower-case",
+        "--genesis",
+        &genesis,
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        !Path::new(&out).exists(),
+        "no proof is written on bad input"
+    );
+}

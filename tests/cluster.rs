@@ -213,7 +213,9 @@ impl Drop for Cluster {
     }
 }
 
-fn anchor(c: &Cluster, node: usize, doc_type: &str, version: u32) {
+/// Anchors a version of a document under [`UCR`] through node `node`, signed by [`EORI`] with
+/// its key file `key`.
+fn anchor(c: &Cluster, node: usize, key: &str, doc_type: &str, version: u32) {
     let digest = format!("{:02x}", version).repeat(32);
     let o = c.cli(
         node,
@@ -221,6 +223,10 @@ fn anchor(c: &Cluster, node: usize, doc_type: &str, version: u32) {
         &[
             "submit",
             "anchor",
+            "--trader",
+            EORI,
+            "--key",
+            key,
             "--ucr",
             UCR,
             "--doc-type",
@@ -244,6 +250,9 @@ fn four_node_processes_agree_and_a_killed_one_catches_up() {
         c.start(i);
     }
 
+    // Customs office DE-HAMBURG-HAFEN registers the trader through validator 0.
+    let key = register_trader_at(&c.url(0), &c.dir, EORI);
+
     // Submitted to one validator, finalized by the cluster, read from another.
     let root = registry_root("cluster");
     let o = c.cli(
@@ -259,24 +268,32 @@ fn four_node_processes_agree_and_a_killed_one_catches_up() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    // Every validator has the root before a proof that needs it is sent to another one.
+    // Every validator has the root (and the registration before it, in block 1) before a
+    // proof that needs them is sent to another one.
+    let root_height = serde_json::from_slice::<Value>(&o.stdout).unwrap()["height"]
+        .as_u64()
+        .unwrap();
     for i in 0..N {
-        c.wait_height(i, 1);
+        c.wait_height(i, root_height);
     }
+    // The aeo-status proof is made for this consignment on this cluster's ledger.
+    let aeo = c.path("aeo.proof.json");
+    prove_aeo_for(
+        &f.keys(),
+        &f.path("aeo.witness.json"),
+        UCR,
+        &c.path("genesis.json"),
+        &aeo,
+    );
     let o = c.cli(
         1,
         "trader",
         &[
-            "submit",
-            "proof",
-            "--ucr",
-            UCR,
-            "--proof",
-            &f.path("aeo.proof.json"),
+            "submit", "proof", "--trader", EORI, "--key", &key, "--ucr", UCR, "--proof", &aeo,
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    anchor(&c, 2, "declaration", 1);
+    anchor(&c, 2, &key, "declaration", 1);
     let records = c.wait_records(3, 2);
     let kinds: Vec<&str> = records["records"]
         .as_array()
@@ -290,8 +307,8 @@ fn four_node_processes_agree_and_a_killed_one_catches_up() {
     // Validator 3 is killed; the other three go on.
     c.kill(3);
     let before = c.height(0);
-    anchor(&c, 0, "declaration", 2);
-    anchor(&c, 1, "declaration", 3);
+    anchor(&c, 0, &key, "declaration", 2);
+    anchor(&c, 1, &key, "declaration", 3);
     c.wait_height(0, before + 1);
     let target = c.height(0);
     assert!(target > before);
@@ -301,7 +318,7 @@ fn four_node_processes_agree_and_a_killed_one_catches_up() {
     c.wait_height(3, target);
     c.wait_records(3, 4);
     // And it takes part again: a transaction sent to it is finalized everywhere.
-    anchor(&c, 3, "declaration", 4);
+    anchor(&c, 3, &key, "declaration", 4);
     let top = c.height(3);
     for i in 0..N {
         c.wait_height(i, top);

@@ -1,6 +1,7 @@
 //! Off-ledger documents and amendments end to end, with a real node process and the `zkcustoms`
-//! client commands: upload (encrypted at rest), reads by access list, refusals with their exit
-//! codes, an amendment with its history, the examination freeze, and forgetting: afterwards
+//! client commands, each document request signed by its party (the trader, a customs office, an
+//! auditor) with its own key: upload (encrypted at rest), reads by access list, refusals with
+//! their exit codes, an amendment with its history, the examination freeze, and forgetting: afterwards
 //! neither the plaintext nor the key is in any file of the node's data directory, reads answer
 //! 410, and `zkcustoms audit` still passes.
 
@@ -81,6 +82,8 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     ok(&o);
     let mut l = Ledger::prepare_with_keys(&path("keys"), false);
     l.start();
+    // Customs office DE-HAMBURG-HAFEN registers the trader, which signs its anchors.
+    l.register_trader(EORI);
 
     // The trader anchors its invoice (canonical encoding) and its declaration.
     std::fs::write(path("invoice.json"), run(&["example", "invoice"]).stdout).unwrap();
@@ -115,7 +118,7 @@ fn documents_amendments_and_forgetting_through_the_cli() {
             "vault://trader/documents",
         ];
         args.extend_from_slice(source);
-        l.cli("trader", &args)
+        l.as_trader(EORI, &args)
     };
     ok(&anchor(
         &l,
@@ -126,9 +129,11 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     let decl1 = sha(&path("declaration-v1.txt"));
     ok(&anchor(&l, "declaration", "1", &["--digest", &decl1]));
 
-    // Upload: the invoice for customs, the declaration for customs and auditors.
+    // Upload: the invoice for customs (every office of administration DE), the declaration for
+    // customs and the auditor. Each request is signed by a party of the kind named (`trader`,
+    // `customs`, `auditor`) with its own key.
     let doc =
-        |l: &Ledger, role: &str, verb: &str, doc_type: &str, version: &str, extra: &[&str]| {
+        |l: &Ledger, kind: &str, verb: &str, doc_type: &str, version: &str, extra: &[&str]| {
             let mut args = vec![
                 "document",
                 verb,
@@ -140,10 +145,11 @@ fn documents_amendments_and_forgetting_through_the_cli() {
                 version,
             ];
             args.extend_from_slice(extra);
-            l.cli(role, &args)
+            let (party, key) = l.party(kind);
+            l.as_party(party, &key, &args)
         };
     let invoice = path("invoice.json");
-    let inv_put = ["--invoice", invoice.as_str(), "--readers", "customs"];
+    let inv_put = ["--invoice", invoice.as_str(), "--readers", "customs:DE"];
     let o = doc(&l, "trader", "put", "invoice", "1", &inv_put);
     ok(&o);
     assert_eq!(json(&o)["document"]["state"], "stored");
@@ -175,16 +181,29 @@ fn documents_amendments_and_forgetting_through_the_cli() {
         ),
         "404 unknown-anchor",
     );
-    let o = doc(
-        &l,
-        "customs",
-        "put",
-        "declaration",
-        "1",
-        &["--file", &path("declaration-v1.txt")],
+    // Only the consignment's trader uploads: a customs office may not, and a role token, which
+    // names no party, not even the trader's.
+    let decl_v1_put = ["--file", &path("declaration-v1.txt")];
+    refused(
+        &doc(&l, "customs", "put", "declaration", "1", &decl_v1_put),
+        "403 wrong-party",
     );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("403 wrong-role"), "{}", stderr(&o));
+    let o = l.cli(
+        "trader",
+        &[
+            "document",
+            "put",
+            "--ucr",
+            UCR,
+            "--doc-type",
+            "declaration",
+            "--version",
+            "1",
+            decl_v1_put[0],
+            decl_v1_put[1],
+        ],
+    );
+    refused(&o, "403 party-required");
     let o = doc(
         &l,
         "trader",
@@ -195,8 +214,10 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     // Malformed input is refused before anything is sent.
-    let o = l.cli(
-        "customs",
+    let (office, office_key) = l.party("customs");
+    let o = l.as_party(
+        office,
+        &office_key,
         &[
             "document",
             "get",
@@ -228,7 +249,7 @@ fn documents_amendments_and_forgetting_through_the_cli() {
             "--file",
             &path("declaration-v1.txt"),
             "--readers",
-            "customs,auditor",
+            "customs:DE,AUDIT-EU-1",
         ],
     ));
 
@@ -305,22 +326,27 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     let o = doc(&l, "trader", "forget", "invoice", "1", &[]);
     ok(&o);
     assert_eq!(json(&o)["document"]["state"], "forgotten");
-    assert_eq!(json(&o)["document"]["forgotten_by"], "trader");
+    assert_eq!(json(&o)["document"]["forgotten_by"], EORI);
     refused(
-        &doc(&l, "customs", "forget", "invoice", "1", &[]),
+        &doc(&l, "trader", "forget", "invoice", "1", &[]),
         "410 document-forgotten",
     );
     refused(
         &doc(&l, "trader", "forget", "invoice", "2", &[]),
         "404 unknown-document",
     );
+    // Only the consignment's trader forgets: neither an auditor nor a customs office may.
     refused(
         &doc(&l, "auditor", "forget", "declaration", "1", &[]),
-        "403 wrong-role",
+        "403 wrong-party",
     );
-    let o = doc(&l, "customs", "forget", "declaration", "1", &[]);
+    refused(
+        &doc(&l, "customs", "forget", "declaration", "1", &[]),
+        "403 wrong-party",
+    );
+    let o = doc(&l, "trader", "forget", "declaration", "1", &[]);
     ok(&o);
-    assert_eq!(json(&o)["document"]["forgotten_by"], "customs");
+    assert_eq!(json(&o)["document"]["forgotten_by"], EORI);
     refused(
         &doc(&l, "customs", "get", "invoice", "1", &[]),
         "410 document-forgotten",
@@ -364,5 +390,5 @@ fn documents_amendments_and_forgetting_through_the_cli() {
         hex::encode(zkcustoms_ledger_types::tx::sha256(&canonical))
     );
     assert_eq!(inv["history"][0]["document"]["state"], "forgotten");
-    assert_eq!(inv["history"][0]["document"]["forgotten_by"], "trader");
+    assert_eq!(inv["history"][0]["document"]["forgotten_by"], EORI);
 }

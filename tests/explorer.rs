@@ -1,10 +1,11 @@
 //! The explorer in a real headless Chromium, against a real `zkcustoms node` process holding the
-//! demo's kind of data (a registry root, an invoice and two versions of a declaration anchored
-//! under a UCR, an aeo-status and an invoice-value proof under it): the home page lists the
-//! blocks, the skip link comes first on the keyboard, searching the UCR finds its records only
-//! after signing in with the customs token, the amendment history lists both versions, the verify
-//! page accepts the proof (uploaded) and refuses a tampered copy (pasted), and signing out ends
-//! the session.
+//! demo's kind of data (a trader registered by a customs office, a registry root, an invoice and
+//! two versions of a declaration anchored by the trader under a UCR, an aeo-status and an
+//! invoice-value proof under it): the home page lists the blocks and names no trader, the skip
+//! link comes first on the keyboard, searching the UCR finds its records only after signing in
+//! with the customs token, the amendment history lists both versions, a transaction names its
+//! signer to a signed-in viewer, the verify page accepts the proof (uploaded) and refuses a
+//! tampered copy (pasted), and signing out ends the session.
 //!
 //! A PNG screenshot of each page is written to `explorer-screenshots/` in the target directory.
 //! Chromium and chromedriver come from Debian (`make browser`); the test fails when they are
@@ -37,8 +38,10 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// Development keys for aeo-status and the 4-line invoice class, one proof of each, and the
-/// example registry, in a directory of this test's own (removed at the end, even on failure).
+/// Development keys for aeo-status and the 4-line invoice class, the example aeo-status witness
+/// (proved once the ledger exists: its proof is made for the ledger's scope), an invoice-value
+/// proof, and the example registry, in a directory of this test's own (removed at the end, even
+/// on failure).
 struct Files {
     dir: tempfile::TempDir,
 }
@@ -70,6 +73,9 @@ impl Files {
                 ok(&["example", statement, "--as-of", EXAMPLE_DAY]),
             )
             .unwrap();
+            if statement == "aeo-status" {
+                continue;
+            }
             ok(&[
                 "prove",
                 statement,
@@ -125,6 +131,8 @@ fn the_explorer_in_a_real_browser() {
     let f = Files::new();
     let mut l = Ledger::prepare_with_keys(&f.path("keys"), true);
     l.start();
+    // Block 1: customs office DE-HAMBURG-HAFEN registers the trader, which signs its writes.
+    l.register_trader(EORI);
     let root = f.path("registry/root.json");
     submit(
         &l,
@@ -146,6 +154,10 @@ fn the_explorer_in_a_real_browser() {
             &[
                 "submit",
                 "anchor",
+                "--trader",
+                EORI,
+                "--key",
+                &l.trader_key(EORI),
                 "--ucr",
                 UCR,
                 "--doc-type",
@@ -162,38 +174,56 @@ fn the_explorer_in_a_real_browser() {
     anchor("invoice", "1", ["--invoice", &invoice]);
     anchor("declaration", "1", ["--digest", &"11".repeat(32)]);
     anchor("declaration", "2", ["--digest", &"22".repeat(32)]);
+    // The aeo-status proof is made for this consignment on this ledger.
     let aeo = f.path("aeo.proof.json");
-    let aeo_tx = submit(
-        &l,
-        "trader",
-        &["submit", "proof", "--ucr", UCR, "--proof", &aeo],
+    prove_aeo_for(
+        &f.path("keys"),
+        &f.path("aeo.witness.json"),
+        UCR,
+        &l.path("genesis.json"),
+        &aeo,
     );
-    let inv_tx = submit(
-        &l,
-        "trader",
-        &[
-            "submit",
-            "proof",
-            "--ucr",
-            UCR,
-            "--proof",
-            &f.path("inv.proof.json"),
-        ],
-    );
+    let trader_key = l.trader_key(EORI);
+    let signed_proof = |file: &str| {
+        submit(
+            &l,
+            "trader",
+            &[
+                "submit",
+                "proof",
+                "--trader",
+                EORI,
+                "--key",
+                &trader_key,
+                "--ucr",
+                UCR,
+                "--proof",
+                file,
+            ],
+        )
+    };
+    let aeo_tx = signed_proof(&aeo);
+    let inv_tx = signed_proof(&f.path("inv.proof.json"));
 
-    // Home: the six blocks, newest first; the skip link is the first stop of the keyboard.
+    // Home: the seven blocks (the registration, the root, three anchors, two proofs), newest
+    // first; the skip link is the first stop of the keyboard.
     b.goto(&format!("{}/", l.url));
     let text = b.wait_for_text("Latest blocks");
+    assert!(text.contains("Trader registered"), "{text}");
     assert!(text.contains("Registry root published"), "{text}");
     assert!(text.contains("Proof submitted"), "{text}");
     let source = b.source();
-    for h in 1..=6 {
+    for h in 1..=7 {
         assert!(
             source.contains(&format!("href=\"/blocks/{h}\"")),
             "block {h}"
         );
     }
     assert!(!text.contains(UCR), "a record's UCR is shown signed out");
+    assert!(
+        !text.contains(EORI),
+        "a trader's EORI number is shown signed out"
+    );
     b.press("\u{E004}");
     assert_eq!(b.focused_text(), "Skip to content");
     shot("home-skip-link-focused");
@@ -260,6 +290,9 @@ fn the_explorer_in_a_real_browser() {
     b.goto(&format!("{}/tx/{aeo_tx}", l.url));
     let text = b.wait_for_text("Verification");
     assert!(text.contains("Valid."), "{text}");
+    // Signed in, the page names the trader that signed the proof.
+    assert!(text.contains("Signed by"), "{text}");
+    assert!(text.contains(EORI), "{text}");
     assert!(text.contains("download the inclusion proof"), "{text}");
     shot("transaction-aeo-status");
     b.goto(&format!("{}/tx/{inv_tx}", l.url));

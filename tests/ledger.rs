@@ -1,6 +1,9 @@
-//! The ledger node as a real process: `genesis --dev`, `node`, the `submit` and `query` client
-//! commands over HTTP, refusals with their exit codes, and a node killed with SIGKILL during a
-//! stream of submissions that restarts without losing any transaction it reported as included.
+//! The ledger node as a real process: `genesis --dev`, `node`, the `party`, `submit` and `query`
+//! client commands over HTTP, refusals with their exit codes, the parties model (traders
+//! registered by a customs office, consignment owners, delegation, key rotation and revocation)
+//! against each attack it stops, signatures bound to one ledger, and a node killed with SIGKILL
+//! during a stream of submissions that restarts without losing any transaction it reported as
+//! included.
 
 mod common;
 
@@ -14,8 +17,9 @@ use zkcustoms_ledger_client::{Client, ClientError};
 use zkcustoms_ledger_core::finality::verify_finalization;
 use zkcustoms_ledger_core::store::{Finality, Store, Transactions};
 use zkcustoms_ledger_types::block::Block;
+use zkcustoms_ledger_types::crypto::{self, PrivateKey};
 use zkcustoms_ledger_types::genesis::Genesis;
-use zkcustoms_ledger_types::tx::{AnchorDocument, Hash, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{AnchorDocument, Eori, Hash, Transaction, Ucr};
 use zkcustoms_ledger_types::wire::TxStatusKind;
 
 fn json(o: &std::process::Output) -> Value {
@@ -50,6 +54,10 @@ fn the_ledger_story_and_its_refusals_through_the_cli() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("422 bad-signature"), "{}", stderr(&o));
 
+    // Customs office DE-HAMBURG-HAFEN registers the trader's key (block 2): every write the
+    // trader makes from here is signed with it.
+    let key = l.register_trader(EORI);
+
     // The trader anchors the invoice and proves AEO status and the invoice's value.
     let invoice = f.path("ledger-invoice.json");
     std::fs::write(&invoice, run(&["example", "invoice"]).stdout).unwrap();
@@ -70,22 +78,25 @@ fn the_ledger_story_and_its_refusals_through_the_cli() {
             Some(d) => args.extend(["--digest", d]),
             None => args.extend(["--invoice", &invoice]),
         }
-        l.cli("trader", &args)
+        l.signed(EORI, &key, &args)
     };
     let o = anchor("1", None, "invoice");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let decl = "11".repeat(32);
     let o = anchor("1", Some(&decl), "declaration");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let aeo = f.path("aeo.proof.json");
+    // The aeo-status proof is made for this consignment on this ledger (its scope).
+    let aeo = l.aeo_proof(ucr);
     let inv = f.path("inv.proof.json");
-    let o = l.cli(
-        "trader",
+    let o = l.signed(
+        EORI,
+        &key,
         &["submit", "proof", "--ucr", ucr, "--proof", &aeo],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = l.cli(
-        "trader",
+    let o = l.signed(
+        EORI,
+        &key,
         &["submit", "proof", "--ucr", ucr, "--proof", &aeo],
     );
     assert_eq!(o.status.code(), Some(1));
@@ -95,8 +106,9 @@ fn the_ledger_story_and_its_refusals_through_the_cli() {
         stderr(&o)
     );
     // The invoice proof names a digest anchored under this UCR only.
-    let o = l.cli(
-        "trader",
+    let o = l.signed(
+        EORI,
+        &key,
         &["submit", "proof", "--ucr", "OTHER-UCR-1", "--proof", &inv],
     );
     assert_eq!(o.status.code(), Some(1));
@@ -105,8 +117,9 @@ fn the_ledger_story_and_its_refusals_through_the_cli() {
         "{}",
         stderr(&o)
     );
-    let o = l.cli(
-        "trader",
+    let o = l.signed(
+        EORI,
+        &key,
         &["submit", "proof", "--ucr", ucr, "--proof", &inv],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -134,8 +147,18 @@ fn the_ledger_story_and_its_refusals_through_the_cli() {
         ]
     );
     assert!(records["under_examination"].is_null());
+    // Each record names the trader that signed it: its EORI number is public on the ledger.
+    for r in records["records"].as_array().unwrap() {
+        assert_eq!(r["transaction"]["trader"], EORI, "{r}");
+    }
+    // What stays private: the certificate's registry (its other operators) and the invoice.
     let text = stdout(&o);
-    for secret in ["DE123456789012345", "INV-2026-000451", "Static converters"] {
+    for secret in [
+        "DE998877665544332",
+        "INV-2026-000451",
+        "NL000099998888",
+        "Static converters",
+    ] {
         assert!(!text.contains(secret), "{secret} is on the ledger");
     }
 
@@ -189,15 +212,379 @@ fn the_ledger_story_and_its_refusals_through_the_cli() {
 
     let o = l.cli("auditor", &["query", "status"]);
     let status = json(&o);
-    assert_eq!(status["height"], 6);
+    // One block per transaction: the root, the trader's registration, two anchors, two proofs
+    // and the examination mark.
+    assert_eq!(status["height"], 7);
     assert_eq!(status["mempool"]["transactions"], 0);
     l.stop();
+}
+
+/// A customs broker, registered by the same office as [`EORI`].
+const BROKER: &str = "NL000111222";
+
+/// A refusal by a ledger rule through the CLI: exit 1 and `422 code` on standard error.
+fn refused(o: &std::process::Output, code: &str) {
+    assert_eq!(o.status.code(), Some(1), "{code}: {}", stderr(o));
+    assert!(
+        stderr(o).contains(&format!("422 {code}")),
+        "{code}: {}",
+        stderr(o)
+    );
+}
+
+fn ok(o: &std::process::Output) {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+}
+
+/// `party public-key --key key`.
+fn public_key(key: &str) -> String {
+    let o = run(&["party", "public-key", "--key", key]);
+    ok(&o);
+    stdout(&o).trim().to_owned()
+}
+
+#[test]
+fn the_parties_model_refuses_each_attack_through_the_cli() {
+    let l = Ledger::new();
+    let ucr = "26DE-HAM-000051";
+    let other_ucr = "26DE-HAM-000052";
+    let root = registry_root("parties");
+    ok(&l.cli(
+        "authority",
+        &[
+            "submit",
+            "root",
+            "--registry",
+            &root,
+            "--key",
+            &l.path("authority-DE-GZD.key"),
+        ],
+    ));
+    let show = |eori: &str| json(&l.cli("auditor", &["party", "show", "--trader", eori]));
+    let anchor = |eori: &str, key: &str, ucr: &str, doc_type: &str, version: u32, fill: u8| {
+        l.signed(
+            eori,
+            key,
+            &[
+                "submit",
+                "anchor",
+                "--ucr",
+                ucr,
+                "--doc-type",
+                doc_type,
+                "--version",
+                &version.to_string(),
+                "--digest",
+                &format!("{fill:02x}").repeat(32),
+                "--reference",
+                &format!("vault://parties/{doc_type}/{version}"),
+            ],
+        )
+    };
+    let proof = |eori: &str, key: &str, ucr: &str, file: &str| {
+        l.signed(
+            eori,
+            key,
+            &["submit", "proof", "--ucr", ucr, "--proof", file],
+        )
+    };
+
+    // Only a customs office registers traders: a trader's token may not (403, exit 2).
+    let stranger_key = l.path("stranger.key");
+    let stranger_public = party_new(&stranger_key);
+    let o = l.cli(
+        "trader",
+        &[
+            "party",
+            "register",
+            "--office",
+            OFFICE,
+            "--key",
+            &stranger_key,
+            "--trader",
+            "FR000999888777",
+            "--public-key",
+            &stranger_public,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("403 wrong-role"), "{}", stderr(&o));
+
+    // The office registers the owner and a broker; the owner's record names its key and the
+    // administration that vouches for it.
+    let owner = l.register_trader(EORI);
+    let broker = l.register_trader(BROKER);
+    let record = show(EORI);
+    assert_eq!(record["trader"], EORI, "{record}");
+    assert_eq!(record["status"], "active", "{record}");
+    assert_eq!(record["administration"], "DE", "{record}");
+    assert_eq!(record["sequence"], 1, "{record}");
+    assert_eq!(record["public_key"], public_key(&owner), "{record}");
+
+    // The first anchor under the UCR makes its trader the owner.
+    ok(&anchor(EORI, &owner, ucr, "invoice", 1, 0x11));
+    // Another registered trader may neither anchor nor file a (valid) proof under it.
+    refused(
+        &anchor(BROKER, &broker, ucr, "declaration", 1, 0x21),
+        "not-owner",
+    );
+    let aeo = l.aeo_proof(ucr);
+    refused(&proof(BROKER, &broker, ucr, &aeo), "not-owner");
+    // A trader the ledger does not know may not write at all.
+    refused(
+        &anchor(
+            "FR000999888777",
+            &stranger_key,
+            other_ucr,
+            "invoice",
+            1,
+            0x31,
+        ),
+        "unknown-party",
+    );
+    // Naming the owner does not help without the owner's key.
+    refused(
+        &anchor(EORI, &broker, ucr, "declaration", 1, 0x22),
+        "wrong-party-key",
+    );
+    refused(
+        &anchor(EORI, &stranger_key, ucr, "declaration", 1, 0x23),
+        "wrong-party-key",
+    );
+    // An aeo-status proof is filed under the consignment it was made for, on the ledger it was
+    // made for: one made for another UCR, or in the example's own scope, names the wrong scope.
+    let aeo_other = l.aeo_proof(other_ucr);
+    refused(&proof(EORI, &owner, ucr, &aeo_other), "wrong-scope");
+    refused(
+        &proof(EORI, &owner, ucr, &fixture().path("aeo.proof.json")),
+        "wrong-scope",
+    );
+    ok(&proof(EORI, &owner, ucr, &aeo));
+
+    // Delegation: the owner lets the broker act for it; the broker anchors for the owner.
+    let delegate = |withdraw: bool| {
+        let mut args = vec![
+            "party",
+            "delegate",
+            "--owner",
+            EORI,
+            "--key",
+            &owner,
+            "--delegate",
+            BROKER,
+        ];
+        if withdraw {
+            args.push("--withdraw");
+        }
+        l.cli("trader", &args)
+    };
+    ok(&delegate(false));
+    let record = show(EORI);
+    let delegation = &record["delegations"][0];
+    assert_eq!(delegation["delegate"], BROKER, "{record}");
+    assert_eq!(delegation["active"], true, "{record}");
+    assert_eq!(delegation["sequence"], 1, "{record}");
+    ok(&anchor(BROKER, &broker, ucr, "declaration", 1, 0x24));
+    // Withdrawn, it stops.
+    ok(&delegate(true));
+    let record = show(EORI);
+    assert_eq!(record["delegations"][0]["active"], false, "{record}");
+    assert_eq!(record["delegations"][0]["sequence"], 2, "{record}");
+    refused(
+        &anchor(BROKER, &broker, ucr, "declaration", 2, 0x25),
+        "not-owner",
+    );
+
+    // Rotation: the office gives the owner a new key; the old one is refused, the new one works.
+    let owner_2 = l.path("owner-2.key");
+    let public_2 = party_new(&owner_2);
+    ok(&l.as_office(&[
+        "party",
+        "rotate",
+        "--trader",
+        EORI,
+        "--public-key",
+        &public_2,
+    ]));
+    let record = show(EORI);
+    assert_eq!(record["sequence"], 2, "{record}");
+    assert_eq!(record["public_key"], public_2, "{record}");
+    assert_eq!(record["history"].as_array().unwrap().len(), 2, "{record}");
+    refused(
+        &anchor(EORI, &owner, ucr, "declaration", 2, 0x26),
+        "wrong-party-key",
+    );
+    ok(&anchor(EORI, &owner_2, ucr, "declaration", 2, 0x26));
+
+    // Revocation: nothing the trader signs is accepted, with its current key either.
+    ok(&l.as_office(&["party", "revoke", "--trader", EORI]));
+    let record = show(EORI);
+    assert_eq!(record["status"], "revoked", "{record}");
+    assert_eq!(record["sequence"], 3, "{record}");
+    assert!(record["public_key"].is_null(), "{record}");
+    refused(
+        &anchor(EORI, &owner_2, ucr, "declaration", 3, 0x27),
+        "revoked-key",
+    );
+    // A rotation reinstates the trader with a new key.
+    let owner_3 = l.path("owner-3.key");
+    let public_3 = party_new(&owner_3);
+    ok(&l.as_office(&[
+        "party",
+        "rotate",
+        "--trader",
+        EORI,
+        "--public-key",
+        &public_3,
+    ]));
+    assert_eq!(show(EORI)["status"], "active");
+    ok(&anchor(EORI, &owner_3, ucr, "declaration", 3, 0x27));
+
+    // The consignment's records: only what its owner, or its delegate while delegated, signed.
+    let records = json(&l.cli("customs", &["query", "records", "--ucr", ucr]));
+    let signers: Vec<(&str, &str)> = records["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let tx = &r["transaction"];
+            (tx["type"].as_str().unwrap(), tx["trader"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        signers,
+        [
+            ("anchor_document", EORI),
+            ("submit_proof", EORI),
+            ("anchor_document", BROKER),
+            ("anchor_document", EORI),
+            ("anchor_document", EORI),
+        ],
+        "{records}"
+    );
+    // Nothing was written under the other UCR.
+    let records = json(&l.cli("customs", &["query", "records", "--ucr", other_ucr]));
+    assert_eq!(records["records"].as_array().unwrap().len(), 0, "{records}");
+}
+
+#[test]
+fn a_transaction_signed_for_one_ledger_is_refused_by_another() {
+    let a = Ledger::new();
+    // Ledger B: another development genesis whose customs office holds A's office key, so that
+    // the office's signatures on the two ledgers differ by the chain id they cover alone.
+    let mut b = Ledger::prepare(true);
+    let office_key = format!("customs-{OFFICE}.key");
+    std::fs::copy(a.dir.join(&office_key), b.dir.join(&office_key)).unwrap();
+    let office_public = public_key(&a.path(&office_key));
+    let genesis_b = b.dir.join("genesis.json");
+    let mut g: Value = serde_json::from_str(&std::fs::read_to_string(&genesis_b).unwrap()).unwrap();
+    for office in g["customs_offices"].as_array_mut().unwrap() {
+        if office["id"] == OFFICE {
+            office["public_key"] = office_public.clone().into();
+        }
+    }
+    std::fs::write(&genesis_b, serde_json::to_string_pretty(&g).unwrap()).unwrap();
+    b.start();
+    assert_ne!(a.chain_id(), b.chain_id());
+    assert_eq!(b.client("auditor").chain_id().unwrap(), b.chain_id());
+
+    // On A: the office registers the trader (block 1), which anchors a document.
+    let key = a.register_trader(EORI);
+    let args = [
+        "submit",
+        "anchor",
+        "--ucr",
+        "26DE-HAM-000061",
+        "--doc-type",
+        "invoice",
+        "--digest",
+        &"44".repeat(32),
+        "--reference",
+        "vault://replay/1",
+    ];
+    let included = json(&a.signed(EORI, &key, &args));
+    assert_eq!(included["status"], "included", "{included}");
+    // Both as A publishes them in its blocks, ready to be sent to B.
+    let published = |height: &Value, index: &Value| {
+        let block = a
+            .client("auditor")
+            .get(&format!("/v1/blocks/{height}"))
+            .unwrap();
+        let mut tx = block["transactions"][index.as_u64().unwrap() as usize].clone();
+        tx.as_object_mut().unwrap().remove("hash");
+        tx
+    };
+    let registration = published(&1.into(), &0.into());
+    assert_eq!(registration["type"], "register_trader", "{registration}");
+    assert_eq!(registration["trader"], EORI, "{registration}");
+    let anchor = published(&included["height"], &included["index"]);
+    assert_eq!(anchor["type"], "anchor_document", "{anchor}");
+    let replay = |role: &str, tx: &Value| match b.client(role).submit_json(tx) {
+        Err(ClientError::Api {
+            status: 422, code, ..
+        }) => code,
+        other => panic!("{role}'s replay of {tx} on B: {other:?}"),
+    };
+
+    // The trader is not registered on B.
+    assert_eq!(replay("trader", &anchor), "unknown-party");
+    // The office's registration: the same office key is listed in B's genesis, but the
+    // signature covers A's chain id.
+    assert_eq!(replay("customs", &registration), "bad-signature");
+    // Signed for B, the same registration (the trader's same public key) is accepted...
+    let o = party_register(&b.url, &b.dir, EORI, &public_key(&key));
+    ok(&o);
+    // ... and still A's anchor is refused: the trader's key on B is the one that signed it, for
+    // A's chain id.
+    assert_eq!(replay("trader", &anchor), "wrong-party-key");
+    // Signed for B, the same anchor is accepted.
+    ok(&b.signed(EORI, &key, &args));
+    // B holds its own two transactions and nothing sent from A.
+    let status = json(&b.cli("auditor", &["query", "status"]));
+    assert_eq!(status["height"], 2, "{status}");
+    assert_eq!(status["mempool"]["transactions"], 0, "{status}");
+}
+
+/// A trader registered on a ledger (through the CLI), signing its anchors here.
+#[derive(Clone)]
+struct Signing {
+    chain: Hash,
+    trader: Eori,
+    key: PrivateKey,
+}
+
+impl Signing {
+    /// Registers [`EORI`] on the ledger.
+    fn register(l: &Ledger) -> Self {
+        let key = l.register_trader(EORI);
+        Self {
+            chain: l.chain_id(),
+            trader: Eori::parse(EORI).unwrap(),
+            key: crypto::read_private(std::path::Path::new(&key)).unwrap(),
+        }
+    }
+
+    /// Version 1 of an invoice anchored under `ucr`, signed.
+    fn anchor(&self, ucr: &str, digest: Hash, reference: String) -> Transaction {
+        Transaction::AnchorDocument(AnchorDocument {
+            ucr: Ucr::parse(ucr).unwrap(),
+            doc_type: "invoice".into(),
+            digest,
+            reference,
+            version: 1,
+            supersedes: None,
+            trader: self.trader.clone(),
+            signature: crypto::unsigned(),
+        })
+        .signed(&self.chain, &self.key)
+    }
 }
 
 /// Submits anchors of distinct consignments until told to stop; records which ones the node
 /// reported as included, with their location.
 fn submitter(
     client: Client,
+    signing: Signing,
     stop: Arc<AtomicBool>,
     included: Arc<Mutex<Vec<(Hash, u64, u64)>>>,
     accepted: Arc<Mutex<Vec<Hash>>>,
@@ -206,14 +593,11 @@ fn submitter(
     let mut i = offset;
     let mut pending: Vec<Hash> = Vec::new();
     while !stop.load(Ordering::SeqCst) {
-        let tx = Transaction::AnchorDocument(AnchorDocument {
-            ucr: Ucr::parse(&format!("KILL-{i}")).unwrap(),
-            doc_type: "invoice".into(),
-            digest: zkcustoms_ledger_types::tx::sha256(&(i as u64).to_be_bytes()),
-            reference: format!("vault://kill/{i}"),
-            version: 1,
-            supersedes: None,
-        });
+        let tx = signing.anchor(
+            &format!("KILL-{i}"),
+            zkcustoms_ledger_types::tx::sha256(&(i as u64).to_be_bytes()),
+            format!("vault://kill/{i}"),
+        );
         i += 1;
         match client.submit(&tx) {
             Ok(h) => {
@@ -245,17 +629,19 @@ fn submitter(
 #[test]
 fn sigkill_during_submissions_loses_nothing_reported_included() {
     let mut l = Ledger::new();
+    let signing = Signing::register(&l);
     let included = Arc::new(Mutex::new(Vec::new()));
     let accepted = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let worker = {
-        let (c, s, i, a) = (
+        let (c, g, s, i, a) = (
             l.client("trader"),
+            signing.clone(),
             stop.clone(),
             included.clone(),
             accepted.clone(),
         );
-        std::thread::spawn(move || submitter(c, s, i, a, 0))
+        std::thread::spawn(move || submitter(c, g, s, i, a, 0))
     };
     // Kill the node in the middle of the stream, once some transactions are finalized.
     let start = Instant::now();
@@ -298,7 +684,8 @@ fn sigkill_during_submissions_loses_nothing_reported_included() {
     let stop = Arc::new(AtomicBool::new(false));
     let worker = {
         let (c, s, i) = (l.client("trader"), stop.clone(), included_after.clone());
-        std::thread::spawn(move || submitter(c, s, i, Arc::new(Mutex::new(Vec::new())), 1_000_000))
+        let new = Arc::new(Mutex::new(Vec::new()));
+        std::thread::spawn(move || submitter(c, signing, s, i, new, 1_000_000))
     };
     let start = Instant::now();
     while included_after.lock().unwrap().len() < 5 {
@@ -400,6 +787,8 @@ fn genesis_is_development_only_and_never_overwritten() {
     for name in [
         "validator-0.key",
         "authority-DE-GZD.key",
+        "customs-DE-HAMBURG-HAFEN.key",
+        "auditor-AUDIT-EU-1.key",
         "trader.token",
         "node.json",
     ] {
@@ -424,6 +813,7 @@ fn stall(addr: &str, head: &[u8]) -> std::net::TcpStream {
 fn stalled_unauthenticated_connections_do_not_hold_back_a_party() {
     use std::io::Read;
     let l = Ledger::new();
+    let signing = Signing::register(&l);
     let addr = l.url.trim_start_matches("http://").to_owned();
     // 256 connections announce a 256 KiB body to the submit route without a token and send one
     // byte of it; 256 more send half a request line. The node serves 256 requests at once.
@@ -436,14 +826,11 @@ fn stalled_unauthenticated_connections_do_not_hold_back_a_party() {
     // Meanwhile a trader's submissions are accepted and finalized, one after the other.
     let trader = l.client("trader");
     for i in 0..10u64 {
-        let tx = Transaction::AnchorDocument(AnchorDocument {
-            ucr: Ucr::parse(&format!("STALL-{i}")).unwrap(),
-            doc_type: "invoice".into(),
-            digest: zkcustoms_ledger_types::tx::sha256(&i.to_be_bytes()),
-            reference: format!("vault://stall/{i}"),
-            version: 1,
-            supersedes: None,
-        });
+        let tx = signing.anchor(
+            &format!("STALL-{i}"),
+            zkcustoms_ledger_types::tx::sha256(&i.to_be_bytes()),
+            format!("vault://stall/{i}"),
+        );
         let hash = trader
             .submit(&tx)
             .unwrap_or_else(|e| panic!("submission {i} refused while connections stall: {e}"));

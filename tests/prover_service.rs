@@ -16,9 +16,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use zkcustoms_circuits::CircuitId;
-use zkcustoms_verifier::{KeyDir, ProofEnvelope};
+use zkcustoms_ledger_types::tx::{ledger_scope, Ucr};
+use zkcustoms_verifier::{KeyDir, ProofEnvelope, PublicValues};
 
 const TOKEN: &str = "prover-e2e-token-5f0c3a9d7e21b846";
+/// The customs broker that runs the prover service for the trader [`EORI`] (the example
+/// certificate's operator): the service signs the proof transactions with the broker's key, as
+/// the owner's delegate. (The service logs the EORI number it signs as: the broker's is not a
+/// witness value, so the scan for witness values below stays meaningful.)
+const BROKER: &str = "NL000111222";
 const AEO: &str = "/v1/proofs/aeo-status/v1";
 
 /// Development keys for aeo-status only: its proofs take a fraction of a second.
@@ -243,8 +249,53 @@ fn proofs_go_from_the_prover_service_to_a_ledger_node() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
+    // The office registers the trader and its broker; the trader owns the consignment (its
+    // first anchor under it) and lets the broker act for it.
+    let ucr = "26DE-HAM-000042";
+    l.register_trader(EORI);
+    let broker_key = l.register_trader(BROKER);
+    let o = l.as_trader(
+        EORI,
+        &[
+            "submit",
+            "anchor",
+            "--ucr",
+            ucr,
+            "--doc-type",
+            "declaration",
+            "--digest",
+            &"11".repeat(32),
+            "--reference",
+            "vault://declarations/1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = l.cli(
+        "trader",
+        &[
+            "party",
+            "delegate",
+            "--owner",
+            EORI,
+            "--key",
+            &l.trader_key(EORI),
+            "--delegate",
+            BROKER,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
     let trader_token = l.path("trader.token");
-    let mut p = Prover::start(&["--ledger", &l.url, "--ledger-token-file", &trader_token]);
+    let mut p = Prover::start(&[
+        "--ledger",
+        &l.url,
+        "--ledger-token-file",
+        &trader_token,
+        "--ledger-trader",
+        BROKER,
+        "--ledger-key",
+        &broker_key,
+    ]);
     let log = p.log();
     assert!(log.contains("DEVELOPMENT KEYS"), "{log}");
     assert!(
@@ -253,9 +304,9 @@ fn proofs_go_from_the_prover_service_to_a_ledger_node() {
         "{log}"
     );
 
-    // Prove and submit: the job reports the ledger's transaction, included.
+    // Prove and submit: the job reports the ledger's transaction, included. (The service makes
+    // the proof in the ledger's scope for the consignment, which it asks the node for.)
     let w = witness();
-    let ucr = "26DE-HAM-000042";
     let request = json!({"witness": w, "submit_to": {"ucr": ucr}});
     let (status, _, body) = p.post(AEO, &request);
     assert_eq!(status, 202, "{body}");
@@ -270,6 +321,13 @@ fn proofs_go_from_the_prover_service_to_a_ledger_node() {
     assert_eq!(ledger["ucr"], ucr);
     let hash = ledger["hash"].as_str().unwrap();
     let env = verifies(&job["envelope"].to_string());
+    let PublicValues::AeoStatus(public) = &env.public else {
+        panic!("an aeo-status envelope: {job}")
+    };
+    assert_eq!(
+        public.scope,
+        ledger_scope(&l.chain_id(), &Ucr::parse(ucr).unwrap())
+    );
     // The ledger holds that very proof under the consignment.
     let tx = l
         .client("auditor")
@@ -281,8 +339,10 @@ fn proofs_go_from_the_prover_service_to_a_ledger_node() {
         .client("customs")
         .get(&format!("/v1/records?ucr={ucr}"))
         .unwrap();
-    let recorded = &records["records"][0]["transaction"];
+    // After the owner's anchor, the proof, signed by the broker.
+    let recorded = &records["records"][1]["transaction"];
     assert_eq!(recorded["type"], "submit_proof");
+    assert_eq!(recorded["trader"], BROKER);
     assert_eq!(
         ProofEnvelope::from_json(&recorded["envelope"].to_string()).unwrap(),
         env

@@ -36,11 +36,12 @@ use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_core::store::{Batch, Store, VerifyingKeys};
 use zkcustoms_ledger_core::testing::append_block;
+use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::genesis::{
     Genesis, GenesisFile, Params, PinnedKey, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
 };
-use zkcustoms_ledger_types::tx::{PublishRoot, SubmitProof, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{ledger_scope, Hash, PublishRoot, Transaction, Ucr};
 use zkcustoms_prover::setup::DEV_SEED;
 use zkcustoms_prover::{prove, Statement};
 use zkcustoms_verifier::{ProofEnvelope, PublicValues, VerifyingKey};
@@ -52,7 +53,7 @@ const HONEST: usize = 8;
 /// Transactions per block (the genesis default).
 const BLOCK_TXS: usize = 512;
 /// Version of the cached ledger's layout; a change rebuilds it.
-const CACHE_VERSION: u32 = 1;
+const CACHE_VERSION: u32 = 2;
 
 /// The trapdoor of the development aeo-status key, recovered from the public seed the way
 /// `zkcustoms setup --dev` draws it (ark-groth16's order: alpha, beta, gamma, delta, then the two
@@ -140,6 +141,48 @@ fn cached_ledger(txs: usize) -> PathBuf {
     let Statement::AeoStatus { public, private } = &c.statement else {
         unreachable!("aeo-status key set")
     };
+    // The ledger: a genesis with one validator, an authority and an office; the trader's
+    // registration and the root, then blocks of proof transactions (one consignment each, signed
+    // by the trader), each block certified by the validator.
+    let validator = crypto::generate();
+    let authority = crypto::generate();
+    let office = crypto::generate();
+    let file = GenesisFile {
+        format: GENESIS_FORMAT.into(),
+        chain_name: "zkcustoms-audit-bench".into(),
+        validators: vec![ValidatorEntry {
+            name: "validator-0".into(),
+            public_key: crypto::public_hex(&crypto::public_of(&validator)),
+            p2p_address: "127.0.0.1:7400".parse().unwrap(),
+        }],
+        authorities: vec![SignerEntry {
+            id: "DE-GZD".into(),
+            public_key: crypto::public_hex(&crypto::public_of(&authority)),
+            administration: None,
+        }],
+        customs_offices: vec![SignerEntry {
+            id: "DE-HAMBURG-HAFEN".into(),
+            public_key: crypto::public_hex(&crypto::public_of(&office)),
+            administration: Some("DE".into()),
+        }],
+        auditors: vec![],
+        verifying_keys: vec![PinnedKey {
+            statement: "aeo-status/v1".into(),
+            size_class: None,
+            id: vk.id(),
+        }],
+        params: Params {
+            as_of_tolerance_days: None,
+            ..Params::default()
+        },
+    };
+    let bytes = serde_json::to_vec_pretty(&file).unwrap();
+    let genesis = Genesis::from_bytes(&bytes).unwrap();
+    std::fs::write(dir.join("genesis.json"), &bytes).unwrap();
+    let chain: Hash = genesis.chain_id;
+    // Proof `i` is filed under consignment `ucr(i)`: its scope is this ledger's for it.
+    let ucr = |i: usize| Ucr::parse(&format!("BENCH-{i}")).expect("a valid UCR");
+    let scope_of = |i: usize| ledger_scope(&chain, &ucr(i));
     let statement = |scope: String| {
         let mut p = public.clone();
         p.nullifier = nullifier(&private.holder_secret, &scope);
@@ -153,7 +196,7 @@ fn cached_ledger(txs: usize) -> PathBuf {
         .into_par_iter()
         .map(|i| {
             let s = Statement::AeoStatus {
-                public: statement(format!("bench/audit/honest/{i}")),
+                public: statement(scope_of(i)),
                 private: private.clone(),
             };
             prove(&c.proving_key, &s, &mut OsRng).expect("proof")
@@ -175,7 +218,7 @@ fn cached_ledger(txs: usize) -> PathBuf {
     let simulated: Vec<ProofEnvelope> = (HONEST..txs)
         .into_par_iter()
         .map(|i| {
-            let public = PublicValues::AeoStatus(statement(format!("bench/audit/{i}")));
+            let public = PublicValues::AeoStatus(statement(scope_of(i)));
             let inputs = public
                 .to_field_elements(CircuitId::AeoStatusV1)
                 .expect("valid public values");
@@ -197,36 +240,6 @@ fn cached_ledger(txs: usize) -> PathBuf {
             .expect("a simulated proof verifies like an honest one");
     }
 
-    // The ledger: a genesis with one validator, the root, then blocks of proof transactions,
-    // each certified by the validator.
-    let validator = crypto::generate();
-    let authority = crypto::generate();
-    let file = GenesisFile {
-        format: GENESIS_FORMAT.into(),
-        chain_name: "zkcustoms-audit-bench".into(),
-        validators: vec![ValidatorEntry {
-            name: "validator-0".into(),
-            public_key: crypto::public_hex(&crypto::public_of(&validator)),
-            p2p_address: "127.0.0.1:7400".parse().unwrap(),
-        }],
-        authorities: vec![SignerEntry {
-            id: "DE-GZD".into(),
-            public_key: crypto::public_hex(&crypto::public_of(&authority)),
-        }],
-        customs_offices: vec![],
-        verifying_keys: vec![PinnedKey {
-            statement: "aeo-status/v1".into(),
-            size_class: None,
-            id: vk.id(),
-        }],
-        params: Params {
-            as_of_tolerance_days: None,
-            ..Params::default()
-        },
-    };
-    let bytes = serde_json::to_vec_pretty(&file).unwrap();
-    let genesis = Genesis::from_bytes(&bytes).unwrap();
-    std::fs::write(dir.join("genesis.json"), &bytes).unwrap();
     let start = Instant::now();
     let store = Store::open(&dir.join("data/ledger")).unwrap();
     store.bind_chain(&genesis.chain_id).unwrap();
@@ -248,23 +261,26 @@ fn cached_ledger(txs: usize) -> PathBuf {
         example_registry().root,
         1,
     );
+    let trader = Trader::new("DE123456789012345");
     append_block(
         &store,
         &genesis,
         signers,
         t0,
-        vec![Transaction::PublishRoot(root)],
+        vec![
+            trader.registration(&chain, "DE-HAMBURG-HAFEN", &office),
+            Transaction::PublishRoot(root),
+        ],
     )
     .unwrap();
     let all: Vec<ProofEnvelope> = honest.into_iter().chain(simulated).collect();
     for (n, chunk) in all.chunks(BLOCK_TXS).enumerate() {
         let txs = chunk
-            .iter()
-            .map(|envelope| {
-                Transaction::SubmitProof(SubmitProof {
-                    ucr: Ucr::parse(&format!("BENCH-{n}")).unwrap(),
-                    envelope: envelope.clone(),
-                })
+            .par_iter()
+            .enumerate()
+            .map(|(k, envelope)| {
+                let i = n * BLOCK_TXS + k;
+                trader.proof(&chain, ucr(i).as_str(), envelope.clone())
             })
             .collect();
         append_block(&store, &genesis, signers, t0 + 1000 * (n as u64 + 1), txs).unwrap();

@@ -6,10 +6,12 @@
 //! Each measured iteration starts fresh validators, each a release `zkcustoms node` process as
 //! deployed (RocksDB in a new directory, Simplex consensus over the fixed-peer network on
 //! 127.0.0.1, the HTTP API; `make bench` builds the binary first), publishes the
-//! registry root, then submits the same set of pre-made aeo-status proofs (distinct scopes, so
-//! distinct nullifiers) from several client threads over HTTP, client k to validator k mod N,
-//! each waiting for its transaction to be included. Start-up and the root are outside the
-//! measured time.
+//! registry root and the trader's registration, then submits the same set of pre-made aeo-status
+//! proof transactions (each filed under its own consignment, so with its own scope and nullifier,
+//! and signed by the trader) from several client threads over HTTP, client k to validator k mod N,
+//! each waiting for its transaction to be included. Start-up, the root and the registration are
+//! outside the measured time. Each cluster size has one development genesis (its proofs are
+//! bound to its chain id) and fresh databases every iteration.
 
 // criterion_group! and criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
@@ -27,10 +29,11 @@ use zkcustoms_circuits::aeo_status::nullifier;
 use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_client::Client;
+use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_types::genesis::{
     write_dev, DevGenesis, DevGenesisOptions, NodeConfig, Params,
 };
-use zkcustoms_ledger_types::tx::{PublishRoot, SubmitProof, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{ledger_scope, Hash, PublishRoot, Transaction, Ucr};
 use zkcustoms_ledger_types::wire::TxStatusKind;
 use zkcustoms_ledger_types::{crypto, genesis::Genesis};
 use zkcustoms_prover::{prove, Statement};
@@ -58,8 +61,19 @@ fn free_port() -> u16 {
     }
 }
 
-/// `TXS` aeo-status proofs of the example certificate, one per scope.
-fn proofs(keys: &zkcustoms_benches::DevKeys) -> Vec<ProofEnvelope> {
+/// The trader of the bench.
+fn trader() -> Trader {
+    Trader::new("DE123456789012345")
+}
+
+/// The consignment of proof `i`.
+fn ucr(i: usize) -> String {
+    format!("BENCH-UCR-{i}")
+}
+
+/// `TXS` aeo-status proofs of the example certificate on the ledger `chain`, proof `i` for
+/// consignment [`ucr`]`(i)`.
+fn proofs(keys: &zkcustoms_benches::DevKeys, chain: &Hash) -> Vec<ProofEnvelope> {
     let c = &keys.circuits[0];
     let Statement::AeoStatus { public, private } = &c.statement else {
         unreachable!("aeo-status key set")
@@ -68,7 +82,7 @@ fn proofs(keys: &zkcustoms_benches::DevKeys) -> Vec<ProofEnvelope> {
         .into_par_iter()
         .map(|i| {
             let mut public = public.clone();
-            public.scope = format!("bench/session/{i}");
+            public.scope = ledger_scope(chain, &Ucr::parse(&ucr(i)).expect("a valid UCR"));
             public.nullifier = nullifier(&private.holder_secret, &public.scope);
             let s = Statement::AeoStatus {
                 public,
@@ -191,18 +205,7 @@ fn bench_ledger(c: &mut Criterion) {
     // The nodes log at `warn` to `node.log` in their data directories; `BENCH_LOG=info` (an
     // env-filter) says more.
     let keys = dev_keys(&[CircuitId::AeoStatusV1]).expect("dev keys");
-    eprintln!("making {TXS} aeo-status proofs (distinct scopes)...");
-    let envelopes = proofs(&keys);
     let work = tempfile::tempdir().unwrap();
-    let txs: Vec<Transaction> = envelopes
-        .into_iter()
-        .map(|envelope| {
-            Transaction::SubmitProof(SubmitProof {
-                ucr: Ucr::parse("BENCH-UCR-1").unwrap(),
-                envelope,
-            })
-        })
-        .collect();
     let mut runs = 0u32;
     let mut report = Vec::new();
 
@@ -210,6 +213,29 @@ fn bench_ledger(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(TXS as u64));
     for validators in [1usize, 4] {
+        let dev = write_dev(&DevGenesisOptions {
+            out: work.path().join(format!("genesis-{validators}")),
+            keys: keys.dir.path().to_owned(),
+            validators,
+            p2p_port: free_ports(validators),
+            api_port: None,
+            authorities: vec!["DE-GZD".into()],
+            offices: vec!["DE-HAMBURG-HAFEN".into()],
+            auditors: vec![],
+            params: Params {
+                // The example certificate's proofs are for a fixed day.
+                as_of_tolerance_days: None,
+                ..Params::default()
+            },
+        })
+        .unwrap();
+        let chain = Genesis::load(&dev.genesis).unwrap().chain_id;
+        eprintln!("making {TXS} aeo-status proofs for the {validators}-validator ledger...");
+        let txs: Vec<Transaction> = proofs(&keys, &chain)
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, envelope)| trader().proof(&chain, &ucr(i), envelope))
+            .collect();
         let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
         group.bench_function(
             format!("finalize {TXS} aeo-status proof txs, {validators} validator(s)"),
@@ -218,22 +244,7 @@ fn bench_ledger(c: &mut Criterion) {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         runs += 1;
-                        // A fresh genesis (new keys, new ports) and databases every time.
-                        let dev = write_dev(&DevGenesisOptions {
-                            out: work.path().join(format!("genesis-{runs}")),
-                            keys: keys.dir.path().to_owned(),
-                            validators,
-                            p2p_port: free_ports(validators),
-                            api_port: None,
-                            authorities: vec!["DE-GZD".into()],
-                            offices: vec!["DE-HAMBURG-HAFEN".into()],
-                            params: Params {
-                                // The example certificate's proofs are for a fixed day.
-                                as_of_tolerance_days: None,
-                                ..Params::default()
-                            },
-                        })
-                        .unwrap();
+                        // Fresh databases every time.
                         let data = work.path().join(format!("data-{runs}"));
                         total += run_once(&dev, &data, &txs, &latencies);
                     }
@@ -271,7 +282,9 @@ fn run_once(
 ) -> Duration {
     let genesis = Genesis::load(&dev.genesis).unwrap();
     let authority_key = crypto::read_private(&dev.signer_keys["DE-GZD"]).unwrap();
-    let trader = token(dev, "trader");
+    let office_key = crypto::read_private(&dev.signer_keys["DE-HAMBURG-HAFEN"]).unwrap();
+    let customs = token(dev, "customs");
+    let trader_token = token(dev, "trader");
     let authority = token(dev, "authority");
     let nodes: Vec<RunningNode> = (0..dev.node_configs.len())
         .map(|i| start_node(dev, i, &data.join(format!("node-{i}"))))
@@ -285,23 +298,31 @@ fn run_once(
     );
     let admin = Client::new(&nodes[0].url, &authority);
     let h = admin.submit(&Transaction::PublishRoot(root)).unwrap();
-    // Every validator holds the root before proofs that need it arrive (a validator learns of
-    // the transaction when it is relayed or finalized: until then it answers 404).
+    let registration = trader().registration(&genesis.chain_id, "DE-HAMBURG-HAFEN", &office_key);
+    let r = Client::new(&nodes[0].url, &customs)
+        .submit(&registration)
+        .unwrap();
+    // Every validator holds the root and the registration before proofs that need them arrive (a
+    // validator learns of a transaction when it is relayed or finalized: until then it answers
+    // 404).
     for node in &nodes {
         let client = Client::new(&node.url, &authority);
-        let start = Instant::now();
-        loop {
-            match client.wait(&h, Duration::from_secs(5)) {
-                Ok(v) if v.status == TxStatusKind::Included => break,
-                _ => {
-                    if start.elapsed() > Duration::from_secs(60) {
-                        fail(
-                            data,
-                            nodes.len(),
-                            "the registry root was not finalized in 60 s",
-                        );
+        for tx in [&h, &r] {
+            let start = Instant::now();
+            loop {
+                match client.wait(tx, Duration::from_secs(5)) {
+                    Ok(v) if v.status == TxStatusKind::Included => break,
+                    _ => {
+                        if start.elapsed() > Duration::from_secs(60) {
+                            fail(
+                                data,
+                                nodes.len(),
+                                "the registry root and the registration were not finalized in \
+                                 60 s",
+                            );
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
                     }
-                    std::thread::sleep(Duration::from_millis(20));
                 }
             }
         }
@@ -309,7 +330,7 @@ fn run_once(
     let start = Instant::now();
     std::thread::scope(|s| {
         for (k, chunk) in txs.chunks(TXS.div_ceil(CLIENTS)).enumerate() {
-            let client = Client::new(&nodes[k % nodes.len()].url, &trader);
+            let client = Client::new(&nodes[k % nodes.len()].url, &trader_token);
             let latencies = latencies.clone();
             s.spawn(move || {
                 for tx in chunk {

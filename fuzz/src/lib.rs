@@ -184,6 +184,7 @@ pub fn genesis(data: &[u8]) {
         assert_eq!(reread.validators, g.validators);
         assert_eq!(reread.authorities, g.authorities);
         assert_eq!(reread.offices, g.offices);
+        assert_eq!(reread.auditors, g.auditors);
         assert_eq!(reread.pinned, g.pinned);
     }
 }
@@ -235,7 +236,7 @@ type StoredDecoder = fn(bool, &[u8]);
 
 /// The column families of [`stored_value`], by selector, each with its decoders: the ledger's in
 /// the order of [`schema::COLUMN_FAMILIES`] (which the seeds follow), then the document store's.
-pub const STORED: [(&str, StoredDecoder); 18] = [
+pub const STORED: [(&str, StoredDecoder); 21] = [
     (schema::Meta::CF, stored::<schema::Meta>),
     (schema::Blocks::CF, stored::<schema::Blocks>),
     (schema::BlockHashes::CF, stored::<schema::BlockHashes>),
@@ -250,6 +251,9 @@ pub const STORED: [(&str, StoredDecoder); 18] = [
     (schema::Examinations::CF, stored::<schema::Examinations>),
     (schema::VerifyingKeys::CF, stored::<schema::VerifyingKeys>),
     (schema::PendingBlocks::CF, stored::<schema::PendingBlocks>),
+    (schema::TraderKeys::CF, stored::<schema::TraderKeys>),
+    (schema::Owners::CF, stored::<schema::Owners>),
+    (schema::Delegations::CF, stored::<schema::Delegations>),
     (DocumentMetas::CF, stored::<DocumentMetas>),
     (DocumentKeys::CF, stored::<DocumentKeys>),
     (DocumentBlobs::CF, stored::<DocumentBlobs>),

@@ -15,7 +15,7 @@
 
 use crate::ApiError;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -75,9 +75,10 @@ struct Bucket {
     at: Instant,
 }
 
-/// Names the principal of a request's credentials: `Ok(Some(name))` for a known token,
-/// `Ok(None)` for none, `Err` (the service's `401`) for credentials it does not know.
-pub type Identify = dyn Fn(&HeaderMap) -> Result<Option<String>, ApiError> + Send + Sync;
+/// Names the principal of a request's credentials from its head (method, target, headers; the
+/// body is not read yet): `Ok(Some(name))` for known credentials, `Ok(None)` for none, `Err`
+/// (the service's `401`) for credentials it does not accept.
+pub type Identify = dyn Fn(&Request) -> Result<Option<String>, ApiError> + Send + Sync;
 
 /// A service's admission policy (see the module documentation).
 pub struct Admission {
@@ -103,7 +104,7 @@ impl Admission {
     /// A policy that names principals with `identify` and charges clients at `rates`. `missing`
     /// is the message of the `401` answered to a body without credentials.
     pub fn new(
-        identify: impl Fn(&HeaderMap) -> Result<Option<String>, ApiError> + Send + Sync + 'static,
+        identify: impl Fn(&Request) -> Result<Option<String>, ApiError> + Send + Sync + 'static,
         missing: impl Into<String>,
         rates: Rates,
     ) -> Self {
@@ -136,7 +137,7 @@ impl Admission {
     }
 
     fn check_at(&self, req: &Request, now: Instant) -> Result<(), ApiError> {
-        let principal = (self.identify)(req.headers())?;
+        let principal = (self.identify)(req)?;
         let path = req.uri().path();
         if principal.is_none() && has_body(req) && !self.open_bodies.iter().any(|p| p == path) {
             return Err(ApiError::new(
@@ -258,7 +259,11 @@ mod tests {
 
     fn policy() -> Admission {
         Admission::new(
-            |h: &HeaderMap| match h.get(header::AUTHORIZATION).map(|v| v.as_bytes()) {
+            |req: &Request| match req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes())
+            {
                 None => Ok(None),
                 Some(b"Bearer good") => Ok(Some("trader".into())),
                 Some(_) => Err(ApiError::new(

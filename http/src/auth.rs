@@ -87,7 +87,9 @@ impl<R: Clone + Send + Sync + 'static> Tokens<R> {
         let tokens = self.clone();
         let missing = format!("requests with a body need credentials: {}", self.missing);
         crate::Admission::new(
-            move |h: &HeaderMap| Ok(tokens.identify(h)?.map(|p| name(&p))),
+            move |req: &axum::extract::Request| {
+                Ok(tokens.identify(req.headers())?.map(|p| name(&p)))
+            },
             missing,
             rates,
         )

@@ -76,6 +76,11 @@ impl ApiError {
         Self::new(StatusCode::TOO_MANY_REQUESTS, code, message).retry_after(secs)
     }
 
+    /// `502 Bad Gateway`: a service this one depends on failed.
+    pub fn bad_gateway(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, code, message)
+    }
+
     /// `503 Service Unavailable`: try again later.
     pub fn unavailable(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)

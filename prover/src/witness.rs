@@ -369,6 +369,14 @@ pub fn example_on(statement: &str, day: Day) -> Result<serde_json::Value, Prover
     Ok(value.expect("example witness serializes"))
 }
 
+/// The example aeo-status statement of [`example`] in another scope (a ledger's scope for a
+/// consignment, say): the same certificate, its holder's nullifier for that scope.
+pub fn example_aeo_status_in(scope: &str) -> Result<Statement, ProverError> {
+    let mut w = example(aeo_status::ID)?;
+    w["scope"] = serde_json::Value::from(scope);
+    Witness::from_json(aeo_status::ID, &w.to_string())?.statement()
+}
+
 /// The example statement of a circuit: [`example`]'s witness, in the circuit's size class.
 pub fn example_statement(circuit: CircuitId) -> Result<Statement, ProverError> {
     let mut w = example(circuit.statement())?;

@@ -5,7 +5,7 @@
 pub mod node;
 pub mod webdriver;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
@@ -91,6 +91,79 @@ pub fn prove_with(keys: &str, statement: &str, witness: &str, out: &str) {
         out,
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Proves an aeo-status witness file for filing under `ucr` on the ledger of `genesis` (`prove
+/// --for-ucr`: the witness's scope is replaced by that ledger's scope for the UCR, the only one
+/// the ledger accepts there) into `out`; panics on failure.
+pub fn prove_aeo_for(keys: &str, witness: &str, ucr: &str, genesis: &str, out: &str) {
+    let o = run(&[
+        "prove",
+        "aeo-status",
+        "--keys",
+        keys,
+        "--witness",
+        witness,
+        "--for-ucr",
+        ucr,
+        "--genesis",
+        genesis,
+        "--out",
+        out,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// The trader of the suite's consignments: the example certificate's operator, registered on each
+/// ledger by [`OFFICE`]; its EORI number names it in every write it signs.
+pub const EORI: &str = "DE123456789012345";
+/// The customs office of the development genesis (administration `DE`), which registers traders.
+pub const OFFICE: &str = "DE-HAMBURG-HAFEN";
+/// The auditor of the development genesis.
+pub const AUDITOR: &str = "AUDIT-EU-1";
+
+/// `party new --out out`: a fresh trader key file; answers its public key (hex).
+pub fn party_new(out: &str) -> String {
+    let o = run(&["party", "new", "--out", out]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let public = stdout(&o).trim().to_owned();
+    assert_eq!(public.len(), 64, "one line of hex: {public:?}");
+    public
+}
+
+/// `party register`: [`OFFICE`] registers `eori` with `public_key` at the node `url`, signed
+/// with the office's key and sent with the customs token, both from the genesis directory `dir`
+/// (as `genesis --dev` and `cluster init` write them).
+pub fn party_register(url: &str, dir: &Path, eori: &str, public_key: &str) -> Output {
+    let file = |name: &str| dir.join(name).display().to_string();
+    run(&[
+        "party",
+        "register",
+        "--node",
+        url,
+        "--token-file",
+        &file("customs.token"),
+        "--office",
+        OFFICE,
+        "--key",
+        &file(&format!("customs-{OFFICE}.key")),
+        "--trader",
+        eori,
+        "--public-key",
+        public_key,
+    ])
+}
+
+/// A trader's key made with `party new` in the genesis directory `dir` (`trader-EORI.key`) and
+/// registered by [`OFFICE`] at the node `url`; answers the key file.
+pub fn register_trader_at(url: &str, dir: &Path, eori: &str) -> String {
+    let key = dir.join(format!("trader-{eori}.key")).display().to_string();
+    let public = party_new(&key);
+    let o = party_register(url, dir, eori, &public);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], "included", "{v}");
+    key
 }
 
 /// [`prove_with`] the fixture's keys.

@@ -159,6 +159,81 @@ impl Ledger {
         assert!(status.success(), "node exit {status}: {}", self.log());
     }
 
+    /// The key file of trader `eori` (written by [`Ledger::register_trader`]).
+    pub fn trader_key(&self, eori: &str) -> String {
+        self.path(&format!("trader-{eori}.key"))
+    }
+
+    /// Makes a key for trader `eori` with `party new` and has [`OFFICE`] register it with
+    /// `party register` (customs token, office key); answers the key file.
+    pub fn register_trader(&self, eori: &str) -> String {
+        register_trader_at(&self.url, &self.dir, eori)
+    }
+
+    /// The chain id (the genesis hash), from the genesis file.
+    pub fn chain_id(&self) -> zkcustoms_ledger_types::tx::Hash {
+        zkcustoms_ledger_types::genesis::Genesis::load(&self.dir.join("genesis.json"))
+            .unwrap()
+            .chain_id
+    }
+
+    /// Runs a trader-signed client subcommand (`submit anchor ...`, `submit proof ...`) with the
+    /// trader token, signed as `eori` with the key file `key`.
+    pub fn signed(&self, eori: &str, key: &str, args: &[&str]) -> std::process::Output {
+        let mut all = args.to_vec();
+        all.extend(["--trader", eori, "--key", key]);
+        self.cli("trader", &all)
+    }
+
+    /// [`Ledger::signed`] by trader `eori` with its registered key file.
+    pub fn as_trader(&self, eori: &str, args: &[&str]) -> std::process::Output {
+        self.signed(eori, &self.trader_key(eori), args)
+    }
+
+    /// Runs an office command (`party register|rotate|revoke ...`) as [`OFFICE`] with its key
+    /// and the customs token.
+    pub fn as_office(&self, args: &[&str]) -> std::process::Output {
+        let key = self.path(&format!("customs-{OFFICE}.key"));
+        let mut all = args.to_vec();
+        all.extend(["--office", OFFICE, "--key", &key]);
+        self.cli("customs", &all)
+    }
+
+    /// Runs a client subcommand as a party of the ledger that signs each request with its own
+    /// key (RFC 9421: `--party`, `--party-key`), with no token.
+    pub fn as_party(&self, party: &str, key: &str, args: &[&str]) -> std::process::Output {
+        let mut all = args.to_vec();
+        all.extend(["--node", &self.url, "--party", party, "--party-key", key]);
+        bin().args(&all).output().unwrap()
+    }
+
+    /// The id and key file of this ledger's party of a kind: `trader` ([`EORI`], once
+    /// registered with [`Ledger::register_trader`]), `customs` ([`OFFICE`]) or `auditor`
+    /// ([`AUDITOR`]).
+    pub fn party(&self, kind: &str) -> (&'static str, String) {
+        match kind {
+            "trader" => (EORI, self.trader_key(EORI)),
+            "customs" => (OFFICE, self.path(&format!("customs-{OFFICE}.key"))),
+            "auditor" => (AUDITOR, self.path(&format!("auditor-{AUDITOR}.key"))),
+            other => panic!("no party of kind {other}"),
+        }
+    }
+
+    /// The fixture's aeo-status witness proved for filing under `ucr` on this ledger (`prove
+    /// --for-ucr`), written to the genesis directory; answers the proof file.
+    pub fn aeo_proof(&self, ucr: &str) -> String {
+        let out = self.path(&format!("aeo-{ucr}.proof.json"));
+        let f = fixture();
+        prove_aeo_for(
+            &f.keys(),
+            &f.path("aeo.witness.json"),
+            ucr,
+            &self.path("genesis.json"),
+            &out,
+        );
+        out
+    }
+
     /// Runs a client subcommand (`submit ...`, `query ...`) with a role's token.
     pub fn cli(&self, role: &str, args: &[&str]) -> std::process::Output {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();

@@ -175,8 +175,10 @@ impl Replay<'_> {
             header: h.clone(),
             txs: kept,
         };
-        self.store
-            .write(block_batch(&block, raw.finality.clone()), false)?;
+        self.store.write(
+            block_batch(&self.store, &block, raw.finality.clone())?,
+            false,
+        )?;
         self.prev_hash = Some(hash);
         self.prev_timestamp = h.timestamp_ms;
         Ok(())

@@ -24,6 +24,7 @@ use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::inclusion::{self, InclusionError, InclusionProof};
 use zkcustoms_ledger_core::rules::block_batch;
 use zkcustoms_ledger_core::store::{Batch, Finality, Store, VerifyingKeys};
+use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
 use zkcustoms_ledger_core::testing::{append_block, certify};
 use zkcustoms_ledger_http::testing::{self, token};
@@ -31,7 +32,7 @@ use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::crypto::{self, PrivateKey};
 use zkcustoms_ledger_types::genesis::{Genesis, Params, PinnedKey};
 use zkcustoms_ledger_types::tx::{
-    sha256, AnchorDocument, MarkExamination, PublishRoot, Role, SubmitProof, Transaction, Ucr,
+    ledger_scope, sha256, Hash, MarkExamination, PublishRoot, Role, Transaction, Ucr,
 };
 use zkcustoms_prover::setup::setup_dev;
 use zkcustoms_prover::{prove, ProvingKey, Statement};
@@ -40,16 +41,21 @@ use zkcustoms_verifier::{KeyDir, KeyId, ProofEnvelope, PublicValues, VerifyingKe
 const AUTHORITY: &str = "DE-GZD";
 const OFFICE: &str = "DE-HAMBURG-HAFEN";
 const UCR: &str = "26DE-HAM-000042";
+/// The consignment each proof of the fixture is filed under.
+const UCRS: [&str; 3] = [UCR, "26DE-HAM-000044", "26DE-HAM-000045"];
+const TRADER: &str = "DE123456789012345";
 /// Block timestamps: a fixed day in the past, one second apart.
 const T0: u64 = 1_764_000_000_000;
 
-/// Dev keys for aeo-status and a few proofs of the example certificate, made once.
+/// Dev keys for aeo-status, the genesis of [`Ledger::new`] (fixed keys) and a few proofs of the
+/// example certificate, made once.
 struct Fixture {
     _dir: tempfile::TempDir,
     keydir: PathBuf,
     vk_id: KeyId,
     vk: VerifyingKey,
-    /// Proofs in distinct scopes (distinct nullifiers).
+    genesis: Genesis,
+    /// Proof `i` is filed under `UCRS[i]` (its scope is this ledger's for it: distinct nullifiers).
     proofs: Vec<ProofEnvelope>,
     /// A proof with the same scope and nullifier as `proofs[0]`, for another day (another claim).
     same_nullifier: ProofEnvelope,
@@ -62,6 +68,8 @@ fn fixture() -> &'static Fixture {
         setup_dev(dir.path(), &[CircuitId::AeoStatusV1], |_| {}).unwrap();
         let kd = KeyDir::open(dir.path()).unwrap();
         let pk = ProvingKey::load(&kd, CircuitId::AeoStatusV1).unwrap();
+        let vk_id = kd.manifest().keys[0].vk_id;
+        let genesis = make_genesis("zkcustoms-audit-test", &fixed_keys(), vk_id);
         let (public, private) = example_aeo_status();
         let proof_of = |public: zkcustoms_circuits::aeo_status::AeoStatusPublic| {
             let s = Statement::AeoStatus {
@@ -73,7 +81,7 @@ fn fixture() -> &'static Fixture {
         let proofs: Vec<ProofEnvelope> = (0..3)
             .map(|i| {
                 let mut p = public.clone();
-                p.scope = format!("audit-test/session/{i}");
+                p.scope = ledger_scope(&genesis.chain_id, &Ucr::parse(UCRS[i]).unwrap());
                 p.nullifier =
                     zkcustoms_circuits::aeo_status::nullifier(&private.holder_secret, &p.scope);
                 proof_of(p)
@@ -87,8 +95,9 @@ fn fixture() -> &'static Fixture {
         let same_nullifier = proof_of(other_day);
         Fixture {
             keydir: dir.path().to_owned(),
-            vk_id: proofs[0].vk_id,
+            vk_id,
             vk: kd.verifying_key(CircuitId::AeoStatusV1).unwrap(),
+            genesis,
             proofs,
             same_nullifier,
             _dir: dir,
@@ -96,7 +105,48 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-/// A ledger built offline: a fresh genesis with one validator, its store, and the parties' keys.
+/// The parties' keys: validator, authority, office.
+struct Keys {
+    validator: PrivateKey,
+    authority: PrivateKey,
+    office: PrivateKey,
+}
+
+/// Keys from fixed seeds: the same genesis every time.
+fn fixed_keys() -> Keys {
+    let key = zkcustoms_ledger_core::testing::fixed_key;
+    Keys {
+        validator: key(1),
+        authority: key(2),
+        office: key(3),
+    }
+}
+
+fn make_genesis(name: &str, keys: &Keys, vk_id: KeyId) -> Genesis {
+    single_validator_genesis(
+        name,
+        ("validator-0", &keys.validator),
+        &[(AUTHORITY, &keys.authority)],
+        &[(OFFICE, &keys.office)],
+        vec![PinnedKey {
+            statement: "aeo-status/v1".into(),
+            size_class: None,
+            id: vk_id,
+        }],
+        Params {
+            root_grace_seconds: 86_400,
+            as_of_tolerance_days: None,
+            max_block_txs: 512,
+        },
+    )
+}
+
+fn chain_id() -> Hash {
+    fixture().genesis.chain_id
+}
+
+/// A ledger built offline: a genesis with one validator, its store, and the parties' keys. The
+/// trader's registration is put first in the first block appended.
 struct Ledger {
     genesis: Genesis,
     validator: PrivateKey,
@@ -107,27 +157,29 @@ struct Ledger {
 }
 
 impl Ledger {
+    /// The ledger of the fixture's genesis (its proofs are for it).
     fn new() -> Self {
+        Self::with(fixture().genesis.clone(), fixed_keys())
+    }
+
+    /// Another ledger: fresh keys, another chain.
+    fn other() -> Self {
+        let keys = Keys {
+            validator: crypto::generate(),
+            authority: crypto::generate(),
+            office: crypto::generate(),
+        };
+        let genesis = make_genesis("zkcustoms-audit-other", &keys, fixture().vk_id);
+        Self::with(genesis, keys)
+    }
+
+    fn with(genesis: Genesis, keys: Keys) -> Self {
         let f = fixture();
-        let validator = crypto::generate();
-        let authority = crypto::generate();
-        let office = crypto::generate();
-        let genesis = single_validator_genesis(
-            "zkcustoms-audit-test",
-            ("validator-0", &validator),
-            &[(AUTHORITY, &authority)],
-            &[(OFFICE, &office)],
-            vec![PinnedKey {
-                statement: "aeo-status/v1".into(),
-                size_class: None,
-                id: f.vk_id,
-            }],
-            Params {
-                root_grace_seconds: 86_400,
-                as_of_tolerance_days: None,
-                max_block_txs: 512,
-            },
-        );
+        let Keys {
+            validator,
+            authority,
+            office,
+        } = keys;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("ledger")).unwrap();
         store.bind_chain(&genesis.chain_id).unwrap();
@@ -159,8 +211,21 @@ impl Ledger {
         T0 + 1000 * self.store().tip().unwrap().map_or(0, |(h, _)| h)
     }
 
+    /// The trader's registration first when the ledger is empty.
+    fn with_registration(&self, mut txs: Vec<Transaction>) -> Vec<Transaction> {
+        if self.store().tip().unwrap().map_or(0, |(h, _)| h) == 0 {
+            let trader = Trader::new(TRADER);
+            txs.insert(
+                0,
+                trader.registration(&self.genesis.chain_id, OFFICE, &self.office),
+            );
+        }
+        txs
+    }
+
     /// A certified block on the tip (no rule checked).
     fn append(&self, txs: Vec<Transaction>) -> Block {
+        let txs = self.with_registration(txs);
         append_block(
             self.store(),
             &self.genesis,
@@ -173,11 +238,15 @@ impl Ledger {
 
     /// A block on the tip that names the next block as the one whose certificate finalizes it.
     fn append_uncertified(&self, txs: Vec<Transaction>) -> Block {
+        let txs = self.with_registration(txs);
         let (height, parent) = self.store().tip().unwrap().unwrap();
         let proposer = crypto::public_bytes(&crypto::public_of(&self.validator));
         let block = Block::new(height + 1, parent, self.next_timestamp(), proposer, txs);
         self.store()
-            .write(block_batch(&block, Finality::Descendant(height + 2)), false)
+            .write(
+                block_batch(self.store(), &block, Finality::Descendant(height + 2)).unwrap(),
+                false,
+            )
             .unwrap();
         block
     }
@@ -214,33 +283,29 @@ impl Ledger {
     }
 }
 
-fn proof_tx(envelope: &ProofEnvelope) -> Transaction {
-    Transaction::SubmitProof(SubmitProof {
-        ucr: Ucr::parse(UCR).unwrap(),
-        envelope: envelope.clone(),
-    })
+/// Proof `i` of the fixture, filed under its consignment by the trader.
+fn proof_tx(i: usize) -> Transaction {
+    proof_under(UCRS[i], &fixture().proofs[i])
+}
+
+fn proof_under(ucr: &str, envelope: &ProofEnvelope) -> Transaction {
+    Trader::new(TRADER).proof(&chain_id(), ucr, envelope.clone())
 }
 
 fn anchor(ucr: &str, version: u32) -> Transaction {
-    Transaction::AnchorDocument(AnchorDocument {
-        ucr: Ucr::parse(ucr).unwrap(),
-        doc_type: "invoice".into(),
-        digest: sha256(format!("{ucr}/{version}").as_bytes()),
-        reference: format!("vault://{ucr}/{version}"),
-        version,
-        supersedes: (version > 1).then(|| version - 1),
-    })
+    let digest = sha256(format!("{ucr}/{version}").as_bytes());
+    let reference = format!("vault://{ucr}/{version}");
+    Trader::new(TRADER).anchor(&chain_id(), ucr, "invoice", digest, &reference, version)
 }
 
 /// The story every clean ledger here tells: a root, documents, three proofs, an examination;
 /// block 4 is finalized by block 5's certificate.
 fn story(l: &Ledger) -> Vec<Block> {
-    let f = fixture();
     vec![
         l.append(vec![l.root(1)]),
-        l.append(vec![anchor(UCR, 1), proof_tx(&f.proofs[0])]),
-        l.append(vec![proof_tx(&f.proofs[1]), l.mark(UCR)]),
-        l.append_uncertified(vec![proof_tx(&f.proofs[2])]),
+        l.append(vec![anchor(UCR, 1), proof_tx(0)]),
+        l.append(vec![proof_tx(1), l.mark(UCR)]),
+        l.append_uncertified(vec![proof_tx(2)]),
         l.append(vec![anchor("26DE-HAM-000043", 1)]),
     ]
 }
@@ -261,7 +326,7 @@ fn a_clean_ledger_passes_every_check() {
     assert_eq!(report.failure_count, 0);
     assert_eq!(
         (report.height, report.blocks, report.transactions),
-        (5, 5, 7)
+        (5, 5, 8)
     );
     assert_eq!(report.tip, hex::encode(blocks[4].hash()));
     assert_eq!((report.proofs_checked, report.proofs_valid), (3, 3));
@@ -281,18 +346,19 @@ fn a_clean_ledger_passes_every_check() {
 
     // The log as JSON lines: every transaction, in ledger order.
     let mut out = Vec::new();
-    assert_eq!(audit::export_log(&source, &mut out).unwrap(), 7);
+    assert_eq!(audit::export_log(&source, &mut out).unwrap(), 8);
     let lines: Vec<serde_json::Value> = std::str::from_utf8(&out)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 7);
-    assert_eq!(lines[2]["height"], 2);
-    assert_eq!(lines[2]["index"], 1);
-    assert_eq!(lines[2]["transaction"]["type"], "submit_proof");
-    assert_eq!(lines[2]["hash"], hex::encode(blocks[1].txs[1].hash()));
-    assert_eq!(lines[2]["block"], hex::encode(blocks[1].hash()));
+    assert_eq!(lines.len(), 8);
+    assert_eq!(lines[0]["transaction"]["type"], "register_trader");
+    assert_eq!(lines[3]["height"], 2);
+    assert_eq!(lines[3]["index"], 1);
+    assert_eq!(lines[3]["transaction"]["type"], "submit_proof");
+    assert_eq!(lines[3]["hash"], hex::encode(blocks[1].txs[1].hash()));
+    assert_eq!(lines[3]["block"], hex::encode(blocks[1].hash()));
 }
 
 #[test]
@@ -306,7 +372,7 @@ fn an_empty_block_that_finalizes_its_parent_passes() {
     assert!(report.ok, "{:?}", report.failures);
     assert_eq!(
         (report.height, report.blocks, report.transactions),
-        (3, 3, 2)
+        (3, 3, 3)
     );
 }
 
@@ -315,7 +381,7 @@ fn the_audit_refuses_another_chain_and_missing_keys() {
     let mut l = Ledger::new();
     story(&l);
     l.store = None;
-    let other = Ledger::new();
+    let other = Ledger::other();
     let source = StoreSource::open(l.dir.path()).unwrap();
     let keys = source.verifying_keys(&l.genesis).unwrap();
     let err = audit::run(&other.genesis, &source, &keys, |_| {}).unwrap_err();
@@ -375,7 +441,7 @@ fn rule_breaking_blocks_certified_by_a_validator_are_located() {
             ))]);
         },
         1,
-        Some(0),
+        Some(1),
         Check::Rule,
         Some("bad-signature"),
     );
@@ -402,7 +468,7 @@ fn rule_breaking_blocks_certified_by_a_validator_are_located() {
         "proof against a root never published",
         |l| {
             l.append(vec![anchor(UCR, 1)]);
-            l.append(vec![proof_tx(&f.proofs[0])]);
+            l.append(vec![proof_tx(0)]);
         },
         2,
         Some(0),
@@ -413,8 +479,8 @@ fn rule_breaking_blocks_certified_by_a_validator_are_located() {
         "a nullifier used twice in its scope",
         |l| {
             l.append(vec![l.root(1)]);
-            l.append(vec![proof_tx(&f.proofs[0])]);
-            l.append(vec![anchor(UCR, 1), proof_tx(&f.same_nullifier)]);
+            l.append(vec![proof_tx(0)]);
+            l.append(vec![anchor(UCR, 1), proof_under(UCR, &f.same_nullifier)]);
         },
         3,
         Some(1),
@@ -427,8 +493,8 @@ fn rule_breaking_blocks_certified_by_a_validator_are_located() {
             let mut copy = f.proofs[1].clone();
             copy.proof =
                 Groth16::<Bls12_381>::rerandomize_proof(f.vk.arkworks(), &copy.proof, &mut OsRng);
-            l.append(vec![l.root(1), proof_tx(&f.proofs[1])]);
-            l.append(vec![proof_tx(&copy)]);
+            l.append(vec![l.root(1), proof_tx(1)]);
+            l.append(vec![proof_under(UCRS[1], &copy)]);
         },
         2,
         Some(0),
@@ -440,11 +506,11 @@ fn rule_breaking_blocks_certified_by_a_validator_are_located() {
         |l| {
             let mut forged = f.proofs[2].clone();
             if let PublicValues::AeoStatus(p) = &mut forged.public {
-                p.scope = "audit-test/forged".into();
+                p.nullifier += zkcustoms_circuits::Fr::from(1u64);
             }
             l.append(vec![l.root(1)]);
-            l.append(vec![anchor(UCR, 1), proof_tx(&f.proofs[0])]);
-            l.append(vec![anchor(UCR, 2), proof_tx(&forged)]);
+            l.append(vec![anchor(UCR, 1), proof_tx(0)]);
+            l.append(vec![anchor(UCR, 2), proof_under(UCRS[2], &forged)]);
         },
         3,
         Some(1),
@@ -468,7 +534,7 @@ fn rule_breaking_blocks_certified_by_a_validator_are_located() {
             l.append(vec![l.root(2)]);
         },
         1,
-        Some(0),
+        Some(1),
         Check::Rule,
         Some("bad-sequence"),
     );
@@ -505,7 +571,7 @@ fn rule_breaking_blocks_certified_by_a_validator_are_located() {
     assert_first_failure(
         "a certificate of a validator not in genesis",
         |l| {
-            let stranger = Ledger::new();
+            let stranger = Ledger::other();
             append_block(
                 l.store(),
                 &l.genesis,
@@ -532,12 +598,14 @@ fn rule_breaking_blocks_certified_by_a_validator_are_located() {
             l.store()
                 .write(
                     block_batch(
+                        l.store(),
                         &block,
                         Finality::Certificate {
                             view: 2,
                             certificate,
                         },
-                    ),
+                    )
+                    .unwrap(),
                     false,
                 )
                 .unwrap();
@@ -654,7 +722,7 @@ fn inclusion_proofs_verify_offline_and_refuse_tampering() {
         "transaction"
     );
     // Another genesis (same file, other validators): another chain.
-    let other = Ledger::new();
+    let other = Ledger::other();
     assert_eq!(
         refused_check(inclusion::verify(&good, &other.genesis, None)),
         "chain-id"
@@ -731,11 +799,12 @@ fn the_api_serves_inclusion_proofs_and_the_audit_reads_a_node() {
     let l = Ledger::new();
     let db = tempfile::tempdir().unwrap();
     let chain = node(&l, db.path());
-    for tx in [l.root(1), anchor(UCR, 1)] {
+    let registration = Trader::new(TRADER).registration(&l.genesis.chain_id, OFFICE, &l.office);
+    for tx in [registration, l.root(1), anchor(UCR, 1)] {
         chain.submit(tx).unwrap();
     }
     seal(&chain, &l);
-    let proof = proof_tx(&f.proofs[0]);
+    let proof = proof_tx(0);
     chain.submit(proof.clone()).unwrap();
     seal(&chain, &l);
     let router = testing::router(chain.clone(), None, 64 * 1024);
@@ -793,7 +862,7 @@ fn the_api_serves_inclusion_proofs_and_the_audit_reads_a_node() {
     assert!(report.ok, "{:?}", report.failures);
     assert_eq!(
         (report.blocks, report.transactions, report.proofs_checked),
-        (2, 3, 1)
+        (2, 4, 1)
     );
     assert!(
         !report.checks.contains(&"index"),

@@ -2,13 +2,20 @@
 //! CLI (`zkcustoms submit`, `query`, `document`), the prover service (submitting a finished proof)
 //! and the audit (reading a node's blocks). Bodies are the shared [`zkcustoms_ledger_types::wire`]
 //! structs, so the client and the server cannot drift apart.
+//!
+//! Every request carries the client's bearer token; a client given a party's key
+//! ([`Client::with_party`]) also signs every request as that party with an HTTP message signature
+//! ([`zkcustoms_ledger_types::http_signature`]).
 
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use zkcustoms_ledger_types::crypto::PrivateKey;
+use zkcustoms_ledger_types::http_signature::{self, HttpSignatureError, SignedHeaders};
+use zkcustoms_ledger_types::party::Reader;
 use zkcustoms_ledger_types::tx::DocumentKey;
-use zkcustoms_ledger_types::tx::{Hash, Role, Transaction};
-pub use zkcustoms_ledger_types::wire;
+use zkcustoms_ledger_types::tx::{Hash, Transaction};
 use zkcustoms_ledger_types::wire::{parse_hash, Submitted, TxState, TxStatusKind, MAX_WAIT_MS};
+pub use zkcustoms_ledger_types::{crypto, tx, wire};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,19 +40,34 @@ pub enum ClientError {
     /// A transaction was not decided in time.
     #[error("transaction {0} is still pending after the wait")]
     StillPending(String),
+    /// A request could not be signed as the client's party.
+    #[error("cannot sign the request: {0}")]
+    Signing(#[from] HttpSignatureError),
 }
 
-/// A client of one node, with one role token.
+/// The party a client signs its requests as.
+#[derive(Clone)]
+struct Party {
+    id: String,
+    key: PrivateKey,
+}
+
+/// A client of one node, with one role token and optionally a party's signing key.
 #[derive(Clone)]
 pub struct Client {
     base: String,
     token: String,
     agent: ureq::Agent,
+    party: Option<Party>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).finish()
+        // Neither the token nor the key: only what identifies the client.
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("party", &self.party.as_ref().map(|p| &p.id))
+            .finish()
     }
 }
 
@@ -71,7 +93,85 @@ impl Client {
                 .timeout(request)
                 .redirects(0)
                 .build(),
+            party: None,
         }
+    }
+
+    /// The same client, signing every request as `party_id` with `key` (RFC 9421, see
+    /// [`http_signature`]): each request carries `Signature-Input`, `Signature` and, with a body,
+    /// `Content-Digest`, with a fresh random nonce and the current time. The bearer token is still
+    /// sent. Refuses a party id that cannot be a key id (1 to 64 printable ASCII characters
+    /// without spaces).
+    pub fn with_party(self, party_id: &str, key: PrivateKey) -> Result<Self, ClientError> {
+        zkcustoms_ledger_types::tx::check_party_id("party", party_id)
+            .map_err(|e| ClientError::Signing(HttpSignatureError::InvalidRequest(e.to_string())))?;
+        Ok(Self {
+            party: Some(Party {
+                id: party_id.to_owned(),
+                key,
+            }),
+            ..self
+        })
+    }
+
+    /// The party this client signs as, if any.
+    pub fn party(&self) -> Option<&str> {
+        self.party.as_ref().map(|p| p.id.as_str())
+    }
+
+    /// The signature headers of a request as it will be sent (its method, and its path and query
+    /// after the URL is parsed and encoded), or `None` without a party.
+    fn signature(
+        &self,
+        req: &ureq::Request,
+        body: Option<&[u8]>,
+    ) -> Result<Option<SignedHeaders>, ClientError> {
+        let Some(party) = &self.party else {
+            return Ok(None);
+        };
+        let url = req
+            .request_url()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        // The request line ureq writes: the path, then `?query` when the query is not empty.
+        let target = match url.as_url().query() {
+            Some(q) if !q.is_empty() => format!("{}?{q}", url.path()),
+            _ => url.path().to_owned(),
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let signed = http_signature::sign_request(
+            &party.key,
+            &party.id,
+            req.method(),
+            &target,
+            body,
+            now,
+            http_signature::fresh_nonce(),
+        )?;
+        Ok(Some(signed))
+    }
+
+    /// Adds the credentials to a request: the bearer token, and the signature with a party.
+    fn authorise(
+        &self,
+        req: ureq::Request,
+        body: Option<&[u8]>,
+    ) -> Result<ureq::Request, ClientError> {
+        let mut req = req;
+        // A party-only client (no token) sends no Authorization header.
+        if !self.token.is_empty() {
+            req = req.set("Authorization", &format!("Bearer {}", self.token));
+        }
+        if let Some(signed) = self.signature(&req, body)? {
+            req = req
+                .set("Signature-Input", &signed.signature_input)
+                .set("Signature", &signed.signature);
+            if let Some(digest) = &signed.content_digest {
+                req = req.set("Content-Digest", digest);
+            }
+        }
+        Ok(req)
     }
 
     fn answer(r: Result<ureq::Response, ureq::Error>) -> Result<Value, ClientError> {
@@ -93,22 +193,19 @@ impl Client {
 
     /// GET a path (with query) and parse the JSON answer.
     pub fn get(&self, path: &str) -> Result<Value, ClientError> {
-        Self::answer(
-            self.agent
-                .get(&format!("{}{path}", self.base))
-                .set("Authorization", &format!("Bearer {}", self.token))
-                .call(),
-        )
+        let req = self.agent.get(&format!("{}{path}", self.base));
+        Self::answer(self.authorise(req, None)?.call())
     }
 
     /// POST JSON to a path and parse the JSON answer.
     pub fn post(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
-        Self::answer(
-            self.agent
-                .post(&format!("{}{path}", self.base))
-                .set("Authorization", &format!("Bearer {}", self.token))
-                .send_json(body),
-        )
+        // Serialised once: the bytes sent are the bytes whose digest is signed.
+        let bytes = serde_json::to_vec(body).expect("a JSON value always serialises");
+        let req = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .set("Content-Type", "application/json");
+        Self::answer(self.authorise(req, Some(&bytes))?.send_bytes(&bytes))
     }
 
     /// Submits a transaction; answers its hash.
@@ -162,26 +259,23 @@ impl Client {
         &self,
         id: &DocumentKey,
         bytes: &[u8],
-        readers: &[Role],
+        readers: &[Reader],
     ) -> Result<Value, ClientError> {
-        let readers: Vec<&str> = readers.iter().map(|r| r.name()).collect();
-        Self::answer(
-            self.agent
-                .post(&format!("{}{}", self.base, Self::document_path(id)))
-                .query("readers", &readers.join(","))
-                .set("Authorization", &format!("Bearer {}", self.token))
-                .set("Content-Type", "application/octet-stream")
-                .send_bytes(bytes),
-        )
+        let readers: Vec<String> = readers.iter().map(ToString::to_string).collect();
+        let req = self
+            .agent
+            .post(&format!("{}{}", self.base, Self::document_path(id)))
+            .query("readers", &readers.join(","))
+            .set("Content-Type", "application/octet-stream");
+        Self::answer(self.authorise(req, Some(bytes))?.send_bytes(bytes))
     }
 
     /// Reads a document's bytes (at most `max_bytes`).
     pub fn get_document(&self, id: &DocumentKey, max_bytes: usize) -> Result<Vec<u8>, ClientError> {
-        let r = self
+        let req = self
             .agent
-            .get(&format!("{}{}", self.base, Self::document_path(id)))
-            .set("Authorization", &format!("Bearer {}", self.token))
-            .call();
+            .get(&format!("{}{}", self.base, Self::document_path(id)));
+        let r = self.authorise(req, None)?.call();
         match r {
             Ok(resp) => {
                 let mut bytes = Vec::new();
@@ -203,12 +297,10 @@ impl Client {
 
     /// Forgets a document (its key is destroyed on the node); answers the node's record of it.
     pub fn forget_document(&self, id: &DocumentKey) -> Result<Value, ClientError> {
-        Self::answer(
-            self.agent
-                .delete(&format!("{}{}", self.base, Self::document_path(id)))
-                .set("Authorization", &format!("Bearer {}", self.token))
-                .call(),
-        )
+        let req = self
+            .agent
+            .delete(&format!("{}{}", self.base, Self::document_path(id)));
+        Self::answer(self.authorise(req, None)?.call())
     }
 
     /// The node's status.
@@ -223,5 +315,237 @@ impl Client {
             .as_str()
             .and_then(parse_hash)
             .ok_or_else(|| ClientError::BadAnswer("the node answered no chain id".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use zkcustoms_ledger_types::crypto::{self, PublicKey};
+    use zkcustoms_ledger_types::http_signature::{
+        verify_request, SignatureHeaders, VerifiedRequest, DEFAULT_WINDOW_SECS,
+    };
+    use zkcustoms_ledger_types::tx::Ucr;
+
+    const PARTY: &str = "DE123456789012345";
+
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    /// One request as it arrived on the socket.
+    struct Received {
+        method: String,
+        target: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    }
+
+    impl Received {
+        fn all(&self, name: &str) -> Vec<&str> {
+            self.headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .collect()
+        }
+
+        fn verify(&self, key: &PublicKey) -> Result<VerifiedRequest, HttpSignatureError> {
+            let headers = SignatureHeaders {
+                signature_input: self.all("Signature-Input"),
+                signature: self.all("Signature"),
+                content_digest: self.all("Content-Digest"),
+            };
+            let resolve = |id: &str| (id == PARTY).then(|| key.clone());
+            verify_request(
+                &headers,
+                &self.method,
+                &self.target,
+                &self.body,
+                resolve,
+                now(),
+                DEFAULT_WINDOW_SECS,
+            )
+        }
+    }
+
+    /// Opens a socket that reads one request and answers `{}`, runs `send` with the client that
+    /// `client` makes for the socket's address, and gives back what arrived.
+    fn capture<T>(
+        client: impl FnOnce(&str) -> Client,
+        send: impl FnOnce(&Client) -> Result<T, ClientError>,
+    ) -> Received {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let reader = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            let mut parts = line.split_whitespace();
+            let method = parts.next().unwrap().to_owned();
+            let target = parts.next().unwrap().to_owned();
+            let mut headers = Vec::new();
+            loop {
+                line.clear();
+                r.read_line(&mut line).unwrap();
+                let l = line.trim_end_matches(['\r', '\n']);
+                if l.is_empty() {
+                    break;
+                }
+                let (n, v) = l.split_once(':').unwrap();
+                headers.push((n.to_owned(), v.trim().to_owned()));
+            }
+            let len = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                .map_or(0, |(_, v)| v.parse().unwrap());
+            let mut body = vec![0u8; len];
+            r.read_exact(&mut body).unwrap();
+            let mut w = stream;
+            w.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                  Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+            )
+            .unwrap();
+            Received {
+                method,
+                target,
+                headers,
+                body,
+            }
+        });
+        send(&client(&base)).unwrap();
+        reader.join().unwrap()
+    }
+
+    #[test]
+    fn signed_requests_verify_as_they_arrive() {
+        let key = crypto::generate();
+        let public = crypto::public_of(&key);
+        let client = |base: &str| {
+            Client::new(base, "tok")
+                .with_party(PARTY, key.clone())
+                .unwrap()
+        };
+
+        let post = capture(client, |c| {
+            c.post("/v1/transactions?wait_ms=0", &json!({"hello": "world"}))
+        });
+        assert_eq!(post.method, "POST");
+        assert_eq!(post.target, "/v1/transactions?wait_ms=0");
+        assert_eq!(post.body, br#"{"hello":"world"}"#);
+        assert_eq!(post.all("Authorization"), ["Bearer tok"]);
+        assert_eq!(post.all("Content-Type"), ["application/json"]);
+        assert_eq!(post.all("Content-Digest").len(), 1);
+        let v = post.verify(&public).unwrap();
+        assert_eq!(v.party_id, PARTY);
+        assert!(v.created.abs_diff(now()) <= 5);
+
+        let get = capture(client, |c| c.get("/v1/transactions/ab?wait_ms=5"));
+        assert_eq!(get.method, "GET");
+        assert!(get.all("Content-Digest").is_empty());
+        let v2 = get.verify(&public).unwrap();
+        assert_ne!(v.nonce, v2.nonce, "every request has a fresh nonce");
+
+        // A query added by ureq and encoded on the way out is signed as sent.
+        let id = DocumentKey {
+            ucr: Ucr::parse("9DE123-X").unwrap(),
+            doc_type: "invoice".into(),
+            version: 1,
+        };
+        let put = capture(client, |c| {
+            let readers = [
+                Reader::Customs("DE".into()),
+                Reader::Party("AUDIT-EU-1".into()),
+            ];
+            c.put_document(&id, b"%PDF", &readers)
+        });
+        assert_eq!(
+            put.target,
+            "/v1/documents/9DE123-X/invoice/1?readers=customs%3ADE%2CAUDIT-EU-1"
+        );
+        put.verify(&public).unwrap();
+        let forget = capture(client, |c| c.forget_document(&id));
+        assert_eq!(forget.method, "DELETE");
+        forget.verify(&public).unwrap();
+
+        // What arrived does not verify under another key or with another body.
+        let other = crypto::public_of(&crypto::generate());
+        assert_eq!(post.verify(&other).unwrap_err().code(), "bad-signature");
+        let tampered = Received {
+            body: br#"{"hello":"mars"}"#.to_vec(),
+            ..post
+        };
+        assert_eq!(
+            tampered.verify(&public).unwrap_err().code(),
+            "content-digest-mismatch"
+        );
+    }
+
+    #[test]
+    fn without_a_party_only_the_token_is_sent() {
+        let r = capture(|base| Client::new(base, "tok"), |c| c.status());
+        assert_eq!(r.all("Authorization"), ["Bearer tok"]);
+        for name in ["Signature-Input", "Signature", "Content-Digest"] {
+            assert!(r.all(name).is_empty(), "{name} was sent");
+        }
+        assert_eq!(
+            r.verify(&crypto::public_of(&crypto::generate()))
+                .unwrap_err()
+                .code(),
+            "missing-signature"
+        );
+    }
+
+    #[test]
+    fn signing_needs_no_server() {
+        let key = crypto::generate();
+        let client = Client::new("http://node.invalid:8080/", "tok")
+            .with_party(PARTY, key.clone())
+            .unwrap();
+        let req = client
+            .agent
+            .post("http://node.invalid:8080/v1/documents/U/x/1")
+            .query("readers", "customs,auditor");
+        let signed = client.signature(&req, Some(b"bytes")).unwrap().unwrap();
+        let resolve = |id: &str| (id == PARTY).then(|| crypto::public_of(&key));
+        let v = verify_request(
+            &signed.as_received(),
+            "POST",
+            "/v1/documents/U/x/1?readers=customs%2Cauditor",
+            b"bytes",
+            resolve,
+            now(),
+            DEFAULT_WINDOW_SECS,
+        )
+        .unwrap();
+        assert_eq!(v.party_id, PARTY);
+        let plain = Client::new("http://node.invalid:8080", "tok");
+        assert!(plain.signature(&req, None).unwrap().is_none());
+    }
+
+    #[test]
+    fn debug_shows_neither_key_nor_token_and_bad_party_ids_are_refused() {
+        let client = Client::new("http://node:8080", "secret-token")
+            .with_party(PARTY, crypto::generate())
+            .unwrap();
+        assert_eq!(
+            format!("{client:?}"),
+            r#"Client { base: "http://node:8080", party: Some("DE123456789012345") }"#
+        );
+        assert_eq!(client.party(), Some(PARTY));
+        for bad in ["", "DE 123", &"A".repeat(65)] {
+            let err = Client::new("http://node:8080", "t")
+                .with_party(bad, crypto::generate())
+                .unwrap_err();
+            assert!(matches!(err, ClientError::Signing(_)), "{bad:?}");
+        }
     }
 }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use zkcustoms_ledger_types::block::{merkle_path, merkle_root_from_path, BlockHeader};
 use zkcustoms_ledger_types::genesis::Genesis;
-use zkcustoms_ledger_types::tx::{Hash, Transaction};
+use zkcustoms_ledger_types::tx::{Hash, Signer, Transaction};
 use zkcustoms_verifier::VerifierKeys;
 
 /// Format tag of an inclusion proof.
@@ -392,19 +392,16 @@ pub fn verify(
     })
 }
 
-/// A signed transaction's signature must be its genesis party's.
+/// A transaction signed by a genesis party must carry that party's signature. A trader's key is
+/// ledger state, not genesis: the validators checked it against the state of the time, and the
+/// certificate vouches for that.
 fn check_signature(tx: &Transaction, genesis: &Genesis) -> Result<(), InclusionError> {
-    let ok = match tx {
-        Transaction::PublishRoot(t) => genesis
-            .authorities
-            .get(&t.authority)
-            .is_some_and(|k| t.verify_signature(&genesis.chain_id, k)),
-        Transaction::MarkExamination(t) => genesis
-            .offices
-            .get(&t.office)
-            .is_some_and(|k| t.verify_signature(&genesis.chain_id, k)),
-        _ => true,
+    let key = match tx.signer() {
+        Signer::Authority(id) => genesis.authorities.get(id),
+        Signer::Office(id) => genesis.offices.get(id).map(|o| &o.key),
+        Signer::Trader(_) => return Ok(()),
     };
+    let ok = key.is_some_and(|k| tx.verify_signature(&genesis.chain_id, k));
     if ok {
         Ok(())
     } else {

@@ -4,12 +4,45 @@
 //! knows the column families, their key layouts and their prefixes.
 
 use crate::store::{
-    documents_prefix, records_prefix, roots_prefix, BlockHashes, DocumentEntry, Documents,
-    ExaminationEntry, Examinations, Nullifiers, Records, RegistryRoots, RootEntry, RootIndex,
-    Store, StoreError, Transactions, TxLocation,
+    documents_prefix, records_prefix, roots_prefix, trader_keys_prefix, BlockHashes,
+    DelegationEntry, Delegations, DocumentEntry, Documents, ExaminationEntry, Examinations,
+    Nullifiers, OwnerEntry, Owners, Records, RegistryRoots, RootEntry, RootIndex, Store,
+    StoreError, TraderKeyEntry, TraderKeys, Transactions, TxLocation,
 };
 use zkcustoms_circuits::Fr;
-use zkcustoms_ledger_types::tx::{DocumentKey, Hash, Transaction, Ucr};
+use zkcustoms_ledger_types::codec::Writer;
+use zkcustoms_ledger_types::tx::{DocumentKey, Eori, Hash, Transaction, Ucr};
+
+/// Most key changes or delegations answered per trader.
+pub const MAX_PARTY_ENTRIES: usize = 1000;
+
+/// A trader's key history, by sequence (registration is 1).
+pub fn trader_keys(store: &Store, trader: &Eori) -> Result<Vec<(u32, TraderKeyEntry)>, StoreError> {
+    Ok(store
+        .scan_prefix::<TraderKeys>(&trader_keys_prefix(trader), MAX_PARTY_ENTRIES)?
+        .into_iter()
+        .map(|((_, seq), e)| (seq, e))
+        .collect())
+}
+
+/// The delegations an owner has made, by delegate.
+pub fn delegations_of(
+    store: &Store,
+    owner: &Eori,
+) -> Result<Vec<(Eori, DelegationEntry)>, StoreError> {
+    let mut w = Writer::new();
+    w.str16(owner.as_str());
+    Ok(store
+        .scan_prefix::<Delegations>(&w.finish(), MAX_PARTY_ENTRIES)?
+        .into_iter()
+        .map(|((_, delegate), e)| (delegate, e))
+        .collect())
+}
+
+/// The owner of a consignment.
+pub fn owner(store: &Store, ucr: &Ucr) -> Result<Option<OwnerEntry>, StoreError> {
+    store.get::<Owners>(ucr)
+}
 
 /// Most records answered per query.
 pub const MAX_RECORDS: usize = 1000;

@@ -329,7 +329,8 @@ mod tests {
     use zkcustoms_circuits::invoice::SizeClass;
     use zkcustoms_circuits::{CircuitId, Fr};
     use zkcustoms_ledger_types::block::Block;
-    use zkcustoms_ledger_types::tx::{sha256, AnchorDocument};
+    use zkcustoms_ledger_types::crypto;
+    use zkcustoms_ledger_types::tx::{sha256, AnchorDocument, Eori};
     use zkcustoms_ledger_types::tx::{DocumentKey, Transaction, Ucr};
 
     fn ucr() -> Ucr {
@@ -351,7 +352,13 @@ mod tests {
             reference: "vault://x".into(),
             version: 1,
             supersedes: None,
+            trader: eori(),
+            signature: crypto::unsigned(),
         })
+    }
+
+    fn eori() -> Eori {
+        Eori::parse("DE1234").unwrap()
     }
 
     fn round_trip<S: Schema>(k: S::Key, v: S::Value)
@@ -445,6 +452,34 @@ mod tests {
             (CircuitId::DeclarationMatchV1(SizeClass::Lines4), vec![4]),
         );
         round_trip::<PendingBlocks>(sha256(b"b"), block);
+        let key = crypto::public_of(&crypto::generate());
+        for public_key in [Some(key), None] {
+            round_trip::<TraderKeys>(
+                (eori(), 3),
+                TraderKeyEntry {
+                    public_key,
+                    office: "DE-HH".into(),
+                    location: loc(),
+                },
+            );
+        }
+        round_trip::<Owners>(
+            ucr(),
+            OwnerEntry {
+                owner: eori(),
+                location: loc(),
+            },
+        );
+        for active in [true, false] {
+            round_trip::<Delegations>(
+                (eori(), Eori::parse("NL99").unwrap()),
+                DelegationEntry {
+                    sequence: 2,
+                    active,
+                    location: loc(),
+                },
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! only.
 
 pub mod examples;
+pub mod parties;
 
 use crate::finality::Scheme;
 use crate::rules::block_batch;
@@ -94,14 +95,21 @@ pub fn append_block(
     let certificate =
         certify(genesis, signers, view, &block.hash()).map_err(StoreError::Mismatch)?;
     store.write(
-        block_batch(&block, Finality::Certificate { view, certificate }),
+        block_batch(store, &block, Finality::Certificate { view, certificate })?,
         false,
     )?;
     Ok(block)
 }
 
+/// A private key from a fixed seed: the same key in every run (for fixtures whose chain id must
+/// not change).
+pub fn fixed_key(seed: u64) -> PrivateKey {
+    <PrivateKey as commonware_cryptography::Signer>::from_seed(seed)
+}
+
 /// A genesis with one validator (name and key, on a loopback address), the given authorities and
-/// customs offices (id and signing key), the pinned verifying keys and `params`: the development
+/// customs offices (id and signing key; an office's administration is its id up to the first
+/// `-`), the pinned verifying keys and `params`: the development
 /// ledger that in-process tests run a `Chain` over.
 pub fn single_validator_genesis(
     chain_name: &str,
@@ -111,11 +119,13 @@ pub fn single_validator_genesis(
     verifying_keys: Vec<PinnedKey>,
     params: Params,
 ) -> Genesis {
-    let signers = |list: &[(&str, &PrivateKey)]| -> Vec<SignerEntry> {
+    // An office's administration is the part of its id before the first '-'.
+    let signers = |list: &[(&str, &PrivateKey)], offices: bool| -> Vec<SignerEntry> {
         list.iter()
             .map(|(id, key)| SignerEntry {
                 id: (*id).into(),
                 public_key: crypto::public_hex(&crypto::public_of(key)),
+                administration: offices.then(|| id.split('-').next().unwrap_or(id).to_owned()),
             })
             .collect()
     };
@@ -127,8 +137,9 @@ pub fn single_validator_genesis(
             public_key: crypto::public_hex(&crypto::public_of(validator)),
             p2p_address: "127.0.0.1:19000".parse().expect("a socket address"),
         }],
-        authorities: signers(authorities),
-        customs_offices: signers(offices),
+        authorities: signers(authorities, false),
+        customs_offices: signers(offices, true),
+        auditors: vec![],
         verifying_keys,
         params,
     };

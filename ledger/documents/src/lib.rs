@@ -21,6 +21,14 @@
 //! key, wrapped under the node's master key, and nonce), [`DocumentBlobs`] (the ciphertext) and
 //! [`DocumentShreds`] (forgotten documents whose erase is not yet confirmed).
 //!
+//! # Who reads
+//!
+//! Access lists name parties, not roles: each document records the trader who uploaded it (who
+//! may always read it) and its readers ([`Reader`]): every customs office of an administration
+//! (`customs:DE`) or one party by its id (an auditor, an authority, another trader). A refusal
+//! does not say who the readers are. Who may upload or forget a document (the consignment's
+//! owner or a delegate) is the caller's decision, made from the ledger before it calls.
+//!
 //! # Encryption
 //!
 //! XChaCha20-Poly1305 with a random 256-bit key and a random 192-bit nonce per document, both from
@@ -46,6 +54,7 @@
 //! file system or the disk keeps after a file is deleted (use encrypted volumes).
 
 pub mod keys;
+mod meta;
 mod schema;
 #[cfg(feature = "test-utils")]
 pub mod testing;
@@ -53,8 +62,10 @@ pub mod testing;
 mod tests;
 
 pub use keys::{associated_data, LocalMasterKey, MasterKey, SealKey};
+pub use meta::{DocumentMeta, DocumentState, MAX_READERS};
 pub use schema::{
-    DocumentBlobs, DocumentKeys, DocumentMetas, DocumentShreds, StoredKey, DOCUMENT_COLUMN_FAMILIES,
+    DocumentBlobs, DocumentKeys, DocumentMetas, DocumentShreds, StoredKey,
+    DOCUMENT_COLUMN_FAMILIES, DOCUMENT_META_VERSION,
 };
 
 use keys::{key_wrap_data, MASTER_ID_LEN};
@@ -65,8 +76,8 @@ use rocksdb::{
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use zkcustoms_ledger_core::store::{Documents, Schema, Store, StoreError};
-use zkcustoms_ledger_types::tx::DocumentKey;
-use zkcustoms_ledger_types::tx::{sha256, Hash, Role};
+use zkcustoms_ledger_types::party::{Party, Reader};
+use zkcustoms_ledger_types::tx::{check_party_id, sha256, DocumentKey, Eori};
 
 /// A step of forgetting where a test can inject a fault (with the `test-utils` feature, which
 /// only the tests enable); without the feature it is nothing.
@@ -114,24 +125,23 @@ pub enum DocumentError {
     #[error("this node keeps no document {0}")]
     UnknownDocument(String),
     /// The document was forgotten: its key is destroyed.
-    #[error("{id} was forgotten by the {by} role at {at_ms} ms since the epoch: its key is destroyed and it can never be read again")]
+    #[error("{id} was forgotten by {by} at {at_ms} ms since the epoch: its key is destroyed and it can never be read again")]
     Forgotten {
         /// The document.
         id: String,
-        /// Who forgot it.
-        by: &'static str,
+        /// The id of the party that forgot it.
+        by: String,
         /// When (milliseconds since the Unix epoch).
         at_ms: u64,
     },
-    /// The role may not read the document.
-    #[error("the {role} role is not on the access list of {id} (readers: {readers})")]
+    /// The party may not read the document. The message names neither the uploader nor the
+    /// readers: a refusal does not tell who may read.
+    #[error("{party} is not on the access list of {id}")]
     NotAllowed {
         /// The document.
         id: String,
-        /// The role that asked.
-        role: &'static str,
-        /// The roles that may read it.
-        readers: String,
+        /// The party that asked (kind and id).
+        party: String,
     },
     /// An empty upload.
     #[error("the document is empty")]
@@ -144,9 +154,25 @@ pub enum DocumentError {
         /// The limit.
         max: usize,
     },
-    /// The access list is not valid.
-    #[error("invalid access list: {0}")]
-    Readers(String),
+    /// The access list names more readers than a document may have.
+    #[error("the access list names {count} readers, at most {max} are accepted")]
+    TooManyReaders {
+        /// How many distinct readers it names.
+        count: usize,
+        /// The limit ([`MAX_READERS`]).
+        max: usize,
+    },
+    /// An entry of the access list is not a reader that an access list can name.
+    #[error("invalid reader {reader:?} on the access list: {reason}")]
+    InvalidReader {
+        /// The entry.
+        reader: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A party's id is not one a document record can name (1 to 64 printable ASCII characters).
+    #[error("invalid party id {0:?}: a party id is 1 to 64 printable ASCII characters")]
+    InvalidParty(String),
     /// The ledger's store failed.
     #[error(transparent)]
     Ledger(#[from] StoreError),
@@ -178,82 +204,6 @@ pub enum DocumentError {
 /// A document's name for messages: `UCR/doc-type/vN`.
 pub fn display_id(id: &DocumentKey) -> String {
     format!("{}/{}/v{}", id.ucr, id.doc_type, id.version)
-}
-
-/// Parses an access list: role names separated by commas (`customs,auditor`); empty means the
-/// trader alone. The trader, who uploads, may always read and is added.
-pub fn parse_readers(s: &str) -> Result<Vec<Role>, DocumentError> {
-    let mut roles = vec![Role::Trader];
-    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let role = Role::ALL
-            .into_iter()
-            .find(|r| r.name() == name)
-            .ok_or_else(|| {
-                DocumentError::Readers(format!(
-                    "unknown role {name:?}: expected authority, trader, customs or auditor"
-                ))
-            })?;
-        roles.push(role);
-    }
-    roles.sort();
-    roles.dedup();
-    Ok(roles)
-}
-
-/// Where a document stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DocumentState {
-    /// Stored, encrypted; readable by its access list.
-    Stored,
-    /// Forgotten: key and ciphertext destroyed.
-    Forgotten {
-        /// The role that forgot it.
-        by: Role,
-        /// When, in milliseconds since the Unix epoch.
-        at_ms: u64,
-    },
-}
-
-/// What the node records about a document (kept after it is forgotten).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DocumentMeta {
-    /// The anchored digest.
-    pub digest: Hash,
-    /// Plaintext size in bytes.
-    pub size: u64,
-    /// Roles that may read it (always including the trader), sorted.
-    pub readers: Vec<Role>,
-    /// Upload time, in milliseconds since the Unix epoch.
-    pub uploaded_at_ms: u64,
-    /// Stored or forgotten.
-    pub state: DocumentState,
-}
-
-impl DocumentMeta {
-    /// True when `role` may read the document.
-    pub fn may_read(&self, role: Role) -> bool {
-        self.readers.contains(&role)
-    }
-
-    /// The JSON form (what the API answers; never the key or the contents).
-    pub fn to_json(&self) -> serde_json::Value {
-        let readers: Vec<&str> = self.readers.iter().map(|r| r.name()).collect();
-        let mut v = serde_json::json!({
-            "digest": hex::encode(self.digest),
-            "size": self.size,
-            "readers": readers,
-            "uploaded_at_ms": self.uploaded_at_ms,
-        });
-        match self.state {
-            DocumentState::Stored => v["state"] = "stored".into(),
-            DocumentState::Forgotten { by, at_ms } => {
-                v["state"] = "forgotten".into();
-                v["forgotten_by"] = by.name().into();
-                v["forgotten_at_ms"] = at_ms.into();
-            }
-        }
-        v
-    }
 }
 
 /// The node's document service: its own RocksDB database of encrypted documents, whose keys are
@@ -464,15 +414,21 @@ impl DocumentService {
         Ok(self.get::<DocumentShreds>(id)?.is_some())
     }
 
-    /// Stores a document uploaded by the trader: its anchor must be finalized on `ledger`, its
-    /// SHA-256 must be the anchored digest, and it must not have been uploaded before (or
-    /// forgotten). `readers` is the access list (the trader is always added).
+    /// Stores a document uploaded by the trader `uploader`: its anchor must be finalized on
+    /// `ledger`, its SHA-256 must be the anchored digest, and it must not have been uploaded
+    /// before (or forgotten). `readers` is the access list: who may read it besides `uploader`,
+    /// who always may (sorted and deduplicated here; at most [`MAX_READERS`] distinct readers,
+    /// each as [`Reader::parse`] reads it).
+    ///
+    /// Who may upload (the consignment's owner, or a trader it delegated to) is not checked here:
+    /// the caller (the HTTP layer) decides it from the ledger before calling.
     pub fn upload(
         &self,
         ledger: &Store,
         id: &DocumentKey,
         bytes: &[u8],
-        readers: &[Role],
+        readers: &[Reader],
+        uploader: &Eori,
         now_ms: u64,
     ) -> Result<DocumentMeta, DocumentError> {
         if bytes.is_empty() {
@@ -484,20 +440,15 @@ impl DocumentService {
                 max: self.max_bytes,
             });
         }
+        let readers = access_list(readers)?;
         let anchor = ledger
             .get::<Documents>(id)?
             .ok_or_else(|| DocumentError::UnknownAnchor(display_id(id)))?;
         // One upload at a time: the duplicate check and the write must not interleave.
         let _guard = self.write_lock();
         if let Some(existing) = self.get::<DocumentMetas>(id)? {
-            return Err(match existing.state {
-                DocumentState::Stored => DocumentError::Duplicate(display_id(id)),
-                DocumentState::Forgotten { by, at_ms } => DocumentError::Forgotten {
-                    id: display_id(id),
-                    by: by.name(),
-                    at_ms,
-                },
-            });
+            return Err(forgotten(id, &existing.state)
+                .unwrap_or_else(|| DocumentError::Duplicate(display_id(id))));
         }
         let digest = sha256(bytes);
         if digest != anchor.digest {
@@ -507,16 +458,13 @@ impl DocumentService {
                 got: hex::encode(digest),
             });
         }
-        let mut readers = readers.to_vec();
-        readers.push(Role::Trader);
-        readers.sort();
-        readers.dedup();
         let key = SealKey::generate();
         let ciphertext = key.seal(bytes, &associated_data(id, &digest));
         let stored = self.wrap(id, &key)?;
         let meta = DocumentMeta {
             digest,
             size: bytes.len() as u64,
+            uploader: uploader.clone(),
             readers,
             uploaded_at_ms: now_ms,
             state: DocumentState::Stored,
@@ -529,30 +477,23 @@ impl DocumentService {
         Ok(meta)
     }
 
-    /// The plaintext of a document, for a role on its access list.
-    pub fn read(&self, id: &DocumentKey, role: Role) -> Result<Vec<u8>, DocumentError> {
+    /// The plaintext of a document, for `by`: its uploader or a party its access list admits
+    /// ([`DocumentMeta::may_read`]). Anyone else is refused with [`DocumentError::NotAllowed`],
+    /// which does not say who may read; a forgotten document answers
+    /// [`DocumentError::Forgotten`] to those who may read it.
+    pub fn read(&self, id: &DocumentKey, by: &Party) -> Result<Vec<u8>, DocumentError> {
         let _guard = self.read_lock();
         let meta = self
             .get::<DocumentMetas>(id)?
             .ok_or_else(|| DocumentError::UnknownDocument(display_id(id)))?;
-        if !meta.may_read(role) {
+        if !meta.may_read(by) {
             return Err(DocumentError::NotAllowed {
                 id: display_id(id),
-                role: role.name(),
-                readers: meta
-                    .readers
-                    .iter()
-                    .map(|r| r.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                party: by.to_string(),
             });
         }
-        if let DocumentState::Forgotten { by, at_ms } = meta.state {
-            return Err(DocumentError::Forgotten {
-                id: display_id(id),
-                by: by.name(),
-                at_ms,
-            });
+        if let Some(e) = forgotten(id, &meta.state) {
+            return Err(e);
         }
         let missing = |cf, reason: &str| corrupted(cf, format!("{}: {reason}", display_id(id)));
         let stored = self
@@ -582,30 +523,36 @@ impl DocumentService {
     /// A forget that failed or was interrupted after its batch was written is completed by the
     /// next call (which answers the document's record) or by the next [`DocumentService::open`];
     /// once the erase is confirmed, a second forget answers [`DocumentError::Forgotten`].
+    ///
+    /// The record names `by` by its id. Who may forget (the consignment's owner, or a party it
+    /// delegated to) is not checked here: the caller (the HTTP layer) decides it from the ledger
+    /// before calling.
     pub fn forget(
         &self,
         id: &DocumentKey,
-        by: Role,
+        by: &Party,
         now_ms: u64,
     ) -> Result<DocumentMeta, DocumentError> {
+        // The record must decode again: its id is checked before anything is written.
+        check_party_id("party", by.id())
+            .map_err(|_| DocumentError::InvalidParty(by.id().to_owned()))?;
         let _guard = self.write_lock();
         let mut meta = self
             .get::<DocumentMetas>(id)?
             .ok_or_else(|| DocumentError::UnknownDocument(display_id(id)))?;
-        if let DocumentState::Forgotten { by, at_ms } = meta.state {
+        if let Some(e) = forgotten(id, &meta.state) {
             if self.get::<DocumentShreds>(id)?.is_none() {
-                return Err(DocumentError::Forgotten {
-                    id: display_id(id),
-                    by: by.name(),
-                    at_ms,
-                });
+                return Err(e);
             }
             // An earlier forget did not confirm its erase: finish it now.
             self.erase_deleted(Some(id))?;
             self.clear_shreds(std::slice::from_ref(id))?;
             return Ok(meta);
         }
-        meta.state = DocumentState::Forgotten { by, at_ms: now_ms };
+        meta.state = DocumentState::Forgotten {
+            by: by.id().to_owned(),
+            at_ms: now_ms,
+        };
         let mut batch = WriteBatch::default();
         self.delete::<DocumentKeys>(&mut batch, id);
         self.delete::<DocumentBlobs>(&mut batch, id);
@@ -695,6 +642,39 @@ impl DocumentService {
     pub fn erase_all(&self) -> Result<(), DocumentError> {
         let _guard = self.write_lock();
         self.erase_deleted(None)
+    }
+}
+
+/// The access list as stored: every reader checked, sorted, without repeats, at most
+/// [`MAX_READERS`].
+fn access_list(readers: &[Reader]) -> Result<Vec<Reader>, DocumentError> {
+    for reader in readers {
+        meta::check_reader(reader).map_err(|reason| DocumentError::InvalidReader {
+            reader: reader.to_string(),
+            reason,
+        })?;
+    }
+    let mut readers = readers.to_vec();
+    readers.sort();
+    readers.dedup();
+    if readers.len() > MAX_READERS {
+        return Err(DocumentError::TooManyReaders {
+            count: readers.len(),
+            max: MAX_READERS,
+        });
+    }
+    Ok(readers)
+}
+
+/// [`DocumentError::Forgotten`] for a document in `state`, if it was forgotten.
+fn forgotten(id: &DocumentKey, state: &DocumentState) -> Option<DocumentError> {
+    match state {
+        DocumentState::Stored => None,
+        DocumentState::Forgotten { by, at_ms } => Some(DocumentError::Forgotten {
+            id: display_id(id),
+            by: by.clone(),
+            at_ms: *at_ms,
+        }),
     }
 }
 

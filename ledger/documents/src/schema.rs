@@ -1,34 +1,59 @@
 //! The document database's column families and their value layouts.
 
 use crate::keys::{SealKey, MASTER_ID_LEN, WRAPPED_LEN};
+use crate::meta::{check_reader, check_reader_list, MAX_READERS};
 use crate::{DocumentMeta, DocumentState, KEY_LEN, NONCE_LEN};
 use zeroize::Zeroizing;
 use zkcustoms_ledger_core::store::{Documents, Schema};
-use zkcustoms_ledger_types::codec::{DecodeError, Reader, Writer};
-use zkcustoms_ledger_types::tx::{DocumentKey, Role};
-
-/// The bit of a role in an access list (layout of [`DocumentMetas`]).
-pub(crate) fn role_bit(role: Role) -> u8 {
-    match role {
-        Role::Authority => 1,
-        Role::Trader => 2,
-        Role::Customs => 4,
-        Role::Auditor => 8,
-    }
-}
-
-pub(crate) fn role_from_bit(bit: u8) -> Option<Role> {
-    Role::ALL.into_iter().find(|r| role_bit(*r) == bit)
-}
+use zkcustoms_ledger_types::codec::{self, DecodeError, Writer};
+use zkcustoms_ledger_types::party::Reader;
+use zkcustoms_ledger_types::tx::{check_party_id, DocumentKey, Eori};
 
 pub(crate) fn read_doc_key(bytes: &[u8]) -> Result<DocumentKey, DecodeError> {
     Documents::decode_key(bytes)
 }
 
+/// Version byte of a [`DocumentMetas`] value. The document metas have their own: version 1 was
+/// the layout of role-based access lists (a bit per role), which is refused, never misread.
+pub const DOCUMENT_META_VERSION: u8 = 2;
+
+/// The version byte of the role-based layout that [`DOCUMENT_META_VERSION`] replaced.
+const ROLE_BASED_META_VERSION: u8 = 1;
+
+/// Longest party id (and administration) in a stored access list.
+const MAX_ID_LEN: usize = 64;
+
+/// Tag of a [`Reader::Customs`] in a stored access list.
+const READER_CUSTOMS: u8 = 1;
+/// Tag of a [`Reader::Party`] in a stored access list.
+const READER_PARTY: u8 = 2;
+
+/// Tag of a stored document.
+const STATE_STORED: u8 = 1;
+/// Tag of a forgotten document.
+const STATE_FORGOTTEN: u8 = 2;
+
 /// `document_meta`: what the node records about each document. Key: `ucr str16 | doc type str16 |
-/// version u32`. Value: `version | digest [32] | size u64 | readers u8 (bits: 1 authority,
-/// 2 trader, 4 customs, 8 auditor) | uploaded ms u64 | state: 1 stored  or  2 forgotten by role
-/// bit u8 | at ms u64`.
+/// version u32`. Value (its own version byte, [`DOCUMENT_META_VERSION`]):
+///
+/// ```text
+/// version u8 = 2
+/// digest [32]
+/// size u64
+/// uploader str16                     EORI number
+/// readers count u16                  at most 64, then per reader (sorted, no repeats):
+///     kind u8                        1 customs (every office of an administration) | 2 party
+///     id str16                       the administration, or the party's id
+/// uploaded ms u64
+/// state u8                           1 stored | 2 forgotten, then:
+///     by str16                       the id of the party that forgot it
+///     at ms u64
+/// ```
+///
+/// Decoding is strict: exact length, the uploader an EORI number, each reader as
+/// [`Reader::parse`] reads it, the readers sorted without repeats, so a decoded value encodes to
+/// the same bytes. A value of version 1 (role-based access lists, written by older nodes) is
+/// refused with an error that says so.
 pub struct DocumentMetas;
 
 impl Schema for DocumentMetas {
@@ -42,55 +67,104 @@ impl Schema for DocumentMetas {
         read_doc_key(bytes)
     }
     fn write_value(v: &DocumentMeta, w: &mut Writer) {
-        let readers = v.readers.iter().fold(0u8, |acc, r| acc | role_bit(*r));
+        let count = u16::try_from(v.readers.len()).expect("access lists are checked to be short");
         w.fixed(&v.digest)
             .u64(v.size)
-            .u8(readers)
-            .u64(v.uploaded_at_ms);
-        match v.state {
+            .str16(v.uploader.as_str())
+            .u16(count);
+        for reader in &v.readers {
+            match reader {
+                Reader::Customs(admin) => w.u8(READER_CUSTOMS).str16(admin),
+                Reader::Party(id) => w.u8(READER_PARTY).str16(id),
+            };
+        }
+        w.u64(v.uploaded_at_ms);
+        match &v.state {
             DocumentState::Stored => {
-                w.u8(1);
+                w.u8(STATE_STORED);
             }
             DocumentState::Forgotten { by, at_ms } => {
-                w.u8(2).u8(role_bit(by)).u64(at_ms);
+                w.u8(STATE_FORGOTTEN).str16(by).u64(*at_ms);
             }
         }
     }
-    fn read_value(r: &mut Reader<'_>) -> Result<DocumentMeta, DecodeError> {
+    fn read_value(r: &mut codec::Reader<'_>) -> Result<DocumentMeta, DecodeError> {
         let digest = r.array("digest")?;
         let size = r.u64("size")?;
-        let bits = r.u8("readers")?;
-        if bits & !0x0f != 0 || bits & role_bit(Role::Trader) == 0 {
-            return Err(DecodeError::invalid("readers", format!("bits {bits:#04x}")));
+        let uploader = Eori::parse_field("uploader", r.str16("uploader", Eori::MAX_LEN)?)
+            .map_err(|e| DecodeError::invalid("uploader", e.to_string()))?;
+        let count = usize::from(r.u16("readers")?);
+        if count > MAX_READERS {
+            return Err(DecodeError::invalid(
+                "readers",
+                format!("{count} readers, at most {MAX_READERS} allowed"),
+            ));
         }
-        let readers = Role::ALL
-            .into_iter()
-            .filter(|r| bits & role_bit(*r) != 0)
-            .collect::<Vec<_>>();
+        let mut readers = Vec::with_capacity(count);
+        for _ in 0..count {
+            let reader = match r.u8("reader kind")? {
+                READER_CUSTOMS => Reader::Customs(r.str16("reader", MAX_ID_LEN)?.to_owned()),
+                READER_PARTY => Reader::Party(r.str16("reader", MAX_ID_LEN)?.to_owned()),
+                k => return Err(DecodeError::invalid("reader kind", format!("kind {k}"))),
+            };
+            check_reader(&reader).map_err(|e| DecodeError::invalid("reader", e))?;
+            readers.push(reader);
+        }
+        check_reader_list(&readers).map_err(|e| DecodeError::invalid("readers", e))?;
         let uploaded_at_ms = r.u64("uploaded")?;
         let state = match r.u8("state")? {
-            1 => DocumentState::Stored,
-            2 => {
-                let bit = r.u8("forgotten by")?;
-                let by = role_from_bit(bit).ok_or_else(|| {
-                    DecodeError::invalid("forgotten by", format!("role bit {bit}"))
-                })?;
+            STATE_STORED => DocumentState::Stored,
+            STATE_FORGOTTEN => {
+                let by = r.str16("forgotten by", MAX_ID_LEN)?;
+                check_party_id("forgotten by", by)
+                    .map_err(|e| DecodeError::invalid("forgotten by", e.to_string()))?;
                 DocumentState::Forgotten {
-                    by,
+                    by: by.to_owned(),
                     at_ms: r.u64("forgotten at")?,
                 }
             }
             t => return Err(DecodeError::invalid("state", format!("tag {t}"))),
         };
-        let mut readers = readers;
-        readers.sort();
         Ok(DocumentMeta {
             digest,
             size,
+            uploader,
             readers,
             uploaded_at_ms,
             state,
         })
+    }
+
+    /// Encodes a value with [`DOCUMENT_META_VERSION`] (not the ledger's value version).
+    fn encode_value(value: &DocumentMeta) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(DOCUMENT_META_VERSION);
+        Self::write_value(value, &mut w);
+        w.finish()
+    }
+
+    /// Decodes a value of [`DOCUMENT_META_VERSION`], exactly; refuses the role-based layout.
+    fn decode_value(bytes: &[u8]) -> Result<DocumentMeta, DecodeError> {
+        let mut r = codec::Reader::new(bytes);
+        match r.u8("value version")? {
+            DOCUMENT_META_VERSION => {}
+            ROLE_BASED_META_VERSION => {
+                return Err(DecodeError::invalid(
+                    "value version",
+                    "version 1 is the role-based access list of older nodes, which names no \
+                     uploader and no parties: this record cannot be read by this version",
+                ))
+            }
+            v => {
+                return Err(DecodeError::invalid(
+                    "value version",
+                    format!("unknown version {v}"),
+                ))
+            }
+        }
+        let value = Self::read_value(&mut r)?;
+        r.finish()?;
+        Ok(value)
     }
 }
 
@@ -157,7 +231,7 @@ impl Schema for DocumentKeys {
             }
         }
     }
-    fn read_value(r: &mut Reader<'_>) -> Result<StoredKey, DecodeError> {
+    fn read_value(r: &mut codec::Reader<'_>) -> Result<StoredKey, DecodeError> {
         match r.u8("key tag")? {
             KEY_PLAIN => {
                 let mut key = Zeroizing::new([0u8; KEY_LEN]);
@@ -198,7 +272,7 @@ impl Schema for DocumentBlobs {
     fn write_value(v: &Vec<u8>, w: &mut Writer) {
         w.bytes(v);
     }
-    fn read_value(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
+    fn read_value(r: &mut codec::Reader<'_>) -> Result<Vec<u8>, DecodeError> {
         Ok(r.bytes("ciphertext", MAX_STORED_CIPHERTEXT)?.to_vec())
     }
 }
@@ -222,7 +296,7 @@ impl Schema for DocumentShreds {
     fn write_value(v: &u64, w: &mut Writer) {
         w.u64(*v);
     }
-    fn read_value(r: &mut Reader<'_>) -> Result<u64, DecodeError> {
+    fn read_value(r: &mut codec::Reader<'_>) -> Result<u64, DecodeError> {
         r.u64("forgotten at")
     }
 }

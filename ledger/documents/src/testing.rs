@@ -1,6 +1,9 @@
-//! Helpers for the tests (feature `test-utils`).
+//! Helpers for the tests (feature `test-utils`): a scan of files for bytes, and the parties the
+//! tests upload and read as.
 
 use std::path::{Path, PathBuf};
+use zkcustoms_ledger_types::party::{parse_readers, Party, Reader};
+use zkcustoms_ledger_types::tx::Eori;
 
 /// Every file under `dir` (recursively) whose bytes contain `needle`.
 pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
@@ -21,4 +24,30 @@ pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// The trader who uploads in the tests.
+pub const UPLOADER: &str = "DE123456789012345";
+
+/// [`UPLOADER`]'s EORI number.
+pub fn uploader() -> Eori {
+    Eori::parse(UPLOADER).expect("a valid EORI number")
+}
+
+/// [`UPLOADER`] as an authenticated party.
+pub fn uploading_trader() -> Party {
+    Party::Trader(uploader())
+}
+
+/// A customs office of `administration` (its id: `ADMINISTRATION-OFFICE-1`).
+pub fn office(administration: &str) -> Party {
+    Party::Office {
+        id: format!("{administration}-OFFICE-1"),
+        administration: administration.to_owned(),
+    }
+}
+
+/// An access list, as the API parses it (`customs:DE,AUDIT-EU-1`).
+pub fn readers(list: &str) -> Vec<Reader> {
+    parse_readers(list).expect("a valid access list")
 }

@@ -1,11 +1,13 @@
 //! Unit tests of the document service.
 
 use super::*;
-use crate::testing::files_containing;
+use crate::testing::{files_containing, office, readers, uploader, uploading_trader};
 use proptest::prelude::*;
 use std::sync::Arc;
 use zkcustoms_ledger_core::store::{Batch, DocumentEntry, TempStore, TxLocation};
 use zkcustoms_ledger_types::tx::Ucr;
+
+mod access;
 
 fn id(doc_type: &str, version: u32) -> DocumentKey {
     DocumentKey {
@@ -45,14 +47,15 @@ fn schemas_round_trip() {
     let meta = DocumentMeta {
         digest: sha256(b"d"),
         size: 42,
-        readers: vec![Role::Trader, Role::Customs, Role::Auditor],
+        uploader: uploader(),
+        readers: readers("customs:DE,AUDIT-EU-1"),
         uploaded_at_ms: 7,
         state: DocumentState::Stored,
     };
     for state in [
         DocumentState::Stored,
         DocumentState::Forgotten {
-            by: Role::Customs,
+            by: "DE-OFFICE-1".into(),
             at_ms: 9,
         },
     ] {
@@ -120,94 +123,84 @@ fn ciphertexts_are_bound_to_their_document() {
 }
 
 #[test]
-fn access_lists_parse() {
-    assert_eq!(parse_readers("").unwrap(), vec![Role::Trader]);
-    assert_eq!(
-        parse_readers("auditor, customs,customs").unwrap(),
-        vec![Role::Trader, Role::Customs, Role::Auditor]
-    );
-    assert!(matches!(
-        parse_readers("customs,king"),
-        Err(DocumentError::Readers(_))
-    ));
-}
-
-#[test]
 fn uploads_reads_and_forgets_follow_the_rules() {
     let ledger = TempStore::new().unwrap();
     let dir = temp_dir();
     let docs = DocumentService::open(dir.path(), 64, master()).unwrap();
     let inv = id("invoice", 1);
     let content = b"invoice 1".to_vec();
+    let (list, me) = (readers("customs:DE"), uploader());
     // Not anchored yet.
     assert!(matches!(
-        docs.upload(&ledger, &inv, &content, &[Role::Customs], 1),
+        docs.upload(&ledger, &inv, &content, &list, &me, 1),
         Err(DocumentError::UnknownAnchor(_))
     ));
     anchor(&ledger, &inv, &content);
     assert!(matches!(
-        docs.upload(&ledger, &inv, b"invoice 2", &[Role::Customs], 1),
+        docs.upload(&ledger, &inv, b"invoice 2", &list, &me, 1),
         Err(DocumentError::DigestMismatch { .. })
     ));
     assert!(matches!(
-        docs.upload(&ledger, &inv, &[], &[], 1),
+        docs.upload(&ledger, &inv, &[], &[], &me, 1),
         Err(DocumentError::Empty)
     ));
     assert!(matches!(
-        docs.upload(&ledger, &inv, &[7; 65], &[], 1),
+        docs.upload(&ledger, &inv, &[7; 65], &[], &me, 1),
         Err(DocumentError::TooLarge { len: 65, max: 64 })
     ));
     assert!(docs.meta(&inv).unwrap().is_none());
-    let meta = docs
-        .upload(&ledger, &inv, &content, &[Role::Customs], 5)
-        .unwrap();
-    assert_eq!(meta.readers, vec![Role::Trader, Role::Customs]);
+    let meta = docs.upload(&ledger, &inv, &content, &list, &me, 5).unwrap();
+    assert_eq!(meta.readers, list);
+    assert_eq!(meta.uploader, me);
     assert_eq!(meta.state, DocumentState::Stored);
+    assert_eq!(docs.meta(&inv).unwrap().as_ref(), Some(&meta));
     assert!(matches!(
-        docs.upload(&ledger, &inv, &content, &[Role::Customs], 6),
+        docs.upload(&ledger, &inv, &content, &list, &me, 6),
         Err(DocumentError::Duplicate(_))
     ));
-    assert_eq!(docs.read(&inv, Role::Trader).unwrap(), content);
-    assert_eq!(docs.read(&inv, Role::Customs).unwrap(), content);
+    assert_eq!(docs.read(&inv, &uploading_trader()).unwrap(), content);
+    assert_eq!(docs.read(&inv, &office("DE")).unwrap(), content);
     assert!(matches!(
-        docs.read(&inv, Role::Auditor),
+        docs.read(&inv, &Party::Auditor("AUDIT-EU-1".into())),
         Err(DocumentError::NotAllowed { .. })
     ));
     assert!(matches!(
-        docs.read(&id("invoice", 2), Role::Trader),
+        docs.read(&id("invoice", 2), &uploading_trader()),
         Err(DocumentError::UnknownDocument(_))
     ));
     assert!(matches!(
-        docs.forget(&id("invoice", 2), Role::Trader, 9),
+        docs.forget(&id("invoice", 2), &uploading_trader(), 9),
         Err(DocumentError::UnknownDocument(_))
     ));
 
-    let forgotten = docs.forget(&inv, Role::Customs, 10).unwrap();
+    let forgotten = docs.forget(&inv, &office("DE"), 10).unwrap();
     assert_eq!(
         forgotten.state,
         DocumentState::Forgotten {
-            by: Role::Customs,
+            by: "DE-OFFICE-1".into(),
             at_ms: 10
         }
     );
     assert_eq!(forgotten.digest, meta.digest);
-    for role in [Role::Trader, Role::Customs] {
+    assert_eq!(forgotten.to_json()["forgotten_by"], "DE-OFFICE-1");
+    for party in [uploading_trader(), office("DE")] {
         assert!(matches!(
-            docs.read(&inv, role),
-            Err(DocumentError::Forgotten {
-                by: "customs",
-                at_ms: 10,
-                ..
-            })
+            docs.read(&inv, &party),
+            Err(DocumentError::Forgotten { by, at_ms: 10, .. }) if by == "DE-OFFICE-1"
         ));
     }
+    // Who may not read is refused as before: the refusal says nothing about the document.
+    assert!(matches!(
+        docs.read(&inv, &office("NL")),
+        Err(DocumentError::NotAllowed { .. })
+    ));
     // A second forget changes nothing; neither does a new upload.
     assert!(matches!(
-        docs.forget(&inv, Role::Trader, 11),
-        Err(DocumentError::Forgotten { by: "customs", .. })
+        docs.forget(&inv, &uploading_trader(), 11),
+        Err(DocumentError::Forgotten { by, .. }) if by == "DE-OFFICE-1"
     ));
     assert!(matches!(
-        docs.upload(&ledger, &inv, &content, &[], 12),
+        docs.upload(&ledger, &inv, &content, &[], &me, 12),
         Err(DocumentError::Forgotten { .. })
     ));
     assert_eq!(docs.meta(&inv).unwrap(), Some(forgotten));
@@ -279,7 +272,7 @@ fn a_database_is_refused_under_another_master_key() {
     let m = master();
     DocumentService::open(dir.path(), 64, m.clone())
         .unwrap()
-        .upload(&ledger, &inv, b"doc", &[], 1)
+        .upload(&ledger, &inv, b"doc", &[], &uploader(), 1)
         .unwrap();
     let e = DocumentService::open(dir.path(), 64, master()).unwrap_err();
     assert!(
@@ -287,7 +280,7 @@ fn a_database_is_refused_under_another_master_key() {
         "{e}"
     );
     let docs = DocumentService::open(dir.path(), 64, m).unwrap();
-    assert_eq!(docs.read(&inv, Role::Trader).unwrap(), b"doc");
+    assert_eq!(docs.read(&inv, &uploading_trader()).unwrap(), b"doc");
 }
 
 #[test]
@@ -305,7 +298,8 @@ fn keys_stored_in_the_clear_are_wrapped_on_open_and_erased() {
         let meta = DocumentMeta {
             digest: sha256(&content),
             size: content.len() as u64,
-            readers: vec![Role::Trader],
+            uploader: uploader(),
+            readers: Vec::new(),
             uploaded_at_ms: 1,
             state: DocumentState::Stored,
         };
@@ -328,7 +322,7 @@ fn keys_stored_in_the_clear_are_wrapped_on_open_and_erased() {
         docs.get::<DocumentKeys>(&inv).unwrap(),
         Some(StoredKey::Wrapped { .. })
     ));
-    assert_eq!(docs.read(&inv, Role::Trader).unwrap(), content);
+    assert_eq!(docs.read(&inv, &uploading_trader()).unwrap(), content);
     drop(docs);
     assert_eq!(
         files_containing(dir.path(), key.key_bytes()),
@@ -349,9 +343,17 @@ fn forgotten_keys_and_plaintexts_are_in_no_file() {
     anchor(&ledger, &kept, &kept_marker);
     let (gone_entries, kept_entries, gone_key) = {
         let docs = DocumentService::open(dir.path(), 1 << 16, m.clone()).unwrap();
-        docs.upload(&ledger, &gone, &marker, &[Role::Customs], 1)
+        docs.upload(
+            &ledger,
+            &gone,
+            &marker,
+            &readers("customs:DE"),
+            &uploader(),
+            1,
+        )
+        .unwrap();
+        docs.upload(&ledger, &kept, &kept_marker, &[], &uploader(), 1)
             .unwrap();
-        docs.upload(&ledger, &kept, &kept_marker, &[], 1).unwrap();
         let gone_entries = docs.stored_entries(&gone).unwrap();
         let kept_entries = docs.stored_entries(&kept).unwrap();
         let gone_key = docs
@@ -372,7 +374,7 @@ fn forgotten_keys_and_plaintexts_are_in_no_file() {
             assert!(!files_containing(dir.path(), &gone_entries.0).is_empty());
             assert!(!files_containing(dir.path(), &gone_entries.1).is_empty());
         }
-        docs.forget(&gone, Role::Trader, 2).unwrap();
+        docs.forget(&gone, &uploading_trader(), 2).unwrap();
         assert!(!docs.erase_pending(&gone).unwrap());
         for needle in [&gone_entries.0, &gone_entries.1] {
             assert_eq!(
@@ -381,18 +383,18 @@ fn forgotten_keys_and_plaintexts_are_in_no_file() {
                 "the forgotten key or ciphertext is still on disk"
             );
         }
-        assert_eq!(docs.read(&kept, Role::Trader).unwrap(), kept_marker);
+        assert_eq!(docs.read(&kept, &uploading_trader()).unwrap(), kept_marker);
         (gone_entries, kept_entries, gone_key)
     };
     // Reopened (the write-ahead log replayed), and compacted once more: still gone, the other
     // document still readable.
     let docs = DocumentService::open(dir.path(), 1 << 16, m).unwrap();
     assert!(matches!(
-        docs.read(&gone, Role::Trader),
+        docs.read(&gone, &uploading_trader()),
         Err(DocumentError::Forgotten { .. })
     ));
     docs.erase_all().unwrap();
-    assert_eq!(docs.read(&kept, Role::Trader).unwrap(), kept_marker);
+    assert_eq!(docs.read(&kept, &uploading_trader()).unwrap(), kept_marker);
     drop(docs);
     for needle in [
         &gone_entries.0,
@@ -411,7 +413,11 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = DocumentMetas::decode_key(&bytes);
-        for b in [bytes.clone(), [&[zkcustoms_ledger_core::store::VALUE_VERSION][..], &bytes[..]].concat()] {
+        for b in [
+            bytes.clone(),
+            [&[zkcustoms_ledger_core::store::VALUE_VERSION][..], &bytes[..]].concat(),
+            [&[DOCUMENT_META_VERSION][..], &bytes[..]].concat(),
+        ] {
             let _ = DocumentMetas::decode_value(&b);
             let _ = DocumentKeys::decode_value(&b);
             let _ = DocumentBlobs::decode_value(&b);

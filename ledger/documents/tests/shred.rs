@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use zkcustoms_documents::testing::files_containing;
-use zkcustoms_documents::{DocumentError, DocumentService, LocalMasterKey, MasterKey};
+use zkcustoms_documents::testing::{files_containing, office, readers, uploader, uploading_trader};
+use zkcustoms_documents::{
+    DocumentError, DocumentService, DocumentState, LocalMasterKey, MasterKey,
+};
 use zkcustoms_ledger_core::store::{Batch, DocumentEntry, Documents, TempStore, TxLocation};
-use zkcustoms_ledger_types::tx::{sha256, DocumentKey, Role, Ucr};
+use zkcustoms_ledger_types::tx::{sha256, DocumentKey, Ucr};
 
 /// Every step of a forget where a fault is injected, in order.
 const STEPS: [&str; 5] = [
@@ -50,9 +52,16 @@ fn prepare(dir: &Path, master: Arc<dyn MasterKey>) -> (Vec<u8>, Vec<u8>) {
     }
     ledger.write(b, true).unwrap();
     let docs = DocumentService::open(dir, 1 << 16, master).unwrap();
-    docs.upload(&ledger, &id("invoice"), CONTENT, &[Role::Customs], 1)
-        .unwrap();
-    docs.upload(&ledger, &id("declaration"), KEPT, &[], 1)
+    docs.upload(
+        &ledger,
+        &id("invoice"),
+        CONTENT,
+        &readers("customs:DE"),
+        &uploader(),
+        1,
+    )
+    .unwrap();
+    docs.upload(&ledger, &id("declaration"), KEPT, &[], &uploader(), 1)
         .unwrap();
     let entries = docs.stored_entries(&id("invoice")).unwrap();
     assert!(!files_containing(dir, &entries.0).is_empty());
@@ -65,7 +74,7 @@ fn assert_shredded(dir: &Path, master: Arc<dyn MasterKey>, entries: &(Vec<u8>, V
     let docs = DocumentService::open(dir, 1 << 16, master).unwrap();
     assert!(
         matches!(
-            docs.read(&id("invoice"), Role::Trader),
+            docs.read(&id("invoice"), &uploading_trader()),
             Err(DocumentError::Forgotten { .. })
         ),
         "{at}"
@@ -73,12 +82,15 @@ fn assert_shredded(dir: &Path, master: Arc<dyn MasterKey>, entries: &(Vec<u8>, V
     assert!(!docs.erase_pending(&id("invoice")).unwrap(), "{at}");
     assert!(
         matches!(
-            docs.forget(&id("invoice"), Role::Trader, 9),
+            docs.forget(&id("invoice"), &uploading_trader(), 9),
             Err(DocumentError::Forgotten { .. })
         ),
         "{at}: a confirmed forget answers 410"
     );
-    assert_eq!(docs.read(&id("declaration"), Role::Trader).unwrap(), KEPT);
+    assert_eq!(
+        docs.read(&id("declaration"), &uploading_trader()).unwrap(),
+        KEPT
+    );
     drop(docs);
     for needle in [&entries.0, &entries.1] {
         assert_eq!(
@@ -104,7 +116,7 @@ fn a_fault_at_any_step_of_a_forget_is_completed_by_a_retry_or_a_restart() {
             let entries = prepare(dir.path(), master.clone());
             let docs = DocumentService::open(dir.path(), 1 << 16, master.clone()).unwrap();
             fail::cfg(step, "return").unwrap();
-            let result = docs.forget(&id("invoice"), Role::Customs, 5);
+            let result = docs.forget(&id("invoice"), &office("DE"), 5);
             fail::remove(step);
             assert!(
                 matches!(result, Err(DocumentError::Injected(s)) if s == step),
@@ -117,13 +129,24 @@ fn a_fault_at_any_step_of_a_forget_is_completed_by_a_retry_or_a_restart() {
                 let docs = DocumentService::open(dir.path(), 1 << 16, master.clone()).unwrap();
                 if !written {
                     // Nothing was written: the document is still there, and can be forgotten.
-                    assert_eq!(docs.read(&id("invoice"), Role::Trader).unwrap(), CONTENT);
-                    docs.forget(&id("invoice"), Role::Customs, 6).unwrap();
+                    assert_eq!(
+                        docs.read(&id("invoice"), &uploading_trader()).unwrap(),
+                        CONTENT
+                    );
+                    docs.forget(&id("invoice"), &office("DE"), 6).unwrap();
                 }
             } else {
                 // The retry completes the forget and answers its record.
-                let meta = docs.forget(&id("invoice"), Role::Trader, 6).unwrap();
+                let meta = docs.forget(&id("invoice"), &uploading_trader(), 6).unwrap();
                 assert_eq!(meta.digest, sha256(CONTENT), "{at}");
+                // The record names the office whose forget was interrupted once its batch was
+                // written; before that, the retry is the forget.
+                let (by, at_ms) = if written {
+                    ("DE-OFFICE-1".to_owned(), 5)
+                } else {
+                    (uploader().to_string(), 6)
+                };
+                assert_eq!(meta.state, DocumentState::Forgotten { by, at_ms }, "{at}");
                 drop(docs);
             }
             assert_shredded(dir.path(), master, &entries, &at);
@@ -146,7 +169,7 @@ fn forget_and_die(step: &str) -> ! {
         }
     })
     .unwrap();
-    let _ = docs.forget(&id("invoice"), Role::Customs, 5);
+    let _ = docs.forget(&id("invoice"), &office("DE"), 5);
     panic!("the forget went past {step} without being killed");
 }
 
@@ -179,8 +202,11 @@ fn sigkill_at_any_step_of_a_forget_loses_no_erase() {
         );
         let docs = DocumentService::open(dir.path(), 1 << 16, master.clone()).unwrap();
         if step == "forget-before-batch" {
-            assert_eq!(docs.read(&id("invoice"), Role::Trader).unwrap(), CONTENT);
-            docs.forget(&id("invoice"), Role::Customs, 6).unwrap();
+            assert_eq!(
+                docs.read(&id("invoice"), &uploading_trader()).unwrap(),
+                CONTENT
+            );
+            docs.forget(&id("invoice"), &office("DE"), 6).unwrap();
         }
         drop(docs);
         assert_shredded(dir.path(), master, &entries, step);

@@ -1,14 +1,18 @@
 //! The document routes: `/v1/documents/{ucr}/{doc_type}/{version}`. `POST` uploads the bytes of
-//! an anchored document (trader; `?readers=customs,auditor` is its access list), `GET` reads them
-//! back (roles on the access list), `DELETE` forgets the document (trader or customs).
+//! an anchored document (the consignment's trader: its owner or a delegate;
+//! `?readers=customs:DE,AUDIT-EU-1` is its access list), `GET` reads them back (the uploader and
+//! the parties on the access list), `DELETE` forgets the document (the consignment's trader).
+//! Every document request is a party's, signed with its own key (RFC 9421): role tokens name no
+//! party, so they are refused here (`403 party-required`).
 //!
 //! Document contents and keys are never logged: errors name documents by UCR, type and version.
 
-use super::{require, ApiState};
+use super::auth::{self, Caller, Who};
+use super::ApiState;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
 use axum::Json;
@@ -17,8 +21,10 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use zkcustoms_documents::{self as documents, DocumentError, DocumentService};
 use zkcustoms_http::{blocking, ApiError};
+use zkcustoms_ledger_core::rules::{Overlay, Rules};
+use zkcustoms_ledger_types::party::{parse_readers, Party};
 use zkcustoms_ledger_types::tx::DocumentKey;
-use zkcustoms_ledger_types::tx::{check_doc_type, Role, Ucr};
+use zkcustoms_ledger_types::tx::{check_doc_type, Eori, Ucr};
 
 /// The route's methods, with the body limit of documents.
 pub(super) fn routes(max_bytes: usize) -> MethodRouter<ApiState> {
@@ -42,7 +48,9 @@ pub(crate) fn document_error(e: DocumentError) -> ApiError {
             DocumentError::NotAllowed { .. } => (StatusCode::FORBIDDEN, "not-a-reader"),
             DocumentError::Empty => (StatusCode::BAD_REQUEST, "empty-document"),
             DocumentError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body-too-large"),
-            DocumentError::Readers(_) => (StatusCode::BAD_REQUEST, "bad-readers"),
+            DocumentError::TooManyReaders { .. } | DocumentError::InvalidReader { .. } => {
+                (StatusCode::BAD_REQUEST, "bad-readers")
+            }
             DocumentError::Erase(_) => {
                 // Recorded as forgotten, but not yet erased from every file: the client retries.
                 tracing::error!(error = %e, "erasing a forgotten document failed");
@@ -112,24 +120,76 @@ fn document_json(id: &DocumentKey, meta: &documents::DocumentMeta) -> Value {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UploadQuery {
-    /// Roles that may read the document besides the trader, comma-separated.
+    /// Who may read the document besides the uploader, comma-separated: `customs:ADMIN`
+    /// (every office of an administration) or party ids (an EORI number, an auditor's id).
     #[serde(default)]
     readers: String,
 }
 
+/// The party of a document request: role tokens name none.
+fn party(caller: Caller) -> Result<Party, ApiError> {
+    match caller {
+        Caller::Party(p) => Ok(p),
+        Caller::Role(r) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "party-required",
+            format!(
+                "documents are read and written by parties with their own keys: sign the \
+                 request (RFC 9421) instead of using the {} role token",
+                r.name()
+            ),
+        )),
+    }
+}
+
+/// The trader of a write under the document's consignment: its owner or a delegate.
+async fn writer(state: &ApiState, party: Party, ucr: &Ucr, what: &str) -> Result<Eori, ApiError> {
+    let Party::Trader(trader) = party else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong-party",
+            format!("{what} is for the consignment's trader, not {party}"),
+        ));
+    };
+    let (chain, ucr, who) = (state.chain.clone(), ucr.clone(), trader.clone());
+    let may = blocking(move || {
+        let rules = Rules {
+            genesis: chain.genesis(),
+            store: chain.store(),
+        };
+        rules.may_write(&ucr, &who, &Overlay::default())
+    })
+    .await?
+    .map_err(ApiError::internal)?;
+    if !may {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not-owner",
+            format!("{what} is for the consignment's owner and its delegates, not {trader}"),
+        ));
+    }
+    Ok(trader)
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn upload(
     State(state): State<ApiState>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     path: IdPath,
     query: Result<Query<UploadQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let role = state.tokens.authenticate(&headers)?;
-    require(role, &[Role::Trader], "uploading a document")?;
+    if !auth::is_signed(&headers) {
+        // Without a signature the token decides before the body is looked at.
+        party(Caller::Role(state.tokens.authenticate(&headers)?))?;
+    }
     let id = document_id(path)?;
     let Query(q) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", e.body_text()))?;
-    let readers = documents::parse_readers(&q.readers).map_err(document_error)?;
+    let readers = parse_readers(&q.readers)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-readers", e.to_string()))?;
     let docs = service(&state)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -142,24 +202,26 @@ async fn upload(
             ApiError::new(StatusCode::BAD_REQUEST, "bad-body", e.body_text())
         }
     })?;
+    let caller = auth::caller(&state, &method, &uri, &headers, &body)?;
+    let uploader = writer(&state, party(caller)?, &id.ucr, "uploading a document").await?;
     let chain = state.chain.clone();
     let now = chain.now_ms();
     let answer_id = id.clone();
-    let meta = blocking(move || docs.upload(chain.store(), &id, &body, &readers, now))
+    let meta = blocking(move || docs.upload(chain.store(), &id, &body, &readers, &uploader, now))
         .await?
         .map_err(document_error)?;
     Ok((StatusCode::CREATED, Json(document_json(&answer_id, &meta))).into_response())
 }
 
 async fn read(
+    Who(caller): Who,
     State(state): State<ApiState>,
-    headers: HeaderMap,
     path: IdPath,
 ) -> Result<Response, ApiError> {
-    let role = state.tokens.authenticate(&headers)?;
+    let party = party(caller)?;
     let id = document_id(path)?;
     let docs = service(&state)?;
-    let plaintext = blocking(move || docs.read(&id, role))
+    let plaintext = blocking(move || docs.read(&id, &party))
         .await?
         .map_err(document_error)?;
     Ok((
@@ -173,26 +235,22 @@ async fn read(
 }
 
 async fn forget(
+    Who(caller): Who,
     State(state): State<ApiState>,
-    headers: HeaderMap,
     path: IdPath,
 ) -> Result<Json<Value>, ApiError> {
-    let role = state.tokens.authenticate(&headers)?;
-    require(
-        role,
-        &[Role::Trader, Role::Customs],
-        "forgetting a document",
-    )?;
     let id = document_id(path)?;
+    let trader = writer(&state, party(caller)?, &id.ucr, "forgetting a document").await?;
     let docs = service(&state)?;
     let now = state.chain.now_ms();
     let answer_id = id.clone();
-    let meta = blocking(move || docs.forget(&id, role, now))
+    let by = Party::Trader(trader.clone());
+    let meta = blocking(move || docs.forget(&id, &by, now))
         .await?
         .map_err(document_error)?;
     tracing::info!(
         document = %documents::display_id(&answer_id),
-        by = role.name(),
+        by = %trader,
         "document forgotten: its key is destroyed"
     );
     Ok(Json(document_json(&answer_id, &meta)))

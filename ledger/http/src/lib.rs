@@ -12,19 +12,21 @@
 //! of an anchored document with an access list, the roles on it read them, the trader or customs
 //! forgets the document (409 uploaded twice, 410 forgotten, 422 digest mismatch).
 
+mod auth;
 mod document_routes;
 pub mod explorer;
 mod openapi;
 #[cfg(feature = "test-utils")]
 pub mod testing;
 
+pub use auth::{Caller, PartyAuth};
 pub use openapi::document as openapi_document;
 pub use zkcustoms_ledger_types::wire::MAX_WAIT_MS;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRef, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -38,9 +40,12 @@ use zkcustoms_documents::DocumentService;
 use zkcustoms_http::{blocking, json_fallbacks, wrap, ApiError, Limits, Metrics, Rates, Tokens};
 use zkcustoms_ledger_core::chain::{Chain, SubmitError, TxStatus};
 use zkcustoms_ledger_core::queries::{self, MAX_RECORDS};
+use zkcustoms_ledger_core::rules::{Overlay, Rules};
 use zkcustoms_ledger_core::store::{Finality, StoreError, StoredBlock};
 use zkcustoms_ledger_types::block::Block;
-use zkcustoms_ledger_types::tx::{Hash, Role, Transaction, Ucr};
+use zkcustoms_ledger_types::crypto;
+use zkcustoms_ledger_types::party::Party;
+use zkcustoms_ledger_types::tx::{Eori, Hash, Role, Transaction, Ucr};
 use zkcustoms_ledger_types::wire::{self, ErrorBody, Submitted, TxState, TxStatusKind};
 
 /// The API tokens of a node: one per role, from its configuration.
@@ -64,8 +69,11 @@ pub struct ApiState {
     pub max_body: usize,
     /// Most requests in flight, over every route together; more are shed with 503.
     pub max_concurrency: usize,
-    /// The rates each role token and each anonymous address is charged at (429 above them).
+    /// The rates each role token, each signing party and each anonymous address is charged at
+    /// (429 above them).
     pub rates: Rates,
+    /// The replay guard and clock window of requests signed by parties.
+    pub parties: Arc<PartyAuth>,
 }
 
 impl FromRef<ApiState> for Tokens<Role> {
@@ -105,6 +113,7 @@ pub fn router(state: ApiState) -> Router {
             document_routes::routes(state.documents.as_ref().map_or(max_body, |d| d.max_bytes())),
         )
         .route("/v1/registry/{authority}", get(registry))
+        .route("/v1/traders/{eori}", get(trader))
         .route("/v1/status", get(status))
         .merge(metrics.clone().routes())
         .merge(openapi::document().routes())
@@ -121,21 +130,29 @@ pub fn router(state: ApiState) -> Router {
 /// its rate, and a proof verified on the explorer's verify page costs as much as
 /// [`explorer::VERIFY_COST`] requests.
 fn admission(state: &ApiState) -> zkcustoms_http::Admission {
-    state
-        .tokens
-        .admission(|role| role.name().to_owned(), state.rates)
-        .open_body("/signin")
-        .open_body("/verify")
-        .open_body("/signout")
-        .cost(axum::http::Method::POST, "/verify", explorer::VERIFY_COST)
+    let identify_state = state.clone();
+    zkcustoms_http::Admission::new(
+        move |req: &axum::extract::Request| auth::identify(&identify_state, req),
+        "requests with a body need credentials: a role token of this node, or a party's \
+         signature (RFC 9421)",
+        state.rates,
+    )
+    .open_body("/signin")
+    .open_body("/verify")
+    .open_body("/signout")
+    .cost(axum::http::Method::POST, "/verify", explorer::VERIFY_COST)
 }
 
 async fn submit(
     State(state): State<ApiState>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let role = state.tokens.authenticate(&headers)?;
+    if !auth::is_signed(&headers) {
+        // Without a signature the token decides before the body is looked at.
+    }
     let body = body.map_err(|e| {
         let status = e.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -148,6 +165,7 @@ async fn submit(
             ApiError::new(StatusCode::BAD_REQUEST, "bad-body", e.body_text())
         }
     })?;
+    let caller = auth::caller(&state, &method, &uri, &headers, &body)?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -162,7 +180,24 @@ async fn submit(
             e.to_string(),
         )
     })?;
-    require(role, &[tx.role()], &format!("a {} transaction", tx.kind()))?;
+    match &caller {
+        Caller::Role(role) => {
+            require(*role, &[tx.role()], &format!("a {} transaction", tx.kind()))?;
+        }
+        // A party sends what it signed itself.
+        Caller::Party(p) if p.id() == tx.signer().id() => {}
+        Caller::Party(p) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong-party",
+                format!(
+                    "a {} signed by {} is sent by its signer, not by {p}",
+                    tx.kind(),
+                    tx.signer().id()
+                ),
+            ))
+        }
+    }
     let chain = state.chain.clone();
     match blocking(move || chain.submit(tx)).await? {
         Ok(hash) => Ok((
@@ -227,11 +262,10 @@ fn status_json(hash: &Hash, status: &TxStatus) -> TxState {
 
 async fn transaction(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _who: auth::Who,
     Path(hash): Path<String>,
     query: Result<Query<WaitQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<TxState>, ApiError> {
-    state.tokens.authenticate(&headers)?;
     let hash = parse_hash(&hash)?;
     let Query(q) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", e.body_text()))?;
@@ -261,11 +295,10 @@ async fn transaction(
 
 async fn inclusion(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    who: auth::Who,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let role = state.tokens.authenticate(&headers)?;
-    require(role, &[Role::Customs, Role::Auditor], "inclusion proofs")?;
+    auth::require_oversight(&who.0, "inclusion proofs")?;
     let hash = parse_hash(&hash)?;
     let chain = state.chain.clone();
     let proof = blocking(move || {
@@ -313,10 +346,9 @@ fn block_json(stored: &StoredBlock) -> Value {
 
 async fn latest_block(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    who: auth::Who,
 ) -> Result<Json<Value>, ApiError> {
-    let role = state.tokens.authenticate(&headers)?;
-    require(role, &[Role::Customs, Role::Auditor], "reading blocks")?;
+    auth::require_oversight(&who.0, "reading blocks")?;
     let (height, _) = state.chain.tip();
     if height == 0 {
         return Err(ApiError::new(
@@ -330,11 +362,10 @@ async fn latest_block(
 
 async fn block_at(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    who: auth::Who,
     Path(height): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let role = state.tokens.authenticate(&headers)?;
-    require(role, &[Role::Customs, Role::Auditor], "reading blocks")?;
+    auth::require_oversight(&who.0, "reading blocks")?;
     let height: u64 = height.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -366,15 +397,34 @@ struct RecordsQuery {
 
 async fn records(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    who: auth::Who,
     query: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let role = state.tokens.authenticate(&headers)?;
-    require(role, &[Role::Customs, Role::Auditor], "reading records")?;
     let Query(q) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", e.body_text()))?;
     let ucr = Ucr::parse(&q.ucr)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-ucr", e.to_string()))?;
+    // Customs and auditors read every consignment; a trader reads those it owns or acts for.
+    if let Caller::Party(Party::Trader(trader)) = &who.0 {
+        let (chain, ucr, trader) = (state.chain.clone(), ucr.clone(), trader.clone());
+        let may = blocking(move || {
+            let rules = Rules {
+                genesis: chain.genesis(),
+                store: chain.store(),
+            };
+            rules.may_write(&ucr, &trader, &Overlay::default())
+        })
+        .await??;
+        if !may {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong-party",
+                "a trader reads the records of its own consignments (or those it acts for) only",
+            ));
+        }
+    } else {
+        auth::require_oversight(&who.0, "reading records")?;
+    }
     let chain = state.chain.clone();
     let documents = state.documents.clone();
     let value = blocking(move || -> Result<Value, ApiError> {
@@ -447,10 +497,9 @@ async fn records(
 
 async fn registry(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _who: auth::Who,
     Path(authority): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    state.tokens.authenticate(&headers)?;
     if !state.chain.genesis().authorities.contains_key(&authority) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -487,11 +536,74 @@ async fn registry(
     Ok(Json(value))
 }
 
-async fn status(
+/// A registered trader: its key history (sequence, key or revoked, office, administration,
+/// location), its current key and status, and the delegations it made.
+async fn trader(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _who: auth::Who,
+    Path(eori): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    state.tokens.authenticate(&headers)?;
+    let eori = Eori::parse(&eori)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-trader", e.to_string()))?;
+    let chain = state.chain.clone();
+    let value = blocking(move || -> Result<Option<Value>, StoreError> {
+        let store = chain.store();
+        let history = queries::trader_keys(store, &eori)?;
+        let Some((latest, current)) = history.last() else {
+            return Ok(None);
+        };
+        let administration = |office: &str| {
+            chain
+                .genesis()
+                .offices
+                .get(office)
+                .map(|o| o.administration.clone())
+        };
+        let vouching = administration(&history[0].1.office);
+        let keys: Vec<Value> = history
+            .iter()
+            .map(|(seq, e)| {
+                json!({
+                    "sequence": seq,
+                    "public_key": e.public_key.as_ref().map(crypto::public_hex),
+                    "office": e.office,
+                    "height": e.location.height,
+                    "index": e.location.index,
+                })
+            })
+            .collect();
+        let delegations: Vec<Value> = queries::delegations_of(store, &eori)?
+            .into_iter()
+            .map(|(d, e)| {
+                json!({
+                    "delegate": d.as_str(),
+                    "sequence": e.sequence,
+                    "active": e.active,
+                    "height": e.location.height,
+                })
+            })
+            .collect();
+        Ok(Some(json!({
+            "trader": eori.as_str(),
+            "administration": vouching,
+            "status": if current.public_key.is_some() { "active" } else { "revoked" },
+            "public_key": current.public_key.as_ref().map(crypto::public_hex),
+            "sequence": latest,
+            "history": keys,
+            "delegations": delegations,
+        })))
+    })
+    .await??;
+    value.map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-party",
+            "this trader is not registered on this ledger",
+        )
+    })
+}
+
+async fn status(State(state): State<ApiState>, _who: auth::Who) -> Result<Json<Value>, ApiError> {
     let chain = &state.chain;
     let g = chain.genesis();
     let (height, tip) = chain.tip();

@@ -113,9 +113,17 @@ pub fn document() -> OpenApi {
         "/v1/registry/{authority}",
         "get",
         Operation::new("An authority's published registry roots")
-            .param(Param::path("authority", string).required())
+            .param(Param::path("authority", string.clone()).required())
             .ok("200", "roots")
             .errors(&["401", "404"]),
+    )
+    .operation(
+        "/v1/traders/{eori}",
+        "get",
+        Operation::new("A registered trader: its vouching administration, status (active or revoked), current key, key history (sequence, key, office, location) and the delegations it made")
+            .param(Param::path("eori", string).required())
+            .ok("200", "trader")
+            .errors(&["400", "401", "404"]),
     )
     .operation(
         "/v1/status",

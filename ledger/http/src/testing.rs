@@ -34,5 +34,6 @@ pub fn router(
             authenticated: zkcustoms_http::Rate::new(100_000.0, 100_000.0),
             anonymous: zkcustoms_http::Rate::new(100_000.0, 100_000.0),
         },
+        parties: Arc::default(),
     })
 }

@@ -12,8 +12,9 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use tower::ServiceExt;
 use zkcustoms_circuits::field::fr_to_hex;
 use zkcustoms_circuits::invoice::SizeClass;
@@ -22,16 +23,17 @@ use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::{CircuitId, Fr};
 use zkcustoms_ledger_core::chain::{now_ms, Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
+use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
 use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::crypto::{self, PrivateKey};
 use zkcustoms_ledger_types::genesis::{Genesis, Params, PinnedKey};
 use zkcustoms_ledger_types::tx::{
-    sha256, AnchorDocument, Hash, MarkExamination, PublishRoot, Role, SubmitProof, Transaction, Ucr,
+    ledger_scope, sha256, Hash, MarkExamination, PublishRoot, Role, Transaction, Ucr,
 };
 use zkcustoms_prover::setup::setup_dev;
-use zkcustoms_prover::witness::example_statement;
+use zkcustoms_prover::witness::example_aeo_status_in;
 use zkcustoms_prover::{prove, ProvingKey};
 use zkcustoms_verifier::{KeyDir, KeyId, ProofEnvelope, PublicValues, VerifyingKey};
 
@@ -43,14 +45,36 @@ const OFFICE: &str = "DE-HAMBURG-HAFEN";
 const OFFICE_2: &str = "DE-BREMERHAVEN";
 const MAX_BODY: usize = 16 * 1024;
 const PROOF_UCR: &str = "6DE123456789012345-2026-00042";
+/// The trader every node registers (its registration waits in the mempool of a fresh node, so
+/// that it lands in the first block a test seals).
+const TRADER: &str = "DE123456789012345";
 
-/// Dev keys for `aeo-status/v1` and the example proof, made once per test binary.
+/// Dev keys for `aeo-status/v1` and the example proof for each ledger (its scope is the ledger's
+/// for [`PROOF_UCR`]), made once per test binary and ledger.
 struct Fixture {
     _dir: tempfile::TempDir,
     keydir: PathBuf,
     vk_id: KeyId,
     vk: VerifyingKey,
-    aeo: ProofEnvelope,
+    pk: ProvingKey,
+    proofs: Mutex<HashMap<Hash, ProofEnvelope>>,
+}
+
+impl Fixture {
+    /// The example aeo-status proof filed under [`PROOF_UCR`] on the ledger `chain`.
+    fn aeo(&self, chain: &Hash) -> ProofEnvelope {
+        let mut proofs = self.proofs.lock().unwrap();
+        proofs
+            .entry(*chain)
+            .or_insert_with(|| {
+                let scope = ledger_scope(chain, &Ucr::parse(PROOF_UCR).unwrap());
+                let statement = example_aeo_status_in(&scope).unwrap();
+                let aeo = prove(&self.pk, &statement, &mut OsRng).unwrap();
+                assert_eq!(aeo.vk_id, self.vk_id);
+                aeo
+            })
+            .clone()
+    }
 }
 
 fn fixture() -> &'static Fixture {
@@ -66,20 +90,13 @@ fn fixture() -> &'static Fixture {
             .find(|e| e.statement == "aeo-status/v1")
             .expect("the key directory has aeo-status/v1");
         let vk_id = entry.vk_id;
-        let statement = example_statement(CircuitId::AeoStatusV1).unwrap();
         let pk = ProvingKey::load(&kd, CircuitId::AeoStatusV1).unwrap();
-        let aeo = prove(&pk, &statement, &mut OsRng).unwrap();
-        assert_eq!(aeo.vk_id, vk_id);
-        let PublicValues::AeoStatus(p) = &aeo.public else {
-            panic!("the example aeo-status proof has aeo-status public values")
-        };
-        assert_eq!(p.registry_root, example_registry().root);
-        assert_eq!(p.authority, AUTHORITY);
         Fixture {
             keydir: dir.path().to_owned(),
             vk_id,
             vk: kd.verifying_key(CircuitId::AeoStatusV1).unwrap(),
-            aeo,
+            pk,
+            proofs: Mutex::default(),
             _dir: dir,
         }
     })
@@ -109,7 +126,8 @@ fn params(root_grace_seconds: u64) -> Params {
     }
 }
 
-/// One node: a fresh genesis (fresh party keys), a fresh database, the ledger core and its router.
+/// One node: a genesis of fixed party keys (its chain id depends only on the parameters), a fresh
+/// database, the ledger core and its router, and [`TRADER`]'s registration in the mempool.
 struct Node {
     genesis: Genesis,
     chain: Arc<Chain>,
@@ -117,16 +135,15 @@ struct Node {
     authority: PrivateKey,
     office: PrivateKey,
     office_2: PrivateKey,
+    trader: Trader,
     _db: tempfile::TempDir,
 }
 
 impl Node {
     fn new(params: Params, limits: MempoolLimits) -> Self {
         let f = fixture();
-        let validator = crypto::generate();
-        let authority = crypto::generate();
-        let office = crypto::generate();
-        let office_2 = crypto::generate();
+        let key = zkcustoms_ledger_core::testing::fixed_key;
+        let (validator, authority, office, office_2) = (key(1), key(2), key(3), key(4));
         let genesis = single_validator_genesis(
             "zkcustoms-api-test",
             ("validator-0", &validator),
@@ -152,6 +169,10 @@ impl Node {
             .unwrap(),
         );
         let router = testing::router(chain.clone(), None, MAX_BODY);
+        let trader = Trader::new(TRADER);
+        chain
+            .submit(trader.registration(&genesis.chain_id, OFFICE, &office))
+            .expect("the trader's registration is admitted");
         Self {
             genesis,
             chain,
@@ -159,8 +180,31 @@ impl Node {
             authority,
             office,
             office_2,
+            trader,
             _db: db,
         }
+    }
+
+    /// An invoice anchored by [`TRADER`] (version n supersedes n - 1; the digest is `content`'s).
+    fn anchor(&self, ucr: &str, version: u32, content: &str) -> Transaction {
+        self.trader.anchor(
+            &self.chain_id(),
+            ucr,
+            "invoice",
+            sha256(content.as_bytes()),
+            &format!("vault://invoices/{ucr}/{version}"),
+            version,
+        )
+    }
+
+    /// A proof filed under [`PROOF_UCR`] by [`TRADER`].
+    fn proof(&self, envelope: ProofEnvelope) -> Transaction {
+        self.trader.proof(&self.chain_id(), PROOF_UCR, envelope)
+    }
+
+    /// The example aeo-status proof for this ledger.
+    fn aeo(&self) -> ProofEnvelope {
+        fixture().aeo(&self.chain_id())
     }
 
     fn standard() -> Self {
@@ -322,24 +366,6 @@ fn assert_error(status: StatusCode, body: &Value, want_status: StatusCode, code:
     assert!(!message.is_empty(), "{body}");
 }
 
-fn anchor(ucr: &str, version: u32, content: &str) -> Transaction {
-    Transaction::AnchorDocument(AnchorDocument {
-        ucr: Ucr::parse(ucr).unwrap(),
-        doc_type: "invoice".into(),
-        digest: sha256(content.as_bytes()),
-        reference: format!("vault://invoices/{ucr}/{version}"),
-        version,
-        supersedes: (version > 1).then(|| version - 1),
-    })
-}
-
-fn proof_tx(envelope: ProofEnvelope) -> Transaction {
-    Transaction::SubmitProof(SubmitProof {
-        ucr: Ucr::parse(PROOF_UCR).unwrap(),
-        envelope,
-    })
-}
-
 fn example_root() -> Fr {
     example_registry().root
 }
@@ -385,7 +411,7 @@ async fn tokens_and_roles_are_enforced() {
         assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-role");
     }
     let (s, b) = node
-        .submit(Role::Customs, &anchor("UCR-AUTH-1", 1, "invoice"))
+        .submit(Role::Customs, &node.anchor("UCR-AUTH-1", 1, "invoice"))
         .await;
     assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-role");
     let (s, b) = node
@@ -395,8 +421,8 @@ async fn tokens_and_roles_are_enforced() {
         )
         .await;
     assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-role");
-    // Nothing refused for its role reached the mempool.
-    assert_eq!(node.chain.mempool_size().0, 0);
+    // Nothing refused for its role reached the mempool (the trader's registration waits there).
+    assert_eq!(node.chain.mempool_size().0, 1);
     // The right role is accepted.
     node.accept(Role::Customs, &exam).await;
 
@@ -436,7 +462,7 @@ async fn malformed_input_is_refused_before_the_rules() {
     let (s, b) = node.post_raw(Role::Trader, Vec::new()).await;
     assert_error(s, &b, StatusCode::BAD_REQUEST, "malformed-json");
 
-    let good = anchor("UCR-MALFORMED-1", 1, "invoice").to_json();
+    let good = node.anchor("UCR-MALFORMED-1", 1, "invoice").to_json();
     let mut unknown_type = good.clone();
     unknown_type["type"] = json!("mint");
     let mut extra = good.clone();
@@ -524,15 +550,16 @@ async fn registry_roots_are_signed_and_sequenced() {
     let first = node.publish(&node.authority, AUTHORITY, root_1, 1);
     let hash = node.accept(Role::Authority, &first).await;
     assert_eq!(node.tx_status(&hash).await["status"], "pending");
-    // Submitting a pending transaction again is idempotent.
+    // Submitting a pending transaction again is idempotent (the trader's registration waits
+    // beside it).
     node.accept(Role::Authority, &first).await;
-    assert_eq!(node.chain.mempool_size().0, 1);
+    assert_eq!(node.chain.mempool_size().0, 2);
 
     let block = seal(&node.chain);
     let st = node.tx_status(&hash).await;
     assert_eq!(st["status"], "included", "{st}");
     assert_eq!(st["height"], 1, "{st}");
-    assert_eq!(st["index"], 0, "{st}");
+    assert_eq!(st["index"], 1, "after the registration: {st}");
     assert_eq!(st["block"], hex::encode(block.hash()), "{st}");
 
     let (s, b) = node.get(Role::Auditor, "/v1/registry/DE-GZD").await;
@@ -630,12 +657,11 @@ async fn registry_roots_are_signed_and_sequenced() {
 
 #[tokio::test]
 async fn proofs_are_checked_verified_and_never_counted_twice() {
-    let f = fixture();
     let node = Node::standard();
     let root = example_root();
 
     // Before its registry root is published, the proof names an unknown root.
-    node.refuse(Role::Trader, &proof_tx(f.aeo.clone()), "unknown-root")
+    node.refuse(Role::Trader, &node.proof(node.aeo()), "unknown-root")
         .await;
 
     node.accept(
@@ -646,21 +672,22 @@ async fn proofs_are_checked_verified_and_never_counted_twice() {
     seal(&node.chain);
 
     // A changed public value, every rule passing: the proof does not verify.
-    let mut forged = rerandomized(&f.aeo);
+    let mut forged = rerandomized(&node.aeo());
     aeo_public(&mut forged).nullifier += Fr::from(1u64);
-    node.refuse(Role::Trader, &proof_tx(forged), "invalid-proof")
+    node.refuse(Role::Trader, &node.proof(forged), "invalid-proof")
         .await;
-    let mut forged_scope = f.aeo.clone();
+    let mut forged_scope = node.aeo();
     {
         let p = aeo_public(&mut forged_scope);
         p.scope = format!("{}-other", p.scope);
     }
-    node.refuse(Role::Trader, &proof_tx(forged_scope), "invalid-proof")
+    // Another scope is refused by the rules before the proof is even verified.
+    node.refuse(Role::Trader, &node.proof(forged_scope), "wrong-scope")
         .await;
     assert_eq!(node.chain.mempool_size().0, 0);
 
     // The genuine proof is accepted and included.
-    let tx = proof_tx(f.aeo.clone());
+    let tx = node.proof(node.aeo());
     let hash = node.accept(Role::Trader, &tx).await;
     let block = seal(&node.chain);
     assert_eq!(block.txs, vec![tx.clone()]);
@@ -673,40 +700,38 @@ async fn proofs_are_checked_verified_and_never_counted_twice() {
         .await;
     node.refuse(
         Role::Trader,
-        &proof_tx(rerandomized(&f.aeo)),
+        &node.proof(rerandomized(&node.aeo())),
         "duplicate-proof",
     )
     .await;
-    // Under another consignment it is still the same claim.
-    let other_ucr = Transaction::SubmitProof(SubmitProof {
-        ucr: Ucr::parse("UCR-OTHER-1").unwrap(),
-        envelope: rerandomized(&f.aeo),
-    });
-    node.refuse(Role::Trader, &other_ucr, "duplicate-proof")
-        .await;
+    // Filed under another consignment, it names the wrong scope.
+    let other_ucr = node
+        .trader
+        .proof(&node.chain_id(), "UCR-OTHER-1", rerandomized(&node.aeo()));
+    node.refuse(Role::Trader, &other_ucr, "wrong-scope").await;
 
     // An invoice-value proof: its key is not pinned by this genesis (the rules run before the
     // proof is verified, so any well-formed proof points do).
     let digest = sha256(b"invoice");
-    node.accept(Role::Trader, &anchor(PROOF_UCR, 1, "invoice"))
+    node.accept(Role::Trader, &node.anchor(PROOF_UCR, 1, "invoice"))
         .await;
     seal(&node.chain);
     let invoice = ProofEnvelope {
         circuit: CircuitId::InvoiceValueV1(SizeClass::Lines4),
-        vk_id: f.vk_id,
+        vk_id: fixture().vk_id,
         public: PublicValues::InvoiceValue(InvoiceValuePublic {
             digest,
             declared_value_minor: 1_843_250,
             currency: "EUR".into(),
         }),
-        proof: f.aeo.proof.clone(),
+        proof: node.aeo().proof,
     };
-    node.refuse(Role::Trader, &proof_tx(invoice), "unpinned-key")
+    node.refuse(Role::Trader, &node.proof(invoice), "unpinned-key")
         .await;
     // An aeo-status envelope naming another key id is not pinned either.
-    let mut other_key = rerandomized(&f.aeo);
+    let mut other_key = rerandomized(&node.aeo());
     other_key.vk_id = KeyId([7; 32]);
-    node.refuse(Role::Trader, &proof_tx(other_key), "unpinned-key")
+    node.refuse(Role::Trader, &node.proof(other_key), "unpinned-key")
         .await;
 
     // The proof's claim and nullifier are recorded with the consignment.
@@ -725,7 +750,6 @@ async fn proofs_are_checked_verified_and_never_counted_twice() {
 
 #[tokio::test]
 async fn copies_of_one_proof_conflict_in_the_mempool() {
-    let f = fixture();
     let node = Node::standard();
     node.accept(
         Role::Authority,
@@ -734,8 +758,8 @@ async fn copies_of_one_proof_conflict_in_the_mempool() {
     .await;
     seal(&node.chain);
 
-    let first = proof_tx(rerandomized(&f.aeo));
-    let second = proof_tx(rerandomized(&f.aeo));
+    let first = node.proof(rerandomized(&node.aeo()));
+    let second = node.proof(rerandomized(&node.aeo()));
     assert_ne!(first.hash(), second.hash());
     let hash = node.accept(Role::Trader, &first).await;
     node.refuse(Role::Trader, &second, "duplicate-proof").await;
@@ -767,7 +791,6 @@ async fn supersede_example_root(node: &Node) -> Block {
 
 #[tokio::test]
 async fn a_superseded_root_is_stale_after_the_grace_period() {
-    let f = fixture();
     let node = Node::new(params(0), MempoolLimits::default());
     let block = supersede_example_root(&node).await;
     // The root is stale once any time has passed since it was superseded (with no grace, a
@@ -776,17 +799,16 @@ async fn a_superseded_root_is_stale_after_the_grace_period() {
     while now_ms() <= block.header.timestamp_ms {
         std::hint::spin_loop();
     }
-    node.refuse(Role::Trader, &proof_tx(f.aeo.clone()), "stale-root")
+    node.refuse(Role::Trader, &node.proof(node.aeo()), "stale-root")
         .await;
     assert_eq!(node.chain.mempool_size().0, 0);
 }
 
 #[tokio::test]
 async fn a_superseded_root_is_accepted_within_the_grace_period() {
-    let f = fixture();
     let node = Node::new(params(3600), MempoolLimits::default());
     supersede_example_root(&node).await;
-    let hash = node.accept(Role::Trader, &proof_tx(f.aeo.clone())).await;
+    let hash = node.accept(Role::Trader, &node.proof(node.aeo())).await;
     seal(&node.chain);
     let st = node.tx_status(&hash).await;
     assert_eq!(st["status"], "included", "{st}");
@@ -798,31 +820,31 @@ async fn documents_are_versioned_and_frozen_under_examination() {
     let node = Node::standard();
     let ucr = "6DE123456789012345-2026-00077";
 
-    let v1 = anchor(ucr, 1, "invoice v1");
+    let v1 = node.anchor(ucr, 1, "invoice v1");
     let v1_hash = node.accept(Role::Trader, &v1).await;
     // Another version 1 while the first is pending.
     node.refuse(
         Role::Trader,
-        &anchor(ucr, 1, "invoice v1b"),
+        &node.anchor(ucr, 1, "invoice v1b"),
         "version-conflict",
     )
     .await;
     // Version 3 skips a version.
     node.refuse(
         Role::Trader,
-        &anchor(ucr, 3, "invoice v3"),
+        &node.anchor(ucr, 3, "invoice v3"),
         "version-conflict",
     )
     .await;
     seal(&node.chain);
     node.refuse(
         Role::Trader,
-        &anchor(ucr, 1, "invoice v1c"),
+        &node.anchor(ucr, 1, "invoice v1c"),
         "version-conflict",
     )
     .await;
 
-    let v2 = anchor(ucr, 2, "invoice v2");
+    let v2 = node.anchor(ucr, 2, "invoice v2");
     let v2_hash = node.accept(Role::Trader, &v2).await;
     seal(&node.chain);
 
@@ -831,7 +853,7 @@ async fn documents_are_versioned_and_frozen_under_examination() {
     // A new version while the examination is pending is already refused.
     node.refuse(
         Role::Trader,
-        &anchor(ucr, 3, "invoice v3"),
+        &node.anchor(ucr, 3, "invoice v3"),
         "under-examination",
     )
     .await;
@@ -845,7 +867,7 @@ async fn documents_are_versioned_and_frozen_under_examination() {
 
     node.refuse(
         Role::Trader,
-        &anchor(ucr, 3, "invoice v3"),
+        &node.anchor(ucr, 3, "invoice v3"),
         "under-examination",
     )
     .await;
@@ -877,7 +899,7 @@ async fn documents_are_versioned_and_frozen_under_examination() {
     )
     .await;
     // Other consignments are not affected.
-    node.accept(Role::Trader, &anchor("UCR-EXAM-2", 1, "other invoice"))
+    node.accept(Role::Trader, &node.anchor("UCR-EXAM-2", 1, "other invoice"))
         .await;
 
     for role in [Role::Customs, Role::Auditor] {
@@ -943,15 +965,16 @@ async fn a_full_mempool_answers_503_until_a_block_empties_it() {
     let node = Node::new(
         params(86_400),
         MempoolLimits {
-            max_txs: 2,
+            max_txs: 3,
             ..Default::default()
         },
     );
-    node.accept(Role::Trader, &anchor("UCR-FULL-1", 1, "a"))
+    // The trader's registration is the first of the three.
+    node.accept(Role::Trader, &node.anchor("UCR-FULL-1", 1, "a"))
         .await;
-    node.accept(Role::Trader, &anchor("UCR-FULL-2", 1, "b"))
+    node.accept(Role::Trader, &node.anchor("UCR-FULL-2", 1, "b"))
         .await;
-    let third = anchor("UCR-FULL-3", 1, "c");
+    let third = node.anchor("UCR-FULL-3", 1, "c");
     let (s, b) = node.submit(Role::Trader, &third).await;
     assert_error(s, &b, StatusCode::SERVICE_UNAVAILABLE, "mempool-full");
     // Being full is no verdict on the transaction.
@@ -963,11 +986,11 @@ async fn a_full_mempool_answers_503_until_a_block_empties_it() {
         .await;
     assert_error(s, &b, StatusCode::NOT_FOUND, "unknown-transaction");
     // A pending transaction submitted again is still answered.
-    node.accept(Role::Trader, &anchor("UCR-FULL-1", 1, "a"))
+    node.accept(Role::Trader, &node.anchor("UCR-FULL-1", 1, "a"))
         .await;
 
     let block = seal(&node.chain);
-    assert_eq!(block.txs.len(), 2);
+    assert_eq!(block.txs.len(), 3);
     assert_eq!(node.chain.mempool_size().0, 0);
     node.accept(Role::Trader, &third).await;
 }
@@ -981,7 +1004,7 @@ async fn blocks_link_to_their_parents() {
     let mut hashes = Vec::new();
     let mut blocks = Vec::new();
     for i in 1..=3 {
-        let tx = anchor(&format!("UCR-BLOCK-{i}"), 1, &format!("document {i}"));
+        let tx = node.anchor(&format!("UCR-BLOCK-{i}"), 1, &format!("document {i}"));
         hashes.push(node.accept(Role::Trader, &tx).await);
         blocks.push(seal(&node.chain));
     }
@@ -1035,10 +1058,13 @@ async fn status_names_the_chain_and_its_height() {
         assert_eq!(b["tip"], hex::encode(node.chain_id()), "{b}");
     }
     let hash = node
-        .accept(Role::Trader, &anchor("UCR-STATUS-1", 1, "x"))
+        .accept(Role::Trader, &node.anchor("UCR-STATUS-1", 1, "x"))
         .await;
     let (_, b) = node.get(Role::Auditor, "/v1/status").await;
-    assert_eq!(b["mempool"]["transactions"], 1, "{b}");
+    assert_eq!(
+        b["mempool"]["transactions"], 2,
+        "the anchor and the registration: {b}"
+    );
     let block = seal(&node.chain);
     let (s, b) = node.get(Role::Trader, "/v1/status").await;
     assert_eq!(s, StatusCode::OK, "{b}");

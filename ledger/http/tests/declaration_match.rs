@@ -1,6 +1,8 @@
 //! `declaration-match/v1` on the ledger, through the node's router (`tower::ServiceExt::oneshot`):
-//! the invoice digest must be anchored under the same consignment, exactly as for
-//! invoice-value; a proof of other items does not verify; the record shows the declared items.
+//! the invoice digest must be the current version of an invoice anchored under the same
+//! consignment, exactly as for invoice-value (not another consignment's, not a document of
+//! another type, not a superseded version); a proof of other items does not verify; the record
+//! shows the declared items.
 //!
 //! Consensus does not run here: [`seal`] proposes on the tip and finalizes, as consensus would.
 
@@ -15,11 +17,12 @@ use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
+use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
 use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::genesis::{Params, PinnedKey};
-use zkcustoms_ledger_types::tx::{AnchorDocument, Role, SubmitProof, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{sha256, Hash, Role, Transaction};
 use zkcustoms_prover::setup::setup_dev;
 use zkcustoms_prover::witness::example_statement;
 use zkcustoms_prover::{prove, ProvingKey};
@@ -30,6 +33,7 @@ const UCR: &str = "6DE123456789012345-2026-00077";
 
 struct Node {
     chain: Arc<Chain>,
+    trader: Trader,
     router: Router,
     _keys: tempfile::TempDir,
     _db: tempfile::TempDir,
@@ -43,11 +47,12 @@ fn node() -> (Node, ProofEnvelope) {
     let pk = ProvingKey::load(&kd, CIRCUIT).unwrap();
     let envelope = prove(&pk, &example_statement(CIRCUIT).unwrap(), &mut OsRng).unwrap();
     let validator = crypto::generate();
+    let office = crypto::generate();
     let genesis = single_validator_genesis(
         "zkcustoms-declaration-match-test",
         ("validator-0", &validator),
         &[],
-        &[],
+        &[("DE-HAMBURG-HAFEN", &office)],
         vec![PinnedKey {
             statement: "declaration-match/v1".into(),
             size_class: Some(SizeClass::Lines4),
@@ -60,6 +65,8 @@ fn node() -> (Node, ProofEnvelope) {
         },
     );
     let db = tempfile::tempdir().unwrap();
+    let trader = Trader::new("DE123456789012345");
+    let registration = trader.registration(&genesis.chain_id, "DE-HAMBURG-HAFEN", &office);
     let chain = Arc::new(
         Chain::open(
             genesis,
@@ -71,8 +78,10 @@ fn node() -> (Node, ProofEnvelope) {
         .unwrap(),
     );
     let router = testing::router(chain.clone(), None, 64 * 1024);
+    chain.submit(registration).unwrap();
     let node = Node {
         chain,
+        trader,
         router,
         _keys: keys,
         _db: db,
@@ -133,22 +142,27 @@ impl Node {
     }
 }
 
-fn anchor(ucr: &str, digest: [u8; 32]) -> Transaction {
-    Transaction::AnchorDocument(AnchorDocument {
-        ucr: Ucr::parse(ucr).unwrap(),
-        doc_type: "invoice".into(),
-        digest,
-        reference: format!("vault://invoices/{ucr}/1"),
-        version: 1,
-        supersedes: None,
-    })
-}
+impl Node {
+    fn chain_id(&self) -> Hash {
+        self.chain.genesis().chain_id
+    }
 
-fn proof_tx(envelope: ProofEnvelope) -> Transaction {
-    Transaction::SubmitProof(SubmitProof {
-        ucr: Ucr::parse(UCR).unwrap(),
-        envelope,
-    })
+    fn anchor(&self, ucr: &str, doc_type: &str, digest: Hash, version: u32) -> Transaction {
+        let reference = format!("vault://{doc_type}s/{ucr}/{version}");
+        self.trader
+            .anchor(&self.chain_id(), ucr, doc_type, digest, &reference, version)
+    }
+
+    fn proof(&self, envelope: ProofEnvelope) -> Transaction {
+        self.trader.proof(&self.chain_id(), UCR, envelope)
+    }
+
+    /// Submits a transaction that must be refused with 422 and `code`.
+    async fn refuse(&self, tx: &Transaction, code: &str) {
+        let (status, body) = self.submit(tx).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"], code, "{body}");
+    }
 }
 
 #[tokio::test]
@@ -161,20 +175,42 @@ async fn a_declaration_match_needs_its_invoice_anchored_and_is_recorded() {
 
     // Not anchored at all, then anchored under another consignment only.
     for _ in 0..2 {
-        let (status, body) = node.submit(&proof_tx(envelope.clone())).await;
+        let (status, body) = node.submit(&node.proof(envelope.clone())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["error"], "unanchored-digest", "{body}");
         let message = body["message"].as_str().unwrap();
         assert!(message.contains("declaration-match/v1"), "{message}");
         assert!(message.contains(&hex::encode(digest)), "{message}");
-        let (status, _) = node.submit(&anchor("UCR-OTHER-7", digest)).await;
+        let (status, _) = node
+            .submit(&node.anchor("UCR-OTHER-7", "invoice", digest, 1))
+            .await;
         if status == StatusCode::ACCEPTED {
             node.seal();
         }
     }
 
-    // Anchored under its consignment: a proof of other items does not verify, the proof does.
-    let (status, body) = node.submit(&anchor(UCR, digest)).await;
+    // Under its consignment, but anchored as a declaration: not an invoice.
+    let (status, body) = node
+        .submit(&node.anchor(UCR, "declaration", digest, 1))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    node.seal();
+    node.refuse(&node.proof(envelope.clone()), "not-an-invoice")
+        .await;
+
+    // The invoice's version 1, superseded by a version 2 of other bytes: superseded.
+    let (status, body) = node.submit(&node.anchor(UCR, "invoice", digest, 1)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let amended = sha256(b"an amended invoice");
+    let (status, body) = node.submit(&node.anchor(UCR, "invoice", amended, 2)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    node.seal();
+    node.refuse(&node.proof(envelope.clone()), "superseded-digest")
+        .await;
+
+    // Version 3 restores the invoice the proof is about: the current version again. A proof of
+    // other items does not verify, the proof does.
+    let (status, body) = node.submit(&node.anchor(UCR, "invoice", digest, 3)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     node.seal();
     let mut other = envelope.clone();
@@ -182,13 +218,13 @@ async fn a_declaration_match_needs_its_invoice_anchored_and_is_recorded() {
         p.items[0].value_minor -= 100;
         p.items[1].value_minor += 100;
     }
-    let (status, body) = node.submit(&proof_tx(other)).await;
+    let (status, body) = node.submit(&node.proof(other)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"], "invalid-proof", "{body}");
-    let (status, body) = node.submit(&proof_tx(envelope.clone())).await;
+    let (status, body) = node.submit(&node.proof(envelope.clone())).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     node.seal();
-    let (status, body) = node.submit(&proof_tx(envelope.clone())).await;
+    let (status, body) = node.submit(&node.proof(envelope.clone())).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
     // The record shows the statement and its public items, nothing of the invoice.

@@ -14,16 +14,18 @@ use tower::ServiceExt;
 use zkcustoms_documents::DocumentService;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
+use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
 use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::crypto::{self, PrivateKey};
 use zkcustoms_ledger_types::genesis::Params;
-use zkcustoms_ledger_types::tx::{sha256, AnchorDocument, MarkExamination, Role, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{sha256, MarkExamination, Role, Transaction, Ucr};
 
 const OFFICE: &str = "DE-HAMBURG-HAFEN";
 const MAX_BODY: usize = 16 * 1024;
 const MAX_DOCUMENT: usize = 1024;
 const UCR: &str = "26DE-HAM-000042";
+const TRADER: &str = "DE123456789012345";
 
 fn auth(role: Role) -> String {
     format!("Bearer {}", token(role))
@@ -34,6 +36,7 @@ struct Node {
     chain: Arc<Chain>,
     router: Router,
     office: PrivateKey,
+    trader: Trader,
     _dir: tempfile::TempDir,
 }
 
@@ -65,12 +68,17 @@ impl Node {
                 DocumentService::open(&dir.path().join("documents"), MAX_DOCUMENT, master).unwrap(),
             )
         });
+        let trader = Trader::new(TRADER);
+        chain
+            .submit(trader.registration(&chain.genesis().chain_id, OFFICE, &office))
+            .expect("the trader's registration is admitted");
         let chain = Arc::new(chain);
         let router = testing::router(chain.clone(), documents, MAX_BODY);
         Self {
             chain,
             router,
             office,
+            trader,
             _dir: dir,
         }
     }
@@ -157,6 +165,14 @@ impl Node {
             .unwrap();
     }
 
+    /// A document of `doc_type` anchored under [`UCR`] by the trader.
+    fn anchor(&self, doc_type: &str, version: u32, content: &[u8]) -> Transaction {
+        let reference = format!("vault://{doc_type}/{version}");
+        let chain = self.chain.genesis().chain_id;
+        self.trader
+            .anchor(&chain, UCR, doc_type, sha256(content), &reference, version)
+    }
+
     fn examine(&self) -> Transaction {
         Transaction::MarkExamination(MarkExamination::sign(
             &self.chain.genesis().chain_id,
@@ -165,17 +181,6 @@ impl Node {
             OFFICE,
         ))
     }
-}
-
-fn anchor(doc_type: &str, version: u32, content: &[u8]) -> Transaction {
-    Transaction::AnchorDocument(AnchorDocument {
-        ucr: Ucr::parse(UCR).unwrap(),
-        doc_type: doc_type.into(),
-        digest: sha256(content),
-        reference: format!("vault://{doc_type}/{version}"),
-        version,
-        supersedes: (version > 1).then(|| version - 1),
-    })
 }
 
 fn doc_uri(doc_type: &str, version: u32) -> String {
@@ -198,7 +203,7 @@ const INVOICE: &[u8] = b"INVOICE-MARKER-4e1f: 4 static converters, 18432.50 EUR"
 #[tokio::test]
 async fn documents_are_uploaded_read_by_their_readers_and_forgotten() {
     let node = Node::new(true);
-    node.submit(anchor("invoice", 1, INVOICE));
+    node.submit(node.anchor("invoice", 1, INVOICE));
     node.seal();
     let uri = doc_uri("invoice", 1);
 
@@ -275,7 +280,7 @@ async fn documents_are_uploaded_read_by_their_readers_and_forgotten() {
 #[tokio::test]
 async fn bad_uploads_are_refused_with_clear_errors_and_lose_nothing() {
     let node = Node::new(true);
-    node.submit(anchor("invoice", 1, INVOICE));
+    node.submit(node.anchor("invoice", 1, INVOICE));
     node.seal();
     let uri = doc_uri("invoice", 1);
 
@@ -315,7 +320,7 @@ async fn bad_uploads_are_refused_with_clear_errors_and_lose_nothing() {
         .upload(Role::Trader, &doc_uri("declaration", 1), INVOICE)
         .await;
     assert_error(s, &b, StatusCode::NOT_FOUND, "unknown-anchor");
-    node.submit(anchor("invoice", 2, b"invoice v2"));
+    node.submit(node.anchor("invoice", 2, b"invoice v2"));
     let (s, b) = node
         .upload(Role::Trader, &doc_uri("invoice", 2), b"invoice v2")
         .await;
@@ -340,10 +345,10 @@ async fn bad_uploads_are_refused_with_clear_errors_and_lose_nothing() {
 #[tokio::test]
 async fn records_show_current_versions_with_their_history_and_the_examination() {
     let node = Node::new(true);
-    node.submit(anchor("invoice", 1, INVOICE));
-    node.submit(anchor("declaration", 1, b"declaration v1"));
+    node.submit(node.anchor("invoice", 1, INVOICE));
+    node.submit(node.anchor("declaration", 1, b"declaration v1"));
     node.seal();
-    node.submit(anchor("declaration", 2, b"declaration v2"));
+    node.submit(node.anchor("declaration", 2, b"declaration v2"));
     node.seal();
     let (s, b) = node
         .upload(
@@ -367,7 +372,7 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
         "{r}"
     );
     let hash =
-        |content: &[u8], version| hex::encode(anchor("declaration", version, content).hash());
+        |content: &[u8], version| hex::encode(node.anchor("declaration", version, content).hash());
     let history = decl["history"].as_array().unwrap();
     assert_eq!(history.len(), 2, "{r}");
     assert_eq!(history[0]["version"], 1);
@@ -395,7 +400,8 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
             Method::POST,
             "/v1/transactions",
             Some(Role::Trader),
-            serde_json::to_vec(&anchor("declaration", 3, b"declaration v3").to_json()).unwrap(),
+            serde_json::to_vec(&node.anchor("declaration", 3, b"declaration v3").to_json())
+                .unwrap(),
         )
         .await;
     assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "under-examination");
@@ -420,7 +426,7 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
 #[tokio::test]
 async fn a_node_without_documents_says_so_and_the_routes_are_documented() {
     let node = Node::new(false);
-    node.submit(anchor("invoice", 1, INVOICE));
+    node.submit(node.anchor("invoice", 1, INVOICE));
     node.seal();
     let (s, b) = node
         .upload(Role::Trader, &doc_uri("invoice", 1), INVOICE)

@@ -16,21 +16,23 @@ use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
+use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
 use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::genesis::{Params, PinnedKey};
 use zkcustoms_ledger_types::tx::{
-    sha256, AnchorDocument, MarkExamination, PublishRoot, Role, SubmitProof, Transaction, Ucr,
+    ledger_scope, sha256, MarkExamination, PublishRoot, Role, Transaction, Ucr,
 };
 use zkcustoms_prover::setup::setup_dev;
-use zkcustoms_prover::witness::example_statement;
+use zkcustoms_prover::witness::example_aeo_status_in;
 use zkcustoms_prover::{prove, ProvingKey};
 use zkcustoms_verifier::{KeyDir, ProofEnvelope, PublicValues};
 
 const AUTHORITY: &str = "DE-GZD";
 const OFFICE: &str = "DE-HAMBURG-HAFEN";
 const UCR: &str = "26DE-HAM-000042";
+const TRADER: &str = "DE123456789012345";
 const HOST: &str = "127.0.0.1:8080";
 
 /// A node whose ledger holds a registry root, two versions of an invoice under [`UCR`], an
@@ -40,8 +42,12 @@ struct Node {
     chain: Arc<Chain>,
     /// The proof submitted (its envelope).
     proof: ProofEnvelope,
-    /// Hashes of the transactions, in ledger order.
+    /// Hashes of the transactions, in ledger order (the trader's registration aside).
     txs: Vec<String>,
+    /// The trader's registration (in the first block).
+    registration: String,
+    /// An amendment refused after the examination began.
+    refused: String,
     _keys: tempfile::TempDir,
     _db: tempfile::TempDir,
 }
@@ -64,12 +70,7 @@ fn node() -> &'static Node {
         setup_dev(keys.path(), &[CircuitId::AeoStatusV1], |_| {}).unwrap();
         let kd = KeyDir::open(keys.path()).unwrap();
         let pk = ProvingKey::load(&kd, CircuitId::AeoStatusV1).unwrap();
-        let proof = prove(
-            &pk,
-            &example_statement(CircuitId::AeoStatusV1).unwrap(),
-            &mut OsRng,
-        )
-        .unwrap();
+        let vk_id = kd.manifest().keys[0].vk_id;
         let validator = crypto::generate();
         let authority = crypto::generate();
         let office = crypto::generate();
@@ -81,7 +82,7 @@ fn node() -> &'static Node {
             vec![PinnedKey {
                 statement: "aeo-status/v1".into(),
                 size_class: None,
-                id: proof.vk_id,
+                id: vk_id,
             }],
             Params {
                 root_grace_seconds: 86_400,
@@ -101,15 +102,20 @@ fn node() -> &'static Node {
             .unwrap(),
         );
         let ucr = Ucr::parse(UCR).unwrap();
+        let chain_id = genesis.chain_id;
+        let statement = example_aeo_status_in(&ledger_scope(&chain_id, &ucr)).unwrap();
+        let proof = prove(&pk, &statement, &mut OsRng).unwrap();
+        let trader = Trader::new(TRADER);
+        // The trader's registration lands in the first block, with the registry root.
+        let registration = hex::encode(
+            chain
+                .submit(trader.registration(&chain_id, OFFICE, &office))
+                .expect("admitted"),
+        );
         let anchor = |version: u32| {
-            Transaction::AnchorDocument(AnchorDocument {
-                ucr: ucr.clone(),
-                doc_type: "invoice".into(),
-                digest: sha256(format!("invoice version {version}").as_bytes()),
-                reference: format!("vault://invoices/{version}"),
-                version,
-                supersedes: (version > 1).then(|| version - 1),
-            })
+            let digest = sha256(format!("invoice version {version}").as_bytes());
+            let reference = format!("vault://invoices/{version}");
+            trader.anchor(&chain_id, UCR, "invoice", digest, &reference, version)
         };
         let txs = vec![
             Transaction::PublishRoot(PublishRoot::sign(
@@ -121,10 +127,7 @@ fn node() -> &'static Node {
             )),
             anchor(1),
             anchor(2),
-            Transaction::SubmitProof(SubmitProof {
-                ucr: ucr.clone(),
-                envelope: proof.clone(),
-            }),
+            trader.proof(&chain_id, UCR, proof.clone()),
             Transaction::MarkExamination(MarkExamination::sign(
                 &genesis.chain_id,
                 &office,
@@ -138,11 +141,17 @@ fn node() -> &'static Node {
             seal(&chain);
         }
         let router = testing::router(chain.clone(), None, 16 * 1024);
+        // An amendment after the examination began: refused, with a reason naming the UCR.
+        let late = anchor(3);
+        let refused = hex::encode(late.hash());
+        assert!(chain.submit(late).is_err());
         Node {
             router,
             chain,
             proof,
             txs: hashes,
+            registration,
+            refused,
             _keys: keys,
             _db: db,
         }
@@ -386,6 +395,40 @@ async fn records_need_a_customs_or_auditor_sign_in() {
     get(&format!("/consignments/{UCR}"), Some(&"ab".repeat(32)))
         .await
         .says(StatusCode::UNAUTHORIZED, "Sign in");
+}
+
+#[tokio::test]
+async fn anonymous_visitors_see_no_ucr_trader_refusal_reason_or_peer_address() {
+    let n = node();
+    // A refusal's reason names the consignment: its code only, until one signs in.
+    get(&format!("/tx/{}", n.refused), None)
+        .await
+        .says(StatusCode::OK, "under-examination")
+        .lacks(UCR);
+    // Who registered which trader, with which key: for the ledger's parties.
+    get(&format!("/tx/{}", n.registration), None)
+        .await
+        .says(StatusCode::OK, "Trader registered")
+        .lacks(TRADER)
+        .lacks("public_key");
+    // Where the validators listen.
+    get("/status", None)
+        .await
+        .says(StatusCode::OK, "validator-de")
+        .lacks("127.0.0.1:19000")
+        .lacks("Peer address");
+    let s = sign_in(Role::Customs).await;
+    get(&format!("/tx/{}", n.refused), Some(&s))
+        .await
+        .says(StatusCode::OK, UCR)
+        .says(StatusCode::OK, "under examination");
+    get(&format!("/tx/{}", n.registration), Some(&s))
+        .await
+        .says(StatusCode::OK, TRADER)
+        .says(StatusCode::OK, OFFICE);
+    get("/status", Some(&s))
+        .await
+        .says(StatusCode::OK, "127.0.0.1:19000");
 }
 
 #[tokio::test]

@@ -232,6 +232,7 @@ pub fn run_until(
             max_body: opts.max_body,
             max_concurrency: opts.max_concurrency,
             rates: opts.rates,
+            parties: std::sync::Arc::default(),
         };
         info!(api = %opts.listen, p2p = %p2p_address, "node running");
         if let Err(e) = zkcustoms_http::serve_until(std_listener, api::router(state), stop).await {

@@ -29,12 +29,13 @@ use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::finality::{consensus_namespace, verify_finalization};
 use zkcustoms_ledger_core::store::{Finality, Store, StoredBlock};
+use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::genesis::{
     Genesis, GenesisFile, Params, PinnedKey, SignerEntry, ValidatorEntry, GENESIS_FORMAT,
 };
-use zkcustoms_ledger_types::tx::{Hash, PublishRoot, SubmitProof, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{ledger_scope, Eori, Hash, PublishRoot, Transaction, Ucr};
 use zkcustoms_node::consensus::{
     channel, runtime_clock, start_validator, BlockBuilder, Channels, Scheme, ValidatorConfig,
     MAX_MESSAGE,
@@ -46,18 +47,34 @@ use zkcustoms_verifier::{KeyDir, KeyId, ProofEnvelope};
 
 const N: usize = 4;
 const AUTHORITY: &str = "DE-GZD";
-const UCR: &str = "6DE123456789012345-2026-00042";
-/// Proofs made for the tests (distinct scopes, so distinct nullifiers).
+const OFFICE: &str = "DE-HAMBURG-HAFEN";
+const TRADER: &str = "DE123456789012345";
+/// Proofs made for the tests (each for its own consignment, so distinct scopes and nullifiers).
 const PROOFS: usize = 16;
 const QUOTA: Quota = Quota::per_second(NonZeroU32::MAX);
 
-/// Dev keys for `aeo-status/v1` and proofs of the example certificate, made once per binary
-/// with a seeded RNG (the same bytes every run).
+/// Dev keys for `aeo-status/v1`, the genesis, and proofs of the example certificate (proof `i`
+/// for consignment [`ucr`]`(i)` on this ledger), made once per binary with a seeded RNG (the same
+/// bytes every run).
 struct Fixture {
     _dir: tempfile::TempDir,
     keydir: PathBuf,
-    vk_id: KeyId,
+    genesis: Genesis,
     proofs: Vec<ProofEnvelope>,
+}
+
+/// The consignment of proof `i`.
+fn ucr(i: usize) -> String {
+    format!("6DE123456789012345-2026-{i:05}")
+}
+
+fn trader() -> Trader {
+    Trader::new(TRADER)
+}
+
+/// The trader's registration by the office.
+fn registration(genesis: &Genesis) -> Transaction {
+    trader().registration(&genesis.chain_id, OFFICE, &office_key())
 }
 
 fn fixture() -> &'static Fixture {
@@ -67,6 +84,7 @@ fn fixture() -> &'static Fixture {
         setup_dev(dir.path(), &[CircuitId::AeoStatusV1], |_| {}).unwrap();
         let kd = KeyDir::open(dir.path()).unwrap();
         let pk = ProvingKey::load(&kd, CircuitId::AeoStatusV1).unwrap();
+        let genesis = make_genesis(kd.manifest().keys[0].vk_id);
         let Statement::AeoStatus { public, private } =
             example_statement(CircuitId::AeoStatusV1).unwrap()
         else {
@@ -76,7 +94,7 @@ fn fixture() -> &'static Fixture {
         let proofs: Vec<ProofEnvelope> = (0..PROOFS)
             .map(|i| {
                 let mut public = public.clone();
-                public.scope = format!("cluster/session/{i}");
+                public.scope = ledger_scope(&genesis.chain_id, &Ucr::parse(&ucr(i)).unwrap());
                 public.nullifier = nullifier(&private.holder_secret, &public.scope);
                 let s = Statement::AeoStatus {
                     public,
@@ -87,7 +105,7 @@ fn fixture() -> &'static Fixture {
             .collect();
         Fixture {
             keydir: dir.path().to_owned(),
-            vk_id: proofs[0].vk_id,
+            genesis,
             proofs,
             _dir: dir,
         }
@@ -102,9 +120,18 @@ fn authority_key() -> PrivateKey {
     PrivateKey::from_seed(1000)
 }
 
-/// A genesis with four validators (keys from fixed seeds: the same genesis every run).
+fn office_key() -> PrivateKey {
+    PrivateKey::from_seed(2000)
+}
+
+/// The genesis of the tests.
 fn genesis() -> Genesis {
-    let f = fixture();
+    fixture().genesis.clone()
+}
+
+/// A genesis with four validators, an authority and an office, pinning `vk_id` (keys from fixed
+/// seeds: the same genesis every run).
+fn make_genesis(vk_id: KeyId) -> Genesis {
     let file = GenesisFile {
         format: GENESIS_FORMAT.into(),
         chain_name: "zkcustoms-cluster-test".into(),
@@ -118,12 +145,18 @@ fn genesis() -> Genesis {
         authorities: vec![SignerEntry {
             id: AUTHORITY.into(),
             public_key: crypto::public_hex(&authority_key().public_key()),
+            administration: None,
         }],
-        customs_offices: vec![],
+        customs_offices: vec![SignerEntry {
+            id: OFFICE.into(),
+            public_key: crypto::public_hex(&office_key().public_key()),
+            administration: Some("DE".into()),
+        }],
+        auditors: vec![],
         verifying_keys: vec![PinnedKey {
             statement: "aeo-status/v1".into(),
             size_class: None,
-            id: f.vk_id,
+            id: vk_id,
         }],
         params: Params {
             root_grace_seconds: 86_400,
@@ -145,20 +178,14 @@ fn publish_root(genesis: &Genesis) -> Transaction {
 }
 
 fn proof_tx(i: usize) -> Transaction {
-    Transaction::SubmitProof(SubmitProof {
-        ucr: Ucr::parse(UCR).unwrap(),
-        envelope: fixture().proofs[i].clone(),
-    })
+    trader().proof(&genesis().chain_id, &ucr(i), fixture().proofs[i].clone())
 }
 
 /// Proof `i`'s public values with proof `j`'s proof points: it does not verify.
 fn invalid_proof_tx(i: usize, j: usize) -> Transaction {
     let mut env = fixture().proofs[i].clone();
     env.proof = fixture().proofs[j].proof.clone();
-    Transaction::SubmitProof(SubmitProof {
-        ucr: Ucr::parse(UCR).unwrap(),
-        envelope: env,
-    })
+    trader().proof(&genesis().chain_id, &ucr(i), env)
 }
 
 /// How a validator behaves.
@@ -273,6 +300,10 @@ impl Cluster {
             .unwrap()
             .with_clock(runtime_clock(self.context.child("clock"))),
         );
+        // The trader's registration waits in every validator's mempool (a restarted one has it
+        // finalized already), as if the office had submitted it to each: the proofs it signs are
+        // admitted anywhere, and the first block carries it.
+        let _ = chain.submit(registration(&self.genesis));
         let signer = validator_key(i);
         let mut cfg = ValidatorConfig::new(signer.clone(), format!("validator-{i}"));
         if let Behaviour::SyncLiar { victim } = behaviour {
@@ -741,6 +772,7 @@ fn lone_chain(i: usize) -> (tempfile::TempDir, Chain) {
         MempoolLimits::default(),
     )
     .unwrap();
+    chain.submit(registration(&genesis())).unwrap();
     (dir, chain)
 }
 
@@ -755,7 +787,11 @@ fn each_proof_is_verified_once_per_node_and_unseen_proofs_in_full() {
     a.submit(proof_tx(0)).unwrap();
     assert_eq!(a.metrics.proofs_verified(), 1);
     let block = a.propose(genesis.chain_id).unwrap().expect("a block");
-    assert_eq!(block.txs.len(), 2);
+    assert_eq!(
+        block.txs.len(),
+        3,
+        "the registration, the root and the proof"
+    );
     assert_eq!(a.metrics.proofs_verified(), 1, "verified once on A");
     assert_eq!(a.metrics.proofs_reused(), 1);
 
@@ -768,12 +804,16 @@ fn each_proof_is_verified_once_per_node_and_unseen_proofs_in_full() {
     let forged = a
         .forge_block(
             genesis.chain_id,
-            vec![publish_root(&genesis), invalid_proof_tx(3, 4)],
+            vec![
+                registration(&genesis),
+                publish_root(&genesis),
+                invalid_proof_tx(3, 4),
+            ],
         )
         .unwrap()
         .expect("a forged block");
     match b.validate(genesis.chain_id, &forged) {
-        Err(zkcustoms_ledger_core::chain::BlockError::Proof(1, _)) => {}
+        Err(zkcustoms_ledger_core::chain::BlockError::Proof(2, _)) => {}
         other => panic!("forged block: {other:?}"),
     }
     assert_eq!(b.metrics.proofs_verified(), 2);
@@ -831,6 +871,8 @@ where
                 reference: "vault://forged".into(),
                 version: 1,
                 supersedes: None,
+                trader: Eori::parse(TRADER).unwrap(),
+                signature: crypto::unsigned(),
             });
             let block = Block::new(from + k, parent, 1_795_564_800_000 + k, [9; 32], vec![tx]);
             parent = block.hash();

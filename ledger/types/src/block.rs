@@ -272,7 +272,8 @@ pub fn merkle_root_from_path(leaf: &[u8], index: u64, count: u64, path: &[Hash])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tx::{AnchorDocument, Ucr};
+    use crate::crypto;
+    use crate::tx::{AnchorDocument, Eori, Ucr};
     use proptest::prelude::*;
 
     fn anchor(n: u32) -> Transaction {
@@ -283,6 +284,8 @@ mod tests {
             reference: format!("vault://{n}"),
             version: 1,
             supersedes: None,
+            trader: Eori::parse("DE1").unwrap(),
+            signature: crypto::unsigned(),
         })
     }
 

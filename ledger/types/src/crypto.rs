@@ -120,3 +120,8 @@ pub fn read_private(path: &Path) -> Result<PrivateKey, String> {
     }
     PrivateKey::decode(&bytes[..]).map_err(|e| format!("key file {}: {e}", path.display()))
 }
+
+/// An all-zero signature: the placeholder of a transaction about to be signed (never valid).
+pub fn unsigned() -> Signature {
+    signature_from_bytes(&[0; SIGNATURE_LEN]).expect("64 zero bytes decode as a signature")
+}

@@ -1,4 +1,5 @@
-//! Genesis: the parties a ledger starts with (validators, AEO authorities, customs offices), the
+//! Genesis: the parties a ledger starts with (validators, AEO authorities, customs offices with
+//! their administrations, auditors), the
 //! verifying keys it accepts, and its rule parameters. Its hash is the chain id that every block
 //! links back to and every signature covers.
 //!
@@ -16,7 +17,7 @@ use zkcustoms_circuits::CircuitId;
 use zkcustoms_verifier::{KeyDir, KeyId};
 
 /// Format tag of a genesis file.
-pub const GENESIS_FORMAT: &str = "zkcustoms-genesis/v1";
+pub const GENESIS_FORMAT: &str = "zkcustoms-genesis/v2";
 /// Format tag of a node configuration file.
 pub const NODE_CONFIG_FORMAT: &str = "zkcustoms-node/v1";
 
@@ -53,14 +54,28 @@ pub struct ValidatorEntry {
     pub p2p_address: SocketAddr,
 }
 
-/// A party that signs its transactions (AEO authority, customs office).
+/// A party listed in genesis with its key (AEO authority, customs office, auditor).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SignerEntry {
-    /// Identifier (an authority as named in its certificates, a customs office code).
+    /// Identifier (an authority as named in its certificates, a customs office code, an
+    /// auditor's id).
     pub id: String,
     /// Ed25519 public key (hex).
     pub public_key: String,
+    /// For a customs office: its administration (e.g. `DE`), which vouches for the traders the
+    /// office registers. Absent for other parties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub administration: Option<String>,
+}
+
+/// A customs office as the rules see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Office {
+    /// The office's key.
+    pub key: PublicKey,
+    /// Its administration.
+    pub administration: String,
 }
 
 /// A verifying key the ledger accepts.
@@ -111,8 +126,12 @@ pub struct GenesisFile {
     pub validators: Vec<ValidatorEntry>,
     /// AEO authorities allowed to publish registry roots.
     pub authorities: Vec<SignerEntry>,
-    /// Customs offices allowed to mark declarations under examination.
+    /// Customs offices, each of an administration: they mark declarations under examination
+    /// and register traders.
     pub customs_offices: Vec<SignerEntry>,
+    /// Auditors (read-only parties).
+    #[serde(default)]
+    pub auditors: Vec<SignerEntry>,
     /// Verifying keys accepted, by id.
     pub verifying_keys: Vec<PinnedKey>,
     /// Rule parameters.
@@ -130,8 +149,10 @@ pub struct Genesis {
     pub validators: Vec<PublicKey>,
     /// Authorities' keys by id.
     pub authorities: BTreeMap<String, PublicKey>,
-    /// Customs offices' keys by id.
-    pub offices: BTreeMap<String, PublicKey>,
+    /// Customs offices by id.
+    pub offices: BTreeMap<String, Office>,
+    /// Auditors' keys by id.
+    pub auditors: BTreeMap<String, PublicKey>,
     /// Pinned key id per circuit.
     pub pinned: BTreeMap<CircuitId, KeyId>,
 }
@@ -164,6 +185,23 @@ impl Genesis {
             let mut out = BTreeMap::new();
             for e in entries {
                 check_party_id(what, &e.id).map_err(|err| invalid(err.to_string()))?;
+                match (&e.administration, what) {
+                    (None, "customs office") => {
+                        return Err(invalid(format!(
+                            "customs office {} names no administration",
+                            e.id
+                        )))
+                    }
+                    (Some(a), "customs office") => check_party_id("administration", a)
+                        .map_err(|err| invalid(format!("customs office {}: {err}", e.id)))?,
+                    (Some(_), _) => {
+                        return Err(invalid(format!(
+                            "{what} {}: only customs offices have an administration",
+                            e.id
+                        )))
+                    }
+                    (None, _) => {}
+                }
                 let key = crypto::public_from_hex(&e.public_key)
                     .map_err(|err| invalid(format!("{what} {}: {err}", e.id)))?;
                 if out.insert(e.id.clone(), key).is_some() {
@@ -173,7 +211,19 @@ impl Genesis {
             Ok::<_, GenesisError>(out)
         };
         let authorities = signers(&file.authorities, "authority")?;
-        let offices = signers(&file.customs_offices, "customs office")?;
+        let office_keys = signers(&file.customs_offices, "customs office")?;
+        let auditors = signers(&file.auditors, "auditor")?;
+        let offices = file
+            .customs_offices
+            .iter()
+            .map(|e| {
+                let office = Office {
+                    key: office_keys[&e.id].clone(),
+                    administration: e.administration.clone().unwrap_or_default(),
+                };
+                (e.id.clone(), office)
+            })
+            .collect();
         let mut pinned = BTreeMap::new();
         for k in &file.verifying_keys {
             let circuit = CircuitId::from_parts(&k.statement, k.size_class).map_err(invalid)?;
@@ -194,6 +244,7 @@ impl Genesis {
             validators,
             authorities,
             offices,
+            auditors,
             pinned,
         })
     }
@@ -304,8 +355,11 @@ pub struct DevGenesisOptions {
     pub api_port: Option<u16>,
     /// AEO authorities.
     pub authorities: Vec<String>,
-    /// Customs offices.
+    /// Customs offices (the administration of each is the part of its id before the first `-`,
+    /// `DE` for `DE-HAMBURG-HAFEN`).
     pub offices: Vec<String>,
+    /// Auditors.
+    pub auditors: Vec<String>,
     /// Rule parameters.
     pub params: Params,
 }
@@ -317,7 +371,7 @@ pub struct DevGenesis {
     pub genesis: PathBuf,
     /// One node configuration per validator.
     pub node_configs: Vec<PathBuf>,
-    /// Secret key files of authorities and offices, by id.
+    /// Secret key files of authorities, offices and auditors, by id.
     pub signer_keys: BTreeMap<String, PathBuf>,
     /// Token file of each role (the same tokens for every node).
     pub token_files: BTreeMap<Role, PathBuf>,
@@ -387,21 +441,26 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
                 let path = opts.out.join(format!("{prefix}-{id}.key"));
                 crypto::write_private(&path, &key).map_err(io_err(&path))?;
                 signer_keys.insert(id.clone(), path);
+                let administration =
+                    (prefix == "customs").then(|| id.split('-').next().unwrap_or(id).to_owned());
                 out.push(SignerEntry {
                     id: id.clone(),
                     public_key: crypto::public_hex(&crypto::public_of(&key)),
+                    administration,
                 });
             }
             Ok(out)
         };
     let authorities = signers(&opts.authorities, "authority")?;
     let customs_offices = signers(&opts.offices, "customs")?;
+    let auditors = signers(&opts.auditors, "auditor")?;
     let file = GenesisFile {
         format: GENESIS_FORMAT.into(),
         chain_name: "zkcustoms-dev".into(),
         validators,
         authorities,
         customs_offices,
+        auditors,
         verifying_keys,
         params: opts.params.clone(),
     };

@@ -2,12 +2,17 @@
 //!
 //! Transactions ([`tx`]) and blocks ([`block`]) with their canonical binary encodings, the
 //! genesis file and node configuration ([`genesis`]), Ed25519 keys and signatures ([`crypto`]),
-//! and the typed JSON bodies of a node's `/v1` API ([`wire`]) that the server and every client
-//! share. Nothing here does I/O beyond reading and writing key and genesis files.
+//! the parties an authenticated request speaks for and the readers of a document ([`party`]),
+//! the typed JSON bodies of a node's `/v1` API ([`wire`]) that the server and every client
+//! share, and the HTTP message signatures with which a party authenticates its requests
+//! ([`http_signature`]). Nothing here does I/O beyond reading and writing key and genesis files.
 
 pub mod block;
 pub mod crypto;
 pub mod genesis;
+/// HTTP message signatures (RFC 9421) with Ed25519: per-party request authentication.
+pub mod http_signature;
+pub mod party;
 pub mod tx;
 pub mod wire;
 

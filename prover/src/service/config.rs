@@ -4,6 +4,8 @@
 use crate::{ProverError, ProvingKey};
 use std::time::Duration;
 use zkcustoms_circuits::CircuitId;
+use zkcustoms_ledger_client::crypto::PrivateKey;
+use zkcustoms_ledger_client::tx::Eori;
 use zkcustoms_verifier::KeyDir;
 
 /// How the service runs.
@@ -36,6 +38,9 @@ pub struct ServiceConfig {
     pub ledgers: Vec<String>,
     /// Trader token for the ledger nodes.
     pub ledger_token: Option<String>,
+    /// The trader that signs the `submit_proof` transactions: its EORI number and key (required
+    /// with ledgers).
+    pub ledger_signer: Option<(Eori, PrivateKey)>,
     /// How long a submission waits for the ledger to include or reject the transaction.
     pub ledger_wait: Duration,
 }
@@ -53,6 +58,10 @@ impl std::fmt::Debug for ServiceConfig {
             .field("max_concurrency", &self.max_concurrency)
             .field("rates", &self.rates)
             .field("ledgers", &self.ledgers)
+            .field(
+                "ledger_signer",
+                &self.ledger_signer.as_ref().map(|(e, _)| e),
+            )
             .field("ledger_wait", &self.ledger_wait)
             .finish_non_exhaustive()
     }
@@ -78,6 +87,7 @@ impl ServiceConfig {
             rates: zkcustoms_http::Rates::default(),
             ledgers: Vec::new(),
             ledger_token: None,
+            ledger_signer: None,
             ledger_wait: Duration::from_secs(30),
         }
     }
@@ -95,6 +105,9 @@ impl ServiceConfig {
         }
         if !self.ledgers.is_empty() && self.ledger_token.is_none() {
             return bad("a ledger needs a trader token");
+        }
+        if !self.ledgers.is_empty() && self.ledger_signer.is_none() {
+            return bad("a ledger needs the trader's EORI number and signing key");
         }
         for l in &self.ledgers {
             if !(l.starts_with("http://") || l.starts_with("https://")) {

@@ -1,28 +1,77 @@
-//! Submitting a finished proof to a ledger node: the ledger's `submit_proof` transaction posted
-//! with the typed ledger client and the trader token, then its status followed until it is
-//! decided. This file is the only one that speaks to a ledger.
+//! Submitting a finished proof to a ledger node: the ledger's `submit_proof` transaction, signed
+//! by the trader, posted with the typed ledger client and the trader token, then its status
+//! followed until it is decided; and the scope an aeo-status proof filed under a consignment on
+//! that ledger must carry. This file is the only one that speaks to a ledger.
 
 use super::jobs::Target;
 use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use zkcustoms_ledger_client::crypto::{self, PrivateKey};
+use zkcustoms_ledger_client::tx::{ledger_scope, Eori, Hash, SubmitProof, Transaction, Ucr};
 use zkcustoms_ledger_client::wire::TxStatusKind;
 use zkcustoms_ledger_client::{Client, ClientError};
+use zkcustoms_verifier::ProofEnvelope;
 
 /// How the service reaches the ledger nodes it submits to.
 pub(super) struct LedgerClient {
     /// The trader token, trimmed.
     token: String,
+    /// The trader that signs, and its key.
+    signer: Option<(Eori, PrivateKey)>,
     /// How long a submission waits for the ledger to include or reject the transaction.
     wait: Duration,
+    /// Each ledger's chain id, asked once.
+    chain_ids: Mutex<HashMap<String, Hash>>,
 }
 
 impl LedgerClient {
-    /// A client with `token` that waits up to `wait` for each transaction to be decided.
-    pub(super) fn new(token: Option<&str>, wait: Duration) -> Self {
+    /// A client with `token` and the trader's signing key that waits up to `wait` for each
+    /// transaction to be decided.
+    pub(super) fn new(
+        token: Option<&str>,
+        signer: Option<(Eori, PrivateKey)>,
+        wait: Duration,
+    ) -> Self {
         Self {
             token: token.unwrap_or("").trim().to_owned(),
+            signer,
             wait,
+            chain_ids: Mutex::default(),
         }
+    }
+
+    fn client(&self, base: &str) -> Client {
+        Client::with_timeouts(
+            base,
+            &self.token,
+            Duration::from_secs(5),
+            self.wait + Duration::from_secs(15),
+        )
+    }
+
+    /// The chain id of the ledger at `base` (asked of the node once, then remembered).
+    fn chain_id(&self, base: &str) -> Result<Hash, ClientError> {
+        if let Some(id) = self.chain_ids.lock().expect("chain id lock").get(base) {
+            return Ok(*id);
+        }
+        let id = self.client(base).chain_id()?;
+        self.chain_ids
+            .lock()
+            .expect("chain id lock")
+            .insert(base.to_owned(), id);
+        Ok(id)
+    }
+
+    /// The scope an aeo-status proof filed under the target's consignment must carry on the
+    /// target's ledger.
+    pub(super) fn scope_for(&self, target: &Target) -> Result<String, String> {
+        let ucr = Ucr::parse(&target.ucr).map_err(|e| e.to_string())?;
+        let chain = self
+            .chain_id(target.ledger.trim_end_matches('/'))
+            .map_err(|e| format!("cannot learn the ledger's chain id: {e}"))?;
+        Ok(ledger_scope(&chain, &ucr))
     }
 
     /// Posts the `submit_proof` transaction of `envelope` (JSON text) to the target's ledger and
@@ -31,20 +80,20 @@ impl LedgerClient {
     /// or `failed`) with `hash`, `height`, `index`, `block`, `http_status` or `reason` as known.
     pub(super) fn submit(&self, target: &Target, envelope: &str) -> Value {
         let base = target.ledger.trim_end_matches('/');
-        let client = Client::with_timeouts(
-            base,
-            &self.token,
-            Duration::from_secs(5),
-            self.wait + Duration::from_secs(15),
-        );
+        let client = self.client(base);
         let mut out = json!({"url": base, "ucr": target.ucr});
-        let envelope: Value = serde_json::from_str(envelope).unwrap_or(Value::Null);
-        let tx = json!({"type": "submit_proof", "ucr": target.ucr, "envelope": envelope});
         let failed = |out: &mut Value, code: &str, message: String| {
             out["status"] = "failed".into();
             out["reason"] = json!({"error": code, "message": message});
         };
-        let hash = match client.submit_json(&tx) {
+        let tx = match self.signed_tx(base, target, envelope) {
+            Ok(tx) => tx,
+            Err((code, message)) => {
+                failed(&mut out, code, message);
+                return out;
+            }
+        };
+        let hash = match client.submit(&tx) {
             Ok(hash) => hash,
             Err(ClientError::Api {
                 status,
@@ -93,5 +142,32 @@ impl LedgerClient {
                 Err(_) => return out,
             }
         }
+    }
+
+    /// The `submit_proof` transaction of `envelope` (JSON text) under the target's consignment,
+    /// signed by the trader on the target's ledger.
+    fn signed_tx(
+        &self,
+        base: &str,
+        target: &Target,
+        envelope: &str,
+    ) -> Result<Transaction, (&'static str, String)> {
+        let (trader, key) = self
+            .signer
+            .as_ref()
+            .ok_or(("not-configured", "no trader signing key".to_string()))?;
+        let envelope =
+            ProofEnvelope::from_json(envelope).map_err(|e| ("bad-envelope", e.to_string()))?;
+        let ucr = Ucr::parse(&target.ucr).map_err(|e| ("bad-ucr", e.to_string()))?;
+        let chain = self
+            .chain_id(base)
+            .map_err(|e| ("unreachable", e.to_string()))?;
+        Ok(Transaction::SubmitProof(SubmitProof {
+            ucr,
+            envelope,
+            trader: trader.clone(),
+            signature: crypto::unsigned(),
+        })
+        .signed(&chain, key))
     }
 }

@@ -118,7 +118,11 @@ impl ProverService {
             let (metrics, registry) = metrics::Metrics::new(weak.clone());
             Inner {
                 tokens: Tokens::new([(config.token.as_str(), ())], "this service's API token"),
-                ledger: LedgerClient::new(config.ledger_token.as_deref(), config.ledger_wait),
+                ledger: LedgerClient::new(
+                    config.ledger_token.as_deref(),
+                    config.ledger_signer.clone(),
+                    config.ledger_wait,
+                ),
                 queue: WorkQueue::new(config.queue),
                 forward: WorkQueue::new(usize::MAX),
                 jobs: Mutex::default(),

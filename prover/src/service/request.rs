@@ -89,6 +89,13 @@ pub(super) fn prepare(
             .into_iter()
             .find(|c| c.lines() >= lines && inner.keys.contains_key(&circuit(*c)))
     };
+    // An aeo-status proof filed on a ledger must carry that ledger's scope for the consignment.
+    if let (Some(t), Witness::AeoStatus(w)) = (&target, &mut witness) {
+        w.scope = inner
+            .ledger
+            .scope_for(t)
+            .map_err(|m| ApiError::bad_gateway("ledger-unreachable", m))?;
+    }
     match &mut witness {
         Witness::InvoiceValue(w) if w.size_class.is_none() => {
             w.size_class = smallest_served(w.invoice.lines.len(), CircuitId::InvoiceValueV1);

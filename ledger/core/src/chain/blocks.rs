@@ -366,7 +366,7 @@ impl Chain {
                 Finality::Descendant(top)
             };
             let bhash = block.hash();
-            let mut batch = block_batch(block, finality);
+            let mut batch = block_batch(&self.store, block, finality)?;
             batch.delete::<PendingBlocks>(&bhash);
             self.store.write(batch, true)?;
             pool.pending_blocks.remove(&bhash);

@@ -13,10 +13,11 @@ use commonware_cryptography::Signer as _;
 use zkcustoms_circuits::registry::{example_aeo_status, example_registry};
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_types::block::Block;
-use zkcustoms_ledger_types::crypto::PrivateKey;
+use zkcustoms_ledger_types::crypto::{self, PrivateKey};
 use zkcustoms_ledger_types::genesis::{Genesis, Params};
 use zkcustoms_ledger_types::tx::{
-    sha256, AnchorDocument, MarkExamination, PublishRoot, SubmitProof, Transaction, Ucr,
+    sha256, AnchorDocument, Delegate, Eori, MarkExamination, PublishRoot, RegisterTrader,
+    RevokeTrader, RotateTraderKey, SubmitProof, Transaction, Ucr,
 };
 use zkcustoms_verifier::{KeyId, ProofEnvelope, PublicValues};
 
@@ -46,7 +47,7 @@ pub struct ExampleLedger {
     pub genesis: Genesis,
     /// One transaction of each kind, by kind name, in block order.
     pub txs: Vec<(&'static str, Transaction)>,
-    /// The two certified blocks (the first two transactions, then the others).
+    /// The two certified blocks (the first three transactions, then the others).
     pub blocks: [Block; 2],
     /// The inclusion proof of the first transaction.
     pub inclusion: InclusionProof,
@@ -66,6 +67,7 @@ pub fn example_ledger() -> ExampleLedger {
     let validator = PrivateKey::from_seed(1);
     let authority = PrivateKey::from_seed(2);
     let office = PrivateKey::from_seed(3);
+    let trader_key = PrivateKey::from_seed(4);
     let genesis = single_validator_genesis(
         "zkcustoms-conformance",
         ("validator-0", &validator),
@@ -75,16 +77,29 @@ pub fn example_ledger() -> ExampleLedger {
         Params::default(),
     );
     let ucr = Ucr::parse("26DE-HAM-000042").expect("a valid UCR");
+    let trader = Eori::parse("DE123456789012345").expect("a valid EORI number");
+    let broker = Eori::parse("DE987654321").expect("a valid EORI number");
+    let chain = genesis.chain_id;
     let txs = vec![
         (
             "publish_root",
             Transaction::PublishRoot(PublishRoot::sign(
-                &genesis.chain_id,
+                &chain,
                 &authority,
                 "DE-GZD",
                 example_registry().root,
                 1,
             )),
+        ),
+        (
+            "register_trader",
+            Transaction::RegisterTrader(RegisterTrader {
+                office: "DE-HAMBURG-HAFEN".into(),
+                trader: trader.clone(),
+                public_key: crypto::public_of(&trader_key),
+                signature: crypto::unsigned(),
+            })
+            .signed(&chain, &office),
         ),
         (
             "anchor_document",
@@ -95,23 +110,61 @@ pub fn example_ledger() -> ExampleLedger {
                 reference: "vault://trader/documents/3f9a1c".into(),
                 version: 1,
                 supersedes: None,
-            }),
+                trader: trader.clone(),
+                signature: crypto::unsigned(),
+            })
+            .signed(&chain, &trader_key),
         ),
         (
             "submit_proof",
             Transaction::SubmitProof(SubmitProof {
                 ucr: ucr.clone(),
                 envelope: envelope(),
-            }),
+                trader: trader.clone(),
+                signature: crypto::unsigned(),
+            })
+            .signed(&chain, &trader_key),
         ),
         (
             "mark_examination",
             Transaction::MarkExamination(MarkExamination::sign(
-                &genesis.chain_id,
+                &chain,
                 &office,
                 ucr,
                 "DE-HAMBURG-HAFEN",
             )),
+        ),
+        (
+            "delegate",
+            Transaction::Delegate(Delegate {
+                owner: trader.clone(),
+                delegate: broker,
+                sequence: 1,
+                active: true,
+                signature: crypto::unsigned(),
+            })
+            .signed(&chain, &trader_key),
+        ),
+        (
+            "rotate_trader_key",
+            Transaction::RotateTraderKey(RotateTraderKey {
+                office: "DE-HAMBURG-HAFEN".into(),
+                trader: trader.clone(),
+                sequence: 2,
+                public_key: crypto::public_of(&PrivateKey::from_seed(6)),
+                signature: crypto::unsigned(),
+            })
+            .signed(&chain, &office),
+        ),
+        (
+            "revoke_trader",
+            Transaction::RevokeTrader(RevokeTrader {
+                office: "DE-HAMBURG-HAFEN".into(),
+                trader,
+                sequence: 3,
+                signature: crypto::unsigned(),
+            })
+            .signed(&chain, &office),
         ),
     ];
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -122,10 +175,10 @@ pub fn example_ledger() -> ExampleLedger {
         &genesis,
         std::slice::from_ref(&validator),
         T0,
-        all[..2].to_vec(),
+        all[..3].to_vec(),
     )
     .expect("the first block is appended");
-    let second = append_block(&store, &genesis, &[validator], T0 + 1000, all[2..].to_vec())
+    let second = append_block(&store, &genesis, &[validator], T0 + 1000, all[3..].to_vec())
         .expect("the second block is appended");
     let inclusion = inclusion::build(&store, &genesis.chain_id, &all[0].hash())
         .expect("the store reads")

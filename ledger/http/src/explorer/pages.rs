@@ -649,6 +649,6 @@ pub(super) async fn status_page(
         &ctx,
         StatusCode::OK,
         "Node and validators",
-        view::status(state.chain.genesis(), &data),
+        view::status(&ctx, state.chain.genesis(), &data),
     ))
 }

@@ -20,6 +20,8 @@ use zkcustoms_ledger_core::chain::SubmitError;
 /// - `bad-signature`: the signature does not verify under the signer's key in genesis;
 /// - `unknown-authority`, `unknown-office`: the signer is not listed in genesis;
 /// - `unpinned-key`: the envelope names a verifying key genesis does not pin;
+/// - `wrong-scope`: an aeo-status proof's scope is not the one the chain id and the UCR the
+///   transaction names determine;
 /// - `invalid-proof`: a well-formed proof that does not verify under its pinned key (every
 ///   validator holds every pinned key, checked against genesis when it opens its ledger);
 /// - `malformed-proof`: an envelope whose proof or public inputs are malformed, or of a
@@ -32,6 +34,7 @@ pub const PROVABLE: &[&str] = &[
     "unknown-authority",
     "unknown-office",
     "unpinned-key",
+    "wrong-scope",
     "invalid-proof",
     "malformed-proof",
 ];
@@ -48,7 +51,13 @@ pub const PROVABLE: &[&str] = &[
 /// - `stale-root`, `as-of-day`: decided against the clock, which differs between validators and
 ///   moves on while the transaction travels;
 /// - `under-examination`, `already-under-examination`: an examination mark this node holds and
-///   the peer may not have had yet.
+///   the peer may not have had yet;
+/// - `unknown-party`, `revoked-key`, `wrong-party-key`, `already-registered`,
+///   `wrong-administration`: a trader's key is ledger state (registered, rotated, revoked in
+///   blocks the peer or this node may not have yet), and so is who registered it;
+/// - `not-owner`: ownership and delegations are ledger state too;
+/// - `not-an-invoice`, `superseded-digest`: what a digest was anchored as, and whether a newer
+///   version is anchored, depend on blocks the two nodes may not share yet.
 ///
 /// A full mempool and this node's own storage failures are not the peer's fault either.
 pub const STATEFUL: &[&str] = &[
@@ -64,6 +73,14 @@ pub const STATEFUL: &[&str] = &[
     "as-of-day",
     "under-examination",
     "already-under-examination",
+    "unknown-party",
+    "revoked-key",
+    "wrong-party-key",
+    "already-registered",
+    "wrong-administration",
+    "not-owner",
+    "not-an-invoice",
+    "superseded-digest",
 ];
 
 /// True when refusing a relayed transaction for `error` proves the peer that relayed it faulty

@@ -10,7 +10,7 @@ use zkcustoms_circuits::field::fr_to_hex;
 use zkcustoms_ledger_core::chain::TxStatus;
 use zkcustoms_ledger_core::store::{ExaminationEntry, Finality, StoredBlock};
 use zkcustoms_ledger_types::genesis::Genesis;
-use zkcustoms_ledger_types::tx::{Hash, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{Hash, Signer, Transaction, Ucr};
 use zkcustoms_verifier::{ProofEnvelope, VerifierKeys, VerifyError};
 
 mod forms;
@@ -72,6 +72,10 @@ fn kind_words(tx: &Transaction) -> &'static str {
         "anchor_document" => "Document anchored",
         "submit_proof" => "Proof submitted",
         "mark_examination" => "Declaration under examination",
+        "register_trader" => "Trader registered",
+        "rotate_trader_key" => "Trader key rotated",
+        "revoke_trader" => "Trader key revoked",
+        "delegate" => "Delegation changed",
         other => other,
     }
 }
@@ -423,7 +427,9 @@ pub(crate) fn transaction(
                         ", position " (location.index)
                     }
                     TxStatus::Pending => { "waiting in the mempool for the next block" }
-                    TxStatus::Rejected(r) => { "refused: " (r.message) " (" code { (r.code) } ")" }
+                    // The message may name the consignment: for signed-in viewers only.
+                    TxStatus::Rejected(r) if ctx.signed_in() => { "refused: " (r.message) " (" code { (r.code) } ")" }
+                    TxStatus::Rejected(r) => { "refused (" code { (r.code) } "; sign in for the reason)" }
                     TxStatus::Unknown => { "unknown" }
                 }
             }
@@ -512,7 +518,18 @@ fn tx_details(ctx: &Ctx, tx: &Transaction, inc: &IncludedTx) -> Markup {
                         p { "Consignment: " a href={"/consignments/" (ucr)} { (ucr) } }
                     }
                 }
-                (json_facts(&other.to_json(), &["type"]))
+                // Traders' identities and keys are for the ledger's parties, not for anonymous
+                // visitors.
+                @if ctx.signed_in() || !matches!(other.signer(), Signer::Trader(_)) && other.registered_trader().is_none() {
+                    (json_facts(&other.to_json(), &["type"]))
+                } @else {
+                    p { span.tag { "record" } " (sign in to see it)" }
+                }
+            }
+        }
+        @if ctx.signed_in() {
+            dl.facts {
+                dt { "Signed by" } dd.mono { (tx.signer().id()) }
             }
         }
     }

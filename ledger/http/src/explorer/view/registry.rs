@@ -67,7 +67,7 @@ pub(crate) fn registry(authority: &str, rows: &[RootRow], now_ms: u64) -> Markup
 }
 
 /// The node and validator status page.
-pub(crate) fn status(genesis: &Genesis, d: &StatusData) -> Markup {
+pub(crate) fn status(ctx: &Ctx, genesis: &Genesis, d: &StatusData) -> Markup {
     let g = &genesis.file;
     html! {
         h1 { "Node and validators" }
@@ -91,7 +91,8 @@ pub(crate) fn status(genesis: &Genesis, d: &StatusData) -> Markup {
             caption { (g.validators.len()) " validator(s); blocks proposed among the last " (d.recent) }
             thead { tr {
                 th scope="col" { "Name" } th scope="col" { "Public key" }
-                th scope="col" { "Peer address" } th scope="col" class="num" { "Proposed" }
+                @if ctx.signed_in() { th scope="col" { "Peer address" } }
+                th scope="col" class="num" { "Proposed" }
                 th scope="col" { "Last proposal" }
             } }
             tbody {
@@ -100,7 +101,8 @@ pub(crate) fn status(genesis: &Genesis, d: &StatusData) -> Markup {
                     tr {
                         td { (v.name) }
                         td.hash { (v.public_key) }
-                        td.mono { (v.p2p_address) }
+                        // Where validators listen is for the ledger's parties only.
+                        @if ctx.signed_in() { td.mono { (v.p2p_address) } }
                         td.num { (p.map_or(0, |p| p.0)) }
                         td { @match p { Some((_, h)) => { a href={"/blocks/" (h)} { "block " (h) } } None => { "none recently" } } }
                     }

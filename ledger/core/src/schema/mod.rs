@@ -10,6 +10,9 @@ use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::codec::{DecodeError, Reader, Writer};
 use zkcustoms_ledger_types::tx::{check_doc_type, DocumentKey, Hash, Transaction, Ucr};
 
+mod parties;
+pub use parties::*;
+
 /// Version byte at the start of every stored value.
 pub const VALUE_VERSION: u8 = 1;
 
@@ -64,7 +67,7 @@ pub(crate) fn exact<T>(
     Ok(v)
 }
 
-fn read_ucr(r: &mut Reader<'_>) -> Result<Ucr, DecodeError> {
+pub(crate) fn read_ucr(r: &mut Reader<'_>) -> Result<Ucr, DecodeError> {
     Ucr::parse(r.str16("ucr", Ucr::MAX_LEN)?)
         .map_err(|e| DecodeError::invalid("ucr", e.to_string()))
 }
@@ -83,11 +86,11 @@ pub struct TxLocation {
     pub index: u32,
 }
 
-fn write_loc(w: &mut Writer, l: &TxLocation) {
+pub(crate) fn write_loc(w: &mut Writer, l: &TxLocation) {
     w.u64(l.height).u32(l.index);
 }
 
-fn read_loc(r: &mut Reader<'_>) -> Result<TxLocation, DecodeError> {
+pub(crate) fn read_loc(r: &mut Reader<'_>) -> Result<TxLocation, DecodeError> {
     Ok(TxLocation {
         height: r.u64("height")?,
         index: r.u32("index")?,
@@ -576,7 +579,7 @@ impl Schema for PendingBlocks {
 }
 
 /// Every column family, in one place.
-pub const COLUMN_FAMILIES: [&str; 14] = [
+pub const COLUMN_FAMILIES: [&str; 17] = [
     Meta::CF,
     Blocks::CF,
     BlockHashes::CF,
@@ -591,4 +594,7 @@ pub const COLUMN_FAMILIES: [&str; 14] = [
     Examinations::CF,
     VerifyingKeys::CF,
     PendingBlocks::CF,
+    TraderKeys::CF,
+    Owners::CF,
+    Delegations::CF,
 ];

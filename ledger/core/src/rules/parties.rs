@@ -1,0 +1,270 @@
+//! Parties: whose key signs each transaction, traders' key history (registration, rotation,
+//! revocation by an office of the administration that vouches for the trader), consignment
+//! ownership and delegation.
+
+use super::{CheckError, Overlay, Rejection, Rules, TraderKey};
+use crate::store::{trader_keys_prefix, Delegations, Owners, StoreError, TraderKeys};
+use zkcustoms_ledger_types::crypto::PublicKey;
+use zkcustoms_ledger_types::genesis::Office;
+use zkcustoms_ledger_types::tx::{Delegate, Eori, Signer, Transaction, Ucr};
+
+impl Rules<'_> {
+    /// The current key entry of a trader (`None` when never registered).
+    fn trader_key(
+        &self,
+        trader: &Eori,
+        overlay: &Overlay,
+    ) -> Result<Option<TraderKey>, StoreError> {
+        if let Some(k) = overlay.trader_keys.get(trader) {
+            return Ok(Some(k.clone()));
+        }
+        Ok(self
+            .store
+            .last_with_prefix::<TraderKeys>(&trader_keys_prefix(trader))?
+            .map(|((_, sequence), e)| TraderKey {
+                sequence,
+                key: e.public_key,
+                office: e.office,
+            }))
+    }
+
+    /// The current public key of a registered, not revoked trader.
+    pub fn active_trader_key(
+        &self,
+        trader: &Eori,
+        overlay: &Overlay,
+    ) -> Result<Option<PublicKey>, StoreError> {
+        Ok(self.trader_key(trader, overlay)?.and_then(|k| k.key))
+    }
+
+    fn office(&self, id: &str) -> Result<&Office, Rejection> {
+        self.genesis.offices.get(id).ok_or_else(|| {
+            Rejection::new(
+                "unknown-office",
+                format!("customs office {id:?} is not listed in genesis"),
+            )
+        })
+    }
+
+    /// The signer's key must have signed the transaction on this ledger.
+    pub(super) fn check_signer(
+        &self,
+        tx: &Transaction,
+        overlay: &Overlay,
+    ) -> Result<(), CheckError> {
+        let chain = &self.genesis.chain_id;
+        let (key, listed) = match tx.signer() {
+            Signer::Authority(id) => {
+                let key = self.genesis.authorities.get(id).ok_or_else(|| {
+                    Rejection::new(
+                        "unknown-authority",
+                        format!("authority {id:?} is not listed in genesis"),
+                    )
+                })?;
+                (key.clone(), true)
+            }
+            Signer::Office(id) => (self.office(id)?.key.clone(), true),
+            Signer::Trader(eori) => match self.trader_key(eori, overlay)? {
+                None => {
+                    return Err(Rejection::new(
+                        "unknown-party",
+                        format!("trader {eori} is not registered on this ledger"),
+                    )
+                    .into())
+                }
+                Some(TraderKey { key: None, .. }) => {
+                    return Err(Rejection::new(
+                        "revoked-key",
+                        format!("trader {eori}'s key is revoked"),
+                    )
+                    .into())
+                }
+                Some(TraderKey { key: Some(k), .. }) => (k, false),
+            },
+        };
+        if tx.verify_signature(chain, &key) {
+            return Ok(());
+        }
+        // A key listed in genesis never changes: a signature that does not verify is wrong for
+        // good. A trader's key changes with the ledger's state, so the refusal names that.
+        let (code, whose) = if listed {
+            ("bad-signature", "the key listed in genesis")
+        } else {
+            ("wrong-party-key", "the trader's current key")
+        };
+        Err(Rejection::new(
+            code,
+            format!(
+                "the {} is not {}'s on this ledger ({whose})",
+                tx.kind(),
+                tx.signer().id()
+            ),
+        )
+        .into())
+    }
+
+    /// The owner of a consignment, if it has one.
+    pub fn owner(&self, ucr: &Ucr, overlay: &Overlay) -> Result<Option<Eori>, StoreError> {
+        if let Some(o) = overlay.owners.get(ucr) {
+            return Ok(Some(o.clone()));
+        }
+        Ok(self.store.get::<Owners>(ucr)?.map(|e| e.owner))
+    }
+
+    /// Whether `delegate` may act for `owner`.
+    pub fn is_delegate(
+        &self,
+        owner: &Eori,
+        delegate: &Eori,
+        overlay: &Overlay,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .delegation(owner, delegate, overlay)?
+            .is_some_and(|(_, active)| active))
+    }
+
+    fn delegation(
+        &self,
+        owner: &Eori,
+        delegate: &Eori,
+        overlay: &Overlay,
+    ) -> Result<Option<(u32, bool)>, StoreError> {
+        let key = (owner.clone(), delegate.clone());
+        if let Some(d) = overlay.delegations.get(&key) {
+            return Ok(Some(*d));
+        }
+        Ok(self
+            .store
+            .get::<Delegations>(&key)?
+            .map(|e| (e.sequence, e.active)))
+    }
+
+    /// Whether `trader` may write under `ucr`: it owns it or is a delegate of its owner (a
+    /// consignment without an owner is nobody's yet).
+    pub fn may_write(
+        &self,
+        ucr: &Ucr,
+        trader: &Eori,
+        overlay: &Overlay,
+    ) -> Result<bool, StoreError> {
+        match self.owner(ucr, overlay)? {
+            None => Ok(false),
+            Some(owner) => Ok(&owner == trader || self.is_delegate(&owner, trader, overlay)?),
+        }
+    }
+
+    /// An anchor or a proof under `ucr` must come from its owner or a delegate; the first one
+    /// makes its trader the owner.
+    pub(super) fn check_writer(
+        &self,
+        ucr: &Ucr,
+        trader: &Eori,
+        overlay: &Overlay,
+    ) -> Result<(), CheckError> {
+        match self.owner(ucr, overlay)? {
+            None => Ok(()),
+            Some(owner) if &owner == trader => Ok(()),
+            Some(owner) if self.is_delegate(&owner, trader, overlay)? => Ok(()),
+            Some(_) => Err(Rejection::new(
+                "not-owner",
+                format!("{ucr} belongs to another trader, who has not delegated to {trader}"),
+            )
+            .into()),
+        }
+    }
+
+    /// Registration: a new trader. Rotation and revocation: the next sequence, by an office of
+    /// the administration that vouched for the trader.
+    pub(super) fn check_trader_key_change(
+        &self,
+        tx: &Transaction,
+        overlay: &Overlay,
+    ) -> Result<(), CheckError> {
+        let (office, trader, sequence, revoke) = match tx {
+            Transaction::RegisterTrader(t) => (&t.office, &t.trader, 1, false),
+            Transaction::RotateTraderKey(t) => (&t.office, &t.trader, t.sequence, false),
+            Transaction::RevokeTrader(t) => (&t.office, &t.trader, t.sequence, true),
+            _ => unreachable!("only trader key changes are checked here"),
+        };
+        let current = self.trader_key(trader, overlay)?;
+        let Some(current) = current else {
+            if sequence == 1 {
+                return Ok(());
+            }
+            return Err(Rejection::new(
+                "unknown-party",
+                format!("trader {trader} is not registered on this ledger"),
+            )
+            .into());
+        };
+        if sequence == 1 {
+            return Err(Rejection::new(
+                "already-registered",
+                format!(
+                    "trader {trader} is already registered: rotate its key instead (sequence {})",
+                    current.sequence + 1
+                ),
+            )
+            .into());
+        }
+        let vouching = &self.office(&current.office)?.administration;
+        let acting = &self.office(office)?.administration;
+        if vouching != acting {
+            return Err(Rejection::new(
+                "wrong-administration",
+                format!(
+                    "trader {trader} is vouched for by administration {vouching}: office \
+                     {office} of {acting} may not change its key"
+                ),
+            )
+            .into());
+        }
+        if sequence != current.sequence + 1 {
+            return Err(Rejection::new(
+                "bad-sequence",
+                format!(
+                    "trader {trader}'s next key change must have sequence {}, got {sequence}",
+                    current.sequence + 1
+                ),
+            )
+            .into());
+        }
+        if revoke && current.key.is_none() {
+            return Err(Rejection::new(
+                "revoked-key",
+                format!("trader {trader}'s key is already revoked"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// A delegation names a registered delegate and the pair's next sequence.
+    pub(super) fn check_delegation(
+        &self,
+        t: &Delegate,
+        overlay: &Overlay,
+    ) -> Result<(), CheckError> {
+        if self.trader_key(&t.delegate, overlay)?.is_none() {
+            return Err(Rejection::new(
+                "unknown-party",
+                format!("delegate {} is not registered on this ledger", t.delegate),
+            )
+            .into());
+        }
+        let next = self
+            .delegation(&t.owner, &t.delegate, overlay)?
+            .map_or(1, |(s, _)| s + 1);
+        if t.sequence != next {
+            return Err(Rejection::new(
+                "bad-sequence",
+                format!(
+                    "the next delegation change from {} to {} must have sequence {next}, got {}",
+                    t.owner, t.delegate, t.sequence
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,264 @@
+//! Who is calling: this node's operator with a role token (`Authorization: Bearer`, from the
+//! node's configuration), or a party of the ledger that signed its request with its own key
+//! (HTTP message signatures, RFC 9421: [`zkcustoms_ledger_types::http_signature`]). A party needs
+//! nothing from the node it calls: its key is in genesis (offices, authorities, auditors) or in
+//! its registration on the ledger (traders), so the same signed request is accepted by every
+//! validator of the network.
+//!
+//! A signed request is verified twice: from its head at admission (so that its rate is charged
+//! to the party and its body is read only for a party whose signature holds), and in full by the
+//! handler ([`caller`]): the body against its `Content-Digest`, then the nonce against replay.
+
+use crate::ApiState;
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use zkcustoms_http::ApiError;
+use zkcustoms_ledger_core::rules::{Overlay, Rules};
+use zkcustoms_ledger_core::store::StoreError;
+use zkcustoms_ledger_types::crypto::PublicKey;
+use zkcustoms_ledger_types::http_signature::{
+    self, HttpSignatureError, NonceCache, SignatureHeaders, VerifiedRequest, DEFAULT_WINDOW_SECS,
+};
+use zkcustoms_ledger_types::party::Party;
+use zkcustoms_ledger_types::tx::{Eori, Role};
+
+/// Most nonces of signed requests remembered at once, and per party.
+const NONCES: usize = 200_000;
+const NONCES_PER_PARTY: usize = 20_000;
+
+/// The replay guard and clock window of signed requests.
+#[derive(Debug)]
+pub struct PartyAuth {
+    nonces: NonceCache,
+    window_secs: u64,
+}
+
+impl Default for PartyAuth {
+    /// A window of [`DEFAULT_WINDOW_SECS`] either way, 200,000 remembered nonces (20,000 per
+    /// party).
+    fn default() -> Self {
+        Self {
+            nonces: NonceCache::new(NONCES, NONCES_PER_PARTY),
+            window_secs: DEFAULT_WINDOW_SECS,
+        }
+    }
+}
+
+/// Who made a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// The holder of one of this node's role tokens.
+    Role(Role),
+    /// A party of the ledger, by its own signature.
+    Party(Party),
+}
+
+impl Caller {
+    /// The caller in words, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Caller::Role(r) => format!("the {} role", r.name()),
+            Caller::Party(p) => p.to_string(),
+        }
+    }
+}
+
+/// The party a key id names, with its current key: a genesis authority, office or auditor, or a
+/// registered trader whose key is not revoked (finalized state).
+fn party_key(state: &ApiState, id: &str) -> Result<Option<(Party, PublicKey)>, StoreError> {
+    let g = state.chain.genesis();
+    if let Some(k) = g.authorities.get(id) {
+        return Ok(Some((Party::Authority(id.to_owned()), k.clone())));
+    }
+    if let Some(o) = g.offices.get(id) {
+        let party = Party::Office {
+            id: id.to_owned(),
+            administration: o.administration.clone(),
+        };
+        return Ok(Some((party, o.key.clone())));
+    }
+    if let Some(k) = g.auditors.get(id) {
+        return Ok(Some((Party::Auditor(id.to_owned()), k.clone())));
+    }
+    let Ok(eori) = Eori::parse(id) else {
+        return Ok(None);
+    };
+    let rules = Rules {
+        genesis: g,
+        store: state.chain.store(),
+    };
+    Ok(rules
+        .active_trader_key(&eori, &Overlay::default())?
+        .map(|k| (Party::Trader(eori), k)))
+}
+
+fn signature_headers(headers: &HeaderMap) -> SignatureHeaders<'_> {
+    let lines = |name: &str| -> Vec<&str> {
+        headers
+            .get_all(name)
+            .iter()
+            // A value that is not visible ASCII cannot be a valid field: pass it on to fail.
+            .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+            .collect()
+    };
+    SignatureHeaders {
+        signature_input: lines("signature-input"),
+        signature: lines("signature"),
+        content_digest: lines("content-digest"),
+    }
+}
+
+/// Whether a request carries a party's signature headers.
+pub(crate) fn is_signed(headers: &HeaderMap) -> bool {
+    headers.contains_key("signature-input") || headers.contains_key("signature")
+}
+
+fn signature_error(e: HttpSignatureError) -> ApiError {
+    let status = match e {
+        HttpSignatureError::ReplayCacheFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+fn now_secs(state: &ApiState) -> u64 {
+    state.chain.now_ms() / 1000
+}
+
+/// Verifies a signed request (its body when `body` is given, else from the head alone, with
+/// `has_body` saying whether one follows) and names its party.
+fn verify(
+    state: &ApiState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Result<&[u8], bool>,
+) -> Result<(Party, VerifiedRequest), ApiError> {
+    let received = signature_headers(headers);
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut found = None;
+    let mut failure = None;
+    let resolve = |id: &str| match party_key(state, id) {
+        Ok(Some((party, key))) => {
+            found = Some(party);
+            Some(key)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            failure = Some(e);
+            None
+        }
+    };
+    let (now, window) = (now_secs(state), state.parties.window_secs);
+    let verified = match body {
+        Ok(bytes) => http_signature::verify_request(
+            &received,
+            method.as_str(),
+            target,
+            bytes,
+            resolve,
+            now,
+            window,
+        ),
+        Err(has_body) => http_signature::verify_request_head(
+            &received,
+            method.as_str(),
+            target,
+            has_body,
+            resolve,
+            now,
+            window,
+        ),
+    };
+    if let Some(e) = failure {
+        return Err(ApiError::internal(e));
+    }
+    let verified = verified.map_err(signature_error)?;
+    let party = found.ok_or_else(|| ApiError::internal("a verified signature names no party"))?;
+    Ok((party, verified))
+}
+
+/// Whether a request announces a body (as the admission sees it).
+fn announces_body(headers: &HeaderMap) -> bool {
+    let length = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match length {
+        Some(n) => n > 0,
+        None => headers.contains_key(axum::http::header::TRANSFER_ENCODING),
+    }
+}
+
+/// The principal of a request's head, for admission: a signing party (`party:ID`) whose
+/// signature holds (its body, if any, is checked later by the handler), else a role token's role.
+pub(crate) fn identify(state: &ApiState, req: &Request) -> Result<Option<String>, ApiError> {
+    if !is_signed(req.headers()) {
+        return Ok(state
+            .tokens
+            .identify(req.headers())?
+            .map(|role| role.name().to_owned()));
+    }
+    let has_body = announces_body(req.headers());
+    let (party, _) = verify(state, req.method(), req.uri(), req.headers(), Err(has_body))?;
+    Ok(Some(format!("party:{}", party.id())))
+}
+
+/// The caller of a request, verified in full: a party's signature over the method, target and
+/// `body` (empty for none), used once; else a role token. A signed request speaks for its party
+/// whatever token it also carries. Answers `401` without credentials or with credentials that
+/// do not hold.
+pub(crate) fn caller(
+    state: &ApiState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Caller, ApiError> {
+    if !is_signed(headers) {
+        return state.tokens.authenticate(headers).map(Caller::Role);
+    }
+    let (party, verified) = verify(state, method, uri, headers, Ok(body))?;
+    state
+        .parties
+        .nonces
+        .check_and_remember(&verified, now_secs(state))
+        .map_err(signature_error)?;
+    Ok(Caller::Party(party))
+}
+
+/// The verified caller of a request without a body, as an extractor (first among a handler's
+/// arguments, so that a request without valid credentials is answered `401` before anything
+/// else).
+#[derive(Clone, Debug)]
+pub(crate) struct Who(pub Caller);
+
+impl axum::extract::FromRequestParts<ApiState> for Who {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &ApiState,
+    ) -> Result<Self, ApiError> {
+        caller(state, &parts.method, &parts.uri, &parts.headers, &[]).map(Who)
+    }
+}
+
+/// `403 wrong-role` unless the caller is customs or an auditor, by role token or as a party.
+pub(crate) fn require_oversight(caller: &Caller, what: &str) -> Result<(), ApiError> {
+    let ok = match caller {
+        Caller::Role(r) => matches!(r, Role::Customs | Role::Auditor),
+        Caller::Party(p) => matches!(p, Party::Office { .. } | Party::Auditor(_)),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "wrong-role",
+        format!(
+            "{what} is for customs and auditors, not {}",
+            caller.describe()
+        ),
+    ))
+}

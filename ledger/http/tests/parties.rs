@@ -1,0 +1,362 @@
+//! Parties through the node's router (`tower::ServiceExt::oneshot`): requests signed with a
+//! party's own key (HTTP message signatures, RFC 9421) instead of a node's role token, accepted
+//! by every validator of the network and refused when expired, replayed, over a changed body, by
+//! an unknown key or for another party's write; transactions signed for another ledger refused;
+//! records of a consignment for its owner, not for another trader; documents for parties only.
+//!
+//! Two validators' cores share one genesis (consensus does not run here: [`Net::seal`] has each
+//! node propose and finalize a block of the same transactions).
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
+use zkcustoms_ledger_core::store::Store;
+use zkcustoms_ledger_core::testing::parties::Trader;
+use zkcustoms_ledger_core::testing::single_validator_genesis;
+use zkcustoms_ledger_http::testing::{self, token};
+use zkcustoms_ledger_types::crypto::{self, PrivateKey};
+use zkcustoms_ledger_types::genesis::{Genesis, Params};
+use zkcustoms_ledger_types::http_signature::{fresh_nonce, sign_request, SignedHeaders};
+use zkcustoms_ledger_types::tx::{sha256, Role, Transaction};
+
+const OFFICE: &str = "DE-HAMBURG-HAFEN";
+const UCR: &str = "26DE-HAM-000042";
+
+struct Node {
+    chain: Arc<Chain>,
+    router: Router,
+    _db: tempfile::TempDir,
+}
+
+struct Net {
+    genesis: Genesis,
+    office: PrivateKey,
+    nodes: [Node; 2],
+    owner: Trader,
+    other: Trader,
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Two nodes of one ledger, two registered traders, the owner's invoice anchored under [`UCR`].
+fn net() -> Net {
+    let validator = crypto::generate();
+    let office = crypto::generate();
+    let genesis = single_validator_genesis(
+        "zkcustoms-parties-test",
+        ("validator-0", &validator),
+        &[],
+        &[(OFFICE, &office)],
+        vec![],
+        Params::default(),
+    );
+    let node = || {
+        let db = tempfile::tempdir().unwrap();
+        let chain = Arc::new(
+            Chain::open(
+                genesis.clone(),
+                Store::open(db.path()).unwrap(),
+                None,
+                crypto::public_bytes(&crypto::public_of(&validator)),
+                MempoolLimits::default(),
+            )
+            .unwrap(),
+        );
+        let router = testing::router(chain.clone(), None, 64 * 1024);
+        Node {
+            chain,
+            router,
+            _db: db,
+        }
+    };
+    let net = Net {
+        nodes: [node(), node()],
+        owner: Trader::new("DE123456789012345"),
+        other: Trader::new("NL000111222"),
+        genesis,
+        office,
+    };
+    let c = net.genesis.chain_id;
+    net.seal(vec![
+        net.owner.registration(&c, OFFICE, &net.office),
+        net.other.registration(&c, OFFICE, &net.office),
+        net.owner
+            .anchor(&c, UCR, "invoice", sha256(b"invoice"), "vault://1", 1),
+    ]);
+    net
+}
+
+impl Net {
+    /// Finalizes one block of `txs` on both nodes (as consensus would).
+    fn seal(&self, txs: Vec<Transaction>) {
+        for n in &self.nodes {
+            for tx in &txs {
+                n.chain.submit(tx.clone()).expect("admitted");
+            }
+            let (height, parent) = n.chain.tip();
+            let block = n.chain.propose(parent).unwrap().expect("a block");
+            n.chain
+                .finalize(block.hash(), height + 1, Vec::new())
+                .unwrap();
+        }
+        assert_eq!(self.nodes[0].chain.tip().0, self.nodes[1].chain.tip().0);
+    }
+}
+
+/// A request signed as `party` with `key` (created at `created`), with an optional token.
+fn signed(
+    method: Method,
+    uri: &str,
+    body: Option<&[u8]>,
+    party: &str,
+    key: &PrivateKey,
+    created: u64,
+) -> (Request<Body>, SignedHeaders) {
+    let headers = sign_request(
+        key,
+        party,
+        method.as_str(),
+        uri,
+        body,
+        created,
+        fresh_nonce(),
+    )
+    .unwrap();
+    (build(method, uri, body, &headers), headers)
+}
+
+fn build(method: Method, uri: &str, body: Option<&[u8]>, h: &SignedHeaders) -> Request<Body> {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("signature-input", &h.signature_input)
+        .header("signature", &h.signature);
+    if let Some(d) = &h.content_digest {
+        req = req.header("content-digest", d);
+    }
+    let body = body.map(<[u8]>::to_vec).unwrap_or_default();
+    if !body.is_empty() {
+        req = req
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, body.len());
+    }
+    req.body(Body::from(body)).unwrap()
+}
+
+async fn send(node: &Node, req: Request<Body>) -> (StatusCode, Bytes) {
+    let response = node.router.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, bytes)
+}
+
+async fn json(node: &Node, req: Request<Body>) -> (StatusCode, Value) {
+    let (status, bytes) = send(node, req).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str) {
+    assert_eq!(status, want, "{body}");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(!body["message"].as_str().unwrap_or("").is_empty(), "{body}");
+}
+
+#[tokio::test]
+async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
+    let net = net();
+    let c = net.genesis.chain_id;
+    let owner = net.owner.eori.as_str();
+    let records = format!("/v1/records?ucr={UCR}");
+
+    // The same party, the same key, each validator: accepted without a token from either.
+    for node in &net.nodes {
+        let (req, _) = signed(Method::GET, &records, None, owner, &net.owner.key, now());
+        let (s, b) = json(node, req).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(b["records"].as_array().unwrap().len(), 1, "{b}");
+    }
+
+    // A signed write: the owner's next anchor, sent by the owner to node 1.
+    let tx = net
+        .owner
+        .anchor(&c, UCR, "invoice", sha256(b"invoice v2"), "vault://2", 2);
+    let body = serde_json::to_vec(&tx.to_json()).unwrap();
+    let (req, headers) = signed(
+        Method::POST,
+        "/v1/transactions",
+        Some(&body),
+        owner,
+        &net.owner.key,
+        now(),
+    );
+    let (s, b) = json(&net.nodes[1], req).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+
+    // The same signed request again, to the same node: replayed.
+    let again = build(Method::POST, "/v1/transactions", Some(&body), &headers);
+    let (s, b) = json(&net.nodes[1], again).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "replayed-signature");
+
+    // The same headers over another body: the digest gives it away.
+    let other_body = serde_json::to_vec(
+        &net.owner
+            .anchor(&c, UCR, "invoice", sha256(b"v3"), "vault://3", 3)
+            .to_json(),
+    )
+    .unwrap();
+    let changed = build(
+        Method::POST,
+        "/v1/transactions",
+        Some(&other_body),
+        &headers,
+    );
+    let (s, b) = json(&net.nodes[0], changed).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "content-digest-mismatch");
+
+    // Made ten minutes ago: expired. By a party nobody knows: unknown key.
+    let (req, _) = signed(
+        Method::GET,
+        &records,
+        None,
+        owner,
+        &net.owner.key,
+        now() - 600,
+    );
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "expired-signature");
+    let stranger = crypto::generate();
+    let (req, _) = signed(Method::GET, &records, None, "FR999", &stranger, now());
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unknown-key");
+    // The owner's id with another key.
+    let (req, _) = signed(Method::GET, &records, None, owner, &stranger, now());
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "bad-signature");
+
+    // Another registered trader: may not read the owner's records, may not send the owner's
+    // write even though the write itself is validly signed.
+    let other = net.other.eori.as_str();
+    let (req, _) = signed(Method::GET, &records, None, other, &net.other.key, now());
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-party");
+    let tx = net
+        .owner
+        .anchor(&c, UCR, "declaration", sha256(b"decl"), "vault://d", 1);
+    let body = serde_json::to_vec(&tx.to_json()).unwrap();
+    let (req, _) = signed(
+        Method::POST,
+        "/v1/transactions",
+        Some(&body),
+        other,
+        &net.other.key,
+        now(),
+    );
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-party");
+    // Its own anchor under the owner's consignment is refused by the ledger's rules.
+    let squat = net
+        .other
+        .anchor(&c, UCR, "invoice", sha256(b"junk"), "vault://junk", 3);
+    let body = serde_json::to_vec(&squat.to_json()).unwrap();
+    let (req, _) = signed(
+        Method::POST,
+        "/v1/transactions",
+        Some(&body),
+        other,
+        &net.other.key,
+        now(),
+    );
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "not-owner");
+
+    // Customs reads any consignment by its office's own key too.
+    let (req, _) = signed(Method::GET, &records, None, OFFICE, &net.office, now());
+    let (s, b) = json(&net.nodes[1], req).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+#[tokio::test]
+async fn a_write_signed_for_another_ledger_is_refused() {
+    let a = net();
+    let b = net();
+    assert_ne!(a.genesis.chain_id, b.genesis.chain_id);
+    // Ledger A's registration of a new trader, by A's office, replayed to ledger B: its
+    // signature covers A's chain id (and B's office has another key).
+    let newcomer = Trader::new("DE5550001");
+    let tx = newcomer.registration(&a.genesis.chain_id, OFFICE, &a.office);
+    let body = serde_json::to_vec(&tx.to_json()).unwrap();
+    let post = |body: Vec<u8>| {
+        Request::post("/v1/transactions")
+            .header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", token(Role::Customs)),
+            )
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (s, v) = json(&b.nodes[0], post(body.clone())).await;
+    assert_error(s, &v, StatusCode::UNPROCESSABLE_ENTITY, "bad-signature");
+    // On A it is accepted.
+    let (s, v) = json(&a.nodes[0], post(body)).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    // A trader's anchor signed for ledger A, sent to B (where the same trader is registered
+    // with the same key): its signature covers A's chain id.
+    let anchor = a.owner.anchor(
+        &a.genesis.chain_id,
+        "26DE-HAM-000099",
+        "invoice",
+        sha256(b"x"),
+        "vault://x",
+        1,
+    );
+    let body = serde_json::to_vec(&anchor.to_json()).unwrap();
+    let req = Request::post("/v1/transactions")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", token(Role::Trader)),
+        )
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let (s, v) = json(&b.nodes[0], req).await;
+    assert_error(s, &v, StatusCode::UNPROCESSABLE_ENTITY, "wrong-party-key");
+}
+
+#[tokio::test]
+async fn documents_are_for_parties_not_role_tokens() {
+    let net = net();
+    let uri = format!("/v1/documents/{UCR}/invoice/1");
+    let req = Request::get(&uri)
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", token(Role::Customs)),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "party-required");
+    // A signed request reaches the document service (this node keeps none: 503).
+    let (req, _) = signed(Method::GET, &uri, None, OFFICE, &net.office, now());
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(
+        s,
+        &b,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "documents-unavailable",
+    );
+}

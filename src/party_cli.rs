@@ -1,0 +1,262 @@
+//! `zkcustoms party`: a party's key file, and the ledger transactions about traders (registration,
+//! key rotation and revocation by a customs office; delegation by a consignment owner).
+
+use crate::ledger_cli::{api_refusal, send, ClientArgs, Refusal};
+use anyhow::{anyhow, Context, Result};
+use clap::Subcommand;
+use std::path::PathBuf;
+use zkcustoms_ledger_client::Client;
+use zkcustoms_ledger_types::crypto;
+use zkcustoms_ledger_types::tx::{
+    check_party_id, Delegate, Eori, RegisterTrader, RevokeTrader, RotateTraderKey, Transaction,
+};
+
+/// `zkcustoms party`.
+#[derive(Subcommand)]
+pub enum PartyCommand {
+    /// Make a party's Ed25519 key file (owner-readable only; an existing file is never replaced)
+    /// and print its public key, which is all that leaves the party.
+    New {
+        /// Where to write the private key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the public key of a key file.
+    PublicKey {
+        /// The key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Register a trader's public key, signed by a customs office whose administration vouches
+    /// for the trader (role: customs).
+    Register {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        office: OfficeArgs,
+        /// The trader's EORI number.
+        #[arg(long)]
+        trader: String,
+        /// The trader's public key (hex, from `party new`).
+        #[arg(long)]
+        public_key: String,
+        /// Return once accepted into the mempool.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Replace a trader's key (also reinstating a revoked trader), signed by an office of the
+    /// administration that vouches for it (role: customs).
+    Rotate {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        office: OfficeArgs,
+        /// The trader's EORI number.
+        #[arg(long)]
+        trader: String,
+        /// The new public key (hex).
+        #[arg(long)]
+        public_key: String,
+        /// Return once accepted into the mempool.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Revoke a trader's key, signed by an office of the administration that vouches for it
+    /// (role: customs).
+    Revoke {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        office: OfficeArgs,
+        /// The trader's EORI number.
+        #[arg(long)]
+        trader: String,
+        /// Return once accepted into the mempool.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Let another registered trader (a customs broker) act for the owner on its consignments,
+    /// or withdraw that, signed by the owner (role: trader).
+    Delegate {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The owner's EORI number.
+        #[arg(long)]
+        owner: String,
+        /// The owner's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The delegate's EORI number.
+        #[arg(long)]
+        delegate: String,
+        /// Withdraw the delegation instead of granting it.
+        #[arg(long)]
+        withdraw: bool,
+        /// Return once accepted into the mempool.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// A trader's key history and delegations on the ledger.
+    Show {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The trader's EORI number.
+        #[arg(long)]
+        trader: String,
+    },
+}
+
+/// The office that signs a trader-key change, and its key.
+#[derive(clap::Args)]
+pub struct OfficeArgs {
+    /// The customs office, as listed in genesis.
+    #[arg(long)]
+    office: String,
+    /// The office's signing key file.
+    #[arg(long)]
+    key: PathBuf,
+}
+
+impl OfficeArgs {
+    fn load(&self) -> Result<(String, crypto::PrivateKey)> {
+        check_party_id("office", &self.office)?;
+        let key = crypto::read_private(&self.key).map_err(|e| anyhow!(e))?;
+        Ok((self.office.clone(), key))
+    }
+}
+
+/// The trader's record on the ledger (`GET /v1/traders/{eori}`).
+fn trader_record(client: &Client, trader: &Eori) -> Result<serde_json::Value, Refusal> {
+    client
+        .get(&format!("/v1/traders/{trader}"))
+        .map_err(api_refusal)
+}
+
+/// Runs `party`.
+pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
+    match cmd {
+        PartyCommand::New { out } => {
+            if out.exists() {
+                return Err(anyhow!("{} exists: choose another file", out.display()).into());
+            }
+            let key = crypto::generate();
+            crypto::write_private(&out, &key)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("{}", crypto::public_hex(&crypto::public_of(&key)));
+            eprintln!(
+                "key written to {} (readable by its owner only); the line above is its public key",
+                out.display()
+            );
+            Ok(())
+        }
+        PartyCommand::PublicKey { key } => {
+            let key = crypto::read_private(&key).map_err(|e| anyhow!(e))?;
+            println!("{}", crypto::public_hex(&crypto::public_of(&key)));
+            Ok(())
+        }
+        PartyCommand::Register {
+            client,
+            office,
+            trader,
+            public_key,
+            no_wait,
+        } => {
+            let client = client.client()?;
+            let (office, key) = office.load()?;
+            let tx = Transaction::RegisterTrader(RegisterTrader {
+                office,
+                trader: Eori::parse(&trader)?,
+                public_key: crypto::public_from_hex(&public_key).map_err(|e| anyhow!(e))?,
+                signature: crypto::unsigned(),
+            });
+            let chain = client.chain_id().map_err(api_refusal)?;
+            send(&client, tx.signed(&chain, &key), no_wait)
+        }
+        PartyCommand::Rotate {
+            client,
+            office,
+            trader,
+            public_key,
+            no_wait,
+        } => {
+            let client = client.client()?;
+            let (office, key) = office.load()?;
+            let trader = Eori::parse(&trader)?;
+            let record = trader_record(&client, &trader)?;
+            let tx = Transaction::RotateTraderKey(RotateTraderKey {
+                office,
+                sequence: next_sequence(&record)?,
+                trader,
+                public_key: crypto::public_from_hex(&public_key).map_err(|e| anyhow!(e))?,
+                signature: crypto::unsigned(),
+            });
+            let chain = client.chain_id().map_err(api_refusal)?;
+            send(&client, tx.signed(&chain, &key), no_wait)
+        }
+        PartyCommand::Revoke {
+            client,
+            office,
+            trader,
+            no_wait,
+        } => {
+            let client = client.client()?;
+            let (office, key) = office.load()?;
+            let trader = Eori::parse(&trader)?;
+            let record = trader_record(&client, &trader)?;
+            let tx = Transaction::RevokeTrader(RevokeTrader {
+                office,
+                sequence: next_sequence(&record)?,
+                trader,
+                signature: crypto::unsigned(),
+            });
+            let chain = client.chain_id().map_err(api_refusal)?;
+            send(&client, tx.signed(&chain, &key), no_wait)
+        }
+        PartyCommand::Delegate {
+            client,
+            owner,
+            key,
+            delegate,
+            withdraw,
+            no_wait,
+        } => {
+            let client = client.client()?;
+            let owner = Eori::parse_field("owner", &owner)?;
+            let delegate = Eori::parse_field("delegate", &delegate)?;
+            let key = crypto::read_private(&key).map_err(|e| anyhow!(e))?;
+            let record = trader_record(&client, &owner)?;
+            let sequence = record["delegations"]
+                .as_array()
+                .and_then(|list| {
+                    list.iter()
+                        .find(|d| d["delegate"] == delegate.as_str())
+                        .and_then(|d| d["sequence"].as_u64())
+                })
+                .unwrap_or(0)
+                + 1;
+            let tx = Transaction::Delegate(Delegate {
+                owner,
+                delegate,
+                sequence: u32::try_from(sequence).context("delegation sequence out of range")?,
+                active: !withdraw,
+                signature: crypto::unsigned(),
+            });
+            let chain = client.chain_id().map_err(api_refusal)?;
+            send(&client, tx.signed(&chain, &key), no_wait)
+        }
+        PartyCommand::Show { client, trader } => {
+            let client = client.client()?;
+            let record = trader_record(&client, &Eori::parse(&trader)?)?;
+            println!("{}", serde_json::to_string_pretty(&record)?);
+            Ok(())
+        }
+    }
+}
+
+/// The next key sequence of a trader's record.
+fn next_sequence(record: &serde_json::Value) -> Result<u32> {
+    let latest = record["sequence"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("the node answered no key sequence for the trader"))?;
+    u32::try_from(latest + 1).context("key sequence out of range")
+}
