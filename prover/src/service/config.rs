@@ -58,10 +58,9 @@ impl std::fmt::Debug for ServiceConfig {
             .field("max_concurrency", &self.max_concurrency)
             .field("rates", &self.rates)
             .field("ledgers", &self.ledgers)
-            .field(
-                "ledger_signer",
-                &self.ledger_signer.as_ref().map(|(e, _)| e),
-            )
+            // Whether a trader signs, not which: its EORI may be a certificate's operator id, a
+            // witness value of aeo-status, which no log may hold.
+            .field("ledger_signer", &self.ledger_signer.is_some())
             .field("ledger_wait", &self.ledger_wait)
             .finish_non_exhaustive()
     }
