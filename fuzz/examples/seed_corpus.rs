@@ -69,6 +69,28 @@ fn main() {
             &request,
         );
     }
+    // Requests signed by the fixture party: with a body, and without.
+    for (name, body) in [("post", &b"{\"type\":\"x\"}"[..]), ("empty", &b""[..])] {
+        let signed = zkcustoms_ledger_types::http_signature::sign_request(
+            &zkcustoms_fuzz::http_signature_key(),
+            "DE123456789012345",
+            "POST",
+            "/v1/transactions",
+            Some(body),
+            zkcustoms_fuzz::HTTP_SIGNATURE_NOW,
+            [7; 16],
+        )
+        .expect("the seed request signs");
+        let mut text = format!(
+            "{}\n{}\n{}\n",
+            signed.signature_input,
+            signed.signature,
+            signed.content_digest.unwrap_or_default()
+        )
+        .into_bytes();
+        text.extend_from_slice(body);
+        write(&root, "http_signature", name, &text);
+    }
     let env = envelope();
     write(&root, "envelope_binary", "aeo-status", &env.to_bytes());
     write(

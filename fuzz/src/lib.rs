@@ -47,6 +47,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("stored_value", stored_value),
     ("verifying_key", verifying_key),
     ("ceremony_file", ceremony_file),
+    ("http_signature", http_signature),
     ("wire_json", wire_json),
 ];
 
@@ -174,6 +175,52 @@ pub fn inclusion_proof(data: &[u8]) {
     if let Ok(proof) = inclusion::parse(text) {
         let _ = inclusion::verify(&proof, fixture_genesis(), None);
     }
+}
+
+/// The time and key of [`http_signature`]'s requests (the seeds are signed at this time with
+/// this key, so that the fuzzer starts from requests that verify).
+pub const HTTP_SIGNATURE_NOW: u64 = 1_767_225_600;
+
+/// The party key of [`http_signature`]: seed 7.
+pub fn http_signature_key() -> zkcustoms_ledger_types::crypto::PrivateKey {
+    <zkcustoms_ledger_types::crypto::PrivateKey as commonware_cryptography::Signer>::from_seed(7)
+}
+
+/// A party's signed request as a node receives it (RFC 9421 headers, outside bytes at every
+/// node): lines for `Signature-Input`, `Signature` and `Content-Digest` (empty for none), then
+/// the body. A request that verifies must have been signed with the fixture key over that body.
+pub fn http_signature(data: &[u8]) {
+    if let Some(v) = verify_http_signature(data) {
+        assert!(v.created.abs_diff(HTTP_SIGNATURE_NOW) <= 300);
+    }
+}
+
+/// What [`http_signature`] verifies: the request it decodes, if its signature holds.
+pub fn verify_http_signature(
+    data: &[u8],
+) -> Option<zkcustoms_ledger_types::http_signature::VerifiedRequest> {
+    use zkcustoms_ledger_types::http_signature::{verify_request, SignatureHeaders};
+    let text = std::str::from_utf8(data).ok()?;
+    let mut parts = text.splitn(4, '\n');
+    let (input, signature) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let digest = parts.next().unwrap_or("");
+    let body = parts.next().unwrap_or("");
+    let headers = SignatureHeaders {
+        signature_input: vec![input],
+        signature: vec![signature],
+        content_digest: if digest.is_empty() { vec![] } else { vec![digest] },
+    };
+    let key = zkcustoms_ledger_types::crypto::public_of(&http_signature_key());
+    verify_request(
+        &headers,
+        "POST",
+        "/v1/transactions",
+        body.as_bytes(),
+        |_| Some(key),
+        HTTP_SIGNATURE_NOW,
+        300,
+    )
+    .ok()
 }
 
 /// A genesis file.

@@ -77,6 +77,13 @@ fn seeds_are_accepted_by_their_decoders() {
     zkcustoms_ledger_types::block::Block::from_bytes(&block).expect("the seed block decodes");
     let sync = read("sync_message", "seed-response");
     zkcustoms_node::sync::SyncMessage::from_bytes(&sync).expect("the seed response decodes");
+    for name in ["seed-post", "seed-empty"] {
+        let request = read("http_signature", name);
+        assert!(
+            zkcustoms_fuzz::verify_http_signature(&request).is_some(),
+            "the {name} request's signature verifies"
+        );
+    }
     let proof = read("inclusion_proof", "seed-first");
     let parsed =
         zkcustoms_ledger_core::inclusion::parse(std::str::from_utf8(&proof).unwrap()).unwrap();
