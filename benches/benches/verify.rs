@@ -1,6 +1,8 @@
 //! Verification cost, measured in one run on the same proofs: plain ark-groth16 single
 //! verification, our single verification (arkworks and blst paths), and batch verification at
-//! 1, 16, 64 and 256 proofs (reported per batch; divide by the size for the per-proof cost).
+//! 1, 16, 64 and 256 proofs (reported per batch; divide by the size for the per-proof cost); and,
+//! beside them, the check every ledger transaction now pays first: its party's Ed25519 signature
+//! over the `submit_proof` transaction carrying the same proof.
 
 // criterion_group! and criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
@@ -49,6 +51,14 @@ fn bench_verify(c: &mut Criterion) {
             b.iter(|| assert!(holds(key, &refs[..1], backend)))
         });
     }
+    // The same proof in a signed transaction: what the rules check before the proof.
+    let trader = zkcustoms_ledger_core::testing::parties::Trader::new("DE123456789012345");
+    let chain = zkcustoms_ledger_types::tx::sha256(b"bench chain");
+    let tx = trader.proof(&chain, "26DE-HAM-000042", envelope.clone());
+    let public = trader.public_key();
+    g.bench_function("transaction-signature/ed25519", |b| {
+        b.iter(|| assert!(tx.verify_signature(&chain, &public)))
+    });
     for n in [1usize, 16, 64, 256] {
         g.throughput(Throughput::Elements(n as u64));
         for backend in [Backend::Arkworks, Backend::Blst] {
