@@ -1,7 +1,11 @@
-//! Off-ledger documents and amendments through the API router (`tower::ServiceExt::oneshot`):
-//! uploads checked against the anchored digest, access lists, forgetting (410 afterwards, the
-//! ledger untouched), every malformed or refused request with its clear error, and the records of
-//! a consignment with each document's current version and full history.
+//! Off-ledger documents and amendments through the API router (`tower::ServiceExt::oneshot`),
+//! requested by parties that sign with their own keys (RFC 9421): uploads checked against the
+//! anchored digest; who may write (the consignment's owner, or a trader it delegated to until it
+//! withdraws; not offices, auditors or other traders); who may read (the uploader and the access
+//! list: an administration's offices, parties by id; a refusal names no reader); role tokens,
+//! missing credentials and unknown keys refused; forgetting (410 afterwards, the forgetting party
+//! recorded, the ledger untouched); every malformed or refused request with its clear error; and
+//! the records of a consignment with each document's current version and full history.
 //!
 //! Consensus does not run here: [`Node::seal`] drives the ledger core as consensus would.
 
@@ -9,6 +13,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tower::ServiceExt;
 use zkcustoms_documents::DocumentService;
@@ -18,40 +23,81 @@ use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
 use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::crypto::{self, PrivateKey};
-use zkcustoms_ledger_types::genesis::Params;
-use zkcustoms_ledger_types::tx::{sha256, MarkExamination, Role, Transaction, Ucr};
+use zkcustoms_ledger_types::genesis::{Genesis, Params, SignerEntry};
+use zkcustoms_ledger_types::http_signature::{fresh_nonce, sign_request};
+use zkcustoms_ledger_types::tx::{sha256, Hash, MarkExamination, Role, Transaction, Ucr};
 
-const OFFICE: &str = "DE-HAMBURG-HAFEN";
 const MAX_BODY: usize = 16 * 1024;
 const MAX_DOCUMENT: usize = 1024;
 const UCR: &str = "26DE-HAM-000042";
-const TRADER: &str = "DE123456789012345";
+/// A customs office of the administration `DE`.
+const OFFICE: &str = "DE-HAMBURG-HAFEN";
+/// A customs office of another administration, `NL`.
+const NL_OFFICE: &str = "NL-ROTTERDAM";
+/// An auditor listed in genesis.
+const AUDITOR: &str = "AUDIT-EU-1";
+/// The trader that owns [`UCR`] (it anchors first).
+const OWNER: &str = "DE123456789012345";
+/// Another registered trader.
+const OTHER: &str = "NL000111222";
+/// A registered trader the owner may delegate to.
+const BROKER: &str = "DE555666777";
 
-fn auth(role: Role) -> String {
-    format!("Bearer {}", token(role))
+/// Who makes a request.
+#[derive(Clone, Copy, Debug)]
+enum By<'a> {
+    /// Nobody: no credentials at all.
+    Nobody,
+    /// This node's operator, with the role's token.
+    Token(Role),
+    /// A bearer token this node does not know.
+    BadToken,
+    /// A party of the ledger, signing with its own key.
+    Party(&'a str),
+    /// An id nobody knows, signing with a fresh key.
+    Stranger(&'a str),
 }
 
-/// A node with a fresh genesis (one customs office, no verifying key), ledger and document store.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A node with a fresh genesis (offices of `DE` and `NL`, one auditor, no verifying key), ledger
+/// and document store, and three traders whose registrations wait in the mempool (they land in
+/// the first sealed block).
 struct Node {
     chain: Arc<Chain>,
     router: Router,
-    office: PrivateKey,
-    trader: Trader,
+    /// Every party's key by its id: the offices, the auditor and the traders.
+    keys: BTreeMap<&'static str, PrivateKey>,
+    owner: Trader,
+    broker: Trader,
     _dir: tempfile::TempDir,
 }
 
 impl Node {
     fn new(with_documents: bool) -> Self {
         let validator = crypto::generate();
-        let office = crypto::generate();
+        let (office, nl_office, auditor) =
+            (crypto::generate(), crypto::generate(), crypto::generate());
         let genesis = single_validator_genesis(
             "zkcustoms-documents-test",
             ("validator-0", &validator),
             &[],
-            &[(OFFICE, &office)],
+            &[(OFFICE, &office), (NL_OFFICE, &nl_office)],
             vec![],
             Params::default(),
         );
+        let mut file = genesis.file.clone();
+        file.auditors.push(SignerEntry {
+            id: AUDITOR.into(),
+            public_key: crypto::public_hex(&crypto::public_of(&auditor)),
+            administration: None,
+        });
+        let genesis = Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("ledger")).unwrap();
         let chain = Chain::open(
@@ -68,36 +114,73 @@ impl Node {
                 DocumentService::open(&dir.path().join("documents"), MAX_DOCUMENT, master).unwrap(),
             )
         });
-        let trader = Trader::new(TRADER);
-        chain
-            .submit(trader.registration(&chain.genesis().chain_id, OFFICE, &office))
-            .expect("the trader's registration is admitted");
+        let (owner, other, broker) = (Trader::new(OWNER), Trader::new(OTHER), Trader::new(BROKER));
+        for trader in [&owner, &other, &broker] {
+            chain
+                .submit(trader.registration(&chain.genesis().chain_id, OFFICE, &office))
+                .expect("the trader's registration is admitted");
+        }
+        let keys = BTreeMap::from([
+            (OFFICE, office),
+            (NL_OFFICE, nl_office),
+            (AUDITOR, auditor),
+            (OWNER, owner.key.clone()),
+            (OTHER, other.key.clone()),
+            (BROKER, broker.key.clone()),
+        ]);
         let chain = Arc::new(chain);
         let router = testing::router(chain.clone(), documents, MAX_BODY);
         Self {
             chain,
             router,
-            office,
-            trader,
+            keys,
+            owner,
+            broker,
             _dir: dir,
         }
     }
 
-    async fn raw(
-        &self,
-        method: Method,
-        uri: &str,
-        auth: Option<String>,
-        body: Vec<u8>,
-    ) -> (StatusCode, Bytes) {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(a) = auth {
-            req = req.header(header::AUTHORIZATION, a);
+    async fn raw(&self, method: Method, uri: &str, by: By<'_>, body: &[u8]) -> (StatusCode, Bytes) {
+        let mut req = Request::builder().method(method.clone()).uri(uri);
+        let signer = match by {
+            By::Nobody => None,
+            By::Token(role) => {
+                req = req.header(header::AUTHORIZATION, format!("Bearer {}", token(role)));
+                None
+            }
+            By::BadToken => {
+                req = req.header(header::AUTHORIZATION, "Bearer nope");
+                None
+            }
+            By::Party(id) => Some((id, self.keys[id].clone())),
+            By::Stranger(id) => Some((id, crypto::generate())),
+        };
+        if let Some((id, key)) = signer {
+            let body = (!body.is_empty()).then_some(body);
+            let signed = sign_request(
+                &key,
+                id,
+                method.as_str(),
+                uri,
+                body,
+                now_secs(),
+                fresh_nonce(),
+            )
+            .unwrap();
+            req = req
+                .header("signature-input", signed.signature_input)
+                .header("signature", signed.signature);
+            if let Some(digest) = signed.content_digest {
+                req = req.header("content-digest", digest);
+            }
+        }
+        if !body.is_empty() {
+            req = req.header(header::CONTENT_LENGTH, body.len());
         }
         let response = self
             .router
             .clone()
-            .oneshot(req.body(Body::from(body)).unwrap())
+            .oneshot(req.body(Body::from(body.to_vec())).unwrap())
             .await
             .unwrap();
         let status = response.status();
@@ -111,10 +194,10 @@ impl Node {
         &self,
         method: Method,
         uri: &str,
-        role: Option<Role>,
-        body: Vec<u8>,
+        by: By<'_>,
+        body: &[u8],
     ) -> (StatusCode, Value) {
-        let (status, bytes) = self.raw(method, uri, role.map(auth), body).await;
+        let (status, bytes) = self.raw(method, uri, by, body).await;
         let value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             panic!(
                 "{uri} answered {status} with a body that is not JSON ({e}): {}",
@@ -124,28 +207,22 @@ impl Node {
         (status, value)
     }
 
-    async fn upload(&self, role: Role, uri: &str, body: &[u8]) -> (StatusCode, Value) {
-        self.json(Method::POST, uri, Some(role), body.to_vec())
-            .await
+    async fn upload(&self, by: By<'_>, uri: &str, body: &[u8]) -> (StatusCode, Value) {
+        self.json(Method::POST, uri, by, body).await
     }
 
-    async fn read(&self, role: Role, uri: &str) -> (StatusCode, Bytes) {
-        self.raw(Method::GET, uri, Some(auth(role)), Vec::new())
-            .await
+    async fn read(&self, by: By<'_>, uri: &str) -> (StatusCode, Bytes) {
+        self.raw(Method::GET, uri, by, &[]).await
     }
 
-    async fn forget(&self, role: Role, uri: &str) -> (StatusCode, Value) {
-        self.json(Method::DELETE, uri, Some(role), Vec::new()).await
+    async fn forget(&self, by: By<'_>, uri: &str) -> (StatusCode, Value) {
+        self.json(Method::DELETE, uri, by, &[]).await
     }
 
     async fn records(&self) -> Value {
+        let uri = format!("/v1/records?ucr={UCR}");
         let (s, b) = self
-            .json(
-                Method::GET,
-                &format!("/v1/records?ucr={UCR}"),
-                Some(Role::Customs),
-                Vec::new(),
-            )
+            .json(Method::GET, &uri, By::Token(Role::Customs), &[])
             .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         b
@@ -165,18 +242,33 @@ impl Node {
             .unwrap();
     }
 
-    /// A document of `doc_type` anchored under [`UCR`] by the trader.
+    fn chain_id(&self) -> Hash {
+        self.chain.genesis().chain_id
+    }
+
+    /// A document of `doc_type` anchored under [`UCR`] by the owner.
     fn anchor(&self, doc_type: &str, version: u32, content: &[u8]) -> Transaction {
         let reference = format!("vault://{doc_type}/{version}");
-        let chain = self.chain.genesis().chain_id;
-        self.trader
-            .anchor(&chain, UCR, doc_type, sha256(content), &reference, version)
+        self.owner.anchor(
+            &self.chain_id(),
+            UCR,
+            doc_type,
+            sha256(content),
+            &reference,
+            version,
+        )
+    }
+
+    /// The owner's change `sequence` of its delegation to the broker.
+    fn delegation(&self, sequence: u32, active: bool) -> Transaction {
+        self.owner
+            .delegation(&self.chain_id(), &self.broker.eori, sequence, active)
     }
 
     fn examine(&self) -> Transaction {
         Transaction::MarkExamination(MarkExamination::sign(
-            &self.chain.genesis().chain_id,
-            &self.office,
+            &self.chain_id(),
+            &self.keys[OFFICE],
             Ucr::parse(UCR).unwrap(),
             OFFICE,
         ))
@@ -193,88 +285,208 @@ fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str) 
     assert!(!body["message"].as_str().unwrap_or("").is_empty(), "{body}");
 }
 
-fn assert_json_error(status: StatusCode, bytes: &Bytes, want: StatusCode, code: &str) {
+fn assert_json_error(status: StatusCode, bytes: &Bytes, want: StatusCode, code: &str) -> Value {
     let body: Value = serde_json::from_slice(bytes).expect("a JSON error");
     assert_error(status, &body, want, code);
+    body
+}
+
+/// The entry of `doc_type` among the `documents` of a consignment's records.
+fn document<'a>(records: &'a Value, doc_type: &str) -> &'a Value {
+    records["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["doc_type"] == doc_type)
+        .unwrap_or_else(|| panic!("no {doc_type}: {records}"))
+}
+
+/// `403 not-a-reader`, with a message that names none of `hidden` (the uploader and readers).
+fn assert_not_a_reader(status: StatusCode, bytes: &Bytes, hidden: &[&str]) {
+    let body = assert_json_error(status, bytes, StatusCode::FORBIDDEN, "not-a-reader");
+    let message = body["message"].as_str().unwrap();
+    for id in hidden {
+        assert!(!message.contains(id), "names {id}: {message}");
+    }
 }
 
 const INVOICE: &[u8] = b"INVOICE-MARKER-4e1f: 4 static converters, 18432.50 EUR";
+const PACKING_LIST: &[u8] = b"PACKING-LIST: 4 crates";
 
 #[tokio::test]
 async fn documents_are_uploaded_read_by_their_readers_and_forgotten() {
     let node = Node::new(true);
     node.submit(node.anchor("invoice", 1, INVOICE));
+    node.submit(node.anchor("packing-list", 1, PACKING_LIST));
     node.seal();
     let uri = doc_uri("invoice", 1);
 
+    // Readers given unsorted: answered with administrations first, then parties.
     let (s, b) = node
-        .upload(Role::Trader, &format!("{uri}?readers=customs"), INVOICE)
+        .upload(
+            By::Party(OWNER),
+            &format!("{uri}?readers={AUDITOR},customs:DE"),
+            INVOICE,
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     assert_eq!(b["document"]["state"], "stored", "{b}");
+    assert_eq!(b["document"]["uploader"], OWNER, "{b}");
     assert_eq!(
         b["document"]["readers"],
-        json!(["trader", "customs"]),
+        json!(["customs:DE", AUDITOR]),
         "{b}"
     );
     assert_eq!(b["document"]["digest"], hex::encode(sha256(INVOICE)), "{b}");
     assert_eq!(b["document"]["size"], INVOICE.len(), "{b}");
     // Uploaded once.
-    let (s, b) = node.upload(Role::Trader, &uri, INVOICE).await;
+    let (s, b) = node.upload(By::Party(OWNER), &uri, INVOICE).await;
     assert_error(s, &b, StatusCode::CONFLICT, "duplicate-document");
 
-    for role in [Role::Trader, Role::Customs] {
-        let (s, bytes) = node.read(role, &uri).await;
-        assert_eq!(s, StatusCode::OK);
-        assert_eq!(&bytes[..], INVOICE);
+    // The uploader, every office of `DE`, the listed auditor.
+    for who in [OWNER, OFFICE, AUDITOR] {
+        let (s, bytes) = node.read(By::Party(who), &uri).await;
+        assert_eq!(s, StatusCode::OK, "{who}");
+        assert_eq!(&bytes[..], INVOICE, "{who}");
     }
-    for role in [Role::Auditor, Role::Authority] {
-        let (s, bytes) = node.read(role, &uri).await;
-        assert_json_error(s, &bytes, StatusCode::FORBIDDEN, "not-a-reader");
+    // An office of another administration, another trader: refused without learning who reads.
+    for who in [NL_OFFICE, OTHER] {
+        let (s, bytes) = node.read(By::Party(who), &uri).await;
+        assert_not_a_reader(s, &bytes, &["customs:DE", AUDITOR, OWNER]);
     }
-    let (s, bytes) = node.read(Role::Customs, &doc_uri("invoice", 2)).await;
-    assert_json_error(s, &bytes, StatusCode::NOT_FOUND, "unknown-document");
-    let (s, bytes) = node
-        .raw(Method::GET, &uri, Some("Bearer nope".into()), Vec::new())
+    // A document whose list does not name the auditor.
+    let packing = doc_uri("packing-list", 1);
+    let (s, b) = node
+        .upload(
+            By::Party(OWNER),
+            &format!("{packing}?readers=customs:DE"),
+            PACKING_LIST,
+        )
         .await;
-    assert_json_error(s, &bytes, StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["document"]["readers"], json!(["customs:DE"]), "{b}");
+    let (s, bytes) = node.read(By::Party(AUDITOR), &packing).await;
+    assert_not_a_reader(s, &bytes, &["customs:DE", OWNER]);
+    let (s, bytes) = node.read(By::Party(OFFICE), &packing).await;
+    assert_eq!((s, &bytes[..]), (StatusCode::OK, PACKING_LIST));
 
-    // Forgetting: trader or customs only; unknown documents are 404.
-    for role in [Role::Auditor, Role::Authority] {
-        let (s, b) = node.forget(role, &uri).await;
-        assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-role");
+    let (s, bytes) = node.read(By::Party(OFFICE), &doc_uri("invoice", 2)).await;
+    assert_json_error(s, &bytes, StatusCode::NOT_FOUND, "unknown-document");
+    // Credentials that do not hold, a key nobody knows, role tokens (which name no party).
+    let (s, bytes) = node.read(By::BadToken, &uri).await;
+    assert_json_error(s, &bytes, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let (s, bytes) = node.read(By::Stranger("FR999"), &uri).await;
+    assert_json_error(s, &bytes, StatusCode::UNAUTHORIZED, "unknown-key");
+    for role in [Role::Trader, Role::Customs, Role::Auditor] {
+        let (s, bytes) = node.read(By::Token(role), &uri).await;
+        assert_json_error(s, &bytes, StatusCode::FORBIDDEN, "party-required");
+        let (s, b) = node.forget(By::Token(role), &uri).await;
+        assert_error(s, &b, StatusCode::FORBIDDEN, "party-required");
     }
-    let (s, b) = node.forget(Role::Trader, &doc_uri("invoice", 2)).await;
+
+    // Forgetting: the owner (or a delegate) only; unknown documents are 404.
+    for who in [OFFICE, NL_OFFICE, AUDITOR] {
+        let (s, b) = node.forget(By::Party(who), &uri).await;
+        assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-party");
+    }
+    let (s, b) = node.forget(By::Party(OTHER), &uri).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "not-owner");
+    let (s, b) = node.forget(By::Party(OWNER), &doc_uri("invoice", 2)).await;
     assert_error(s, &b, StatusCode::NOT_FOUND, "unknown-document");
-    let (s, bytes) = node.read(Role::Customs, &uri).await;
+    let (s, bytes) = node.read(By::Party(OFFICE), &uri).await;
     assert_eq!((s, &bytes[..]), (StatusCode::OK, INVOICE), "still readable");
 
-    let (s, b) = node.forget(Role::Trader, &uri).await;
+    let (s, b) = node.forget(By::Party(OWNER), &uri).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["document"]["state"], "forgotten", "{b}");
-    assert_eq!(b["document"]["forgotten_by"], "trader", "{b}");
+    assert_eq!(b["document"]["forgotten_by"], OWNER, "{b}");
     assert!(
         b["document"]["forgotten_at_ms"].as_u64().unwrap() > 0,
         "{b}"
     );
     let forgotten = b["document"].clone();
 
-    for role in [Role::Trader, Role::Customs] {
-        let (s, bytes) = node.read(role, &uri).await;
+    for who in [OWNER, OFFICE, AUDITOR] {
+        let (s, bytes) = node.read(By::Party(who), &uri).await;
         assert_json_error(s, &bytes, StatusCode::GONE, "document-forgotten");
     }
+    // A party that never could read it learns nothing more now.
+    let (s, bytes) = node.read(By::Party(NL_OFFICE), &uri).await;
+    assert_not_a_reader(s, &bytes, &["customs:DE", AUDITOR, OWNER]);
     // Forgetting again, or uploading again, changes nothing.
-    let (s, b) = node.forget(Role::Customs, &uri).await;
+    let (s, b) = node.forget(By::Party(OWNER), &uri).await;
     assert_error(s, &b, StatusCode::GONE, "document-forgotten");
-    let (s, b) = node.upload(Role::Trader, &uri, INVOICE).await;
+    let (s, b) = node.upload(By::Party(OWNER), &uri, INVOICE).await;
     assert_error(s, &b, StatusCode::GONE, "document-forgotten");
+    // The other document is untouched.
+    let (s, bytes) = node.read(By::Party(OWNER), &packing).await;
+    assert_eq!((s, &bytes[..]), (StatusCode::OK, PACKING_LIST));
 
     // The ledger keeps the digest; the records show the node's copy as forgotten.
     let r = node.records().await;
-    let v1 = &r["documents"][0]["history"][0];
+    let v1 = &document(&r, "invoice")["history"][0];
     assert_eq!(v1["digest"], hex::encode(sha256(INVOICE)), "{r}");
     assert_eq!(v1["document"], forgotten, "{r}");
-    assert_eq!(r["records"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["records"].as_array().unwrap().len(), 2, "{r}");
+}
+
+#[tokio::test]
+async fn a_delegate_uploads_and_forgets_for_the_owner_until_it_withdraws() {
+    let node = Node::new(true);
+    node.seal(); // the registrations
+    node.submit(node.anchor("invoice", 1, INVOICE));
+    node.submit(node.anchor("packing-list", 1, PACKING_LIST));
+    node.submit(node.anchor("declaration", 1, b"declaration v1"));
+    node.seal();
+    let (invoice, packing, declaration) = (
+        doc_uri("invoice", 1),
+        doc_uri("packing-list", 1),
+        doc_uri("declaration", 1),
+    );
+
+    // Not yet a delegate: another trader.
+    let (s, b) = node.upload(By::Party(BROKER), &invoice, INVOICE).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "not-owner");
+
+    node.submit(node.delegation(1, true));
+    node.seal();
+    let (s, b) = node
+        .upload(
+            By::Party(BROKER),
+            &format!("{invoice}?readers=customs:DE"),
+            INVOICE,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["document"]["uploader"], BROKER, "{b}");
+    let (s, b) = node.upload(By::Party(BROKER), &packing, PACKING_LIST).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    for who in [BROKER, OFFICE] {
+        let (s, bytes) = node.read(By::Party(who), &invoice).await;
+        assert_eq!((s, &bytes[..]), (StatusCode::OK, INVOICE), "{who}");
+    }
+    let (s, b) = node.forget(By::Party(BROKER), &invoice).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["document"]["forgotten_by"], BROKER, "{b}");
+
+    // Withdrawn: the broker is another trader again, for uploads and for forgetting.
+    node.submit(node.delegation(2, false));
+    node.seal();
+    let (s, b) = node
+        .upload(By::Party(BROKER), &declaration, b"declaration v1")
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "not-owner");
+    let (s, b) = node.forget(By::Party(BROKER), &packing).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "not-owner");
+    // The owner still forgets what its delegate uploaded, and uploads itself.
+    let (s, b) = node.forget(By::Party(OWNER), &packing).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["document"]["forgotten_by"], OWNER, "{b}");
+    assert_eq!(b["document"]["uploader"], BROKER, "{b}");
+    let (s, b) = node
+        .upload(By::Party(OWNER), &declaration, b"declaration v1")
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
 }
 
 #[tokio::test]
@@ -285,59 +497,78 @@ async fn bad_uploads_are_refused_with_clear_errors_and_lose_nothing() {
     let uri = doc_uri("invoice", 1);
 
     // Who may upload.
-    let (s, b) = node.json(Method::POST, &uri, None, INVOICE.to_vec()).await;
+    let (s, b) = node.upload(By::Nobody, &uri, INVOICE).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthenticated");
-    for role in [Role::Customs, Role::Auditor, Role::Authority] {
-        let (s, b) = node.upload(role, &uri, INVOICE).await;
-        assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-role");
+    let (s, b) = node.upload(By::Stranger("FR999"), &uri, INVOICE).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unknown-key");
+    for role in [Role::Trader, Role::Customs] {
+        let (s, b) = node.upload(By::Token(role), &uri, INVOICE).await;
+        assert_error(s, &b, StatusCode::FORBIDDEN, "party-required");
     }
+    for who in [OFFICE, NL_OFFICE, AUDITOR] {
+        let (s, b) = node.upload(By::Party(who), &uri, INVOICE).await;
+        assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-party");
+    }
+    let (s, b) = node.upload(By::Party(OTHER), &uri, INVOICE).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "not-owner");
     // Malformed requests.
+    let too_many = (1..=65)
+        .map(|i| format!("AUDIT-{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
     for (path, code) in [
         ("/v1/documents/lower-case/invoice/1".to_string(), "bad-ucr"),
         (format!("/v1/documents/{UCR}/Invoice!/1"), "bad-doc-type"),
         (format!("/v1/documents/{UCR}/invoice/0"), "bad-version"),
         (format!("/v1/documents/{UCR}/invoice/one"), "bad-version"),
-        (format!("{uri}?readers=customs,king"), "bad-readers"),
+        (format!("{uri}?readers=customs:DE,customs:"), "bad-readers"),
+        (
+            format!("{uri}?readers=customs:DE,AUDIT%20EU"),
+            "bad-readers",
+        ),
+        (format!("{uri}?readers={too_many}"), "bad-readers"),
         (format!("{uri}?owner=me"), "bad-query"),
     ] {
-        let (s, b) = node.upload(Role::Trader, &path, INVOICE).await;
+        let (s, b) = node.upload(By::Party(OWNER), &path, INVOICE).await;
         assert_error(s, &b, StatusCode::BAD_REQUEST, code);
     }
-    let (s, b) = node.upload(Role::Trader, &uri, b"").await;
+    let (s, b) = node.upload(By::Party(OWNER), &uri, b"").await;
     assert_error(s, &b, StatusCode::BAD_REQUEST, "empty-document");
     // Too large for a document (though within the transaction body limit).
     let (s, b) = node
-        .upload(Role::Trader, &uri, &vec![b'x'; MAX_DOCUMENT + 1])
+        .upload(By::Party(OWNER), &uri, &vec![b'x'; MAX_DOCUMENT + 1])
         .await;
     assert_error(s, &b, StatusCode::PAYLOAD_TOO_LARGE, "body-too-large");
     // Not the anchored document.
     let (s, b) = node
-        .upload(Role::Trader, &uri, b"INVOICE-MARKER-4e1f: forged")
+        .upload(By::Party(OWNER), &uri, b"INVOICE-MARKER-4e1f: forged")
         .await;
     assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "digest-mismatch");
     // Unanchored: another type, another version, a pending anchor.
     let (s, b) = node
-        .upload(Role::Trader, &doc_uri("declaration", 1), INVOICE)
+        .upload(By::Party(OWNER), &doc_uri("declaration", 1), INVOICE)
         .await;
     assert_error(s, &b, StatusCode::NOT_FOUND, "unknown-anchor");
     node.submit(node.anchor("invoice", 2, b"invoice v2"));
     let (s, b) = node
-        .upload(Role::Trader, &doc_uri("invoice", 2), b"invoice v2")
+        .upload(By::Party(OWNER), &doc_uri("invoice", 2), b"invoice v2")
         .await;
     assert_error(s, &b, StatusCode::NOT_FOUND, "unknown-anchor");
 
     // Nothing of that was stored; the right upload still succeeds.
-    let (s, bytes) = node.read(Role::Trader, &uri).await;
+    let (s, bytes) = node.read(By::Party(OWNER), &uri).await;
     assert_json_error(s, &bytes, StatusCode::NOT_FOUND, "unknown-document");
-    let (s, b) = node.upload(Role::Trader, &uri, INVOICE).await;
+    let (s, b) = node.upload(By::Party(OWNER), &uri, INVOICE).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
-    assert_eq!(b["document"]["readers"], json!(["trader"]), "{b}");
-    let (s, bytes) = node.read(Role::Customs, &uri).await;
-    assert_json_error(s, &bytes, StatusCode::FORBIDDEN, "not-a-reader");
+    assert_eq!(b["document"]["readers"], json!([]), "{b}");
+    let (s, bytes) = node.read(By::Party(OWNER), &uri).await;
+    assert_eq!((s, &bytes[..]), (StatusCode::OK, INVOICE));
+    let (s, bytes) = node.read(By::Party(OFFICE), &uri).await;
+    assert_not_a_reader(s, &bytes, &[OWNER]);
     // The pending anchor finalizes: its document can be uploaded now.
     node.seal();
     let (s, b) = node
-        .upload(Role::Trader, &doc_uri("invoice", 2), b"invoice v2")
+        .upload(By::Party(OWNER), &doc_uri("invoice", 2), b"invoice v2")
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
@@ -352,8 +583,8 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
     node.seal();
     let (s, b) = node
         .upload(
-            Role::Trader,
-            &format!("{}?readers=customs,auditor", doc_uri("declaration", 2)),
+            By::Party(OWNER),
+            &format!("{}?readers=customs:DE,{AUDITOR}", doc_uri("declaration", 2)),
             b"declaration v2",
         )
         .await;
@@ -361,10 +592,14 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
 
     let r = node.records().await;
     assert_eq!(r["under_examination"], Value::Null, "{r}");
-    let docs = r["documents"].as_array().unwrap();
-    assert_eq!(docs.len(), 2, "{r}");
-    let decl = &docs[0];
-    assert_eq!(decl["doc_type"], "declaration", "{r}");
+    let types: Vec<&Value> = r["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["doc_type"])
+        .collect();
+    assert_eq!(types, ["declaration", "invoice"], "by document type: {r}");
+    let decl = document(&r, "declaration");
     assert_eq!(decl["version"], 2, "{r}");
     assert_eq!(
         decl["digest"],
@@ -385,12 +620,13 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
     assert_eq!(history[1]["tx"], hash(b"declaration v2", 2), "{r}");
     assert_eq!(history[1]["superseded_by"], Value::Null, "{r}");
     assert_eq!(history[1]["document"]["state"], "stored", "{r}");
+    assert_eq!(history[1]["document"]["uploader"], OWNER, "{r}");
     assert_eq!(
         history[1]["document"]["readers"],
-        json!(["trader", "customs", "auditor"])
+        json!(["customs:DE", AUDITOR])
     );
-    assert_eq!(docs[1]["doc_type"], "invoice", "{r}");
-    assert_eq!(docs[1]["history"].as_array().unwrap().len(), 1, "{r}");
+    let invoice = document(&r, "invoice");
+    assert_eq!(invoice["history"].as_array().unwrap().len(), 1, "{r}");
 
     // Under examination: no new version, with a clear error; both versions stay in the log.
     node.submit(node.examine());
@@ -399,8 +635,8 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
         .json(
             Method::POST,
             "/v1/transactions",
-            Some(Role::Trader),
-            serde_json::to_vec(&node.anchor("declaration", 3, b"declaration v3").to_json())
+            By::Token(Role::Trader),
+            &serde_json::to_vec(&node.anchor("declaration", 3, b"declaration v3").to_json())
                 .unwrap(),
         )
         .await;
@@ -413,14 +649,23 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
     let r = node.records().await;
     assert_eq!(r["under_examination"]["office"], OFFICE, "{r}");
     assert_eq!(r["under_examination"]["height"], 3, "{r}");
-    assert_eq!(r["documents"][0]["version"], 2, "{r}");
-    assert_eq!(r["documents"][0]["history"].as_array().unwrap().len(), 2);
+    let decl = document(&r, "declaration");
+    assert_eq!(decl["version"], 2, "{r}");
+    assert_eq!(decl["history"].as_array().unwrap().len(), 2, "{r}");
     assert_eq!(r["records"].as_array().unwrap().len(), 4, "{r}");
     // The document of a version anchored before the examination can still be uploaded and read.
     let (s, b) = node
-        .upload(Role::Trader, &doc_uri("declaration", 1), b"declaration v1")
+        .upload(
+            By::Party(OWNER),
+            &doc_uri("declaration", 1),
+            b"declaration v1",
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, bytes) = node
+        .read(By::Party(OWNER), &doc_uri("declaration", 1))
+        .await;
+    assert_eq!((s, &bytes[..]), (StatusCode::OK, &b"declaration v1"[..]));
 }
 
 #[tokio::test]
@@ -429,7 +674,7 @@ async fn a_node_without_documents_says_so_and_the_routes_are_documented() {
     node.submit(node.anchor("invoice", 1, INVOICE));
     node.seal();
     let (s, b) = node
-        .upload(Role::Trader, &doc_uri("invoice", 1), INVOICE)
+        .upload(By::Party(OWNER), &doc_uri("invoice", 1), INVOICE)
         .await;
     assert_error(
         s,
@@ -437,18 +682,20 @@ async fn a_node_without_documents_says_so_and_the_routes_are_documented() {
         StatusCode::SERVICE_UNAVAILABLE,
         "documents-unavailable",
     );
-    let (s, bytes) = node.read(Role::Trader, &doc_uri("invoice", 1)).await;
-    assert_json_error(
-        s,
-        &bytes,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "documents-unavailable",
-    );
+    for who in [OWNER, OFFICE] {
+        let (s, bytes) = node.read(By::Party(who), &doc_uri("invoice", 1)).await;
+        assert_json_error(
+            s,
+            &bytes,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "documents-unavailable",
+        );
+    }
     let r = node.records().await;
     assert_eq!(r["documents"][0]["history"][0]["document"], Value::Null);
 
     let (s, doc) = node
-        .json(Method::GET, "/openapi.json", None, Vec::new())
+        .json(Method::GET, "/openapi.json", By::Nobody, &[])
         .await;
     assert_eq!(s, StatusCode::OK);
     let path = &doc["paths"]["/v1/documents/{ucr}/{doc_type}/{version}"];
