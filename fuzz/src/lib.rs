@@ -208,7 +208,11 @@ pub fn verify_http_signature(
     let headers = SignatureHeaders {
         signature_input: vec![input],
         signature: vec![signature],
-        content_digest: if digest.is_empty() { vec![] } else { vec![digest] },
+        content_digest: if digest.is_empty() {
+            vec![]
+        } else {
+            vec![digest]
+        },
     };
     let key = zkcustoms_ledger_types::crypto::public_of(&http_signature_key());
     verify_request(
