@@ -605,6 +605,11 @@ fn submitter(
                 pending.push(h);
             }
             Err(ClientError::Transport(_)) => break,
+            // Over the token's rate (the status polls below add up on a slow machine): back off
+            // as any client must, and go on.
+            Err(ClientError::Api { status: 429, .. }) => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
             Err(e) => panic!("unexpected refusal: {e}"),
         }
         let mut still = Vec::new();
