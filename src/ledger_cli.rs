@@ -514,6 +514,17 @@ pub(crate) fn api_refusal(e: ClientError) -> Refusal {
     }
 }
 
+/// Signs `tx` with `key` on the node's ledger (its chain id asked of the node), then [`send`]s it.
+pub(crate) fn sign_and_send(
+    client: &Client,
+    tx: Transaction,
+    key: &crypto::PrivateKey,
+    no_wait: bool,
+) -> Result<(), Refusal> {
+    let chain = client.chain_id().map_err(api_refusal)?;
+    send(client, tx.signed(&chain, key), no_wait)
+}
+
 /// Submits, waits (unless told not to) and prints the outcome as JSON.
 pub(crate) fn send(client: &Client, tx: Transaction, no_wait: bool) -> Result<(), Refusal> {
     let hash = client.submit(&tx).map_err(api_refusal)?;
@@ -608,9 +619,7 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
             };
             tx::check_doc_type(&anchor.doc_type)?;
             tx::check_reference(&anchor.reference)?;
-            let chain = client.chain_id().map_err(api_refusal)?;
-            let tx = Transaction::AnchorDocument(anchor).signed(&chain, &key);
-            send(&client, tx, no_wait)
+            sign_and_send(&client, Transaction::AnchorDocument(anchor), &key, no_wait)
         }
         SubmitCommand::Proof {
             client,
@@ -625,15 +634,13 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
                 .with_context(|| format!("cannot read {}", proof.display()))?;
             let envelope = ProofEnvelope::from_json(&text)
                 .with_context(|| format!("{} is not a valid proof envelope", proof.display()))?;
-            let chain = client.chain_id().map_err(api_refusal)?;
             let tx = Transaction::SubmitProof(SubmitProof {
                 ucr: Ucr::parse(&ucr)?,
                 envelope,
                 trader,
                 signature: crypto::unsigned(),
-            })
-            .signed(&chain, &key);
-            send(&client, tx, no_wait)
+            });
+            sign_and_send(&client, tx, &key, no_wait)
         }
         SubmitCommand::Examine {
             client,

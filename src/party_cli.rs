@@ -1,7 +1,7 @@
 //! `zkcustoms party`: a party's key file, and the ledger transactions about traders (registration,
 //! key rotation and revocation by a customs office; delegation by a consignment owner).
 
-use crate::ledger_cli::{api_refusal, send, ClientArgs, Refusal};
+use crate::ledger_cli::{api_refusal, sign_and_send, ClientArgs, Refusal};
 use anyhow::{anyhow, Context, Result};
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -169,8 +169,7 @@ pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
                 public_key: crypto::public_from_hex(&public_key).map_err(|e| anyhow!(e))?,
                 signature: crypto::unsigned(),
             });
-            let chain = client.chain_id().map_err(api_refusal)?;
-            send(&client, tx.signed(&chain, &key), no_wait)
+            sign_and_send(&client, tx, &key, no_wait)
         }
         PartyCommand::Rotate {
             client,
@@ -190,8 +189,7 @@ pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
                 public_key: crypto::public_from_hex(&public_key).map_err(|e| anyhow!(e))?,
                 signature: crypto::unsigned(),
             });
-            let chain = client.chain_id().map_err(api_refusal)?;
-            send(&client, tx.signed(&chain, &key), no_wait)
+            sign_and_send(&client, tx, &key, no_wait)
         }
         PartyCommand::Revoke {
             client,
@@ -209,8 +207,7 @@ pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
                 trader,
                 signature: crypto::unsigned(),
             });
-            let chain = client.chain_id().map_err(api_refusal)?;
-            send(&client, tx.signed(&chain, &key), no_wait)
+            sign_and_send(&client, tx, &key, no_wait)
         }
         PartyCommand::Delegate {
             client,
@@ -241,8 +238,7 @@ pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
                 active: !withdraw,
                 signature: crypto::unsigned(),
             });
-            let chain = client.chain_id().map_err(api_refusal)?;
-            send(&client, tx.signed(&chain, &key), no_wait)
+            sign_and_send(&client, tx, &key, no_wait)
         }
         PartyCommand::Show { client, trader } => {
             let client = client.client()?;
