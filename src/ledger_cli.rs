@@ -252,13 +252,15 @@ pub enum SubmitCommand {
 /// `zkcustoms query`.
 #[derive(Subcommand)]
 pub enum QueryCommand {
-    /// Every record of a consignment (role: customs or auditor).
+    /// Every record of a consignment (customs, auditor, or the owning trader and its delegates).
     Records {
         #[command(flatten)]
         client: ClientArgs,
         /// Unique consignment reference.
         #[arg(long)]
         ucr: String,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// A transaction's status.
     Tx {
@@ -283,18 +285,100 @@ pub enum QueryCommand {
         #[arg(default_value = "latest")]
         height: String,
     },
-    /// An authority's published registry roots.
+    /// An authority's published registry roots, oldest first.
     Registry {
         #[command(flatten)]
         client: ClientArgs,
         /// Authority id.
         authority: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Finalized block headers, newest first (role: customs or auditor).
+    Blocks {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// The node's status.
     Status {
         #[command(flatten)]
         client: ClientArgs,
     },
+}
+
+/// Which page of a list to print.
+#[derive(Args, Debug, Clone)]
+pub struct PageArgs {
+    /// Print only the page that continues after this `next_cursor` (as the node answered it)
+    /// instead of walking the whole list.
+    #[arg(long)]
+    cursor: Option<String>,
+    /// Items per page (1 to 1000).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    limit: u16,
+    /// Print only the first page instead of walking the whole list (lists of blocks are long).
+    #[arg(long, conflicts_with = "cursor")]
+    first_page: bool,
+}
+
+/// Pages a list walk reads at most before it gives up (a node that keeps answering new
+/// cursors is not trusted to end the walk).
+const MAX_PAGES: usize = 100_000;
+
+/// Reads a list of `path` (which may already carry a query) under `items`: one page when a
+/// cursor or `--first-page` is given, otherwise every page, following `next_cursor` until the
+/// node answers none, refusing a cursor that repeats. The walk's answer is the first page's
+/// object with every page's items and `next_cursor: null`.
+fn read_list(client: &Client, path: &str, items: &str, page: &PageArgs) -> Result<Value, Refusal> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let url = |cursor: Option<&str>| {
+        let mut u = format!("{path}{sep}limit={}", page.limit);
+        if let Some(c) = cursor {
+            u.push_str("&cursor=");
+            u.push_str(c);
+        }
+        u
+    };
+    if let Some(c) = &page.cursor {
+        // A cursor is `v1.` and hex: anything else would change the query, so it is refused here.
+        if !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.') {
+            return Err(
+                anyhow!("a cursor is what a node answered as next_cursor (v1.<hex>)").into(),
+            );
+        }
+    }
+    let mut first = client
+        .get(&url(page.cursor.as_deref()))
+        .map_err(api_refusal)?;
+    if page.cursor.is_some() || page.first_page {
+        return Ok(first);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut next = first["next_cursor"].as_str().map(str::to_string);
+    let mut pages = 1;
+    while let Some(cursor) = next {
+        if !seen.insert(cursor.clone()) || pages >= MAX_PAGES {
+            return Err(anyhow!(
+                "the node's list does not end: cursor {cursor} repeats or too many pages"
+            )
+            .into());
+        }
+        let mut more = client.get(&url(Some(&cursor))).map_err(api_refusal)?;
+        let extra = more[items]
+            .as_array_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        first[items]
+            .as_array_mut()
+            .ok_or_else(|| anyhow!("the node's answer has no list {items:?}"))?
+            .extend(extra);
+        next = more["next_cursor"].as_str().map(str::to_string);
+        pages += 1;
+    }
+    first["next_cursor"] = Value::Null;
+    Ok(first)
 }
 
 /// A ledger command's failure: exit 1 when a ledger rule refused a transaction, 2 otherwise.
@@ -665,24 +749,44 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
 
 /// Runs `query`.
 pub fn query(cmd: QueryCommand) -> Result<(), Refusal> {
-    let (client, path) = match cmd {
-        QueryCommand::Records { client, ucr } => {
+    let v = match cmd {
+        QueryCommand::Records { client, ucr, page } => {
             Ucr::parse(&ucr)?;
-            (client, format!("/v1/records?ucr={ucr}"))
+            read_list(
+                &client.client()?,
+                &format!("/v1/records?ucr={ucr}"),
+                "records",
+                &page,
+            )?
         }
-        QueryCommand::Tx { client, hash } => (client, format!("/v1/transactions/{hash}")),
+        QueryCommand::Registry {
+            client,
+            authority,
+            page,
+        } => {
+            tx::check_party_id("authority", &authority)?;
+            read_list(
+                &client.client()?,
+                &format!("/v1/registry/{authority}"),
+                "roots",
+                &page,
+            )?
+        }
+        QueryCommand::Blocks { client, page } => {
+            read_list(&client.client()?, "/v1/blocks", "blocks", &page)?
+        }
+        QueryCommand::Tx { client, hash } => get(&client, &format!("/v1/transactions/{hash}"))?,
         QueryCommand::Inclusion { client, hash } => {
             tx::parse_digest(&hash).map_err(|_| anyhow!("a transaction hash is 64 hex digits"))?;
-            (client, format!("/v1/transactions/{hash}/inclusion"))
+            get(&client, &format!("/v1/transactions/{hash}/inclusion"))?
         }
-        QueryCommand::Block { client, height } => (client, format!("/v1/blocks/{height}")),
-        QueryCommand::Registry { client, authority } => {
-            tx::check_party_id("authority", &authority)?;
-            (client, format!("/v1/registry/{authority}"))
-        }
-        QueryCommand::Status { client } => (client, "/v1/status".to_string()),
+        QueryCommand::Block { client, height } => get(&client, &format!("/v1/blocks/{height}"))?,
+        QueryCommand::Status { client } => get(&client, "/v1/status")?,
     };
-    let v = client.client()?.get(&path).map_err(api_refusal)?;
     println!("{}", serde_json::to_string_pretty(&v)?);
     Ok(())
+}
+
+fn get(client: &ClientArgs, path: &str) -> Result<Value, Refusal> {
+    client.client()?.get(path).map_err(api_refusal)
 }

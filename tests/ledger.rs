@@ -191,6 +191,54 @@ fn the_ledger_story_and_its_refusals_through_the_cli() {
     assert_eq!(records["under_examination"]["office"], "DE-HAMBURG-HAFEN");
     assert_eq!(records["records"].as_array().unwrap().len(), 5);
 
+    // Pages: walking two records at a time gives the same list; one page names where the next
+    // starts, and that cursor reads it; a cursor the node never answered is refused.
+    let records_of = |v: &Value| v["records"].as_array().unwrap().clone();
+    let walked = json(&l.cli(
+        "customs",
+        &["query", "records", "--ucr", ucr, "--limit", "2"],
+    ));
+    assert_eq!(records_of(&walked), records_of(&records));
+    assert!(walked["next_cursor"].is_null());
+    let first = json(&l.cli(
+        "customs",
+        &[
+            "query",
+            "records",
+            "--ucr",
+            ucr,
+            "--limit",
+            "2",
+            "--first-page",
+        ],
+    ));
+    assert_eq!(records_of(&first), records_of(&records)[..2]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = json(&l.cli(
+        "customs",
+        &[
+            "query", "records", "--ucr", ucr, "--limit", "2", "--cursor", cursor,
+        ],
+    ));
+    assert_eq!(records_of(&second), records_of(&records)[2..4]);
+    for (cursor, why) in [("v1.zz", "bad-cursor"), ("x&limit=5", "v1.<hex>")] {
+        let o = l.cli(
+            "customs",
+            &["query", "records", "--ucr", ucr, "--cursor", cursor],
+        );
+        assert_eq!(o.status.code(), Some(2), "{cursor}");
+        assert!(stderr(&o).contains(why), "{cursor}: {}", stderr(&o));
+    }
+    let blocks = json(&l.cli("auditor", &["query", "blocks", "--limit", "3"]));
+    let heights: Vec<u64> = blocks["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["height"].as_u64().unwrap())
+        .collect();
+    assert!(heights.len() >= 7, "{heights:?}");
+    assert!(heights.windows(2).all(|w| w[0] == w[1] + 1), "{heights:?}");
+
     // Malformed JSON against the real server. (Oversized bodies are refused with 413 before
     // they are read, so over TCP the client may see the connection close while still sending:
     // the 413 answer is tested through the router in `ledger/tests/api.rs`.)

@@ -91,6 +91,27 @@ fn main() {
         text.extend_from_slice(body);
         write(&root, "http_signature", name, &text);
     }
+    // One cursor of each list.
+    {
+        use zkcustoms_ledger_core::queries::{BlockHeight, Cursor, DocVersion, RootSequence};
+        use zkcustoms_ledger_core::store::TxLocation;
+        let location = TxLocation {
+            height: 3,
+            index: 1,
+        };
+        let version = DocVersion {
+            doc_type: "invoice".into(),
+            version: 2,
+        };
+        for (name, text) in [
+            ("records", Cursor(location).encode()),
+            ("blocks", Cursor(BlockHeight(7)).encode()),
+            ("registry", Cursor(RootSequence(2)).encode()),
+            ("documents", Cursor(version).encode()),
+        ] {
+            write(&root, "page_cursor", name, text.as_bytes());
+        }
+    }
     let env = envelope();
     write(&root, "envelope_binary", "aeo-status", &env.to_bytes());
     write(

@@ -49,6 +49,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("ceremony_file", ceremony_file),
     ("http_signature", http_signature),
     ("wire_json", wire_json),
+    ("page_cursor", page_cursor),
 ];
 
 /// The genesis the inclusion proofs of the corpus were made on (the fixed example ledger of the
@@ -375,6 +376,35 @@ pub fn ceremony_file(data: &[u8]) {
             let _ = zkcustoms_ceremony::phase2::decode_key(rest);
         }
     }
+}
+
+/// A page cursor (`?cursor=` of the list routes), read as the cursor of each list: anything
+/// accepted must be that list's cursor and print back to the same text.
+pub fn page_cursor(data: &[u8]) {
+    use zkcustoms_ledger_core::queries::{BlockHeight, Cursor, DocVersion, Position, RootSequence};
+    use zkcustoms_ledger_core::store::TxLocation;
+    fn check<P: Position>(text: &str) -> bool {
+        match Cursor::<P>::decode(text) {
+            Ok(c) => {
+                assert_eq!(c.encode(), text, "a cursor has one spelling");
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let accepted = [
+        check::<TxLocation>(text),
+        check::<BlockHeight>(text),
+        check::<RootSequence>(text),
+        check::<DocVersion>(text),
+    ];
+    assert!(
+        accepted.iter().filter(|a| **a).count() <= 1,
+        "a cursor belongs to one list"
+    );
 }
 
 /// The JSON answers of a node's API, as its clients read them from a node they do not trust;

@@ -2,6 +2,17 @@
 //!
 //! Everything above the core reads the ledger through these functions, so that only this crate
 //! knows the column families, their key layouts and their prefixes.
+//!
+//! Lists are read a page at a time ([`records_page`], [`block_headers_page`],
+//! [`root_history_page`], [`root_history_page_newest_first`], [`document_history_page`]). A page
+//! answers the [`Cursor`] of the next one: a position in ledger order (a record's height and
+//! index, a block height, a root's sequence, a document's type and version) after which the next
+//! page continues, so blocks finalized between two requests never shift, repeat or skip an
+//! item of a walk that has begun.
+
+mod paging;
+
+pub use paging::*;
 
 use crate::store::{
     documents_prefix, records_prefix, roots_prefix, trader_keys_prefix, BlockHashes,

@@ -152,21 +152,72 @@ impl Store {
         prefix: &[u8],
         limit: usize,
     ) -> Result<Vec<Entry<S>>, StoreError> {
+        self.scan_prefix_from::<S>(prefix, prefix, limit)
+    }
+
+    /// The entries whose encoded key starts with `prefix` and is at or after `from`, in key order
+    /// (at most `limit`): the next page of a list whose last key shown was `k` starts
+    /// [`from`](Self::scan_prefix_from) `successor(k)`. A `from` before `prefix` reads from the
+    /// prefix's first key.
+    pub fn scan_prefix_from<S: Schema>(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry<S>>, StoreError> {
+        let from = from.max(prefix);
+        let mut out = Vec::new();
+        let iter = self
+            .db
+            .iterator_cf(self.cf(S::CF), IteratorMode::From(from, Direction::Forward));
+        for item in iter {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push(decode_entry::<S>(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// The entries whose encoded key starts with `prefix` and comes before `before` (every one of
+    /// them when `None`), last key first (at most `limit`): newest-first pages.
+    pub fn scan_prefix_back<S: Schema>(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry<S>>, StoreError> {
+        // Seek to the last key at or before the bound (past every key with this prefix when
+        // there is none), then walk back, skipping the bound itself.
+        let upper = match before {
+            Some(b) => b.to_vec(),
+            None => {
+                let mut u = prefix.to_vec();
+                u.extend_from_slice(&[0xff; 64]);
+                u
+            }
+        };
         let mut out = Vec::new();
         let iter = self.db.iterator_cf(
             self.cf(S::CF),
-            IteratorMode::From(prefix, Direction::Forward),
+            IteratorMode::From(&upper, Direction::Reverse),
         );
         for item in iter {
-            let (k, v) = item?;
-            if !k.starts_with(prefix) || out.len() >= limit {
+            if out.len() >= limit {
                 break;
             }
-            let corrupted = |error| StoreError::Corrupted { cf: S::CF, error };
-            out.push((
-                S::decode_key(&k).map_err(corrupted)?,
-                S::decode_value(&v).map_err(corrupted)?,
-            ));
+            let (k, v) = item?;
+            if before.is_some_and(|b| *k >= *b) {
+                continue;
+            }
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push(decode_entry::<S>(&k, &v)?);
         }
         Ok(out)
     }
@@ -283,6 +334,23 @@ impl Store {
             }
         }
     }
+}
+
+/// The smallest key after `key` in byte order (`key` followed by a zero byte): where a page that
+/// continues after `key` starts.
+pub fn successor(key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(key.len() + 1);
+    k.extend_from_slice(key);
+    k.push(0);
+    k
+}
+
+fn decode_entry<S: Schema>(k: &[u8], v: &[u8]) -> Result<Entry<S>, StoreError> {
+    let corrupted = |error| StoreError::Corrupted { cf: S::CF, error };
+    Ok((
+        S::decode_key(k).map_err(corrupted)?,
+        S::decode_value(v).map_err(corrupted)?,
+    ))
 }
 
 /// A store in a temporary directory, removed on drop (for tests).

@@ -39,13 +39,15 @@ use zkcustoms_circuits::field::fr_to_hex;
 use zkcustoms_documents::DocumentService;
 use zkcustoms_http::{blocking, json_fallbacks, wrap, ApiError, Limits, Metrics, Rates, Tokens};
 use zkcustoms_ledger_core::chain::{Chain, SubmitError, TxStatus};
-use zkcustoms_ledger_core::queries::{self, MAX_RECORDS};
+use zkcustoms_ledger_core::queries::{
+    self, BlockHeight, Cursor, Position, RootSequence, DEFAULT_PAGE, MAX_PAGE,
+};
 use zkcustoms_ledger_core::rules::{Overlay, Rules};
-use zkcustoms_ledger_core::store::{Finality, StoreError, StoredBlock};
+use zkcustoms_ledger_core::store::{Finality, StoreError, StoredBlock, TxLocation};
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::party::Party;
-use zkcustoms_ledger_types::tx::{Eori, Hash, Role, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{DocumentKey, Eori, Hash, Role, Transaction, Ucr};
 use zkcustoms_ledger_types::wire::{self, ErrorBody, Submitted, TxState, TxStatusKind};
 
 /// The API tokens of a node: one per role, from its configuration.
@@ -105,6 +107,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{hash}", get(transaction))
         .route("/v1/transactions/{hash}/inclusion", get(inclusion))
+        .route("/v1/blocks", get(blocks))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block_at))
         .route("/v1/records", get(records))
@@ -388,22 +391,103 @@ async fn get_block(state: ApiState, height: u64) -> Result<Json<Value>, ApiError
     }
 }
 
-/// Query of records.
+/// `?cursor=&limit=` of a list: where the page starts (a `next_cursor` answered before; the
+/// first page without one) and how many items it holds (1 to [`MAX_PAGE`], [`DEFAULT_PAGE`]
+/// when absent).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Query of records: the consignment, and the page.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecordsQuery {
     ucr: String,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+/// The query of a route, or `400 bad-query`.
+fn query<T>(q: QueryResult<T>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", e.body_text()))
+}
+
+/// A page size: [`DEFAULT_PAGE`] when absent, `400 bad-query` outside 1 to [`MAX_PAGE`] (a
+/// limit out of range is refused, not clamped, so a client learns the bound).
+fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit.unwrap_or(DEFAULT_PAGE) {
+        n @ 1..=MAX_PAGE => Ok(n),
+        n => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            format!("limit is 1 to {MAX_PAGE} items per page, not {n}"),
+        )),
+    }
+}
+
+/// The position a page continues from, or `400 bad-cursor`.
+fn page_cursor<P: Position>(cursor: Option<&str>) -> Result<Option<P>, ApiError> {
+    cursor
+        .map(|c| {
+            Cursor::<P>::decode(c).map(|Cursor(p)| p).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad-cursor",
+                    format!("{e}: pass back a next_cursor this route answered"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn next_cursor<P: Position>(next: &Option<Cursor<P>>) -> Value {
+    next.as_ref()
+        .map_or(Value::Null, |c| Value::from(c.encode()))
+}
+
+/// Block headers, newest first, a page at a time (customs, auditor).
+async fn blocks(
+    State(state): State<ApiState>,
+    who: auth::Who,
+    q: QueryResult<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    auth::require_oversight(&who.0, "reading blocks")?;
+    let q = query(q)?;
+    let limit = page_limit(q.limit)?;
+    let before = page_cursor::<BlockHeight>(q.cursor.as_deref())?;
+    let chain = state.chain.clone();
+    let page =
+        blocking(move || queries::block_headers_page(chain.store(), before, limit)).await??;
+    Ok(Json(json!({
+        "blocks": page.items.iter().map(|h| json!({
+            "height": h.height,
+            "hash": hex::encode(h.hash()),
+            "parent": hex::encode(h.parent),
+            "timestamp_ms": h.timestamp_ms,
+            "tx_root": hex::encode(h.tx_root),
+            "tx_count": h.tx_count,
+            "proposer": hex::encode(h.proposer),
+        })).collect::<Vec<_>>(),
+        "next_cursor": next_cursor(&page.next),
+    })))
 }
 
 async fn records(
     State(state): State<ApiState>,
     who: auth::Who,
-    query: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
+    q: QueryResult<RecordsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", e.body_text()))?;
+    let q = query(q)?;
     let ucr = Ucr::parse(&q.ucr)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-ucr", e.to_string()))?;
+    let limit = page_limit(q.limit)?;
+    let after = page_cursor::<TxLocation>(q.cursor.as_deref())?;
     // Customs and auditors read every consignment; a trader reads those it owns or acts for.
     if let Caller::Party(Party::Trader(trader)) = &who.0 {
         let (chain, ucr, trader) = (state.chain.clone(), ucr.clone(), trader.clone());
@@ -429,20 +513,21 @@ async fn records(
     let documents = state.documents.clone();
     let value = blocking(move || -> Result<Value, ApiError> {
         let store = chain.store();
-        let rows = queries::records(store, &ucr, MAX_RECORDS)?;
+        let page = queries::records_page(store, &ucr, after.as_ref(), limit)?;
+        let rows = &page.items;
         let examination = queries::examination(store, &ucr)?;
-        let doc_types: std::collections::BTreeSet<&str> = rows
-            .iter()
-            .filter_map(|(_, tx)| match tx {
-                Transaction::AnchorDocument(a) => Some(a.doc_type.as_str()),
-                _ => None,
-            })
-            .collect();
-        // Per document type: the current version, and every version with the transaction that
-        // anchored it, the version that superseded it and the node's off-ledger copy.
+        // Per document type (all of the consignment's, whatever page of records this is): the
+        // current version, and every version with the transaction that anchored it, the version
+        // that superseded it and the node's off-ledger copy.
+        let mut by_type: Vec<Vec<(DocumentKey, _)>> = Vec::new();
+        for (k, e) in queries::documents(store, &ucr)? {
+            match by_type.last_mut() {
+                Some(v) if v[0].0.doc_type == k.doc_type => v.push((k, e)),
+                _ => by_type.push(vec![(k, e)]),
+            }
+        }
         let mut latest = Vec::new();
-        for doc_type in doc_types {
-            let versions = queries::document_versions(store, &ucr, doc_type)?;
+        for versions in by_type {
             let Some((current, d)) = versions.last() else {
                 continue;
             };
@@ -489,6 +574,7 @@ async fn records(
                 v["hash"] = Value::from(hex::encode(tx.hash()));
                 json!({"height": loc.height, "index": loc.index, "transaction": v})
             }).collect::<Vec<_>>(),
+            "next_cursor": next_cursor(&page.next),
         }))
     })
     .await??;
@@ -499,7 +585,11 @@ async fn registry(
     State(state): State<ApiState>,
     _who: auth::Who,
     Path(authority): Path<String>,
+    q: QueryResult<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let limit = page_limit(q.limit)?;
+    let after = page_cursor::<RootSequence>(q.cursor.as_deref())?;
     if !state.chain.genesis().authorities.contains_key(&authority) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -509,27 +599,33 @@ async fn registry(
     }
     let chain = state.chain.clone();
     let value = blocking(move || -> Result<Value, StoreError> {
-        let roots = queries::root_history(chain.store(), &authority)?;
-        let latest = roots.last().map(|(s, _)| *s).unwrap_or(0);
-        let grace_ms = chain.genesis().params().root_grace_seconds * 1000;
-        let mut out = Vec::new();
-        for (i, (seq, e)) in roots.iter().enumerate() {
-            let acceptable_until = roots
-                .get(i + 1)
-                .map(|(_, next)| next.timestamp_ms + grace_ms);
-            out.push(json!({
-                "sequence": seq,
-                "root": fr_to_hex(&e.root),
-                "height": e.height,
-                "timestamp_ms": e.timestamp_ms,
-                "current": *seq == latest,
-                "acceptable_until_ms": acceptable_until,
-            }));
-        }
+        let store = chain.store();
+        let page = queries::root_history_page(store, &authority, after, limit)?;
+        let latest = queries::latest_root(store, &authority)?.map_or(0, |(s, _)| s);
+        let grace_ms = chain
+            .genesis()
+            .params()
+            .root_grace_seconds
+            .saturating_mul(1000);
+        let out: Vec<Value> = page
+            .items
+            .iter()
+            .map(|r| {
+                json!({
+                    "sequence": r.sequence,
+                    "root": fr_to_hex(&r.entry.root),
+                    "height": r.entry.height,
+                    "timestamp_ms": r.entry.timestamp_ms,
+                    "current": r.sequence == latest,
+                    "acceptable_until_ms": r.superseded_at_ms.map(|t| t.saturating_add(grace_ms)),
+                })
+            })
+            .collect();
         Ok(json!({
             "authority": authority,
             "latest_sequence": latest,
             "roots": out,
+            "next_cursor": next_cursor(&page.next),
         }))
     })
     .await??;

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use zkcustoms_http::{OpenApi, Operation, Param};
+use zkcustoms_ledger_core::queries::{DEFAULT_PAGE, MAX_CURSOR_LEN, MAX_PAGE};
 use zkcustoms_ledger_core::rules::REJECTION_CODES;
 use zkcustoms_ledger_types::wire::MAX_WAIT_MS;
 
@@ -10,6 +11,22 @@ pub fn document() -> OpenApi {
     let string = json!({"type": "string"});
     let hash = || Param::path("hash", json!({"type": "string"})).required();
     let doc_errors = ["400", "401", "403", "404", "410", "503"];
+    // Every list is read a page at a time: `cursor` is a `next_cursor` a page answered (400
+    // bad-cursor otherwise), `limit` the page size (400 bad-query out of range).
+    let cursor = || {
+        Param::query(
+            "cursor",
+            json!({"type": "string", "pattern": "^v1\\.[0-9a-f]+$", "maxLength": MAX_CURSOR_LEN}),
+        )
+        .description("where the page starts: the next_cursor of the previous page (absent: the first page); anything else is 400 bad-cursor")
+    };
+    let limit = || {
+        Param::query(
+            "limit",
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE}),
+        )
+        .description("items per page; out of range is 400 bad-query")
+    };
     OpenApi::new(
         "zkcustoms ledger node",
         env!("CARGO_PKG_VERSION"),
@@ -56,6 +73,15 @@ pub fn document() -> OpenApi {
             .errors(&["400", "401", "403", "404"]),
     )
     .operation(
+        "/v1/blocks",
+        "get",
+        Operation::new("Finalized block headers, newest first, a page at a time (customs, auditor): {blocks: [{height, hash, parent, timestamp_ms, tx_root, tx_count, proposer}], next_cursor} (next_cursor null on the last page; blocks finalized meanwhile never shift a walk)")
+            .param(cursor())
+            .param(limit())
+            .ok("200", "block headers")
+            .errors(&["400", "401", "403"]),
+    )
+    .operation(
         "/v1/blocks/latest",
         "get",
         Operation::new("The latest finalized block (customs, auditor)")
@@ -73,8 +99,10 @@ pub fn document() -> OpenApi {
     .operation(
         "/v1/records",
         "get",
-        Operation::new("Every record of a consignment (customs, auditor): the records in ledger order, the examination mark, and per document type the current version with its full history (each version's digest, height, transaction hash, superseded-by, and the node's off-ledger copy: stored or forgotten)")
+        Operation::new("The records of a consignment, a page at a time (customs, auditor; a trader for its own consignments): the page's records in ledger order and next_cursor (null on the last page), the examination mark, and per document type the current version with its full history (each version's digest, height, transaction hash, superseded-by, and the node's off-ledger copy: stored or forgotten)")
             .param(Param::query("ucr", string.clone()).required())
+            .param(cursor())
+            .param(limit())
             .ok("200", "records")
             .errors(&["400", "401", "403"]),
     )
@@ -112,10 +140,12 @@ pub fn document() -> OpenApi {
     .operation(
         "/v1/registry/{authority}",
         "get",
-        Operation::new("An authority's published registry roots")
+        Operation::new("An authority's published registry roots, oldest first, a page at a time: {authority, latest_sequence, roots: [{sequence, root, height, timestamp_ms, current, acceptable_until_ms}], next_cursor}")
             .param(Param::path("authority", string.clone()).required())
+            .param(cursor())
+            .param(limit())
             .ok("200", "roots")
-            .errors(&["401", "404"]),
+            .errors(&["400", "401", "404"]),
     )
     .operation(
         "/v1/traders/{eori}",

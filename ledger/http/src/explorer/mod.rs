@@ -1,12 +1,15 @@
 //! The ledger explorer: server-rendered HTML pages for customs officers and auditors, served by
 //! the node at `/` on the API's listener ([`router`] is merged into [`crate::router`]).
 //!
-//! Pages: home (latest blocks and transactions, counts, status), a block, a transaction (its
+//! Pages: home (latest blocks, a page at a time, and their transactions, counts, status), a block, a transaction (its
 //! statement and public values in plain words, the node's verdict, finality, a download of its
 //! inclusion proof), search by UCR, transaction or block hash, nullifier or height, each
 //! authority's registry-root history, node and validator status, the amendment history of a
 //! consignment's documents, and "verify a proof" (an envelope pasted or uploaded, checked with the
-//! node's verifying keys).
+//! node's verifying keys). Long lists (blocks, a consignment's records and amendment history, an
+//! authority's roots) come a page at a time, each with a link to the next carrying the ledger's
+//! cursor (`?cursor=`, [`zkcustoms_ledger_core::queries::Cursor`]); a cursor that does not decode
+//! is a readable 400 page.
 //!
 //! What is public (blocks, counts, registry roots, status, verifying a proof) needs no sign-in.
 //! Records of consignments (UCR search, details of record transactions, amendment history) are
@@ -16,11 +19,13 @@
 //! also needs the session's own form token. The style sheet is compiled into the binary; pages
 //! load nothing else and carry a strict content security policy.
 
+mod lists;
 mod pages;
 mod session;
 mod verify;
 mod view;
 
+use lists::*;
 use pages::*;
 use session::*;
 use verify::*;
@@ -39,7 +44,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zkcustoms_ledger_core::chain::{Chain, TxStatus};
-use zkcustoms_ledger_core::queries::{self, MAX_RECORDS};
+use zkcustoms_ledger_core::queries::{self, BlockHeight};
 use zkcustoms_ledger_core::store::{StoreError, StoredBlock};
 use zkcustoms_ledger_types::tx::{Hash, Role, Transaction, Ucr};
 use zkcustoms_verifier::{ProofEnvelope, PublicValues, VerifyError};
@@ -52,8 +57,8 @@ pub const SESSION_COOKIE: &str = "zkcustoms_session";
 pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 /// Most sessions held at once; signing in beyond it is refused until some expire.
 pub const MAX_SESSIONS: usize = 10_000;
-/// Blocks shown on the home page.
-pub const LATEST_BLOCKS: u64 = 10;
+/// Blocks shown on a page of the home page's block list.
+pub const LATEST_BLOCKS: usize = 10;
 /// Transactions listed on the home page.
 pub const LATEST_TXS: usize = 20;
 /// Recent blocks read to show which validators propose.

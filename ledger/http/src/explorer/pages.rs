@@ -1,5 +1,6 @@
 //! The explorer's read-only pages: home, blocks, transactions (with the inclusion proof download),
-//! search, consignments and their amendment history, registry roots, node status.
+//! search, node status (the paged lists of records, amendment history and registry roots are in
+//! `lists.rs`).
 
 use super::*;
 
@@ -13,8 +14,12 @@ pub(crate) struct HomeData {
     pub total_txs: u64,
     /// Mempool transactions and bytes.
     pub mempool: (usize, usize),
-    /// The latest blocks, newest first.
+    /// A page of blocks, newest first (the latest without a cursor).
     pub blocks: Vec<StoredBlock>,
+    /// The cursor of the next (older) page of blocks.
+    pub next: Option<String>,
+    /// True on a page after the first.
+    pub later: bool,
     /// Published registry roots, per authority.
     pub roots: Vec<(String, usize)>,
 }
@@ -23,16 +28,18 @@ pub(super) async fn home(
     State(state): State<ApiState>,
     Extension(ex): Extension<Explorer>,
     headers: HeaderMap,
+    q: PageParam,
 ) -> Result<Response, Response> {
     let ctx = ex.ctx(&state, &headers);
+    let before = page_cursor::<BlockHeight>(&ctx, q)?;
     let chain = state.chain.clone();
     let data = read(&ctx, move || {
         let (height, tip) = chain.tip();
         let total_txs = ex.total_txs(&chain, height)?;
+        let page = queries::block_headers_page(chain.store(), before, LATEST_BLOCKS)?;
         let mut blocks = Vec::new();
-        let low = height.saturating_sub(LATEST_BLOCKS - 1).max(1);
-        for h in (low..=height).rev() {
-            if let Some(b) = chain.store().block(h)? {
+        for h in &page.items {
+            if let Some(b) = chain.store().block(h.height)? {
                 blocks.push(b);
             }
         }
@@ -47,6 +54,8 @@ pub(super) async fn home(
             total_txs,
             mempool: chain.mempool_size(),
             blocks,
+            next: page.next.map(|c| c.encode()),
+            later: before.is_some(),
             roots,
         })
     })
@@ -389,212 +398,6 @@ pub(super) fn signed_in_ucr(ctx: &Ctx, ucr: &str, what: &str, page: &str) -> Res
         ));
     }
     Ok(ucr)
-}
-
-/// A consignment's records.
-pub(crate) struct ConsignmentData {
-    /// Every record, in ledger order: location and transaction.
-    pub records: Vec<(zkcustoms_ledger_core::store::TxLocation, Transaction)>,
-    /// The examination mark, if any.
-    pub examination: Option<zkcustoms_ledger_core::store::ExaminationEntry>,
-    /// The latest version of each document type.
-    pub documents: Vec<(
-        zkcustoms_ledger_types::tx::DocumentKey,
-        zkcustoms_ledger_core::store::DocumentEntry,
-    )>,
-}
-
-pub(super) async fn consignment_page(
-    State(state): State<ApiState>,
-    Extension(ex): Extension<Explorer>,
-    headers: HeaderMap,
-    Path(ucr): Path<String>,
-) -> Result<Response, Response> {
-    let ctx = ex.ctx(&state, &headers);
-    let ucr = signed_in_ucr(&ctx, &ucr, "the records of a consignment", "")?;
-    let chain = state.chain.clone();
-    let key = ucr.clone();
-    let data = read(&ctx, move || {
-        let store = chain.store();
-        let records = queries::records(store, &key, MAX_RECORDS)?;
-        let examination = queries::examination(store, &key)?;
-        let mut documents: Vec<(
-            zkcustoms_ledger_types::tx::DocumentKey,
-            zkcustoms_ledger_core::store::DocumentEntry,
-        )> = Vec::new();
-        for (k, d) in queries::documents(store, &key)? {
-            match documents.last_mut() {
-                Some(last) if last.0.doc_type == k.doc_type => *last = (k, d),
-                _ => documents.push((k, d)),
-            }
-        }
-        Ok(ConsignmentData {
-            records,
-            examination,
-            documents,
-        })
-    })
-    .await?;
-    if data.records.is_empty() {
-        return Err(error(
-            &ctx,
-            StatusCode::NOT_FOUND,
-            "No records",
-            format!("The ledger holds no record of consignment {ucr}."),
-        ));
-    }
-    Ok(page(
-        &ctx,
-        StatusCode::OK,
-        &format!("Consignment {ucr}"),
-        view::consignment(&ctx, &ucr, &data),
-    ))
-}
-
-/// One anchored version of a document.
-pub(crate) struct VersionRow {
-    /// Document type and version.
-    pub key: zkcustoms_ledger_types::tx::DocumentKey,
-    /// Digest, reference, location.
-    pub entry: zkcustoms_ledger_core::store::DocumentEntry,
-    /// The version it replaced.
-    pub supersedes: Option<u32>,
-    /// Its block's timestamp.
-    pub timestamp_ms: Option<u64>,
-    /// Its transaction's hash.
-    pub tx_hash: Option<Hash>,
-}
-
-pub(super) async fn history_page(
-    State(state): State<ApiState>,
-    Extension(ex): Extension<Explorer>,
-    headers: HeaderMap,
-    Path(ucr): Path<String>,
-) -> Result<Response, Response> {
-    let ctx = ex.ctx(&state, &headers);
-    let ucr = signed_in_ucr(
-        &ctx,
-        &ucr,
-        "the amendment history of a consignment",
-        "/history",
-    )?;
-    let chain = state.chain.clone();
-    let key = ucr.clone();
-    let (rows, examination) = read(&ctx, move || {
-        let store = chain.store();
-        let mut rows = Vec::new();
-        for (k, entry) in queries::documents(store, &key)? {
-            let tx = queries::record(store, &key, entry.location)?;
-            let supersedes = match &tx {
-                Some(Transaction::AnchorDocument(a)) => a.supersedes,
-                _ => None,
-            };
-            rows.push(VersionRow {
-                timestamp_ms: store
-                    .block_header(entry.location.height)?
-                    .map(|h| h.timestamp_ms),
-                tx_hash: tx.map(|t| t.hash()),
-                supersedes,
-                key: k,
-                entry,
-            });
-        }
-        Ok((rows, queries::examination(store, &key)?))
-    })
-    .await?;
-    if rows.is_empty() {
-        return Err(error(
-            &ctx,
-            StatusCode::NOT_FOUND,
-            "No documents",
-            format!("No document is anchored under consignment {ucr}."),
-        ));
-    }
-    Ok(page(
-        &ctx,
-        StatusCode::OK,
-        &format!("Amendment history of {ucr}"),
-        view::history(&ucr, &rows, examination.as_ref()),
-    ))
-}
-
-/// One published registry root and its standing.
-pub(crate) struct RootRow {
-    /// Its sequence number.
-    pub sequence: u64,
-    /// The root and where it was published.
-    pub entry: zkcustoms_ledger_core::store::RootEntry,
-    /// Until when it stays acceptable, once superseded (milliseconds since the epoch).
-    pub acceptable_until_ms: Option<u64>,
-}
-
-pub(super) fn root_history(chain: &Chain, authority: &str) -> Result<Vec<RootRow>, StoreError> {
-    let roots = queries::root_history(chain.store(), authority)?;
-    let grace_ms = chain
-        .genesis()
-        .params()
-        .root_grace_seconds
-        .saturating_mul(1000);
-    Ok(roots
-        .iter()
-        .enumerate()
-        .map(|(i, (seq, e))| RootRow {
-            sequence: *seq,
-            entry: e.clone(),
-            acceptable_until_ms: roots
-                .get(i + 1)
-                .map(|(_, next)| next.timestamp_ms.saturating_add(grace_ms)),
-        })
-        .collect())
-}
-
-pub(super) async fn registry_index(
-    State(state): State<ApiState>,
-    Extension(ex): Extension<Explorer>,
-    headers: HeaderMap,
-) -> Result<Response, Response> {
-    let ctx = ex.ctx(&state, &headers);
-    let chain = state.chain.clone();
-    let all = read(&ctx, move || {
-        let mut all = Vec::new();
-        for a in chain.genesis().authorities.keys() {
-            all.push((a.clone(), root_history(&chain, a)?));
-        }
-        Ok(all)
-    })
-    .await?;
-    Ok(page(
-        &ctx,
-        StatusCode::OK,
-        "Registry roots",
-        view::registry_index(&all, state.chain.now_ms()),
-    ))
-}
-
-pub(super) async fn registry_page(
-    State(state): State<ApiState>,
-    Extension(ex): Extension<Explorer>,
-    headers: HeaderMap,
-    Path(authority): Path<String>,
-) -> Result<Response, Response> {
-    let ctx = ex.ctx(&state, &headers);
-    if !state.chain.genesis().authorities.contains_key(&authority) {
-        return Err(error(
-            &ctx,
-            StatusCode::NOT_FOUND,
-            "Unknown authority",
-            format!("{authority:?} is not an AEO authority of this ledger."),
-        ));
-    }
-    let chain = state.chain.clone();
-    let a = authority.clone();
-    let rows = read(&ctx, move || root_history(&chain, &a)).await?;
-    Ok(page(
-        &ctx,
-        StatusCode::OK,
-        &format!("Registry roots of {authority}"),
-        view::registry(&authority, &rows, state.chain.now_ms()),
-    ))
 }
 
 /// What the status page shows beyond genesis.

@@ -1,14 +1,17 @@
 //! The explorer's HTML (maud: every interpolated value is escaped). One function per page; the
 //! data comes from the handlers in the parent module.
 
-use super::{ConsignmentData, Ctx, HomeData, IncludedTx, RootRow, StatusData, Verdict, VersionRow};
+use super::{
+    ConsignmentData, Ctx, HistoryData, HomeData, IncludedTx, RootRow, RootsPage, StatusData,
+    Verdict, VersionRow,
+};
 use axum::http::StatusCode;
 use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
 use zkcustoms_circuits::date::Day;
 use zkcustoms_circuits::field::fr_to_hex;
 use zkcustoms_ledger_core::chain::TxStatus;
-use zkcustoms_ledger_core::store::{ExaminationEntry, Finality, StoredBlock};
+use zkcustoms_ledger_core::store::{Finality, StoredBlock};
 use zkcustoms_ledger_types::genesis::Genesis;
 use zkcustoms_ledger_types::tx::{Hash, Signer, Transaction, Ucr};
 use zkcustoms_verifier::{ProofEnvelope, VerifierKeys, VerifyError};
@@ -193,6 +196,20 @@ pub(crate) fn sign_in_needed(what: &str, back: &str) -> Markup {
     }
 }
 
+/// Links between the pages of a list at `base`: back to the first page on a later one, and on to
+/// the next page (`base?cursor=...`, labelled `onward`) when there is one. Cursors are `v1.` and
+/// hex digits: nothing in them needs escaping in an address.
+fn pager(base: &str, later: bool, next: Option<&str>, onward: &str) -> Markup {
+    html! {
+        @if later || next.is_some() {
+            nav.pager aria-label="Pages" {
+                @if later { a href=(base) { "← First page" } }
+                @if let Some(c) = next { a href={(base) "?cursor=" (c)} rel="next" { (onward) " →" } }
+            }
+        }
+    }
+}
+
 /// The home page.
 pub(crate) fn home(ctx: &Ctx, genesis: &Genesis, d: &HomeData) -> Markup {
     let latest_txs: Vec<(u64, &Transaction)> = d
@@ -224,11 +241,15 @@ pub(crate) fn home(ctx: &Ctx, genesis: &Genesis, d: &HomeData) -> Markup {
         }
         h2 { "Latest blocks" }
         @if d.blocks.is_empty() {
-            p { "No block is finalized yet." }
+            @if d.later { p { "No older block." } } @else { p { "No block is finalized yet." } }
+            (pager("/", d.later, None, "Older blocks"))
         } @else {
             div.table-wrap {
                 table {
-                    caption { "The " (d.blocks.len()) " most recent finalized blocks, newest first" }
+                    caption {
+                        @if d.later { (d.blocks.len()) " finalized blocks, newest first" }
+                        @else { "The " (d.blocks.len()) " most recent finalized blocks, newest first" }
+                    }
                     thead { tr {
                         th scope="col" class="num" { "Height" }
                         th scope="col" { "Time" }
@@ -250,6 +271,7 @@ pub(crate) fn home(ctx: &Ctx, genesis: &Genesis, d: &HomeData) -> Markup {
                     }
                 }
             }
+            (pager("/", d.later, d.next.as_deref(), "Older blocks"))
             h2 { "Their transactions" }
             div.table-wrap {
                 table {

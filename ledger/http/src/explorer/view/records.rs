@@ -40,7 +40,11 @@ pub(crate) fn consignment(ctx: &Ctx, ucr: &Ucr, d: &ConsignmentData) -> Markup {
         }
         h2 { "Records" }
         div.table-wrap { table {
-            caption { (d.records.len()) " record(s), in ledger order" }
+            caption {
+                (d.records.len()) " record(s)"
+                @if d.later || d.next.is_some() { " on this page" }
+                ", in ledger order"
+            }
             thead { tr {
                 th scope="col" class="num" { "Block" } th scope="col" { "Kind" }
                 th scope="col" { "What" } th scope="col" { "Transaction" }
@@ -63,11 +67,14 @@ pub(crate) fn consignment(ctx: &Ctx, ucr: &Ucr, d: &ConsignmentData) -> Markup {
                 }
             }
         } }
+        (pager(&format!("/consignments/{ucr}"), d.later, d.next.as_deref(), "Next records"))
     }
 }
 
 /// The amendment history of a consignment's documents (signed-in viewers only).
-pub(crate) fn history(ucr: &Ucr, rows: &[VersionRow], exam: Option<&ExaminationEntry>) -> Markup {
+pub(crate) fn history(ucr: &Ucr, d: &HistoryData) -> Markup {
+    let rows = &d.rows;
+    let paged = d.later || d.next.is_some();
     let mut types: Vec<&str> = rows.iter().map(|r| r.key.doc_type.as_str()).collect();
     types.dedup();
     html! {
@@ -77,7 +84,7 @@ pub(crate) fn history(ucr: &Ucr, rows: &[VersionRow], exam: Option<&ExaminationE
              never edited. "
             a href={"/consignments/" (ucr)} { "Back to the consignment's records" }
         }
-        @if let Some(e) = exam {
+        @if let Some(e) = &d.examination {
             div.notice.note { p {
                 "Amendments closed: customs office " (e.office) " started examining the declaration on "
                 (time(e.timestamp_ms)) " (block " (e.location.height) ")."
@@ -87,10 +94,9 @@ pub(crate) fn history(ucr: &Ucr, rows: &[VersionRow], exam: Option<&ExaminationE
         }
         @for t in types {
             @let versions: Vec<&VersionRow> = rows.iter().filter(|r| r.key.doc_type == t).collect();
-            @let latest = versions.last().map(|r| r.key.version);
             h2 { "Document: " (t) }
             div.table-wrap { table {
-                caption { (versions.len()) " version(s) of " (t) }
+                caption { (versions.len()) " version(s) of " (t) @if paged { " on this page" } }
                 thead { tr {
                     th scope="col" class="num" { "Version" } th scope="col" { "Status" }
                     th scope="col" { "Anchored" } th scope="col" { "SHA-256 digest" }
@@ -101,7 +107,10 @@ pub(crate) fn history(ucr: &Ucr, rows: &[VersionRow], exam: Option<&ExaminationE
                         tr {
                             td.num { (r.key.version) }
                             td {
-                                @if Some(r.key.version) == latest { "current" } @else { "superseded" }
+                                @match r.superseded_by {
+                                    None => { "current" }
+                                    Some(v) => { "superseded by " (v) }
+                                }
                                 @if let Some(s) = r.supersedes { " (replaces " (s) ")" }
                             }
                             td {
@@ -118,5 +127,6 @@ pub(crate) fn history(ucr: &Ucr, rows: &[VersionRow], exam: Option<&ExaminationE
                 }
             } }
         }
+        (pager(&format!("/consignments/{ucr}/history"), d.later, d.next.as_deref(), "More versions"))
     }
 }

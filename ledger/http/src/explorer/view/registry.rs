@@ -9,7 +9,7 @@ pub(super) fn root_rows(rows: &[RootRow], now_ms: u64) -> Markup {
             th scope="col" { "Published" } th scope="col" { "Standing" }
         } }
         tbody {
-            @for r in rows.iter().rev() {
+            @for r in rows {
                 tr {
                     td.num { (r.sequence) }
                     td.hash { (fr_to_hex(&r.entry.root)) }
@@ -28,7 +28,7 @@ pub(super) fn root_rows(rows: &[RootRow], now_ms: u64) -> Markup {
 }
 
 /// Every authority's registry roots.
-pub(crate) fn registry_index(all: &[(String, Vec<RootRow>)], now_ms: u64) -> Markup {
+pub(crate) fn registry_index(all: &[(String, RootsPage)], now_ms: u64) -> Markup {
     html! {
         h1 { "Registry roots" }
         p {
@@ -36,32 +36,42 @@ pub(crate) fn registry_index(all: &[(String, Vec<RootRow>)], now_ms: u64) -> Mar
              Proofs of AEO status are accepted against the current root, or a superseded one \
              during its grace period."
         }
-        @for (a, rows) in all {
+        @for (a, roots) in all {
             h2 { a href={"/registry/" (a)} { (a) } }
-            @if rows.is_empty() {
+            @if roots.rows.is_empty() {
                 p { "No root published yet." }
             } @else {
                 div.table-wrap { table {
-                    caption { "Roots of " (a) ", newest first" }
-                    (root_rows(rows, now_ms))
+                    caption {
+                        @if roots.next.is_some() { "The latest roots of " (a) ", newest first" }
+                        @else { "Roots of " (a) ", newest first" }
+                    }
+                    (root_rows(&roots.rows, now_ms))
                 } }
+                @if roots.next.is_some() {
+                    p { a href={"/registry/" (a)} { "Every root of " (a) } }
+                }
             }
         }
     }
 }
 
 /// One authority's registry-root history.
-pub(crate) fn registry(authority: &str, rows: &[RootRow], now_ms: u64) -> Markup {
+pub(crate) fn registry(authority: &str, roots: &RootsPage, now_ms: u64) -> Markup {
+    let paged = roots.later || roots.next.is_some();
     html! {
         h1 { "Registry roots of " (authority) }
-        @if rows.is_empty() {
+        @if roots.rows.is_empty() && !roots.later {
             p { "This authority has published no root yet." }
+        } @else if roots.rows.is_empty() {
+            p { "No older root." }
         } @else {
             div.table-wrap { table {
-                caption { (rows.len()) " root(s), newest first" }
-                (root_rows(rows, now_ms))
+                caption { (roots.rows.len()) " root(s)" @if paged { " on this page" } ", newest first" }
+                (root_rows(&roots.rows, now_ms))
             } }
         }
+        (pager(&format!("/registry/{authority}"), roots.later, roots.next.as_deref(), "Older roots"))
         p { a href="/registry" { "All authorities" } }
     }
 }
