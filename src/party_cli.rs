@@ -14,6 +14,30 @@ use zkcustoms_ledger_types::tx::{
 /// `zkcustoms party`.
 #[derive(Subcommand)]
 pub enum PartyCommand {
+    /// Give a person an explorer account on a node: a fresh sign-in token written to
+    /// `--token-out` (owner-readable only) and its hash added to the node configuration under
+    /// the person's name and the customs office or auditor they read as (the node reads its
+    /// accounts at start). With `--remove`, take the named account away instead.
+    ExplorerAccount {
+        /// The node configuration (`node.json`).
+        #[arg(long)]
+        config: PathBuf,
+        /// The ledger's genesis file (the party must be one of its offices or auditors).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The person's name, as the explorer shows it (e.g. `J. Schmidt, DE-HAMBURG-HAFEN`).
+        #[arg(long)]
+        name: String,
+        /// The customs office or auditor of genesis they read as.
+        #[arg(long, required_unless_present = "remove")]
+        party: Option<String>,
+        /// Where to write the token to hand to the person (never an existing file).
+        #[arg(long, required_unless_present = "remove")]
+        token_out: Option<PathBuf>,
+        /// Remove the named account.
+        #[arg(long, conflicts_with_all = ["party", "token_out"])]
+        remove: bool,
+    },
     /// Make a party's Ed25519 key file (owner-readable only; an existing file is never replaced)
     /// and print its public key, which is all that leaves the party.
     New {
@@ -135,6 +159,20 @@ fn trader_record(client: &Client, trader: &Eori) -> Result<serde_json::Value, Re
 /// Runs `party`.
 pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
     match cmd {
+        PartyCommand::ExplorerAccount {
+            config,
+            genesis,
+            name,
+            party,
+            token_out,
+            remove,
+        } => Ok(explorer_account(
+            &config,
+            &genesis,
+            &name,
+            party.as_deref().zip(token_out.as_deref()),
+            remove,
+        )?),
         PartyCommand::New { out } => {
             if out.exists() {
                 return Err(anyhow!("{} exists: choose another file", out.display()).into());
@@ -255,4 +293,81 @@ fn next_sequence(record: &serde_json::Value) -> Result<u32> {
         .as_u64()
         .ok_or_else(|| anyhow!("the node answered no key sequence for the trader"))?;
     u32::try_from(latest + 1).context("key sequence out of range")
+}
+
+/// Adds (`new` is the party and the token file) or removes an explorer account of a node
+/// configuration. The configuration is rewritten whole through a temporary file and a rename,
+/// so a crash leaves the old or the new one; every other field is kept as written.
+fn explorer_account(
+    config: &std::path::Path,
+    genesis: &std::path::Path,
+    name: &str,
+    new: Option<(&str, &std::path::Path)>,
+    remove: bool,
+) -> Result<()> {
+    use zkcustoms_ledger_types::genesis::{ExplorerAccount, Genesis, NodeConfig};
+    let text = std::fs::read_to_string(config)
+        .with_context(|| format!("cannot read {}", config.display()))?;
+    let current = NodeConfig::parse(&text, config)?;
+    let genesis = Genesis::load(genesis)?;
+    let mut accounts = current.explorer_accounts;
+    let mut token = None;
+    if remove {
+        let before = accounts.len();
+        accounts.retain(|a| a.name != name);
+        if accounts.len() == before {
+            return Err(anyhow!(
+                "{} has no explorer account {name:?}",
+                config.display()
+            ));
+        }
+    } else {
+        let (party, out) = new.ok_or_else(|| anyhow!("give --party and --token-out"))?;
+        if accounts.iter().any(|a| a.name == name) {
+            return Err(anyhow!(
+                "{} already has an explorer account {name:?}: remove it first or choose another name",
+                config.display()
+            ));
+        }
+        if out.exists() {
+            return Err(anyhow!("{} exists: choose another file", out.display()));
+        }
+        let (account, t) = ExplorerAccount::generate(name, party)?;
+        accounts.push(account);
+        token = Some((out, t));
+    }
+    // The node would refuse an account of an unknown party at start: refuse it now.
+    zkcustoms_ledger_http::Accounts::new(&accounts, &genesis).map_err(|e| anyhow!(e))?;
+    let mut value: serde_json::Value = serde_json::from_str(&text)?;
+    value["explorer_accounts"] = serde_json::to_value(&accounts)?;
+    if accounts.is_empty() {
+        value.as_object_mut().map(|o| o.remove("explorer_accounts"));
+    }
+    if let Some((out, t)) = &token {
+        crypto::write_secret(out, format!("{t}\n").as_bytes())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    let tmp = config.with_extension("json.tmp");
+    let written = crypto::write_secret(&tmp, serde_json::to_string_pretty(&value)?.as_bytes())
+        .and_then(|()| std::fs::rename(&tmp, config));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        if let Some((out, _)) = &token {
+            let _ = std::fs::remove_file(out);
+        }
+        return Err(anyhow!("cannot write {}: {e}", config.display()));
+    }
+    match token {
+        Some((out, _)) => eprintln!(
+            "explorer account {name:?} added to {}; its token is in {} (hand it to its holder); \
+             restart the node to apply",
+            config.display(),
+            out.display()
+        ),
+        None => eprintln!(
+            "explorer account {name:?} removed from {}; restart the node to apply",
+            config.display()
+        ),
+    }
+    Ok(())
 }

@@ -246,11 +246,12 @@ fn the_explorer_in_a_real_browser() {
         "{signed_out:?}"
     );
 
-    // Sign in with the customs token: back on the consignment, its records shown.
+    // Sign in with the explorer account of the office's officer: back on the consignment, its
+    // records shown, the officer and the office named.
     b.click("main a[href^=\"/signin\"]");
-    b.wait_for_text("API token");
+    b.wait_for_text("Account token");
     shot("sign-in");
-    b.type_into("#token", l.token("customs").trim());
+    b.type_into("#token", l.token(&format!("explorer-{OFFICE}")).trim());
     b.click("main form button");
     let text = b.wait_for_text("Latest documents");
     assert!(b.url().ends_with(&format!("/consignments/{UCR}")));
@@ -259,7 +260,7 @@ fn the_explorer_in_a_real_browser() {
         "vault://trader/declaration/2",
         "AEO certificate of tier AEOS",
         "totals 18432.50 EUR",
-        "Signed in: customs",
+        "Signed in: officer at DE-HAMBURG-HAFEN (customs DE-HAMBURG-HAFEN)",
     ] {
         assert!(text.contains(want), "{want:?} missing: {text}");
     }

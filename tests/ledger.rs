@@ -812,6 +812,159 @@ fn a_node_refuses_a_database_of_another_chain() {
 }
 
 #[test]
+fn explorer_accounts_are_named_people_of_offices_and_auditors() {
+    let l = Ledger::prepare(false);
+    let (config, genesis) = (l.path("node.json"), l.path("genesis.json"));
+    let account = |extra: &[&str]| {
+        let mut args = vec![
+            "party",
+            "explorer-account",
+            "--config",
+            &config,
+            "--genesis",
+            &genesis,
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let config_text = || std::fs::read_to_string(l.dir.join("node.json")).unwrap();
+    // The dev genesis gives each office and auditor an account.
+    let dev: Value = serde_json::from_str(&config_text()).unwrap();
+    let names: Vec<&str> = dev["explorer_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"officer at DE-HAMBURG-HAFEN"), "{names:?}");
+    assert!(names.contains(&"auditor AUDIT-EU-1"), "{names:?}");
+
+    let token = l.path("schmidt.token");
+    let o = account(&[
+        "--name",
+        "J. Schmidt",
+        "--party",
+        OFFICE,
+        "--token-out",
+        &token,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&token).unwrap();
+    assert_eq!(text.trim().len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in [&token, &config] {
+            let mode = std::fs::metadata(f).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{f} is readable by others");
+        }
+    }
+    // The configuration keeps only the token's hash, and every other field as it was.
+    let after: Value = serde_json::from_str(&config_text()).unwrap();
+    assert!(!config_text().contains(text.trim()));
+    let schmidt = after["explorer_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "J. Schmidt")
+        .unwrap();
+    assert_eq!(schmidt["party"], OFFICE);
+    assert_eq!(
+        schmidt["token_sha256"].as_str().unwrap(),
+        zkcustoms_ledger_types::genesis::explorer_token_hash(&text)
+    );
+    for field in ["validator_key", "keys", "tokens", "document_master_key"] {
+        assert_eq!(after[field], dev[field], "{field}");
+    }
+
+    // Refused, the configuration untouched and no token written: the same name again, a party
+    // that is a trader, an authority or unknown, a token file that exists.
+    let before = config_text();
+    let refusals: [(&[&str], &str); 5] = [
+        (
+            &[
+                "--name",
+                "J. Schmidt",
+                "--party",
+                OFFICE,
+                "--token-out",
+                &l.path("t1"),
+            ],
+            "already has",
+        ),
+        (
+            &["--name", "T", "--party", EORI, "--token-out", &l.path("t2")],
+            "neither a customs office",
+        ),
+        (
+            &[
+                "--name",
+                "A",
+                "--party",
+                "DE-GZD",
+                "--token-out",
+                &l.path("t3"),
+            ],
+            "neither a customs office",
+        ),
+        (
+            &[
+                "--name",
+                "N",
+                "--party",
+                "NOBODY",
+                "--token-out",
+                &l.path("t4"),
+            ],
+            "neither a customs office",
+        ),
+        (
+            &["--name", "M", "--party", OFFICE, "--token-out", &token],
+            "exists",
+        ),
+    ];
+    for (args, why) in refusals {
+        let o = account(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(why), "{args:?}: {}", stderr(&o));
+        assert_eq!(config_text(), before, "{args:?}");
+    }
+    for t in ["t1", "t2", "t3", "t4"] {
+        assert!(!l.dir.join(t).exists(), "{t}");
+    }
+    let o = account(&["--name", "J. Schmidt", "--remove"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(serde_json::from_str::<Value>(&config_text()).unwrap(), dev);
+    let o = account(&["--name", "J. Schmidt", "--remove"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no explorer account"), "{}", stderr(&o));
+
+    // A node whose configuration names an account of a party genesis does not have refuses to
+    // start.
+    let mut bad = dev.clone();
+    bad["explorer_accounts"][0]["party"] = Value::from("NL-NOWHERE");
+    std::fs::write(l.dir.join("node.json"), bad.to_string()).unwrap();
+    let o = bin()
+        .args([
+            "node",
+            "--genesis",
+            &genesis,
+            "--data-dir",
+            l.data.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("NL-NOWHERE is neither a customs office nor an auditor"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn genesis_is_development_only_and_never_overwritten() {
     let f = fixture();
     let l = Ledger::prepare(false);

@@ -12,6 +12,7 @@
 //! of an anchored document with an access list, the roles on it read them, the trader or customs
 //! forgets the document (409 uploaded twice, 410 forgotten, 422 digest mismatch).
 
+pub mod accounts;
 mod auth;
 mod document_routes;
 pub mod explorer;
@@ -19,6 +20,7 @@ mod openapi;
 #[cfg(feature = "test-utils")]
 pub mod testing;
 
+pub use accounts::{Account, Accounts};
 pub use auth::{Caller, PartyAuth};
 pub use openapi::document as openapi_document;
 pub use zkcustoms_ledger_types::wire::MAX_WAIT_MS;
@@ -76,6 +78,8 @@ pub struct ApiState {
     pub rates: Rates,
     /// The replay guard and clock window of requests signed by parties.
     pub parties: Arc<PartyAuth>,
+    /// Who may sign in to the explorer, and as which party.
+    pub accounts: Arc<Accounts>,
 }
 
 impl FromRef<ApiState> for Tokens<Role> {

@@ -18,9 +18,9 @@ use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
 use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
-use zkcustoms_ledger_http::testing::{self, token};
+use zkcustoms_ledger_http::testing::{self, explorer_token, token};
 use zkcustoms_ledger_types::crypto;
-use zkcustoms_ledger_types::genesis::{Params, PinnedKey};
+use zkcustoms_ledger_types::genesis::{Genesis, Params, PinnedKey, SignerEntry};
 use zkcustoms_ledger_types::tx::{
     ledger_scope, sha256, MarkExamination, PublishRoot, Role, Transaction, Ucr,
 };
@@ -31,6 +31,7 @@ use zkcustoms_verifier::{KeyDir, ProofEnvelope, PublicValues};
 
 const AUTHORITY: &str = "DE-GZD";
 const OFFICE: &str = "DE-HAMBURG-HAFEN";
+const AUDITOR: &str = "AUDIT-EU-1";
 const UCR: &str = "26DE-HAM-000042";
 const TRADER: &str = "DE123456789012345";
 const HOST: &str = "127.0.0.1:8080";
@@ -90,6 +91,14 @@ fn node() -> &'static Node {
                 max_block_txs: 512,
             },
         );
+        // An auditor, whose explorer account signs in as such.
+        let mut file = genesis.file.clone();
+        file.auditors.push(SignerEntry {
+            id: AUDITOR.into(),
+            public_key: crypto::public_hex(&crypto::public_of(&crypto::generate())),
+            administration: None,
+        });
+        let genesis = Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap();
         let db = tempfile::tempdir().unwrap();
         let chain = Arc::new(
             Chain::open(
@@ -236,9 +245,12 @@ async fn post(
 const FORM: &str = "application/x-www-form-urlencoded";
 const HERE: &str = "http://127.0.0.1:8080";
 
-/// Signs in with a role's token and answers the session id.
+/// Signs in with the test explorer account of a role and answers the session id.
 async fn sign_in(role: Role) -> String {
-    let body = format!("token={}&next=%2Fconsignments%2F{UCR}", token(role));
+    let body = format!(
+        "token={}&next=%2Fconsignments%2F{UCR}",
+        explorer_token(role)
+    );
     let p = post("/signin", FORM, body.into_bytes(), HERE, None).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     assert_eq!(p.location(), format!("/consignments/{UCR}"));
@@ -354,7 +366,10 @@ async fn records_need_a_customs_or_auditor_sign_in() {
         .says(StatusCode::UNAUTHORIZED, "Sign in");
     get(&format!("/consignments/{UCR}"), None)
         .await
-        .says(StatusCode::UNAUTHORIZED, "customs or auditor")
+        .says(
+            StatusCode::UNAUTHORIZED,
+            "customs officer's or auditor's explorer account",
+        )
         .lacks("vault://");
     get(&format!("/consignments/{UCR}/history"), None)
         .await
@@ -436,11 +451,14 @@ async fn sign_in_refuses_other_tokens_and_other_sites_and_signs_out() {
     let wrong = post("/signin", FORM, b"token=nope".to_vec(), HERE, None).await;
     wrong.says(StatusCode::UNAUTHORIZED, "not one of the node");
     assert!(wrong.headers.get(header::SET_COOKIE).is_none());
-    let trader = format!("token={}", token(Role::Trader));
-    post("/signin", FORM, trader.into_bytes(), HERE, None)
-        .await
-        .says(StatusCode::FORBIDDEN, "Only customs and auditor");
-    let customs = format!("token={}", token(Role::Customs));
+    // API tokens, even customs', do not sign a person in: accounts are named.
+    for role in [Role::Trader, Role::Customs, Role::Auditor] {
+        let api = format!("token={}", token(role));
+        let p = post("/signin", FORM, api.into_bytes(), HERE, None).await;
+        p.says(StatusCode::FORBIDDEN, "explorer account of their own");
+        assert!(p.headers.get(header::SET_COOKIE).is_none());
+    }
+    let customs = format!("token={}", explorer_token(Role::Customs));
     post(
         "/signin",
         FORM,
@@ -460,7 +478,12 @@ async fn sign_in_refuses_other_tokens_and_other_sites_and_signs_out() {
     let s = sign_in(Role::Customs).await;
     let page = get("/", Some(&s)).await;
     page.says(StatusCode::OK, "Sign out")
-        .says(StatusCode::OK, UCR);
+        .says(StatusCode::OK, UCR)
+        .says(StatusCode::OK, "officer at DE-HAMBURG-HAFEN")
+        .says(StatusCode::OK, "customs DE-HAMBURG-HAFEN");
+    get("/", Some(&sign_in(Role::Auditor).await))
+        .await
+        .says(StatusCode::OK, "auditor AUDIT-EU-1");
     let csrf = page
         .body
         .split("name=\"csrf\" value=\"")

@@ -189,7 +189,7 @@ impl Node {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(format!(
                 "token={}&next=%2F",
-                token(Role::Customs)
+                testing::explorer_token(Role::Customs)
             )))
             .unwrap();
         let response = self.router.clone().oneshot(req).await.unwrap();

@@ -170,6 +170,8 @@ pub fn run_until(
         "ledger opened"
     );
     let tokens = api::role_tokens(&config.tokens);
+    let accounts = api::Accounts::new(&config.explorer_accounts, &genesis)
+        .map_err(|e| NodeError::Start(format!("{}: {e}", opts.config.display())))?;
     // Bind the API before consensus starts, so a port in use is reported at once.
     let std_listener = std::net::TcpListener::bind(opts.listen)
         .map_err(|e| NodeError::Start(format!("cannot listen on {}: {e}", opts.listen)))?;
@@ -233,6 +235,7 @@ pub fn run_until(
             max_concurrency: opts.max_concurrency,
             rates: opts.rates,
             parties: std::sync::Arc::default(),
+            accounts: Arc::new(accounts),
         };
         info!(api = %opts.listen, p2p = %p2p_address, "node running");
         if let Err(e) = zkcustoms_http::serve_until(std_listener, api::router(state), stop).await {

@@ -295,6 +295,71 @@ pub struct NodeConfig {
     /// directory. The environment variable `ZKCUSTOMS_DOCUMENT_MASTER_KEY` takes precedence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_master_key: Option<PathBuf>,
+    /// The people who may sign in to the node's explorer, each as a named customs officer or
+    /// auditor with a token of their own (API tokens do not sign in).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explorer_accounts: Vec<ExplorerAccount>,
+}
+
+/// Most explorer accounts a node configuration holds.
+pub const MAX_EXPLORER_ACCOUNTS: usize = 10_000;
+
+/// A person who signs in to a node's explorer: their name, the party of genesis they read as (a
+/// customs office or an auditor) and the SHA-256 of their sign-in token, so that the
+/// configuration holds no token it could leak.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExplorerAccount {
+    /// Who signs in, shown on every page and logged at each sign-in (1 to 64 characters, no
+    /// control characters), e.g. `J. Schmidt, DE-HAMBURG-HAFEN`.
+    pub name: String,
+    /// The customs office or auditor of genesis they read as.
+    pub party: String,
+    /// SHA-256 of their sign-in token, 64 lower-case hex digits.
+    pub token_sha256: String,
+}
+
+impl ExplorerAccount {
+    /// A new account with a fresh random token: the account, and the token to hand to its
+    /// holder (the account keeps only its hash).
+    pub fn generate(name: &str, party: &str) -> Result<(Self, String), GenesisError> {
+        let token = random_token();
+        let account = ExplorerAccount {
+            name: name.to_owned(),
+            party: party.to_owned(),
+            token_sha256: explorer_token_hash(&token),
+        };
+        account.check()?;
+        Ok((account, token))
+    }
+
+    /// Checks the account's fields (not yet that genesis knows its party).
+    pub fn check(&self) -> Result<(), GenesisError> {
+        let n = self.name.chars().count();
+        if n == 0 || n > 64 || self.name.chars().any(char::is_control) {
+            return Err(invalid(format!(
+                "explorer account {:?}: a name is 1 to 64 characters without control characters",
+                self.name
+            )));
+        }
+        check_party_id("explorer account party", &self.party)
+            .map_err(|e| invalid(format!("explorer account {:?}: {e}", self.name)))?;
+        let hash = &self.token_sha256;
+        if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(invalid(format!(
+                "explorer account {:?}: token_sha256 is 64 lower-case hex digits",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The hash an explorer account keeps of its token: SHA-256 of the token's text, trimmed of
+/// surrounding white space (as token files end with a newline), in lower-case hex.
+pub fn explorer_token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.trim().as_bytes()))
 }
 
 impl NodeConfig {
@@ -330,6 +395,8 @@ impl NodeConfig {
                 }
             }
         }
+        check_explorer_accounts(&cfg.explorer_accounts)
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         cfg.validator_key = dir.join(&cfg.validator_key);
         cfg.keys = dir.join(&cfg.keys);
@@ -337,6 +404,34 @@ impl NodeConfig {
         cfg.document_master_key = cfg.document_master_key.map(|d| dir.join(d));
         Ok(cfg)
     }
+}
+
+/// Checks a list of explorer accounts: each account's fields, at most
+/// [`MAX_EXPLORER_ACCOUNTS`], no name and no token twice.
+pub fn check_explorer_accounts(accounts: &[ExplorerAccount]) -> Result<(), GenesisError> {
+    if accounts.len() > MAX_EXPLORER_ACCOUNTS {
+        return Err(invalid(format!(
+            "at most {MAX_EXPLORER_ACCOUNTS} explorer accounts"
+        )));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    let mut hashes = std::collections::BTreeSet::new();
+    for a in accounts {
+        a.check()?;
+        if !names.insert(&a.name) {
+            return Err(invalid(format!(
+                "explorer account {:?} is listed twice",
+                a.name
+            )));
+        }
+        if !hashes.insert(&a.token_sha256) {
+            return Err(invalid(format!(
+                "explorer account {:?} has the token of another account",
+                a.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What `genesis --dev` makes.
@@ -375,6 +470,9 @@ pub struct DevGenesis {
     pub signer_keys: BTreeMap<String, PathBuf>,
     /// Token file of each role (the same tokens for every node).
     pub token_files: BTreeMap<Role, PathBuf>,
+    /// Explorer sign-in token file of each office and auditor, by party id (one account each,
+    /// on every node).
+    pub explorer_token_files: BTreeMap<String, PathBuf>,
 }
 
 fn random_token() -> String {
@@ -476,6 +574,21 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
         crypto::write_secret(&path, format!("{token}\n").as_bytes()).map_err(io_err(&path))?;
         token_files.insert(*role, path);
     }
+    // One explorer account per office and auditor, named after it.
+    let mut explorer_accounts = Vec::new();
+    let mut explorer_token_files = BTreeMap::new();
+    let people = opts
+        .offices
+        .iter()
+        .map(|id| (format!("officer at {id}"), id))
+        .chain(opts.auditors.iter().map(|id| (format!("auditor {id}"), id)));
+    for (name, id) in people {
+        let (account, token) = ExplorerAccount::generate(&name, id)?;
+        let path = opts.out.join(format!("explorer-{id}.token"));
+        crypto::write_secret(&path, format!("{token}\n").as_bytes()).map_err(io_err(&path))?;
+        explorer_token_files.insert(id.clone(), path);
+        explorer_accounts.push(account);
+    }
     for (i, key) in validator_keys.iter().enumerate() {
         let key_file = format!("validator-{i}.key");
         let key_path = opts.out.join(&key_file);
@@ -509,6 +622,7 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
             listen,
             data_dir,
             document_master_key: Some(PathBuf::from(master_file)),
+            explorer_accounts: explorer_accounts.clone(),
         };
         let path = opts.out.join(if opts.validators == 1 {
             "node.json".to_string()
@@ -524,5 +638,6 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
         node_configs,
         signer_keys,
         token_files,
+        explorer_token_files,
     })
 }

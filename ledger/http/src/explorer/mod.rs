@@ -13,8 +13,9 @@
 //!
 //! What is public (blocks, counts, registry roots, status, verifying a proof) needs no sign-in.
 //! Records of consignments (UCR search, details of record transactions, amendment history) are
-//! shown only to a viewer signed in with the node's customs or auditor API token: signing in
-//! starts a server-side session named by a random id in an `HttpOnly`, `SameSite=Strict` cookie.
+//! shown only to a viewer signed in with an explorer account of the node (a named person reading
+//! as a customs office or an auditor of genesis, [`crate::accounts`]; API tokens do not sign in):
+//! signing in starts a server-side session named by a random id in an `HttpOnly`, `SameSite=Strict` cookie.
 //! Every form that changes something checks that it was posted from this origin, and signing out
 //! also needs the session's own form token. The style sheet is compiled into the binary; pages
 //! load nothing else and carry a strict content security policy.
@@ -30,6 +31,7 @@ use pages::*;
 use session::*;
 use verify::*;
 
+use crate::accounts::Account;
 use crate::ApiState;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::FormRejection;
@@ -46,7 +48,8 @@ use std::time::{Duration, Instant};
 use zkcustoms_ledger_core::chain::{Chain, TxStatus};
 use zkcustoms_ledger_core::queries::{self, BlockHeight};
 use zkcustoms_ledger_core::store::{StoreError, StoredBlock};
-use zkcustoms_ledger_types::tx::{Hash, Role, Transaction, Ucr};
+use zkcustoms_ledger_types::party::Party;
+use zkcustoms_ledger_types::tx::{Hash, Transaction, Ucr};
 use zkcustoms_verifier::{ProofEnvelope, PublicValues, VerifyError};
 
 /// Largest body the explorer's forms accept (an envelope is about 1.5 KiB), in bytes.
@@ -64,10 +67,11 @@ pub const LATEST_TXS: usize = 20;
 /// Recent blocks read to show which validators propose.
 pub const RECENT_PROPOSALS: u64 = 100;
 
-/// A signed-in session.
+/// A signed-in session: the account's name and party.
 #[derive(Clone)]
 struct Session {
-    role: Role,
+    name: String,
+    party: Party,
     csrf: String,
     expires: Instant,
 }
@@ -98,11 +102,13 @@ impl Default for Explorer {
     }
 }
 
-/// Who is looking at a page: the role of a signed-in viewer and their form token.
+/// Who is looking at a page: a signed-in account's name and party, and its form token.
 #[derive(Clone, Debug)]
 pub(crate) struct Viewer {
-    /// Customs or auditor.
-    pub role: Role,
+    /// The account's name.
+    pub name: String,
+    /// The customs office or auditor the account reads as.
+    pub party: Party,
     /// The token the sign-out form carries.
     pub csrf: String,
 }
@@ -160,7 +166,8 @@ impl Explorer {
         let mut sessions = self.sessions.lock().expect("sessions lock");
         match sessions.get(&id) {
             Some(s) if s.expires > Instant::now() => Some(Viewer {
-                role: s.role,
+                name: s.name.clone(),
+                party: s.party.clone(),
                 csrf: s.csrf.clone(),
             }),
             Some(_) => {
@@ -171,8 +178,8 @@ impl Explorer {
         }
     }
 
-    /// Starts a session; `None` when too many are open.
-    fn sign_in(&self, role: Role) -> Option<String> {
+    /// Starts a session of an account; `None` when too many are open.
+    fn sign_in(&self, account: &Account) -> Option<String> {
         let mut sessions = self.sessions.lock().expect("sessions lock");
         let now = Instant::now();
         sessions.retain(|_, s| s.expires > now);
@@ -183,7 +190,8 @@ impl Explorer {
         sessions.insert(
             id.clone(),
             Session {
-                role,
+                name: account.name.clone(),
+                party: account.party.clone(),
                 csrf: random_hex(16),
                 expires: now + SESSION_TTL,
             },

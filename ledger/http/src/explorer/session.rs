@@ -1,5 +1,6 @@
 //! Signing in and out: a server-side session named by a random id in an `HttpOnly`,
-//! `SameSite=Strict` cookie, for viewers with the node's customs or auditor API token.
+//! `SameSite=Strict` cookie, for the node's explorer accounts (each a named person reading as a
+//! customs office or an auditor). Each sign-in is logged with the account and its party.
 
 use super::*;
 
@@ -71,33 +72,34 @@ pub(super) async fn signin(
         ));
     };
     let next = local_path(form.next.as_deref());
-    let role = state.tokens.principal(&form.token);
     let refused = |status: StatusCode, message: &str| {
         page(&ctx, status, "Sign in", view::signin(&next, Some(message)))
     };
-    match role {
-        None => Err(refused(
-            StatusCode::UNAUTHORIZED,
-            "This token is not one of the node's API tokens.",
-        )),
-        Some(role @ (Role::Customs | Role::Auditor)) => {
-            let Some(id) = ex.sign_in(role) else {
-                return Err(refused(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Too many people are signed in: try again later.",
-                ));
-            };
-            let mut r = redirect(&next);
-            let value = HeaderValue::from_str(&session_cookie(&id, SESSION_TTL.as_secs()))
-                .map_err(|e| internal(&ctx, e))?;
-            r.headers_mut().insert(header::SET_COOKIE, value);
-            Ok(r)
+    let Some(account) = state.accounts.sign_in(&form.token) else {
+        if state.tokens.principal(&form.token).is_some() {
+            return Err(refused(
+                StatusCode::FORBIDDEN,
+                "API tokens are for programs. People sign in with an explorer account of their \
+                 own: ask this node's operator for one.",
+            ));
         }
-        Some(_) => Err(refused(
-            StatusCode::FORBIDDEN,
-            "Only customs and auditor tokens can read records in the explorer.",
-        )),
-    }
+        return Err(refused(
+            StatusCode::UNAUTHORIZED,
+            "This token is not one of the node's explorer accounts.",
+        ));
+    };
+    let Some(id) = ex.sign_in(account) else {
+        return Err(refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many people are signed in: try again later.",
+        ));
+    };
+    tracing::info!(account = %account.name, party = %account.party, "explorer sign-in");
+    let mut r = redirect(&next);
+    let value = HeaderValue::from_str(&session_cookie(&id, SESSION_TTL.as_secs()))
+        .map_err(|e| internal(&ctx, e))?;
+    r.headers_mut().insert(header::SET_COOKIE, value);
+    Ok(r)
 }
 
 /// The sign-out form.

@@ -104,13 +104,14 @@ pub(crate) fn signin(next: &str, problem: Option<&str>) -> Markup {
             div.notice.bad role="alert" { p { (p) } }
         }
         p {
-            "Records of consignments are shown to customs and auditors. Sign in with this node's \
-             customs or auditor API token; the sign-in lasts 8 hours or until you sign out."
+            "Records of consignments are shown to customs officers and auditors. Sign in with the \
+             token of your explorer account on this node (its operator gives each person one); \
+             the sign-in lasts 8 hours or until you sign out."
         }
         form method="post" action="/signin" {
             input type="hidden" name="next" value=(next);
             div.form-row {
-                label for="token" { "API token" }
+                label for="token" { "Account token" }
                 input type="password" id="token" name="token" required autocomplete="current-password";
             }
             button type="submit" { "Sign in" }

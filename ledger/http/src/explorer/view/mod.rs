@@ -133,7 +133,7 @@ pub(crate) fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                         }
                         div.who {
                             @if let Some(v) = &ctx.viewer {
-                                span { "Signed in: " strong { (v.role.name()) } }
+                                span { "Signed in: " strong { (v.name) } " (" (v.party) ")" }
                                 form method="post" action="/signout" {
                                     input type="hidden" name="csrf" value=(v.csrf);
                                     button.quiet type="submit" { "Sign out" }
@@ -190,7 +190,7 @@ pub(crate) fn sign_in_needed(what: &str, back: &str) -> Markup {
     html! {
         h1 { "Sign in to see records" }
         div.notice.note role="alert" {
-            p { "To see " (what) ", sign in with the node's customs or auditor API token." }
+            p { "To see " (what) ", sign in with your customs officer's or auditor's explorer account." }
             p { a href={"/signin?next=" (back)} { "Sign in" } }
         }
     }
