@@ -2,7 +2,8 @@
 //! verification, our single verification (arkworks and blst paths), and batch verification at
 //! 1, 16, 64 and 256 proofs (reported per batch; divide by the size for the per-proof cost); and,
 //! beside them, the check every ledger transaction now pays first: its party's Ed25519 signature
-//! over the `submit_proof` transaction carrying the same proof.
+//! over the `submit_proof` transaction carrying the same proof, alone and in a batch of 64 (as a
+//! block's signatures are verified).
 
 // criterion_group! and criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
@@ -59,6 +60,22 @@ fn bench_verify(c: &mut Criterion) {
     g.bench_function("transaction-signature/ed25519", |b| {
         b.iter(|| assert!(tx.verify_signature(&chain, &public)))
     });
+    // The signatures of a block of 64 proof transactions, verified together as block
+    // validation does (reported per block).
+    let block: Vec<_> = (0..64)
+        .map(|i| trader.proof(&chain, &format!("26DE-HAM-{i:06}"), envelope.clone()))
+        .collect();
+    g.throughput(Throughput::Elements(block.len() as u64));
+    g.bench_function("transaction-signatures/ed25519-batch-64", |b| {
+        b.iter(|| {
+            let mut batch = zkcustoms_ledger_core::rules::SignatureBatch::new(block.len());
+            for tx in &block {
+                batch.add(tx, &chain, &public);
+            }
+            assert!(batch.verify())
+        })
+    });
+    g.throughput(Throughput::Elements(1));
     for n in [1usize, 16, 64, 256] {
         g.throughput(Throughput::Elements(n as u64));
         for backend in [Backend::Arkworks, Backend::Blst] {

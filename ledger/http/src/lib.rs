@@ -530,6 +530,8 @@ async fn records(
                 _ => by_type.push(vec![(k, e)]),
             }
         }
+        // By document type in alphabetical order (the store keeps them by encoded key).
+        by_type.sort_by(|a, b| a[0].0.doc_type.cmp(&b[0].0.doc_type));
         let mut latest = Vec::new();
         for versions in by_type {
             let Some((current, d)) = versions.last() else {

@@ -829,6 +829,65 @@ fn each_proof_is_verified_once_per_node_and_unseen_proofs_in_full() {
     assert_eq!(c.metrics.proofs_reused(), 1);
 }
 
+#[test]
+fn a_block_is_refused_at_the_transaction_whose_signature_fails_in_the_batch() {
+    let genesis = genesis();
+    let (_a_dir, a) = lone_chain(0);
+    let (_b_dir, b) = lone_chain(1);
+    let wrong_key = crypto::generate();
+    let resigned = |tx: Transaction| tx.signed(&genesis.chain_id, &wrong_key);
+    let good = || {
+        vec![
+            registration(&genesis),
+            publish_root(&genesis),
+            proof_tx(0),
+            proof_tx(1),
+            proof_tx(2),
+        ]
+    };
+    // Every signature good: the batch verifies and the block is valid.
+    let block = a
+        .forge_block(genesis.chain_id, good())
+        .unwrap()
+        .expect("a block");
+    b.validate(genesis.chain_id, &block).unwrap();
+    // One signature among five by the wrong key: refused at that transaction with the code the
+    // single check gives (the trader's key is state, the authority's is genesis).
+    for (i, code) in [
+        (3, "wrong-party-key"),
+        (1, "bad-signature"),
+        (0, "bad-signature"),
+    ] {
+        let mut txs = good();
+        txs[i] = resigned(txs[i].clone());
+        let forged = a
+            .forge_block(genesis.chain_id, txs)
+            .unwrap()
+            .expect("a block");
+        match b.validate(genesis.chain_id, &forged) {
+            Err(zkcustoms_ledger_core::chain::BlockError::Rule(at, r)) => {
+                assert_eq!((at, r.code), (i, code), "{}", r.message);
+            }
+            other => panic!("transaction {i} re-signed: {other:?}"),
+        }
+    }
+    // A refusal later in the block (a duplicate) is not taken for the cause while an earlier
+    // signature fails: the first transaction at fault is named.
+    let mut txs = good();
+    txs[1] = resigned(txs[1].clone());
+    txs[4] = txs[2].clone();
+    let forged = a
+        .forge_block(genesis.chain_id, txs)
+        .unwrap()
+        .expect("a block");
+    match b.validate(genesis.chain_id, &forged) {
+        Err(zkcustoms_ledger_core::chain::BlockError::Rule(at, r)) => {
+            assert_eq!((at, r.code), (1, "bad-signature"), "{}", r.message);
+        }
+        other => panic!("re-signed root and a duplicate: {other:?}"),
+    }
+}
+
 /// Answers the victim's catch-up requests with forged blocks on its tip: a chain of blocks of
 /// anchors the honest validators never saw, the first uncertified, the last carrying the
 /// certificate of the liar's own tip (a real certificate, of another block). Others get no answer.

@@ -4,7 +4,7 @@
 
 use super::mempool::proof_rejection;
 use super::{Chain, ChainError, Pool, MAX_CLOCK_SKEW_MS};
-use crate::rules::{block_batch, CheckError, Overlay, Rejection};
+use crate::rules::{block_batch, CheckError, Overlay, Rejection, SignatureBatch};
 use crate::store::{BlockHashes, Finality, PendingBlocks, StoreError};
 use std::collections::HashSet;
 use zkcustoms_ledger_types::block::Block;
@@ -141,26 +141,13 @@ impl Chain {
         };
         let (parent_height, parent_ts) = self.parent_of(&ancestors)?;
         let timestamp = self.now_ms().max(parent_ts);
-        let mut overlay = Self::overlay_of(&ancestors);
-        let max = self.genesis.params().max_block_txs as usize;
-        let mut txs = Vec::new();
-        for hash in &pool.order {
-            if txs.len() >= max {
-                break;
-            }
-            if overlay.contains_tx(hash) {
-                continue;
-            }
-            let tx = &pool.txs[hash].tx;
-            match self.rules().check(tx, &overlay, timestamp) {
-                Ok(()) => {
-                    overlay.apply(tx, timestamp);
-                    txs.push(tx.clone());
-                }
-                // Left in the mempool: it is revalidated against the finalized state.
-                Err(CheckError::Rejected(_)) => {}
-                Err(CheckError::Store(e)) => return Err(e),
-            }
+        // The mempool's transactions in order, each against the state its predecessors leave,
+        // the signatures verified together; should the batch fail, the selection runs again
+        // checking each signature alone, leaving out those that do not verify.
+        let mut signatures = SignatureBatch::new(pool.order.len());
+        let mut txs = self.select(&pool, &ancestors, timestamp, Some(&mut signatures))?;
+        if !signatures.verify() {
+            txs = self.select(&pool, &ancestors, timestamp, None)?;
         }
         // An unfinalized parent gets a child even without transactions: a block that was both
         // notarized and nullified in its view is finalized only through a descendant, and its
@@ -190,6 +177,45 @@ impl Chain {
         Ok(Some(block))
     }
 
+    /// The transactions of the mempool that a block on `ancestors` at `timestamp` can hold, in
+    /// mempool order, each checked against the state the previous ones leave (their signatures
+    /// queued in `batch` when given).
+    fn select(
+        &self,
+        pool: &Pool,
+        ancestors: &[Block],
+        timestamp: u64,
+        mut batch: Option<&mut SignatureBatch>,
+    ) -> Result<Vec<Transaction>, StoreError> {
+        let rules = self.rules();
+        let mut overlay = Self::overlay_of(ancestors);
+        let max = self.genesis.params().max_block_txs as usize;
+        let mut txs = Vec::new();
+        for hash in &pool.order {
+            if txs.len() >= max {
+                break;
+            }
+            if overlay.contains_tx(hash) {
+                continue;
+            }
+            let tx = &pool.txs[hash].tx;
+            let checked = match batch.as_deref_mut() {
+                Some(b) => rules.check_deferring_signature(tx, &overlay, timestamp, b),
+                None => rules.check(tx, &overlay, timestamp),
+            };
+            match checked {
+                Ok(()) => {
+                    overlay.apply(tx, timestamp);
+                    txs.push(tx.clone());
+                }
+                // Left in the mempool: it is revalidated against the finalized state.
+                Err(CheckError::Rejected(_)) => {}
+                Err(CheckError::Store(e)) => return Err(e),
+            }
+        }
+        Ok(txs)
+    }
+
     /// Validates a block proposed on `parent`: header links, timestamp, size, every rule in order
     /// and every proof (batched). A valid block is stored as pending.
     pub fn validate(&self, parent: Hash, block: &Block) -> Result<(), BlockError> {
@@ -216,13 +242,45 @@ impl Chain {
         {
             return Err(BlockError::UnknownProposer);
         }
+        // Every rule in order, the signatures queued and verified together. A refusal counts
+        // only once the signatures before it verify (a bad signature earlier may be what led
+        // to it); when the batch fails, the rules run again one by one to name the first
+        // transaction at fault and its refusal.
+        let rules = self.rules();
+        let mut signatures = SignatureBatch::new(block.txs.len());
         let mut overlay = Self::overlay_of(&ancestors);
+        let mut refused = None;
         for (i, tx) in block.txs.iter().enumerate() {
-            match self.rules().check(tx, &overlay, h.timestamp_ms) {
+            match rules.check_deferring_signature(tx, &overlay, h.timestamp_ms, &mut signatures) {
                 Ok(()) => overlay.apply(tx, h.timestamp_ms),
-                Err(CheckError::Rejected(r)) => return Err(BlockError::Rule(i, r)),
+                Err(CheckError::Rejected(r)) => {
+                    refused = Some(BlockError::Rule(i, r));
+                    break;
+                }
                 Err(CheckError::Store(e)) => return Err(BlockError::Store(e)),
             }
+        }
+        if !signatures.verify() {
+            let mut overlay = Self::overlay_of(&ancestors);
+            for (i, tx) in block.txs.iter().enumerate() {
+                match rules.check(tx, &overlay, h.timestamp_ms) {
+                    Ok(()) => overlay.apply(tx, h.timestamp_ms),
+                    Err(CheckError::Rejected(r)) => return Err(BlockError::Rule(i, r)),
+                    Err(CheckError::Store(e)) => return Err(BlockError::Store(e)),
+                }
+            }
+            // Each signature verifies alone but not in the batch: cannot happen with the same
+            // acceptance rules; refuse the block rather than trust either answer.
+            return Err(BlockError::Rule(
+                0,
+                Rejection::new(
+                    "bad-signature",
+                    "the block's signatures do not verify together".to_string(),
+                ),
+            ));
+        }
+        if let Some(e) = refused {
+            return Err(e);
         }
         // The pairings run without the lock: submissions and other validations go on meanwhile
         // (the verdict depends on the block alone).

@@ -204,6 +204,64 @@ impl Overlay {
     }
 }
 
+/// Transaction signatures queued to be verified together (Ed25519 batch verification with
+/// random coefficients, [`commonware_cryptography::BatchVerifier`]). Batch and single
+/// verification accept exactly the same signatures (ZIP 215 rules, as in `ed25519-consensus`),
+/// so a batch that verifies means each of its signatures does.
+pub struct SignatureBatch {
+    batch: commonware_cryptography::ed25519::Batch,
+    len: usize,
+}
+
+impl SignatureBatch {
+    /// An empty batch with room for `capacity` signatures.
+    pub fn new(capacity: usize) -> Self {
+        use commonware_cryptography::BatchVerifier;
+        Self {
+            batch: commonware_cryptography::ed25519::Batch::new(capacity),
+            len: 0,
+        }
+    }
+
+    /// Queues `tx`'s signature by `key` on the ledger `chain_id`.
+    pub fn add(&mut self, tx: &Transaction, chain_id: &Hash, key: &PublicKey) {
+        use commonware_cryptography::BatchVerifier;
+        // `add` refuses nothing (it only queues): a bad signature fails `verify`.
+        let _ = self.batch.add(
+            tx.namespace(),
+            &tx.signed_message(chain_id),
+            key,
+            tx.signature(),
+        );
+        self.len += 1;
+    }
+
+    /// How many signatures are queued.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// True when every queued signature verifies (an empty batch does).
+    pub fn verify(self) -> bool {
+        use commonware_cryptography::BatchVerifier;
+        if self.len == 0 {
+            return true;
+        }
+        // The random coefficients come from the operating system: a proposer cannot choose
+        // signatures that cancel out.
+        let mut seed = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+        let mut rng = <rand_chacha_10::ChaCha20Rng as rand_core_10::SeedableRng>::from_seed(seed);
+        self.batch
+            .verify(&mut rng, &commonware_parallel::Sequential)
+    }
+}
+
 /// The rules of a ledger: its genesis and its store.
 pub struct Rules<'a> {
     /// The genesis.
@@ -233,6 +291,28 @@ impl Rules<'_> {
         overlay: &Overlay,
         time_ms: u64,
     ) -> Result<(), CheckError> {
+        self.check_with(tx, overlay, time_ms, None)
+    }
+
+    /// [`Rules::check`], except that the signature is queued in `batch` rather than checked:
+    /// the transaction passes every other rule, and passes them all once `batch` verifies.
+    pub fn check_deferring_signature(
+        &self,
+        tx: &Transaction,
+        overlay: &Overlay,
+        time_ms: u64,
+        batch: &mut SignatureBatch,
+    ) -> Result<(), CheckError> {
+        self.check_with(tx, overlay, time_ms, Some(batch))
+    }
+
+    fn check_with(
+        &self,
+        tx: &Transaction,
+        overlay: &Overlay,
+        time_ms: u64,
+        batch: Option<&mut SignatureBatch>,
+    ) -> Result<(), CheckError> {
         let hash = tx.hash();
         if overlay.contains_tx(&hash) || self.store.contains::<Transactions>(&hash)? {
             return Err(Rejection::new(
@@ -244,7 +324,7 @@ impl Rules<'_> {
             )
             .into());
         }
-        self.check_signer(tx, overlay)?;
+        self.check_signer(tx, overlay, batch)?;
         match tx {
             Transaction::PublishRoot(t) => self.check_publish_root(t, overlay),
             Transaction::AnchorDocument(t) => {

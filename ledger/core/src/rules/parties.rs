@@ -2,7 +2,7 @@
 //! revocation by an office of the administration that vouches for the trader), consignment
 //! ownership and delegation.
 
-use super::{CheckError, Overlay, Rejection, Rules, TraderKey};
+use super::{CheckError, Overlay, Rejection, Rules, SignatureBatch, TraderKey};
 use crate::store::{trader_keys_prefix, Delegations, Owners, StoreError, TraderKeys};
 use zkcustoms_ledger_types::crypto::PublicKey;
 use zkcustoms_ledger_types::genesis::Office;
@@ -46,11 +46,14 @@ impl Rules<'_> {
         })
     }
 
-    /// The signer's key must have signed the transaction on this ledger.
+    /// The signer's key must have signed the transaction on this ledger. With `batch`, the
+    /// signature is queued there instead of checked now (the caller verifies the batch, and
+    /// checks one by one again when the batch fails, to name the transaction).
     pub(super) fn check_signer(
         &self,
         tx: &Transaction,
         overlay: &Overlay,
+        batch: Option<&mut SignatureBatch>,
     ) -> Result<(), CheckError> {
         let chain = &self.genesis.chain_id;
         let (key, listed) = match tx.signer() {
@@ -82,6 +85,10 @@ impl Rules<'_> {
                 Some(TraderKey { key: Some(k), .. }) => (k, false),
             },
         };
+        if let Some(batch) = batch {
+            batch.add(tx, chain, &key);
+            return Ok(());
+        }
         if tx.verify_signature(chain, &key) {
             return Ok(());
         }

@@ -83,6 +83,7 @@ pub(super) async fn consignment_page(
                 _ => documents.push((k, d)),
             }
         }
+        documents.sort_by(|a, b| a.0.doc_type.cmp(&b.0.doc_type));
         Ok(ConsignmentData {
             records: page.items,
             next: page.next.map(|c| c.encode()),
