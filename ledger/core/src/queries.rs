@@ -93,6 +93,24 @@ pub fn documents(
     store.scan_prefix::<Documents>(&records_prefix(ucr), usize::MAX)
 }
 
+/// Every anchored version of every document of a consignment, one list per document type
+/// (types in alphabetical order, each list oldest version first; the store orders types by their
+/// encoded key, which is not alphabetical).
+pub fn documents_by_type(
+    store: &Store,
+    ucr: &Ucr,
+) -> Result<Vec<Vec<(DocumentKey, DocumentEntry)>>, StoreError> {
+    let mut by_type: Vec<Vec<(DocumentKey, DocumentEntry)>> = Vec::new();
+    for (k, e) in documents(store, ucr)? {
+        match by_type.last_mut() {
+            Some(v) if v[0].0.doc_type == k.doc_type => v.push((k, e)),
+            _ => by_type.push(vec![(k, e)]),
+        }
+    }
+    by_type.sort_by(|a, b| a[0].0.doc_type.cmp(&b[0].0.doc_type));
+    Ok(by_type)
+}
+
 /// Every anchored version of one document of a consignment, oldest first.
 pub fn document_versions(
     store: &Store,

@@ -49,7 +49,7 @@ use zkcustoms_ledger_core::store::{Finality, StoreError, StoredBlock, TxLocation
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::party::Party;
-use zkcustoms_ledger_types::tx::{DocumentKey, Eori, Hash, Role, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{Eori, Hash, Role, Transaction, Ucr};
 use zkcustoms_ledger_types::wire::{self, ErrorBody, Submitted, TxState, TxStatusKind};
 
 /// The API tokens of a node: one per role, from its configuration.
@@ -523,17 +523,8 @@ async fn records(
         // Per document type (all of the consignment's, whatever page of records this is): the
         // current version, and every version with the transaction that anchored it, the version
         // that superseded it and the node's off-ledger copy.
-        let mut by_type: Vec<Vec<(DocumentKey, _)>> = Vec::new();
-        for (k, e) in queries::documents(store, &ucr)? {
-            match by_type.last_mut() {
-                Some(v) if v[0].0.doc_type == k.doc_type => v.push((k, e)),
-                _ => by_type.push(vec![(k, e)]),
-            }
-        }
-        // By document type in alphabetical order (the store keeps them by encoded key).
-        by_type.sort_by(|a, b| a[0].0.doc_type.cmp(&b[0].0.doc_type));
         let mut latest = Vec::new();
-        for versions in by_type {
+        for versions in queries::documents_by_type(store, &ucr)? {
             let Some((current, d)) = versions.last() else {
                 continue;
             };

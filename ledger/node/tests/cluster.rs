@@ -851,6 +851,17 @@ fn a_block_is_refused_at_the_transaction_whose_signature_fails_in_the_batch() {
         .unwrap()
         .expect("a block");
     b.validate(genesis.chain_id, &block).unwrap();
+    // Where B refuses A's block of `txs`, and why.
+    let refusal = |txs: Vec<Transaction>| {
+        let forged = a
+            .forge_block(genesis.chain_id, txs)
+            .unwrap()
+            .expect("a block");
+        match b.validate(genesis.chain_id, &forged) {
+            Err(zkcustoms_ledger_core::chain::BlockError::Rule(at, r)) => (at, r.code),
+            other => panic!("expected a rule refusal: {other:?}"),
+        }
+    };
     // One signature among five by the wrong key: refused at that transaction with the code the
     // single check gives (the trader's key is state, the authority's is genesis).
     for (i, code) in [
@@ -860,32 +871,18 @@ fn a_block_is_refused_at_the_transaction_whose_signature_fails_in_the_batch() {
     ] {
         let mut txs = good();
         txs[i] = resigned(txs[i].clone());
-        let forged = a
-            .forge_block(genesis.chain_id, txs)
-            .unwrap()
-            .expect("a block");
-        match b.validate(genesis.chain_id, &forged) {
-            Err(zkcustoms_ledger_core::chain::BlockError::Rule(at, r)) => {
-                assert_eq!((at, r.code), (i, code), "{}", r.message);
-            }
-            other => panic!("transaction {i} re-signed: {other:?}"),
-        }
+        assert_eq!(refusal(txs), (i, code), "transaction {i} re-signed");
     }
     // A refusal later in the block (a duplicate) is not taken for the cause while an earlier
     // signature fails: the first transaction at fault is named.
     let mut txs = good();
     txs[1] = resigned(txs[1].clone());
     txs[4] = txs[2].clone();
-    let forged = a
-        .forge_block(genesis.chain_id, txs)
-        .unwrap()
-        .expect("a block");
-    match b.validate(genesis.chain_id, &forged) {
-        Err(zkcustoms_ledger_core::chain::BlockError::Rule(at, r)) => {
-            assert_eq!((at, r.code), (1, "bad-signature"), "{}", r.message);
-        }
-        other => panic!("re-signed root and a duplicate: {other:?}"),
-    }
+    assert_eq!(
+        refusal(txs),
+        (1, "bad-signature"),
+        "re-signed root and a duplicate"
+    );
 }
 
 /// Answers the victim's catch-up requests with forged blocks on its tip: a chain of blocks of

@@ -144,7 +144,8 @@ impl Chain {
         // The mempool's transactions in order, each against the state its predecessors leave,
         // the signatures verified together; should the batch fail, the selection runs again
         // checking each signature alone, leaving out those that do not verify.
-        let mut signatures = SignatureBatch::new(pool.order.len());
+        let max = self.genesis.params().max_block_txs as usize;
+        let mut signatures = SignatureBatch::new(pool.order.len().min(max));
         let mut txs = self.select(&pool, &ancestors, timestamp, Some(&mut signatures))?;
         if !signatures.verify() {
             txs = self.select(&pool, &ancestors, timestamp, None)?;

@@ -76,14 +76,10 @@ pub(super) async fn consignment_page(
         let store = chain.store();
         let page = queries::records_page(store, &key, after.as_ref(), PAGE_SIZE)?;
         let examination = queries::examination(store, &key)?;
-        let mut documents: Vec<(DocumentKey, DocumentEntry)> = Vec::new();
-        for (k, d) in queries::documents(store, &key)? {
-            match documents.last_mut() {
-                Some(last) if last.0.doc_type == k.doc_type => *last = (k, d),
-                _ => documents.push((k, d)),
-            }
-        }
-        documents.sort_by(|a, b| a.0.doc_type.cmp(&b.0.doc_type));
+        let documents = queries::documents_by_type(store, &key)?
+            .into_iter()
+            .filter_map(|mut versions| versions.pop())
+            .collect();
         Ok(ConsignmentData {
             records: page.items,
             next: page.next.map(|c| c.encode()),
