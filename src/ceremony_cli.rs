@@ -1,8 +1,8 @@
 //! `zkcustoms ceremony`: the trusted-setup ceremony that makes production keys (see
 //! `zkcustoms_ceremony` and `docs/ceremony.md`), and `setup --ceremony`, which installs its keys.
 //!
-//! Exit codes: 0 success; 1 a transcript file refused by verification; 2 anything else (bad
-//! arguments, a missing step, unreadable files).
+//! Exit codes: 0 success; 1 a transcript file or a snarkjs `.ptau` file refused by
+//! verification; 2 anything else (bad arguments, a missing step, unreadable files).
 
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
@@ -10,6 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use zkcustoms_ceremony::file::{circuit_name, parse_circuit_name};
 use zkcustoms_ceremony::phase1::Contributed;
+use zkcustoms_ceremony::ptau::transcript as ptau;
 use zkcustoms_ceremony::{
     finalize, phase1, phase2, prepare, Beacon, Ceremony, CeremonyError, Entropy, Event, StepReport,
 };
@@ -43,6 +44,27 @@ pub enum Phase1Command {
         #[arg(long)]
         power: u8,
     },
+    /// Start phase 1 from a public snarkjs `.ptau` file for BLS12-381 instead of `new` (the
+    /// coordinator): checks every point and the powers' consistency, then writes
+    /// `DIR/phase1/0000-import.ph1`. Contributions and the beacon follow as after `new`.
+    ImportPtau {
+        /// Ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The `.ptau` file (snarkjs's format, curve bls12381, prepared for phase 2 or not).
+        file: PathBuf,
+        /// Keep the powers for domains up to 2^power only (the file's size when absent).
+        #[arg(long)]
+        power: Option<u8>,
+    },
+    /// Verify phase 1 and write its last step as a snarkjs `.ptau` file.
+    ExportPtau {
+        /// Ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The `.ptau` file to write (never replaced).
+        out: PathBuf,
+    },
     /// Contribute (each participant in turn): builds on the last file, writes the next one and
     /// its attestation. The secrets never leave memory.
     Contribute(ContributeArgs),
@@ -51,6 +73,10 @@ pub enum Phase1Command {
         /// Ceremony directory.
         #[arg(long)]
         dir: PathBuf,
+        /// For an imported phase 1: the public `.ptau` file, imported again and compared with
+        /// the transcript's first step.
+        #[arg(long)]
+        ptau: Option<PathBuf>,
     },
     /// Close phase 1 with a public random beacon (after the last participant).
     Beacon(BeaconArgs),
@@ -150,7 +176,10 @@ pub struct BeaconArgs {
 pub type Failure = (u8, anyhow::Error);
 
 fn fail(e: CeremonyError) -> Failure {
-    let code = if matches!(e, CeremonyError::Refused { .. }) {
+    let code = if matches!(
+        e,
+        CeremonyError::Refused { .. } | CeremonyError::PtauRefused { .. }
+    ) {
         1
     } else {
         2
@@ -224,6 +253,9 @@ fn print_reports(reports: &[StepReport]) {
             hex::encode(r.contribution_hash)
         );
         println!("      file hash         {}", hex::encode(r.file_hash));
+        if let Some(source) = &r.imported {
+            println!("      {source}");
+        }
     }
 }
 
@@ -265,7 +297,39 @@ fn run_phase1(command: Phase1Command) -> Result<(), Failure> {
                 .map_err(fail)?;
             print_contributed(&c);
         }
-        Phase1Command::Verify { dir } => verify_phase1(&Ceremony::new(dir))?,
+        Phase1Command::ImportPtau { dir, file, power } => {
+            eprintln!("importing {}", file.display());
+            let done =
+                ptau::import(&Ceremony::new(dir), &file, power, &mut progress()).map_err(fail)?;
+            println!("phase 1 imported: {}", done.file.display());
+            println!("  {}", done.description);
+            println!("  file hash {}", hex::encode(done.file_hash));
+        }
+        Phase1Command::ExportPtau { dir, out } => {
+            let done = ptau::export(&Ceremony::new(dir), &out, &mut progress()).map_err(fail)?;
+            println!(
+                "{} written: {} ({} bytes, 2^{}), listing {} snarkjs contributions",
+                done.file.display(),
+                done.step,
+                done.bytes,
+                done.power,
+                done.contributions
+            );
+            if !done.closed {
+                println!("  phase 1 is not closed by a beacon yet: do not use this file for keys");
+            }
+        }
+        Phase1Command::Verify { dir, ptau: source } => {
+            let ceremony = Ceremony::new(dir);
+            verify_phase1(&ceremony)?;
+            if let Some(file) = source {
+                ptau::check_source(&ceremony, &file, &mut progress()).map_err(fail)?;
+                println!(
+                    "phase 1 step 0 is exactly what importing {} gives",
+                    file.display()
+                );
+            }
+        }
         Phase1Command::Beacon(a) => {
             let b = beacon(&a)?;
             let c = phase1::beacon(&Ceremony::new(a.dir), &b, &mut progress()).map_err(fail)?;

@@ -6,10 +6,12 @@
 //! magic          8   "ZKCCRMNY"
 //! version        2   1
 //! kind           1   1 phase-1 new, 2 phase-1 contribution, 3 phase-1 beacon, 4 prepared,
-//!                    5 phase-2 new, 6 phase-2 contribution, 7 phase-2 beacon
+//!                    5 phase-2 new, 6 phase-2 contribution, 7 phase-2 beacon,
+//!                    8 phase 1 imported from a snarkjs `.ptau` file
 //! index          4   position in its chain (0: the initial file; prepared files: 0)
 //! power          1   log2 of the phase-1 size, or of the evaluation domain
-//! previous      32   SHA-256 of the whole previous file (zero for a new phase 1)
+//! previous      32   SHA-256 of the whole previous file (zero for a new phase 1; for an
+//!                    imported phase 1, SHA-256 of the `.ptau` file)
 //! phase1        32   phase 2: SHA-256 of the prepared phase-1 file it is built on; else zero
 //! contribution  32   SHA-256 of everything after the header
 //! circuit      2+n   phase 2: the circuit (`aeo-status/v1`, `invoice-value/v1:4`); else empty
@@ -48,6 +50,8 @@ pub enum Kind {
     Phase2Contribution,
     /// The random beacon that closes a circuit's phase 2.
     Phase2Beacon,
+    /// Phase 1 imported from a snarkjs `.ptau` file, in place of the initial parameters.
+    Phase1Import,
 }
 
 impl Kind {
@@ -60,6 +64,7 @@ impl Kind {
             Kind::Phase2New => 5,
             Kind::Phase2Contribution => 6,
             Kind::Phase2Beacon => 7,
+            Kind::Phase1Import => 8,
         }
     }
 
@@ -72,17 +77,19 @@ impl Kind {
             5 => Kind::Phase2New,
             6 => Kind::Phase2Contribution,
             7 => Kind::Phase2Beacon,
+            8 => Kind::Phase1Import,
             _ => return None,
         })
     }
 
-    /// The word in file names: `new`, `contribution`, `beacon` or `prepared`.
+    /// The word in file names: `new`, `import`, `contribution`, `beacon` or `prepared`.
     pub fn word(self) -> &'static str {
         match self {
             Kind::Phase1New | Kind::Phase2New => "new",
             Kind::Phase1Contribution | Kind::Phase2Contribution => "contribution",
             Kind::Phase1Beacon | Kind::Phase2Beacon => "beacon",
             Kind::Prepared => "prepared",
+            Kind::Phase1Import => "import",
         }
     }
 
@@ -95,7 +102,11 @@ impl Kind {
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let phase = match self {
-            Kind::Phase1New | Kind::Phase1Contribution | Kind::Phase1Beacon | Kind::Prepared => 1,
+            Kind::Phase1New
+            | Kind::Phase1Import
+            | Kind::Phase1Contribution
+            | Kind::Phase1Beacon
+            | Kind::Prepared => 1,
             _ => 2,
         };
         write!(f, "phase-{phase} {}", self.word())
@@ -405,7 +416,7 @@ impl Ceremony {
             if num.len() < 4 || !num.bytes().all(|b| b.is_ascii_digit()) {
                 continue;
             }
-            if !["new", "contribution", "beacon"].contains(&word) {
+            if !["new", "import", "contribution", "beacon"].contains(&word) {
                 continue;
             }
             let Ok(index) = num.parse::<u32>() else {

@@ -28,6 +28,7 @@ pub mod phase1;
 pub mod phase2;
 pub mod pok;
 pub mod prepare;
+pub mod ptau;
 pub mod r1cs;
 pub mod record;
 pub mod secrets;
@@ -190,6 +191,17 @@ pub enum CeremonyError {
         /// The cause.
         why: String,
     },
+    /// A snarkjs `.ptau` file is refused: malformed, for another curve, a bad point, or powers
+    /// that are not consistent. Nothing was written.
+    #[error("{}: {}{why}", .file.display(), .section.as_ref().map(|s| format!("{s}: ")).unwrap_or_default())]
+    PtauRefused {
+        /// The file.
+        file: PathBuf,
+        /// The section at fault, when one is.
+        section: Option<String>,
+        /// What is wrong.
+        why: String,
+    },
     /// A key directory does not hold the transcript's keys.
     #[error("key directory {path}: {why}")]
     Keys {
@@ -258,4 +270,6 @@ pub struct StepReport {
     pub contribution_hash: [u8; 32],
     /// SHA-256 of the whole file: the hash the next file names and attestations quote.
     pub file_hash: [u8; 32],
+    /// For a phase 1 imported from a `.ptau` file: where it came from and what the file lists.
+    pub imported: Option<String>,
 }

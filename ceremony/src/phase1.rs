@@ -219,10 +219,14 @@ fn encode_body(record: &Record, params: &Phase1) -> Vec<u8> {
     w.0
 }
 
-/// Decodes a phase-1 chain file's contents.
+/// Decodes a phase-1 chain file's contents (an imported file's import record is skipped:
+/// [`crate::ptau::transcript`] reads it).
 fn decode_body(loaded: &Loaded, labels: &[&str]) -> Result<(Record, Phase1), String> {
     let mut r = Reader::new(loaded.body());
     let record = Record::read(&mut r, labels)?;
+    if loaded.header.kind == Kind::Phase1Import {
+        crate::ptau::transcript::ImportRecord::read(&mut r)?;
+    }
     let params = Phase1::read(&mut r, loaded.header.power)?;
     r.finish()?;
     Ok((record, params))
@@ -230,7 +234,7 @@ fn decode_body(loaded: &Loaded, labels: &[&str]) -> Result<(Record, Phase1), Str
 
 fn labels_of(kind: Kind) -> &'static [&'static str] {
     match kind {
-        Kind::Phase1New => &[],
+        Kind::Phase1New | Kind::Phase1Import => &[],
         _ => &LABELS,
     }
 }
@@ -278,7 +282,7 @@ pub fn read_last(ceremony: &Ceremony) -> Result<(Step, Loaded, Record, Phase1), 
 }
 
 /// The header checks that need no other file: kind and index for the position.
-fn check_place(loaded: &Loaded, step: Step) -> Result<(), CeremonyError> {
+pub(crate) fn check_place(loaded: &Loaded, step: Step) -> Result<(), CeremonyError> {
     let h = &loaded.header;
     let fault = |expected: String, found: String| {
         Err(refused(
@@ -288,12 +292,12 @@ fn check_place(loaded: &Loaded, step: Step) -> Result<(), CeremonyError> {
         ))
     };
     let kind_ok = match step.index {
-        0 => h.kind == Kind::Phase1New,
+        0 => matches!(h.kind, Kind::Phase1New | Kind::Phase1Import),
         _ => matches!(h.kind, Kind::Phase1Contribution | Kind::Phase1Beacon),
     };
     if !kind_ok {
         let expected = if step.index == 0 {
-            "a new phase-1 file".to_owned()
+            "a new or imported phase-1 file".to_owned()
         } else {
             "a phase-1 contribution or beacon".to_owned()
         };
@@ -496,6 +500,8 @@ pub fn verify(
         check_place(&loaded, step)?;
         let h = &loaded.header;
         let (expected_prev, power) = match &prev {
+            // An imported phase 1 names the `.ptau` file's hash, checked against its record.
+            None if h.kind == Kind::Phase1Import => (h.previous, h.power),
             None => ([0; 32], h.power),
             Some((l, p)) => (l.hash, p.power),
         };
@@ -515,7 +521,14 @@ pub fn verify(
         let params = timed(progress, &label, || -> Result<Phase1, Fault> {
             let (record, params) =
                 decode_body(&loaded, labels_of(h.kind)).map_err(Fault::Malformed)?;
+            let mut imported = None;
             match &prev {
+                None if h.kind == Kind::Phase1Import => {
+                    let mut rng = pok::check_rng("phase1", &[&loaded.hash]);
+                    imported = Some(crate::ptau::transcript::check_imported(
+                        &loaded, &params, &mut rng,
+                    )?);
+                }
                 None => {
                     if params != Phase1::initial(power) || !record.participant.is_empty() {
                         return Err(Fault::Inconsistent(
@@ -542,6 +555,7 @@ pub fn verify(
                 participant: record.participant,
                 contribution_hash: h.contribution,
                 file_hash: loaded.hash,
+                imported,
             });
             Ok(params)
         })

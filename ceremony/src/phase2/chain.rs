@@ -339,6 +339,7 @@ pub fn verify(
                 participant: record.participant,
                 contribution_hash: h.contribution,
                 file_hash: loaded.hash,
+                imported: None,
             });
             Ok(key)
         })

@@ -5,6 +5,7 @@
 mod fixture;
 mod phase1_refusals;
 mod phase2_refusals;
+mod ptau;
 
 use ark_bls12_381::{Bls12_381, Fr};
 use ark_groth16::{Groth16, ProvingKey};
