@@ -82,3 +82,50 @@ fn the_phase1_commands_run_verify_and_refuse_with_exit_codes() {
         "{text}"
     );
 }
+
+#[test]
+fn phase1_is_exported_to_a_ptau_file_and_imported_from_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let a = a.to_str().unwrap();
+    run(&["phase1", "new", "--dir", a, "--power", "3"]).unwrap();
+    run(&["phase1", "contribute", "--dir", a, "--name", "DE customs"]).unwrap();
+    run(&[
+        "phase1",
+        "beacon",
+        "--dir",
+        a,
+        "--value",
+        "0a0b",
+        "--iterations-log2",
+        "4",
+    ])
+    .unwrap();
+    let out = tmp.path().join("a.ptau");
+    let out = out.to_str().unwrap();
+    run(&["phase1", "export-ptau", "--dir", a, out]).unwrap();
+    let (code, err) = run(&["phase1", "export-ptau", "--dir", a, out]).unwrap_err();
+    assert_eq!(code, 2, "never replaced: {err}");
+
+    let b = tmp.path().join("b");
+    let b = b.to_str().unwrap();
+    run(&["phase1", "import-ptau", "--dir", b, out]).unwrap();
+    run(&["phase1", "verify", "--dir", b, "--ptau", out]).unwrap();
+    run(&["phase1", "contribute", "--dir", b, "--name", "NL customs"]).unwrap();
+    run(&["phase1", "verify", "--dir", b]).unwrap();
+
+    // A truncated file: refused (exit 1) naming the file, nothing written.
+    let bytes = std::fs::read(out).unwrap();
+    let cut = tmp.path().join("cut.ptau");
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
+    let c = tmp.path().join("c");
+    let c = c.to_str().unwrap();
+    let (code, err) =
+        run(&["phase1", "import-ptau", "--dir", c, cut.to_str().unwrap()]).unwrap_err();
+    assert_eq!(code, 1, "{err}");
+    assert!(format!("{err}").contains("cut.ptau"), "{err}");
+    assert!(Ceremony::new(c).chain(Stage::Phase1).unwrap().is_empty());
+    // A new phase 1 has no source file to compare.
+    let (code, err) = run(&["phase1", "verify", "--dir", a, "--ptau", out]).unwrap_err();
+    assert_eq!(code, 2, "a new phase 1 has no source file: {err}");
+}
