@@ -203,7 +203,7 @@ fn token(dev: &DevGenesis, role: &str) -> String {
 
 fn bench_ledger(c: &mut Criterion) {
     // The nodes log at `warn` to `node.log` in their data directories; `BENCH_LOG=info` (an
-    // env-filter) says more.
+    // env-filter) says more, and `BENCH_KEEP_LOGS=DIR` keeps the logs.
     let keys = dev_keys(&[CircuitId::AeoStatusV1]).expect("dev keys");
     let work = tempfile::tempdir().unwrap();
     let mut runs = 0u32;
@@ -345,6 +345,15 @@ fn run_once(
     });
     let elapsed = start.elapsed();
     drop(nodes);
+    // `BENCH_KEEP_LOGS=DIR` keeps each validator's log of each iteration (DIR/data-N/node-K.log).
+    if let Some(keep) = std::env::var_os("BENCH_KEEP_LOGS") {
+        let dst = Path::new(&keep).join(data.file_name().expect("a data directory"));
+        std::fs::create_dir_all(&dst).unwrap();
+        for k in 0..dev.node_configs.len() {
+            let log = data.join(format!("node-{k}/node.log"));
+            std::fs::copy(&log, dst.join(format!("node-{k}.log"))).unwrap();
+        }
+    }
     let _ = std::fs::remove_dir_all(data);
     elapsed
 }

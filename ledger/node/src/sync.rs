@@ -155,6 +155,8 @@ enum Refusal {
     Faulty(String),
     /// This node failed.
     Local(String),
+    /// Consensus finalized the same heights here meanwhile: nothing to apply, nobody at fault.
+    Overtaken(String),
 }
 
 /// Checks and applies the blocks of one response (see the module documentation); answers how
@@ -201,6 +203,14 @@ fn apply(chain: &Chain, blocks: Vec<StoredBlock>) -> Result<usize, Refusal> {
         let block = &stored.block;
         match chain.validate(block.header.parent, block) {
             Ok(()) => {}
+            // Consensus finalized blocks here meanwhile (the finalizer runs beside this task):
+            // the blocks no longer extend the tip, through no fault of the peer.
+            Err(_) if chain.tip() != (tip_h, tip_hash) => {
+                return Err(Refusal::Overtaken(format!(
+                    "the chain moved past height {tip_h} while block {} was checked",
+                    block.header.height
+                )))
+            }
             Err(why) if why.is_fault() => {
                 return Err(Refusal::Faulty(format!(
                     "certified block {}: {why}",
@@ -285,6 +295,9 @@ pub fn start<E, S, R, B>(
                                 }
                                 Err(Refusal::Local(why)) => {
                                     tracing::error!(%why, "cannot apply blocks while catching up");
+                                }
+                                Err(Refusal::Overtaken(why)) => {
+                                    debug!(%why, "blocks caught up meanwhile");
                                 }
                             }
                         }

@@ -207,6 +207,9 @@ enum Behaviour {
     SyncLiar {
         victim: usize,
     },
+    /// Honest, with its catch-up cut off (its catch-up channel reaches nobody): it gets blocks
+    /// only as consensus does.
+    WithoutCatchUp,
 }
 
 struct Running {
@@ -316,8 +319,14 @@ impl Cluster {
                 .child("liar")
                 .spawn(move |_| sync_liar(liar_chain, victim, sync));
         }
+        if let Behaviour::WithoutCatchUp = behaviour {
+            channels.sync = control.register(99, QUOTA).await.unwrap();
+        }
         let handle = match behaviour {
-            Behaviour::Honest | Behaviour::Forger { .. } | Behaviour::SyncLiar { .. } => {
+            Behaviour::Honest
+            | Behaviour::Forger { .. }
+            | Behaviour::SyncLiar { .. }
+            | Behaviour::WithoutCatchUp => {
                 if let Behaviour::Forger { txs, armed, forged } = behaviour {
                     let builder: BlockBuilder = Arc::new(move |chain: &Chain, parent: Hash| {
                         if !armed(chain) {
@@ -589,6 +598,45 @@ fn one_offline_others_finalize_and_it_catches_up() {
             cluster.submit(3, &proof_tx(6)),
             cluster.submit(3, &proof_tx(7)),
         ];
+        cluster.wait_included(&[0, 1, 2, 3], &more, WITHIN).await;
+        cluster.assert_consistent(&[0, 1, 2, 3]);
+    });
+}
+
+/// A validator that never hears from one leader still validates, votes on and finalizes that
+/// leader's blocks, with its catch-up off: it asks the other validators for a block the leader
+/// does not send it (to vote, to build on it, or to apply a finalization), and they hold it.
+#[test]
+fn blocks_a_leader_never_sent_come_from_the_other_validators() {
+    runner(8).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        for i in 0..3 {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        cluster.start(3, Behaviour::WithoutCatchUp).await;
+        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&[0, 1, 2, 3], &hashes, WITHIN).await;
+        // Validator 0 and validator 3 no longer hear each other.
+        cluster.set_links(&[0], &[3], false).await;
+        let from_0 = crypto::public_bytes(&cluster.keys[0]);
+        let proposed_by_0 = |cluster: &Cluster| {
+            (1..=cluster.height(1)).any(|h| {
+                let stored = cluster.chain(1).store().block(h).unwrap().unwrap();
+                stored.block.header.proposer == from_0 && !stored.block.txs.is_empty()
+            })
+        };
+        // One transaction at a time (submitted to validator 0, which relays it to 1 and 2 only),
+        // until validator 0 has proposed a finalized block of transactions.
+        let mut i = 0;
+        while !proposed_by_0(&cluster) {
+            assert!(i < PROOFS, "validator 0 proposed no block of transactions");
+            hashes.push(cluster.submit(0, &proof_tx(i)));
+            cluster.wait_included(&[0, 1, 2], &hashes, WITHIN).await;
+            i += 1;
+        }
+        // Validator 3 holds it too, and takes part in what follows.
+        cluster.wait_included(&[3], &hashes, WITHIN).await;
+        let more = vec![cluster.submit(3, &proof_tx(i))];
         cluster.wait_included(&[0, 1, 2, 3], &more, WITHIN).await;
         cluster.assert_consistent(&[0, 1, 2, 3]);
     });

@@ -6,8 +6,11 @@
 //! ledger does not fill up with empty blocks.
 //!
 //! Besides consensus' own three channels a validator speaks on three more:
-//! - **blocks**: the leader sends its proposed block to every validator; a validator that has
-//!   not received a block it is asked to vote on asks the leader for it;
+//! - **blocks**: the leader sends its proposed block to every validator; a validator that lacks
+//!   a block asks for it: the leader first when it is to vote on the block, then every
+//!   validator, and every validator at once when it is to build on the block or to apply its
+//!   finalization (it may have skipped the view, or the leader may not reach it), so that a block
+//!   finalized without it is fetched in a round trip rather than by catching up;
 //! - **transactions**: a transaction a client submits to one validator is relayed to the
 //!   others, so whichever validator leads next can include it;
 //! - **sync** ([`crate::sync`]): a validator that is behind (offline, restarted, partitioned)
@@ -205,17 +208,19 @@ pub fn start_validator<E, S, R, B>(
     );
 
     // Finalizations, in order.
-    let fin_chain = chain.clone();
+    let fin_shared = shared.clone();
     let trigger = sync_trigger.clone();
+    let fetch_wait = cfg.leader_timeout / 2;
     context
         .child("finalizer")
         .shared(true)
-        .spawn(move |_| async move {
+        .spawn(move |ctx| async move {
             while let Some(f) = fin_rx.next().await {
-                match fin_chain.finalize(f.payload.0, f.view, f.certificate) {
+                let view = f.view;
+                match apply_finalization(&ctx, &fin_shared, f, fetch_wait).await {
                     Ok(()) => {
-                        let (height, _) = fin_chain.tip();
-                        debug!(height, view = f.view, "finalized");
+                        let (height, _) = fin_shared.chain.tip();
+                        debug!(height, view, "finalized");
                     }
                     Err(ChainError::UnknownBlock(b)) => {
                         info!(block = %b, "finalized block not held here: catching up");
@@ -402,6 +407,7 @@ async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
     // its finalization is most likely only being applied).
     let empty_at = ctx.current() + hold / 3;
     let retry = Duration::from_millis(20);
+    let mut asked: Option<SystemTime> = None;
     loop {
         let mut parent_missing = false;
         let unfinalized = parent != chain.tip().1;
@@ -409,8 +415,14 @@ async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
         if candidates || (unfinalized && ctx.current() >= empty_at) {
             let known = |chain: &Chain| matches!(chain.knows_block(&parent), Ok(true));
             if !known(&chain) {
-                if let Some(p) = shared.received(&parent) {
-                    let _ = try_validate(&shared, p.header.parent, parent, 0);
+                // Validate the parent from the blocks received; ask every validator for a block
+                // of its branch that never arrived (this validator may have skipped its view).
+                if let Validation::Missing(m) = try_validate_block(&shared, parent) {
+                    let now = ctx.current();
+                    if asked.is_none_or(|t| now >= t + ASK_AGAIN) {
+                        shared.request_block(&m, Recipients::All);
+                        asked = Some(now);
+                    }
                 }
             }
             match chain.propose(parent) {
@@ -451,7 +463,7 @@ async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
 }
 
 /// Validates a proposal, waiting (up to `timeout`) for the block, or for ancestors this
-/// validator missed, to arrive; asks the leader for what is missing.
+/// validator missed, to arrive; asks the leader for what is missing, then every validator.
 async fn verify<E: Clock, S: Sender<PublicKey = PublicKey>>(
     ctx: E,
     shared: Arc<Shared<S>>,
@@ -462,34 +474,49 @@ async fn verify<E: Clock, S: Sender<PublicKey = PublicKey>>(
 ) {
     let parent = round.parent.1 .0;
     let deadline = ctx.current() + timeout;
-    let mut arrivals = shared.arrivals.subscribe();
-    let mut asked_at: Option<SystemTime> = None;
-    let retry = Duration::from_millis(250);
-    loop {
-        arrivals.borrow_and_update();
-        let missing = match try_validate(&shared, parent, hash, 0) {
-            Validation::Verdict(v) => {
-                let _ = response.send(v);
-                return;
-            }
-            Validation::Missing(m) => m,
-        };
-        let now = ctx.current();
-        if now >= deadline || response.is_closed() {
-            debug!("no block to verify before the deadline");
-            let _ = response.send(false);
-            return;
-        }
-        // The leader sent the block to everyone; ask it again when it is late.
-        let due = asked_at.map_or(now + retry / 2, |t| t + retry);
-        if now >= due {
-            shared.request_block(&missing, round.leader.clone());
-            asked_at = Some(now);
-        }
-        let wake = (asked_at.map_or(now + retry / 2, |t| t + retry)).min(deadline);
-        let changed = arrivals.changed();
-        let sleep = ctx.sleep_until(wake);
-        futures::pin_mut!(changed, sleep);
-        futures::future::select(changed, sleep).await;
+    let verdict = obtain(
+        &ctx,
+        &shared,
+        || try_validate(&shared, parent, hash, 0),
+        Some(round.leader.clone()),
+        deadline,
+        || response.is_closed(),
+    )
+    .await;
+    if verdict.is_none() {
+        debug!("no block to verify before the deadline");
+    }
+    let _ = response.send(verdict.unwrap_or(false));
+}
+
+/// Finalizes a block consensus finalized. A block this validator has not validated (it voted to
+/// skip the view, or the certificate came before the block) is validated from the blocks
+/// received, or asked for from the other validators, for up to `wait`; only then does catching
+/// up take over.
+async fn apply_finalization<E: Clock, S: Sender<PublicKey = PublicKey>>(
+    ctx: &E,
+    shared: &Shared<S>,
+    f: Finalized,
+    wait: Duration,
+) -> Result<(), ChainError> {
+    let chain = &shared.chain;
+    let hash = f.payload.0;
+    match chain.finalize(hash, f.view, f.certificate.clone()) {
+        Err(ChainError::UnknownBlock(_)) => {}
+        other => return other,
+    }
+    let deadline = ctx.current() + wait;
+    match obtain(
+        ctx,
+        shared,
+        || try_validate_block(shared, hash),
+        None,
+        deadline,
+        || false,
+    )
+    .await
+    {
+        Some(true) => chain.finalize(hash, f.view, f.certificate),
+        _ => Err(ChainError::UnknownBlock(hex::encode(hash))),
     }
 }

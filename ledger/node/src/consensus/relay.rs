@@ -119,14 +119,14 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
             .send(to, msg, true);
     }
 
-    pub(super) fn request_block(&self, hash: &Hash, from: PublicKey) {
+    pub(super) fn request_block(&self, hash: &Hash, from: Recipients<PublicKey>) {
         let mut msg = vec![BLOCK_REQUEST_TAG];
         msg.extend_from_slice(hash);
-        let _ =
-            self.blocks_out
-                .lock()
-                .expect("sender lock")
-                .send(Recipients::One(from), msg, false);
+        let _ = self
+            .blocks_out
+            .lock()
+            .expect("sender lock")
+            .send(from, msg, false);
     }
 
     pub(super) fn received(&self, hash: &Hash) -> Option<Block> {
@@ -145,6 +145,76 @@ pub(super) enum Validation {
     Verdict(bool),
     /// A block is missing (the proposal itself, or an ancestor nobody sent yet).
     Missing(Hash),
+}
+
+/// Where validating the block `hash` stands, whatever its parent: known here already (genesis,
+/// finalized or validated), validated now from the blocks received, or missing (it, or an
+/// ancestor).
+pub(super) fn try_validate_block<S: Sender<PublicKey = PublicKey>>(
+    shared: &Shared<S>,
+    hash: Hash,
+) -> Validation {
+    match shared.chain.knows_block(&hash) {
+        Ok(true) => return Validation::Verdict(true),
+        Ok(false) => {}
+        Err(e) => {
+            error!(error = %e, "cannot read the store");
+            return Validation::Verdict(false);
+        }
+    }
+    match shared.received(&hash) {
+        Some(block) => try_validate(shared, block.header.parent, hash, 0),
+        None => Validation::Missing(hash),
+    }
+}
+
+/// How often a missing block is asked for again.
+pub(super) const ASK_AGAIN: Duration = Duration::from_millis(250);
+
+/// Waits until `check` gives a verdict, asking for whatever block it finds missing (first from
+/// `first`, then, from the second request on, from every validator) and re-checking as blocks
+/// arrive. `None` when `deadline` passes or `abandon` says the answer is no longer wanted.
+pub(super) async fn obtain<E: Clock, S: Sender<PublicKey = PublicKey>>(
+    ctx: &E,
+    shared: &Shared<S>,
+    mut check: impl FnMut() -> Validation,
+    first: Option<PublicKey>,
+    deadline: SystemTime,
+    abandon: impl Fn() -> bool,
+) -> Option<bool> {
+    let mut arrivals = shared.arrivals.subscribe();
+    let mut asked: Option<SystemTime> = None;
+    let mut requests = 0u32;
+    loop {
+        arrivals.borrow_and_update();
+        let missing = match check() {
+            Validation::Verdict(v) => return Some(v),
+            Validation::Missing(m) => m,
+        };
+        let now = ctx.current();
+        if now >= deadline || abandon() {
+            return None;
+        }
+        // A block is normally on its way (the leader sent it to everyone): ask once it is late,
+        // then again every ASK_AGAIN.
+        let due = asked.map_or(now + ASK_AGAIN / 2, |t| t + ASK_AGAIN);
+        if now >= due {
+            let to = match (&first, requests) {
+                (Some(leader), 0) => Recipients::One(leader.clone()),
+                _ => Recipients::All,
+            };
+            shared.request_block(&missing, to);
+            requests += 1;
+            asked = Some(now);
+        }
+        let wake = asked
+            .map_or(now + ASK_AGAIN / 2, |t| t + ASK_AGAIN)
+            .min(deadline);
+        let changed = arrivals.changed();
+        let sleep = ctx.sleep_until(wake);
+        futures::pin_mut!(changed, sleep);
+        futures::future::select(changed, sleep).await;
+    }
 }
 
 /// Validates the block `hash` proposed on `parent`, first validating (from the blocks received)
