@@ -1,6 +1,7 @@
 //! Verification cost, measured in one run on the same proofs: plain ark-groth16 single
 //! verification, our single verification (arkworks and blst paths), and batch verification at
-//! 1, 16, 64 and 256 proofs (reported per batch; divide by the size for the per-proof cost); and,
+//! 1, 16, 64 and 256 proofs (reported per batch; divide by the size for the per-proof cost), with
+//! the ratios to ark-groth16 single verification printed at the end; and,
 //! beside them, the check every ledger transaction now pays first: its party's Ed25519 signature
 //! over the `submit_proof` transaction carrying the same proof, alone and in a batch of 64 (as a
 //! block's signatures are verified).
@@ -10,6 +11,7 @@
 
 use ark_bls12_381::Bls12_381;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::time::{Duration, Instant};
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_prover::prove;
 use zkcustoms_verifier::batch::{holds, Backend, PreparedProof};
@@ -87,6 +89,47 @@ fn bench_verify(c: &mut Criterion) {
         }
     }
     g.finish();
+    print_ratios(key, &refs);
+}
+
+/// The median time of `runs` calls of `f`.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+/// The speed-ups the verifier is held to, timed once more side by side (medians of several runs)
+/// so that one run shows them: plain ark-groth16 single verification against ours on blst, and
+/// against batch verification on blst per proof at 256.
+fn print_ratios(key: &zkcustoms_verifier::VerifyingKey, refs: &[&PreparedProof]) {
+    let ark = median(41, || {
+        assert!(ark_groth16::Groth16::<Bls12_381>::verify_proof(
+            key.prepared(),
+            &refs[0].proof,
+            &refs[0].inputs
+        )
+        .expect("verify"))
+    });
+    let single = median(41, || assert!(holds(key, &refs[..1], Backend::Blst)));
+    println!(
+        "ratios: ark-groth16 single {ark:.2?}, ours single on blst {single:.2?} ({:.1}x)",
+        ark.as_secs_f64() / single.as_secs_f64()
+    );
+    for n in [64, 256] {
+        let batch = median(7, || assert!(holds(key, &refs[..n], Backend::Blst)));
+        let per_proof = batch / n as u32;
+        println!(
+            "ratios: batch-Blst of {n} {batch:.2?}, {per_proof:.2?} per proof ({:.1}x ark-groth16 single)",
+            ark.as_secs_f64() / per_proof.as_secs_f64()
+        );
+    }
 }
 
 criterion_group! {

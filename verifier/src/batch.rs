@@ -11,7 +11,9 @@
 //! and `sum_i r_i P_i` is one small multi-scalar multiplication over the key's input bases. A
 //! false proof makes the batch fail except with probability about 2^-128. When a batch fails,
 //! bisection (with fresh scalars at every step) finds exactly which proofs are invalid, so the
-//! caller can reject those and accept the rest. Groups of different keys run in parallel (rayon).
+//! caller can reject those and accept the rest. Groups of different keys run in parallel (rayon),
+//! and on the blst backend so do the proofs of one batch (their scalings and Miller loops, in
+//! tasks of 16 proofs).
 
 pub use crate::prepared::PreparedProof;
 use crate::prepared::{input_weights, scaled_a};
@@ -31,16 +33,22 @@ use zkcustoms_circuits::CircuitId;
 pub enum Backend {
     /// arkworks: the reference implementation.
     Arkworks,
-    /// blst's Miller loop and final exponentiation (points validated by arkworks first).
+    /// blst: the batch's scalings, sums and Miller loops and the final exponentiation.
     #[default]
     Blst,
 }
 
-/// A fresh random 128-bit scalar.
-fn random_scalar() -> Fr {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    Fr::from(u128::from_le_bytes(bytes))
+/// A fresh random non-zero 128-bit scalar from the operating system's RNG (a zero scalar would
+/// leave its proof unchecked).
+fn random_scalar() -> u128 {
+    loop {
+        let mut bytes = [0u8; 16];
+        OsRng.fill_bytes(&mut bytes);
+        let r = u128::from_le_bytes(bytes);
+        if r != 0 {
+            return r;
+        }
+    }
 }
 
 /// `sum_i s_i * IC_i` over the key's input bases, with `s_0` the weight of the constant input.
@@ -73,6 +81,22 @@ pub fn batch_holds_arkworks(key: &VerifyingKey, proofs: &[&PreparedProof], r: &[
     }
 }
 
+/// The batch check for given non-zero 128-bit scalars on the given backend.
+fn batch_holds_with(
+    key: &VerifyingKey,
+    proofs: &[&PreparedProof],
+    r: &[u128],
+    backend: Backend,
+) -> bool {
+    match backend {
+        Backend::Arkworks => {
+            let r: Vec<Fr> = r.iter().map(|&ri| Fr::from(ri)).collect();
+            batch_holds_arkworks(key, proofs, &r)
+        }
+        Backend::Blst => crate::blst_backend::batch_holds(key, proofs, r),
+    }
+}
+
 /// Verifies proofs under one key: a batch check, and bisection when it fails. Returns one
 /// verdict per proof, in order.
 /// A proof with the wrong number of public inputs is invalid without entering the batch.
@@ -101,11 +125,8 @@ pub fn holds(key: &VerifyingKey, proofs: &[&PreparedProof], backend: Backend) ->
             .verify_inputs_with(&proofs[0].inputs, &proofs[0].proof, backend)
             .is_ok(),
         (backend, _) => {
-            let r: Vec<Fr> = proofs.iter().map(|_| random_scalar()).collect();
-            match backend {
-                Backend::Arkworks => batch_holds_arkworks(key, proofs, &r),
-                Backend::Blst => crate::blst_backend::batch_holds(key, proofs, &r),
-            }
+            let r: Vec<u128> = proofs.iter().map(|_| random_scalar()).collect();
+            batch_holds_with(key, proofs, &r, backend)
         }
     }
 }
@@ -203,5 +224,177 @@ impl VerifierKeys {
             }
         }
         results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Trapdoor;
+    use ark_bls12_381::{G1Affine, G2Affine};
+    use ark_ec::AffineRepr;
+    use ark_ff::{One, UniformRand, Zero};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    const BACKENDS: [Backend; 2] = [Backend::Arkworks, Backend::Blst];
+
+    /// Ways to spoil a valid proof, each giving a well-formed proof that does not verify.
+    fn tampered(t: &Trapdoor, rng: &mut ChaCha20Rng) -> Vec<(&'static str, PreparedProof)> {
+        let good = t.prove(&t.inputs(rng), rng);
+        let other = t.prove(&t.inputs(rng), rng);
+        let mut out = Vec::new();
+        let mut p = good.clone();
+        p.inputs[0] += Fr::one();
+        out.push(("input changed", p));
+        let mut p = good.clone();
+        let last = p.inputs.len() - 1;
+        p.inputs[last] = Fr::rand(rng);
+        out.push(("last input replaced", p));
+        let mut p = good.clone();
+        std::mem::swap(&mut p.proof.a, &mut p.proof.c);
+        out.push(("A and C swapped", p));
+        let mut p = good.clone();
+        p.proof.a = other.proof.a;
+        out.push(("A of another proof", p));
+        let mut p = good.clone();
+        p.proof.b = other.proof.b;
+        out.push(("B of another proof", p));
+        let mut p = good.clone();
+        p.proof.c = (p.proof.c + G1Affine::generator()).into_affine();
+        out.push(("C shifted", p));
+        let mut p = good.clone();
+        p.proof.a = G1Affine::zero();
+        out.push(("A at infinity", p));
+        let mut p = good.clone();
+        p.proof.b = G2Affine::zero();
+        out.push(("B at infinity", p));
+        let mut p = good;
+        p.proof.c = G1Affine::zero();
+        out.push(("C at infinity", p));
+        out
+    }
+
+    /// Valid proofs, among them the edge cases: `C` at infinity, inputs summing to infinity,
+    /// all-zero inputs and a duplicate.
+    fn valid(t: &Trapdoor, n: usize, rng: &mut ChaCha20Rng) -> Vec<PreparedProof> {
+        let mut out: Vec<PreparedProof> = (0..n).map(|_| t.prove(&t.inputs(rng), rng)).collect();
+        out.push(t.prove_with_c_at_infinity(&t.inputs(rng), rng));
+        out.push(t.prove(&t.inputs_summing_to_infinity(rng), rng));
+        out.push(t.prove(&vec![Fr::zero(); t.inputs(rng).len()], rng));
+        out.push(out[0].clone());
+        out
+    }
+
+    fn scalar_sets(n: usize, rng: &mut ChaCha20Rng) -> Vec<Vec<u128>> {
+        vec![
+            (0..n)
+                .map(|_| ((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())).max(1))
+                .collect(),
+            vec![1; n],
+            vec![u128::MAX; n],
+            (0..n).map(|i| 1u128 << (i % 128)).collect(),
+        ]
+    }
+
+    #[test]
+    fn single_checks_agree_with_ark_groth16() {
+        let mut rng = ChaCha20Rng::seed_from_u64(31);
+        let t = Trapdoor::new(&mut rng);
+        let cases = valid(&t, 4, &mut rng)
+            .into_iter()
+            .map(|p| (p, true))
+            .chain(tampered(&t, &mut rng).into_iter().map(|(_, p)| (p, false)));
+        for (p, expected) in cases {
+            let reference = ark_groth16::Groth16::<Bls12_381>::verify_proof(
+                t.key.prepared(),
+                &p.proof,
+                &p.inputs,
+            )
+            .unwrap();
+            assert_eq!(reference, expected);
+            for backend in BACKENDS {
+                let verdict = t.key.verify_inputs_with(&p.inputs, &p.proof, backend);
+                assert_eq!(verdict.is_ok(), expected, "{backend:?}");
+                if !expected {
+                    assert_eq!(verdict, Err(VerifyError::InvalidProof));
+                }
+                let mut short = p.inputs.clone();
+                short.pop();
+                assert!(matches!(
+                    t.key.verify_inputs_with(&short, &p.proof, backend),
+                    Err(VerifyError::PublicInputCount { .. })
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn backends_agree_on_batches_with_the_same_scalars() {
+        let mut rng = ChaCha20Rng::seed_from_u64(37);
+        let t = Trapdoor::new(&mut rng);
+        let good = valid(&t, 36, &mut rng);
+        let refs: Vec<&PreparedProof> = good.iter().collect();
+        let bad = tampered(&t, &mut rng);
+        for r in scalar_sets(refs.len() + 1, &mut rng) {
+            for n in [2, 3, 17, refs.len()] {
+                for backend in BACKENDS {
+                    assert!(
+                        batch_holds_with(&t.key, &refs[..n], &r[..n], backend),
+                        "{backend:?} {n}"
+                    );
+                }
+            }
+            for (why, p) in &bad {
+                for at in [0, 13, refs.len()] {
+                    let mut batch = refs.clone();
+                    batch.insert(at, p);
+                    for backend in BACKENDS {
+                        assert!(
+                            !batch_holds_with(&t.key, &batch, &r, backend),
+                            "{backend:?}: {why} at {at}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bisection_names_exactly_the_bad_proofs() {
+        let mut rng = ChaCha20Rng::seed_from_u64(41);
+        let t = Trapdoor::new(&mut rng);
+        let mut cases: Vec<(PreparedProof, bool)> = valid(&t, 40, &mut rng)
+            .into_iter()
+            .map(|p| (p, true))
+            .collect();
+        for (at, (_, p)) in [3, 4, 20, 31, 44, 2, 9, 0, 37]
+            .into_iter()
+            .zip(tampered(&t, &mut rng))
+        {
+            cases.insert(at, (p, false));
+        }
+        let mut short = t.prove(&t.inputs(&mut rng), &mut rng);
+        short.inputs.pop();
+        cases.insert(11, (short, false));
+        let mut long = t.prove(&t.inputs(&mut rng), &mut rng);
+        long.inputs.push(Fr::one());
+        cases.insert(27, (long, false));
+        let proofs: Vec<PreparedProof> = cases.iter().map(|(p, _)| p.clone()).collect();
+        let expected: Vec<bool> = cases.iter().map(|(_, ok)| *ok).collect();
+        for backend in BACKENDS {
+            assert_eq!(
+                verify_group(&t.key, &proofs, backend),
+                expected,
+                "{backend:?}"
+            );
+            let all_valid: Vec<PreparedProof> = valid(&t, 8, &mut rng);
+            assert!(verify_group(&t.key, &all_valid, backend)
+                .iter()
+                .all(|ok| *ok));
+            let all_bad: Vec<PreparedProof> =
+                tampered(&t, &mut rng).into_iter().map(|(_, p)| p).collect();
+            assert!(verify_group(&t.key, &all_bad, backend).iter().all(|ok| !ok));
+        }
     }
 }

@@ -14,12 +14,12 @@
 //! Verifiers derive field elements from the named public values themselves. Groth16 proofs are
 //! re-randomisable: the proof bytes identify nothing, the public values do.
 
+use crate::blst_points::{decode_g1, decode_g2, PointError};
 use crate::keys::KeyId;
 use crate::VerifyError;
 use ark_bls12_381::{Bls12_381, Fr};
-use ark_ec::AffineRepr;
 use ark_groth16::Proof;
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use ark_serialize::CanonicalSerialize;
 use serde::{Deserialize, Serialize};
 use zkcustoms_circuits::aeo_status::{self, AeoStatusPublic, Tier};
 use zkcustoms_circuits::codec::{DecodeError, Reader, Writer};
@@ -111,30 +111,28 @@ struct Wire {
     proof: String,
 }
 
-/// Decodes a compressed proof of exactly [`PROOF_LEN`] bytes with full validation: each point on
-/// its curve, in the prime-order subgroup, and not the point at infinity (an honest proof never
-/// has one, and an identity point would only serve to probe the verifier).
+/// Decodes a compressed proof of exactly [`PROOF_LEN`] bytes with full validation: each point a
+/// canonical compressed encoding, on its curve, in the prime-order subgroup, and not the point at
+/// infinity (an honest proof never has one, and an identity point would only serve to probe the
+/// verifier). The points are decoded and checked by blst, which accepts exactly the encodings
+/// arkworks' validating decoder accepts (the tests hold the two to the same answers).
 pub fn decode_proof(bytes: &[u8]) -> Result<Proof<Bls12_381>, VerifyError> {
-    if bytes.len() != PROOF_LEN {
-        return Err(VerifyError::Malformed(format!(
+    let bytes: &[u8; PROOF_LEN] = bytes.try_into().map_err(|_| {
+        VerifyError::Malformed(format!(
             "proof must be {PROOF_LEN} bytes, got {}",
             bytes.len()
-        )));
-    }
-    let proof: Proof<Bls12_381> = Proof::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes)
-        .map_err(|e| VerifyError::Malformed(format!("proof points are invalid: {e}")))?;
-    for (name, identity) in [
-        ("A", proof.a.is_zero()),
-        ("B", proof.b.is_zero()),
-        ("C", proof.c.is_zero()),
-    ] {
-        if identity {
-            return Err(VerifyError::Malformed(format!(
-                "proof point {name} is the point at infinity"
-            )));
-        }
-    }
-    Ok(proof)
+        ))
+    })?;
+    let (a, rest) = bytes.split_first_chunk::<48>().expect("192 = 48 + 144");
+    let (b, c) = rest.split_first_chunk::<96>().expect("144 = 96 + 48");
+    let c: &[u8; 48] = c.try_into().expect("48 bytes remain");
+    let bad =
+        |name: &str, e: PointError| VerifyError::Malformed(format!("proof point {name} is {e}"));
+    Ok(Proof {
+        a: decode_g1(a).map_err(|e| bad("A", e))?,
+        b: decode_g2(b).map_err(|e| bad("B", e))?,
+        c: decode_g1(c).map_err(|e| bad("C", e))?,
+    })
 }
 
 /// Compressed bytes of a proof.
@@ -366,9 +364,10 @@ impl ProofEnvelope {
 mod tests {
     use super::*;
     use ark_bls12_381::{G1Projective, G2Projective};
-    use ark_ec::CurveGroup;
+    use ark_ec::{AffineRepr, CurveGroup};
     use ark_ff::UniformRand;
-    use rand::SeedableRng;
+    use ark_serialize::{CanonicalDeserialize, Compress, Validate};
+    use rand::{RngCore, SeedableRng};
     use rand_chacha::ChaCha20Rng;
 
     /// A declaration-match envelope with random proof points (decoding does not verify).
@@ -437,6 +436,103 @@ mod tests {
                 }
                 other => panic!("{name}: {other:?}"),
             }
+        }
+    }
+
+    /// The former decoder, now the reference: arkworks' validating deserialisation, then the
+    /// point at infinity refused.
+    fn decode_proof_arkworks(bytes: &[u8]) -> Option<Proof<Bls12_381>> {
+        if bytes.len() != PROOF_LEN {
+            return None;
+        }
+        Proof::<Bls12_381>::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes)
+            .ok()
+            .filter(|p| !(p.a.is_zero() || p.b.is_zero() || p.c.is_zero()))
+    }
+
+    /// A compressed x coordinate (flag bits set) with no point on G1, and one of a point of G1
+    /// outside the prime-order subgroup, found by counting up from a seed.
+    fn off_curve_and_off_subgroup_g1() -> ([u8; 48], [u8; 48]) {
+        let (mut off_curve, mut off_group) = (None, None);
+        for x in 1u64.. {
+            let mut bytes = [0u8; 48];
+            bytes[40..].copy_from_slice(&x.to_be_bytes());
+            bytes[0] = 0x80;
+            if ark_bls12_381::G1Affine::get_point_from_x_unchecked(x.into(), false).is_some() {
+                off_group.get_or_insert(bytes);
+            } else {
+                off_curve.get_or_insert(bytes);
+            }
+            if let (Some(a), Some(b)) = (off_curve, off_group) {
+                return (a, b);
+            }
+        }
+        unreachable!("half of all x have a point")
+    }
+
+    #[test]
+    fn bad_proof_encodings_are_refused_like_arkworks_refuses_them() {
+        let mut rng = ChaCha20Rng::seed_from_u64(21);
+        let good = encode_proof(&declaration(SizeClass::Lines4, &EXAMPLE).proof);
+        assert_eq!(decode_proof(&good).ok(), decode_proof_arkworks(&good));
+        assert!(decode_proof(&good).is_ok());
+        let (off_curve, off_group) = off_curve_and_off_subgroup_g1();
+        let mut cases: Vec<(Vec<u8>, String)> = Vec::new();
+        for (name, at) in [("A", 0), ("C", 144)] {
+            let mut bad = good.clone();
+            bad[at..at + 48].copy_from_slice(&off_curve);
+            cases.push((bad, format!("point {name} is not on the curve")));
+            let mut bad = good.clone();
+            bad[at..at + 48].copy_from_slice(&off_group);
+            cases.push((
+                bad,
+                format!("point {name} is not in the prime-order subgroup"),
+            ));
+            let mut bad = good.clone();
+            bad[at] &= 0x7f;
+            cases.push((
+                bad,
+                format!("point {name} is not a canonical compressed encoding"),
+            ));
+        }
+        // A G2 point on the curve outside the subgroup: a random x of Fq2 that has a point.
+        let off_group_g2 = loop {
+            let x = ark_bls12_381::Fq2::rand(&mut rng);
+            if let Some(p) = ark_bls12_381::G2Affine::get_point_from_x_unchecked(x, false) {
+                if !p.is_in_correct_subgroup_assuming_on_curve() {
+                    let mut bytes = Vec::new();
+                    p.serialize_compressed(&mut bytes).unwrap();
+                    break bytes;
+                }
+            }
+        };
+        let mut bad = good.clone();
+        bad[48..144].copy_from_slice(&off_group_g2);
+        cases.push((bad, "point B is not in the prime-order subgroup".into()));
+        let mut bad = good.clone();
+        bad[48..144].fill(0xff);
+        bad[48] = 0x9f;
+        cases.push((bad, "point B is not a canonical compressed encoding".into()));
+        for len in [0, 191, 193, 384] {
+            let mut bad = good.clone();
+            bad.resize(len, 0);
+            cases.push((bad, "proof must be 192 bytes".into()));
+        }
+        for (bytes, why) in &cases {
+            assert_eq!(decode_proof_arkworks(bytes), None, "{why}");
+            match decode_proof(bytes) {
+                Err(VerifyError::Malformed(m)) => {
+                    assert!(m.contains(why.as_str()), "{m} lacks {why:?}")
+                }
+                other => panic!("{why}: {other:?}"),
+            }
+        }
+        // Random changes to a valid proof: the two decoders agree on each.
+        for _ in 0..200 {
+            let mut bytes = good.clone();
+            let at = (rng.next_u32() as usize) % PROOF_LEN;
+            bytes[at] ^= 1 << (rng.next_u32() % 8);
+            assert_eq!(decode_proof(&bytes).ok(), decode_proof_arkworks(&bytes));
         }
     }
 

@@ -8,10 +8,13 @@
 
 pub mod batch;
 mod blst_backend;
+mod blst_points;
 pub mod envelope;
 pub mod keys;
 mod prepared;
 pub mod snarkjs;
+#[cfg(test)]
+mod testing;
 
 use ark_bls12_381::{Bls12_381, Fr};
 use ark_groth16::{Groth16, Proof};
