@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use zkcustoms_ceremony::file::{circuit_name, parse_circuit_name};
+use zkcustoms_ceremony::phase1::ptau_steps as ptau;
 use zkcustoms_ceremony::phase1::Contributed;
-use zkcustoms_ceremony::ptau::transcript as ptau;
 use zkcustoms_ceremony::{
     finalize, phase1, phase2, prepare, Beacon, Ceremony, CeremonyError, Entropy, Event, StepReport,
 };

@@ -27,6 +27,7 @@ pub mod finalize;
 pub mod phase1;
 pub mod phase2;
 pub mod pok;
+pub mod powers;
 pub mod prepare;
 pub mod ptau;
 pub mod r1cs;

@@ -1,6 +1,6 @@
 //! snarkjs's powers-of-tau file (`.ptau`) for BLS12-381: reading one with every byte checked,
-//! and writing one that snarkjs reads. [`transcript`] imports one as the start of phase 1 and
-//! exports phase 1 as one.
+//! and writing one that snarkjs reads. [`crate::phase1::ptau_steps`] imports one as the start of
+//! phase 1 and exports phase 1 as one.
 //!
 //! The layout, as snarkjs 0.7 writes it (`src/powersoftau_new.js`, `src/powersoftau_utils.js`,
 //! `@iden3/binfileutils`); integers are little-endian:
@@ -34,13 +34,12 @@
 
 mod contributions;
 mod points;
-pub mod transcript;
 
 pub use contributions::parse_contributions;
 use points::{g1_from_lem, g1_to_lem, g2_from_lem, g2_to_lem, montgomery_r};
 
 use crate::codec::{G1_BYTES, G2_BYTES};
-use crate::phase1::Phase1;
+use crate::powers::Phase1;
 use crate::{CeremonyError, MAX_POWER};
 use ark_bls12_381::{Fq, G1Affine, G2Affine};
 use ark_ff::{BigInteger, Field, PrimeField};

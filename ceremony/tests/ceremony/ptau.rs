@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
-use zkcustoms_ceremony::ptau::{self, transcript};
+use zkcustoms_ceremony::phase1::ptau_steps as transcript;
+use zkcustoms_ceremony::ptau;
 use zkcustoms_ceremony::{
     finalize, phase1, phase2, prepare, Ceremony, CeremonyError, Kind, Stage, StepReport,
 };
