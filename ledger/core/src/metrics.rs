@@ -36,6 +36,7 @@ pub struct Metrics {
     mempool: Gauge,
     proofs: Counter,
     proofs_reused: Counter,
+    proof_batches: Counter,
     proof_seconds: Counter<f64, AtomicU64>,
     latency: Histogram,
 }
@@ -52,6 +53,7 @@ impl Default for Metrics {
             mempool: Gauge::default(),
             proofs: Counter::default(),
             proofs_reused: Counter::default(),
+            proof_batches: Counter::default(),
             proof_seconds: Counter::default(),
             latency: Histogram::new(LATENCY_BUCKETS),
         }
@@ -107,6 +109,11 @@ impl Metrics {
             self.proofs_reused.clone(),
         );
         registry.register(
+            "zkcustoms_proof_batches",
+            "Verifications of proofs together (arrivals at the same time, or a block's unseen proofs)",
+            self.proof_batches.clone(),
+        );
+        registry.register(
             "zkcustoms_proof_verification_seconds",
             "Time spent verifying proofs",
             self.proof_seconds.clone(),
@@ -135,9 +142,10 @@ impl Metrics {
             .inc();
     }
 
-    /// Proofs were verified.
+    /// A batch of proofs was verified.
     pub fn proof_verified(&self, n: usize, took: Duration) {
         self.proofs.inc_by(n as u64);
+        self.proof_batches.inc();
         self.proof_seconds.inc_by(took.as_secs_f64());
     }
 
@@ -149,6 +157,11 @@ impl Metrics {
     /// Proofs verified since the node started.
     pub fn proofs_verified(&self) -> u64 {
         self.proofs.get()
+    }
+
+    /// Batches of proofs verified since the node started.
+    pub fn proof_batches(&self) -> u64 {
+        self.proof_batches.get()
     }
 
     /// Proofs whose verdict was reused since the node started.

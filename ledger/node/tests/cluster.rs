@@ -877,6 +877,81 @@ fn each_proof_is_verified_once_per_node_and_unseen_proofs_in_full() {
     assert_eq!(c.metrics.proofs_reused(), 1);
 }
 
+/// What a peer relays at once is admitted together: its proofs verified in one batch, a proof
+/// that does not verify refused alone, a transaction the rules refuse never verified, one
+/// already pending not verified again. Clients submitting at the same moment each get the
+/// verdict on their own proof, every proof verified exactly once.
+#[test]
+fn proofs_arriving_together_are_verified_together_each_with_its_own_verdict() {
+    use zkcustoms_ledger_core::chain::{SubmitError, TxStatus};
+    let genesis = genesis();
+    let (_dir, chain) = lone_chain(0);
+    chain.submit(publish_root(&genesis)).unwrap();
+    chain.submit(proof_tx(0)).unwrap();
+    assert_eq!(chain.metrics.proofs_verified(), 1);
+    let batches = chain.metrics.proof_batches();
+
+    let stranger = Trader::new("DE999999999999999").proof(
+        &genesis.chain_id,
+        &ucr(6),
+        fixture().proofs[6].clone(),
+    );
+    let mut relayed = vec![proof_tx(0)];
+    relayed.extend((1..=4).map(proof_tx));
+    relayed.push(invalid_proof_tx(5, 1));
+    relayed.push(stranger.clone());
+    let bad = relayed[5].hash();
+    let results = chain.submit_many_from_peer(relayed.clone());
+    assert_eq!(results.len(), relayed.len());
+    for (i, (tx, r)) in relayed.iter().zip(&results).enumerate() {
+        match (i, r) {
+            (0..=4, Ok(h)) => assert_eq!(*h, tx.hash()),
+            (5, Err(SubmitError::Rejected(r))) => assert_eq!(r.code, "invalid-proof"),
+            (6, Err(SubmitError::Rejected(r))) => assert_eq!(r.code, "unknown-party"),
+            other => panic!("relayed transaction {other:?}"),
+        }
+    }
+    assert_eq!(
+        chain.metrics.proofs_verified(),
+        1 + 5,
+        "proofs 1 to 4 and the bad one; not the pending one, not the stranger's"
+    );
+    assert_eq!(chain.metrics.proof_batches(), batches + 1, "in one batch");
+    assert!(
+        matches!(chain.status(&bad).unwrap(), TxStatus::Rejected(r) if r.code == "invalid-proof")
+    );
+
+    // Eight clients at the same moment: seven good proofs and one bad.
+    let mut clients: Vec<Transaction> = (7..=13).map(proof_tx).collect();
+    clients.push(invalid_proof_tx(14, 7));
+    let start = std::sync::Barrier::new(clients.len());
+    let verdicts: Vec<Result<Hash, SubmitError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = clients
+            .iter()
+            .map(|tx| {
+                let (chain, start) = (&chain, &start);
+                s.spawn(move || {
+                    start.wait();
+                    chain.submit(tx.clone())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (tx, v) in clients.iter().zip(&verdicts).take(7) {
+        assert_eq!(v.as_ref().ok(), Some(&tx.hash()));
+    }
+    assert!(matches!(&verdicts[7], Err(SubmitError::Rejected(r)) if r.code == "invalid-proof"));
+    assert_eq!(chain.metrics.proofs_verified(), 6 + 8, "each verified once");
+    let used = chain.metrics.proof_batches() - batches - 1;
+    assert!((1..=8).contains(&used), "{used} batches for eight proofs");
+    assert_eq!(
+        chain.mempool_size().0,
+        2 + 5 + 7,
+        "registration, root and the good proofs"
+    );
+}
+
 #[test]
 fn a_block_is_refused_at_the_transaction_whose_signature_fails_in_the_batch() {
     let genesis = genesis();

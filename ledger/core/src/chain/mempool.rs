@@ -5,23 +5,48 @@ use super::{Chain, Entry, Pool, SubmitError, TxStatus};
 use crate::rules::{CheckError, Overlay, Rejection};
 use crate::store::{StoreError, Transactions};
 use zkcustoms_ledger_types::tx::{Hash, Transaction};
+use zkcustoms_verifier::batch::Backend;
 use zkcustoms_verifier::{ProofEnvelope, VerifyError};
 
+/// A transaction past the checks that need no proof verification.
+enum Staged {
+    /// Decided already: pending before, or refused.
+    Done(Result<(Hash, bool), SubmitError>),
+    /// Passes the rules against the mempool as it was; its proof (if any) is still to verify.
+    Ready {
+        tx: Box<Transaction>,
+        hash: Hash,
+        size: usize,
+        now: u64,
+    },
+}
+
 impl Chain {
-    /// Verifies the proof of transaction `hash`, unless this node already has; a success is
-    /// remembered.
-    pub(super) fn verify_one(&self, hash: Hash, env: &ProofEnvelope) -> Result<(), Rejection> {
-        if self.verified.contains(&hash) {
-            self.metrics.proof_verdicts_reused(1);
-            return Ok(());
+    /// Verifies the proofs (of the transactions with these hashes) that this node has not
+    /// verified yet, in a batch with the other proofs arriving now; successes are remembered.
+    fn verify_arrivals(&self, proofs: &[(Hash, &ProofEnvelope)]) -> Vec<Result<(), Rejection>> {
+        let mut out: Vec<Result<(), Rejection>> = proofs.iter().map(|_| Ok(())).collect();
+        let (idx, envs): (Vec<usize>, Vec<ProofEnvelope>) = proofs
+            .iter()
+            .enumerate()
+            .filter(|(_, (hash, _))| !self.verified.contains(hash))
+            .map(|(i, (_, env))| (i, (*env).clone()))
+            .unzip();
+        self.metrics.proof_verdicts_reused(proofs.len() - idx.len());
+        let verify_batch = |batch: &[ProofEnvelope]| {
+            let start = std::time::Instant::now();
+            let verdicts = self.keys.verify_batch(batch, Backend::default());
+            self.metrics.proof_verified(batch.len(), start.elapsed());
+            verdicts
+        };
+        let verdicts = self.arrivals.verify(&envs, &verify_batch);
+        for (i, verdict) in idx.into_iter().zip(verdicts) {
+            if verdict.is_ok() {
+                self.verified.insert(proofs[i].0);
+            }
+            out[i] = verdict.map_err(proof_rejection);
         }
-        let start = std::time::Instant::now();
-        let result = self.keys.verify(env);
-        self.metrics.proof_verified(1, start.elapsed());
-        if result.is_ok() {
-            self.verified.insert(hash);
-        }
-        result.map_err(proof_rejection)
+        out
     }
 
     /// Admits a transaction from a client into the mempool: rules checked against the finalized
@@ -49,14 +74,66 @@ impl Chain {
         self.submit_inner(tx).0
     }
 
-    /// Admits a transaction; also answers whether it was new to the mempool.
-    pub(super) fn submit_inner(&self, tx: Transaction) -> (Result<Hash, SubmitError>, bool) {
+    /// Admits transactions relayed by other validators, each checked exactly like a client's
+    /// and none relayed again, their proofs verified in one batch: one result each, in order.
+    pub fn submit_many_from_peer(&self, txs: Vec<Transaction>) -> Vec<Result<Hash, SubmitError>> {
+        let staged: Vec<(Hash, Staged)> = txs
+            .into_iter()
+            .map(|tx| {
+                let (hash, size) = self.received(&tx);
+                (hash, self.stage(tx, hash, size))
+            })
+            .collect();
+        let proofs: Vec<(Hash, &ProofEnvelope)> = staged
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Staged::Ready { tx, hash, .. } => match tx.as_ref() {
+                    Transaction::SubmitProof(p) => Some((*hash, &p.envelope)),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        let mut verdicts = self.verify_arrivals(&proofs).into_iter();
+        staged
+            .into_iter()
+            .map(|(hash, s)| {
+                let result = match s {
+                    Staged::Done(result) => result,
+                    Staged::Ready {
+                        tx,
+                        hash,
+                        size,
+                        now,
+                    } => {
+                        let verdict = match tx.as_ref() {
+                            Transaction::SubmitProof(_) => verdicts.next().expect("one verdict"),
+                            _ => Ok(()),
+                        };
+                        verdict
+                            .map_err(SubmitError::from)
+                            .and_then(|()| self.enter(*tx, hash, size, now))
+                    }
+                };
+                self.settled(hash, result).0
+            })
+            .collect()
+    }
+
+    /// Counts a transaction received; answers its hash and size.
+    fn received(&self, tx: &Transaction) -> (Hash, usize) {
         let bytes = tx.to_bytes();
-        let (hash, size) = (zkcustoms_ledger_types::tx::sha256(&bytes), bytes.len());
         self.metrics.received(tx.kind());
-        let result = self.admit(tx, hash, size);
-        let new = matches!(result, Ok((_, true)));
-        let result = result.map(|(h, _)| h);
+        (zkcustoms_ledger_types::tx::sha256(&bytes), bytes.len())
+    }
+
+    /// Counts an admission or a refusal (a refusal is remembered for status queries); answers
+    /// the hash and whether the transaction was new to the mempool.
+    fn settled(
+        &self,
+        hash: Hash,
+        result: Result<(Hash, bool), SubmitError>,
+    ) -> (Result<Hash, SubmitError>, bool) {
         match &result {
             Ok(_) => self.metrics.admitted(),
             Err(SubmitError::Rejected(r)) => {
@@ -67,7 +144,15 @@ impl Chain {
             Err(SubmitError::Full(_)) => self.metrics.rejected("mempool-full"),
             Err(SubmitError::Internal(_)) => {}
         }
-        (result, new)
+        let new = matches!(result, Ok((_, true)));
+        (result.map(|(h, _)| h), new)
+    }
+
+    /// Admits a transaction; also answers whether it was new to the mempool.
+    pub(super) fn submit_inner(&self, tx: Transaction) -> (Result<Hash, SubmitError>, bool) {
+        let (hash, size) = self.received(&tx);
+        let result = self.admit(tx, hash, size);
+        self.settled(hash, result)
     }
 
     /// Admits a transaction; answers its hash and whether it is new to the mempool.
@@ -77,25 +162,60 @@ impl Chain {
         hash: Hash,
         size: usize,
     ) -> Result<(Hash, bool), SubmitError> {
-        let now = self.now_ms();
-        {
-            let pool = self.pool.lock().expect("pool lock");
-            if pool.txs.contains_key(&hash) {
-                return Ok((hash, false));
+        match self.stage(tx, hash, size) {
+            Staged::Done(result) => result,
+            Staged::Ready {
+                tx,
+                hash,
+                size,
+                now,
+            } => {
+                // The expensive part runs without the pool's lock.
+                if let Transaction::SubmitProof(p) = tx.as_ref() {
+                    let verdict = self.verify_arrivals(&[(hash, &p.envelope)]);
+                    verdict.into_iter().next().expect("one verdict")?;
+                }
+                self.enter(*tx, hash, size, now)
             }
-            self.check_capacity(&pool, size)?;
-            self.rules().check(&tx, &pool.overlay, now)?;
         }
-        // The expensive part runs without the lock.
-        if let Transaction::SubmitProof(p) = &tx {
-            self.verify_one(hash, &p.envelope)?;
+    }
+
+    /// The checks before the proof: already pending, room in the mempool, the rules against
+    /// the finalized state and the mempool.
+    fn stage(&self, tx: Transaction, hash: Hash, size: usize) -> Staged {
+        let now = self.now_ms();
+        let pool = self.pool.lock().expect("pool lock");
+        if pool.txs.contains_key(&hash) {
+            return Staged::Done(Ok((hash, false)));
         }
+        let checked = self
+            .check_capacity(&pool, size)
+            .and_then(|()| Ok(self.rules().check(&tx, &pool.overlay, now)?));
+        match checked {
+            Ok(()) => Staged::Ready {
+                tx: Box::new(tx),
+                hash,
+                size,
+                now,
+            },
+            Err(e) => Staged::Done(Err(e)),
+        }
+    }
+
+    /// Enters a transaction whose proof verified into the mempool, the capacity and the rules
+    /// checked again (the state may have moved while the proof was verified).
+    fn enter(
+        &self,
+        tx: Transaction,
+        hash: Hash,
+        size: usize,
+        now: u64,
+    ) -> Result<(Hash, bool), SubmitError> {
         let mut pool = self.pool.lock().expect("pool lock");
         if pool.txs.contains_key(&hash) {
             return Ok((hash, false));
         }
         self.check_capacity(&pool, size)?;
-        // The state may have moved while the proof was verified.
         self.rules().check(&tx, &pool.overlay, now)?;
         pool.overlay.apply(&tx, now);
         pool.order.push_back(hash);

@@ -15,10 +15,13 @@ use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::genesis::Genesis;
 use zkcustoms_ledger_types::tx::{Hash, Transaction};
 
+mod arrivals;
 mod blocks;
 mod mempool;
 mod verified;
 
+use arrivals::Arrivals;
+pub use arrivals::MAX_BATCH as ARRIVAL_BATCH;
 use verified::Verified;
 pub use verified::DEFAULT_CAPACITY as VERDICT_CACHE;
 
@@ -159,6 +162,8 @@ pub struct Chain {
     gossip: Mutex<Option<futures::channel::mpsc::UnboundedSender<Transaction>>>,
     /// Transactions whose proofs this node has verified (each proof verified once per node).
     verified: Verified,
+    /// Proofs arriving at the same time, verified together.
+    arrivals: Arrivals,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
 }
@@ -259,6 +264,7 @@ impl Chain {
             clock: Box::new(now_ms),
             gossip: Mutex::new(None),
             verified: Verified::new(VERDICT_CACHE),
+            arrivals: Arrivals::default(),
             metrics,
         })
     }

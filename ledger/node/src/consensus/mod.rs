@@ -43,13 +43,13 @@ use commonware_runtime::{BufferPooler, Clock, Metrics, Spawner, Storage, Supervi
 use commonware_utils::channel::oneshot;
 use commonware_utils::{ordered::Set, NZUsize, NZU16};
 use futures::channel::mpsc;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
-use zkcustoms_ledger_core::chain::{Chain, ChainError};
+use zkcustoms_ledger_core::chain::{Chain, ChainError, ARRIVAL_BATCH};
 use zkcustoms_ledger_core::store::StoreError;
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::tx::{Hash, Transaction};
@@ -285,19 +285,41 @@ pub fn start_validator<E, S, R, B>(
         .child("relay_in")
         .shared(true)
         .spawn(move |_| async move {
-            while let Ok((peer, msg)) = txs_rx.recv().await {
-                match Transaction::from_bytes(msg.as_ref()) {
-                    Ok(tx) => match relay_chain.submit_from_peer(tx) {
+            // The transactions already received are admitted together (their proofs verified
+            // in one batch), up to a batch's worth.
+            while let Ok(first) = txs_rx.recv().await {
+                let mut received = vec![first];
+                while received.len() < ARRIVAL_BATCH {
+                    match txs_rx.recv().now_or_never() {
+                        Some(Ok(next)) => received.push(next),
+                        _ => break,
+                    }
+                }
+                let mut peers = Vec::with_capacity(received.len());
+                let mut txs = Vec::with_capacity(received.len());
+                for (peer, msg) in received {
+                    match Transaction::from_bytes(msg.as_ref()) {
+                        Ok(tx) => {
+                            peers.push(peer);
+                            txs.push(tx);
+                        }
+                        Err(e) => {
+                            warn!(%peer, error = %e, "relayed a malformed transaction: blocked");
+                            let _ = relay_blocker.block(peer);
+                        }
+                    }
+                }
+                for (peer, result) in peers
+                    .into_iter()
+                    .zip(relay_chain.submit_many_from_peer(txs))
+                {
+                    match result {
                         Ok(_) => {}
                         Err(e) if blame::is_provable_fault(&e) => {
                             warn!(%peer, error = %e, "relayed an invalid transaction: blocked");
                             let _ = relay_blocker.block(peer);
                         }
                         Err(e) => debug!(%peer, error = %e, "relayed transaction not admitted"),
-                    },
-                    Err(e) => {
-                        warn!(%peer, error = %e, "relayed a malformed transaction: blocked");
-                        let _ = relay_blocker.block(peer);
                     }
                 }
             }
