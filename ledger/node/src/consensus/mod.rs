@@ -495,7 +495,8 @@ async fn verify<E: Clock, S: Sender<PublicKey = PublicKey>>(
     timeout: Duration,
 ) {
     let parent = round.parent.1 .0;
-    let deadline = ctx.current() + timeout;
+    let start = ctx.current();
+    let deadline = start + timeout;
     let verdict = obtain(
         &ctx,
         &shared,
@@ -505,8 +506,17 @@ async fn verify<E: Clock, S: Sender<PublicKey = PublicKey>>(
         || response.is_closed(),
     )
     .await;
-    if verdict.is_none() {
-        debug!("no block to verify before the deadline");
+    match verdict {
+        None => debug!("no block to verify before the deadline"),
+        Some(v) => debug!(
+            verdict = v,
+            took_us = ctx
+                .current()
+                .duration_since(start)
+                .unwrap_or_default()
+                .as_micros() as u64,
+            "verified a proposal"
+        ),
     }
     let _ = response.send(verdict.unwrap_or(false));
 }

@@ -255,7 +255,15 @@ pub(super) fn try_validate<S: Sender<PublicKey = PublicKey>>(
             return Validation::Verdict(false);
         }
     }
-    match chain.validate(parent, &block) {
+    let start = std::time::Instant::now();
+    let validated = chain.validate(parent, &block);
+    debug!(
+        height = block.header.height,
+        txs = block.txs.len(),
+        took_us = start.elapsed().as_micros() as u64,
+        "validated a block"
+    );
+    match validated {
         Ok(()) => Validation::Verdict(true),
         Err(why) if why.is_fault() => {
             warn!(%why, height = block.header.height, "refused a proposed block");
