@@ -17,71 +17,18 @@
 //!   is bits, so most bases cost one addition instead of a 255-bit scalar multiplication.
 //! - Pippenger and the batched sums are blst's, multi-threaded over all cores.
 
-use ark_bls12_381::{Bls12_381, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{BigInt, PrimeField, UniformRand, Zero};
+use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Projective};
+use ark_ec::CurveGroup;
+use ark_ff::{PrimeField, UniformRand, Zero};
 use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
 use ark_groth16::{Proof, ProvingKey};
 use ark_poly::GeneralEvaluationDomain;
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode,
 };
-use blst::{blst_fp, blst_fp2, blst_p1, blst_p1_affine, blst_p2, blst_p2_affine, MultiPoint};
+use blst::{blst_p1_affine, blst_p2_affine, MultiPoint};
 use rand::{CryptoRng, RngCore};
-
-fn fp(x: &Fq) -> blst_fp {
-    blst_fp { l: (x.0).0 }
-}
-
-fn fp2(x: &Fq2) -> blst_fp2 {
-    blst_fp2 {
-        fp: [fp(&x.c0), fp(&x.c1)],
-    }
-}
-
-fn fq(x: &blst_fp) -> Fq {
-    Fq::new_unchecked(BigInt(x.l))
-}
-
-fn fq2(x: &blst_fp2) -> Fq2 {
-    Fq2::new(fq(&x.fp[0]), fq(&x.fp[1]))
-}
-
-/// A G1 point in blst's affine form; the point at infinity is blst's all-zero encoding.
-fn g1(p: &G1Affine) -> blst_p1_affine {
-    match p.xy() {
-        Some((x, y)) => blst_p1_affine {
-            x: fp(&x),
-            y: fp(&y),
-        },
-        None => blst_p1_affine::default(),
-    }
-}
-
-fn g2(p: &G2Affine) -> blst_p2_affine {
-    match p.xy() {
-        Some((x, y)) => blst_p2_affine {
-            x: fp2(&x),
-            y: fp2(&y),
-        },
-        None => blst_p2_affine::default(),
-    }
-}
-
-/// blst's Jacobian G1 point as arkworks' (also Jacobian; `z = 0` is infinity in both).
-fn from_p1(p: &blst_p1) -> G1Projective {
-    if fq(&p.z).is_zero() {
-        return G1Projective::zero();
-    }
-    G1Projective::new_unchecked(fq(&p.x), fq(&p.y), fq(&p.z))
-}
-
-fn from_p2(p: &blst_p2) -> G2Projective {
-    if fq2(&p.z).is_zero() {
-        return G2Projective::zero();
-    }
-    G2Projective::new_unchecked(fq2(&p.x), fq2(&p.y), fq2(&p.z))
-}
+use zkcustoms_verifier::blst_form::{from_p1, from_p2, g1, g2};
 
 /// The queries of a proving key in blst's affine form, made once per loaded key.
 pub(crate) struct Queries {
@@ -269,6 +216,8 @@ pub(crate) fn prove_with<C: ConstraintSynthesizer<Fr>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ark_bls12_381::G2Affine;
+    use ark_ec::AffineRepr;
     use ark_groth16::Groth16;
     use ark_snark::SNARK;
     use rand::SeedableRng;

@@ -1,59 +1,19 @@
-//! BLS12-381 points on blst: crossing between arkworks' and blst's forms, validated decoding of
-//! compressed points, fixed-base tables and 128-bit scalings.
+//! BLS12-381 points on blst: validated decoding of compressed points, fixed-base tables and
+//! 128-bit scalings (points cross between arkworks and blst with [`crate::blst_form`]).
 //!
-//! Points cross between the libraries without re-encoding, because both keep base-field elements
-//! in Montgomery form with R = 2^384 over six little-endian 64-bit limbs, fully reduced, and both
-//! build Fp12 as the same tower (Fp2 = Fp[u]/(u^2+1), Fp6 = Fp2[v]/(v^3-(u+1)),
-//! Fp12 = Fp6[w]/(w^2-v)). The compressed encoding is the same in both (the Zcash one: big-endian
-//! x, bit 7 of the first byte set for compression, bit 6 for the point at infinity, bit 5 for the
-//! larger y), and blst accepts exactly the encodings arkworks accepts; the tests below hold the
-//! two decoders to the same answers.
+//! The compressed encoding is the same in both libraries (the Zcash one: big-endian x, bit 7 of
+//! the first byte set for compression, bit 6 for the point at infinity, bit 5 for the larger y),
+//! and blst accepts exactly the encodings arkworks accepts; the tests below hold the two decoders
+//! to the same answers.
 
-use ark_bls12_381::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine};
+#[cfg(test)]
+use crate::blst_form::fp2;
+use crate::blst_form::{fq, fq2};
+pub(crate) use crate::blst_form::{g1, g2};
+use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{BigInt, PrimeField, Zero};
-use blst::{blst_fp, blst_fp2, blst_p1, blst_p1_affine, blst_p2_affine, BLST_ERROR};
-
-fn fp(x: &Fq) -> blst_fp {
-    blst_fp { l: (x.0).0 }
-}
-
-fn fp2(x: &Fq2) -> blst_fp2 {
-    blst_fp2 {
-        fp: [fp(&x.c0), fp(&x.c1)],
-    }
-}
-
-/// An arkworks base-field element from blst's (the same Montgomery limbs, fully reduced).
-fn fq(x: &blst_fp) -> Fq {
-    Fq::new_unchecked(BigInt(x.l))
-}
-
-fn fq2(x: &blst_fp2) -> Fq2 {
-    Fq2::new(fq(&x.fp[0]), fq(&x.fp[1]))
-}
-
-/// A G1 point in blst form. The point at infinity maps to blst's (0, 0) encoding of infinity.
-pub(crate) fn g1(p: &G1Affine) -> blst_p1_affine {
-    match p.xy() {
-        Some((x, y)) => blst_p1_affine {
-            x: fp(&x),
-            y: fp(&y),
-        },
-        None => blst_p1_affine::default(),
-    }
-}
-
-/// A G2 point in blst form. The point at infinity maps to blst's all-zero encoding of infinity.
-pub(crate) fn g2(p: &G2Affine) -> blst_p2_affine {
-    match p.xy() {
-        Some((x, y)) => blst_p2_affine {
-            x: fp2(&x),
-            y: fp2(&y),
-        },
-        None => blst_p2_affine::default(),
-    }
-}
+use ark_ff::{PrimeField, Zero};
+use blst::{blst_p1, blst_p1_affine, blst_p2_affine, BLST_ERROR};
 
 /// An Fp12 element in blst form (the tests compare pairings with it).
 #[cfg(test)]
@@ -308,7 +268,7 @@ fn window(limbs: &[u64; 4], start: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_bls12_381::{G1Projective, G2Projective};
+    use ark_bls12_381::{Fq, G1Projective, G2Projective};
     use ark_ff::{BigInteger, One, UniformRand};
     use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
     use rand::{RngCore, SeedableRng};

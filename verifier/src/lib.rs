@@ -8,6 +8,7 @@
 
 pub mod batch;
 mod blst_backend;
+pub mod blst_form;
 mod blst_points;
 pub mod envelope;
 pub mod keys;

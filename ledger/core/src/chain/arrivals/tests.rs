@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 fn verdict(x: u32) -> Verdict {
-    if x % 2 == 0 {
+    if x.is_multiple_of(2) {
         Ok(())
     } else {
         Err(VerifyError::InvalidProof)
@@ -68,7 +68,7 @@ fn one_callers_proofs_are_verified_in_batches_of_at_most_max_batch_in_order() {
     let sizes: Vec<usize> = recorder.batches().iter().map(Vec::len).collect();
     assert_eq!(sizes, vec![MAX_BATCH, MAX_BATCH, 150 - 2 * MAX_BATCH]);
     for (x, v) in proofs.iter().zip(&verdicts) {
-        assert_eq!(v.is_ok(), x % 2 == 0, "proof {x}");
+        assert_eq!(v.is_ok(), x.is_multiple_of(2), "proof {x}");
     }
 }
 
@@ -102,7 +102,7 @@ fn proofs_arriving_during_a_batch_form_the_next_batch_each_caller_its_own_verdic
             let (mine, verdicts) = h.join().unwrap();
             assert_eq!(verdicts.len(), mine.len());
             for (x, v) in mine.iter().zip(&verdicts) {
-                assert_eq!(v.is_ok(), x % 2 == 0, "proof {x}");
+                assert_eq!(v.is_ok(), x.is_multiple_of(2), "proof {x}");
             }
         }
     });
