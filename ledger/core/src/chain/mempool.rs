@@ -15,7 +15,6 @@ enum Staged {
     /// Passes the rules against the mempool as it was; its proof (if any) is still to verify.
     Ready {
         tx: Box<Transaction>,
-        hash: Hash,
         size: usize,
         now: u64,
     },
@@ -77,17 +76,36 @@ impl Chain {
     /// Admits transactions relayed by other validators, each checked exactly like a client's
     /// and none relayed again, their proofs verified in one batch: one result each, in order.
     pub fn submit_many_from_peer(&self, txs: Vec<Transaction>) -> Vec<Result<Hash, SubmitError>> {
-        let staged: Vec<(Hash, Staged)> = txs
+        let received: Vec<(Transaction, Hash, usize)> = txs
             .into_iter()
             .map(|tx| {
                 let (hash, size) = self.received(&tx);
-                (hash, self.stage(tx, hash, size))
+                (tx, hash, size)
             })
+            .collect();
+        let hashes: Vec<Hash> = received.iter().map(|(_, hash, _)| *hash).collect();
+        hashes
+            .into_iter()
+            .zip(self.admit_all(received))
+            .map(|(hash, result)| self.settled(hash, result).0)
+            .collect()
+    }
+
+    /// Admits transactions (with their hashes and sizes): the checks that need no proof for
+    /// each, the proofs of those that pass verified in one batch (without the pool's lock), then
+    /// each entered. Answers each one's hash and whether it is new to the mempool, in order.
+    fn admit_all(
+        &self,
+        txs: Vec<(Transaction, Hash, usize)>,
+    ) -> Vec<Result<(Hash, bool), SubmitError>> {
+        let staged: Vec<(Hash, Staged)> = txs
+            .into_iter()
+            .map(|(tx, hash, size)| (hash, self.stage(tx, hash, size)))
             .collect();
         let proofs: Vec<(Hash, &ProofEnvelope)> = staged
             .iter()
-            .filter_map(|(_, s)| match s {
-                Staged::Ready { tx, hash, .. } => match tx.as_ref() {
+            .filter_map(|(hash, s)| match s {
+                Staged::Ready { tx, .. } => match tx.as_ref() {
                     Transaction::SubmitProof(p) => Some((*hash, &p.envelope)),
                     _ => None,
                 },
@@ -97,25 +115,17 @@ impl Chain {
         let mut verdicts = self.verify_arrivals(&proofs).into_iter();
         staged
             .into_iter()
-            .map(|(hash, s)| {
-                let result = match s {
-                    Staged::Done(result) => result,
-                    Staged::Ready {
-                        tx,
-                        hash,
-                        size,
-                        now,
-                    } => {
-                        let verdict = match tx.as_ref() {
-                            Transaction::SubmitProof(_) => verdicts.next().expect("one verdict"),
-                            _ => Ok(()),
-                        };
-                        verdict
-                            .map_err(SubmitError::from)
-                            .and_then(|()| self.enter(*tx, hash, size, now))
-                    }
-                };
-                self.settled(hash, result).0
+            .map(|(hash, s)| match s {
+                Staged::Done(result) => result,
+                Staged::Ready { tx, size, now } => {
+                    let verdict = match tx.as_ref() {
+                        Transaction::SubmitProof(_) => verdicts.next().expect("one verdict"),
+                        _ => Ok(()),
+                    };
+                    verdict
+                        .map_err(SubmitError::from)
+                        .and_then(|()| self.enter(*tx, hash, size, now))
+                }
             })
             .collect()
     }
@@ -151,33 +161,8 @@ impl Chain {
     /// Admits a transaction; also answers whether it was new to the mempool.
     pub(super) fn submit_inner(&self, tx: Transaction) -> (Result<Hash, SubmitError>, bool) {
         let (hash, size) = self.received(&tx);
-        let result = self.admit(tx, hash, size);
-        self.settled(hash, result)
-    }
-
-    /// Admits a transaction; answers its hash and whether it is new to the mempool.
-    pub(super) fn admit(
-        &self,
-        tx: Transaction,
-        hash: Hash,
-        size: usize,
-    ) -> Result<(Hash, bool), SubmitError> {
-        match self.stage(tx, hash, size) {
-            Staged::Done(result) => result,
-            Staged::Ready {
-                tx,
-                hash,
-                size,
-                now,
-            } => {
-                // The expensive part runs without the pool's lock.
-                if let Transaction::SubmitProof(p) = tx.as_ref() {
-                    let verdict = self.verify_arrivals(&[(hash, &p.envelope)]);
-                    verdict.into_iter().next().expect("one verdict")?;
-                }
-                self.enter(*tx, hash, size, now)
-            }
-        }
+        let result = self.admit_all(vec![(tx, hash, size)]);
+        self.settled(hash, result.into_iter().next().expect("one answer"))
     }
 
     /// The checks before the proof: already pending, room in the mempool, the rules against
@@ -194,7 +179,6 @@ impl Chain {
         match checked {
             Ok(()) => Staged::Ready {
                 tx: Box::new(tx),
-                hash,
                 size,
                 now,
             },

@@ -32,6 +32,17 @@ impl Recorder {
     }
 }
 
+/// A verifier that records its batches and holds the batch of proof 100 until `gate` opens.
+fn gated(recorder: &Recorder, gate: mpsc::Receiver<()>) -> impl Fn(&[u32]) -> Vec<Verdict> + '_ {
+    let gate = Mutex::new(gate);
+    move |b: &[u32]| {
+        if b == [100] {
+            gate.lock().unwrap().recv().unwrap();
+        }
+        recorder.verify(b)
+    }
+}
+
 /// Waits (polling the queue) until it is in the state a step of a test needs.
 fn wait_for(arrivals: &Arrivals<u32>, state: (bool, usize)) {
     for _ in 0..10_000 {
@@ -76,15 +87,9 @@ fn one_callers_proofs_are_verified_in_batches_of_at_most_max_batch_in_order() {
 fn proofs_arriving_during_a_batch_form_the_next_batch_each_caller_its_own_verdicts() {
     let arrivals = Arrivals::default();
     let recorder = Recorder::default();
-    let (open, gate) = mpsc::channel::<()>();
-    let gate = Mutex::new(gate);
     // The first batch waits at the gate until the others are queued behind it.
-    let verify = |b: &[u32]| {
-        if b == [100] {
-            gate.lock().unwrap().recv().unwrap();
-        }
-        recorder.verify(b)
-    };
+    let (open, gate) = mpsc::channel::<()>();
+    let verify = gated(&recorder, gate);
     thread::scope(|s| {
         let first = s.spawn(|| arrivals.verify(&[100], &verify));
         wait_for(&arrivals, (true, 0));
@@ -123,13 +128,7 @@ fn a_panicking_batch_reaches_only_the_caller_of_the_proof_that_causes_it() {
     let arrivals = Arrivals::default();
     let recorder = Recorder::default();
     let (open, gate) = mpsc::channel::<()>();
-    let gate = Mutex::new(gate);
-    let verify = |b: &[u32]| {
-        if b == [100] {
-            gate.lock().unwrap().recv().unwrap();
-        }
-        recorder.verify(b)
-    };
+    let verify = gated(&recorder, gate);
     thread::scope(|s| {
         let first = s.spawn(|| arrivals.verify(&[100], &verify));
         wait_for(&arrivals, (true, 0));
