@@ -6,13 +6,16 @@
 
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 use zkcustoms_ceremony::file::{circuit_name, parse_circuit_name};
 use zkcustoms_ceremony::phase1::ptau_steps as ptau;
 use zkcustoms_ceremony::phase1::Contributed;
 use zkcustoms_ceremony::{
-    finalize, phase1, phase2, prepare, Beacon, Ceremony, CeremonyError, Entropy, Event, StepReport,
+    finalize, phase1, phase2, prepare, Beacon, Ceremony, CeremonyError, Entropy, Event, Meter,
+    StepReport,
 };
 use zkcustoms_circuits::CircuitId;
 
@@ -187,19 +190,34 @@ fn fail(e: CeremonyError) -> Failure {
     (code, anyhow!(e))
 }
 
-/// Progress on standard error: each part with its time.
+/// Progress on standard error. On a terminal, a part that counts its work (the contributions,
+/// the preparation, phase 2's key) draws a bar, redrawn four times a second by a drawing thread,
+/// and leaves one line with its time; elsewhere (a log, a pipe) every part is that one line.
 fn progress() -> impl FnMut(Event<'_>) {
+    let terminal = std::io::stderr().is_terminal();
     let mut pending = false;
+    let mut bar: Option<Bar> = None;
     move |event| match event {
-        Event::Started(what) => {
+        Event::Started(what, meter) => {
             if pending {
                 eprintln!();
             }
-            eprint!("  {what}... ");
-            let _ = std::io::stderr().flush();
+            match meter {
+                Some(meter) if terminal => {
+                    bar = Some(Bar::start(what, Arc::clone(meter)));
+                }
+                _ => {
+                    eprint!("  {what}... ");
+                    let _ = std::io::stderr().flush();
+                }
+            }
             pending = true;
         }
         Event::Finished(what, t) => {
+            if let Some(bar) = bar.take() {
+                bar.stop();
+                eprint!("\r\x1b[2K  {what}... ");
+            }
             if pending {
                 eprintln!("{:.1} s", t.as_secs_f64());
             } else {
@@ -207,6 +225,72 @@ fn progress() -> impl FnMut(Event<'_>) {
             }
             pending = false;
         }
+    }
+}
+
+/// A progress bar drawn on standard error by its own thread until stopped.
+struct Bar {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Bar {
+    fn start(what: &str, meter: Arc<Meter>) -> Bar {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let what = what.to_string();
+        let started = Instant::now();
+        let thread = std::thread::spawn(move || loop {
+            let line = bar_line(&what, meter.done(), meter.total(), started.elapsed());
+            eprint!("\r\x1b[2K{line}");
+            let _ = std::io::stderr().flush();
+            match stopped.recv_timeout(Duration::from_millis(250)) {
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                _ => break,
+            }
+        });
+        Bar { stop, thread }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+/// One frame of a progress bar: the part, a bar of 30 cells, the percentage, the units done of
+/// the total, the time so far and, once a percent is done, the time left at the rate so far.
+pub fn bar_line(what: &str, done: u64, total: u64, elapsed: Duration) -> String {
+    const CELLS: u64 = 30;
+    let done = done.min(total);
+    let fraction = if total == 0 {
+        1.0
+    } else {
+        done as f64 / total as f64
+    };
+    let full = (fraction * CELLS as f64) as u64;
+    let cells: String = (0..CELLS)
+        .map(|i| if i < full { '#' } else { '-' })
+        .collect();
+    let left = if (0.01..1.0).contains(&fraction) {
+        let secs = elapsed.as_secs_f64() * (1.0 - fraction) / fraction;
+        format!(", {} left", clock(secs))
+    } else {
+        String::new()
+    };
+    format!(
+        "  {what} [{cells}] {:>3}% ({done}/{total}) {}{left}",
+        (fraction * 100.0) as u64,
+        clock(elapsed.as_secs_f64()),
+    )
+}
+
+/// Seconds as `m:ss` (or `h:mm:ss`).
+fn clock(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
     }
 }
 

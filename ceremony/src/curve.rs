@@ -1,17 +1,19 @@
-//! Group arithmetic the ceremony spends its time in: scalar multiplication with the GLV
-//! endomorphism in both groups (arkworks uses it for G1 only; its G2 parameters are there but
-//! plain double-and-add runs), and the inverse FFT over group elements that turns powers of tau
-//! into the Lagrange basis.
+//! Group arithmetic the ceremony spends its time in: scalar multiplication (blst's, on arkworks
+//! points converted limb for limb), and the inverse FFT over group elements that turns powers of
+//! tau into the Lagrange basis.
 
+use crate::Meter;
 use ark_bls12_381::{g1, g2, Fr};
-use ark_ec::scalar_mul::glv::GLVConfig;
 use ark_ec::short_weierstrass::Projective;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{FftField, Field, One};
 use rayon::prelude::*;
 use std::ops::{Add, Sub};
+use zkcustoms_verifier::blst_form;
 
-/// A group whose scalar multiplication uses the GLV endomorphism.
+/// A group with fast scalar multiplication: blst's, which decomposes the scalar with the curve's
+/// endomorphism (GLV in G1, four-way GLS in G2) over assembly field arithmetic, and runs in
+/// constant time (the contributions multiply by secrets).
 pub trait FastMul:
     CurveGroup<ScalarField = Fr> + Add<Output = Self> + Sub<Output = Self> + Send + Sync
 {
@@ -21,18 +23,17 @@ pub trait FastMul:
 
 impl FastMul for Projective<g1::Config> {
     fn fast_mul(&self, s: &Fr) -> Self {
-        // arkworks' G1 multiplication is GLV already.
-        *self * s
+        blst_form::mul_g1(self, s)
     }
 }
 
 impl FastMul for Projective<g2::Config> {
     fn fast_mul(&self, s: &Fr) -> Self {
-        g2::Config::glv_mul_projective(*self, *s)
+        blst_form::mul_g2(self, s)
     }
 }
 
-/// `s·p` for an affine point, with GLV.
+/// `s·p` for an affine point.
 pub fn mul<A: AffineRepr<ScalarField = Fr>>(p: &A, s: &Fr) -> A::Group
 where
     A::Group: FastMul,
@@ -40,35 +41,56 @@ where
     p.into_group().fast_mul(s)
 }
 
-/// Multiplies each point by its scalar, in parallel.
-pub fn mul_each<A>(points: &[A], scalars: &[Fr]) -> Vec<A>
+/// Points a thread multiplies between two counts on the meter.
+const CHUNK: usize = 256;
+
+/// Multiplies each point by its scalar, in parallel, counting each point on the meter.
+pub fn mul_each<A>(points: &[A], scalars: &[Fr], meter: &Meter) -> Vec<A>
 where
     A: AffineRepr<ScalarField = Fr>,
     A::Group: FastMul + CurveGroup<Affine = A>,
 {
     assert_eq!(points.len(), scalars.len(), "one scalar per point");
     let p: Vec<A::Group> = points
-        .par_iter()
-        .zip(scalars.par_iter())
-        .map(|(p, s)| mul(p, s))
+        .par_chunks(CHUNK)
+        .zip(scalars.par_chunks(CHUNK))
+        .flat_map_iter(|(p, s)| {
+            let out: Vec<A::Group> = p.iter().zip(s).map(|(p, s)| mul(p, s)).collect();
+            meter.add(out.len() as u64);
+            out
+        })
         .collect();
     A::Group::normalize_batch(&p)
 }
 
-/// Multiplies every point by one scalar, in parallel.
-pub fn mul_all<A>(points: &[A], s: &Fr) -> Vec<A>
+/// Multiplies every point by one scalar, in parallel, counting each point on the meter.
+pub fn mul_all<A>(points: &[A], s: &Fr, meter: &Meter) -> Vec<A>
 where
     A: AffineRepr<ScalarField = Fr>,
     A::Group: FastMul + CurveGroup<Affine = A>,
 {
-    let p: Vec<A::Group> = points.par_iter().map(|p| mul(p, s)).collect();
+    let p: Vec<A::Group> = points
+        .par_chunks(CHUNK)
+        .flat_map_iter(|p| {
+            let out: Vec<A::Group> = p.iter().map(|p| mul(p, s)).collect();
+            meter.add(out.len() as u64);
+            out
+        })
+        .collect();
     A::Group::normalize_batch(&p)
+}
+
+/// The work units [`ifft`] counts for `n` values: each of its log2(n) layers and its final
+/// scaling pass count every value once.
+pub fn ifft_work(n: usize) -> usize {
+    n * (n.trailing_zeros() as usize + 1)
 }
 
 /// The inverse FFT of `values` (a power of two of them) over the group: output `i` is
 /// `(1/n) sum_j omega^(-ij) values_j` for omega the primitive n-th root of unity arkworks'
 /// radix-2 domain uses. Applied to `tau^j·G` it gives the Lagrange basis `L_i(tau)·G`.
-pub fn ifft<A>(values: &[A]) -> Vec<A>
+/// Counts [`ifft_work`] units on the meter.
+pub fn ifft<A>(values: &[A], meter: &Meter) -> Vec<A>
 where
     A: AffineRepr<ScalarField = Fr>,
     A::Group: FastMul + CurveGroup<Affine = A>,
@@ -108,6 +130,7 @@ where
                 *v = *u - t;
                 *u += t;
             }
+            meter.add(block.len() as u64);
         };
         if half >= 64 {
             // Few large blocks: split each block's butterflies across threads.
@@ -122,6 +145,7 @@ where
                             *v = *u - t;
                             *u += t;
                         }
+                        meter.add(2 * lo.len() as u64);
                     });
             }
         } else {
@@ -130,29 +154,61 @@ where
         len *= 2;
     }
     let n_inv = Fr::from(n as u64).inverse().expect("nonzero");
-    a.par_iter_mut().for_each(|p| *p = p.fast_mul(&n_inv));
+    a.par_chunks_mut(CHUNK).for_each(|chunk| {
+        for p in chunk.iter_mut() {
+            *p = p.fast_mul(&n_inv);
+        }
+        meter.add(chunk.len() as u64);
+    });
     A::Group::normalize_batch(&a)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_bls12_381::{G1Affine, G2Affine, G2Projective};
+    use ark_bls12_381::{G1Affine, G1Projective, G2Affine, G2Projective};
     use ark_ff::{UniformRand, Zero};
     use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
     use rand::SeedableRng;
 
     #[test]
-    fn glv_in_g2_is_scalar_multiplication() {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-        for _ in 0..8 {
-            let p = G2Projective::rand(&mut rng);
-            let s = Fr::rand(&mut rng);
-            assert_eq!(p.fast_mul(&s), p * s);
+    fn fast_multiplication_is_scalar_multiplication() {
+        fn check<G: FastMul + UniformRand>(rng: &mut rand_chacha::ChaCha20Rng) {
+            for _ in 0..8 {
+                let p = G::rand(rng);
+                let s = Fr::rand(rng);
+                assert_eq!(p.fast_mul(&s), p * s);
+            }
+            let p = G::rand(rng);
+            assert_eq!(p.fast_mul(&-Fr::one()), -p);
+            assert_eq!(p.fast_mul(&Fr::one()), p);
+            assert!(p.fast_mul(&Fr::zero()).is_zero());
+            assert!(G::zero().fast_mul(&Fr::rand(rng)).is_zero());
         }
-        let p = G2Projective::rand(&mut rng);
-        assert_eq!(p.fast_mul(&-Fr::one()), -p);
-        assert!(p.fast_mul(&Fr::zero()).is_zero());
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        check::<G1Projective>(&mut rng);
+        check::<G2Projective>(&mut rng);
+    }
+
+    #[test]
+    fn multiplying_many_points_counts_each_once() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        // More than one chunk, and a last chunk cut short.
+        let n = 2 * CHUNK + 7;
+        let points: Vec<G1Affine> = (0..n).map(|_| G1Affine::rand(&mut rng)).collect();
+        let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        let meter = Meter::new(n as u64);
+        let each = mul_each(&points, &scalars, &meter);
+        assert_eq!(meter.done() as usize, n);
+        for ((p, s), q) in points.iter().zip(&scalars).zip(&each) {
+            assert_eq!((*p * s).into_affine(), *q);
+        }
+        let meter = Meter::new(n as u64);
+        let all = mul_all(&points, &scalars[0], &meter);
+        assert_eq!(meter.done() as usize, n);
+        for (p, q) in points.iter().zip(&all) {
+            assert_eq!((*p * scalars[0]).into_affine(), *q);
+        }
     }
 
     #[test]
@@ -166,8 +222,19 @@ mod tests {
             let p2: Vec<G2Affine> = x.iter().map(|s| (g2 * s).into_affine()).collect();
             let e1: Vec<G1Affine> = expected.iter().map(|s| (g1 * s).into_affine()).collect();
             let e2: Vec<G2Affine> = expected.iter().map(|s| (g2 * s).into_affine()).collect();
-            assert_eq!(ifft(&p1), e1, "G1, n = {n}");
-            assert_eq!(ifft(&p2), e2, "G2, n = {n}");
+            let (m1, m2) = (Meter::new(0), Meter::new(0));
+            assert_eq!(ifft(&p1, &m1), e1, "G1, n = {n}");
+            assert_eq!(ifft(&p2, &m2), e2, "G2, n = {n}");
+            assert_eq!(
+                m1.done() as usize,
+                ifft_work(n),
+                "every unit counted once, n = {n}"
+            );
+            assert_eq!(
+                m2.done() as usize,
+                ifft_work(n),
+                "every unit counted once, n = {n}"
+            );
         }
     }
 }

@@ -35,6 +35,8 @@ pub mod record;
 pub mod secrets;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use zkcustoms_circuits::CircuitId;
 
@@ -234,10 +236,43 @@ impl CeremonyError {
 /// What a long operation reports, for a progress display.
 #[derive(Clone, Copy, Debug)]
 pub enum Event<'a> {
-    /// A part starts.
-    Started(&'a str),
+    /// A part starts; when it counts its work, the meter it counts on (read it from another
+    /// thread while the part runs to draw a progress bar).
+    Started(&'a str, Option<&'a Arc<Meter>>),
     /// A part finished after this time.
     Finished(&'a str, Duration),
+}
+
+/// How far a part has got: units done out of a total, counted by the threads doing the work.
+#[derive(Debug, Default)]
+pub struct Meter {
+    done: AtomicU64,
+    total: u64,
+}
+
+impl Meter {
+    /// A meter for `total` units of work.
+    pub fn new(total: u64) -> Meter {
+        Meter {
+            done: AtomicU64::new(0),
+            total,
+        }
+    }
+
+    /// Units of work done so far.
+    pub fn done(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Units of work in all.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Counts `n` more units done.
+    pub fn add(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 /// A receiver of progress events.
@@ -249,9 +284,25 @@ pub(crate) fn timed<T>(
     what: &str,
     f: impl FnOnce() -> T,
 ) -> T {
-    progress(Event::Started(what));
+    progress(Event::Started(what, None));
     let start = Instant::now();
     let out = f();
+    progress(Event::Finished(what, start.elapsed()));
+    out
+}
+
+/// Runs `f`, which counts `total` units of work on the meter it is given, between a start and a
+/// finish event.
+pub(crate) fn metered<T>(
+    progress: &mut dyn FnMut(Event<'_>),
+    what: &str,
+    total: usize,
+    f: impl FnOnce(&Meter) -> T,
+) -> T {
+    let meter = Arc::new(Meter::new(total as u64));
+    progress(Event::Started(what, Some(&meter)));
+    let start = Instant::now();
+    let out = f(&meter);
     progress(Event::Finished(what, start.elapsed()));
     out
 }

@@ -5,7 +5,7 @@ use crate::codec::{Reader, Writer, G1_BYTES, G2_BYTES};
 use crate::curve;
 use crate::pok::{self, Pok};
 use crate::secrets::{Entropy, Secret};
-use crate::{timed, Event, Fault};
+use crate::{metered, Event, Fault};
 use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{One, Zero};
@@ -97,19 +97,17 @@ impl Phase1 {
         let scaled = |x: &Secret| -> Zeroizing<Vec<Fr>> {
             Zeroizing::new(powers[..n].par_iter().map(|p| *p * x.0).collect())
         };
-        let tau_g1 = timed(
-            progress,
-            &format!("tau powers in G1 ({} points)", 2 * n - 1),
-            || curve::mul_each(&self.tau_g1, &powers),
-        );
-        let tau_g2 = timed(progress, &format!("tau powers in G2 ({n} points)"), || {
-            curve::mul_each(&self.tau_g2, &powers[..n])
+        let tau_g1 = metered(progress, "tau powers in G1", 2 * n - 1, |m| {
+            curve::mul_each(&self.tau_g1, &powers, m)
         });
-        let alpha_g1 = timed(progress, &format!("alpha tau powers ({n} points)"), || {
-            curve::mul_each(&self.alpha_g1, &scaled(&alpha))
+        let tau_g2 = metered(progress, "tau powers in G2", n, |m| {
+            curve::mul_each(&self.tau_g2, &powers[..n], m)
         });
-        let beta_g1 = timed(progress, &format!("beta tau powers ({n} points)"), || {
-            curve::mul_each(&self.beta_g1, &scaled(&beta))
+        let alpha_g1 = metered(progress, "alpha tau powers", n, |m| {
+            curve::mul_each(&self.alpha_g1, &scaled(&alpha), m)
+        });
+        let beta_g1 = metered(progress, "beta tau powers", n, |m| {
+            curve::mul_each(&self.beta_g1, &scaled(&beta), m)
         });
         let next = Phase1 {
             power: self.power,

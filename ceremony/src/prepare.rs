@@ -15,7 +15,7 @@ use crate::file::{self, refused, Ceremony, Kind, Loaded};
 use crate::phase1::{self, Phase1};
 use crate::pok;
 use crate::record::Record;
-use crate::{timed, CeremonyError, Event, Fault, Stage, Step};
+use crate::{metered, timed, CeremonyError, Event, Fault, Stage, Step};
 use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
@@ -54,21 +54,18 @@ impl Prepared {
     pub fn compute(p1: &Phase1, power: u8, progress: &mut dyn FnMut(Event<'_>)) -> Prepared {
         assert!(power <= p1.power, "the domain fits phase 1");
         let m = 1usize << power;
-        let lagrange_g1 = timed(
-            progress,
-            &format!("Lagrange basis in G1 ({m} points)"),
-            || curve::ifft(&p1.tau_g1[..m]),
-        );
-        let lagrange_g2 = timed(
-            progress,
-            &format!("Lagrange basis in G2 ({m} points)"),
-            || curve::ifft(&p1.tau_g2[..m]),
-        );
-        let alpha_lagrange_g1 = timed(progress, "alpha Lagrange basis", || {
-            curve::ifft(&p1.alpha_g1[..m])
+        let work = curve::ifft_work(m);
+        let lagrange_g1 = metered(progress, "Lagrange basis in G1", work, |w| {
+            curve::ifft(&p1.tau_g1[..m], w)
         });
-        let beta_lagrange_g1 = timed(progress, "beta Lagrange basis", || {
-            curve::ifft(&p1.beta_g1[..m])
+        let lagrange_g2 = metered(progress, "Lagrange basis in G2", work, |w| {
+            curve::ifft(&p1.tau_g2[..m], w)
+        });
+        let alpha_lagrange_g1 = metered(progress, "alpha Lagrange basis", work, |w| {
+            curve::ifft(&p1.alpha_g1[..m], w)
+        });
+        let beta_lagrange_g1 = metered(progress, "beta Lagrange basis", work, |w| {
+            curve::ifft(&p1.beta_g1[..m], w)
         });
         let h_g1 = timed(progress, "H query bases", || {
             let h: Vec<G1Projective> = (0..m - 1)

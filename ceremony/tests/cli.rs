@@ -129,3 +129,33 @@ fn phase1_is_exported_to_a_ptau_file_and_imported_from_one() {
     let (code, err) = run(&["phase1", "verify", "--dir", a, "--ptau", out]).unwrap_err();
     assert_eq!(code, 2, "a new phase 1 has no source file: {err}");
 }
+
+#[test]
+fn the_progress_bar_shows_the_share_done_and_the_time_left() {
+    use std::time::Duration;
+    let frame = ceremony_cli::bar_line("tau powers in G1", 0, 1000, Duration::from_secs(0));
+    assert_eq!(
+        frame,
+        format!("  tau powers in G1 [{}]   0% (0/1000) 0:00", "-".repeat(30))
+    );
+    let frame = ceremony_cli::bar_line("B in G2", 250, 1000, Duration::from_secs(30));
+    assert_eq!(
+        frame,
+        format!(
+            "  B in G2 [{}{}]  25% (250/1000) 0:30, 1:30 left",
+            "#".repeat(7),
+            "-".repeat(23)
+        )
+    );
+    let frame = ceremony_cli::bar_line("H and L queries", 1000, 1000, Duration::from_secs(3725));
+    assert_eq!(
+        frame,
+        format!(
+            "  H and L queries [{}] 100% (1000/1000) 1:02:05",
+            "#".repeat(30)
+        )
+    );
+    // A count past the total (never expected) shows as done; no work at all shows as done.
+    assert!(ceremony_cli::bar_line("x", 7, 5, Duration::ZERO).contains("100% (5/5)"));
+    assert!(ceremony_cli::bar_line("x", 0, 0, Duration::ZERO).contains("100% (0/0)"));
+}

@@ -6,10 +6,11 @@
 //! copies limbs. Nothing here validates a point: these are for points already validated (decoded
 //! with full checks, read from a checked key, or computed), never for outside bytes.
 
-use ark_bls12_381::{Fq, Fq2, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_bls12_381::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::AffineRepr;
-use ark_ff::{BigInt, Zero};
+use ark_ff::{BigInt, PrimeField, Zero};
 use blst::{blst_fp, blst_fp2, blst_p1, blst_p1_affine, blst_p2, blst_p2_affine};
+use zeroize::Zeroizing;
 
 /// A base-field element in blst form.
 pub fn fp(x: &Fq) -> blst_fp {
@@ -55,6 +56,24 @@ pub fn g2(p: &G2Affine) -> blst_p2_affine {
     }
 }
 
+/// arkworks' Jacobian G1 point as blst's (infinity: `z = 0` in both).
+pub fn to_p1(p: &G1Projective) -> blst_p1 {
+    blst_p1 {
+        x: fp(&p.x),
+        y: fp(&p.y),
+        z: fp(&p.z),
+    }
+}
+
+/// arkworks' Jacobian G2 point as blst's.
+pub fn to_p2(p: &G2Projective) -> blst_p2 {
+    blst_p2 {
+        x: fp2(&p.x),
+        y: fp2(&p.y),
+        z: fp2(&p.z),
+    }
+}
+
 /// blst's Jacobian G1 point as arkworks' (also Jacobian; `z = 0` is infinity in both).
 pub fn from_p1(p: &blst_p1) -> G1Projective {
     if fq(&p.z).is_zero() {
@@ -69,4 +88,36 @@ pub fn from_p2(p: &blst_p2) -> G2Projective {
         return G2Projective::zero();
     }
     G2Projective::new_unchecked(fq2(&p.x), fq2(&p.y), fq2(&p.z))
+}
+
+/// The scalar as blst reads it: 32 little-endian bytes, fully reduced (zeroized after use: the
+/// ceremony multiplies by secrets).
+fn scalar_bytes(s: &Fr) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    for (chunk, limb) in out.chunks_exact_mut(8).zip(s.into_bigint().0) {
+        chunk.copy_from_slice(&limb.to_le_bytes());
+    }
+    out
+}
+
+/// `s·p` in G1 with blst: the scalar split by the curve's endomorphism (GLV), assembly field
+/// arithmetic, constant time.
+#[allow(unsafe_code)]
+pub fn mul_g1(p: &G1Projective, s: &Fr) -> G1Projective {
+    let p = to_p1(p);
+    let mut out = blst_p1::default();
+    // SAFETY: blst reads 255 bits (32 bytes) of the scalar, which lives until the call returns,
+    // and writes `out`; `p` is a point of the curve (an arkworks point, the same limbs).
+    unsafe { blst::blst_p1_mult(&mut out, &p, scalar_bytes(s).as_ptr(), 255) };
+    from_p1(&out)
+}
+
+/// `s·p` in G2 with blst (four-way GLS decomposition, constant time).
+#[allow(unsafe_code)]
+pub fn mul_g2(p: &G2Projective, s: &Fr) -> G2Projective {
+    let p = to_p2(p);
+    let mut out = blst_p2::default();
+    // SAFETY: as in `mul_g1`.
+    unsafe { blst::blst_p2_mult(&mut out, &p, scalar_bytes(s).as_ptr(), 255) };
+    from_p2(&out)
 }

@@ -18,7 +18,7 @@ use crate::pok::{self, Pok};
 use crate::prepare::Prepared;
 use crate::r1cs::CircuitMatrices;
 use crate::secrets::{Entropy, Secret};
-use crate::{timed, CeremonyError, Event, Fault};
+use crate::{metered, CeremonyError, Event, Fault, Meter};
 use ark_bls12_381::{Bls12_381, Fr, G1Projective, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{Field, PrimeField, Zero};
@@ -102,9 +102,14 @@ fn products<G: FastMul>(base: G, coeffs: &[Fr]) -> Vec<G> {
 }
 
 /// `sum_i M_ij bases_i` for every variable j and each matrix M of `mats`, into `targets`:
-/// row by row, with one table per base for all the row's coefficients in every matrix.
-fn accumulate<A>(bases: &[A], mats: &[&Matrix<Fr>], targets: &mut [&mut Vec<A::Group>])
-where
+/// row by row, with one table per base for all the row's coefficients in every matrix. Counts
+/// each row on the meter.
+fn accumulate<A>(
+    bases: &[A],
+    mats: &[&Matrix<Fr>],
+    targets: &mut [&mut Vec<A::Group>],
+    meter: &Meter,
+) where
     A: AffineRepr<ScalarField = Fr>,
     A::Group: FastMul,
 {
@@ -115,7 +120,9 @@ where
                 .iter()
                 .flat_map(|m| m[i].iter().map(|(c, _)| *c))
                 .collect();
-            products(bases[i].into_group(), &coeffs)
+            let out = products(bases[i].into_group(), &coeffs);
+            meter.add(1);
+            out
         })
         .collect();
     for (i, prods) in per_row.iter().enumerate() {
@@ -146,19 +153,21 @@ pub fn initial_key(
     let zero1 = || vec![G1Projective::zero(); nv];
     let (mut a, mut b1, mut abc) = (zero1(), zero1(), zero1());
     let mut b2 = vec![G2Projective::zero(); nv];
-    timed(progress, "A, B and C times the Lagrange basis", || {
+    let rows = m.a.len();
+    metered(progress, "A, B and C times the Lagrange basis", rows, |w| {
         accumulate(
             &p.lagrange_g1,
             &[&m.a, &m.b, &m.c],
             &mut [&mut a, &mut b1, &mut abc],
+            w,
         );
     });
-    timed(progress, "A times beta, B times alpha", || {
-        accumulate(&p.beta_lagrange_g1, &[&m.a], &mut [&mut abc]);
-        accumulate(&p.alpha_lagrange_g1, &[&m.b], &mut [&mut abc]);
+    metered(progress, "A times beta, B times alpha", 2 * rows, |w| {
+        accumulate(&p.beta_lagrange_g1, &[&m.a], &mut [&mut abc], w);
+        accumulate(&p.alpha_lagrange_g1, &[&m.b], &mut [&mut abc], w);
     });
-    timed(progress, "B in G2", || {
-        accumulate(&p.lagrange_g2, &[&m.b], &mut [&mut b2]);
+    metered(progress, "B in G2", rows, |w| {
+        accumulate(&p.lagrange_g2, &[&m.b], &mut [&mut b2], w);
     });
     // ark-groth16's reduction adds a row per instance variable j, at n + j, to A.
     for j in 0..ni {
@@ -203,9 +212,9 @@ pub(crate) fn contribute_key(
     next.delta_g1 = (key.delta_g1 * d.0).into_affine();
     next.vk.delta_g2 = (key.vk.delta_g2 * d.0).into_affine();
     let n = key.h_query.len() + key.l_query.len();
-    timed(progress, &format!("H and L queries ({n} points)"), || {
-        next.h_query = curve::mul_all(&key.h_query, &d_inv.0);
-        next.l_query = curve::mul_all(&key.l_query, &d_inv.0);
+    metered(progress, "H and L queries", n, |w| {
+        next.h_query = curve::mul_all(&key.h_query, &d_inv.0, w);
+        next.l_query = curve::mul_all(&key.l_query, &d_inv.0, w);
     });
     let proof = Pok::prove(&d, entropy.pok_base(DELTA), previous, DELTA, participant);
     (next, proof)

@@ -2,7 +2,10 @@
 //! ceremony on aeo-status (phase 1 of 2^13, its domain), built once per test run. Every secret
 //! comes from a fixed seed, so the transcripts are the same on every run.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use zkcustoms_ceremony::codec::{Reader, Writer};
@@ -11,7 +14,7 @@ use zkcustoms_ceremony::phase1::{self, Phase1};
 use zkcustoms_ceremony::phase2::{self, Key};
 use zkcustoms_ceremony::prepare::Prepared;
 use zkcustoms_ceremony::record::Record;
-use zkcustoms_ceremony::{finalize, prepare, Beacon, Ceremony, Entropy, Event, Stage};
+use zkcustoms_ceremony::{finalize, prepare, Beacon, Ceremony, Entropy, Event, Meter, Stage};
 use zkcustoms_circuits::CircuitId;
 
 /// The participants, in order.
@@ -21,6 +24,24 @@ pub const AEO: CircuitId = CircuitId::AeoStatusV1;
 
 pub fn quiet() -> impl FnMut(Event<'_>) {
     |_| {}
+}
+
+/// A part that counted its work: its name, the units counted when it finished, its total.
+pub type Counted = (String, u64, u64);
+
+/// Progress that records, for every part that counts its work, how far its meter got.
+fn counting(log: &Rc<RefCell<Vec<Counted>>>) -> impl FnMut(Event<'_>) {
+    let log = Rc::clone(log);
+    let mut running: Option<(String, Arc<Meter>)> = None;
+    move |event| match event {
+        Event::Started(what, meter) => running = meter.map(|m| (what.to_owned(), Arc::clone(m))),
+        Event::Finished(what, _) => {
+            if let Some((name, meter)) = running.take() {
+                assert_eq!(name, what, "a part finishes before the next starts");
+                log.borrow_mut().push((name, meter.done(), meter.total()));
+            }
+        }
+    }
 }
 
 pub fn seed(stage: u8, i: usize) -> Entropy {
@@ -49,12 +70,15 @@ pub struct Aeo {
     pub finalized: finalize::Finalized,
     /// Time of each step, for the report.
     pub timings: Vec<(String, Duration)>,
+    /// The parts of every step up to the beacon of phase 2 that counted their work.
+    pub counted: Vec<Counted>,
 }
 
 fn build_aeo() -> Aeo {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ceremony-aeo-status");
     let _ = std::fs::remove_dir_all(&dir);
     let c = Ceremony::new(&dir);
+    let log = Rc::new(RefCell::new(Vec::new()));
     let mut timings = Vec::new();
     let mut time = |what: &str, f: &mut dyn FnMut()| {
         let start = Instant::now();
@@ -66,25 +90,25 @@ fn build_aeo() -> Aeo {
     });
     for (i, name) in PARTICIPANTS.iter().enumerate() {
         time(&format!("phase 1 contribution {}", i + 1), &mut || {
-            phase1::contribute(&c, name, seed(1, i), &mut quiet()).unwrap();
+            phase1::contribute(&c, name, seed(1, i), &mut counting(&log)).unwrap();
         });
     }
     time("phase 1 beacon (2^10 iterations)", &mut || {
-        phase1::beacon(&c, &test_beacon(), &mut quiet()).unwrap();
+        phase1::beacon(&c, &test_beacon(), &mut counting(&log)).unwrap();
     });
     time("phase 1 prepare (2^13)", &mut || {
-        prepare::prepare(&c, None, &mut quiet()).unwrap();
+        prepare::prepare(&c, None, &mut counting(&log)).unwrap();
     });
     time("phase 2 new (aeo-status)", &mut || {
-        phase2::new(&c, AEO, &mut quiet()).unwrap();
+        phase2::new(&c, AEO, &mut counting(&log)).unwrap();
     });
     for (i, name) in PARTICIPANTS.iter().enumerate() {
         time(&format!("phase 2 contribution {}", i + 1), &mut || {
-            phase2::contribute(&c, AEO, name, seed(2, i), &mut quiet()).unwrap();
+            phase2::contribute(&c, AEO, name, seed(2, i), &mut counting(&log)).unwrap();
         });
     }
     time("phase 2 beacon", &mut || {
-        phase2::beacon(&c, AEO, &test_beacon(), &mut quiet()).unwrap();
+        phase2::beacon(&c, AEO, &test_beacon(), &mut counting(&log)).unwrap();
     });
     let mut finalized = None;
     time("finalize (verifies everything)", &mut || {
@@ -94,6 +118,7 @@ fn build_aeo() -> Aeo {
         ceremony: c,
         finalized: finalized.unwrap(),
         timings,
+        counted: log.take(),
     }
 }
 

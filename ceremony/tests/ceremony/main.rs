@@ -74,6 +74,40 @@ fn three_contributors_and_a_beacon_give_keys_that_prove_and_verify() {
     );
 }
 
+/// The long parts count their work for the progress bars, each unit exactly once: every meter
+/// ends at its total.
+#[test]
+fn the_long_parts_count_their_work_to_its_total() {
+    let counted = &aeo().counted;
+    for (what, done, total) in counted {
+        assert!(*total > 0, "{what}: no work to count");
+        assert_eq!(done, total, "{what}: counted {done} of {total}");
+    }
+    let count = |name: &str| counted.iter().filter(|(w, _, _)| w == name).count();
+    // Three contributions and a beacon in each phase; one preparation; one phase-2 start.
+    for part in [
+        "tau powers in G1",
+        "tau powers in G2",
+        "alpha tau powers",
+        "beta tau powers",
+    ] {
+        assert_eq!(count(part), 4, "{part}");
+    }
+    for part in [
+        "Lagrange basis in G1",
+        "Lagrange basis in G2",
+        "alpha Lagrange basis",
+        "beta Lagrange basis",
+        "A, B and C times the Lagrange basis",
+        "A times beta, B times alpha",
+        "B in G2",
+    ] {
+        assert_eq!(count(part), 1, "{part}");
+    }
+    assert_eq!(count("H and L queries"), 4);
+    assert_eq!(counted.len(), 27, "{counted:?}");
+}
+
 /// `finalize` ran `phase1::verify` and `phase2::verify` on the whole transcript (the fixture
 /// keeps what they returned rather than verifying twice).
 #[test]
