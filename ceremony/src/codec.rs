@@ -4,8 +4,9 @@
 //! Decoding validates every point (on the curve, in the prime-order subgroup), in parallel,
 //! and refuses truncated input and trailing bytes.
 
+use crate::curve;
 use ark_bls12_381::{G1Affine, G2Affine};
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use rayon::prelude::*;
 
 /// Bytes of an uncompressed G1 point.
@@ -152,13 +153,13 @@ impl<'a> Reader<'a> {
     /// A validated G1 point.
     pub fn g1(&mut self, what: &str) -> Result<G1Affine, String> {
         let bytes = self.take(G1_BYTES, what)?;
-        G1Affine::deserialize_uncompressed(bytes).map_err(|e| format!("{what}: {e}"))
+        decode_g1(bytes).map_err(|e| format!("{what}: {e}"))
     }
 
     /// A validated G2 point.
     pub fn g2(&mut self, what: &str) -> Result<G2Affine, String> {
         let bytes = self.take(G2_BYTES, what)?;
-        G2Affine::deserialize_uncompressed(bytes).map_err(|e| format!("{what}: {e}"))
+        decode_g2(bytes).map_err(|e| format!("{what}: {e}"))
     }
 
     /// `n` validated G1 points, decoded in parallel.
@@ -167,9 +168,7 @@ impl<'a> Reader<'a> {
         bytes
             .par_chunks(G1_BYTES)
             .enumerate()
-            .map(|(i, c)| {
-                G1Affine::deserialize_uncompressed(c).map_err(|e| format!("{what}[{i}]: {e}"))
-            })
+            .map(|(i, c)| decode_g1(c).map_err(|e| format!("{what}[{i}]: {e}")))
             .collect()
     }
 
@@ -179,9 +178,7 @@ impl<'a> Reader<'a> {
         bytes
             .par_chunks(G2_BYTES)
             .enumerate()
-            .map(|(i, c)| {
-                G2Affine::deserialize_uncompressed(c).map_err(|e| format!("{what}[{i}]: {e}"))
-            })
+            .map(|(i, c)| decode_g2(c).map_err(|e| format!("{what}[{i}]: {e}")))
             .collect()
     }
 
@@ -200,6 +197,23 @@ impl<'a> Reader<'a> {
         }
         Ok(())
     }
+}
+
+/// One uncompressed G1 point (arkworks' encoding: canonical coordinates, flags), on the curve
+/// and in the prime-order subgroup.
+fn decode_g1(bytes: &[u8]) -> Result<G1Affine, String> {
+    let p = G1Affine::deserialize_with_mode(bytes, Compress::No, Validate::No)
+        .map_err(|e| e.to_string())?;
+    curve::check_g1(&p)?;
+    Ok(p)
+}
+
+/// One uncompressed G2 point, as [`decode_g1`].
+fn decode_g2(bytes: &[u8]) -> Result<G2Affine, String> {
+    let p = G2Affine::deserialize_with_mode(bytes, Compress::No, Validate::No)
+        .map_err(|e| e.to_string())?;
+    curve::check_g2(&p)?;
+    Ok(p)
 }
 
 #[cfg(test)]
@@ -236,6 +250,47 @@ mod tests {
         w.g1(&G1Affine::generator());
         let mut bytes = w.0;
         bytes[50] ^= 1;
-        assert!(Reader::new(&bytes).g1("p").is_err());
+        assert_eq!(
+            Reader::new(&bytes).g1("p").unwrap_err(),
+            "p: not on the curve"
+        );
+    }
+
+    #[test]
+    fn points_outside_the_subgroup_and_non_canonical_coordinates_are_refused() {
+        use ark_bls12_381::{Fq, Fq2};
+        use ark_ff::{One, PrimeField};
+        // x = 0 gives y^2 = 4 on E(Fq): a point of the curve outside the prime-order subgroup.
+        let outside = G1Affine::new_unchecked(Fq::from(0u64), Fq::from(2u64));
+        assert!(outside.is_on_curve());
+        let mut w = Writer::default();
+        w.g1(&outside);
+        assert_eq!(
+            Reader::new(&w.0).g1s(1, "points").unwrap_err(),
+            "points[0]: not in the prime-order subgroup"
+        );
+        // The first x with a point on the twist: almost surely outside G2 (cofactor not cleared).
+        let mut x = Fq2::one();
+        let outside2 = loop {
+            if let Some(p) = G2Affine::get_point_from_x_unchecked(x, true) {
+                break p;
+            }
+            x += Fq2::one();
+        };
+        assert!(outside2.is_on_curve() && !outside2.is_in_correct_subgroup_assuming_on_curve());
+        let mut w = Writer::default();
+        w.g2(&outside2);
+        assert_eq!(
+            Reader::new(&w.0).g2("q").unwrap_err(),
+            "q: not in the prime-order subgroup"
+        );
+        // A coordinate of q itself (not below q) in place of the generator's x.
+        let mut w = Writer::default();
+        w.g1(&G1Affine::generator());
+        let modulus = Fq::MODULUS.0;
+        for (k, limb) in modulus.iter().enumerate() {
+            w.0[8 * k..8 * k + 8].copy_from_slice(&limb.to_le_bytes());
+        }
+        assert!(Reader::new(&w.0).g1("p").is_err());
     }
 }

@@ -3,7 +3,7 @@
 //! tau into the Lagrange basis.
 
 use crate::Meter;
-use ark_bls12_381::{g1, g2, Fr};
+use ark_bls12_381::{g1, g2, Fr, G1Affine, G2Affine};
 use ark_ec::short_weierstrass::Projective;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{FftField, Field, One};
@@ -30,6 +30,29 @@ impl FastMul for Projective<g1::Config> {
 impl FastMul for Projective<g2::Config> {
     fn fast_mul(&self, s: &Fr) -> Self {
         blst_form::mul_g2(self, s)
+    }
+}
+
+/// Checks a G1 point decoded from outside bytes: on the curve and in the prime-order subgroup
+/// (arkworks' curve equation, blst's subgroup test).
+pub fn check_g1(p: &G1Affine) -> Result<(), &'static str> {
+    if !p.is_on_curve() {
+        Err("not on the curve")
+    } else if !blst_form::in_g1(p) {
+        Err("not in the prime-order subgroup")
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a G2 point decoded from outside bytes, as [`check_g1`].
+pub fn check_g2(p: &G2Affine) -> Result<(), &'static str> {
+    if !p.is_on_curve() {
+        Err("not on the curve")
+    } else if !blst_form::in_g2(p) {
+        Err("not in the prime-order subgroup")
+    } else {
+        Ok(())
     }
 }
 
@@ -166,7 +189,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_bls12_381::{G1Affine, G1Projective, G2Affine, G2Projective};
+    use ark_bls12_381::{G1Projective, G2Projective};
     use ark_ff::{UniformRand, Zero};
     use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
     use rand::SeedableRng;

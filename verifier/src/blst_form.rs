@@ -3,8 +3,9 @@
 //! Both libraries keep base-field elements in Montgomery form with R = 2^384 over six
 //! little-endian 64-bit limbs, fully reduced, and both build the extension fields as the same
 //! tower (Fp2 = Fp[u]/(u^2+1), Fp6 = Fp2[v]/(v^3-(u+1)), Fp12 = Fp6[w]/(w^2-v)): a conversion
-//! copies limbs. Nothing here validates a point: these are for points already validated (decoded
-//! with full checks, read from a checked key, or computed), never for outside bytes.
+//! copies limbs. The conversions validate nothing: they are for points already validated (decoded
+//! with full checks, read from a checked key, or computed), never for outside bytes; the subgroup
+//! checks ([`in_g1`], [`in_g2`]) are for points known to be on the curve.
 
 use ark_bls12_381::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::AffineRepr;
@@ -120,4 +121,26 @@ pub fn mul_g2(p: &G2Projective, s: &Fr) -> G2Projective {
     // SAFETY: as in `mul_g1`.
     unsafe { blst::blst_p2_mult(&mut out, &p, scalar_bytes(s).as_ptr(), 255) };
     from_p2(&out)
+}
+
+/// Whether a point of the curve is in G1, the prime-order subgroup (blst's endomorphism test).
+/// The caller has checked that the point is on the curve.
+#[allow(unsafe_code)]
+pub fn in_g1(p: &G1Affine) -> bool {
+    if p.is_zero() {
+        return true;
+    }
+    // SAFETY: reads one affine point.
+    unsafe { blst::blst_p1_affine_in_g1(&g1(p)) }
+}
+
+/// Whether a point of the twist is in G2, the prime-order subgroup. The caller has checked that
+/// the point is on the curve.
+#[allow(unsafe_code)]
+pub fn in_g2(p: &G2Affine) -> bool {
+    if p.is_zero() {
+        return true;
+    }
+    // SAFETY: reads one affine point.
+    unsafe { blst::blst_p2_affine_in_g2(&g2(p)) }
 }

@@ -19,12 +19,12 @@ use crate::prepare::Prepared;
 use crate::r1cs::CircuitMatrices;
 use crate::secrets::{Entropy, Secret};
 use crate::{metered, CeremonyError, Event, Fault, Meter};
-use ark_bls12_381::{Bls12_381, Fr, G1Projective, G2Projective};
+use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{Field, PrimeField, Zero};
 use ark_groth16::{ProvingKey, VerifyingKey};
 use ark_relations::utils::matrix::Matrix;
-use ark_serialize::{CanonicalSerialize, Compress, Valid, Validate};
+use ark_serialize::{CanonicalSerialize, Compress, Validate};
 use rayon::prelude::*;
 
 /// A circuit's Groth16 proving key (its verifying key inside).
@@ -376,14 +376,14 @@ pub fn encode_key(key: &Key) -> Vec<u8> {
 /// others must be compared with the initial key ([`check_same_circuit`]), which validates them.
 pub fn decode_key(bytes: &[u8]) -> Result<Key, String> {
     let key: Key = zkcustoms_verifier::keys::decode_exact(bytes, Compress::No, Validate::No)?;
-    let checks = [
-        ("delta in G1", key.delta_g1.check()),
-        ("delta in G2", key.vk.delta_g2.check()),
-        ("H query", key.h_query.check()),
-        ("L query", key.l_query.check()),
-    ];
-    for (what, check) in checks {
-        check.map_err(|e| format!("{what}: {e}"))?;
-    }
+    let g1 = |what: &str, points: &[G1Affine]| {
+        points.par_iter().enumerate().try_for_each(|(i, p)| {
+            curve::check_g1(p).map_err(|e| format!("{what}[{i}]: {e}"))
+        })
+    };
+    g1("delta in G1", &[key.delta_g1])?;
+    curve::check_g2(&key.vk.delta_g2).map_err(|e| format!("delta in G2: {e}"))?;
+    g1("H query", &key.h_query)?;
+    g1("L query", &key.l_query)?;
     Ok(key)
 }

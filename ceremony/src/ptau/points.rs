@@ -3,6 +3,7 @@
 //! the curve, in the prime-order subgroup).
 
 use super::N8;
+use crate::curve;
 use ark_bls12_381::{Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{BigInteger, Field, PrimeField};
@@ -40,12 +41,7 @@ pub(crate) fn g1_from_lem(bytes: &[u8], r_inv: &Fq) -> Result<G1Affine, String> 
     let x = fq_from_lem(&bytes[..N8], r_inv)?;
     let y = fq_from_lem(&bytes[N8..], r_inv)?;
     let p = G1Affine::new_unchecked(x, y);
-    if !p.is_on_curve() {
-        return Err("not on the curve".into());
-    }
-    if !p.is_in_correct_subgroup_assuming_on_curve() {
-        return Err("not in the prime-order subgroup".into());
-    }
+    curve::check_g1(&p)?;
     Ok(p)
 }
 
@@ -56,12 +52,7 @@ pub(crate) fn g2_from_lem(bytes: &[u8], r_inv: &Fq) -> Result<G2Affine, String> 
     }
     let c = |i: usize| fq_from_lem(&bytes[i * N8..(i + 1) * N8], r_inv);
     let p = G2Affine::new_unchecked(Fq2::new(c(0)?, c(1)?), Fq2::new(c(2)?, c(3)?));
-    if !p.is_on_curve() {
-        return Err("not on the curve".into());
-    }
-    if !p.is_in_correct_subgroup_assuming_on_curve() {
-        return Err("not in the prime-order subgroup".into());
-    }
+    curve::check_g2(&p)?;
     Ok(p)
 }
 
