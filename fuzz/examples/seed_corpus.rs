@@ -261,6 +261,13 @@ fn main() {
     let mut w = zkcustoms_ceremony::codec::Writer::with_capacity(1024);
     zkcustoms_ceremony::phase1::Phase1::initial(1).write(&mut w);
     write(&root, "ceremony_file", "phase1-params", &with(1, &w.0));
+    // A snarkjs .ptau file of 2^1 listing no contribution, as the export writes it.
+    let ptau = zkcustoms_ceremony::ptau::encode(
+        &zkcustoms_ceremony::phase1::Phase1::initial(1),
+        1,
+        &zkcustoms_ceremony::ptau::no_contributions(),
+    );
+    write(&root, "ptau_file", "power1-new", &ptau);
 
     // Answers of a node's API.
     let hash = hex::encode(example.txs[0].1.hash());

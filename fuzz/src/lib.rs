@@ -47,6 +47,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("stored_value", stored_value),
     ("verifying_key", verifying_key),
     ("ceremony_file", ceremony_file),
+    ("ptau_file", ptau_file),
     ("http_signature", http_signature),
     ("wire_json", wire_json),
     ("page_cursor", page_cursor),
@@ -375,6 +376,33 @@ pub fn ceremony_file(data: &[u8]) {
         _ => {
             let _ = zkcustoms_ceremony::phase2::decode_key(rest);
         }
+    }
+}
+
+/// A snarkjs `.ptau` file (a public phase 1 a coordinator imports): anything accepted must
+/// encode back (without snarkjs's Lagrange sections) to a file that reads as the same powers and
+/// contributions.
+pub fn ptau_file(data: &[u8]) {
+    use zkcustoms_ceremony::ptau;
+    let name = Path::new("fuzz.ptau");
+    let read = |bytes: &[u8]| {
+        ptau::read_from(
+            &mut std::io::Cursor::new(bytes),
+            bytes.len() as u64,
+            name,
+            None,
+        )
+    };
+    if let Ok(p) = read(data) {
+        let encoded = ptau::encode(&p.params, p.ceremony_power, &p.contributions_section);
+        let again = read(&encoded).expect("an accepted file encodes to one that reads");
+        assert_eq!(again.params, p.params, "the same powers");
+        assert_eq!(
+            again.contributions, p.contributions,
+            "the same contributions"
+        );
+        assert_eq!(again.ceremony_power, p.ceremony_power);
+        assert!(!again.lagrange);
     }
 }
 

@@ -377,9 +377,10 @@ pub fn encode_key(key: &Key) -> Vec<u8> {
 pub fn decode_key(bytes: &[u8]) -> Result<Key, String> {
     let key: Key = zkcustoms_verifier::keys::decode_exact(bytes, Compress::No, Validate::No)?;
     let g1 = |what: &str, points: &[G1Affine]| {
-        points.par_iter().enumerate().try_for_each(|(i, p)| {
-            curve::check_g1(p).map_err(|e| format!("{what}[{i}]: {e}"))
-        })
+        points
+            .par_iter()
+            .enumerate()
+            .try_for_each(|(i, p)| curve::check_g1(p).map_err(|e| format!("{what}[{i}]: {e}")))
     };
     g1("delta in G1", &[key.delta_g1])?;
     curve::check_g2(&key.vk.delta_g2).map_err(|e| format!("delta in G2: {e}"))?;

@@ -183,7 +183,7 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> CeremonyError + '_ {
     }
 }
 
-fn read_at(file: &mut std::fs::File, s: Section, n: u64) -> std::io::Result<Vec<u8>> {
+fn read_at<R: Read + Seek>(file: &mut R, s: Section, n: u64) -> std::io::Result<Vec<u8>> {
     file.seek(SeekFrom::Start(s.offset))?;
     let mut buf = vec![0u8; n as usize];
     file.read_exact(&mut buf)?;
@@ -212,8 +212,8 @@ fn expected_size(id: u32, power: u8) -> u64 {
 
 /// Reads the section table: magic, version, every section inside the file, no trailing bytes,
 /// each known section exactly once.
-fn read_table(
-    file: &mut std::fs::File,
+fn read_table<R: Read + Seek>(
+    file: &mut R,
     len: u64,
 ) -> Result<std::collections::BTreeMap<u32, Section>, PtauFault> {
     let mut head = [0u8; 12];
@@ -359,7 +359,7 @@ fn num_le(bytes: &[u8]) -> String {
 }
 
 /// SHA-256 of a whole file, streamed.
-fn file_sha256(file: &mut std::fs::File) -> std::io::Result<[u8; 32]> {
+fn file_sha256<R: Read + Seek>(file: &mut R) -> std::io::Result<[u8; 32]> {
     file.seek(SeekFrom::Start(0))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -381,11 +381,21 @@ pub fn read(path: &Path, power: Option<u8>) -> Result<Ptau, CeremonyError> {
     let io = io_error(path);
     let mut file = std::fs::File::open(path).map_err(&io)?;
     let len = file.metadata().map_err(&io)?.len();
+    read_from(&mut file, len, path, power)
+}
+
+/// [`read`] on the `len` bytes of `file` (a file, or bytes in memory); `path` names it in errors.
+pub fn read_from<R: Read + Seek>(
+    file: &mut R,
+    len: u64,
+    path: &Path,
+    power: Option<u8>,
+) -> Result<Ptau, CeremonyError> {
+    let io = io_error(path);
     let refuse = |f: PtauFault| f.into_error(path);
-    let sections = read_table(&mut file, len).map_err(refuse)?;
+    let sections = read_table(file, len).map_err(refuse)?;
     let section = |id: u32| sections[&id];
-    let header =
-        read_at(&mut file, section(HEADER), section(HEADER).size.min(4096)).map_err(&io)?;
+    let header = read_at(file, section(HEADER), section(HEADER).size.min(4096)).map_err(&io)?;
     let (file_power, ceremony_power) = if section(HEADER).size > 4096 {
         return Err(refuse(PtauFault::in_section(
             HEADER,
@@ -419,14 +429,14 @@ pub fn read(path: &Path, power: Option<u8>) -> Result<Ptau, CeremonyError> {
     }
     let contributions_section = {
         let s = section(CONTRIBUTIONS);
-        read_at(&mut file, s, s.size).map_err(&io)?
+        read_at(file, s, s.size).map_err(&io)?
     };
     let contributions = parse_contributions(&contributions_section)
         .map_err(|e| refuse(PtauFault::in_section(CONTRIBUTIONS, e)))?;
     let r_inv = montgomery_r().inverse().expect("nonzero");
     let n = 1u64 << keep;
     let mut g1s = |id: u32, count: u64| -> Result<Vec<G1Affine>, CeremonyError> {
-        let bytes = read_at(&mut file, section(id), count * G1_BYTES as u64).map_err(&io)?;
+        let bytes = read_at(file, section(id), count * G1_BYTES as u64).map_err(&io)?;
         points::points(&bytes, G1_BYTES, |b| g1_from_lem(b, &r_inv))
             .map_err(|e| refuse(PtauFault::in_section(id, e)))
     };
@@ -434,13 +444,13 @@ pub fn read(path: &Path, power: Option<u8>) -> Result<Ptau, CeremonyError> {
     let alpha_g1 = g1s(ALPHA_TAU_G1, n)?;
     let beta_g1 = g1s(BETA_TAU_G1, n)?;
     let mut g2s = |id: u32, count: u64| -> Result<Vec<G2Affine>, CeremonyError> {
-        let bytes = read_at(&mut file, section(id), count * G2_BYTES as u64).map_err(&io)?;
+        let bytes = read_at(file, section(id), count * G2_BYTES as u64).map_err(&io)?;
         points::points(&bytes, G2_BYTES, |b| g2_from_lem(b, &r_inv))
             .map_err(|e| refuse(PtauFault::in_section(id, e)))
     };
     let tau_g2 = g2s(TAU_G2, n)?;
     let beta_g2 = g2s(BETA_G2, 1)?[0];
-    let sha256 = file_sha256(&mut file).map_err(&io)?;
+    let sha256 = file_sha256(file).map_err(&io)?;
     Ok(Ptau {
         power: file_power,
         ceremony_power,
