@@ -10,7 +10,7 @@ use crate::codec::{Reader, Writer};
 use crate::secrets::Secret;
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{UniformRand, Zero};
 use ark_serialize::CanonicalSerialize;
 use rand::{Rng, SeedableRng};
@@ -133,16 +133,14 @@ pub fn coefficients(rng: &mut ChaCha20Rng, n: usize) -> Vec<Fr> {
     (0..n).map(|_| Fr::from(rng.gen::<u128>())).collect()
 }
 
-/// `Σ c_i · p_i` in G1.
+/// `Σ c_i · p_i` in G1 (blst's Pippenger).
 pub fn msm_g1(points: &[G1Affine], c: &[Fr]) -> G1Projective {
-    assert_eq!(points.len(), c.len(), "one coefficient per point");
-    G1Projective::msm_unchecked(points, c)
+    zkcustoms_verifier::blst_form::msm_g1(points, c)
 }
 
-/// `Σ c_i · p_i` in G2.
+/// `Σ c_i · p_i` in G2 (blst's Pippenger).
 pub fn msm_g2(points: &[G2Affine], c: &[Fr]) -> G2Projective {
-    assert_eq!(points.len(), c.len(), "one coefficient per point");
-    G2Projective::msm_unchecked(points, c)
+    zkcustoms_verifier::blst_form::msm_g2(points, c)
 }
 
 /// Checks that `b_i = x · a_i` for every `i`, for the `x` with `g2_x = x · g2` (both given

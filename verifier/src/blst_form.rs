@@ -9,8 +9,8 @@
 
 use ark_bls12_381::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::AffineRepr;
-use ark_ff::{BigInt, PrimeField, Zero};
-use blst::{blst_fp, blst_fp2, blst_p1, blst_p1_affine, blst_p2, blst_p2_affine};
+use ark_ff::{BigInt, BigInteger, PrimeField, Zero};
+use blst::{blst_fp, blst_fp2, blst_p1, blst_p1_affine, blst_p2, blst_p2_affine, MultiPoint};
 use zeroize::Zeroizing;
 
 /// A base-field element in blst form.
@@ -143,4 +143,117 @@ pub fn in_g2(p: &G2Affine) -> bool {
     }
     // SAFETY: reads one affine point.
     unsafe { blst::blst_p2_affine_in_g2(&g2(p)) }
+}
+
+/// The scalars as blst's multi-scalar multiplication reads them: `bits` bits each (the longest
+/// scalar's length), little-endian, in whole bytes.
+fn msm_scalars(scalars: &[Fr]) -> (Vec<u8>, usize) {
+    let bigints: Vec<_> = scalars.iter().map(|s| s.into_bigint()).collect();
+    let bits = bigints
+        .iter()
+        .map(|b| b.num_bits())
+        .max()
+        .unwrap_or(0)
+        .max(1) as usize;
+    let nbytes = bits.div_ceil(8);
+    let mut out = Vec::with_capacity(nbytes * scalars.len());
+    for b in &bigints {
+        let mut le = [0u8; 32];
+        for (chunk, limb) in le.chunks_exact_mut(8).zip(b.0) {
+            chunk.copy_from_slice(&limb.to_le_bytes());
+        }
+        out.extend_from_slice(&le[..nbytes]);
+    }
+    (out, bits)
+}
+
+/// `sum s_i p_i` in G1 with blst's Pippenger multi-scalar multiplication, on blst's own worker
+/// threads. Public scalars only (not constant time in the scalars' lengths).
+pub fn msm_g1(points: &[G1Affine], scalars: &[Fr]) -> G1Projective {
+    assert_eq!(points.len(), scalars.len(), "one scalar per point");
+    if points.is_empty() {
+        return G1Projective::zero();
+    }
+    let affine: Vec<blst_p1_affine> = points.iter().map(g1).collect();
+    let (bytes, bits) = msm_scalars(scalars);
+    from_p1(&affine.mult(&bytes, bits))
+}
+
+/// `sum s_i p_i` in G2, as [`msm_g1`].
+pub fn msm_g2(points: &[G2Affine], scalars: &[Fr]) -> G2Projective {
+    assert_eq!(points.len(), scalars.len(), "one scalar per point");
+    if points.is_empty() {
+        return G2Projective::zero();
+    }
+    let affine: Vec<blst_p2_affine> = points.iter().map(g2).collect();
+    let (bytes, bits) = msm_scalars(scalars);
+    from_p2(&affine.mult(&bytes, bits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ec::VariableBaseMSM;
+    use ark_ff::UniformRand;
+    use rand::SeedableRng;
+
+    #[test]
+    fn multiplications_match_arkworks() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        for n in [0usize, 1, 2, 5, 40] {
+            let p1: Vec<G1Affine> = (0..n).map(|_| G1Affine::rand(&mut rng)).collect();
+            let p2: Vec<G2Affine> = (0..n).map(|_| G2Affine::rand(&mut rng)).collect();
+            let mut full: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+            let short: Vec<Fr> = (0..n)
+                .map(|_| Fr::from(rand::Rng::gen::<u128>(&mut rng)))
+                .collect();
+            if n > 2 {
+                full[1] = Fr::zero();
+                full[2] = -Fr::from(1u64);
+            }
+            for s in [&full, &short] {
+                assert_eq!(
+                    msm_g1(&p1, s),
+                    G1Projective::msm(&p1, s).unwrap(),
+                    "G1, n = {n}"
+                );
+                assert_eq!(
+                    msm_g2(&p2, s),
+                    G2Projective::msm(&p2, s).unwrap(),
+                    "G2, n = {n}"
+                );
+            }
+            for (p, s) in p1.iter().zip(&full) {
+                assert_eq!(mul_g1(&p.into_group(), s), *p * s);
+            }
+            for (p, s) in p2.iter().zip(&full) {
+                assert_eq!(mul_g2(&p.into_group(), s), *p * s);
+            }
+        }
+        // The point at infinity among the points, and as the point multiplied.
+        let mut p1: Vec<G1Affine> = (0..4).map(|_| G1Affine::rand(&mut rng)).collect();
+        p1[2] = G1Affine::zero();
+        let s: Vec<Fr> = (0..4).map(|_| Fr::rand(&mut rng)).collect();
+        assert_eq!(msm_g1(&p1, &s), G1Projective::msm(&p1, &s).unwrap());
+        assert!(mul_g1(&G1Projective::zero(), &s[0]).is_zero());
+        assert!(mul_g2(&G2Projective::zero(), &s[0]).is_zero());
+    }
+
+    #[test]
+    fn subgroup_checks_match_arkworks() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(6);
+        assert!(in_g1(&G1Affine::rand(&mut rng)) && in_g1(&G1Affine::zero()));
+        assert!(in_g2(&G2Affine::rand(&mut rng)) && in_g2(&G2Affine::zero()));
+        // x = 0 gives y^2 = 4 on E(Fq): on the curve, outside the subgroup.
+        let outside = G1Affine::new_unchecked(Fq::from(0u64), Fq::from(2u64));
+        assert!(outside.is_on_curve() && !in_g1(&outside));
+        let mut x = Fq2::from(1u64);
+        let outside2 = loop {
+            if let Some(p) = G2Affine::get_point_from_x_unchecked(x, true) {
+                break p;
+            }
+            x += Fq2::from(1u64);
+        };
+        assert!(!outside2.is_in_correct_subgroup_assuming_on_curve() && !in_g2(&outside2));
+    }
 }
