@@ -67,6 +67,26 @@ where
 /// Points a thread multiplies between two counts on the meter.
 const CHUNK: usize = 256;
 
+/// `f(i, points[i])` for every point, in parallel, counting each point on the meter.
+fn counted_map<A, G: Send>(points: &[A], meter: &Meter, f: impl Fn(usize, &A) -> G + Sync) -> Vec<G>
+where
+    A: Sync,
+{
+    points
+        .par_chunks(CHUNK)
+        .enumerate()
+        .flat_map_iter(|(c, chunk)| {
+            let out: Vec<G> = chunk
+                .iter()
+                .enumerate()
+                .map(|(j, p)| f(c * CHUNK + j, p))
+                .collect();
+            meter.add(out.len() as u64);
+            out
+        })
+        .collect()
+}
+
 /// Multiplies each point by its scalar, in parallel, counting each point on the meter.
 pub fn mul_each<A>(points: &[A], scalars: &[Fr], meter: &Meter) -> Vec<A>
 where
@@ -74,16 +94,7 @@ where
     A::Group: FastMul + CurveGroup<Affine = A>,
 {
     assert_eq!(points.len(), scalars.len(), "one scalar per point");
-    let p: Vec<A::Group> = points
-        .par_chunks(CHUNK)
-        .zip(scalars.par_chunks(CHUNK))
-        .flat_map_iter(|(p, s)| {
-            let out: Vec<A::Group> = p.iter().zip(s).map(|(p, s)| mul(p, s)).collect();
-            meter.add(out.len() as u64);
-            out
-        })
-        .collect();
-    A::Group::normalize_batch(&p)
+    A::Group::normalize_batch(&counted_map(points, meter, |i, p| mul(p, &scalars[i])))
 }
 
 /// Multiplies every point by one scalar, in parallel, counting each point on the meter.
@@ -92,15 +103,7 @@ where
     A: AffineRepr<ScalarField = Fr>,
     A::Group: FastMul + CurveGroup<Affine = A>,
 {
-    let p: Vec<A::Group> = points
-        .par_chunks(CHUNK)
-        .flat_map_iter(|p| {
-            let out: Vec<A::Group> = p.iter().map(|p| mul(p, s)).collect();
-            meter.add(out.len() as u64);
-            out
-        })
-        .collect();
-    A::Group::normalize_batch(&p)
+    A::Group::normalize_batch(&counted_map(points, meter, |_, p| mul(p, s)))
 }
 
 /// The work units [`ifft`] counts for `n` values: each of its log2(n) layers and its final

@@ -148,21 +148,16 @@ pub fn in_g2(p: &G2Affine) -> bool {
 /// The scalars as blst's multi-scalar multiplication reads them: `bits` bits each (the longest
 /// scalar's length), little-endian, in whole bytes.
 fn msm_scalars(scalars: &[Fr]) -> (Vec<u8>, usize) {
-    let bigints: Vec<_> = scalars.iter().map(|s| s.into_bigint()).collect();
-    let bits = bigints
+    let bits = scalars
         .iter()
-        .map(|b| b.num_bits())
+        .map(|s| s.into_bigint().num_bits())
         .max()
         .unwrap_or(0)
         .max(1) as usize;
     let nbytes = bits.div_ceil(8);
     let mut out = Vec::with_capacity(nbytes * scalars.len());
-    for b in &bigints {
-        let mut le = [0u8; 32];
-        for (chunk, limb) in le.chunks_exact_mut(8).zip(b.0) {
-            chunk.copy_from_slice(&limb.to_le_bytes());
-        }
-        out.extend_from_slice(&le[..nbytes]);
+    for s in scalars {
+        out.extend_from_slice(&scalar_bytes(s)[..nbytes]);
     }
     (out, bits)
 }
