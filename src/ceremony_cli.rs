@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use zkcustoms_ceremony::file::{circuit_name, parse_circuit_name};
 use zkcustoms_ceremony::phase1::ptau_steps as ptau;
 use zkcustoms_ceremony::phase1::Contributed;
+use zkcustoms_ceremony::prepare::{self, Phase1Source};
 use zkcustoms_ceremony::{
-    finalize, phase1, phase2, prepare, Beacon, Ceremony, CeremonyError, Entropy, Event, Meter,
+    finalize, phase1, phase2, Beacon, Ceremony, CeremonyError, Depth, Entropy, Event, Meter,
     StepReport,
 };
 use zkcustoms_circuits::CircuitId;
@@ -80,6 +81,10 @@ pub enum Phase1Command {
         /// the transcript's first step.
         #[arg(long)]
         ptau: Option<PathBuf>,
+        /// Check every file in full, not only every step's proofs and links and the last file
+        /// (slower; both are sound, this one also names a bad file that a later step covers).
+        #[arg(long)]
+        every_file: bool,
     },
     /// Close phase 1 with a public random beacon (after the last participant).
     Beacon(BeaconArgs),
@@ -124,6 +129,10 @@ pub enum Phase2Command {
         /// Circuits; every circuit with a phase 2 when absent.
         #[arg(long = "circuit")]
         circuits: Vec<String>,
+        /// Check every file in full, not only every step's proofs and links and the last file
+        /// (slower; both are sound, this one also names a bad file that a later step covers).
+        #[arg(long)]
+        every_file: bool,
     },
     /// Close circuits' phase 2 with a public random beacon.
     Beacon {
@@ -323,6 +332,14 @@ fn print_contributed(c: &Contributed) {
     println!("{}", c.text);
 }
 
+fn depth(every_file: bool) -> Depth {
+    if every_file {
+        Depth::EveryFile
+    } else {
+        Depth::Linked
+    }
+}
+
 fn print_reports(reports: &[StepReport]) {
     for r in reports {
         let who = if r.participant.is_empty() {
@@ -330,7 +347,12 @@ fn print_reports(reports: &[StepReport]) {
         } else {
             format!(" by {}", r.participant)
         };
-        println!("  {}: {}{who}", r.step, r.kind);
+        let checked = if r.in_full {
+            "checked in full"
+        } else {
+            "proofs and links checked"
+        };
+        println!("  {}: {}{who} ({checked})", r.step, r.kind);
         println!("      file {}", r.file.display());
         println!(
             "      contribution hash {}",
@@ -343,9 +365,13 @@ fn print_reports(reports: &[StepReport]) {
     }
 }
 
-fn verify_phase1(ceremony: &Ceremony) -> Result<(), Failure> {
+fn verify_phase1(ceremony: &Ceremony, depth: Depth) -> Result<phase1::Verified, Failure> {
     eprintln!("verifying phase 1 in {}", ceremony.dir().display());
-    let v = phase1::verify(ceremony, &mut progress()).map_err(fail)?;
+    let v = match depth {
+        Depth::Linked => phase1::verify(ceremony, &mut progress()),
+        Depth::EveryFile => phase1::verify_every_file(ceremony, &mut progress()),
+    }
+    .map_err(fail)?;
     println!(
         "phase 1 (2^{}): {} steps, {}",
         v.power,
@@ -357,7 +383,7 @@ fn verify_phase1(ceremony: &Ceremony) -> Result<(), Failure> {
         }
     );
     print_reports(&v.reports);
-    Ok(())
+    Ok(v)
 }
 
 /// Runs a `zkcustoms ceremony` command.
@@ -403,9 +429,13 @@ fn run_phase1(command: Phase1Command) -> Result<(), Failure> {
                 println!("  phase 1 is not closed by a beacon yet: do not use this file for keys");
             }
         }
-        Phase1Command::Verify { dir, ptau: source } => {
+        Phase1Command::Verify {
+            dir,
+            ptau: source,
+            every_file,
+        } => {
             let ceremony = Ceremony::new(dir);
-            verify_phase1(&ceremony)?;
+            verify_phase1(&ceremony, depth(every_file))?;
             if let Some(file) = source {
                 ptau::check_source(&ceremony, &file, &mut progress()).map_err(fail)?;
                 println!(
@@ -435,9 +465,10 @@ fn run_phase2(command: Phase2Command) -> Result<(), Failure> {
             circuits: names,
         } => {
             let ceremony = Ceremony::new(dir);
+            let mut source = Phase1Source::new(&ceremony);
             for c in circuits(&names, &ceremony, true)? {
                 eprintln!("starting phase 2 of {}", circuit_name(c));
-                let path = phase2::new(&ceremony, c, &mut progress()).map_err(fail)?;
+                let path = phase2::new(&mut source, c, &mut progress()).map_err(fail)?;
                 println!("phase 2 of {} started: {}", circuit_name(c), path.display());
             }
         }
@@ -461,13 +492,20 @@ fn run_phase2(command: Phase2Command) -> Result<(), Failure> {
         Phase2Command::Verify {
             dir,
             circuits: names,
+            every_file,
         } => {
             let ceremony = Ceremony::new(dir);
             let list = circuits(&names, &ceremony, false)?;
-            verify_phase1(&ceremony)?;
+            let p1 = verify_phase1(&ceremony, depth(every_file))?;
+            let mut source = Phase1Source::verified(&ceremony, &p1);
+            drop(p1);
             for c in list {
                 eprintln!("verifying phase 2 of {}", circuit_name(c));
-                let v = phase2::verify(&ceremony, c, &mut progress()).map_err(fail)?;
+                let v = match depth(every_file) {
+                    Depth::Linked => phase2::verify(&mut source, c, &mut progress()),
+                    Depth::EveryFile => phase2::verify_every_file(&mut source, c, &mut progress()),
+                }
+                .map_err(fail)?;
                 println!(
                     "phase 2 of {}: {} steps, {}",
                     circuit_name(c),

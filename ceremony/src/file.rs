@@ -442,8 +442,27 @@ impl Ceremony {
     }
 }
 
-/// The attestation a participant publishes (and signs with their party key) for a step.
-pub fn attestation(step: Step, participant: &str, file: &Path, loaded: &Loaded) -> String {
+/// The attestation a participant publishes (and signs with their party key) for a step; for a
+/// beacon step, the statement of where its secrets come from, which anyone can check.
+pub fn attestation(
+    step: Step,
+    participant: &str,
+    beacon: Option<&crate::Beacon>,
+    file: &Path,
+    loaded: &Loaded,
+) -> String {
+    let statement = match beacon {
+        None => "I contributed to this step with secret randomness from my operating system, \
+                 which was\ndestroyed after use and never written to disk or shared.\n"
+            .to_owned(),
+        Some(b) => format!(
+            "This step's secrets derive from the public beacon value {}\n\
+             (2^{} iterations of SHA-256): anyone can recompute them, and `ceremony verify`\n\
+             does.\n",
+            hex::encode(&b.value),
+            b.iterations_log2
+        ),
+    };
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -456,8 +475,7 @@ pub fn attestation(step: Step, participant: &str, file: &Path, loaded: &Loaded) 
          previous file:     {}\n\
          contribution hash: {}\n\
          file hash:         {}\n\n\
-         I contributed to this step with secret randomness from my operating system, which was\n\
-         destroyed after use and never written to disk or shared.\n",
+         {statement}",
         hex::encode(loaded.header.previous),
         hex::encode(loaded.header.contribution),
         hex::encode(loaded.hash),

@@ -3,6 +3,7 @@
 //! proving key exactly the contents of its circuit's last phase-2 file.
 
 use crate::file::{self, circuit_name, Ceremony, Loaded};
+use crate::prepare::Phase1Source;
 use crate::{phase1, phase2, CeremonyError, Event, Stage, Step};
 use std::path::{Path, PathBuf};
 use zkcustoms_circuits::CircuitId;
@@ -183,8 +184,9 @@ pub fn finalize(
     }
     let mut keys = Vec::with_capacity(circuits.len());
     let mut phase2 = Vec::with_capacity(circuits.len());
+    let mut source = Phase1Source::verified(ceremony, &p1);
     for &c in &circuits {
-        let verified = phase2::verify(ceremony, c, progress)?;
+        let verified = phase2::verify(&mut source, c, progress)?;
         if !verified.closed {
             closed_last(ceremony, c)?;
         }

@@ -291,6 +291,19 @@ pub(crate) fn timed<T>(
     out
 }
 
+/// Runs `f`, which reports progress of its own, between a start and a finish event.
+pub(crate) fn around<T>(
+    progress: &mut dyn FnMut(Event<'_>),
+    what: &str,
+    f: impl FnOnce(&mut dyn FnMut(Event<'_>)) -> T,
+) -> T {
+    progress(Event::Started(what, None));
+    let start = Instant::now();
+    let out = f(&mut *progress);
+    progress(Event::Finished(what, start.elapsed()));
+    out
+}
+
 /// Runs `f`, which counts `total` units of work on the meter it is given, between a start and a
 /// finish event.
 pub(crate) fn metered<T>(
@@ -305,6 +318,21 @@ pub(crate) fn metered<T>(
     let out = f(&meter);
     progress(Event::Finished(what, start.elapsed()));
     out
+}
+
+/// How much of each transcript file a verification decodes and checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Every step's header, chain link, record and proofs of knowledge, and the elements the
+    /// proofs speak of (tau, alpha and beta in G1; delta); the last file in full, and phase 1's
+    /// first (the generators, or the imported powers). This suffices for the last file's soundness: it is checked to be consistent (phase 1:
+    /// powers of one tau, alpha and beta; phase 2: the circuit's key for its delta), and its
+    /// secrets are the product of the ones every step proved knowledge of, so one honest
+    /// participant's secret is in them.
+    Linked,
+    /// Every file in full: every point validated and every file checked on its own, so that a
+    /// bad file is named even where a later step covers it.
+    EveryFile,
 }
 
 /// What a verification found at one step.
@@ -324,4 +352,7 @@ pub struct StepReport {
     pub file_hash: [u8; 32],
     /// For a phase 1 imported from a `.ptau` file: where it came from and what the file lists.
     pub imported: Option<String>,
+    /// Whether the file was decoded and checked in full (every point validated), or only its
+    /// header, record, proofs and the elements they speak of.
+    pub in_full: bool,
 }

@@ -175,20 +175,95 @@ impl Phase1 {
         Ok(())
     }
 
-    /// Checks that these parameters are `previous` with tau, alpha and beta multiplied by the
-    /// secrets the proofs prove knowledge of (the rest of the vectors follow from
+    /// The elements that link these parameters to the previous ones.
+    pub fn links(&self) -> Links {
+        Links {
+            tau_g1: self.tau_g1[1],
+            alpha_g1: self.alpha_g1[0],
+            beta_g1: self.beta_g1[0],
+        }
+    }
+
+    /// Reads only the linking elements of encoded parameters of a power (those points
+    /// validated), checking the encoding's length exactly: what verification needs of a file
+    /// between the first and the last.
+    pub fn read_links(bytes: &[u8], power: u8) -> Result<Links, String> {
+        let n = 1usize << power;
+        if bytes.len() != Phase1::encoded_len(power) {
+            return Err(format!(
+                "{} bytes of parameters, 2^{power} takes {}",
+                bytes.len(),
+                Phase1::encoded_len(power)
+            ));
+        }
+        let at = |offset: usize, what: &str| Reader::new(&bytes[offset..]).g1(what);
+        let alpha = (2 * n - 1) * G1_BYTES + n * G2_BYTES;
+        Ok(Links {
+            tau_g1: at(G1_BYTES, "tau in G1")?,
+            alpha_g1: at(alpha, "alpha in G1")?,
+            beta_g1: at(alpha + n * G1_BYTES, "beta in G1")?,
+        })
+    }
+
+    /// Whether `bytes` encode [`Phase1::initial`] of a power, without decoding them.
+    pub fn is_initial_encoding(bytes: &[u8], power: u8) -> bool {
+        let n = 1usize << power;
+        let (g1, g2) = pok::generators();
+        let (mut w1, mut w2) = (Writer::default(), Writer::default());
+        w1.g1(&g1);
+        w2.g2(&g2);
+        let runs = [(&w1.0, 2 * n - 1), (&w2.0, n), (&w1.0, 2 * n), (&w2.0, 1)];
+        let mut rest = bytes;
+        for (unit, count) in runs {
+            for _ in 0..count {
+                match rest.strip_prefix(unit.as_slice()) {
+                    Some(r) => rest = r,
+                    None => return false,
+                }
+            }
+        }
+        rest.is_empty()
+    }
+}
+
+/// The elements of phase-1 parameters that a contribution's proofs speak of: `tau·G1`,
+/// `alpha·G1` and `beta·G1`. The rest of a file follows from them when the file is
+/// consistent ([`Phase1::check_consistent`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Links {
+    /// `tau·G1`.
+    pub tau_g1: G1Affine,
+    /// `alpha·G1`.
+    pub alpha_g1: G1Affine,
+    /// `beta·G1`.
+    pub beta_g1: G1Affine,
+}
+
+impl Links {
+    /// The links of [`Phase1::initial`]: every secret 1.
+    pub fn initial() -> Links {
+        let (g1, _) = pok::generators();
+        Links {
+            tau_g1: g1,
+            alpha_g1: g1,
+            beta_g1: g1,
+        }
+    }
+
+    /// Checks that these links are `previous` with tau, alpha and beta multiplied by the secrets
+    /// the proofs prove knowledge of (the rest of the vectors follow from
     /// [`Phase1::check_consistent`]).
     pub fn check_update(
         &self,
-        previous: &Phase1,
+        previous: &Links,
         proofs: &[Pok],
         previous_hash: &[u8; 32],
         participant: &str,
     ) -> Result<(), Fault> {
         let pairs = [
-            (previous.tau_g1[1], self.tau_g1[1], "tau powers"),
-            (previous.alpha_g1[0], self.alpha_g1[0], "alpha elements"),
-            (previous.beta_g1[0], self.beta_g1[0], "beta elements"),
+            (previous.tau_g1, self.tau_g1, "tau powers"),
+            (previous.alpha_g1, self.alpha_g1, "alpha elements"),
+            (previous.beta_g1, self.beta_g1, "beta elements"),
         ];
         for ((proof, label), (before, after, what)) in proofs.iter().zip(LABELS).zip(pairs) {
             let r = proof

@@ -20,7 +20,9 @@ use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Phase 1 prepared for one domain size.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,64 +216,129 @@ pub fn prepare(
     Ok(path)
 }
 
-/// Reads the prepared phase 1 for a domain of 2^power and checks it against the last file of
-/// phase 1, which must be a beacon.
-pub fn read_checked(
-    ceremony: &Ceremony,
-    power: u8,
-    progress: &mut dyn FnMut(Event<'_>),
-) -> Result<(Loaded, Prepared), CeremonyError> {
-    let (last, p1_loaded, _, p1) = timed(progress, "reading the last phase-1 file", || {
-        phase1::read_last(ceremony)
-    })?;
-    if power > p1.power {
-        return Err(CeremonyError::TooSmall {
-            have: p1.power,
-            need: power,
+/// The closed phase 1 as phase 2 reads it: the last phase-1 file and the prepared files, each
+/// read and checked once however many circuits a command builds or verifies.
+pub struct Phase1Source<'c> {
+    ceremony: &'c Ceremony,
+    /// The last phase-1 file: its step, hash, whether a beacon closed it, and its parameters.
+    last: Option<(Step, [u8; 32], bool, Arc<Phase1>)>,
+    /// The prepared files read so far, by power: their hash and contents.
+    prepared: BTreeMap<u8, ([u8; 32], Arc<Prepared>)>,
+}
+
+impl<'c> Phase1Source<'c> {
+    /// Reads phase 1's last file when first needed.
+    pub fn new(ceremony: &'c Ceremony) -> Phase1Source<'c> {
+        Phase1Source {
+            ceremony,
+            last: None,
+            prepared: BTreeMap::new(),
+        }
+    }
+
+    /// Uses the last file of a phase 1 just verified instead of reading it again.
+    pub fn verified(ceremony: &'c Ceremony, verified: &phase1::Verified) -> Phase1Source<'c> {
+        let last = verified.reports.last().map(|r| {
+            (
+                r.step,
+                r.file_hash,
+                verified.closed,
+                Arc::clone(&verified.last),
+            )
         });
+        Phase1Source {
+            ceremony,
+            last,
+            prepared: BTreeMap::new(),
+        }
     }
-    if !p1_loaded.header.kind.is_beacon() {
-        return Err(CeremonyError::Missing(format!(
-            "phase 1 ends at step {} without a beacon: run `zkcustoms ceremony phase1 beacon`",
-            last.index
-        )));
+
+    /// The ceremony.
+    pub fn ceremony(&self) -> &'c Ceremony {
+        self.ceremony
     }
-    let path = ceremony.prepared_path(power);
-    if !path.exists() {
-        return Err(CeremonyError::Missing(format!(
-            "phase 1 is not prepared for 2^{power} ({} is missing): run `zkcustoms ceremony \
-             phase1 prepare --power {power}`",
-            path.display()
-        )));
+
+    fn last(
+        &mut self,
+        progress: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(Step, [u8; 32], bool, Arc<Phase1>), CeremonyError> {
+        if self.last.is_none() {
+            let (step, loaded, _, p1) = timed(progress, "reading the last phase-1 file", || {
+                phase1::read_last(self.ceremony)
+            })?;
+            let closed = loaded.header.kind.is_beacon();
+            self.last = Some((step, loaded.hash, closed, Arc::new(p1)));
+        }
+        Ok(self.last.clone().expect("just read"))
     }
-    let step = Step {
-        stage: Stage::Prepared(power),
-        index: 0,
-    };
-    let loaded = Loaded::read(&path, step)?;
-    let fail = |fault| refused(step, &path, fault);
-    let h = &loaded.header;
-    if h.kind != Kind::Prepared || h.power != power || h.index != 0 || h.circuit.is_some() {
-        return Err(fail(Fault::OutOfPlace {
-            expected: format!("phase 1 prepared for 2^{power}"),
-            found: format!("a {} file for 2^{}", h.kind, h.power),
-        }));
+
+    /// The prepared phase 1 for a domain of 2^power and its file's hash, checked against the
+    /// last file of phase 1, which must be a beacon.
+    pub fn prepared(
+        &mut self,
+        power: u8,
+        progress: &mut dyn FnMut(Event<'_>),
+    ) -> Result<([u8; 32], Arc<Prepared>), CeremonyError> {
+        if let Some((hash, prepared)) = self.prepared.get(&power) {
+            return Ok((*hash, Arc::clone(prepared)));
+        }
+        let (last, p1_hash, closed, p1) = self.last(progress)?;
+        if power > p1.power {
+            return Err(CeremonyError::TooSmall {
+                have: p1.power,
+                need: power,
+            });
+        }
+        if !closed {
+            return Err(CeremonyError::Missing(format!(
+                "phase 1 ends at step {} without a beacon: run `zkcustoms ceremony phase1 beacon`",
+                last.index
+            )));
+        }
+        let path = self.ceremony.prepared_path(power);
+        if !path.exists() {
+            return Err(CeremonyError::Missing(format!(
+                "phase 1 is not prepared for 2^{power} ({} is missing): run `zkcustoms \
+                 ceremony phase1 prepare --power {power}`",
+                path.display()
+            )));
+        }
+        let step = Step {
+            stage: Stage::Prepared(power),
+            index: 0,
+        };
+        let loaded = timed(
+            progress,
+            &format!("reading phase 1 prepared for 2^{power}"),
+            || Loaded::read(&path, step),
+        )?;
+        let fail = |fault| refused(step, &path, fault);
+        let h = &loaded.header;
+        if h.kind != Kind::Prepared || h.power != power || h.index != 0 || h.circuit.is_some() {
+            return Err(fail(Fault::OutOfPlace {
+                expected: format!("phase 1 prepared for 2^{power}"),
+                found: format!("a {} file for 2^{}", h.kind, h.power),
+            }));
+        }
+        if h.previous != p1_hash {
+            return Err(fail(Fault::NotChained {
+                expected: hex::encode(p1_hash),
+                found: hex::encode(h.previous),
+            }));
+        }
+        let prepared = timed(progress, "checking the prepared phase 1", || {
+            let mut r = Reader::new(loaded.body());
+            Record::read(&mut r, &[]).map_err(Fault::Malformed)?;
+            let prepared = Prepared::read(&mut r, power).map_err(Fault::Malformed)?;
+            r.finish().map_err(Fault::Malformed)?;
+            let mut rng = pok::check_rng("prepare", &[&loaded.hash]);
+            prepared.check_against(&p1, &mut rng)?;
+            Ok(prepared)
+        })
+        .map_err(fail)?;
+        let prepared = Arc::new(prepared);
+        self.prepared
+            .insert(power, (loaded.hash, Arc::clone(&prepared)));
+        Ok((loaded.hash, prepared))
     }
-    if h.previous != p1_loaded.hash {
-        return Err(fail(Fault::NotChained {
-            expected: hex::encode(p1_loaded.hash),
-            found: hex::encode(h.previous),
-        }));
-    }
-    let prepared = timed(progress, "checking the prepared phase 1", || {
-        let mut r = Reader::new(loaded.body());
-        Record::read(&mut r, &[]).map_err(Fault::Malformed)?;
-        let prepared = Prepared::read(&mut r, power).map_err(Fault::Malformed)?;
-        r.finish().map_err(Fault::Malformed)?;
-        let mut rng = pok::check_rng("prepare", &[&loaded.hash]);
-        prepared.check_against(&p1, &mut rng)?;
-        Ok(prepared)
-    })
-    .map_err(fail)?;
-    Ok((loaded, prepared))
 }

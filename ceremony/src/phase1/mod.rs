@@ -11,12 +11,14 @@ use crate::file::{self, refused, Ceremony, Kind, Loaded};
 use crate::pok::{self, Pok};
 use crate::record::Record;
 use crate::secrets::Entropy;
-use crate::{timed, Beacon, CeremonyError, Event, Fault, Stage, Step, StepReport, MAX_POWER};
+use crate::MAX_POWER;
+use crate::{timed, Beacon, CeremonyError, Depth, Event, Fault, Stage, Step, StepReport};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub mod ptau_steps;
 
-pub use crate::powers::{Phase1, LABELS};
+pub use crate::powers::{Links, Phase1, LABELS};
 
 fn encode_body(record: &Record, params: &Phase1) -> Vec<u8> {
     let mut w = Writer::with_capacity(Phase1::encoded_len(params.power) + 2048);
@@ -210,7 +212,7 @@ fn step(
     let path = ceremony.chain_path(Stage::Phase1, next.index, kind);
     timed(progress, "writing", || file::write_new(&path, &bytes))?;
     let written = Loaded::read(&path, next)?;
-    let text = file::attestation(next, participant, &path, &written);
+    let text = file::attestation(next, participant, record.beacon.as_ref(), &path, &written);
     let attestation = file::write_attestation(&path, &text)?;
     Ok(Contributed {
         file: path,
@@ -266,7 +268,7 @@ pub(crate) fn check_record(
 }
 
 /// The outcome of verifying phase 1.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Verified {
     /// One report per step.
     pub reports: Vec<StepReport>,
@@ -274,13 +276,57 @@ pub struct Verified {
     pub power: u8,
     /// Whether a beacon closed the phase.
     pub closed: bool,
+    /// The parameters of the last file, as verified.
+    pub last: Arc<Phase1>,
+}
+
+impl std::fmt::Debug for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified")
+            .field("reports", &self.reports)
+            .field("power", &self.power)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Verifies the whole phase-1 transcript: every header and link, every proof of knowledge,
-/// that each file derives from the previous one, that each is internally consistent, and that
-/// a beacon, if any, is last and derives from its stated value.
+/// that each step's tau, alpha and beta derive from the previous step's with the proven
+/// secrets, that the first file is the generators (or a checked import), that the last is
+/// consistent, and that a beacon, if any, is last and derives from its stated value.
+///
+/// Files between the first and the last are not decoded beyond what their proofs speak of
+/// ([`Depth::Linked`]); when that finds a fault, every file is checked in full
+/// ([`Depth::EveryFile`]) so that the refusal names the first bad step.
 pub fn verify(
     ceremony: &Ceremony,
+    progress: &mut dyn FnMut(Event<'_>),
+) -> Result<Verified, CeremonyError> {
+    match walk(ceremony, Depth::Linked, progress) {
+        Err(linked) if linked.step().is_some() => {
+            let full = crate::around(
+                progress,
+                "phase 1 does not verify: checking every file to find the first bad step",
+                |progress| walk(ceremony, Depth::EveryFile, progress),
+            );
+            // The full walk checks everything the linked one does, so it fails too.
+            Err(full.err().unwrap_or(linked))
+        }
+        other => other,
+    }
+}
+
+/// Verifies phase 1 with every file checked in full ([`Depth::EveryFile`]).
+pub fn verify_every_file(
+    ceremony: &Ceremony,
+    progress: &mut dyn FnMut(Event<'_>),
+) -> Result<Verified, CeremonyError> {
+    walk(ceremony, Depth::EveryFile, progress)
+}
+
+fn walk(
+    ceremony: &Ceremony,
+    depth: Depth,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Verified, CeremonyError> {
     let files = ceremony.chain(Stage::Phase1)?;
@@ -291,7 +337,9 @@ pub fn verify(
         )));
     }
     let mut reports = Vec::with_capacity(files.len());
-    let mut prev: Option<(Loaded, Phase1)> = None;
+    // The previous file: its hash, power and links.
+    let mut prev: Option<([u8; 32], u8, Links)> = None;
+    let mut last = None;
     let mut beacon_at = None;
     for (i, path) in files.iter().enumerate() {
         let step = Step {
@@ -309,7 +357,7 @@ pub fn verify(
             // An imported phase 1 names the `.ptau` file's hash, checked against its record.
             None if h.kind == Kind::Phase1Import => (h.previous, h.power),
             None => ([0; 32], h.power),
-            Some((l, p)) => (l.hash, p.power),
+            Some((hash, power, _)) => (*hash, *power),
         };
         if h.power != power {
             return Err(fail(Fault::OutOfPlace {
@@ -323,35 +371,58 @@ pub fn verify(
                 found: hex::encode(h.previous),
             }));
         }
+        let is_last = i + 1 == files.len();
+        let in_full = depth == Depth::EveryFile || is_last || h.kind == Kind::Phase1Import;
+        // The initial file is compared with the generators byte for byte when not decoded.
+        let checked_in_full = in_full || i == 0;
         let label = format!("verifying phase 1 step {i} ({})", h.kind.word());
-        let params = timed(progress, &label, || -> Result<Phase1, Fault> {
-            let (record, params) =
-                decode_body(&loaded, labels_of(h.kind)).map_err(Fault::Malformed)?;
+        let (links, params) = timed(progress, &label, || -> Result<_, Fault> {
+            let (record, params) = if in_full {
+                let (record, params) =
+                    decode_body(&loaded, labels_of(h.kind)).map_err(Fault::Malformed)?;
+                (record, Some(params))
+            } else {
+                (decode_record(&loaded).map_err(Fault::Malformed)?, None)
+            };
             let mut imported = None;
-            match &prev {
-                None if h.kind == Kind::Phase1Import => {
+            let links = match (&prev, &params) {
+                (None, Some(params)) if h.kind == Kind::Phase1Import => {
                     let mut rng = pok::check_rng("phase1", &[&loaded.hash]);
-                    imported = Some(ptau_steps::check_imported(&loaded, &params, &mut rng)?);
+                    imported = Some(ptau_steps::check_imported(&loaded, params, &mut rng)?);
+                    params.links()
                 }
-                None => {
-                    if params != Phase1::initial(power) || !record.participant.is_empty() {
+                (None, params) => {
+                    let initial = match params {
+                        Some(params) => *params == Phase1::initial(power),
+                        None => Phase1::is_initial_encoding(params_bytes(&loaded)?, power),
+                    };
+                    if !initial || !record.participant.is_empty() {
                         return Err(Fault::Inconsistent(
                             "the initial parameters are not the generators",
                         ));
                     }
+                    Links::initial()
                 }
-                Some((prev_loaded, prev_params)) => {
-                    check_record(&record, h.kind, &prev_loaded.hash, "phase1", &LABELS)?;
-                    params.check_update(
-                        prev_params,
+                (Some((prev_hash, _, prev_links)), params) => {
+                    check_record(&record, h.kind, prev_hash, "phase1", &LABELS)?;
+                    let links = match params {
+                        Some(params) => params.links(),
+                        None => Phase1::read_links(params_bytes(&loaded)?, power)
+                            .map_err(Fault::Malformed)?,
+                    };
+                    links.check_update(
+                        prev_links,
                         &record.proofs,
-                        &prev_loaded.hash,
+                        prev_hash,
                         &record.participant,
                     )?;
-                    let mut rng = pok::check_rng("phase1", &[&loaded.hash]);
-                    params.check_consistent(&mut rng)?;
+                    if let Some(params) = params {
+                        let mut rng = pok::check_rng("phase1", &[&loaded.hash]);
+                        params.check_consistent(&mut rng)?;
+                    }
+                    links
                 }
-            }
+            };
             reports.push(StepReport {
                 step,
                 file: path.clone(),
@@ -360,26 +431,47 @@ pub fn verify(
                 contribution_hash: h.contribution,
                 file_hash: loaded.hash,
                 imported,
+                in_full: checked_in_full,
             });
-            Ok(params)
+            Ok((links, params))
         })
         .map_err(fail)?;
         if loaded.header.kind.is_beacon() {
             beacon_at = Some(step.index);
         }
-        prev = Some((loaded, params));
+        prev = Some((loaded.hash, power, links));
+        if is_last {
+            last = params;
+        }
     }
-    let power = prev.as_ref().map(|(_, p)| p.power).unwrap_or_default();
+    let last = last.expect("the last file is decoded in full");
     Ok(Verified {
         reports,
-        power,
+        power: last.power,
         closed: beacon_at.is_some(),
+        last: Arc::new(last),
     })
+}
+
+/// A phase-1 file's record (an imported file's import record is not read).
+fn decode_record(loaded: &Loaded) -> Result<Record, String> {
+    Record::read(
+        &mut Reader::new(loaded.body()),
+        labels_of(loaded.header.kind),
+    )
+}
+
+/// A contribution's or initial file's encoded parameters: the contents after the record.
+fn params_bytes(loaded: &Loaded) -> Result<&[u8], Fault> {
+    let mut r = Reader::new(loaded.body());
+    Record::read(&mut r, labels_of(loaded.header.kind)).map_err(Fault::Malformed)?;
+    Ok(r.rest())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::G1_BYTES;
     use ark_serialize::CanonicalSerialize;
 
     fn files(dir: &std::path::Path) -> Vec<PathBuf> {
@@ -431,10 +523,34 @@ mod tests {
         assert!(q.tau_g1[1] != p.tau_g1[1] && q.alpha_g1[0] != p.alpha_g1[0]);
         assert!(q.beta_g2 != p.beta_g2 && q.tau_g2[7] != p.tau_g2[7]);
         q.check_consistent(&mut pok::check_rng("t", &[])).unwrap();
-        q.check_update(&p, &proofs, &[0; 32], "x").unwrap();
+        q.links()
+            .check_update(&p.links(), &proofs, &[0; 32], "x")
+            .unwrap();
         assert_eq!(
-            q.check_update(&p, &proofs, &[1; 32], "x"),
+            q.links().check_update(&p.links(), &proofs, &[1; 32], "x"),
             Err(Fault::InvalidProof("tau"))
         );
+    }
+
+    #[test]
+    fn the_links_read_from_bytes_are_the_decoded_ones() {
+        let p = Phase1::initial(3);
+        let (q, _) = p.contribute(&Entropy::from_seed([7; 32]), &[0; 32], "x", &mut |_| {});
+        let mut w = Writer::default();
+        q.write(&mut w);
+        assert_eq!(Phase1::read_links(&w.0, 3).unwrap(), q.links());
+        assert!(Phase1::read_links(&w.0[1..], 3).is_err());
+        assert!(Phase1::read_links(&w.0, 4).is_err());
+        assert!(!Phase1::is_initial_encoding(&w.0, 3));
+        let mut w0 = Writer::default();
+        p.write(&mut w0);
+        assert_eq!(Phase1::read_links(&w0.0, 3).unwrap(), Links::initial());
+        assert!(Phase1::is_initial_encoding(&w0.0, 3));
+        assert!(!Phase1::is_initial_encoding(&w0.0[..w0.0.len() - 1], 3));
+        assert!(!Phase1::is_initial_encoding(&w0.0, 2));
+        // A point off the curve among the links is refused.
+        let mut bad = w.0.clone();
+        bad[G1_BYTES + 10] ^= 1;
+        assert!(Phase1::read_links(&bad, 3).is_err());
     }
 }

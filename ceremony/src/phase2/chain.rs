@@ -1,17 +1,18 @@
 //! A circuit's phase-2 transcript: `phase2/CIRCUIT/NNNN-KIND.ph2`, starting from the prepared
 //! phase 1, each file naming the previous one and the prepared phase 1 it is built on.
 
-use super::encode_key;
-use super::{check_initial, check_same_circuit, check_update, contribute_key, decode_key};
+use super::{check_delta_step, check_initial, check_key, check_same_circuit, check_update};
+use super::{contribute_key, decode_key, decode_validated_key, encode_key, read_delta};
 use super::{initial_key, Key, DELTA};
 use crate::codec::{Reader, Writer};
 use crate::file::{self, circuit_name, refused, Ceremony, Kind, Loaded};
 use crate::phase1::{check_record, Contributed};
 use crate::pok;
+use crate::prepare::Phase1Source;
 use crate::record::Record;
 use crate::secrets::Entropy;
-use crate::{prepare, r1cs, timed, Beacon, CeremonyError, Event, Fault, Stage, Step, StepReport};
-use ark_serialize::Valid;
+use crate::{r1cs, timed, Beacon, CeremonyError, Depth, Event, Fault, Stage, Step, StepReport};
+use ark_bls12_381::{G1Affine, G2Affine};
 use std::path::PathBuf;
 use zkcustoms_circuits::CircuitId;
 
@@ -78,12 +79,14 @@ fn check_place(loaded: &Loaded, step: Step, circuit: CircuitId) -> Result<(), Ce
     Ok(())
 }
 
-/// Starts a circuit's phase 2 from the prepared phase 1 (checked against phase 1's last file).
+/// Starts a circuit's phase 2 from the prepared phase 1 (checked against phase 1's last file;
+/// `source` reads each file once for all the circuits it serves).
 pub fn new(
-    ceremony: &Ceremony,
+    source: &mut Phase1Source<'_>,
     circuit: CircuitId,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<PathBuf, CeremonyError> {
+    let ceremony = source.ceremony();
     let stage = Stage::Phase2(circuit);
     if let Some(first) = ceremony.chain(stage)?.first() {
         return Err(CeremonyError::Exists(first.clone()));
@@ -91,7 +94,7 @@ pub fn new(
     let m = timed(progress, &format!("synthesizing {circuit}"), || {
         r1cs::synthesize(circuit)
     })?;
-    let (prepared_file, prepared) = prepare::read_checked(ceremony, m.power, progress)?;
+    let (prepared_hash, prepared) = source.prepared(m.power, progress)?;
     let key = initial_key(&prepared, &m, progress)?;
     let record = Record {
         participant: String::new(),
@@ -104,8 +107,8 @@ pub fn new(
         0,
         m.power,
         Some(circuit),
-        prepared_file.hash,
-        prepared_file.hash,
+        prepared_hash,
+        prepared_hash,
         &body,
     );
     let path = ceremony.chain_path(stage, 0, Kind::Phase2New);
@@ -220,7 +223,7 @@ fn step(
     let path = ceremony.chain_path(next.stage, next.index, kind);
     timed(progress, "writing", || file::write_new(&path, &bytes))?;
     let written = Loaded::read(&path, next)?;
-    let text = file::attestation(next, participant, &path, &written);
+    let text = file::attestation(next, participant, record.beacon.as_ref(), &path, &written);
     let attestation = file::write_attestation(&path, &text)?;
     Ok(Contributed {
         file: path,
@@ -244,15 +247,60 @@ pub struct Verified {
 }
 
 /// Verifies a circuit's phase 2 from the prepared phase 1 (itself checked against phase 1's
-/// last file): the initial key must be the one the circuit's constraint system gives
-/// ([`super::check_initial`]), each later file must keep every circuit-dependent element, update
-/// delta with a proven secret and divide the H and L queries by it; a beacon, if any, is last
-/// and derives from its stated value.
+/// last file; `source` reads each once for all the circuits it serves): every header and link,
+/// every proof of knowledge, that each step's delta is the previous one times the proven secret
+/// (starting from 1), that the last file is the circuit's key for the prepared phase 1 and its
+/// delta ([`super::check_key`]), and that a beacon, if any, is last and derives from its stated
+/// value.
+///
+/// Files between the first and the last are not decoded beyond delta ([`Depth::Linked`]); when
+/// that finds a fault, every file is checked in full ([`Depth::EveryFile`]) so that the refusal
+/// names the first bad step.
 pub fn verify(
-    ceremony: &Ceremony,
+    source: &mut Phase1Source<'_>,
     circuit: CircuitId,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Verified, CeremonyError> {
+    match walk(source, circuit, Depth::Linked, progress) {
+        Err(linked) if matches!(linked.step(), Some(s) if s.stage == Stage::Phase2(circuit)) => {
+            let full = crate::around(
+                progress,
+                &format!("phase 2 of {circuit} does not verify: checking every file to find the first bad step"),
+                |progress| walk(source, circuit, Depth::EveryFile, progress),
+            );
+            // The full walk checks everything the linked one does, so it fails too.
+            Err(full.err().unwrap_or(linked))
+        }
+        other => other,
+    }
+}
+
+/// Verifies a circuit's phase 2 with every file checked in full ([`Depth::EveryFile`]): the
+/// initial key is the circuit's ([`super::check_initial`]), and each later file keeps every
+/// circuit-dependent element, updates delta with a proven secret and divides the H and L
+/// queries by it.
+pub fn verify_every_file(
+    source: &mut Phase1Source<'_>,
+    circuit: CircuitId,
+    progress: &mut dyn FnMut(Event<'_>),
+) -> Result<Verified, CeremonyError> {
+    walk(source, circuit, Depth::EveryFile, progress)
+}
+
+/// The previous step in a walk: its file's hash, its delta and, in a full walk, its key.
+struct Previous {
+    hash: [u8; 32],
+    delta: (G1Affine, G2Affine),
+    key: Option<Key>,
+}
+
+fn walk(
+    source: &mut Phase1Source<'_>,
+    circuit: CircuitId,
+    depth: Depth,
+    progress: &mut dyn FnMut(Event<'_>),
+) -> Result<Verified, CeremonyError> {
+    let ceremony = source.ceremony();
     let stage = Stage::Phase2(circuit);
     let files = ceremony.chain(stage)?;
     if files.is_empty() {
@@ -264,10 +312,12 @@ pub fn verify(
     let m = timed(progress, &format!("synthesizing {circuit}"), || {
         r1cs::synthesize(circuit)
     })?;
-    let (prepared_file, prepared) = prepare::read_checked(ceremony, m.power, progress)?;
+    let (prepared_hash, prepared) = source.prepared(m.power, progress)?;
+    let (g1, g2) = pok::generators();
     let mut initial: Option<Key> = None;
     let mut reports = Vec::with_capacity(files.len());
-    let mut prev: Option<(Loaded, Key)> = None;
+    let mut prev: Option<Previous> = None;
+    let mut last = None;
     let mut beacon_at = None;
     for (i, path) in files.iter().enumerate() {
         let step = Step {
@@ -281,9 +331,9 @@ pub fn verify(
         }
         check_place(&loaded, step, circuit)?;
         let h = &loaded.header;
-        if h.phase1 != prepared_file.hash {
+        if h.phase1 != prepared_hash {
             return Err(fail(Fault::OtherPhase1 {
-                expected: hex::encode(prepared_file.hash),
+                expected: hex::encode(prepared_hash),
                 found: hex::encode(h.phase1),
             }));
         }
@@ -293,43 +343,78 @@ pub fn verify(
                 found: format!("domain 2^{}", h.power),
             }));
         }
-        let expected_prev = prev.as_ref().map_or(prepared_file.hash, |(l, _)| l.hash);
+        let expected_prev = prev.as_ref().map_or(prepared_hash, |p| p.hash);
         if h.previous != expected_prev {
             return Err(fail(Fault::NotChained {
                 expected: hex::encode(expected_prev),
                 found: hex::encode(h.previous),
             }));
         }
+        let is_last = i + 1 == files.len();
+        let in_full = depth == Depth::EveryFile || is_last;
         let label = format!(
             "verifying phase 2 of {circuit} step {i} ({})",
             h.kind.word()
         );
-        let key = timed(progress, &label, || -> Result<Key, Fault> {
-            let (record, key) = decode_body(&loaded).map_err(Fault::Malformed)?;
+        let (key, delta) = timed(progress, &label, || -> Result<_, Fault> {
+            let mut r = Reader::new(loaded.body());
+            let record = Record::read(&mut r, labels_of(h.kind)).map_err(Fault::Malformed)?;
+            let bytes = r.rest();
+            // Every point is validated where nothing validated is there to compare with.
+            let whole = prev.is_none() || depth == Depth::Linked;
+            let key = match (in_full, whole) {
+                (false, _) => None,
+                (true, true) => Some(decode_validated_key(bytes).map_err(Fault::Malformed)?),
+                (true, false) => Some(decode_key(bytes).map_err(Fault::Malformed)?),
+            };
+            let delta = match &key {
+                Some(k) => (k.delta_g1, k.vk.delta_g2),
+                None => read_delta(bytes).map_err(Fault::Malformed)?,
+            };
             let mut rng = pok::check_rng("phase2", &[&loaded.hash]);
-            match (&prev, &initial) {
-                (Some((prev_loaded, prev_key)), Some(initial)) => {
-                    let stage_name = beacon_stage(circuit);
-                    check_record(&record, h.kind, &prev_loaded.hash, &stage_name, &[DELTA])?;
-                    check_same_circuit(&key, initial)?;
-                    check_update(
-                        &key,
-                        prev_key,
-                        &record.proofs[0],
-                        &prev_loaded.hash,
-                        &record.participant,
-                        &mut rng,
-                    )?;
-                }
-                _ => {
+            match &prev {
+                None => {
                     if !record.participant.is_empty() {
                         return Err(Fault::Malformed(
                             "the initial file names a participant".into(),
                         ));
                     }
-                    // Nothing to compare with yet: every point is validated here.
-                    key.check().map_err(|e| Fault::Malformed(e.to_string()))?;
-                    check_initial(&key, &prepared, &m, &mut rng)?;
+                    if delta != (g1, g2) {
+                        return Err(Fault::NotTheCircuit("the initial delta is not 1"));
+                    }
+                    if let Some(key) = &key {
+                        check_initial(key, &prepared, &m, &mut rng)?;
+                    }
+                }
+                Some(p) => {
+                    let stage_name = beacon_stage(circuit);
+                    check_record(&record, h.kind, &p.hash, &stage_name, &[DELTA])?;
+                    let proof = &record.proofs[0];
+                    match (&key, &p.key, &initial) {
+                        (Some(key), Some(prev_key), Some(initial)) => {
+                            check_same_circuit(key, initial)?;
+                            check_update(
+                                key,
+                                prev_key,
+                                proof,
+                                &p.hash,
+                                &record.participant,
+                                &mut rng,
+                            )?;
+                        }
+                        _ => {
+                            check_delta_step(
+                                delta,
+                                p.delta.0,
+                                proof,
+                                &p.hash,
+                                &record.participant,
+                            )?;
+                            if let Some(key) = &key {
+                                check_key(key, &prepared, &m, &mut rng)?;
+                            }
+                        }
+                    }
                 }
             }
             reports.push(StepReport {
@@ -340,23 +425,30 @@ pub fn verify(
                 contribution_hash: h.contribution,
                 file_hash: loaded.hash,
                 imported: None,
+                in_full,
             });
-            Ok(key)
+            Ok((key, delta))
         })
         .map_err(fail)?;
         if loaded.header.kind.is_beacon() {
             beacon_at = Some(step.index);
         }
-        if initial.is_none() {
-            initial = Some(key.clone());
+        if depth == Depth::EveryFile && initial.is_none() {
+            initial = key.clone();
         }
-        prev = Some((loaded, key));
+        prev = Some(Previous {
+            hash: loaded.hash,
+            delta,
+            key: if depth == Depth::EveryFile { key } else { None },
+        });
+        if is_last {
+            last = Some(loaded);
+        }
     }
-    let (last, _) = prev.expect("the chain is not empty");
     Ok(Verified {
         reports,
         closed: beacon_at.is_some(),
-        last,
-        prepared_hash: prepared_file.hash,
+        last: last.expect("the chain is not empty"),
+        prepared_hash,
     })
 }

@@ -11,7 +11,9 @@
 
 mod chain;
 
-pub use chain::{beacon, contribute, key_bytes, new, read_last, verify, Verified};
+pub use chain::{
+    beacon, contribute, key_bytes, new, read_last, verify, verify_every_file, Verified,
+};
 
 use crate::curve::{self, FastMul};
 use crate::pok::{self, Pok};
@@ -19,12 +21,13 @@ use crate::prepare::Prepared;
 use crate::r1cs::CircuitMatrices;
 use crate::secrets::{Entropy, Secret};
 use crate::{metered, CeremonyError, Event, Fault, Meter};
-use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Projective};
+use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{Field, PrimeField, Zero};
 use ark_groth16::{ProvingKey, VerifyingKey};
 use ark_relations::utils::matrix::Matrix;
-use ark_serialize::{CanonicalSerialize, Compress, Validate};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use rayon::prelude::*;
 
 /// A circuit's Groth16 proving key (its verifying key inside).
@@ -220,6 +223,32 @@ pub(crate) fn contribute_key(
     (next, proof)
 }
 
+/// Checks that delta `(new_g1, new_g2)` is `prev_g1` multiplied by the secret the proof proves
+/// knowledge of (bound to the previous file and the participant), and the same in G1 and G2.
+pub fn check_delta_step(
+    new: (G1Affine, G2Affine),
+    prev_g1: G1Affine,
+    proof: &Pok,
+    previous_hash: &[u8; 32],
+    participant: &str,
+) -> Result<(), Fault> {
+    let r = proof
+        .verify(previous_hash, DELTA, participant)
+        .ok_or(Fault::InvalidProof(DELTA))?;
+    let (new_g1, new_g2) = new;
+    if new_g1.is_zero() || new_g2.is_zero() {
+        return Err(Fault::Inconsistent("delta is zero"));
+    }
+    if !pok::same_ratio((prev_g1, new_g1), (r, proof.r_x)) {
+        return Err(Fault::NotDerived("delta"));
+    }
+    let (g1, g2) = pok::generators();
+    if !pok::same_ratio((g1, new_g1), (g2, new_g2)) {
+        return Err(Fault::Inconsistent("delta in G1 and in G2 differ"));
+    }
+    Ok(())
+}
+
 /// Checks that `new` is `prev` with delta multiplied by the secret the proof proves knowledge
 /// of, and the H and L queries divided by it (randomized: one linear combination).
 pub fn check_update(
@@ -230,19 +259,13 @@ pub fn check_update(
     participant: &str,
     rng: &mut rand_chacha::ChaCha20Rng,
 ) -> Result<(), Fault> {
-    let r = proof
-        .verify(previous_hash, DELTA, participant)
-        .ok_or(Fault::InvalidProof(DELTA))?;
-    if new.delta_g1.is_zero() || new.vk.delta_g2.is_zero() {
-        return Err(Fault::Inconsistent("delta is zero"));
-    }
-    if !pok::same_ratio((prev.delta_g1, new.delta_g1), (r, proof.r_x)) {
-        return Err(Fault::NotDerived("delta"));
-    }
-    let (g1, g2) = pok::generators();
-    if !pok::same_ratio((g1, new.delta_g1), (g2, new.vk.delta_g2)) {
-        return Err(Fault::Inconsistent("delta in G1 and in G2 differ"));
-    }
+    check_delta_step(
+        (new.delta_g1, new.vk.delta_g2),
+        prev.delta_g1,
+        proof,
+        previous_hash,
+        participant,
+    )?;
     if new.h_query.len() != prev.h_query.len() || new.l_query.len() != prev.l_query.len() {
         return Err(Fault::NotTheCircuit("H or L query of another length"));
     }
@@ -260,6 +283,23 @@ pub fn check_update(
     Ok(())
 }
 
+/// Reads delta in G1 and G2 from a key's bytes without decoding the rest (the two points
+/// validated): what verification needs of a file between the first and the last.
+pub fn read_delta(bytes: &[u8]) -> Result<(G1Affine, G2Affine), String> {
+    let mut r = bytes;
+    let mode = |r: &mut &[u8]| -> Result<_, ark_serialize::SerializationError> {
+        let vk =
+            VerifyingKey::<Bls12_381>::deserialize_with_mode(&mut *r, Compress::No, Validate::No)?;
+        let _beta_g1 = G1Affine::deserialize_with_mode(&mut *r, Compress::No, Validate::No)?;
+        let delta_g1 = G1Affine::deserialize_with_mode(&mut *r, Compress::No, Validate::No)?;
+        Ok((delta_g1, vk.delta_g2))
+    };
+    let (delta_g1, delta_g2) = mode(&mut r).map_err(|e| format!("the key: {e}"))?;
+    curve::check_g1(&delta_g1).map_err(|e| format!("delta in G1: {e}"))?;
+    curve::check_g2(&delta_g2).map_err(|e| format!("delta in G2: {e}"))?;
+    Ok((delta_g1, delta_g2))
+}
+
 /// `M·r` for a matrix with one row per constraint, padded with zeros to the domain size.
 fn mat_vec(m: &Matrix<Fr>, r: &[Fr], domain: usize) -> Vec<Fr> {
     let mut out: Vec<Fr> = m
@@ -270,12 +310,30 @@ fn mat_vec(m: &Matrix<Fr>, r: &[Fr], domain: usize) -> Vec<Fr> {
     out
 }
 
-/// Checks that `key` is the circuit's initial key (delta = 1) for the prepared phase 1, without
-/// recomputing it: for random `r` over the variables, `sum r_j A_j` must equal
-/// `sum_i (A r)_i L_i(tau)` (and likewise for B in G1 and G2 and for the input and L queries),
-/// a few multi-scalar multiplications instead of one scalar multiplication per matrix entry.
+/// Checks that `key` is the circuit's initial key (delta = 1) for the prepared phase 1.
 /// Every point of `key` must have been validated.
 pub fn check_initial(
+    key: &Key,
+    p: &Prepared,
+    m: &CircuitMatrices,
+    rng: &mut rand_chacha::ChaCha20Rng,
+) -> Result<(), Fault> {
+    let (g1, g2) = pok::generators();
+    if key.delta_g1 != g1 || key.vk.delta_g2 != g2 {
+        return Err(Fault::NotTheCircuit("the initial delta is not 1"));
+    }
+    check_key(key, p, m, rng)
+}
+
+/// Checks that `key` is the circuit's key for the prepared phase 1 and the key's own delta,
+/// without recomputing it: for random `r` over the variables, `sum r_j A_j` must equal
+/// `sum_i (A r)_i L_i(tau)` (and likewise for B in G1 and G2), the input and L queries times
+/// their gamma (1) and delta must give `sum_i (beta (A r)_i + alpha (B r)_i + (C r)_i) L_i(tau)`,
+/// and the H query times delta must be the prepared H bases: a few multi-scalar
+/// multiplications and pairings instead of one scalar multiplication per matrix entry. With
+/// delta = 1 this is the initial key; with the last delta of a transcript, its final key.
+/// Every point of `key` must have been validated.
+pub fn check_key(
     key: &Key,
     p: &Prepared,
     m: &CircuitMatrices,
@@ -290,27 +348,42 @@ pub fn check_initial(
     let fixed = key.vk.alpha_g1 == p.alpha_g1
         && key.vk.beta_g2 == p.beta_g2
         && key.beta_g1 == p.beta_g1
-        && key.vk.gamma_g2 == g2
-        && key.delta_g1 == g1
-        && key.vk.delta_g2 == g2;
+        && key.vk.gamma_g2 == g2;
     if !fixed {
         return Err(Fault::NotTheCircuit(
-            "alpha, beta, gamma or delta is not the prepared phase 1's, or not 1",
+            "alpha or beta is not the prepared phase 1's, or gamma is not 1",
         ));
+    }
+    if key.delta_g1.is_zero() || key.vk.delta_g2.is_zero() {
+        return Err(Fault::Inconsistent("delta is zero"));
+    }
+    if !pok::same_ratio((g1, key.delta_g1), (g2, key.vk.delta_g2)) {
+        return Err(Fault::Inconsistent("delta in G1 and in G2 differ"));
     }
     let lengths = key.a_query.len() == nv
         && key.b_g1_query.len() == nv
         && key.b_g2_query.len() == nv
         && key.vk.gamma_abc_g1.len() == ni
-        && key.l_query.len() == nv - ni;
+        && key.l_query.len() == nv - ni
+        && key.h_query.len() == p.h_g1.len();
     if !lengths {
         return Err(Fault::NotTheCircuit(
             "a query has the wrong number of elements",
         ));
     }
-    if key.h_query != p.h_g1 {
+    let delta_is_one = key.delta_g1 == g1;
+    let h_ok = if delta_is_one {
+        key.h_query == p.h_g1
+    } else {
+        // delta·H_i = (tau^m - 1)·tau^i·G1 for every i, combined at random.
+        let c = pok::coefficients(rng, p.h_g1.len());
+        let h = pok::msm_g1(&key.h_query, &c).into_affine();
+        let bases = pok::msm_g1(&p.h_g1, &c).into_affine();
+        pok::same_ratio((h, bases), (g2, key.vk.delta_g2))
+    };
+    if !h_ok {
         return Err(Fault::NotTheCircuit(
-            "the H query is not the prepared phase 1's",
+            "the H query is not the prepared phase 1's divided by delta",
         ));
     }
     let r = pok::coefficients(rng, nv);
@@ -334,11 +407,18 @@ pub fn check_initial(
             "the B query in G2 is not the circuit's",
         ));
     }
-    let lhs = pok::msm_g1(&key.vk.gamma_abc_g1, &r[..ni]) + pok::msm_g1(&key.l_query, &r[ni..]);
+    let inputs = pok::msm_g1(&key.vk.gamma_abc_g1, &r[..ni]);
+    let l = pok::msm_g1(&key.l_query, &r[ni..]);
     let rhs = pok::msm_g1(&p.beta_lagrange_g1, &sa)
         + pok::msm_g1(&p.alpha_lagrange_g1, &sb)
         + pok::msm_g1(&p.lagrange_g1, &sc);
-    if lhs != rhs {
+    // e(inputs - rhs, G2)·e(L, delta) = 1: the inputs over gamma = 1, the L query over delta.
+    let ok = Bls12_381::multi_pairing(
+        [(inputs - rhs).into_affine(), l.into_affine()],
+        [g2, key.vk.delta_g2],
+    )
+    .is_zero();
+    if !ok {
         return Err(Fault::NotTheCircuit(
             "the input or L query is not the circuit's",
         ));
@@ -372,19 +452,57 @@ pub fn encode_key(key: &Key) -> Vec<u8> {
     out
 }
 
+/// Checks that every point of a key is on its curve and in the prime-order subgroup (blst's
+/// subgroup tests, in parallel).
+pub fn validate_key(key: &Key) -> Result<(), String> {
+    let (g1, g2) = (check_g1s, check_g2s);
+    let vk = &key.vk;
+    g1(
+        "alpha, beta and delta in G1",
+        &[vk.alpha_g1, key.beta_g1, key.delta_g1],
+    )?;
+    g2(
+        "beta, gamma and delta in G2",
+        &[vk.beta_g2, vk.gamma_g2, vk.delta_g2],
+    )?;
+    g1("input query", &vk.gamma_abc_g1)?;
+    g1("A query", &key.a_query)?;
+    g1("B query in G1", &key.b_g1_query)?;
+    g2("B query in G2", &key.b_g2_query)?;
+    g1("H query", &key.h_query)?;
+    g1("L query", &key.l_query)
+}
+
+/// Decodes a key with every point validated ([`validate_key`]).
+pub fn decode_validated_key(bytes: &[u8]) -> Result<Key, String> {
+    let key: Key = zkcustoms_verifier::keys::decode_exact(bytes, Compress::No, Validate::No)?;
+    validate_key(&key)?;
+    Ok(key)
+}
+
 /// Decodes a key. The elements contributions change (delta, H, L) are validated here; the
 /// others must be compared with the initial key ([`check_same_circuit`]), which validates them.
 pub fn decode_key(bytes: &[u8]) -> Result<Key, String> {
     let key: Key = zkcustoms_verifier::keys::decode_exact(bytes, Compress::No, Validate::No)?;
-    let g1 = |what: &str, points: &[G1Affine]| {
-        points
-            .par_iter()
-            .enumerate()
-            .try_for_each(|(i, p)| curve::check_g1(p).map_err(|e| format!("{what}[{i}]: {e}")))
-    };
-    g1("delta in G1", &[key.delta_g1])?;
-    curve::check_g2(&key.vk.delta_g2).map_err(|e| format!("delta in G2: {e}"))?;
-    g1("H query", &key.h_query)?;
-    g1("L query", &key.l_query)?;
+    check_g1s("delta in G1", &[key.delta_g1])?;
+    check_g2s("delta in G2", &[key.vk.delta_g2])?;
+    check_g1s("H query", &key.h_query)?;
+    check_g1s("L query", &key.l_query)?;
     Ok(key)
+}
+
+/// Checks points of G1 in parallel; an error names the first bad one found.
+fn check_g1s(what: &str, points: &[G1Affine]) -> Result<(), String> {
+    points
+        .par_iter()
+        .enumerate()
+        .try_for_each(|(i, p)| curve::check_g1(p).map_err(|e| format!("{what}[{i}]: {e}")))
+}
+
+/// Checks points of G2 in parallel; an error names the first bad one found.
+fn check_g2s(what: &str, points: &[G2Affine]) -> Result<(), String> {
+    points
+        .par_iter()
+        .enumerate()
+        .try_for_each(|(i, p)| curve::check_g2(p).map_err(|e| format!("{what}[{i}]: {e}")))
 }

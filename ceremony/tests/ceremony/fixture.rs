@@ -12,7 +12,7 @@ use zkcustoms_ceremony::codec::{Reader, Writer};
 use zkcustoms_ceremony::file::{self, Header};
 use zkcustoms_ceremony::phase1::{self, Phase1};
 use zkcustoms_ceremony::phase2::{self, Key};
-use zkcustoms_ceremony::prepare::Prepared;
+use zkcustoms_ceremony::prepare::{Phase1Source, Prepared};
 use zkcustoms_ceremony::record::Record;
 use zkcustoms_ceremony::{finalize, prepare, Beacon, Ceremony, Entropy, Event, Meter, Stage};
 use zkcustoms_circuits::CircuitId;
@@ -100,7 +100,7 @@ fn build_aeo() -> Aeo {
         prepare::prepare(&c, None, &mut counting(&log)).unwrap();
     });
     time("phase 2 new (aeo-status)", &mut || {
-        phase2::new(&c, AEO, &mut counting(&log)).unwrap();
+        phase2::new(&mut Phase1Source::new(&c), AEO, &mut counting(&log)).unwrap();
     });
     for (i, name) in PARTICIPANTS.iter().enumerate() {
         time(&format!("phase 2 contribution {}", i + 1), &mut || {

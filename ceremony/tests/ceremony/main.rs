@@ -15,7 +15,8 @@ use fixture::{aeo, copy, quiet, AEO, PARTICIPANTS};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
-use zkcustoms_ceremony::{finalize, phase1, CeremonyError, Kind};
+use zkcustoms_ceremony::prepare::Phase1Source;
+use zkcustoms_ceremony::{finalize, phase1, phase2, CeremonyError, Event, Kind, StepReport};
 use zkcustoms_circuits::aeo_status::{self, AeoStatusCircuit};
 use zkcustoms_circuits::registry;
 use zkcustoms_verifier::keys::decode_exact;
@@ -141,11 +142,79 @@ fn verify_accepts_the_transcript_and_lists_every_contribution() {
             assert!(text.contains(&hex::encode(r.file_hash)));
             assert!(text.contains(&hex::encode(r.contribution_hash)));
             assert!(text.contains(&r.participant));
+            // A beacon states where its secrets come from; only people claim secret randomness.
+            let beacon = fixture::test_beacon();
+            assert_eq!(
+                text.contains(&format!(
+                    "public beacon value {}",
+                    hex::encode(&beacon.value)
+                )),
+                r.kind.is_beacon(),
+                "{text}"
+            );
+            assert_eq!(
+                text.contains("I contributed"),
+                !r.kind.is_beacon(),
+                "{text}"
+            );
         }
     }
     assert!(p1.closed && p2.closed);
     assert_eq!(p1.power, 13);
     assert_eq!(p2.last.hash, p2.reports[4].file_hash);
+}
+
+/// The two depths of verification accept the same transcript with the same reports; the
+/// linked one checks phase 1's first and last files and phase 2's last file in full.
+#[test]
+fn linked_and_every_file_verification_agree_and_say_what_they_checked() {
+    let c = &aeo().ceremony;
+    let linked = phase1::verify(c, &mut quiet()).unwrap();
+    let full = phase1::verify_every_file(c, &mut quiet()).unwrap();
+    let hashes = |r: &[StepReport]| r.iter().map(|r| r.file_hash).collect::<Vec<_>>();
+    let in_full = |r: &[StepReport]| r.iter().map(|r| r.in_full).collect::<Vec<_>>();
+    assert_eq!(hashes(&linked.reports), hashes(&full.reports));
+    assert_eq!(in_full(&linked.reports), [true, false, false, false, true]);
+    assert_eq!(in_full(&full.reports), [true; 5]);
+    assert_eq!(linked.last, full.last);
+    let mut source = Phase1Source::verified(c, &linked);
+    let linked = phase2::verify(&mut source, AEO, &mut quiet()).unwrap();
+    let full = phase2::verify_every_file(&mut source, AEO, &mut quiet()).unwrap();
+    assert_eq!(hashes(&linked.reports), hashes(&full.reports));
+    assert_eq!(in_full(&linked.reports), [false, false, false, false, true]);
+    assert_eq!(in_full(&full.reports), [true; 5]);
+    assert_eq!(linked.last.hash, full.last.hash);
+    // What the linked walk reads of a key is the decoded key's delta.
+    let key = decode_exact::<phase2::Key>(
+        phase2::key_bytes(&linked.last).unwrap(),
+        Compress::No,
+        Validate::Yes,
+    )
+    .unwrap();
+    let delta = phase2::read_delta(phase2::key_bytes(&linked.last).unwrap()).unwrap();
+    assert_eq!(delta, (key.delta_g1, key.vk.delta_g2));
+}
+
+/// Phase 2 of several circuits reads phase 1's last file and each prepared file once.
+#[test]
+fn a_phase1_source_reads_each_file_once() {
+    let c = &aeo().ceremony;
+    let started = std::cell::RefCell::new(Vec::new());
+    let mut log = |e: Event<'_>| {
+        if let Event::Started(what, _) = e {
+            started.borrow_mut().push(what.to_owned());
+        }
+    };
+    let mut source = Phase1Source::new(c);
+    for _ in 0..2 {
+        phase2::verify(&mut source, AEO, &mut log).unwrap();
+    }
+    let started = started.into_inner();
+    let count = |part: &str| started.iter().filter(|s| s.as_str() == part).count();
+    assert_eq!(count("reading the last phase-1 file"), 1, "{started:?}");
+    assert_eq!(count("reading phase 1 prepared for 2^13"), 1, "{started:?}");
+    assert_eq!(count("checking the prepared phase 1"), 1, "{started:?}");
+    assert_eq!(count("synthesizing aeo-status/v1"), 2, "{started:?}");
 }
 
 #[test]

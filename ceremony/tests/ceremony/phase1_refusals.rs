@@ -3,6 +3,7 @@
 
 use crate::fixture::{edit_phase1, phase1_done, quiet, replace, seed, step_path, test_beacon};
 use ark_ec::CurveGroup;
+use zkcustoms_ceremony::prepare::Phase1Source;
 use zkcustoms_ceremony::{phase1, prepare, Ceremony, CeremonyError, Fault, Stage, Step};
 
 fn refused_at(c: &Ceremony, index: u32) -> Fault {
@@ -77,6 +78,19 @@ fn parameters_changed_with_a_fixed_up_hash_are_refused() {
         }
     });
     assert_eq!(refused_at(&c, 1), Fault::NotDerived("tau powers"));
+}
+
+/// The last file (the beacon) has no later file whose link would break: it is checked in full.
+#[test]
+fn a_last_file_that_is_not_consistent_is_refused() {
+    let (_tmp, c) = small();
+    let path = step_path(&c, Stage::Phase1, 4);
+    edit_phase1(&path, |_, p| p.alpha_g1[3] = p.alpha_g1[2]);
+    assert!(matches!(refused_at(&c, 4), Fault::Inconsistent(_)));
+    let (_tmp, c) = small();
+    let path = step_path(&c, Stage::Phase1, 4);
+    edit_phase1(&path, |_, p| p.tau_g2.swap(1, 2));
+    assert!(matches!(refused_at(&c, 4), Fault::Inconsistent(_)));
 }
 
 #[test]
@@ -191,12 +205,12 @@ fn prepare_needs_a_beacon_and_never_overwrites() {
         Err(CeremonyError::Invalid(_))
     ));
     // The prepared file is checked against phase 1 when read.
-    let (_, p) = prepare::read_checked(&c, 3, &mut quiet()).unwrap();
+    let (_, p) = Phase1Source::new(&c).prepared(3, &mut quiet()).unwrap();
     assert_eq!(p.lagrange_g1.len(), 8);
     crate::fixture::edit_prepared(&c.prepared_path(3), |p| {
         p.lagrange_g1.swap(1, 2);
     });
-    let err = prepare::read_checked(&c, 3, &mut quiet()).unwrap_err();
+    let err = Phase1Source::new(&c).prepared(3, &mut quiet()).unwrap_err();
     assert_eq!(err.step().unwrap().stage, Stage::Prepared(3), "{err}");
     assert!(matches!(err.fault(), Some(Fault::Inconsistent(_))), "{err}");
 }

@@ -5,6 +5,7 @@ use crate::fixture::{step_path, test_beacon, AEO};
 use ark_bls12_381::Fr;
 use ark_ec::CurveGroup;
 use ark_ff::Field;
+use zkcustoms_ceremony::prepare::Phase1Source;
 use zkcustoms_ceremony::{phase1, phase2, Ceremony, CeremonyError, Fault, Stage, Step};
 use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::CircuitId;
@@ -12,7 +13,7 @@ use zkcustoms_circuits::CircuitId;
 const STAGE: Stage = Stage::Phase2(AEO);
 
 fn refused_at(c: &Ceremony, index: u32) -> Fault {
-    let err = phase2::verify(c, AEO, &mut quiet()).unwrap_err();
+    let err = phase2::verify(&mut Phase1Source::new(c), AEO, &mut quiet()).unwrap_err();
     let text = err.to_string();
     assert_eq!(
         err.step(),
@@ -64,6 +65,46 @@ fn a_delta_changed_by_an_unproven_factor_is_refused() {
     assert_eq!(refused_at(&c, 1), Fault::NotDerived("delta"));
 }
 
+/// The last file (the beacon) has no later file whose link would break: the checks of the last
+/// key against the circuit, the prepared phase 1 and the proven delta refuse it.
+#[test]
+fn a_last_key_that_is_not_the_circuits_for_its_delta_is_refused() {
+    type Edit = fn(&mut phase2::Key);
+    let edits: [(Edit, Fault); 4] = [
+        (
+            |k| k.l_query.swap(0, 1),
+            Fault::NotDerived("H and L queries"),
+        ),
+        (
+            |k| k.h_query.swap(2, 3),
+            Fault::NotDerived("H and L queries"),
+        ),
+        (
+            |k| k.a_query.swap(10, 11),
+            Fault::NotTheCircuit(
+                "its alpha, beta, gamma, input, A or B elements are not the ones phase 1 gives",
+            ),
+        ),
+        (
+            |k| {
+                let two = Fr::from(2u64);
+                let half = two.inverse().unwrap();
+                k.delta_g1 = (k.delta_g1 * two).into_affine();
+                k.vk.delta_g2 = (k.vk.delta_g2 * two).into_affine();
+                for p in k.h_query.iter_mut().chain(k.l_query.iter_mut()) {
+                    *p = (*p * half).into_affine();
+                }
+            },
+            Fault::NotDerived("delta"),
+        ),
+    ];
+    for (edit, fault) in edits {
+        let (_tmp, c) = copy(&aeo().ceremony);
+        edit_phase2(&step_path(&c, STAGE, 4), |_, k| edit(k));
+        assert_eq!(refused_at(&c, 4), fault);
+    }
+}
+
 #[test]
 fn a_key_for_another_constraint_system_is_refused() {
     let (_tmp, c) = copy(&aeo().ceremony);
@@ -112,7 +153,7 @@ fn a_file_built_on_another_phase1_is_refused() {
 fn a_tampered_prepared_phase1_is_refused_before_any_phase2_step() {
     let (_tmp, c) = copy(&aeo().ceremony);
     edit_prepared(&c.prepared_path(13), |p| p.h_g1.swap(0, 1));
-    let err = phase2::verify(&c, AEO, &mut quiet()).unwrap_err();
+    let err = phase2::verify(&mut Phase1Source::new(&c), AEO, &mut quiet()).unwrap_err();
     assert_eq!(err.step().unwrap().stage, Stage::Prepared(13), "{err}");
     assert!(matches!(err.fault(), Some(Fault::Inconsistent(_))), "{err}");
 }
@@ -132,7 +173,7 @@ fn a_phase1_too_small_for_the_circuit_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let c = Ceremony::new(tmp.path());
     phase1::new(&c, 4).unwrap();
-    let err = phase2::new(&c, AEO, &mut quiet()).unwrap_err();
+    let err = phase2::new(&mut Phase1Source::new(&c), AEO, &mut quiet()).unwrap_err();
     assert!(
         matches!(err, CeremonyError::TooSmall { have: 4, need: 13 }),
         "{err}"

@@ -13,6 +13,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 use zkcustoms_ceremony::phase1::ptau_steps as transcript;
+use zkcustoms_ceremony::prepare::Phase1Source;
 use zkcustoms_ceremony::ptau;
 use zkcustoms_ceremony::{
     finalize, phase1, phase2, prepare, Ceremony, CeremonyError, Kind, Stage, StepReport,
@@ -383,7 +384,7 @@ fn bad_ptau_files_are_refused_naming_the_file_and_section_and_nothing_is_written
     // Imported but too small for aeo-status: phase 2 says what it needs.
     transcript::import(&c, &small_ptau(), None, &mut quiet()).unwrap();
     phase1::beacon(&c, &test_beacon(), &mut quiet()).unwrap();
-    let err = phase2::new(&c, AEO, &mut quiet()).unwrap_err();
+    let err = phase2::new(&mut Phase1Source::new(&c), AEO, &mut quiet()).unwrap_err();
     assert!(
         matches!(err, CeremonyError::TooSmall { have: 4, need: 13 }),
         "{err}"
@@ -415,7 +416,7 @@ fn a_snarkjs_ptau_gives_aeo_status_keys_that_prove_and_verify() {
     prepare::prepare(&c, None, &mut quiet()).unwrap();
     time("prepare", t);
     let t = Instant::now();
-    phase2::new(&c, AEO, &mut quiet()).unwrap();
+    phase2::new(&mut Phase1Source::new(&c), AEO, &mut quiet()).unwrap();
     phase2::contribute(&c, AEO, "DE customs", seed(2, 0), &mut quiet()).unwrap();
     phase2::beacon(&c, AEO, &test_beacon(), &mut quiet()).unwrap();
     time("phase 2 new, contribution, beacon", t);
