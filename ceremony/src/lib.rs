@@ -291,6 +291,26 @@ pub(crate) fn timed<T>(
     out
 }
 
+/// Verifies a stage with [`Depth::Linked`]; when that refuses a file of the stage, walks again
+/// with [`Depth::EveryFile`] so that the refusal names the first bad step (the full walk checks
+/// everything the linked one does, so it fails too).
+pub(crate) fn linked_or_blame<T>(
+    progress: &mut dyn FnMut(Event<'_>),
+    stage: Stage,
+    name: &str,
+    mut walk: impl FnMut(Depth, &mut dyn FnMut(Event<'_>)) -> Result<T, CeremonyError>,
+) -> Result<T, CeremonyError> {
+    match walk(Depth::Linked, &mut *progress) {
+        Err(linked) if linked.step().is_some_and(|s| s.stage == stage) => {
+            let what =
+                format!("{name} does not verify: checking every file to find the first bad step");
+            let full = around(progress, &what, |progress| walk(Depth::EveryFile, progress));
+            Err(full.err().unwrap_or(linked))
+        }
+        other => other,
+    }
+}
+
 /// Runs `f`, which reports progress of its own, between a start and a finish event.
 pub(crate) fn around<T>(
     progress: &mut dyn FnMut(Event<'_>),

@@ -302,18 +302,9 @@ pub fn verify(
     ceremony: &Ceremony,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Verified, CeremonyError> {
-    match walk(ceremony, Depth::Linked, progress) {
-        Err(linked) if linked.step().is_some() => {
-            let full = crate::around(
-                progress,
-                "phase 1 does not verify: checking every file to find the first bad step",
-                |progress| walk(ceremony, Depth::EveryFile, progress),
-            );
-            // The full walk checks everything the linked one does, so it fails too.
-            Err(full.err().unwrap_or(linked))
-        }
-        other => other,
-    }
+    crate::linked_or_blame(progress, Stage::Phase1, "phase 1", |depth, progress| {
+        walk(ceremony, depth, progress)
+    })
 }
 
 /// Verifies phase 1 with every file checked in full ([`Depth::EveryFile`]).
@@ -377,12 +368,13 @@ fn walk(
         let checked_in_full = in_full || i == 0;
         let label = format!("verifying phase 1 step {i} ({})", h.kind.word());
         let (links, params) = timed(progress, &label, || -> Result<_, Fault> {
-            let (record, params) = if in_full {
+            let (record, params, bytes) = if in_full {
                 let (record, params) =
                     decode_body(&loaded, labels_of(h.kind)).map_err(Fault::Malformed)?;
-                (record, Some(params))
+                (record, Some(params), &[][..])
             } else {
-                (decode_record(&loaded).map_err(Fault::Malformed)?, None)
+                let (record, bytes) = split_record(&loaded).map_err(Fault::Malformed)?;
+                (record, None, bytes)
             };
             let mut imported = None;
             let links = match (&prev, &params) {
@@ -394,7 +386,7 @@ fn walk(
                 (None, params) => {
                     let initial = match params {
                         Some(params) => *params == Phase1::initial(power),
-                        None => Phase1::is_initial_encoding(params_bytes(&loaded)?, power),
+                        None => Phase1::is_initial_encoding(bytes, power),
                     };
                     if !initial || !record.participant.is_empty() {
                         return Err(Fault::Inconsistent(
@@ -407,8 +399,7 @@ fn walk(
                     check_record(&record, h.kind, prev_hash, "phase1", &LABELS)?;
                     let links = match params {
                         Some(params) => params.links(),
-                        None => Phase1::read_links(params_bytes(&loaded)?, power)
-                            .map_err(Fault::Malformed)?,
+                        None => Phase1::read_links(bytes, power).map_err(Fault::Malformed)?,
                     };
                     links.check_update(
                         prev_links,
@@ -453,19 +444,11 @@ fn walk(
     })
 }
 
-/// A phase-1 file's record (an imported file's import record is not read).
-fn decode_record(loaded: &Loaded) -> Result<Record, String> {
-    Record::read(
-        &mut Reader::new(loaded.body()),
-        labels_of(loaded.header.kind),
-    )
-}
-
-/// A contribution's or initial file's encoded parameters: the contents after the record.
-fn params_bytes(loaded: &Loaded) -> Result<&[u8], Fault> {
+/// A contribution's or initial file's record and encoded parameters (the contents after it).
+fn split_record(loaded: &Loaded) -> Result<(Record, &[u8]), String> {
     let mut r = Reader::new(loaded.body());
-    Record::read(&mut r, labels_of(loaded.header.kind)).map_err(Fault::Malformed)?;
-    Ok(r.rest())
+    let record = Record::read(&mut r, labels_of(loaded.header.kind))?;
+    Ok((record, r.rest()))
 }
 
 #[cfg(test)]

@@ -261,18 +261,13 @@ pub fn verify(
     circuit: CircuitId,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Verified, CeremonyError> {
-    match walk(source, circuit, Depth::Linked, progress) {
-        Err(linked) if matches!(linked.step(), Some(s) if s.stage == Stage::Phase2(circuit)) => {
-            let full = crate::around(
-                progress,
-                &format!("phase 2 of {circuit} does not verify: checking every file to find the first bad step"),
-                |progress| walk(source, circuit, Depth::EveryFile, progress),
-            );
-            // The full walk checks everything the linked one does, so it fails too.
-            Err(full.err().unwrap_or(linked))
-        }
-        other => other,
-    }
+    let name = format!("phase 2 of {circuit}");
+    crate::linked_or_blame(
+        progress,
+        Stage::Phase2(circuit),
+        &name,
+        |depth, progress| walk(source, circuit, depth, progress),
+    )
 }
 
 /// Verifies a circuit's phase 2 with every file checked in full ([`Depth::EveryFile`]): the
