@@ -1,8 +1,12 @@
 //! Our Groth16 prover against plain `ark_groth16::Groth16::prove`, on the same circuit, the same
 //! development keys and the same example witness, side by side in one run:
 //!
-//! - `prover/<circuit>/ours`: `ProvingKey::prove_circuit` (ark-groth16's proof, with blst's
-//!   multi-scalar multiplications and the witness's bits summed instead of multiplied);
+//! - `prover/<circuit>/ours`: `ProvingKey::prove_circuit` as the prover service runs it
+//!   (ark-groth16's proof, with the circuit's matrices kept from the first proof, blst's
+//!   multi-scalar multiplications, the witness's bits summed instead of multiplied, and the
+//!   fixed-base tables of `ProvingKey::precompute_tables` where the key's queries are small);
+//! - `prover/<circuit>/ours-one-shot`: the same without tables, as `zkcustoms prove` runs it (one
+//!   proof per process, where building the tables would cost more than it saves);
 //! - `prover/<circuit>/ark-groth16`: `Groth16::<Bls12_381>::prove` with the key's arkworks form.
 //!
 //! Both sides only prove: no native check, no verification. Circuits: `aeo-status/v1` and
@@ -22,6 +26,8 @@ use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::invoice_value;
 use zkcustoms_circuits::registry::example_aeo_status;
 use zkcustoms_circuits::CircuitId;
+use zkcustoms_prover::ProvingKey;
+use zkcustoms_verifier::KeyDir;
 
 fn aeo_status() -> AeoStatusCircuit {
     let (public, private) = example_aeo_status();
@@ -37,20 +43,29 @@ where
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(10);
     group.measurement_time(time);
+    // The development keys, and the same proving key loaded again with its tables.
     let keys = std::cell::OnceCell::new();
-    let key = || {
-        &keys
-            .get_or_init(|| dev_keys(&[id]).expect("development keys"))
-            .circuits[0]
-            .proving_key
+    let keys = || {
+        keys.get_or_init(|| {
+            let dev = dev_keys(&[id]).expect("development keys");
+            let dir = KeyDir::open(dev.dir.path()).expect("key directory");
+            let mut tabled = ProvingKey::load(&dir, id).expect("proving key");
+            tabled.precompute_tables();
+            (dev, tabled)
+        })
     };
     group.bench_function("ours", |b| {
-        let pk = key();
+        let pk = &keys().1;
+        let mut r = rng();
+        b.iter(|| black_box(pk.prove_circuit(make(), &mut r).unwrap()));
+    });
+    group.bench_function("ours-one-shot", |b| {
+        let pk = &keys().0.circuits[0].proving_key;
         let mut r = rng();
         b.iter(|| black_box(pk.prove_circuit(make(), &mut r).unwrap()));
     });
     group.bench_function("ark-groth16", |b| {
-        let pk = key().arkworks();
+        let pk = keys().0.circuits[0].proving_key.arkworks();
         let mut r = rng();
         b.iter(|| black_box(Groth16::<Bls12_381>::prove(pk, make(), &mut r).unwrap()));
     });

@@ -5,7 +5,10 @@
 //! proving key, the same assembly of `A`, `B` and `C` from the randomness `r` and `s`. Given the
 //! same `r` and `s` it returns the very proof that `ark_groth16` returns (the tests below check
 //! this), so keys, proof format and verification are untouched. What changes is how the
-//! multi-scalar multiplications run:
+//! witness is mapped and how the multi-scalar multiplications run:
+//!
+//! - The constraint matrices are built once per key, with its first proof, and kept ([`qap`]);
+//!   later proofs synthesize the witness only and map it over the kept matrices.
 //!
 //! - The bases of every query are converted to blst's affine form once, when the key is loaded
 //!   ([`Queries`]); the conversion copies limbs (both libraries keep BLS12-381 coordinates in
@@ -16,6 +19,9 @@
 //!   inverses) to a full 255-bit Pippenger pass. In the invoice statements most of the witness
 //!   is bits, so most bases cost one addition instead of a 255-bit scalar multiplication.
 //! - Pippenger and the batched sums are blst's, multi-threaded over all cores.
+//! - A prover that makes many proofs with one key (the prover service) can make fixed-base
+//!   tables of the key's small queries once ([`tables`], `ProvingKey::precompute_tables`): each
+//!   product is then one bucket pass over precomputed multiples of the bases.
 
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
@@ -24,13 +30,22 @@ use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
 use ark_groth16::{Proof, ProvingKey};
 use ark_poly::GeneralEvaluationDomain;
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode,
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisError,
+    SynthesisMode,
 };
 use blst::{blst_p1_affine, blst_p2_affine, MultiPoint};
 use rand::{CryptoRng, RngCore};
+use std::sync::OnceLock;
+use tables::Table;
 use zkcustoms_verifier::blst_form::{from_p1, from_p2, g1, g2};
 
-/// The queries of a proving key in blst's affine form, made once per loaded key.
+mod qap;
+mod tables;
+
+pub(crate) use qap::Shape;
+
+/// The queries of a proving key in blst's affine form, made once per loaded key, and the
+/// fixed-base tables of the small ones once [`Queries::precompute`] has made them.
 pub(crate) struct Queries {
     /// `a_query[1..]`: one base per variable after the constant one.
     a: Vec<blst_p1_affine>,
@@ -42,6 +57,17 @@ pub(crate) struct Queries {
     h: Vec<blst_p1_affine>,
     /// `l_query`: one base per witness variable.
     l: Vec<blst_p1_affine>,
+    /// Tables of the queries above, in the same order, where made.
+    tables: Option<Tables>,
+}
+
+/// The fixed-base tables of a key's queries; `None` for a query too large for one.
+struct Tables {
+    a: Option<Table<blst_p1_affine>>,
+    b_g1: Option<Table<blst_p1_affine>>,
+    b_g2: Option<Table<blst_p2_affine>>,
+    h: Option<Table<blst_p1_affine>>,
+    l: Option<Table<blst_p1_affine>>,
 }
 
 impl Queries {
@@ -62,6 +88,47 @@ impl Queries {
                 .collect(),
             h: conv1(&pk.h_query),
             l: conv1(&pk.l_query),
+            tables: None,
+        }
+    }
+
+    /// Makes the fixed-base tables of every query of at most [`tables::MAX_BASES`] bases (see
+    /// [`tables`]); the proofs are the same, made faster. Answers whether any table was made.
+    pub(crate) fn precompute(&mut self) -> bool {
+        let tables = Tables {
+            a: Table::new(&self.a),
+            b_g1: Table::new(&self.b_g1),
+            b_g2: Table::new(&self.b_g2),
+            h: Table::new(&self.h),
+            l: Table::new(&self.l),
+        };
+        let any = tables.a.is_some()
+            || tables.b_g1.is_some()
+            || tables.b_g2.is_some()
+            || tables.h.is_some()
+            || tables.l.is_some();
+        self.tables = any.then_some(tables);
+        any
+    }
+
+    /// `Σ scalars[i] · query[i]` over G1, with the query's table where there is one.
+    fn g1(
+        &self,
+        query: &[blst_p1_affine],
+        table: impl Fn(&Tables) -> &Option<Table<blst_p1_affine>>,
+        scalars: &[Fr],
+    ) -> G1Projective {
+        match self.tables.as_ref().and_then(|t| table(t).as_ref()) {
+            Some(table) => from_p1(&table.msm(scalars)),
+            None => msm_g1(query, scalars),
+        }
+    }
+
+    /// `Σ scalars[i] · b_g2[i]`, with its table where there is one.
+    fn b_g2(&self, scalars: &[Fr]) -> G2Projective {
+        match self.tables.as_ref().and_then(|t| t.b_g2.as_ref()) {
+            Some(table) => from_p2(&table.msm(scalars)),
+            None => msm_g2(&self.b_g2, scalars),
         }
     }
 }
@@ -143,45 +210,85 @@ fn msm_g2(bases: &[blst_p2_affine], scalars: &[Fr]) -> G2Projective {
 pub(crate) fn prove<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     pk: &ProvingKey<Bls12_381>,
     queries: &Queries,
+    shape: &OnceLock<Shape>,
     circuit: C,
     rng: &mut R,
 ) -> Result<Proof<Bls12_381>, SynthesisError> {
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
-    prove_with(pk, queries, circuit, r, s)
+    prove_with(pk, queries, shape, circuit, r, s)
 }
 
-/// The proof of `circuit` under `pk` with randomness `r` and `s`: ark-groth16's
-/// `create_proof_with_reduction`, with blst's multi-scalar multiplications.
-pub(crate) fn prove_with<C: ConstraintSynthesizer<Fr>>(
-    pk: &ProvingKey<Bls12_381>,
-    queries: &Queries,
+/// The assignment of a synthesized circuit and its QAP witness `h`.
+struct Synthesized {
+    /// The instance assignment, the constant one first.
+    inputs: Vec<Fr>,
+    witness: Vec<Fr>,
+    h: Vec<Fr>,
+}
+
+/// Synthesizes `circuit` and maps its assignment to the QAP. With the circuit's shape known, only
+/// the witness is synthesized and [`Shape::witness_map`] maps it; otherwise the matrices are
+/// built as ark-groth16 builds them, mapped by `LibsnarkReduction`, and kept in `shape`.
+fn synthesize<C: ConstraintSynthesizer<Fr>>(
+    shape: &OnceLock<Shape>,
     circuit: C,
-    r: Fr,
-    s: Fr,
-) -> Result<Proof<Bls12_381>, SynthesisError> {
+) -> Result<Synthesized, SynthesisError> {
+    let known = shape.get();
     let cs = ConstraintSystem::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Prove {
-        construct_matrices: true,
+        construct_matrices: known.is_none(),
         generate_lc_assignments: false,
     });
     circuit.generate_constraints(cs.clone())?;
     cs.finalize();
-    let h = LibsnarkReduction::witness_map::<Fr, GeneralEvaluationDomain<Fr>>(cs.clone())?;
-    let system = cs.borrow().ok_or(SynthesisError::MissingCS)?;
-    let inputs = system.instance_assignment()?;
-    let witness = system.witness_assignment()?;
+    let system = cs.into_inner().ok_or(SynthesisError::MissingCS)?;
+    let inputs = system.instance_assignment()?.to_vec();
+    let witness = system.witness_assignment()?.to_vec();
+    let h = match known {
+        Some(shape) => {
+            if (inputs.len(), witness.len()) != (shape.num_instance, shape.num_witness) {
+                return Err(SynthesisError::Unsatisfiable);
+            }
+            shape.witness_map(&[inputs.as_slice(), &witness].concat())?
+        }
+        None => {
+            let made = Shape::of(&system)?;
+            let h = LibsnarkReduction::witness_map::<Fr, GeneralEvaluationDomain<Fr>>(
+                ConstraintSystemRef::new(system),
+            )?;
+            // Another thread may have kept the same shape first.
+            let _ = shape.set(made);
+            h
+        }
+    };
+    Ok(Synthesized { inputs, witness, h })
+}
+
+/// The proof of `circuit` under `pk` with randomness `r` and `s`: ark-groth16's
+/// `create_proof_with_reduction`, with blst's multi-scalar multiplications and, once the
+/// circuit's shape is known, its witness map over the remembered matrices.
+pub(crate) fn prove_with<C: ConstraintSynthesizer<Fr>>(
+    pk: &ProvingKey<Bls12_381>,
+    queries: &Queries,
+    shape: &OnceLock<Shape>,
+    circuit: C,
+    r: Fr,
+    s: Fr,
+) -> Result<Proof<Bls12_381>, SynthesisError> {
+    let Synthesized { inputs, witness, h } = synthesize(shape, circuit)?;
+    let witness = witness.as_slice();
     let assignment: Vec<Fr> = inputs[1..].iter().chain(witness).copied().collect();
 
     // C's parts: h(x)t(x)/δ and the witness part of the combination over L.
-    let h_acc = msm_g1(&queries.h, &h);
-    let l_acc = msm_g1(&queries.l, witness);
+    let h_acc = queries.g1(&queries.h, |t| &t.h, &h);
+    let l_acc = queries.g1(&queries.l, |t| &t.l, witness);
 
     // A = α + Σ a_i(x) + rδ.
     let mut g_a = pk.delta_g1 * r;
     g_a += pk.a_query[0];
-    g_a += msm_g1(&queries.a, &assignment);
+    g_a += queries.g1(&queries.a, |t| &t.a, &assignment);
     g_a += pk.vk.alpha_g1;
 
     // B in G1 (needed for C when r ≠ 0) and in G2: β + Σ b_i(x) + sδ.
@@ -190,13 +297,13 @@ pub(crate) fn prove_with<C: ConstraintSynthesizer<Fr>>(
     } else {
         let mut b = pk.delta_g1 * s;
         b += pk.b_g1_query[0];
-        b += msm_g1(&queries.b_g1, &assignment);
+        b += queries.g1(&queries.b_g1, |t| &t.b_g1, &assignment);
         b += pk.beta_g1;
         b
     };
     let mut g2_b = pk.vk.delta_g2 * s;
     g2_b += pk.b_g2_query[0];
-    g2_b += msm_g2(&queries.b_g2, &assignment);
+    g2_b += queries.b_g2(&assignment);
     g2_b += pk.vk.beta_g2;
 
     // C = sA + rB₁ − rsδ + L + H.
@@ -235,19 +342,82 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(18);
         let (pk, vk) = Groth16::<Bls12_381>::circuit_specific_setup(circuit(), &mut rng).unwrap();
         let queries = Queries::new(&pk);
-        for (r, s) in [
+        let shape = OnceLock::new();
+        // Another witness of the same circuit: the example stated on another day.
+        let other_day = || {
+            let day = zkcustoms_circuits::registry::example_day()
+                .add_days(400)
+                .unwrap();
+            let (public, private) =
+                zkcustoms_circuits::registry::example_aeo_status_on(day).unwrap();
+            AeoStatusCircuit { public, private }
+        };
+        // The first proof builds the matrices and keeps them; the others use the kept ones.
+        for (i, (r, s)) in [
+            (Fr::rand(&mut rng), Fr::rand(&mut rng)),
             (Fr::rand(&mut rng), Fr::rand(&mut rng)),
             (Fr::zero(), Fr::rand(&mut rng)),
             (Fr::rand(&mut rng), Fr::zero()),
-        ] {
-            let ours = prove_with(&pk, &queries, circuit(), r, s).unwrap();
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert_eq!(shape.get().is_some(), i > 0, "proof {i}");
+            let ours = prove_with(&pk, &queries, &shape, circuit(), r, s).unwrap();
             let theirs =
                 Groth16::<Bls12_381>::create_proof_with_reduction(circuit(), &pk, r, s).unwrap();
-            assert_eq!(ours, theirs);
+            assert_eq!(ours, theirs, "proof {i}");
+            let ours = prove_with(&pk, &queries, &shape, other_day(), r, s).unwrap();
+            let theirs =
+                Groth16::<Bls12_381>::create_proof_with_reduction(other_day(), &pk, r, s).unwrap();
+            assert_eq!(ours, theirs, "proof {i}, another witness");
         }
-        let proof = prove(&pk, &queries, circuit(), &mut rng).unwrap();
-        let inputs = zkcustoms_circuits::aeo_status::public_inputs(&circuit().public).unwrap();
+        // With the fixed-base tables: the same proofs again.
+        let mut tabled = Queries::new(&pk);
+        assert!(
+            tabled.precompute(),
+            "the aeo-status queries are small enough for tables"
+        );
+        for (r, s) in [
+            (Fr::rand(&mut rng), Fr::rand(&mut rng)),
+            (Fr::zero(), Fr::rand(&mut rng)),
+        ] {
+            let ours = prove_with(&pk, &tabled, &shape, other_day(), r, s).unwrap();
+            let theirs =
+                Groth16::<Bls12_381>::create_proof_with_reduction(other_day(), &pk, r, s).unwrap();
+            assert_eq!(ours, theirs, "with tables");
+        }
+        let proof = prove(&pk, &queries, &shape, other_day(), &mut rng).unwrap();
+        let inputs = zkcustoms_circuits::aeo_status::public_inputs(&other_day().public).unwrap();
         assert!(Groth16::<Bls12_381>::verify(&vk, &inputs, &proof).unwrap());
+        let wrong = zkcustoms_circuits::aeo_status::public_inputs(&circuit().public).unwrap();
+        assert!(!Groth16::<Bls12_381>::verify(&vk, &wrong, &proof).unwrap());
+    }
+
+    /// The witness map over kept matrices equals `LibsnarkReduction`'s on the invoice statements
+    /// (no keys needed: only synthesis and the map).
+    #[test]
+    fn the_kept_matrices_map_every_statement_as_libsnark_reduction_does() {
+        use zkcustoms_circuits::invoice::SizeClass;
+        use zkcustoms_circuits::{declaration_match, invoice_value};
+        fn check<C: ConstraintSynthesizer<Fr>>(name: &str, make: impl Fn() -> C) {
+            let shape = OnceLock::new();
+            let first = synthesize(&shape, make()).unwrap();
+            let kept = shape.get().expect("the first synthesis keeps the shape");
+            let again = synthesize(&shape, make()).unwrap();
+            assert_eq!(first.inputs, again.inputs, "{name}");
+            assert_eq!(first.witness, again.witness, "{name}");
+            assert_eq!(first.h, again.h, "{name}");
+            // A full assignment of the wrong length is refused, not mapped.
+            assert!(kept.witness_map(&again.witness).is_err(), "{name}");
+        }
+        check("aeo-status", circuit);
+        check("invoice-value:4", || {
+            invoice_value::dummy(SizeClass::Lines4)
+        });
+        check("declaration-match:4", || {
+            declaration_match::dummy(SizeClass::Lines4)
+        });
     }
 
     #[test]

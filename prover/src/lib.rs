@@ -69,6 +69,8 @@ pub struct ProvingKey {
     pk: ark_groth16::ProvingKey<Bls12_381>,
     /// The key's queries in blst's form, for [`groth16`]'s multi-scalar multiplications.
     queries: groth16::Queries,
+    /// The circuit's constraint matrices, kept from the first proof (see the `groth16` module).
+    shape: std::sync::OnceLock<groth16::Shape>,
     vk: VerifyingKey,
 }
 
@@ -113,8 +115,20 @@ impl ProvingKey {
             id: entry.pk_id,
             pk,
             queries,
+            shape: std::sync::OnceLock::new(),
             vk,
         })
+    }
+
+    /// Makes fixed-base tables of this key's queries of at most 32,768 bases, for a prover that
+    /// makes many proofs with the key (the prover service does this at start): the proofs are
+    /// the same, made faster (about 1.5 times fewer additions in each multi-scalar
+    /// multiplication), at the cost of building the tables once (about 1.6 s for
+    /// aeo-status on two cores) and 20 points of memory per base (about 90 MB for aeo-status).
+    /// Larger queries (the invoice statements') keep the plain path. Answers whether any table
+    /// was made.
+    pub fn precompute_tables(&mut self) -> bool {
+        self.queries.precompute()
     }
 
     /// The circuit.
@@ -150,7 +164,7 @@ impl ProvingKey {
         C: ark_relations::gr1cs::ConstraintSynthesizer<ark_bls12_381::Fr>,
         R: RngCore + CryptoRng,
     {
-        groth16::prove(&self.pk, &self.queries, circuit, rng)
+        groth16::prove(&self.pk, &self.queries, &self.shape, circuit, rng)
     }
 }
 

@@ -154,7 +154,8 @@ impl std::fmt::Debug for ServiceKeys {
 
 impl ServiceKeys {
     /// Loads the proving keys of `only` (every circuit of the directory when empty) with
-    /// [`ProvingKey::load`].
+    /// [`ProvingKey::load`], and makes the fixed-base tables of their small queries
+    /// ([`ProvingKey::precompute_tables`]): a service proves many times with each key.
     pub fn load(dir: &KeyDir, only: &[CircuitId]) -> Result<Self, ServiceError> {
         let circuits: Vec<CircuitId> = if only.is_empty() {
             dir.circuits().collect()
@@ -163,8 +164,12 @@ impl ServiceKeys {
         };
         let keys = circuits
             .into_iter()
-            .map(|c| ProvingKey::load(dir, c))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|c| {
+                let mut key = ProvingKey::load(dir, c)?;
+                key.precompute_tables();
+                Ok(key)
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()?;
         Ok(Self {
             keys,
             development: dir.manifest().development,
