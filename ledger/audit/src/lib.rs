@@ -119,11 +119,14 @@ pub fn run(
             })
             .collect();
         let mut proofs = Vec::new();
+        let mut signatures = Vec::new();
         let mut txs_in_window = 0u64;
         for ((h, f), d) in (height..=end).zip(&fetched).zip(decoded) {
             txs_in_window += d.len() as u64;
-            replay.block(h, f, d, &mut proofs)?;
+            replay.block(h, f, d, &mut proofs, &mut signatures)?;
         }
+        let bad_signatures = verify_signatures(&genesis.chain_id, signatures);
+        record_signature_failures(&mut replay.failures, bad_signatures);
         let failed = verify_proofs(keys, &proofs);
         proofs_checked += proofs.len() as u64;
         proof_failures += failed.len() as u64;

@@ -7,7 +7,9 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use zkcustoms_ledger_core::chain::MAX_CLOCK_SKEW_MS;
 use zkcustoms_ledger_core::finality::verify_finalization;
-use zkcustoms_ledger_core::rules::{block_batch, CheckError, Overlay, Rules};
+use zkcustoms_ledger_core::rules::{
+    block_batch, signature_refused, CheckError, Overlay, Rules, SignatureBatch,
+};
 use zkcustoms_ledger_core::store::{Finality, TempStore, TxLocation};
 use zkcustoms_ledger_types::block::{merkle_root, BlockHeader};
 use zkcustoms_ledger_types::genesis::Genesis;
@@ -21,6 +23,15 @@ pub(crate) struct PendingProof {
     pub(crate) index: u32,
     pub(crate) hash: Hash,
     pub(crate) envelope: ProofEnvelope,
+}
+
+/// The signatures of one block's transactions, queued to be verified together off the
+/// sequential replay, with the transaction behind each (in the batch's order).
+pub(crate) struct PendingSignatures {
+    height: u64,
+    batch: SignatureBatch,
+    /// Index in the block, hash and transaction of each queued signature.
+    entries: Vec<(u32, Hash, Transaction)>,
 }
 
 /// The sequential state of a replay.
@@ -47,13 +58,14 @@ impl Replay<'_> {
         self.failures.push(f);
     }
 
-    /// Checks one block and replays its transactions; its proofs are queued.
+    /// Checks one block and replays its transactions; its proofs and signatures are queued.
     pub(crate) fn block(
         &mut self,
         height: u64,
         fetched: &Fetched,
         decoded: Vec<Result<Transaction, TxError>>,
         proofs: &mut Vec<PendingProof>,
+        signatures: &mut Vec<PendingSignatures>,
     ) -> Result<(), AuditError> {
         let raw = match fetched {
             Fetched::Missing => {
@@ -115,6 +127,11 @@ impl Replay<'_> {
             store: &self.store,
         };
         let mut overlay = Overlay::default();
+        let mut queued = PendingSignatures {
+            height,
+            batch: SignatureBatch::new(decoded.len()),
+            entries: Vec::with_capacity(decoded.len()),
+        };
         let mut kept = Vec::with_capacity(decoded.len());
         let mut failures = Vec::new();
         for (i, (bytes, tx)) in raw.txs.iter().zip(decoded).enumerate() {
@@ -135,7 +152,16 @@ impl Replay<'_> {
                 }
             };
             *self.by_kind.entry(tx.kind()).or_default() += 1;
-            match rules.check(&tx, &overlay, h.timestamp_ms) {
+            // The signature is queued rather than checked here; should it fail, its refusal
+            // replaces whatever the other rules said of this transaction
+            // ([`verify_signatures`]), as the ledger's own check refuses it at the signature.
+            let queued_before = queued.batch.len();
+            let verdict =
+                rules.check_deferring_signature(&tx, &overlay, h.timestamp_ms, &mut queued.batch);
+            if queued.batch.len() > queued_before {
+                queued.entries.push((index, tx_hash, tx.clone()));
+            }
+            match verdict {
                 Ok(()) => {}
                 Err(CheckError::Rejected(r)) => failures.push(
                     Failure::tx(height, index, &tx_hash, Check::Rule, r.message).with_code(r.code),
@@ -171,6 +197,7 @@ impl Replay<'_> {
             kept.push(tx);
         }
         self.failures.extend(failures);
+        signatures.push(queued);
         let block = zkcustoms_ledger_types::block::Block {
             header: h.clone(),
             txs: kept,
@@ -342,4 +369,39 @@ pub(crate) fn verify_proofs(keys: &VerifierKeys, proofs: &[PendingProof]) -> Vec
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Verifies queued signatures, each block's in one batch (blocks in parallel); for a batch that
+/// fails, finds the bad signatures one by one. Answers their failures, each as the ledger's rules
+/// refuse a transaction whose signature does not verify.
+pub(crate) fn verify_signatures(chain: &Hash, pending: Vec<PendingSignatures>) -> Vec<Failure> {
+    pending
+        .into_par_iter()
+        .flat_map_iter(|p| {
+            let keys = p.batch.keys().to_vec();
+            if p.batch.verify() {
+                return Vec::new();
+            }
+            p.entries
+                .iter()
+                .zip(keys)
+                .filter(|((_, _, tx), key)| !tx.verify_signature(chain, key))
+                .map(|((index, hash, tx), _)| {
+                    let refusal = signature_refused(tx);
+                    Failure::tx(p.height, *index, hash, Check::Rule, refusal.message)
+                        .with_code(refusal.code)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Puts each signature failure in place of the rule failures of its transaction: the ledger's
+/// rules refuse a transaction at its signature before any other rule.
+pub(crate) fn record_signature_failures(failures: &mut Vec<Failure>, bad: Vec<Failure>) {
+    for f in bad {
+        failures
+            .retain(|g| !(g.height == f.height && g.index == f.index && g.check == Check::Rule));
+        failures.push(f);
+    }
 }

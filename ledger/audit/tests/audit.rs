@@ -883,3 +883,31 @@ fn the_api_serves_inclusion_proofs_and_the_audit_reads_a_node() {
         Err(audit::AuditError::Source(_))
     ));
 }
+
+/// Signatures are verified in batches after the block's other rules: a transaction whose
+/// signature fails is still reported at its signature only, as the ledger's rules refuse it
+/// there before any other rule, and the good transactions of the same batch are not named.
+#[test]
+fn a_bad_signature_is_the_only_refusal_of_its_transaction() {
+    let mut l = Ledger::new();
+    l.append(vec![
+        l.root(1),
+        // Signed with the office's key, and out of sequence (3 after 1).
+        Transaction::PublishRoot(PublishRoot::sign(
+            &l.genesis.chain_id,
+            &l.office,
+            AUTHORITY,
+            example_registry().root,
+            3,
+        )),
+        anchor(UCR, 1),
+    ]);
+    let report = l.audit();
+    assert_eq!(report.failure_count, 1, "{:?}", report.failures);
+    let f = &report.failures[0];
+    assert_eq!(
+        (f.height, f.index, f.check, f.code.as_deref()),
+        (1, Some(2), Check::Rule, Some("bad-signature")),
+        "{f}"
+    );
+}

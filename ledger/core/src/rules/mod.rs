@@ -17,6 +17,7 @@ mod proofs;
 mod roots;
 
 pub use batch::block_batch;
+pub use parties::signature_refused;
 pub use proofs::INVOICE_DOC_TYPE;
 
 use crate::store::{documents_prefix, Documents, Examinations, Store, StoreError, Transactions};
@@ -210,7 +211,9 @@ impl Overlay {
 /// so a batch that verifies means each of its signatures does.
 pub struct SignatureBatch {
     batch: commonware_cryptography::ed25519::Batch,
-    len: usize,
+    /// The key of each queued signature, in order: what a caller needs to find the bad ones
+    /// when the batch fails.
+    keys: Vec<PublicKey>,
 }
 
 impl SignatureBatch {
@@ -219,7 +222,7 @@ impl SignatureBatch {
         use commonware_cryptography::BatchVerifier;
         Self {
             batch: commonware_cryptography::ed25519::Batch::new(capacity),
-            len: 0,
+            keys: Vec::with_capacity(capacity),
         }
     }
 
@@ -233,23 +236,28 @@ impl SignatureBatch {
             key,
             tx.signature(),
         );
-        self.len += 1;
+        self.keys.push(key.clone());
     }
 
     /// How many signatures are queued.
     pub fn len(&self) -> usize {
-        self.len
+        self.keys.len()
     }
 
     /// True when nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.keys.is_empty()
+    }
+
+    /// The key each queued signature was queued with, in order.
+    pub fn keys(&self) -> &[PublicKey] {
+        &self.keys
     }
 
     /// True when every queued signature verifies (an empty batch does).
     pub fn verify(self) -> bool {
         use commonware_cryptography::BatchVerifier;
-        if self.len == 0 {
+        if self.keys.is_empty() {
             return true;
         }
         // The random coefficients come from the operating system: a proposer cannot choose

@@ -56,7 +56,7 @@ impl Rules<'_> {
         batch: Option<&mut SignatureBatch>,
     ) -> Result<(), CheckError> {
         let chain = &self.genesis.chain_id;
-        let (key, listed) = match tx.signer() {
+        let key = match tx.signer() {
             Signer::Authority(id) => {
                 let key = self.genesis.authorities.get(id).ok_or_else(|| {
                     Rejection::new(
@@ -64,9 +64,9 @@ impl Rules<'_> {
                         format!("authority {id:?} is not listed in genesis"),
                     )
                 })?;
-                (key.clone(), true)
+                key.clone()
             }
-            Signer::Office(id) => (self.office(id)?.key.clone(), true),
+            Signer::Office(id) => self.office(id)?.key.clone(),
             Signer::Trader(eori) => match self.trader_key(eori, overlay)? {
                 None => {
                     return Err(Rejection::new(
@@ -82,7 +82,7 @@ impl Rules<'_> {
                     )
                     .into())
                 }
-                Some(TraderKey { key: Some(k), .. }) => (k, false),
+                Some(TraderKey { key: Some(k), .. }) => k,
             },
         };
         if let Some(batch) = batch {
@@ -92,22 +92,7 @@ impl Rules<'_> {
         if tx.verify_signature(chain, &key) {
             return Ok(());
         }
-        // A key listed in genesis never changes: a signature that does not verify is wrong for
-        // good. A trader's key changes with the ledger's state, so the refusal names that.
-        let (code, whose) = if listed {
-            ("bad-signature", "the key listed in genesis")
-        } else {
-            ("wrong-party-key", "the trader's current key")
-        };
-        Err(Rejection::new(
-            code,
-            format!(
-                "the {} is not {}'s on this ledger ({whose})",
-                tx.kind(),
-                tx.signer().id()
-            ),
-        )
-        .into())
+        Err(signature_refused(tx).into())
     }
 
     /// The owner of a consignment, if it has one.
@@ -274,4 +259,25 @@ impl Rules<'_> {
         }
         Ok(())
     }
+}
+
+/// The refusal of `tx` when its signature does not verify under its signer's key.
+pub fn signature_refused(tx: &Transaction) -> Rejection {
+    // A key listed in genesis (an authority's, a customs office's) never changes: a signature
+    // that does not verify is wrong for good. A trader's key changes with the ledger's state, so
+    // the refusal names that.
+    let listed = !matches!(tx.signer(), Signer::Trader(_));
+    let (code, whose) = if listed {
+        ("bad-signature", "the key listed in genesis")
+    } else {
+        ("wrong-party-key", "the trader's current key")
+    };
+    Rejection::new(
+        code,
+        format!(
+            "the {} is not {}'s on this ledger ({whose})",
+            tx.kind(),
+            tx.signer().id()
+        ),
+    )
 }
