@@ -101,6 +101,7 @@ pub fn run(
     let mut proof_failures = 0u64;
     let mut window = 1u64;
     let mut height = 1u64;
+    let mut in_flight: Option<(Vec<PendingProof>, Vec<PendingSignatures>)> = None;
     while height <= tip {
         let end = tip.min(height + window - 1);
         let fetched: Vec<Fetched> = (height..=end)
@@ -118,19 +119,28 @@ pub fn run(
                 _ => Vec::new(),
             })
             .collect();
+        // The window's blocks are replayed (one thread: each block's state follows the one
+        // before) while the previous window's proofs and signatures are verified beside it.
         let mut proofs = Vec::new();
         let mut signatures = Vec::new();
         let mut txs_in_window = 0u64;
-        for ((h, f), d) in (height..=end).zip(&fetched).zip(decoded) {
-            txs_in_window += d.len() as u64;
-            replay.block(h, f, d, &mut proofs, &mut signatures)?;
+        let previous = in_flight.take();
+        let (checked, replayed) = rayon::join(
+            || previous.map(|(p, s)| check_window(keys, &genesis.chain_id, p, s)),
+            || -> Result<(), AuditError> {
+                for ((h, f), d) in (height..=end).zip(&fetched).zip(decoded) {
+                    txs_in_window += d.len() as u64;
+                    replay.block(h, f, d, &mut proofs, &mut signatures)?;
+                }
+                Ok(())
+            },
+        );
+        replayed?;
+        if let Some(checked) = checked {
+            proofs_checked += checked.proofs;
+            proof_failures += checked.merge(&mut replay.failures);
         }
-        let bad_signatures = verify_signatures(&genesis.chain_id, signatures);
-        record_signature_failures(&mut replay.failures, bad_signatures);
-        let failed = verify_proofs(keys, &proofs);
-        proofs_checked += proofs.len() as u64;
-        proof_failures += failed.len() as u64;
-        replay.failures.extend(failed);
+        in_flight = Some((proofs, signatures));
         progress(&Progress {
             height: end,
             tip,
@@ -143,6 +153,19 @@ pub fn run(
         let per_block = (txs_in_window / (end - height + 1)).max(1);
         window = (WINDOW_TXS / per_block).clamp(1, (window * 4).min(1024));
         height = end + 1;
+    }
+    if let Some((p, s)) = in_flight.take() {
+        let checked = check_window(keys, &genesis.chain_id, p, s);
+        proofs_checked += checked.proofs;
+        proof_failures += checked.merge(&mut replay.failures);
+        progress(&Progress {
+            height: tip,
+            tip,
+            transactions: replay.transactions,
+            proofs: proofs_checked,
+            failures: replay.failures.len() as u64,
+            elapsed: start.elapsed(),
+        });
     }
     for (h, named) in std::mem::take(&mut replay.awaiting) {
         replay.fail(Failure::block(

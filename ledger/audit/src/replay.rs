@@ -396,9 +396,46 @@ pub(crate) fn verify_signatures(chain: &Hash, pending: Vec<PendingSignatures>) -
         .collect()
 }
 
+/// What verifying one window's proofs and signatures found.
+pub(crate) struct Checked {
+    /// Proofs verified.
+    pub(crate) proofs: u64,
+    proof_failures: Vec<Failure>,
+    signature_failures: Vec<Failure>,
+}
+
+impl Checked {
+    /// Adds the failures to `failures` (each signature failure in place of the rule failures of
+    /// its transaction); answers the number of proof failures.
+    pub(crate) fn merge(self, failures: &mut Vec<Failure>) -> u64 {
+        record_signature_failures(failures, self.signature_failures);
+        let n = self.proof_failures.len() as u64;
+        failures.extend(self.proof_failures);
+        n
+    }
+}
+
+/// Verifies one window's queued proofs and signatures.
+pub(crate) fn check_window(
+    keys: &VerifierKeys,
+    chain: &Hash,
+    proofs: Vec<PendingProof>,
+    signatures: Vec<PendingSignatures>,
+) -> Checked {
+    let (signature_failures, proof_failures) = rayon::join(
+        || verify_signatures(chain, signatures),
+        || verify_proofs(keys, &proofs),
+    );
+    Checked {
+        proofs: proofs.len() as u64,
+        proof_failures,
+        signature_failures,
+    }
+}
+
 /// Puts each signature failure in place of the rule failures of its transaction: the ledger's
 /// rules refuse a transaction at its signature before any other rule.
-pub(crate) fn record_signature_failures(failures: &mut Vec<Failure>, bad: Vec<Failure>) {
+fn record_signature_failures(failures: &mut Vec<Failure>, bad: Vec<Failure>) {
     for f in bad {
         failures
             .retain(|g| !(g.height == f.height && g.index == f.index && g.check == Check::Rule));

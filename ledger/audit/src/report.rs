@@ -189,7 +189,8 @@ pub struct Report {
 /// Progress, reported after each group of blocks.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
-    /// Last height checked.
+    /// Last height replayed (the proofs and signatures of the last group of blocks are verified
+    /// while the next group is replayed: `proofs` counts those verified so far).
     pub height: u64,
     /// The tip being audited up to.
     pub tip: u64,
