@@ -221,9 +221,10 @@ pub(crate) fn prove<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
 
 /// The assignment of a synthesized circuit and its QAP witness `h`.
 struct Synthesized {
-    /// The instance assignment, the constant one first.
-    inputs: Vec<Fr>,
-    witness: Vec<Fr>,
+    /// The full assignment: the instance (the constant one first), then the witness.
+    z: Vec<Fr>,
+    /// Instance variables in `z`, the constant one included.
+    num_instance: usize,
     h: Vec<Fr>,
 }
 
@@ -244,14 +245,15 @@ fn synthesize<C: ConstraintSynthesizer<Fr>>(
     circuit.generate_constraints(cs.clone())?;
     cs.finalize();
     let system = cs.into_inner().ok_or(SynthesisError::MissingCS)?;
-    let inputs = system.instance_assignment()?.to_vec();
-    let witness = system.witness_assignment()?.to_vec();
+    let (inputs, witness) = (system.instance_assignment()?, system.witness_assignment()?);
+    let num_instance = inputs.len();
+    let z = [inputs, witness].concat();
     let h = match known {
         Some(shape) => {
-            if (inputs.len(), witness.len()) != (shape.num_instance, shape.num_witness) {
+            if (num_instance, z.len() - num_instance) != (shape.num_instance, shape.num_witness) {
                 return Err(SynthesisError::Unsatisfiable);
             }
-            shape.witness_map(&[inputs.as_slice(), &witness].concat())?
+            shape.witness_map(&z)?
         }
         None => {
             let made = Shape::of(&system)?;
@@ -263,7 +265,7 @@ fn synthesize<C: ConstraintSynthesizer<Fr>>(
             h
         }
     };
-    Ok(Synthesized { inputs, witness, h })
+    Ok(Synthesized { z, num_instance, h })
 }
 
 /// The proof of `circuit` under `pk` with randomness `r` and `s`: ark-groth16's
@@ -277,9 +279,10 @@ pub(crate) fn prove_with<C: ConstraintSynthesizer<Fr>>(
     r: Fr,
     s: Fr,
 ) -> Result<Proof<Bls12_381>, SynthesisError> {
-    let Synthesized { inputs, witness, h } = synthesize(shape, circuit)?;
-    let witness = witness.as_slice();
-    let assignment: Vec<Fr> = inputs[1..].iter().chain(witness).copied().collect();
+    let Synthesized { z, num_instance, h } = synthesize(shape, circuit)?;
+    let witness = &z[num_instance..];
+    // Every variable after the constant one: the instance, then the witness.
+    let assignment = &z[1..];
 
     // C's parts: h(x)t(x)/δ and the witness part of the combination over L.
     let h_acc = queries.g1(&queries.h, |t| &t.h, &h);
@@ -288,7 +291,7 @@ pub(crate) fn prove_with<C: ConstraintSynthesizer<Fr>>(
     // A = α + Σ a_i(x) + rδ.
     let mut g_a = pk.delta_g1 * r;
     g_a += pk.a_query[0];
-    g_a += queries.g1(&queries.a, |t| &t.a, &assignment);
+    g_a += queries.g1(&queries.a, |t| &t.a, assignment);
     g_a += pk.vk.alpha_g1;
 
     // B in G1 (needed for C when r ≠ 0) and in G2: β + Σ b_i(x) + sδ.
@@ -297,13 +300,13 @@ pub(crate) fn prove_with<C: ConstraintSynthesizer<Fr>>(
     } else {
         let mut b = pk.delta_g1 * s;
         b += pk.b_g1_query[0];
-        b += queries.g1(&queries.b_g1, |t| &t.b_g1, &assignment);
+        b += queries.g1(&queries.b_g1, |t| &t.b_g1, assignment);
         b += pk.beta_g1;
         b
     };
     let mut g2_b = pk.vk.delta_g2 * s;
     g2_b += pk.b_g2_query[0];
-    g2_b += queries.b_g2(&assignment);
+    g2_b += queries.b_g2(assignment);
     g2_b += pk.vk.beta_g2;
 
     // C = sA + rB₁ − rsδ + L + H.
@@ -405,11 +408,14 @@ mod tests {
             let first = synthesize(&shape, make()).unwrap();
             let kept = shape.get().expect("the first synthesis keeps the shape");
             let again = synthesize(&shape, make()).unwrap();
-            assert_eq!(first.inputs, again.inputs, "{name}");
-            assert_eq!(first.witness, again.witness, "{name}");
+            assert_eq!(first.z, again.z, "{name}");
+            assert_eq!(first.num_instance, again.num_instance, "{name}");
             assert_eq!(first.h, again.h, "{name}");
             // A full assignment of the wrong length is refused, not mapped.
-            assert!(kept.witness_map(&again.witness).is_err(), "{name}");
+            assert!(
+                kept.witness_map(&again.z[again.num_instance..]).is_err(),
+                "{name}"
+            );
         }
         check("aeo-status", circuit);
         check("invoice-value:4", || {
