@@ -12,7 +12,9 @@
 //! each waiting for its transaction to be included. Start-up, the root and the registration, and
 //! a warm-up until every validator has proposed a finalized block (reported on its own) are
 //! outside the measured time. Each cluster size has one development genesis (its proofs are
-//! bound to its chain id) and fresh databases every iteration.
+//! bound to its chain id) and fresh databases every iteration. `ZKCUSTOMS_LEDGER_BENCH_TXS`
+//! changes the number of proof transactions of an iteration (96 by default),
+//! `ZKCUSTOMS_LEDGER_BENCH_VALIDATORS` the cluster sizes (`1,4` by default).
 
 // criterion_group! and criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
@@ -41,8 +43,9 @@ use zkcustoms_ledger_types::{crypto, genesis::Genesis};
 use zkcustoms_prover::{prove, Statement};
 use zkcustoms_verifier::ProofEnvelope;
 
-/// Proof transactions per measured iteration.
-const TXS: usize = 96;
+/// Proof transactions per measured iteration (unless `ZKCUSTOMS_LEDGER_BENCH_TXS` says
+/// otherwise).
+const DEFAULT_TXS: usize = 96;
 /// Client threads submitting at once.
 const CLIENTS: usize = 32;
 
@@ -73,14 +76,14 @@ fn ucr(i: usize) -> String {
     format!("BENCH-UCR-{i}")
 }
 
-/// `TXS` aeo-status proofs of the example certificate on the ledger `chain`, proof `i` for
+/// `txs` aeo-status proofs of the example certificate on the ledger `chain`, proof `i` for
 /// consignment [`ucr`]`(i)`.
-fn proofs(keys: &zkcustoms_benches::DevKeys, chain: &Hash) -> Vec<ProofEnvelope> {
+fn proofs(keys: &zkcustoms_benches::DevKeys, chain: &Hash, txs: usize) -> Vec<ProofEnvelope> {
     let c = &keys.circuits[0];
     let Statement::AeoStatus { public, private } = &c.statement else {
         unreachable!("aeo-status key set")
     };
-    (0..TXS)
+    (0..txs)
         .into_par_iter()
         .map(|i| {
             let mut public = public.clone();
@@ -203,18 +206,39 @@ fn token(dev: &DevGenesis, role: &str) -> String {
         .unwrap()
 }
 
+/// The cluster sizes measured: 1 and 4 validators, or those `ZKCUSTOMS_LEDGER_BENCH_VALIDATORS`
+/// lists (comma-separated).
+fn cluster_sizes() -> Vec<usize> {
+    std::env::var("ZKCUSTOMS_LEDGER_BENCH_VALIDATORS").map_or(vec![1, 4], |v| {
+        v.split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("ZKCUSTOMS_LEDGER_BENCH_VALIDATORS: numbers of validators, e.g. 1,4")
+            })
+            .collect()
+    })
+}
+
 fn bench_ledger(c: &mut Criterion) {
     // The nodes log at `warn` to `node.log` in their data directories; `BENCH_LOG=info` (an
     // env-filter) says more, and `BENCH_KEEP_LOGS=DIR` keeps the logs.
     let keys = dev_keys(&[CircuitId::AeoStatusV1]).expect("dev keys");
+    let n: usize = std::env::var("ZKCUSTOMS_LEDGER_BENCH_TXS")
+        .ok()
+        .map(|v| {
+            v.parse()
+                .expect("ZKCUSTOMS_LEDGER_BENCH_TXS: a number of transactions")
+        })
+        .unwrap_or(DEFAULT_TXS);
     let work = tempfile::tempdir().unwrap();
     let mut runs = 0u32;
     let mut report = Vec::new();
 
     let mut group = c.benchmark_group("ledger");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(TXS as u64));
-    for validators in [1usize, 4] {
+    group.throughput(Throughput::Elements(n as u64));
+    for validators in cluster_sizes() {
         let dev = write_dev(&DevGenesisOptions {
             out: work.path().join(format!("genesis-{validators}")),
             keys: keys.dir.path().to_owned(),
@@ -232,8 +256,8 @@ fn bench_ledger(c: &mut Criterion) {
         })
         .unwrap();
         let chain = Genesis::load(&dev.genesis).unwrap().chain_id;
-        eprintln!("making {TXS} aeo-status proofs for the {validators}-validator ledger...");
-        let txs: Vec<Transaction> = proofs(&keys, &chain)
+        eprintln!("making {n} aeo-status proofs for the {validators}-validator ledger...");
+        let txs: Vec<Transaction> = proofs(&keys, &chain, n)
             .into_par_iter()
             .enumerate()
             .map(|(i, envelope)| trader().proof(&chain, &ucr(i), envelope))
@@ -241,7 +265,7 @@ fn bench_ledger(c: &mut Criterion) {
         let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
         let warm_ups = Mutex::new(Vec::<(Duration, usize)>::new());
         group.bench_function(
-            format!("finalize {TXS} aeo-status proof txs, {validators} validator(s)"),
+            format!("finalize {n} aeo-status proof txs, {validators} validator(s)"),
             |b| {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
@@ -350,7 +374,7 @@ fn run_once(
     warm_ups.lock().unwrap().push(warm);
     let start = Instant::now();
     std::thread::scope(|s| {
-        for (k, chunk) in txs.chunks(TXS.div_ceil(CLIENTS)).enumerate() {
+        for (k, chunk) in txs.chunks(txs.len().div_ceil(CLIENTS)).enumerate() {
             let client = Client::new(&nodes[k % nodes.len()].url, &trader_token);
             let latencies = latencies.clone();
             s.spawn(move || {

@@ -122,10 +122,7 @@ impl Replay<'_> {
         self.block_rules(height, h);
 
         // Transactions, in order, against the replayed state.
-        let rules = Rules {
-            genesis: self.genesis,
-            store: &self.store,
-        };
+        let rules = Rules::new(self.genesis, &self.store);
         let mut overlay = Overlay::default();
         let mut queued = PendingSignatures {
             height,

@@ -6,7 +6,8 @@
 //! ([`store`], one typed schema per column family) in one synced batch. Certificates are checked
 //! offline against the genesis validators ([`finality`]); single transactions are proven to be
 //! in the ledger with inclusion proofs ([`inclusion`]); what the API and explorer read goes
-//! through [`queries`], so nothing above this crate knows the database's layout.
+//! through [`queries`], so nothing above this crate knows the database's layout. A node
+//! verifies each proof and each signature once ([`verdicts`]).
 //!
 //! With the `test-utils` feature, [`testing`] builds certified ledgers without consensus for tests
 //! and benchmarks; it is not part of a production build.
@@ -21,3 +22,4 @@ pub mod schema;
 pub mod store;
 #[cfg(feature = "test-utils")]
 pub mod testing;
+pub mod verdicts;

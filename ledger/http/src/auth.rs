@@ -83,10 +83,7 @@ fn party_key(state: &ApiState, id: &str) -> Result<Option<(Party, PublicKey)>, S
     let Ok(eori) = Eori::parse(id) else {
         return Ok(None);
     };
-    let rules = Rules {
-        genesis: g,
-        store: state.chain.store(),
-    };
+    let rules = Rules::new(g, state.chain.store());
     Ok(rules
         .active_trader_key(&eori, &Overlay::default())?
         .map(|k| (Party::Trader(eori), k)))

@@ -153,10 +153,7 @@ async fn writer(state: &ApiState, party: Party, ucr: &Ucr, what: &str) -> Result
     };
     let (chain, ucr, who) = (state.chain.clone(), ucr.clone(), trader.clone());
     let may = blocking(move || {
-        let rules = Rules {
-            genesis: chain.genesis(),
-            store: chain.store(),
-        };
+        let rules = Rules::new(chain.genesis(), chain.store());
         rules.may_write(&ucr, &who, &Overlay::default())
     })
     .await?

@@ -496,10 +496,7 @@ async fn records(
     if let Caller::Party(Party::Trader(trader)) = &who.0 {
         let (chain, ucr, trader) = (state.chain.clone(), ucr.clone(), trader.clone());
         let may = blocking(move || {
-            let rules = Rules {
-                genesis: chain.genesis(),
-                store: chain.store(),
-            };
+            let rules = Rules::new(chain.genesis(), chain.store());
             rules.may_write(&ucr, &trader, &Overlay::default())
         })
         .await??;

@@ -2,7 +2,8 @@
 //! party's own key (HTTP message signatures, RFC 9421) instead of a node's role token, accepted
 //! by every validator of the network and refused when expired, replayed, over a changed body, by
 //! an unknown key or for another party's write; transactions signed for another ledger refused;
-//! records of a consignment for its owner, not for another trader; documents for parties only.
+//! records of a consignment for its owner, not for another trader; documents for parties only;
+//! a signature verified once per node, for its key only.
 //!
 //! Two validators' cores share one genesis (consensus does not run here: [`Net::seal`] has each
 //! node propose and finalize a block of the same transactions).
@@ -13,7 +14,7 @@ use axum::Router;
 use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;
-use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
+use zkcustoms_ledger_core::chain::{Chain, MempoolLimits, TxStatus};
 use zkcustoms_ledger_core::store::Store;
 use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
@@ -358,5 +359,56 @@ async fn documents_are_for_parties_not_role_tokens() {
         &b,
         StatusCode::SERVICE_UNAVAILABLE,
         "documents-unavailable",
+    );
+}
+
+/// A node verifies a transaction's signature once: the check entering the mempool reuses the
+/// admission's verdict. The verdict holds for the key it was verified against only: once the
+/// office's rotation of the owner's key is final (in a block another validator could have built
+/// without the pending transaction), the transaction signed with the old key is refused.
+#[test]
+fn a_remembered_signature_holds_for_its_key_only() {
+    let net = net();
+    let c = net.genesis.chain_id;
+    let a = &net.nodes[0];
+    let pending = net
+        .owner
+        .anchor(&c, UCR, "invoice", sha256(b"invoice v2"), "vault://2", 2);
+    let before = a.chain.signature_verdicts_reused();
+    let hash = a
+        .chain
+        .submit(pending)
+        .expect("admitted under the owner's key");
+    assert!(
+        a.chain.signature_verdicts_reused() > before,
+        "the check entering the mempool reuses the admission's verdict"
+    );
+    assert!(matches!(a.chain.status(&hash), Ok(TxStatus::Pending)));
+
+    // The rotation, in a block another validator could have built without the pending anchor,
+    // validated in full and finalized.
+    let new_key = crypto::generate();
+    let rotation = net
+        .owner
+        .rotation(&c, OFFICE, &net.office, 2, crypto::public_of(&new_key));
+    let (height, parent) = a.chain.tip();
+    let block = a
+        .chain
+        .forge_block(parent, vec![rotation])
+        .unwrap()
+        .expect("a block");
+    a.chain.validate(parent, &block).expect("a valid block");
+    let reused = a.chain.signature_verdicts_reused();
+    a.chain
+        .finalize(block.hash(), height + 1, Vec::new())
+        .unwrap();
+    match a.chain.status(&hash) {
+        Ok(TxStatus::Rejected(r)) => assert_eq!(r.code, "wrong-party-key", "{r:?}"),
+        other => panic!("the anchor signed with the replaced key is still {other:?}"),
+    }
+    assert_eq!(
+        a.chain.signature_verdicts_reused(),
+        reused,
+        "the old key's verdict is not the new key's"
     );
 }

@@ -157,6 +157,20 @@ impl Block {
 
     /// Decodes a block, validating every transaction and the header's commitment to them.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, BlockError> {
+        Self::from_bytes_reusing(bytes, |_| None)
+    }
+
+    /// [`Block::from_bytes`], taking each transaction that `known` returns for the SHA-256 of
+    /// its bytes (its [`Transaction::hash`]) instead of decoding it again: a node that already
+    /// holds a block's transactions, decoded and checked, skips decoding their proof points
+    /// (square roots and subgroup checks). `known` must answer only a transaction whose
+    /// canonical bytes hash to the hash asked for; then the bytes in the block are its bytes,
+    /// and the block is the one `from_bytes` returns. The encoding and the commitment are
+    /// checked in full either way.
+    pub fn from_bytes_reusing(
+        bytes: &[u8],
+        known: impl Fn(&Hash) -> Option<Transaction>,
+    ) -> Result<Self, BlockError> {
         let mut r = Reader::new(bytes);
         let header = BlockHeader::read(&mut r)?;
         if header.tx_count > MAX_BLOCK_TXS {
@@ -166,10 +180,12 @@ impl Block {
         let mut txs = Vec::with_capacity(header.tx_count as usize);
         for index in 0..header.tx_count as usize {
             let raw = r.bytes("transaction", MAX_TX_BYTES)?;
-            txs.push(
-                Transaction::from_bytes(raw)
+            let tx = match known(&sha256(raw)) {
+                Some(tx) => tx,
+                None => Transaction::from_bytes(raw)
                     .map_err(|error| BlockError::Transaction { index, error })?,
-            );
+            };
+            txs.push(tx);
             leaves.push(raw.to_vec());
         }
         r.finish()?;
@@ -317,6 +333,29 @@ mod tests {
         );
         let empty = Block::new(1, [0; 32], 0, [0; 32], vec![]);
         assert_eq!(Block::from_bytes(&empty.to_bytes()).unwrap(), empty);
+    }
+
+    /// A block decoded with some of its transactions known is the block decoded in full; each
+    /// transaction is looked up by its hash, and the commitment is checked all the same.
+    #[test]
+    fn known_transactions_are_reused_by_their_hash() {
+        let b = sample();
+        let known: std::collections::HashMap<Hash, Transaction> =
+            [(b.txs[1].hash(), b.txs[1].clone())].into();
+        let asked = std::cell::RefCell::new(Vec::new());
+        let lookup = |h: &Hash| {
+            asked.borrow_mut().push(*h);
+            known.get(h).cloned()
+        };
+        assert_eq!(Block::from_bytes_reusing(&b.to_bytes(), lookup).unwrap(), b);
+        let hashes: Vec<Hash> = b.txs.iter().map(Transaction::hash).collect();
+        assert_eq!(*asked.borrow(), hashes);
+        let mut forged = b.clone();
+        forged.txs.swap(1, 2);
+        assert_eq!(
+            Block::from_bytes_reusing(&forged.to_bytes(), |h| known.get(h).cloned()),
+            Err(BlockError::Commitment("transaction root"))
+        );
     }
 
     #[test]

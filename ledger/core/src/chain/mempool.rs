@@ -243,6 +243,13 @@ impl Chain {
         Ok(self.included(hash)?.unwrap_or(TxStatus::Unknown))
     }
 
+    /// A transaction waiting in the mempool, by its hash (decoded, its rules, signature and
+    /// proof checked on admission).
+    pub fn pending_tx(&self, hash: &Hash) -> Option<Transaction> {
+        let pool = self.pool.lock().expect("pool lock");
+        pool.txs.get(hash).map(|e| e.tx.clone())
+    }
+
     /// The status of a finalized transaction (its block's header only is read).
     pub(super) fn included(&self, hash: &Hash) -> Result<Option<TxStatus>, StoreError> {
         let Some(location) = self.store.get::<Transactions>(hash)? else {

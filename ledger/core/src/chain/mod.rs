@@ -18,12 +18,11 @@ use zkcustoms_ledger_types::tx::{Hash, Transaction};
 mod arrivals;
 mod blocks;
 mod mempool;
-mod verified;
 
+use crate::verdicts::Verified;
+pub use crate::verdicts::DEFAULT_CAPACITY as VERDICT_CACHE;
 use arrivals::Arrivals;
 pub use arrivals::MAX_BATCH as ARRIVAL_BATCH;
-use verified::Verified;
-pub use verified::DEFAULT_CAPACITY as VERDICT_CACHE;
 
 pub use blocks::BlockError;
 use tokio::sync::{watch, Notify};
@@ -162,6 +161,9 @@ pub struct Chain {
     gossip: Mutex<Option<futures::channel::mpsc::UnboundedSender<Transaction>>>,
     /// Transactions whose proofs this node has verified (each proof verified once per node).
     verified: Verified,
+    /// Transaction signatures this node has verified, by [`crate::verdicts::signature_digest`]
+    /// (each signature verified once per node and key).
+    signatures: Verified,
     /// Proofs arriving at the same time, verified together.
     arrivals: Arrivals,
     /// Counters for `/metrics`.
@@ -264,6 +266,7 @@ impl Chain {
             clock: Box::new(now_ms),
             gossip: Mutex::new(None),
             verified: Verified::new(VERDICT_CACHE),
+            signatures: Verified::new(VERDICT_CACHE),
             arrivals: Arrivals::default(),
             metrics,
         })
@@ -323,10 +326,14 @@ impl Chain {
         self.new_tx.notified().await
     }
 
+    /// Signature checks answered from this node's remembered verdicts instead of verified again
+    /// ([`crate::verdicts`]).
+    pub fn signature_verdicts_reused(&self) -> u64 {
+        self.signatures.hits()
+    }
+
+    /// The rules, with this node's signature verdicts.
     fn rules(&self) -> Rules<'_> {
-        Rules {
-            genesis: &self.genesis,
-            store: &self.store,
-        }
+        Rules::new(&self.genesis, &self.store).remembering_signatures(&self.signatures)
     }
 }

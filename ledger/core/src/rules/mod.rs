@@ -21,6 +21,7 @@ pub use parties::signature_refused;
 pub use proofs::INVOICE_DOC_TYPE;
 
 use crate::store::{documents_prefix, Documents, Examinations, Store, StoreError, Transactions};
+use crate::verdicts::Verified;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use zkcustoms_circuits::field::fr_to_be_bytes;
 use zkcustoms_circuits::Fr;
@@ -276,6 +277,9 @@ pub struct Rules<'a> {
     pub genesis: &'a Genesis,
     /// The finalized state.
     pub store: &'a Store,
+    /// Signatures verified before, skipped when met again; a signature verified here is
+    /// remembered (`None`: every signature is verified, as the audit does).
+    pub signatures: Option<&'a Verified>,
 }
 
 /// Where a rule check fails: a rejection, or the store failing.
@@ -289,7 +293,25 @@ pub enum CheckError {
     Store(#[from] StoreError),
 }
 
-impl Rules<'_> {
+impl<'a> Rules<'a> {
+    /// The rules of the ledger of `genesis` over `store`, verifying every signature.
+    pub fn new(genesis: &'a Genesis, store: &'a Store) -> Self {
+        Self {
+            genesis,
+            store,
+            signatures: None,
+        }
+    }
+
+    /// These rules, skipping the signatures remembered in `verdicts` and remembering those
+    /// they verify ([`crate::verdicts`]).
+    pub fn remembering_signatures(self, verdicts: &'a Verified) -> Self {
+        Self {
+            signatures: Some(verdicts),
+            ..self
+        }
+    }
+
     /// Checks a transaction against the finalized state plus an overlay, at a block time: not a
     /// duplicate, signed by its signer's current key on this ledger, and within the rules of its
     /// kind. Proofs are not verified here.
@@ -332,7 +354,7 @@ impl Rules<'_> {
             )
             .into());
         }
-        self.check_signer(tx, overlay, batch)?;
+        self.check_signer(tx, &hash, overlay, batch)?;
         match tx {
             Transaction::PublishRoot(t) => self.check_publish_root(t, overlay),
             Transaction::AnchorDocument(t) => {

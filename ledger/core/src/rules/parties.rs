@@ -4,9 +4,10 @@
 
 use super::{CheckError, Overlay, Rejection, Rules, SignatureBatch, TraderKey};
 use crate::store::{trader_keys_prefix, Delegations, Owners, StoreError, TraderKeys};
+use crate::verdicts::signature_digest;
 use zkcustoms_ledger_types::crypto::PublicKey;
 use zkcustoms_ledger_types::genesis::Office;
-use zkcustoms_ledger_types::tx::{Delegate, Eori, Signer, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{Delegate, Eori, Hash, Signer, Transaction, Ucr};
 
 impl Rules<'_> {
     /// The current key entry of a trader (`None` when never registered).
@@ -52,6 +53,7 @@ impl Rules<'_> {
     pub(super) fn check_signer(
         &self,
         tx: &Transaction,
+        hash: &Hash,
         overlay: &Overlay,
         batch: Option<&mut SignatureBatch>,
     ) -> Result<(), CheckError> {
@@ -85,11 +87,23 @@ impl Rules<'_> {
                 Some(TraderKey { key: Some(k), .. }) => k,
             },
         };
+        // A signature of these very bytes verified against this key before holds again.
+        let remembered = self
+            .signatures
+            .map(|verdicts| (verdicts, signature_digest(hash, &key)));
+        if let Some((verdicts, digest)) = &remembered {
+            if verdicts.contains(digest) {
+                return Ok(());
+            }
+        }
         if let Some(batch) = batch {
             batch.add(tx, chain, &key);
             return Ok(());
         }
         if tx.verify_signature(chain, &key) {
+            if let Some((verdicts, digest)) = remembered {
+                verdicts.insert(digest);
+            }
             return Ok(());
         }
         Err(signature_refused(tx).into())

@@ -241,7 +241,10 @@ pub fn start_validator<E, S, R, B>(
         .shared(true)
         .spawn(move |_| async move {
             while let Ok((peer, msg)) = blocks_rx.recv().await {
-                match BlocksMessage::decode(msg.as_ref()) {
+                // Transactions this validator holds in its mempool (decoded, their proofs
+                // and signatures checked) are not decoded again.
+                let known = |hash: &Hash| blocks_shared.chain.pending_tx(hash);
+                match BlocksMessage::decode_reusing(msg.as_ref(), known) {
                     Ok(BlocksMessage::Block(block, size)) => {
                         let hash = block.hash();
                         blocks_shared

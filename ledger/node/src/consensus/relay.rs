@@ -84,14 +84,24 @@ pub enum Malformed {
 impl BlocksMessage {
     /// Decodes a message with full validation, its size checked before anything is read.
     pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
+        Self::decode_reusing(bytes, |_| None)
+    }
+
+    /// [`BlocksMessage::decode`], a block's transactions that `known` holds (by hash) taken from
+    /// there rather than decoded again ([`Block::from_bytes_reusing`]).
+    pub fn decode_reusing(
+        bytes: &[u8],
+        known: impl Fn(&Hash) -> Option<Transaction>,
+    ) -> Result<Self, Malformed> {
         if bytes.len() > MAX_MESSAGE as usize {
             return Err(Malformed::TooLarge(bytes.len()));
         }
         match bytes.split_first() {
             None => Err(Malformed::Empty),
-            Some((&BLOCK_TAG, rest)) => {
-                Ok(BlocksMessage::Block(Block::from_bytes(rest)?, rest.len()))
-            }
+            Some((&BLOCK_TAG, rest)) => Ok(BlocksMessage::Block(
+                Block::from_bytes_reusing(rest, known)?,
+                rest.len(),
+            )),
             Some((&BLOCK_REQUEST_TAG, rest)) => {
                 let hash: Hash = rest
                     .try_into()
