@@ -94,8 +94,13 @@ test: deps snarkjs browser
 	@TMPDIR="$(TEST_TMP)" $(LINTED_BUILD) $(CARGO) test --profile test --workspace; status=$$?; \
 	  rm -rf "$(TEST_TMP)"; exit $$status
 
+# Every benchmark in one run, then one table of their figures, each beside its anchor measured in
+# the same run, with the ratio and its target (`$(CARGO_TARGET_DIR)/bench-table.md`).
+BENCH_TABLE = $(CARGO) run --release --quiet -p zkcustoms-benches --bin bench-table --
 bench: build
-	$(CARGO) bench -p zkcustoms-benches
+	$(BENCH_TABLE) start
+	CRITERION_HOME="$(abspath $(CARGO_TARGET_DIR))/criterion" $(CARGO) bench -p zkcustoms-benches
+	$(BENCH_TABLE)
 
 # Fuzzing needs a nightly toolchain and cargo-fuzz; installs them when they are missing.
 fuzz-deps: deps

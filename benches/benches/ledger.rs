@@ -293,17 +293,16 @@ fn bench_ledger(c: &mut Criterion) {
                 last.1,
             ));
         }
-        let mut l = latencies.lock().unwrap().clone();
-        l.sort();
-        if !l.is_empty() {
-            let pct = |p: f64| l[((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1];
+        let l = latencies.lock().unwrap().clone();
+        let case = format!("{validators} validator(s)");
+        if let Some(p) = zkcustoms_benches::table::record_latencies("ledger", &case, &l) {
             report.push(format!(
-                "{validators} validator(s): submission to finalization over {} proof txs \
-                 ({CLIENTS} clients): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                "{case}: submission to finalization over {} proof txs ({CLIENTS} clients): p50 \
+                 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
                 l.len(),
-                pct(0.50).as_secs_f64() * 1e3,
-                pct(0.99).as_secs_f64() * 1e3,
-                l.last().unwrap().as_secs_f64() * 1e3,
+                p.p50,
+                p.p99,
+                p.max,
             ));
         }
     }

@@ -137,17 +137,16 @@ fn bench_prover_service(c: &mut Criterion) {
                 })
             },
         );
-        let mut l = latencies.into_inner().unwrap();
-        l.sort();
-        if !l.is_empty() {
-            let pct = |p: f64| l[((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1];
+        let l = latencies.into_inner().unwrap();
+        let case = format!("{clients} clients, {workers} workers");
+        if let Some(p) = zkcustoms_benches::table::record_latencies("prover_service", &case, &l) {
             eprintln!(
-                "{clients} clients, {workers} workers: request to envelope over {} requests: \
-                 p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+                "{case}: request to envelope over {} requests: p50 {:.0} ms, p99 {:.0} ms, max \
+                 {:.0} ms",
                 l.len(),
-                pct(0.50).as_secs_f64() * 1e3,
-                pct(0.99).as_secs_f64() * 1e3,
-                l.last().unwrap().as_secs_f64() * 1e3,
+                p.p50,
+                p.p99,
+                p.max,
             );
         }
     }

@@ -95,10 +95,20 @@ fn bench(c: &mut Criterion) {
     for (i, (name, gadget)) in gadgets.into_iter().enumerate() {
         group.bench_function(format!("prove, {name}"), |b| {
             let pk = keys[i].get_or_init(|| {
+                let (total, block) = (constraints(gadget), per_block(gadget));
                 eprintln!(
-                    "{name}: {} constraints in invoice-value/v1 (4 lines), {} per SHA-256 block",
-                    constraints(gadget),
-                    per_block(gadget)
+                    "{name}: {total} constraints in invoice-value/v1 (4 lines), {block} per \
+                     SHA-256 block"
+                );
+                zkcustoms_benches::table::record(
+                    "sha256",
+                    &[
+                        (format!("{name}/constraints per block"), block as f64),
+                        (
+                            format!("{name}/invoice-value 4 lines constraints"),
+                            total as f64,
+                        ),
+                    ],
                 );
                 Groth16::<Bls12_381>::circuit_specific_setup(circuit(gadget), &mut rng())
                     .unwrap()

@@ -2,6 +2,8 @@
 //! loaded back the way the prover and verifier load them, with the example statement of each
 //! circuit, and a fixed-seed RNG so that every run measures the same work.
 
+pub mod table;
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::path::{Path, PathBuf};
