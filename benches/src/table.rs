@@ -153,22 +153,17 @@ pub fn record_latencies(bench: &str, case: &str, latencies: &[Duration]) -> Opti
 }
 
 fn read_figures(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, f64>, TableError> {
-    let malformed = |what: &str| TableError::Malformed {
-        path: path.to_owned(),
-        what: what.to_owned(),
-    };
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| malformed(&format!("not JSON: {e}")))?;
+    let value = parse_json(path, bytes)?;
     let object = value
         .as_object()
-        .ok_or_else(|| malformed("not an object of figures"))?;
+        .ok_or_else(|| malformed(path, "not an object of figures"))?;
     object
         .iter()
         .map(|(k, v)| {
             v.as_f64()
                 .filter(|v| v.is_finite())
                 .map(|v| (k.clone(), v))
-                .ok_or_else(|| malformed(&format!("figure {k:?} is not a finite number")))
+                .ok_or_else(|| malformed(path, format!("figure {k:?} is not a finite number")))
         })
         .collect()
 }
@@ -292,22 +287,26 @@ impl Run {
     }
 }
 
-fn read_json(path: &Path) -> Result<Value, TableError> {
-    let bytes = fs::read(path).map_err(io_error(path))?;
-    serde_json::from_slice(&bytes).map_err(|e| TableError::Malformed {
+fn malformed(path: &Path, what: impl Into<String>) -> TableError {
+    TableError::Malformed {
         path: path.to_owned(),
-        what: format!("not JSON: {e}"),
-    })
+        what: what.into(),
+    }
+}
+
+fn parse_json(path: &Path, bytes: &[u8]) -> Result<Value, TableError> {
+    serde_json::from_slice(bytes).map_err(|e| malformed(path, format!("not JSON: {e}")))
+}
+
+fn read_json(path: &Path) -> Result<Value, TableError> {
+    parse_json(path, &fs::read(path).map_err(io_error(path))?)
 }
 
 fn read_benchmark(path: &Path) -> Result<(String, Option<u64>), TableError> {
     let v = read_json(path)?;
     let id = v["full_id"]
         .as_str()
-        .ok_or_else(|| TableError::Malformed {
-            path: path.to_owned(),
-            what: "no full_id".into(),
-        })?
+        .ok_or_else(|| malformed(path, "no full_id"))?
         .to_owned();
     let elements = v["throughput"]["Elements"].as_u64();
     Ok((id, elements))
@@ -317,10 +316,7 @@ fn read_median(path: &Path) -> Result<f64, TableError> {
     read_json(path)?["median"]["point_estimate"]
         .as_f64()
         .filter(|m| m.is_finite() && *m > 0.0)
-        .ok_or_else(|| TableError::Malformed {
-            path: path.to_owned(),
-            what: "no positive median.point_estimate".into(),
-        })
+        .ok_or_else(|| malformed(path, "no positive median.point_estimate"))
 }
 
 /// Which benchmark a row reads: an exact criterion id, or one with a variable middle (the
