@@ -157,9 +157,6 @@ async fn submit(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    if !auth::is_signed(&headers) {
-        // Without a signature the token decides before the body is looked at.
-    }
     let body = body.map_err(|e| {
         let status = e.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -172,8 +169,32 @@ async fn submit(
             ApiError::new(StatusCode::BAD_REQUEST, "bad-body", e.body_text())
         }
     })?;
-    let caller = auth::caller(&state, &method, &uri, &headers, &body)?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+    // Authenticating the caller, decoding the transaction (a proof's points are decompressed
+    // and checked to lie in their subgroups) and admitting it are CPU work: they run on the
+    // blocking pool, never on the executor that also runs consensus and the network.
+    let hash = blocking(move || admit(&state, &method, &uri, &headers, &body)).await??;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Submitted {
+            hash,
+            status: TxStatusKind::Pending,
+        }),
+    )
+        .into_response())
+}
+
+/// Authenticates the caller of `POST /v1/transactions` (without a signature, its token decides
+/// before the body is looked at), decodes the transaction, checks that the caller may send it
+/// and submits it to the mempool.
+fn admit(
+    state: &ApiState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Hash, ApiError> {
+    let caller = auth::caller(state, method, uri, headers, body)?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed-json",
@@ -205,28 +226,17 @@ async fn submit(
             ))
         }
     }
-    let chain = state.chain.clone();
-    match blocking(move || chain.submit(tx)).await? {
-        Ok(hash) => Ok((
-            StatusCode::ACCEPTED,
-            Json(Submitted {
-                hash,
-                status: TxStatusKind::Pending,
-            }),
-        )
-            .into_response()),
-        Err(SubmitError::Rejected(r)) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            r.code,
-            r.message,
-        )),
-        Err(e @ SubmitError::Full(_)) => Err(ApiError::new(
+    state.chain.submit(tx).map_err(|e| match e {
+        SubmitError::Rejected(r) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code, r.message)
+        }
+        e @ SubmitError::Full(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "mempool-full",
             e.to_string(),
-        )),
-        Err(e) => Err(ApiError::internal(e)),
-    }
+        ),
+        e => ApiError::internal(e),
+    })
 }
 
 fn parse_hash(s: &str) -> Result<Hash, ApiError> {

@@ -29,6 +29,15 @@ pub const MAX_MESSAGE: u32 = 8 << 20;
 /// same reason: one validator of four cut off for long leaves consensus no margin.
 pub const BLOCK_DURATION: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
+/// Shortest time between two connections with the same peer, for validators on a network
+/// (see `p2p_config` in the crate root): as long as Commonware's recommended handshake rate per
+/// address (one every five seconds) allows, instead of its recommended minute.
+pub const PEER_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Shortest time between two connections with the same peer, for a development cluster on one
+/// machine (loopback addresses).
+pub const LOCAL_PEER_COOLDOWN: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Messages a second each peer may send on a channel (more are dropped): generous for consensus,
 /// whose rate follows the views, and tight for catch-up, which a peer asks for once an interval.
 pub fn quota(channel: u64) -> commonware_runtime::Quota {

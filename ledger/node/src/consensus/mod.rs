@@ -247,6 +247,7 @@ pub fn start_validator<E, S, R, B>(
                 match BlocksMessage::decode_reusing(msg.as_ref(), known) {
                     Ok(BlocksMessage::Block(block, size)) => {
                         let hash = block.hash();
+                        debug!(%peer, height = block.header.height, "received a block");
                         blocks_shared
                             .received
                             .lock()
@@ -255,6 +256,7 @@ pub fn start_validator<E, S, R, B>(
                         blocks_shared.arrivals.send_modify(|n| *n += 1);
                     }
                     Ok(BlocksMessage::Request(hash)) => {
+                        debug!(%peer, block = %hex::encode(&hash[..6]), "asked for a block");
                         match blocks_shared.chain.block_by_hash(&hash) {
                             Ok(Some(block)) => {
                                 blocks_shared.send_block(&block, Recipients::One(peer))
@@ -276,7 +278,9 @@ pub fn start_validator<E, S, R, B>(
     chain.set_gossip(gossip_tx);
     context.child("relay_out").spawn(move |_| async move {
         while let Some(tx) = gossip_rx.next().await {
-            let _ = txs_tx.send(Recipients::All, tx.to_bytes(), false);
+            let hash = tx.hash();
+            let sent = txs_tx.send(Recipients::All, tx.to_bytes(), false);
+            debug!(tx = %hex::encode(&hash[..6]), peers = sent.len(), "relayed a transaction");
         }
     });
     // A peer is blocked for a relayed transaction that does not decode, or that it would have
@@ -317,7 +321,7 @@ pub fn start_validator<E, S, R, B>(
                     .zip(relay_chain.submit_many_from_peer(txs))
                 {
                     match result {
-                        Ok(_) => {}
+                        Ok(h) => debug!(%peer, tx = %hex::encode(&h[..6]), "admitted a relayed transaction"),
                         Err(e) if blame::is_provable_fault(&e) => {
                             warn!(%peer, error = %e, "relayed an invalid transaction: blocked");
                             let _ = relay_blocker.block(peer);
@@ -427,12 +431,14 @@ async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
         }
         return;
     }
-    let deadline = ctx.current() + hold;
+    let start = ctx.current();
+    let deadline = start + hold;
     // A parent still unfinalized by then gets a child even without transactions (before that,
     // its finalization is most likely only being applied).
-    let empty_at = ctx.current() + hold / 3;
+    let empty_at = start + hold / 3;
     let retry = Duration::from_millis(20);
-    let mut asked: Option<SystemTime> = None;
+    // A parent not received is asked for at once: the view began without it.
+    let mut asking = Asking::new(start, Duration::ZERO);
     loop {
         let mut parent_missing = false;
         let unfinalized = parent != chain.tip().1;
@@ -443,10 +449,8 @@ async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
                 // Validate the parent from the blocks received; ask every validator for a block
                 // of its branch that never arrived (this validator may have skipped its view).
                 if let Validation::Missing(m) = try_validate_block(&shared, parent) {
-                    let now = ctx.current();
-                    if asked.is_none_or(|t| now >= t + ASK_AGAIN) {
+                    if asking.ask_now(ctx.current()).is_some() {
                         shared.request_block(&m, Recipients::All);
-                        asked = Some(now);
                     }
                 }
             }
@@ -455,6 +459,12 @@ async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
                     info!(
                         height = block.header.height,
                         txs = block.txs.len(),
+                        parent = %hex::encode(&parent[..6]),
+                        waited_ms = ctx
+                            .current()
+                            .duration_since(start)
+                            .unwrap_or_default()
+                            .as_millis() as u64,
                         "proposed"
                     );
                     let _ = response.send(Digest(block.hash()));
@@ -469,6 +479,15 @@ async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
         }
         let now = ctx.current();
         if now >= deadline || response.is_closed() {
+            debug!(
+                parent = %hex::encode(&parent[..6]),
+                unfinalized,
+                candidates,
+                parent_missing,
+                mempool = chain.mempool_size().0,
+                closed = response.is_closed(),
+                "proposed nothing"
+            );
             return;
         }
         // Wake on a new transaction, soon when the parent is still on its way, when an empty
@@ -510,7 +529,9 @@ async fn verify<E: Clock, S: Sender<PublicKey = PublicKey>>(
     )
     .await;
     match verdict {
-        None => debug!("no block to verify before the deadline"),
+        None => {
+            debug!("no verdict: the block did not arrive in time, or the vote was no longer wanted")
+        }
         Some(v) => debug!(
             verdict = v,
             took_us = ctx

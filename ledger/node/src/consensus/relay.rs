@@ -122,21 +122,27 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
             error!(height = block.header.height, "block too large to send");
             return;
         }
-        let _ = self
+        let sent = self
             .blocks_out
             .lock()
             .expect("sender lock")
             .send(to, msg, true);
+        debug!(
+            height = block.header.height,
+            peers = sent.len(),
+            "sent a block"
+        );
     }
 
     pub(super) fn request_block(&self, hash: &Hash, from: Recipients<PublicKey>) {
         let mut msg = vec![BLOCK_REQUEST_TAG];
         msg.extend_from_slice(hash);
-        let _ = self
+        let sent = self
             .blocks_out
             .lock()
             .expect("sender lock")
             .send(from, msg, false);
+        debug!(block = %hex::encode(&hash[..6]), peers = sent.len(), "asked for a block");
     }
 
     pub(super) fn received(&self, hash: &Hash) -> Option<Block> {
@@ -181,6 +187,51 @@ pub(super) fn try_validate_block<S: Sender<PublicKey = PublicKey>>(
 /// How often a missing block is asked for again.
 pub(super) const ASK_AGAIN: Duration = Duration::from_millis(250);
 
+/// When a missing block is asked for: first `first_after` after the wait began (a block is
+/// normally on its way, the leader having sent it to everyone), then every [`ASK_AGAIN`]. The
+/// schedule is anchored at the start of the wait and at the last request, never at the time it
+/// is looked at, so that waking up for other reasons (other blocks arriving) never postpones a
+/// request.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Asking {
+    start: SystemTime,
+    first_after: Duration,
+    last: Option<SystemTime>,
+    requests: u32,
+}
+
+impl Asking {
+    /// A wait that began at `start`, its first request due `first_after` later.
+    pub(super) fn new(start: SystemTime, first_after: Duration) -> Self {
+        Self {
+            start,
+            first_after,
+            last: None,
+            requests: 0,
+        }
+    }
+
+    /// When the next request is due.
+    pub(super) fn due(&self) -> SystemTime {
+        match self.last {
+            None => self.start + self.first_after,
+            Some(t) => t + ASK_AGAIN,
+        }
+    }
+
+    /// Whether a request is due at `now`; when it is, it counts as made at `now`. Answers the
+    /// number of requests made before this one.
+    pub(super) fn ask_now(&mut self, now: SystemTime) -> Option<u32> {
+        if now < self.due() {
+            return None;
+        }
+        let before = self.requests;
+        self.last = Some(now);
+        self.requests += 1;
+        Some(before)
+    }
+}
+
 /// Waits until `check` gives a verdict, asking for whatever block it finds missing (first from
 /// `first`, then, from the second request on, from every validator) and re-checking as blocks
 /// arrive. `None` when `deadline` passes or `abandon` says the answer is no longer wanted.
@@ -193,8 +244,7 @@ pub(super) async fn obtain<E: Clock, S: Sender<PublicKey = PublicKey>>(
     abandon: impl Fn() -> bool,
 ) -> Option<bool> {
     let mut arrivals = shared.arrivals.subscribe();
-    let mut asked: Option<SystemTime> = None;
-    let mut requests = 0u32;
+    let mut asking = Asking::new(ctx.current(), ASK_AGAIN / 2);
     loop {
         arrivals.borrow_and_update();
         let missing = match check() {
@@ -205,23 +255,15 @@ pub(super) async fn obtain<E: Clock, S: Sender<PublicKey = PublicKey>>(
         if now >= deadline || abandon() {
             return None;
         }
-        // A block is normally on its way (the leader sent it to everyone): ask once it is late,
-        // then again every ASK_AGAIN.
-        let due = asked.map_or(now + ASK_AGAIN / 2, |t| t + ASK_AGAIN);
-        if now >= due {
-            let to = match (&first, requests) {
+        if let Some(before) = asking.ask_now(now) {
+            let to = match (&first, before) {
                 (Some(leader), 0) => Recipients::One(leader.clone()),
                 _ => Recipients::All,
             };
             shared.request_block(&missing, to);
-            requests += 1;
-            asked = Some(now);
         }
-        let wake = asked
-            .map_or(now + ASK_AGAIN / 2, |t| t + ASK_AGAIN)
-            .min(deadline);
         let changed = arrivals.changed();
-        let sleep = ctx.sleep_until(wake);
+        let sleep = ctx.sleep_until(asking.due().min(deadline));
         futures::pin_mut!(changed, sleep);
         futures::future::select(changed, sleep).await;
     }
@@ -236,15 +278,30 @@ pub(super) fn try_validate<S: Sender<PublicKey = PublicKey>>(
     depth: usize,
 ) -> Validation {
     let chain = &shared.chain;
-    let Some(block) = chain
-        .pending_block(&hash)
-        .or_else(|| shared.received(&hash))
-    else {
+    // Held here (pending or finalized), or received.
+    let held = match chain.block_by_hash(&hash) {
+        Ok(held) => held,
+        Err(e) => {
+            error!(error = %e, "cannot read the store");
+            return Validation::Verdict(false);
+        }
+    };
+    let Some(block) = held.or_else(|| shared.received(&hash)) else {
         return Validation::Missing(hash);
     };
     if block.header.parent != parent {
         warn!("refused a proposed block: it does not extend the proposal's parent");
         return Validation::Verdict(false);
+    }
+    // Validated here already, or finalized (its finalization may be applied before the vote on
+    // its proposal is asked for, when this validator lags): nothing left to check.
+    match chain.knows_block(&hash) {
+        Ok(true) => return Validation::Verdict(true),
+        Ok(false) => {}
+        Err(e) => {
+            error!(error = %e, "cannot read the store");
+            return Validation::Verdict(false);
+        }
     }
     match chain.knows_block(&parent) {
         Ok(true) => {}
@@ -378,5 +435,34 @@ mod tests {
         let again = block(10);
         r.insert(again.hash(), again, 20 << 20);
         assert_eq!((r.blocks.len(), r.bytes), (3, 60 << 20));
+    }
+
+    /// A missing block is asked for when its first request is due however often the wait wakes
+    /// before (other blocks arriving), then every ASK_AGAIN; the first request is numbered 0
+    /// (it goes to the leader alone), the later ones count up.
+    #[test]
+    fn missing_blocks_are_asked_for_on_schedule_whatever_wakes_the_wait() {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let ms = |n: u64| start + Duration::from_millis(n);
+        let mut asking = Asking::new(start, ASK_AGAIN / 2);
+        // Woken every 10 ms by arrivals: nothing is due before 125 ms...
+        for t in (0..125).step_by(10) {
+            assert_eq!(asking.ask_now(ms(t)), None, "at {t} ms");
+        }
+        // ...and the first request is made at 125 ms, even though the wait woke just before.
+        assert_eq!(asking.due(), ms(125));
+        assert_eq!(asking.ask_now(ms(125)), Some(0));
+        assert_eq!(asking.ask_now(ms(130)), None);
+        assert_eq!(asking.due(), ms(375));
+        assert_eq!(asking.ask_now(ms(374)), None);
+        // A late wake-up asks at once, and the next request is counted from it.
+        assert_eq!(asking.ask_now(ms(500)), Some(1));
+        assert_eq!(asking.due(), ms(750));
+        assert_eq!(asking.ask_now(ms(750)), Some(2));
+        // A wait that must ask at once (a proposal on a parent not received).
+        let mut now = Asking::new(start, Duration::ZERO);
+        assert_eq!(now.ask_now(start), Some(0));
+        assert_eq!(now.ask_now(ms(100)), None);
+        assert_eq!(now.ask_now(ms(250)), Some(1));
     }
 }
