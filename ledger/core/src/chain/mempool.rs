@@ -35,7 +35,13 @@ impl Chain {
         let verify_batch = |batch: &[ProofEnvelope]| {
             let start = std::time::Instant::now();
             let verdicts = self.keys.verify_batch(batch, Backend::default());
-            self.metrics.proof_verified(batch.len(), start.elapsed());
+            let took = start.elapsed();
+            self.metrics.proof_verified(batch.len(), took);
+            tracing::debug!(
+                proofs = batch.len(),
+                took_us = took.as_micros() as u64,
+                "verified arriving proofs"
+            );
             verdicts
         };
         let verdicts = self.arrivals.verify(&envs, &verify_batch);
