@@ -8,7 +8,7 @@ use crate::{phase1, phase2, CeremonyError, Event, Stage, Step};
 use std::path::{Path, PathBuf};
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_verifier::keys::{KeyError, Manifest, ManifestEntry, MANIFEST, MANIFEST_FORMAT};
-use zkcustoms_verifier::{KeyDir, KeyId, VerifyingKey};
+use zkcustoms_verifier::{KeyDir, VerifyingKey};
 
 fn keys_error(path: &Path) -> impl Fn(KeyError) -> CeremonyError + '_ {
     move |e| CeremonyError::Keys {
@@ -91,17 +91,7 @@ fn entry_for(
         circuit,
         why: e.to_string(),
     })?;
-    let stem = circuit.file_stem();
-    let entry = ManifestEntry {
-        statement: circuit.statement().into(),
-        size_class: circuit.size_class(),
-        constraints: shape.constraints,
-        matrix_hash: shape.matrix_hash,
-        vk_file: format!("{stem}.vk"),
-        vk_id: KeyId::of(&vk_bytes),
-        pk_file: format!("{stem}.pk"),
-        pk_id: KeyId::of(&pk_bytes),
-    };
+    let entry = ManifestEntry::for_keys(circuit, &shape, &vk_bytes, &pk_bytes);
     Ok((entry, vk_bytes, pk_bytes))
 }
 

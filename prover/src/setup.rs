@@ -110,17 +110,7 @@ pub fn setup_dev(
         let mut pk_bytes = Vec::with_capacity(pk.uncompressed_size());
         pk.serialize_uncompressed(&mut pk_bytes)
             .expect("writing to a vector cannot fail");
-        let stem = circuit.file_stem();
-        let entry = ManifestEntry {
-            statement: circuit.statement().into(),
-            size_class: circuit.size_class(),
-            constraints: shape.constraints,
-            matrix_hash: shape.matrix_hash,
-            vk_file: format!("{stem}.vk"),
-            vk_id: KeyId::of(&vk_bytes),
-            pk_file: format!("{stem}.pk"),
-            pk_id: KeyId::of(&pk_bytes),
-        };
+        let entry = ManifestEntry::for_keys(circuit, &shape, &vk_bytes, &pk_bytes);
         write_atomic(out, &entry.vk_file, &vk_bytes)?;
         write_atomic(out, &entry.pk_file, &pk_bytes)?;
         progress(SetupEvent::Finished {

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use zkcustoms_circuits::invoice::SizeClass;
-use zkcustoms_circuits::CircuitId;
+use zkcustoms_circuits::{CircuitId, CircuitShape};
 
 /// Name of the manifest in a key directory.
 pub const MANIFEST: &str = "manifest.json";
@@ -147,6 +147,27 @@ pub struct ManifestEntry {
 }
 
 impl ManifestEntry {
+    /// The entry of `circuit` (of shape `shape`) for its verifying key's canonical bytes and its
+    /// proving key's uncompressed bytes, with the files named after the circuit.
+    pub fn for_keys(
+        circuit: CircuitId,
+        shape: &CircuitShape,
+        vk_bytes: &[u8],
+        pk_bytes: &[u8],
+    ) -> Self {
+        let stem = circuit.file_stem();
+        Self {
+            statement: circuit.statement().into(),
+            size_class: circuit.size_class(),
+            constraints: shape.constraints,
+            matrix_hash: shape.matrix_hash.clone(),
+            vk_file: format!("{stem}.vk"),
+            vk_id: KeyId::of(vk_bytes),
+            pk_file: format!("{stem}.pk"),
+            pk_id: KeyId::of(pk_bytes),
+        }
+    }
+
     /// The circuit of this entry.
     pub fn circuit(&self) -> Result<CircuitId, String> {
         CircuitId::from_parts(&self.statement, self.size_class)
