@@ -38,6 +38,7 @@ pub struct Metrics {
     proofs_reused: Counter,
     proof_batches: Counter,
     proof_seconds: Counter<f64, AtomicU64>,
+    relayed_held: Counter,
     latency: Histogram,
 }
 
@@ -55,6 +56,7 @@ impl Default for Metrics {
             proofs_reused: Counter::default(),
             proof_batches: Counter::default(),
             proof_seconds: Counter::default(),
+            relayed_held: Counter::default(),
             latency: Histogram::new(LATENCY_BUCKETS),
         }
     }
@@ -119,6 +121,11 @@ impl Metrics {
             self.proof_seconds.clone(),
         );
         registry.register(
+            "zkcustoms_relayed_transactions_held",
+            "Transactions peers relayed that this node held already (pending or finalized): not decoded again",
+            self.relayed_held.clone(),
+        );
+        registry.register(
             "zkcustoms_finalization_latency_seconds",
             "From admission to finalization",
             self.latency.clone(),
@@ -169,6 +176,16 @@ impl Metrics {
         self.proofs_reused.get()
     }
 
+    /// A peer relayed a transaction this node held already.
+    pub fn relayed_held(&self) {
+        self.relayed_held.inc();
+    }
+
+    /// Transactions relayed that this node held already, since it started.
+    pub fn relayed_held_count(&self) -> u64 {
+        self.relayed_held.get()
+    }
+
     /// A block was finalized.
     pub fn block_finalized(&self, height: u64, txs: usize) {
         self.blocks.inc();
@@ -204,6 +221,7 @@ mod tests {
         m.finalized_latency(30);
         m.block_finalized(4, 2);
         m.proof_verified(3, Duration::from_millis(1500));
+        m.relayed_held();
         let mut registry = Registry::default();
         m.register(&mut registry);
         let mut text = String::new();
@@ -217,6 +235,7 @@ mod tests {
             "zkcustoms_transactions_finalized_total 2",
             "zkcustoms_proofs_verified_total 3",
             "zkcustoms_proof_verification_seconds_total 1.5",
+            "zkcustoms_relayed_transactions_held_total 1",
         ] {
             assert!(text.contains(line), "{line} missing from:\n{text}");
         }

@@ -1268,3 +1268,56 @@ fn peers_are_blocked_for_what_they_provably_sent_wrong_and_only_for_that() {
         cluster.assert_consistent(&honest);
     });
 }
+
+/// A transaction relayed again and again costs a validator that holds it a hash each time, not
+/// a decoding of its proof points; relaying a transaction is no fault, so the peer stays
+/// connected.
+#[test]
+fn a_transaction_relayed_again_is_not_decoded_again() {
+    use commonware_p2p::{Recipients, Sender as _};
+    runner(10).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        let honest = [0, 1, 2];
+        for i in honest {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        // Validator 3 only relays, on the transactions channel.
+        let control = cluster.oracle.control(cluster.keys[3].clone());
+        let (mut txs, _txs_in) = control
+            .register(channel::TRANSACTIONS, QUOTA)
+            .await
+            .unwrap();
+        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        let finalized = proof_tx(0);
+        hashes.push(cluster.submit(0, &finalized));
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        assert_eq!(cluster.chain(0).metrics.relayed_held_count(), 0);
+
+        // The same finalized transaction, relayed to validator 0 again and again.
+        const COPIES: u64 = 50;
+        let to_0 = cluster.keys[0].clone();
+        for _ in 0..COPIES {
+            let to = txs.send(Recipients::One(to_0.clone()), finalized.to_bytes(), false);
+            assert_eq!(to, vec![to_0.clone()]);
+        }
+        let deadline = context.current() + WITHIN;
+        while cluster.chain(0).metrics.relayed_held_count() < COPIES {
+            assert!(
+                context.current() < deadline,
+                "relayed copies not recognised: {}",
+                cluster.chain(0).metrics.relayed_held_count()
+            );
+            context.sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(cluster.chain(0).metrics.relayed_held_count(), COPIES);
+        let blocked = cluster.oracle.blocked().await.unwrap();
+        assert!(
+            blocked.is_empty(),
+            "nobody is blocked for relaying: {blocked:?}"
+        );
+        // The validators finalize on.
+        hashes.push(cluster.submit(1, &proof_tx(1)));
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+    });
+}

@@ -249,6 +249,15 @@ impl Chain {
         Ok(self.included(hash)?.unwrap_or(TxStatus::Unknown))
     }
 
+    /// Whether this node holds the transaction already, pending in its mempool or finalized: a
+    /// copy relayed again needs no decoding.
+    pub fn holds_tx(&self, hash: &Hash) -> Result<bool, StoreError> {
+        if self.pool.lock().expect("pool lock").txs.contains_key(hash) {
+            return Ok(true);
+        }
+        self.store.contains::<Transactions>(hash)
+    }
+
     /// A transaction waiting in the mempool, by its hash (decoded, its rules, signature and
     /// proof checked on admission).
     pub fn pending_tx(&self, hash: &Hash) -> Option<Transaction> {

@@ -305,6 +305,14 @@ pub fn start_validator<E, S, R, B>(
                 let mut peers = Vec::with_capacity(received.len());
                 let mut txs = Vec::with_capacity(received.len());
                 for (peer, msg) in received {
+                    // A transaction held here already (its hash is that of its canonical bytes)
+                    // is not decoded again: a peer relaying the same transaction over and over
+                    // costs a hash each time, not a decoding of its proof points.
+                    let hash = zkcustoms_ledger_types::tx::sha256(msg.as_ref());
+                    if matches!(relay_chain.holds_tx(&hash), Ok(true)) {
+                        relay_chain.metrics.relayed_held();
+                        continue;
+                    }
                     match Transaction::from_bytes(msg.as_ref()) {
                         Ok(tx) => {
                             peers.push(peer);
