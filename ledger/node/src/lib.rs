@@ -271,21 +271,16 @@ mod tests {
         let local = [at("127.0.0.1:9000"), at("127.0.0.1:9001")];
         let private = [at("10.0.0.1:9000"), at("10.0.0.2:9000")];
         let public = [at("192.0.2.1:9000"), at("198.51.100.1:9000")];
-        for addresses in [&local[..], &private[..], &public[..]] {
+        // Two validators that dialled each other at once reconnect within a few cooldowns.
+        use crate::channels::{LOCAL_PEER_COOLDOWN, PEER_COOLDOWN};
+        for (addresses, cooldown) in [
+            (&local[..], LOCAL_PEER_COOLDOWN),
+            (&private[..], PEER_COOLDOWN),
+            (&public[..], PEER_COOLDOWN),
+        ] {
             let cfg = p2p_config(addresses, PrivateKey::from_seed(1), addresses[0]);
             assert_eq!(cfg.block_duration, crate::channels::BLOCK_DURATION);
-        }
-        // Two validators that dialled each other at once reconnect within a few cooldowns.
-        let cooldown = |a: &[SocketAddr]| p2p_config(a, PrivateKey::from_seed(1), a[0]);
-        assert_eq!(
-            cooldown(&local).peer_connection_cooldown,
-            crate::channels::LOCAL_PEER_COOLDOWN
-        );
-        for addresses in [&private[..], &public[..]] {
-            assert_eq!(
-                cooldown(addresses).peer_connection_cooldown,
-                crate::channels::PEER_COOLDOWN
-            );
+            assert_eq!(cfg.peer_connection_cooldown, cooldown);
         }
         assert!(p2p_config(&private, PrivateKey::from_seed(1), private[0]).allow_private_ips);
         assert!(!p2p_config(&public, PrivateKey::from_seed(1), public[0]).allow_private_ips);

@@ -278,8 +278,9 @@ pub fn start_validator<E, S, R, B>(
     chain.set_gossip(gossip_tx);
     context.child("relay_out").spawn(move |_| async move {
         while let Some(tx) = gossip_rx.next().await {
-            let hash = tx.hash();
-            let sent = txs_tx.send(Recipients::All, tx.to_bytes(), false);
+            let bytes = tx.to_bytes();
+            let hash = zkcustoms_ledger_types::tx::sha256(&bytes);
+            let sent = txs_tx.send(Recipients::All, bytes, false);
             debug!(tx = %hex::encode(&hash[..6]), peers = sent.len(), "relayed a transaction");
         }
     });

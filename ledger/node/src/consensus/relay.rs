@@ -278,7 +278,8 @@ pub(super) fn try_validate<S: Sender<PublicKey = PublicKey>>(
     depth: usize,
 ) -> Validation {
     let chain = &shared.chain;
-    // Held here (pending or finalized), or received.
+    // A block held here (pending or finalized) was validated here already; its finalization may
+    // be applied before the vote on its proposal is asked for, when this validator lags.
     let held = match chain.block_by_hash(&hash) {
         Ok(held) => held,
         Err(e) => {
@@ -286,6 +287,7 @@ pub(super) fn try_validate<S: Sender<PublicKey = PublicKey>>(
             return Validation::Verdict(false);
         }
     };
+    let held_here = held.is_some();
     let Some(block) = held.or_else(|| shared.received(&hash)) else {
         return Validation::Missing(hash);
     };
@@ -293,15 +295,8 @@ pub(super) fn try_validate<S: Sender<PublicKey = PublicKey>>(
         warn!("refused a proposed block: it does not extend the proposal's parent");
         return Validation::Verdict(false);
     }
-    // Validated here already, or finalized (its finalization may be applied before the vote on
-    // its proposal is asked for, when this validator lags): nothing left to check.
-    match chain.knows_block(&hash) {
-        Ok(true) => return Validation::Verdict(true),
-        Ok(false) => {}
-        Err(e) => {
-            error!(error = %e, "cannot read the store");
-            return Validation::Verdict(false);
-        }
+    if held_here {
+        return Validation::Verdict(true);
     }
     match chain.knows_block(&parent) {
         Ok(true) => {}
