@@ -318,6 +318,30 @@ fn digits(scalar: &[u64; 4], c: usize, windows: usize, out: &mut [i16]) {
     debug_assert_eq!(carry, 0, "the last window holds the last carry");
 }
 
+/// `Σ digit(i) · points[i]` for digits in `[-2^(c-1), 2^(c-1)]`: one window of Pippenger's
+/// method, or the whole product over a fixed-base table's points.
+pub(crate) fn bucket_pass(
+    points: &[blst_p1_affine],
+    digit: impl Fn(usize) -> i16,
+    c: usize,
+) -> blst_p1 {
+    let buckets = 1usize << (c - 1);
+    let mut b = Buckets::new(buckets, (buckets / 8).clamp(32, 256));
+    for (i, point) in points.iter().enumerate() {
+        if i + PREFETCH < points.len() {
+            let ahead = digit(i + PREFETCH);
+            if ahead != 0 {
+                b.prefetch(ahead.unsigned_abs() as usize - 1);
+            }
+        }
+        let d = digit(i);
+        if d != 0 {
+            b.add(d.unsigned_abs() as usize - 1, point, d < 0);
+        }
+    }
+    b.finish()
+}
+
 /// `Σ scalars[i] · bases[i]` for scalars below `2^nbits` (little-endian 64-bit limbs), bases in
 /// blst's affine form (none at infinity).
 pub(crate) fn msm(bases: &[blst_p1_affine], scalars: &[[u64; 4]], nbits: usize) -> blst_p1 {
@@ -329,26 +353,9 @@ pub(crate) fn msm(bases: &[blst_p1_affine], scalars: &[[u64; 4]], nbits: usize) 
     all.par_chunks_mut(windows)
         .zip(scalars[..n].par_iter())
         .for_each(|(out, s)| digits(s, c, windows, out));
-    let buckets = 1usize << (c - 1);
-    let capacity = (buckets / 8).clamp(32, 256);
     let sums: Vec<blst_p1> = (0..windows)
         .into_par_iter()
-        .map(|w| {
-            let mut b = Buckets::new(buckets, capacity);
-            let digit = |i: usize| all[i * windows + w];
-            for (i, base) in bases[..n].iter().enumerate() {
-                if let Some(ahead) = (i + PREFETCH < n).then(|| digit(i + PREFETCH)) {
-                    if ahead != 0 {
-                        b.prefetch(ahead.unsigned_abs() as usize - 1);
-                    }
-                }
-                let d = digit(i);
-                if d != 0 {
-                    b.add(d.unsigned_abs() as usize - 1, base, d < 0);
-                }
-            }
-            b.finish()
-        })
+        .map(|w| bucket_pass(&bases[..n], |i| all[i * windows + w], c))
         .collect();
     let mut acc = blst_p1::default();
     for sum in sums.iter().rev() {

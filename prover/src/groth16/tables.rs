@@ -9,9 +9,10 @@
 //! 6,000 bases a query, almost all scalars full-size) that is about 1.5 times fewer additions than
 //! Pippenger over the bases themselves.
 //!
-//! The pass is blst's `tile_pippenger` with a window of 13 over 13-bit scalars: blst reads each
-//! 13-bit value with Booth's encoding, i.e. as a two's-complement digit in `[-2^12, 2^12)`, which
-//! is exactly how the digits are written here. A table takes 20 affine points per base (about
+//! In G2 the pass is blst's `tile_pippenger` with a window of 13 over 13-bit scalars: blst reads
+//! each 13-bit value with Booth's encoding, i.e. as a two's-complement digit in `[-2^12, 2^12)`,
+//! which is exactly how the digits are written here. In G1 it is the batch-affine bucket pass of
+//! [`super::affine`] over the same digits. A table takes 20 affine points per base (about
 //! 1.9 kB a base in G1, 3.8 kB in G2), so only queries of at most [`MAX_BASES`] bases get one.
 
 use ark_bls12_381::Fr;
@@ -62,9 +63,52 @@ pub(crate) trait Group: Copy + Default + Eq + Send + Sync {
     fn add(a: &Self::Point, b: &Self::Point) -> Self::Point;
 }
 
+/// One bucket pass in G1: batch-affine buckets ([`super::affine`]), the 13-bit two's complement
+/// digits read back as signed values.
+fn tile_g1(points: &[blst_p1_affine], digits: &[u8]) -> blst_p1 {
+    assert_eq!(digits.len(), points.len() * 2, "two bytes a digit");
+    let digit = |i: usize| {
+        let v = u16::from_le_bytes([digits[2 * i], digits[2 * i + 1]]);
+        // Sign-extend the 13-bit value.
+        ((v << (16 - WINDOW)) as i16) >> (16 - WINDOW)
+    };
+    super::affine::bucket_pass(points, digit, WINDOW)
+}
+
+/// One bucket pass in G2: blst's `tile_pippenger` with a window of 13 over 13-bit scalars.
+#[allow(unsafe_code)]
+fn tile_g2(points: &[blst_p2_affine], digits: &[u8]) -> blst_p2 {
+    let mut out = blst_p2::default();
+    if points.is_empty() {
+        return out;
+    }
+    assert_eq!(digits.len(), points.len() * 2, "two bytes a digit");
+    // SAFETY: blst_p2s_mult_pippenger_scratch_sizeof(0) is the size of one bucket.
+    let bucket = unsafe { blst::blst_p2s_mult_pippenger_scratch_sizeof(0) } / 8;
+    let mut scratch = vec![0u64; bucket << (WINDOW - 1)];
+    let p: [*const blst_p2_affine; 2] = [points.as_ptr(), std::ptr::null()];
+    let s: [*const u8; 2] = [digits.as_ptr(), std::ptr::null()];
+    // SAFETY: `points` and `digits` hold the same number of entries (two bytes each, contiguous,
+    // as the null second pointers say); the scratch holds 2^12 buckets, what a window of 13
+    // needs.
+    unsafe {
+        blst::blst_p2s_tile_pippenger(
+            &mut out,
+            p.as_ptr(),
+            points.len(),
+            s.as_ptr(),
+            WINDOW,
+            scratch.as_mut_ptr(),
+            0,
+            WINDOW,
+        )
+    };
+    out
+}
+
 macro_rules! group {
     ($affine:ty, $point:ty, $from_affine:ident, $double:ident, $to_affine:ident, $tile:ident,
-     $add:ident, $scratch:ident) => {
+     $add:ident) => {
         #[allow(unsafe_code)]
         impl Group for $affine {
             type Point = $point;
@@ -94,32 +138,7 @@ macro_rules! group {
             }
 
             fn tile(points: &[Self], digits: &[u8]) -> Self::Point {
-                let mut out = <$point>::default();
-                if points.is_empty() {
-                    return out;
-                }
-                assert_eq!(digits.len(), points.len() * 2, "two bytes a digit");
-                // SAFETY: blst_*s_mult_pippenger_scratch_sizeof(0) is the size of one bucket.
-                let bucket = unsafe { blst::$scratch(0) } / 8;
-                let mut scratch = vec![0u64; bucket << (WINDOW - 1)];
-                let p: [*const $affine; 2] = [points.as_ptr(), std::ptr::null()];
-                let s: [*const u8; 2] = [digits.as_ptr(), std::ptr::null()];
-                // SAFETY: `points` and `digits` hold the same number of entries (two bytes each,
-                // contiguous, as the null second pointers say); the scratch holds 2^12 buckets,
-                // what a window of 13 needs.
-                unsafe {
-                    blst::$tile(
-                        &mut out,
-                        p.as_ptr(),
-                        points.len(),
-                        s.as_ptr(),
-                        WINDOW,
-                        scratch.as_mut_ptr(),
-                        0,
-                        WINDOW,
-                    )
-                };
-                out
+                $tile(points, digits)
             }
 
             fn add(a: &Self::Point, b: &Self::Point) -> Self::Point {
@@ -138,9 +157,8 @@ group!(
     blst_p1_from_affine,
     blst_p1_double,
     blst_p1s_to_affine,
-    blst_p1s_tile_pippenger,
-    blst_p1_add_or_double,
-    blst_p1s_mult_pippenger_scratch_sizeof
+    tile_g1,
+    blst_p1_add_or_double
 );
 group!(
     blst_p2_affine,
@@ -148,9 +166,8 @@ group!(
     blst_p2_from_affine,
     blst_p2_double,
     blst_p2s_to_affine,
-    blst_p2s_tile_pippenger,
-    blst_p2_add_or_double,
-    blst_p2s_mult_pippenger_scratch_sizeof
+    tile_g2,
+    blst_p2_add_or_double
 );
 
 /// The multiples of one query's bases (those not at infinity), with where each base stands in
