@@ -297,21 +297,23 @@ fn window(n: usize) -> usize {
     (n.max(1).ilog2() as usize).saturating_sub(2).clamp(8, 15)
 }
 
+/// Bits `at..at + c` of `scalar` (little-endian limbs; zeros past its end), `c < 64`.
+pub(super) fn bits(scalar: &[u64; 4], at: usize, c: usize) -> u64 {
+    let (limb, shift) = (at / 64, at % 64);
+    let mut v = scalar.get(limb).map_or(0, |l| l >> shift);
+    if shift + c > 64 {
+        v |= scalar.get(limb + 1).map_or(0, |l| l << (64 - shift));
+    }
+    v & ((1 << c) - 1)
+}
+
 /// The signed `c`-bit digits of `scalar` (little-endian limbs, below 2^nbits), least significant
 /// first, each in `[-2^(c-1), 2^(c-1)]`.
 fn digits(scalar: &[u64; 4], c: usize, windows: usize, out: &mut [i16]) {
-    let bits = |at: usize| -> u64 {
-        let (limb, shift) = (at / 64, at % 64);
-        let mut v = scalar.get(limb).map_or(0, |l| l >> shift);
-        if shift + c > 64 {
-            v |= scalar.get(limb + 1).map_or(0, |l| l << (64 - shift));
-        }
-        v & ((1 << c) - 1)
-    };
     let half = 1u64 << (c - 1);
     let mut carry = 0;
     for (w, out) in out.iter_mut().enumerate().take(windows) {
-        let v = bits(w * c) + carry;
+        let v = bits(scalar, w * c, c) + carry;
         carry = u64::from(v > half);
         *out = (v as i64 - ((carry as i64) << c)) as i16;
     }

@@ -32,17 +32,9 @@ const BASES_PER_TASK: usize = 256;
 /// The signed 13-bit digits of a canonical scalar, least significant first, each written as its
 /// 13-bit two's complement in two little-endian bytes.
 fn digits(limbs: &[u64; 4], out: &mut Vec<u8>) {
-    let bits = |at: usize| -> u64 {
-        let (limb, shift) = (at / 64, at % 64);
-        let mut v = limbs.get(limb).map_or(0, |l| l >> shift);
-        if shift + WINDOW > 64 {
-            v |= limbs.get(limb + 1).map_or(0, |l| l << (64 - shift));
-        }
-        v & ((1 << WINDOW) - 1)
-    };
     let mut carry = 0u64;
     for j in 0..DIGITS {
-        let v = bits(j * WINDOW) + carry;
+        let v = super::affine::bits(limbs, j * WINDOW, WINDOW) + carry;
         // Digits of 2^12 and above are taken as v - 2^13 and carry one into the next window.
         carry = u64::from(v >= 1 << (WINDOW - 1));
         let digit = v.wrapping_sub(carry << WINDOW) & ((1 << WINDOW) - 1);
