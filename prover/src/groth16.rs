@@ -145,11 +145,13 @@ struct Sorted<P> {
     large: (Vec<P>, Vec<[u64; 4]>),
 }
 
-/// Little-endian bytes of `limbs`, `bytes` of each scalar, as blst's Pippenger reads them.
-fn scalar_bytes(limbs: &[[u64; 4]], bytes: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(limbs.len() * bytes);
+/// Little-endian bytes of scalars below `2^nbits`, whole 64-bit limbs of each, as blst's
+/// Pippenger reads them.
+fn scalar_bytes(limbs: &[[u64; 4]], nbits: usize) -> Vec<u8> {
+    let per_scalar = nbits.div_ceil(64);
+    let mut out = Vec::with_capacity(limbs.len() * per_scalar * 8);
     for scalar in limbs {
-        for limb in scalar.iter().take(bytes / 8) {
+        for limb in scalar.iter().take(per_scalar) {
             out.extend_from_slice(&limb.to_le_bytes());
         }
     }
@@ -193,7 +195,7 @@ fn product_g1(bases: &[blst_p1_affine], scalars: &[[u64; 4]], nbits: usize) -> G
     if bases.len() >= affine::MIN_BASES {
         from_p1(&affine::msm(bases, scalars, nbits))
     } else {
-        from_p1(&bases.mult(&scalar_bytes(scalars, nbits.div_ceil(64) * 8), nbits))
+        from_p1(&bases.mult(&scalar_bytes(scalars, nbits), nbits))
     }
 }
 
@@ -221,14 +223,14 @@ fn msm_g2(bases: &[blst_p2_affine], scalars: &[Fr]) -> G2Projective {
         acc += from_p2(&s.ones.as_slice().add());
     }
     if !s.small.0.is_empty() {
-        acc += from_p2(&s.small.0.as_slice().mult(&scalar_bytes(&s.small.1, 8), 64));
+        acc += from_p2(&s.small.0.as_slice().mult(&scalar_bytes(&s.small.1, 64), 64));
     }
     if !s.large.0.is_empty() {
         acc += from_p2(
             &s.large
                 .0
                 .as_slice()
-                .mult(&scalar_bytes(&s.large.1, 32), 255),
+                .mult(&scalar_bytes(&s.large.1, 255), 255),
         );
     }
     acc
