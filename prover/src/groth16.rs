@@ -18,14 +18,15 @@
 //!   dates, packed bytes) go to a 64-bit Pippenger pass; the rest (the QAP's `h`, hash outputs,
 //!   inverses) to a full 255-bit Pippenger pass. In the invoice statements most of the witness
 //!   is bits, so most bases cost one addition instead of a 255-bit scalar multiplication.
-//! - Large G1 products (the invoice statements' `h` query above all) run Pippenger's method with
+//! - Products of more than a hundred or so bases, in G1 and in G2, run Pippenger's method with
 //!   batch-affine bucket additions ([`affine`]): about 6 field multiplications per addition
-//!   instead of 10, on blst's field arithmetic, windows in parallel. Small products, the batched
-//!   sums of the bits and the G2 product are blst's, multi-threaded over all cores.
+//!   instead of 10, on blst's field arithmetic, windows in parallel. Smaller products and the
+//!   batched sums of the bits are blst's, multi-threaded over all cores.
 //! - A prover that makes many proofs with one key (the prover service) can make fixed-base
 //!   tables of the key's small queries once ([`tables`], `ProvingKey::precompute_tables`): each
 //!   product is then one bucket pass over precomputed multiples of the bases.
 
+use affine::Affine;
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
 use ark_ff::{PrimeField, UniformRand, Zero};
@@ -189,51 +190,46 @@ fn sort<P: Copy + Default + Eq>(bases: &[P], scalars: &[Fr]) -> Sorted<P> {
     out
 }
 
-/// `Σ scalars[i] · bases[i]` over G1 for scalars below `2^nbits`: batch-affine Pippenger
-/// ([`affine`]) for many bases, blst's for a few.
-fn product_g1(bases: &[blst_p1_affine], scalars: &[[u64; 4]], nbits: usize) -> G1Projective {
+/// `Σ scalars[i] · bases[i]` for scalars below `2^nbits`: batch-affine Pippenger ([`affine`])
+/// for many bases, blst's for a few.
+fn product<A: Affine>(bases: &[A], scalars: &[[u64; 4]], nbits: usize) -> A::Point
+where
+    [A]: MultiPoint<Output = A::Point>,
+{
     if bases.len() >= affine::MIN_BASES {
-        from_p1(&affine::msm(bases, scalars, nbits))
+        affine::msm(bases, scalars, nbits)
     } else {
-        from_p1(&bases.mult(&scalar_bytes(scalars, nbits), nbits))
+        bases.mult(&scalar_bytes(scalars, nbits), nbits)
     }
 }
 
-/// `Σ scalars[i] · bases[i]` over G1 (pairs up to the shorter of the two).
-fn msm_g1(bases: &[blst_p1_affine], scalars: &[Fr]) -> G1Projective {
+/// `Σ scalars[i] · bases[i]` in G1 or G2 (pairs up to the shorter of the two), in blst's form.
+fn msm<A: Affine>(bases: &[A], scalars: &[Fr]) -> A::Point
+where
+    [A]: MultiPoint<Output = A::Point>,
+{
     let s = sort(bases, scalars);
-    let mut acc = G1Projective::zero();
+    let mut acc = A::Point::default();
     if !s.ones.is_empty() {
-        acc += from_p1(&s.ones.as_slice().add());
+        A::add(&mut acc, &s.ones.as_slice().add());
     }
     if !s.small.0.is_empty() {
-        acc += product_g1(&s.small.0, &s.small.1, 64);
+        A::add(&mut acc, &product(&s.small.0, &s.small.1, 64));
     }
     if !s.large.0.is_empty() {
-        acc += product_g1(&s.large.0, &s.large.1, 255);
+        A::add(&mut acc, &product(&s.large.0, &s.large.1, 255));
     }
     acc
+}
+
+/// `Σ scalars[i] · bases[i]` over G1.
+fn msm_g1(bases: &[blst_p1_affine], scalars: &[Fr]) -> G1Projective {
+    from_p1(&msm(bases, scalars))
 }
 
 /// `Σ scalars[i] · bases[i]` over G2.
 fn msm_g2(bases: &[blst_p2_affine], scalars: &[Fr]) -> G2Projective {
-    let s = sort(bases, scalars);
-    let mut acc = G2Projective::zero();
-    if !s.ones.is_empty() {
-        acc += from_p2(&s.ones.as_slice().add());
-    }
-    if !s.small.0.is_empty() {
-        acc += from_p2(&s.small.0.as_slice().mult(&scalar_bytes(&s.small.1, 64), 64));
-    }
-    if !s.large.0.is_empty() {
-        acc += from_p2(
-            &s.large
-                .0
-                .as_slice()
-                .mult(&scalar_bytes(&s.large.1, 255), 255),
-        );
-    }
-    acc
+    from_p2(&msm(bases, scalars))
 }
 
 /// A zero-knowledge proof of `circuit` under `pk`, with fresh `r` and `s` drawn from `rng` in
