@@ -510,6 +510,14 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
         let mut scalars: Vec<Fr> = (0..200).map(|_| Fr::rand(&mut rng)).collect();
         scalars.extend([Fr::from(0u64), Fr::from(1u64), -Fr::from(1u64)]);
+        // Around each window's half and whole (the fixed-base tables' 13 among them): the
+        // carries' edges.
+        for c in 8..=15u32 {
+            let (half, whole) = (1u64 << (c - 1), 1u64 << c);
+            for v in [half - 1, half, half + 1, whole - 1, whole, whole + half] {
+                scalars.extend([Fr::from(v), -Fr::from(v)]);
+            }
+        }
         for c in 8..=15 {
             let windows = 256usize.div_ceil(c);
             for s in &scalars {
