@@ -421,8 +421,9 @@ pub(crate) fn digits(scalar: &[u64; 4], c: usize, windows: usize, out: &mut [i16
     debug_assert_eq!(carry, 0, "the last window holds the last carry");
 }
 
-/// `Σ digit(i) · points[i]` for digits in `[-2^(c-1), 2^(c-1)]`: one window of Pippenger's
-/// method, or the whole product over a fixed-base table's points.
+/// `Σ digit(i) · points[i]` for digits in `[-2^(c-1), 2^(c-1)]`, points not at infinity (the
+/// chord formula would take blst's all-zero encoding for the point `(0, 0)`): one window of
+/// Pippenger's method, or the whole product over a fixed-base table's points.
 pub(crate) fn bucket_pass<A: Affine>(
     points: &[A],
     digit: impl Fn(usize) -> i16,
