@@ -157,13 +157,24 @@ pub(crate) trait Affine: Copy + Default + Eq + Send + Sync {
     fn add(acc: &mut Self::Point, p: &Self::Point);
     /// `acc = 2·acc`.
     fn double(acc: &mut Self::Point);
+    /// `self` in Jacobian form.
+    fn to_point(&self) -> Self::Point;
+    /// `points` in affine form, written to `out` (as long as `points`), with one inversion.
+    fn to_affines(points: &[Self::Point], out: &mut [Self]);
+
     /// `2·self` in affine form.
-    fn doubled(&self) -> Self;
+    fn doubled(&self) -> Self {
+        let mut point = self.to_point();
+        Self::double(&mut point);
+        let mut out = [Self::default()];
+        Self::to_affines(&[point], &mut out);
+        out[0]
+    }
 }
 
 macro_rules! affine {
     ($affine:ty, $field:ty, $point:ty, $add_affine:ident, $add:ident, $double:ident,
-     $from_affine:ident, $to_affine:ident) => {
+     $from_affine:ident, $to_affines:ident) => {
         #[allow(unsafe_code)]
         impl Affine for $affine {
             type Field = $field;
@@ -195,16 +206,22 @@ macro_rules! affine {
                 unsafe { blst::$double(acc, &a) };
             }
 
-            fn doubled(&self) -> Self {
-                let mut j = <$point>::default();
-                let mut out = Self::default();
-                // SAFETY: blst reads `self`, `j` and writes `j`, `out`.
-                unsafe {
-                    blst::$from_affine(&mut j, self);
-                    blst::$double(&mut j, &j);
-                    blst::$to_affine(&mut out, &j);
+            fn to_point(&self) -> $point {
+                let mut point = <$point>::default();
+                // SAFETY: blst reads `self` and writes `point`.
+                unsafe { blst::$from_affine(&mut point, self) };
+                point
+            }
+
+            fn to_affines(points: &[$point], out: &mut [Self]) {
+                assert_eq!(points.len(), out.len(), "one affine point for each point");
+                if points.is_empty() {
+                    return;
                 }
-                out
+                let inputs: [*const $point; 2] = [points.as_ptr(), std::ptr::null()];
+                // SAFETY: `out` holds `points.len()` points; the null second pointer tells blst
+                // that the inputs are contiguous.
+                unsafe { blst::$to_affines(out.as_mut_ptr(), inputs.as_ptr(), points.len()) };
             }
         }
     };
@@ -218,7 +235,7 @@ affine!(
     blst_p1_add_or_double,
     blst_p1_double,
     blst_p1_from_affine,
-    blst_p1_to_affine
+    blst_p1s_to_affine
 );
 affine!(
     blst_p2_affine,
@@ -228,7 +245,7 @@ affine!(
     blst_p2_add_or_double,
     blst_p2_double,
     blst_p2_from_affine,
-    blst_p2_to_affine
+    blst_p2s_to_affine
 );
 
 /// What a bucket holds.

@@ -16,7 +16,6 @@
 use super::affine::{bucket_pass, digits, Affine};
 use ark_bls12_381::Fr;
 use ark_ff::PrimeField;
-use blst::{blst_p1, blst_p1_affine, blst_p2, blst_p2_affine};
 use rayon::prelude::*;
 
 /// Bits per digit.
@@ -28,57 +27,22 @@ pub(crate) const MAX_BASES: usize = 1 << 15;
 /// Bases doubled and normalized per parallel task while a table is built.
 const BASES_PER_TASK: usize = 256;
 
-/// What a table needs of a group beyond [`Affine`]: the multiples of its bases.
-pub(crate) trait Group: Affine {
-    /// `2^(13j)·base` for `j = 0..20`, appended to `out` in affine form.
-    fn multiples(bases: &[Self], out: &mut Vec<Self>);
-}
-
-macro_rules! group {
-    ($affine:ty, $point:ty, $from_affine:ident, $double:ident, $to_affine:ident) => {
-        #[allow(unsafe_code)]
-        impl Group for $affine {
-            fn multiples(bases: &[Self], out: &mut Vec<Self>) {
-                let mut projective = Vec::with_capacity(bases.len() * DIGITS);
-                for base in bases {
-                    let mut p = <$point>::default();
-                    // SAFETY: blst's point functions read and write the structs passed by
-                    // reference; the output may alias the input.
-                    unsafe { blst::$from_affine(&mut p, base) };
-                    for _ in 0..DIGITS {
-                        projective.push(p);
-                        for _ in 0..WINDOW {
-                            unsafe { blst::$double(&mut p, &p) };
-                        }
-                    }
-                }
-                let start = out.len();
-                out.resize(start + projective.len(), Self::default());
-                let inputs: [*const $point; 2] = [projective.as_ptr(), std::ptr::null()];
-                // SAFETY: `out[start..]` holds `projective.len()` points; the null second
-                // pointer tells blst that the inputs are contiguous.
-                unsafe {
-                    blst::$to_affine(out[start..].as_mut_ptr(), inputs.as_ptr(), projective.len())
-                };
+/// `2^(13j)·base` for `j = 0..20` for each of `bases` (none at infinity), in affine form.
+fn multiples<A: Affine>(bases: &[A]) -> Vec<A> {
+    let mut projective = Vec::with_capacity(bases.len() * DIGITS);
+    for base in bases {
+        let mut p = base.to_point();
+        for _ in 0..DIGITS {
+            projective.push(p);
+            for _ in 0..WINDOW {
+                A::double(&mut p);
             }
         }
-    };
+    }
+    let mut out = vec![A::default(); projective.len()];
+    A::to_affines(&projective, &mut out);
+    out
 }
-
-group!(
-    blst_p1_affine,
-    blst_p1,
-    blst_p1_from_affine,
-    blst_p1_double,
-    blst_p1s_to_affine
-);
-group!(
-    blst_p2_affine,
-    blst_p2,
-    blst_p2_from_affine,
-    blst_p2_double,
-    blst_p2s_to_affine
-);
 
 /// The multiples of one query's bases (those not at infinity), with where each base stands in
 /// the query.
@@ -89,7 +53,7 @@ pub(crate) struct Table<A> {
     points: Vec<A>,
 }
 
-impl<A: Group> Table<A> {
+impl<A: Affine> Table<A> {
     /// The table of `bases`; `None` for a query of more than [`MAX_BASES`] bases.
     pub(crate) fn new(bases: &[A]) -> Option<Self> {
         if bases.len() > MAX_BASES {
@@ -100,11 +64,7 @@ impl<A: Group> Table<A> {
         let kept: Vec<A> = index.iter().map(|&i| bases[i]).collect();
         let points = kept
             .par_chunks(BASES_PER_TASK)
-            .map(|chunk| {
-                let mut out = Vec::with_capacity(chunk.len() * DIGITS);
-                A::multiples(chunk, &mut out);
-                out
-            })
+            .map(multiples)
             .collect::<Vec<_>>()
             .concat();
         Some(Self { index, points })
