@@ -301,35 +301,3 @@ fn finalize_never_overwrites_a_key_directory() {
         before
     );
 }
-
-/// Times one phase-1 contribution and its verification at a size given by
-/// `CEREMONY_TIMING_POWER` (default 16), for sizing a real ceremony. Not part of the suite:
-/// `cargo test -p zkcustoms-ceremony --test ceremony -- --ignored --nocapture phase1_timing`.
-#[test]
-#[ignore]
-fn phase1_timing() {
-    let power: u8 = std::env::var("CEREMONY_TIMING_POWER")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(16);
-    let tmp = tempfile::tempdir().unwrap();
-    let c = zkcustoms_ceremony::Ceremony::new(tmp.path());
-    let time = |what: &str, f: &mut dyn FnMut()| {
-        let start = std::time::Instant::now();
-        f();
-        eprintln!("2^{power} {what}: {:.2} s", start.elapsed().as_secs_f64());
-    };
-    time("new", &mut || {
-        phase1::new(&c, power).unwrap();
-    });
-    time("contribution", &mut || {
-        phase1::contribute(&c, "timing", fixture::seed(1, 0), &mut quiet()).unwrap();
-    });
-    time("verification of both steps", &mut || {
-        phase1::verify(&c, &mut quiet()).unwrap();
-    });
-    let size = std::fs::metadata(&c.chain(zkcustoms_ceremony::Stage::Phase1).unwrap()[1])
-        .unwrap()
-        .len();
-    eprintln!("2^{power} file size: {:.1} MB", size as f64 / 1e6);
-}
