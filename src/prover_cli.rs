@@ -181,14 +181,20 @@ pub fn run(cmd: ServeCommand) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     let addr = listener.local_addr()?;
     service.log_startup(addr);
-    // The first line of standard output says where the service listens (port 0 picks one).
-    println!("listening on http://{addr}");
-    let _ = std::io::stdout().flush();
     let report = service::run_until(
         listener,
         service,
         Duration::from_secs(a.shutdown_grace_secs),
-        service::shutdown_signal(),
+        move || {
+            // Signals are caught before the address is known: a client that stops the service
+            // as soon as it is told where it listens gets a graceful shutdown.
+            let stop = service::shutdown_signal()?;
+            // The first line of standard output says where the service listens (port 0 picks
+            // one).
+            println!("listening on http://{addr}");
+            let _ = std::io::stdout().flush();
+            Ok(stop)
+        },
     )?;
     if !report.drained {
         return Err(anyhow!(

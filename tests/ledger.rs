@@ -790,6 +790,20 @@ fn sigkill_during_submissions_loses_nothing_reported_included() {
     assert_eq!(parent, tip_hash);
 }
 
+/// A node catches SIGINT and SIGTERM before it answers its first request: a signal sent as soon
+/// as it is seen running shuts it down gracefully (exit 0), never with the signal's default
+/// action. Checked where the kernel records the handlers, the moment the status first answers.
+#[test]
+fn a_node_catches_shutdown_signals_before_it_answers() {
+    let mut l = Ledger::new();
+    assert!(
+        catches_shutdown_signals(l.pid()),
+        "SigCgt {:x}",
+        caught_signals(l.pid())
+    );
+    l.stop();
+}
+
 #[test]
 fn a_node_refuses_a_database_of_another_chain() {
     let mut a = Ledger::new();

@@ -405,6 +405,21 @@ fn proofs_go_from_the_prover_service_to_a_ledger_node() {
     l.stop();
 }
 
+/// The service catches SIGINT and SIGTERM before it says where it listens: checked where the
+/// kernel records the handlers, the moment the address line is read; a SIGTERM right then is a
+/// graceful shutdown (exit 0).
+#[test]
+fn signals_are_caught_before_the_address_line() {
+    let mut p = Prover::start(&[]);
+    assert!(
+        catches_shutdown_signals(p.pid()),
+        "SigCgt {:x}",
+        caught_signals(p.pid())
+    );
+    let status = p.stop();
+    assert!(status.success(), "exit {status}: {}", p.log());
+}
+
 #[test]
 fn shutdown_answers_every_request_in_flight() {
     let mut prover = Prover::start(&["--workers", "1", "--queue", "8"]);

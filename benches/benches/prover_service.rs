@@ -50,8 +50,8 @@ fn start(keys: &std::path::Path, workers: usize) -> Running {
     let stop = Arc::new(Notify::new());
     let s = stop.clone();
     let thread = std::thread::spawn(move || {
-        run_until(listener, service, Duration::from_secs(60), async move {
-            s.notified().await
+        run_until(listener, service, Duration::from_secs(60), move || {
+            Ok(async move { s.notified().await })
         })
         .expect("service runs");
     });

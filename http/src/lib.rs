@@ -57,7 +57,9 @@
 //! let tokens = Tokens::new([("a-long-enough-api-token", ())], "this service's API token");
 //! let metrics = Arc::new(Metrics::new("example_http_responses"));
 //! let _app = router(AppState { tokens }, metrics);
-//! // zkcustoms_http::serve_until(listener, app, zkcustoms_http::shutdown_signal()).await
+//! // Inside the runtime, before announcing the address or serving a request:
+//! // let stop = zkcustoms_http::shutdown_signal()?;
+//! // zkcustoms_http::serve_until(listener, app, stop).await
 //! ```
 
 pub mod admission;

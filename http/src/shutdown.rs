@@ -20,26 +20,30 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-/// Resolves on SIGINT or SIGTERM (on other platforms, on Ctrl-C).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Catches SIGINT and SIGTERM from this call on, so that neither ends the process any more, and
+/// answers a future that resolves on the first of them (on platforms without Unix signals, on
+/// Ctrl-C, caught from its first poll).
+///
+/// Call it inside a tokio runtime, before the service says in any way that it is ready (a line
+/// on standard output, an answered request): a signal sent as soon as the service is ready must
+/// shut it down gracefully, not kill it with the signal's default action.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// Connections served at once; further ones wait in the kernel's accept queue until one closes.
@@ -65,11 +69,15 @@ pub async fn serve_until(
         .header_read_timeout(HEADER_TIMEOUT);
     tokio::pin!(stop);
     loop {
+        // `stop` is polled first: once it has resolved, no connection is taken.
         let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            biased;
             () = &mut stop => break,
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
         };
         let (stream, peer) = tokio::select! {
+            biased;
+            () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -79,7 +87,6 @@ pub async fn serve_until(
                     continue;
                 }
             },
-            () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
         let service = app

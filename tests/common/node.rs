@@ -140,6 +140,11 @@ impl Ledger {
         std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
     }
 
+    /// The running node's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the node runs").id()
+    }
+
     /// SIGKILL: no chance to flush or shut down.
     pub fn kill(&mut self) {
         let mut child = self.child.take().unwrap();

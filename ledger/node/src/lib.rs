@@ -136,16 +136,20 @@ fn p2p_config(
     cfg
 }
 
-/// Runs a node until SIGINT or SIGTERM.
+/// Runs a node until SIGINT or SIGTERM (caught from before the API answers its first request).
 pub fn run(opts: NodeOptions) -> Result<(), NodeError> {
-    run_until(opts, shutdown_signal())
+    run_until(opts, shutdown_signal)
 }
 
-/// Runs a node until `stop` resolves (then the API shuts down gracefully and the node returns).
-pub fn run_until(
-    opts: NodeOptions,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), NodeError> {
+/// Runs a node until the future that `stop` makes resolves (then the API shuts down gracefully
+/// and the node returns). `stop` is called inside the node's runtime once the ledger is open,
+/// before consensus starts and before the API answers any request, so that signal handlers it
+/// installs are in place by the time the node can be seen running.
+pub fn run_until<S, F>(opts: NodeOptions, stop: S) -> Result<(), NodeError>
+where
+    S: FnOnce() -> std::io::Result<F> + Send + 'static,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let genesis = Genesis::load(&opts.genesis)?;
     let config = NodeConfig::load(&opts.config)?;
     let signer = crypto::read_private(&config.validator_key).map_err(NodeError::Start)?;
@@ -218,6 +222,8 @@ pub fn run_until(
         cw_tokio::Config::new().with_storage_directory(opts.data_dir.join("consensus"));
     let executor = cw_tokio::Runner::new(runtime_cfg);
     executor.start(async move |context| {
+        let stop =
+            stop().map_err(|e| NodeError::Start(format!("cannot catch shutdown signals: {e}")))?;
         let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_cfg);
         oracle.track(0, peers);
         let mut register = |c| network.register(c, crate::channels::quota(c), 4096);
@@ -254,8 +260,8 @@ pub fn run_until(
             tracing::error!(error = %e, "API server failed");
         }
         info!("node stopped");
-    });
-    Ok(())
+        Ok(())
+    })
 }
 
 pub use zkcustoms_http::{shutdown_signal, Rate, Rates};

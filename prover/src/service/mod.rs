@@ -224,20 +224,32 @@ pub struct ShutdownReport {
     pub drained: bool,
 }
 
-/// Serves `service` on `listener` until `stop` resolves, then shuts down gracefully: no new jobs
-/// (`503`), waiting jobs fail with `shutting-down`, requests in flight are answered, and running
-/// proofs and ledger submissions get up to `grace` to finish.
-pub fn run_until(
+/// Serves `service` on `listener` until the future that `stop` makes resolves, then shuts down
+/// gracefully: no new jobs (`503`), waiting jobs fail with `shutting-down`, requests in flight
+/// are answered, and running proofs and ledger submissions get up to `grace` to finish.
+///
+/// `stop` is called inside the service's runtime before any request is served: a caller that
+/// catches signals there ([`shutdown_signal`]) and then announces the address has the handlers
+/// in place before a client can know where the service listens.
+pub fn run_until<S, F>(
     listener: std::net::TcpListener,
     service: ProverService,
     grace: Duration,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<ShutdownReport, ServiceError> {
+    stop: S,
+) -> Result<ShutdownReport, ServiceError>
+where
+    S: FnOnce() -> std::io::Result<F>,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("prover-http")
         .enable_all()
         .build()?;
+    let stop = {
+        let _context = runtime.enter();
+        stop()?
+    };
     let failed = Arc::new(AtomicUsize::new(0));
     let (svc, f) = (service.clone(), failed.clone());
     let app = router(service.clone());
