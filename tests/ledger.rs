@@ -796,11 +796,7 @@ fn sigkill_during_submissions_loses_nothing_reported_included() {
 #[test]
 fn a_node_catches_shutdown_signals_before_it_answers() {
     let mut l = Ledger::new();
-    assert!(
-        catches_shutdown_signals(l.pid()),
-        "SigCgt {:x}",
-        caught_signals(l.pid())
-    );
+    assert_catches_shutdown_signals(l.pid());
     l.stop();
 }
 

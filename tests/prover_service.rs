@@ -411,11 +411,7 @@ fn proofs_go_from_the_prover_service_to_a_ledger_node() {
 #[test]
 fn signals_are_caught_before_the_address_line() {
     let mut p = Prover::start(&[]);
-    assert!(
-        catches_shutdown_signals(p.pid()),
-        "SigCgt {:x}",
-        caught_signals(p.pid())
-    );
+    assert_catches_shutdown_signals(p.pid());
     let status = p.stop();
     assert!(status.success(), "exit {status}: {}", p.log());
 }

@@ -25,24 +25,22 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The signals that process `pid` catches with a handler of its own, as the kernel reports them
-/// (`SigCgt` in `/proc/PID/status`: bit `n - 1` for signal `n`).
-pub fn caught_signals(pid: u32) -> u64 {
+/// Panics unless process `pid` catches SIGINT and SIGTERM (a graceful shutdown instead of the
+/// signals' default action, which ends the process at once), as the kernel reports it: `SigCgt`
+/// in `/proc/PID/status`, bit `n - 1` for signal `n`.
+pub fn assert_catches_shutdown_signals(pid: u32) {
+    const SIGINT: u32 = 2;
+    const SIGTERM: u32 = 15;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
     let mask = status
         .lines()
         .find_map(|l| l.strip_prefix("SigCgt:"))
         .expect("a SigCgt line");
-    u64::from_str_radix(mask.trim(), 16).expect("a hexadecimal mask")
-}
-
-/// True when process `pid` catches SIGINT and SIGTERM (a graceful shutdown instead of the
-/// signals' default action, which ends the process at once).
-pub fn catches_shutdown_signals(pid: u32) -> bool {
-    const SIGINT: u32 = 2;
-    const SIGTERM: u32 = 15;
-    let mask = caught_signals(pid);
-    [SIGINT, SIGTERM].iter().all(|n| mask & (1 << (n - 1)) != 0)
+    let mask = u64::from_str_radix(mask.trim(), 16).expect("a hexadecimal mask");
+    assert!(
+        [SIGINT, SIGTERM].iter().all(|n| mask & (1 << (n - 1)) != 0),
+        "process {pid} does not catch SIGINT and SIGTERM: SigCgt {mask:x}"
+    );
 }
 
 pub struct Fixture {
