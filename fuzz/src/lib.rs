@@ -14,7 +14,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 use zkcustoms_circuits::invoice::Invoice;
 use zkcustoms_circuits::CircuitId;
-use zkcustoms_documents::{DocumentBlobs, DocumentKeys, DocumentMetas, DocumentShreds};
+use zkcustoms_documents::{
+    DocumentBlobs, DocumentKeys, DocumentMaster, DocumentMetas, DocumentShreds,
+};
 use zkcustoms_ledger_core::inclusion;
 use zkcustoms_ledger_core::schema::{self, Schema};
 use zkcustoms_ledger_types::block::{Block, BlockHeader};
@@ -289,7 +291,7 @@ type StoredDecoder = fn(bool, &[u8]);
 
 /// The column families of [`stored_value`], by selector, each with its decoders: the ledger's in
 /// the order of [`schema::COLUMN_FAMILIES`] (which the seeds follow), then the document store's.
-pub const STORED: [(&str, StoredDecoder); 21] = [
+pub const STORED: [(&str, StoredDecoder); 22] = [
     (schema::Meta::CF, stored::<schema::Meta>),
     (schema::Blocks::CF, stored::<schema::Blocks>),
     (schema::BlockHashes::CF, stored::<schema::BlockHashes>),
@@ -311,6 +313,7 @@ pub const STORED: [(&str, StoredDecoder); 21] = [
     (DocumentKeys::CF, stored::<DocumentKeys>),
     (DocumentBlobs::CF, stored::<DocumentBlobs>),
     (DocumentShreds::CF, stored::<DocumentShreds>),
+    (DocumentMaster::CF, stored::<DocumentMaster>),
 ];
 
 fn stored<S: Schema>(key: bool, data: &[u8]) {

@@ -15,11 +15,12 @@
 //! - `zkcustoms audit` opens the ledger read-only with a fixed list of column families: it is not
 //!   affected.
 //!
-//! Four column families ([`DOCUMENT_COLUMN_FAMILIES`]), all keyed like the ledger's `documents`
-//! index (`ucr str16 | doc type str16 | version u32`): [`DocumentMetas`] (digest, size, access
-//! list, upload time, and who forgot the document and when), [`DocumentKeys`] (the per-document
-//! key, wrapped under the node's master key, and nonce), [`DocumentBlobs`] (the ciphertext) and
-//! [`DocumentShreds`] (forgotten documents whose erase is not yet confirmed).
+//! Five column families ([`DOCUMENT_COLUMN_FAMILIES`]), four of them keyed like the ledger's
+//! `documents` index (`ucr str16 | doc type str16 | version u32`): [`DocumentMetas`] (digest,
+//! size, access list, upload time, and who forgot the document and when), [`DocumentKeys`] (the
+//! per-document key, wrapped under the node's master key, and nonce), [`DocumentBlobs`] (the
+//! ciphertext) and [`DocumentShreds`] (forgotten documents whose erase is not yet confirmed);
+//! and [`DocumentMaster`], the id of the master key the database's keys are wrapped under.
 //!
 //! # Who reads
 //!
@@ -64,7 +65,7 @@ mod tests;
 pub use keys::{associated_data, LocalMasterKey, MasterKey, SealKey};
 pub use meta::{DocumentMeta, DocumentState, MAX_READERS};
 pub use schema::{
-    DocumentBlobs, DocumentKeys, DocumentMetas, DocumentShreds, StoredKey,
+    DocumentBlobs, DocumentKeys, DocumentMaster, DocumentMetas, DocumentShreds, StoredKey,
     DOCUMENT_COLUMN_FAMILIES, DOCUMENT_META_VERSION,
 };
 
@@ -265,26 +266,47 @@ impl DocumentService {
         Ok(service)
     }
 
-    /// Rewraps keys stored in the clear, checks that wrapped keys are under this master key, and
-    /// finishes every erase left pending.
+    /// Checks that the database is this master key's, wraps the keys that older versions stored
+    /// in the clear, and finishes every erase left pending. The master key is checked against
+    /// the one the database records ([`DocumentMaster`]). A database that records none (a new
+    /// one, or one written by older versions) has every stored key checked and, when it holds
+    /// any, wrapped, and the files of the key column family rewritten so that old key values are
+    /// in none (older versions may have left a key in the clear in one, and a crash may have
+    /// stopped an earlier open between wrapping and erasing); only then is the master key
+    /// recorded.
     fn recover(&self) -> Result<(), DocumentError> {
         let _guard = self.write_lock();
-        let mut rewrap = WriteBatch::default();
-        let mut plain = 0usize;
-        for item in self
-            .db
-            .iterator_cf(self.cf(DocumentKeys::CF), IteratorMode::Start)
-        {
-            let (k, v) = item?;
-            let id = DocumentKeys::decode_key(&k).map_err(|e| corrupted(DocumentKeys::CF, e))?;
-            match DocumentKeys::decode_value(&v).map_err(|e| corrupted(DocumentKeys::CF, e))? {
-                StoredKey::Plain(key) => {
-                    plain += 1;
-                    let wrapped = self.wrap(&id, &key)?;
-                    self.put::<DocumentKeys>(&mut rewrap, &id, &wrapped);
+        let recorded = self.get::<DocumentMaster>(&())?;
+        let mut rewrite_keys = false;
+        match recorded {
+            Some(master) => self.check_master(master, "the document database")?,
+            None => {
+                let mut rewrap = WriteBatch::default();
+                let mut plain = 0usize;
+                for item in self
+                    .db
+                    .iterator_cf(self.cf(DocumentKeys::CF), IteratorMode::Start)
+                {
+                    let (k, v) = item?;
+                    let id =
+                        DocumentKeys::decode_key(&k).map_err(|e| corrupted(DocumentKeys::CF, e))?;
+                    match DocumentKeys::decode_value(&v)
+                        .map_err(|e| corrupted(DocumentKeys::CF, e))?
+                    {
+                        StoredKey::Plain(key) => {
+                            plain += 1;
+                            let wrapped = self.wrap(&id, &key)?;
+                            self.put::<DocumentKeys>(&mut rewrap, &id, &wrapped);
+                        }
+                        StoredKey::Wrapped { master, .. } => {
+                            self.check_master(master, "the document database")?;
+                        }
+                    }
+                    rewrite_keys = true;
                 }
-                StoredKey::Wrapped { master, .. } => {
-                    self.check_master(master, "the document database")?;
+                if plain > 0 {
+                    self.write_synced(rewrap)?;
+                    tracing::info!(keys = plain, "document keys wrapped under the master key");
                 }
             }
         }
@@ -298,20 +320,26 @@ impl DocumentService {
                 DocumentShreds::decode_key(&k).map_err(|e| corrupted(DocumentShreds::CF, e))?,
             );
         }
-        if plain == 0 && pending.is_empty() {
-            return Ok(());
+        if !pending.is_empty() {
+            self.erase_deleted(None)?;
+            self.clear_shreds(&pending)?;
+        } else if rewrite_keys {
+            // Only stored keys were rewritten: their column family's files are.
+            self.erase_deleted_in(None, &[DocumentKeys::CF])?;
         }
-        if plain > 0 {
-            self.write_synced(rewrap)?;
-            tracing::info!(keys = plain, "document keys wrapped under the master key");
+        if rewrite_keys {
+            tracing::info!("document keys checked and their old values erased from every file");
         }
-        self.erase_deleted(None)?;
-        self.clear_shreds(&pending)?;
         if !pending.is_empty() {
             tracing::info!(
                 documents = pending.len(),
                 "pending erases of forgotten documents completed"
             );
+        }
+        if recorded.is_none() {
+            let mut batch = WriteBatch::default();
+            self.put::<DocumentMaster>(&mut batch, &(), &self.master.id());
+            self.write_synced(batch)?;
         }
         Ok(())
     }
@@ -586,6 +614,16 @@ impl DocumentService {
     /// and obsolete files are deleted now rather than later. Fails if RocksDB reports a
     /// background error (a failed flush or compaction) while it runs.
     fn erase_deleted(&self, id: Option<&DocumentKey>) -> Result<(), DocumentError> {
+        self.erase_deleted_in(id, &[DocumentKeys::CF, DocumentBlobs::CF])
+    }
+
+    /// [`Self::erase_deleted`], compacting the table files of the column families `compact`
+    /// only.
+    fn erase_deleted_in(
+        &self,
+        id: Option<&DocumentKey>,
+        compact: &[&str],
+    ) -> Result<(), DocumentError> {
         let errors = || -> Result<u64, DocumentError> {
             Ok(self
                 .db
@@ -603,7 +641,7 @@ impl DocumentService {
         let mut opts = CompactOptions::default();
         opts.set_exclusive_manual_compaction(true);
         opts.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
-        for name in [DocumentKeys::CF, DocumentBlobs::CF] {
+        for name in compact {
             self.db
                 .compact_range_cf_opt(self.cf(name), range.as_deref(), range.as_deref(), &opts);
         }

@@ -301,10 +301,37 @@ impl Schema for DocumentShreds {
     }
 }
 
+/// `document_master`: the id of the master key that every document key of the database is
+/// wrapped under, recorded once every key is (on the first open, or when the keys that older
+/// versions stored in the clear have been wrapped). Opening then checks this one value instead of
+/// every stored key, and refuses a database of another master key even when it holds no document
+/// yet. A database without it (written by older versions) has every key checked, and wrapped, on
+/// open. Key: empty (the one entry). Value: `version | master id [8]`.
+pub struct DocumentMaster;
+
+impl Schema for DocumentMaster {
+    const CF: &'static str = "document_master";
+    type Key = ();
+    type Value = [u8; MASTER_ID_LEN];
+    fn encode_key(_: &()) -> Vec<u8> {
+        Vec::new()
+    }
+    fn decode_key(bytes: &[u8]) -> Result<(), DecodeError> {
+        codec::Reader::new(bytes).finish()
+    }
+    fn write_value(v: &[u8; MASTER_ID_LEN], w: &mut Writer) {
+        w.fixed(v);
+    }
+    fn read_value(r: &mut codec::Reader<'_>) -> Result<[u8; MASTER_ID_LEN], DecodeError> {
+        r.array("master key id")
+    }
+}
+
 /// Every column family of the document database, in one place.
-pub const DOCUMENT_COLUMN_FAMILIES: [&str; 4] = [
+pub const DOCUMENT_COLUMN_FAMILIES: [&str; 5] = [
     DocumentMetas::CF,
     DocumentKeys::CF,
     DocumentBlobs::CF,
     DocumentShreds::CF,
+    DocumentMaster::CF,
 ];

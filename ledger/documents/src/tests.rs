@@ -97,6 +97,14 @@ fn schemas_round_trip() {
         blob
     );
     assert_eq!(format!("{key:?}"), "SealKey(<redacted>)");
+    let id = m.id();
+    let bytes = DocumentMaster::encode_value(&id);
+    assert_eq!(bytes.len(), 1 + 8);
+    assert_eq!(DocumentMaster::decode_value(&bytes).unwrap(), id);
+    assert!(DocumentMaster::decode_value(&bytes[..bytes.len() - 1]).is_err());
+    assert!(DocumentMaster::decode_value(&[&bytes[..], &[0]].concat()).is_err());
+    DocumentMaster::decode_key(&DocumentMaster::encode_key(&())).unwrap();
+    assert!(DocumentMaster::decode_key(&[0]).is_err());
 }
 
 #[test]
@@ -284,6 +292,116 @@ fn a_database_is_refused_under_another_master_key() {
 }
 
 #[test]
+fn a_database_records_its_master_key_and_refuses_another_even_empty() {
+    let dir = temp_dir();
+    let m = master();
+    let docs = DocumentService::open(dir.path(), 64, m.clone()).unwrap();
+    assert_eq!(docs.get::<DocumentMaster>(&()).unwrap(), Some(m.id()));
+    drop(docs);
+    let e = DocumentService::open(dir.path(), 64, master()).unwrap_err();
+    assert!(
+        matches!(&e, DocumentError::MasterKey(why) if why.contains(&hex::encode(m.id()))),
+        "{e}"
+    );
+    DocumentService::open(dir.path(), 64, m).unwrap();
+}
+
+#[test]
+fn a_database_without_a_recorded_master_key_has_every_key_checked() {
+    // A database of older versions (no recorded master key) whose keys are wrapped under another
+    // master key is refused, and nothing is recorded.
+    let ledger = TempStore::new().unwrap();
+    let dir = temp_dir();
+    let inv = id("invoice", 1);
+    anchor(&ledger, &inv, b"doc");
+    let docs = DocumentService::open(dir.path(), 64, master()).unwrap();
+    docs.upload(&ledger, &inv, b"doc", &[], &uploader(), 1)
+        .unwrap();
+    let mut batch = WriteBatch::default();
+    docs.delete::<DocumentMaster>(&mut batch, &());
+    docs.write_synced(batch).unwrap();
+    drop(docs);
+    let e = DocumentService::open(dir.path(), 64, master()).unwrap_err();
+    assert!(
+        matches!(&e, DocumentError::MasterKey(m) if m.contains("written under master key")),
+        "{e}"
+    );
+    let db = DB::open_cf_for_read_only(
+        &Options::default(),
+        dir.path(),
+        DOCUMENT_COLUMN_FAMILIES,
+        false,
+    )
+    .unwrap();
+    let recorded = db
+        .get_cf(
+            db.cf_handle(DocumentMaster::CF).unwrap(),
+            DocumentMaster::encode_key(&()),
+        )
+        .unwrap();
+    assert_eq!(recorded, None);
+}
+
+/// Writes, as older versions did, one document whose key is stored in the clear, with no master
+/// key recorded, and flushes it into the database's files; answers the key.
+fn legacy_database(
+    dir: &Path,
+    m: &Arc<dyn MasterKey>,
+    inv: &DocumentKey,
+    content: &[u8],
+) -> SealKey {
+    let key = SealKey::generate();
+    let docs = DocumentService::open(dir, 1 << 16, m.clone()).unwrap();
+    let meta = DocumentMeta {
+        digest: sha256(content),
+        size: content.len() as u64,
+        uploader: uploader(),
+        readers: Vec::new(),
+        uploaded_at_ms: 1,
+        state: DocumentState::Stored,
+    };
+    let mut batch = WriteBatch::default();
+    docs.put::<DocumentMetas>(&mut batch, inv, &meta);
+    docs.put::<DocumentKeys>(&mut batch, inv, &StoredKey::Plain(key.clone()));
+    docs.delete::<DocumentMaster>(&mut batch, &());
+    docs.put::<DocumentBlobs>(
+        &mut batch,
+        inv,
+        &key.seal(content, &associated_data(inv, &meta.digest)),
+    );
+    docs.write_synced(batch).unwrap();
+    for name in DOCUMENT_COLUMN_FAMILIES {
+        docs.db.flush_cf(docs.cf(name)).unwrap();
+    }
+    assert!(!files_containing(dir, key.key_bytes()).is_empty());
+    key
+}
+
+/// Opens the database under `m` and checks that the document reads, that its key is wrapped
+/// and in the clear in no file, and that the master key is recorded.
+fn assert_wrapped_and_erased(
+    dir: &Path,
+    m: &Arc<dyn MasterKey>,
+    inv: &DocumentKey,
+    content: &[u8],
+    key: &SealKey,
+) {
+    let docs = DocumentService::open(dir, 1 << 16, m.clone()).unwrap();
+    assert!(matches!(
+        docs.get::<DocumentKeys>(inv).unwrap(),
+        Some(StoredKey::Wrapped { .. })
+    ));
+    assert_eq!(docs.get::<DocumentMaster>(&()).unwrap(), Some(m.id()));
+    assert_eq!(docs.read(inv, &uploading_trader()).unwrap(), content);
+    drop(docs);
+    assert_eq!(
+        files_containing(dir, key.key_bytes()),
+        Vec::<PathBuf>::new(),
+        "the key in the clear is still on disk"
+    );
+}
+
+#[test]
 fn keys_stored_in_the_clear_are_wrapped_on_open_and_erased() {
     let ledger = TempStore::new().unwrap();
     let dir = temp_dir();
@@ -291,44 +409,42 @@ fn keys_stored_in_the_clear_are_wrapped_on_open_and_erased() {
     let content = b"LEGACY-MARKER-0c7e: an invoice stored before master keys".to_vec();
     anchor(&ledger, &inv, &content);
     let m = master();
-    let key = SealKey::generate();
+    let key = legacy_database(dir.path(), &m, &inv, &content);
+    assert_wrapped_and_erased(dir.path(), &m, &inv, &content, &key);
+}
+
+#[test]
+fn an_open_stopped_between_wrapping_and_erasing_is_completed_by_the_next() {
+    let ledger = TempStore::new().unwrap();
+    let dir = temp_dir();
+    let inv = id("invoice", 1);
+    let content = b"LEGACY-MARKER-5b1d: wrapped, then the node stopped".to_vec();
+    anchor(&ledger, &inv, &content);
+    let m = master();
+    let key = legacy_database(dir.path(), &m, &inv, &content);
     {
-        // A database as older versions wrote it: the key in the clear.
-        let docs = DocumentService::open(dir.path(), 1 << 16, m.clone()).unwrap();
-        let meta = DocumentMeta {
-            digest: sha256(&content),
-            size: content.len() as u64,
-            uploader: uploader(),
-            readers: Vec::new(),
-            uploaded_at_ms: 1,
-            state: DocumentState::Stored,
+        // What an open that stopped after wrapping the key leaves: the wrapped key written over
+        // the key in the clear, which is still in a table file, and no master key recorded.
+        let db = DB::open_cf(&Options::default(), dir.path(), DOCUMENT_COLUMN_FAMILIES).unwrap();
+        let wrapped = StoredKey::Wrapped {
+            master: m.id(),
+            wrapped: m
+                .wrap(key.key_bytes(), &keys::key_wrap_data(&inv, key.nonce()))
+                .unwrap(),
+            nonce: *key.nonce(),
         };
-        let mut batch = WriteBatch::default();
-        docs.put::<DocumentMetas>(&mut batch, &inv, &meta);
-        docs.put::<DocumentKeys>(&mut batch, &inv, &StoredKey::Plain(key.clone()));
-        docs.put::<DocumentBlobs>(
-            &mut batch,
-            &inv,
-            &key.seal(&content, &associated_data(&inv, &meta.digest)),
-        );
-        docs.write_synced(batch).unwrap();
-        for name in DOCUMENT_COLUMN_FAMILIES {
-            docs.db.flush_cf(docs.cf(name)).unwrap();
-        }
-        assert!(!files_containing(dir.path(), key.key_bytes()).is_empty());
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        db.put_cf_opt(
+            db.cf_handle(DocumentKeys::CF).unwrap(),
+            DocumentKeys::encode_key(&inv),
+            DocumentKeys::encode_value(&wrapped),
+            &opts,
+        )
+        .unwrap();
     }
-    let docs = DocumentService::open(dir.path(), 1 << 16, m).unwrap();
-    assert!(matches!(
-        docs.get::<DocumentKeys>(&inv).unwrap(),
-        Some(StoredKey::Wrapped { .. })
-    ));
-    assert_eq!(docs.read(&inv, &uploading_trader()).unwrap(), content);
-    drop(docs);
-    assert_eq!(
-        files_containing(dir.path(), key.key_bytes()),
-        Vec::<PathBuf>::new(),
-        "the key in the clear is still on disk"
-    );
+    assert!(!files_containing(dir.path(), key.key_bytes()).is_empty());
+    assert_wrapped_and_erased(dir.path(), &m, &inv, &content, &key);
 }
 
 #[test]
@@ -422,6 +538,7 @@ proptest! {
             let _ = DocumentKeys::decode_value(&b);
             let _ = DocumentBlobs::decode_value(&b);
             let _ = DocumentShreds::decode_value(&b);
+            let _ = DocumentMaster::decode_value(&b);
         }
     }
 }

@@ -164,12 +164,8 @@ where
         .map_err(|e| NodeError::Start(format!("{}: {e}", opts.data_dir.display())))?;
     let store =
         Store::open(&opts.data_dir.join("ledger")).map_err(|e| NodeError::Start(e.to_string()))?;
-    let documents = DocumentService::open(
-        &opts.data_dir.join(zkcustoms_documents::DOCUMENTS_DIR),
-        opts.max_document_bytes,
-        master_key(&config, &opts.data_dir)?,
-    )
-    .map_err(|e| NodeError::Start(e.to_string()))?;
+    // The ledger's database first: a data directory of another chain is named as such before its
+    // document database is checked against this node's master key.
     let chain = Chain::open(
         genesis.clone(),
         store,
@@ -177,6 +173,12 @@ where
         crypto::public_bytes(&me),
         opts.mempool,
     )?;
+    let documents = DocumentService::open(
+        &opts.data_dir.join(zkcustoms_documents::DOCUMENTS_DIR),
+        opts.max_document_bytes,
+        master_key(&config, &opts.data_dir)?,
+    )
+    .map_err(|e| NodeError::Start(e.to_string()))?;
     let documents = Arc::new(documents);
     let (height, tip) = chain.tip();
     info!(
