@@ -269,57 +269,22 @@ impl DocumentService {
     /// Checks that the database is this master key's, wraps the keys that older versions stored
     /// in the clear, and finishes every erase left pending. The master key is checked against
     /// the one the database records ([`DocumentMaster`]). A database that records none (a new
-    /// one, or one written by older versions) has every stored key checked and, when it holds
-    /// any, wrapped, and the files of the key column family rewritten so that old key values are
-    /// in none (older versions may have left a key in the clear in one, and a crash may have
-    /// stopped an earlier open between wrapping and erasing); only then is the master key
-    /// recorded.
+    /// one, or one written by older versions) has every stored key checked and wrapped
+    /// ([`Self::check_and_wrap_stored_keys`]), and the files of the key column family rewritten
+    /// so that old key values are in none (older versions may have left a key in the clear in
+    /// one, and a crash may have stopped an earlier open between wrapping and erasing); only then
+    /// is the master key recorded.
     fn recover(&self) -> Result<(), DocumentError> {
         let _guard = self.write_lock();
         let recorded = self.get::<DocumentMaster>(&())?;
-        let mut rewrite_keys = false;
-        match recorded {
-            Some(master) => self.check_master(master, "the document database")?,
-            None => {
-                let mut rewrap = WriteBatch::default();
-                let mut plain = 0usize;
-                for item in self
-                    .db
-                    .iterator_cf(self.cf(DocumentKeys::CF), IteratorMode::Start)
-                {
-                    let (k, v) = item?;
-                    let id =
-                        DocumentKeys::decode_key(&k).map_err(|e| corrupted(DocumentKeys::CF, e))?;
-                    match DocumentKeys::decode_value(&v)
-                        .map_err(|e| corrupted(DocumentKeys::CF, e))?
-                    {
-                        StoredKey::Plain(key) => {
-                            plain += 1;
-                            let wrapped = self.wrap(&id, &key)?;
-                            self.put::<DocumentKeys>(&mut rewrap, &id, &wrapped);
-                        }
-                        StoredKey::Wrapped { master, .. } => {
-                            self.check_master(master, "the document database")?;
-                        }
-                    }
-                    rewrite_keys = true;
-                }
-                if plain > 0 {
-                    self.write_synced(rewrap)?;
-                    tracing::info!(keys = plain, "document keys wrapped under the master key");
-                }
+        let rewrite_keys = match recorded {
+            Some(master) => {
+                self.check_master(master, "the document database")?;
+                false
             }
-        }
-        let mut pending = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(self.cf(DocumentShreds::CF), IteratorMode::Start)
-        {
-            let (k, _) = item?;
-            pending.push(
-                DocumentShreds::decode_key(&k).map_err(|e| corrupted(DocumentShreds::CF, e))?,
-            );
-        }
+            None => self.check_and_wrap_stored_keys()?,
+        };
+        let pending = self.pending_erases()?;
         if !pending.is_empty() {
             self.erase_deleted(None)?;
             self.clear_shreds(&pending)?;
@@ -342,6 +307,54 @@ impl DocumentService {
             self.write_synced(batch)?;
         }
         Ok(())
+    }
+
+    /// For a database that records no master key: checks every wrapped key against this master
+    /// key and wraps, in one synced batch, every key stored in the clear. Returns whether the
+    /// database holds any key (whose column family's files the caller must then rewrite). Writes
+    /// nothing when a key of another master key is found.
+    fn check_and_wrap_stored_keys(&self) -> Result<bool, DocumentError> {
+        let mut rewrap = WriteBatch::default();
+        let mut plain = 0usize;
+        let mut any = false;
+        for item in self
+            .db
+            .iterator_cf(self.cf(DocumentKeys::CF), IteratorMode::Start)
+        {
+            let (k, v) = item?;
+            let id = DocumentKeys::decode_key(&k).map_err(|e| corrupted(DocumentKeys::CF, e))?;
+            match DocumentKeys::decode_value(&v).map_err(|e| corrupted(DocumentKeys::CF, e))? {
+                StoredKey::Plain(key) => {
+                    plain += 1;
+                    let wrapped = self.wrap(&id, &key)?;
+                    self.put::<DocumentKeys>(&mut rewrap, &id, &wrapped);
+                }
+                StoredKey::Wrapped { master, .. } => {
+                    self.check_master(master, "the document database")?;
+                }
+            }
+            any = true;
+        }
+        if plain > 0 {
+            self.write_synced(rewrap)?;
+            tracing::info!(keys = plain, "document keys wrapped under the master key");
+        }
+        Ok(any)
+    }
+
+    /// The documents whose erase a crash left unconfirmed (their shred markers).
+    fn pending_erases(&self) -> Result<Vec<DocumentKey>, DocumentError> {
+        let mut pending = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(DocumentShreds::CF), IteratorMode::Start)
+        {
+            let (k, _) = item?;
+            pending.push(
+                DocumentShreds::decode_key(&k).map_err(|e| corrupted(DocumentShreds::CF, e))?,
+            );
+        }
+        Ok(pending)
     }
 
     /// The database's directory.

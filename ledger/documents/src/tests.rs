@@ -342,94 +342,107 @@ fn a_database_without_a_recorded_master_key_has_every_key_checked() {
     assert_eq!(recorded, None);
 }
 
-/// Writes, as older versions did, one document whose key is stored in the clear, with no master
-/// key recorded, and flushes it into the database's files; answers the key.
-fn legacy_database(
-    dir: &Path,
-    m: &Arc<dyn MasterKey>,
-    inv: &DocumentKey,
-    content: &[u8],
-) -> SealKey {
-    let key = SealKey::generate();
-    let docs = DocumentService::open(dir, 1 << 16, m.clone()).unwrap();
-    let meta = DocumentMeta {
-        digest: sha256(content),
-        size: content.len() as u64,
-        uploader: uploader(),
-        readers: Vec::new(),
-        uploaded_at_ms: 1,
-        state: DocumentState::Stored,
-    };
-    let mut batch = WriteBatch::default();
-    docs.put::<DocumentMetas>(&mut batch, inv, &meta);
-    docs.put::<DocumentKeys>(&mut batch, inv, &StoredKey::Plain(key.clone()));
-    docs.delete::<DocumentMaster>(&mut batch, &());
-    docs.put::<DocumentBlobs>(
-        &mut batch,
-        inv,
-        &key.seal(content, &associated_data(inv, &meta.digest)),
-    );
-    docs.write_synced(batch).unwrap();
-    for name in DOCUMENT_COLUMN_FAMILIES {
-        docs.db.flush_cf(docs.cf(name)).unwrap();
-    }
-    assert!(!files_containing(dir, key.key_bytes()).is_empty());
-    key
+/// A database as older versions wrote it: one anchored document whose key is stored in the
+/// clear, with no master key recorded, flushed into the database's files.
+struct Legacy {
+    _ledger: TempStore,
+    dir: tempfile::TempDir,
+    inv: DocumentKey,
+    content: Vec<u8>,
+    master: Arc<dyn MasterKey>,
+    key: SealKey,
 }
 
-/// Opens the database under `m` and checks that the document reads, that its key is wrapped
-/// and in the clear in no file, and that the master key is recorded.
-fn assert_wrapped_and_erased(
-    dir: &Path,
-    m: &Arc<dyn MasterKey>,
-    inv: &DocumentKey,
-    content: &[u8],
-    key: &SealKey,
-) {
-    let docs = DocumentService::open(dir, 1 << 16, m.clone()).unwrap();
-    assert!(matches!(
-        docs.get::<DocumentKeys>(inv).unwrap(),
-        Some(StoredKey::Wrapped { .. })
-    ));
-    assert_eq!(docs.get::<DocumentMaster>(&()).unwrap(), Some(m.id()));
-    assert_eq!(docs.read(inv, &uploading_trader()).unwrap(), content);
-    drop(docs);
-    assert_eq!(
-        files_containing(dir, key.key_bytes()),
-        Vec::<PathBuf>::new(),
-        "the key in the clear is still on disk"
-    );
+impl Legacy {
+    fn new(content: &[u8]) -> Self {
+        let ledger = TempStore::new().unwrap();
+        let dir = temp_dir();
+        let inv = id("invoice", 1);
+        anchor(&ledger, &inv, content);
+        let master = master();
+        let key = SealKey::generate();
+        let docs = DocumentService::open(dir.path(), 1 << 16, master.clone()).unwrap();
+        let meta = DocumentMeta {
+            digest: sha256(content),
+            size: content.len() as u64,
+            uploader: uploader(),
+            readers: Vec::new(),
+            uploaded_at_ms: 1,
+            state: DocumentState::Stored,
+        };
+        let mut batch = WriteBatch::default();
+        docs.put::<DocumentMetas>(&mut batch, &inv, &meta);
+        docs.put::<DocumentKeys>(&mut batch, &inv, &StoredKey::Plain(key.clone()));
+        docs.delete::<DocumentMaster>(&mut batch, &());
+        docs.put::<DocumentBlobs>(
+            &mut batch,
+            &inv,
+            &key.seal(content, &associated_data(&inv, &meta.digest)),
+        );
+        docs.write_synced(batch).unwrap();
+        for name in DOCUMENT_COLUMN_FAMILIES {
+            docs.db.flush_cf(docs.cf(name)).unwrap();
+        }
+        drop(docs);
+        assert!(!files_containing(dir.path(), key.key_bytes()).is_empty());
+        Self {
+            _ledger: ledger,
+            dir,
+            inv,
+            content: content.to_vec(),
+            master,
+            key,
+        }
+    }
+
+    /// Opens the database and checks that the document reads, that its key is wrapped and in
+    /// the clear in no file, and that the master key is recorded.
+    fn assert_wrapped_and_erased(&self) {
+        let docs = DocumentService::open(self.dir.path(), 1 << 16, self.master.clone()).unwrap();
+        assert!(matches!(
+            docs.get::<DocumentKeys>(&self.inv).unwrap(),
+            Some(StoredKey::Wrapped { .. })
+        ));
+        assert_eq!(
+            docs.get::<DocumentMaster>(&()).unwrap(),
+            Some(self.master.id())
+        );
+        assert_eq!(
+            docs.read(&self.inv, &uploading_trader()).unwrap(),
+            self.content
+        );
+        drop(docs);
+        assert_eq!(
+            files_containing(self.dir.path(), self.key.key_bytes()),
+            Vec::<PathBuf>::new(),
+            "the key in the clear is still on disk"
+        );
+    }
 }
 
 #[test]
 fn keys_stored_in_the_clear_are_wrapped_on_open_and_erased() {
-    let ledger = TempStore::new().unwrap();
-    let dir = temp_dir();
-    let inv = id("invoice", 1);
-    let content = b"LEGACY-MARKER-0c7e: an invoice stored before master keys".to_vec();
-    anchor(&ledger, &inv, &content);
-    let m = master();
-    let key = legacy_database(dir.path(), &m, &inv, &content);
-    assert_wrapped_and_erased(dir.path(), &m, &inv, &content, &key);
+    Legacy::new(b"LEGACY-MARKER-0c7e: an invoice stored before master keys")
+        .assert_wrapped_and_erased();
 }
 
 #[test]
 fn an_open_stopped_between_wrapping_and_erasing_is_completed_by_the_next() {
-    let ledger = TempStore::new().unwrap();
-    let dir = temp_dir();
-    let inv = id("invoice", 1);
-    let content = b"LEGACY-MARKER-5b1d: wrapped, then the node stopped".to_vec();
-    anchor(&ledger, &inv, &content);
-    let m = master();
-    let key = legacy_database(dir.path(), &m, &inv, &content);
+    let legacy = Legacy::new(b"LEGACY-MARKER-5b1d: wrapped, then the node stopped");
+    let (m, key, inv) = (&legacy.master, &legacy.key, &legacy.inv);
     {
         // What an open that stopped after wrapping the key leaves: the wrapped key written over
         // the key in the clear, which is still in a table file, and no master key recorded.
-        let db = DB::open_cf(&Options::default(), dir.path(), DOCUMENT_COLUMN_FAMILIES).unwrap();
+        let db = DB::open_cf(
+            &Options::default(),
+            legacy.dir.path(),
+            DOCUMENT_COLUMN_FAMILIES,
+        )
+        .unwrap();
         let wrapped = StoredKey::Wrapped {
             master: m.id(),
             wrapped: m
-                .wrap(key.key_bytes(), &keys::key_wrap_data(&inv, key.nonce()))
+                .wrap(key.key_bytes(), &keys::key_wrap_data(inv, key.nonce()))
                 .unwrap(),
             nonce: *key.nonce(),
         };
@@ -437,14 +450,14 @@ fn an_open_stopped_between_wrapping_and_erasing_is_completed_by_the_next() {
         opts.set_sync(true);
         db.put_cf_opt(
             db.cf_handle(DocumentKeys::CF).unwrap(),
-            DocumentKeys::encode_key(&inv),
+            DocumentKeys::encode_key(inv),
             DocumentKeys::encode_value(&wrapped),
             &opts,
         )
         .unwrap();
     }
-    assert!(!files_containing(dir.path(), key.key_bytes()).is_empty());
-    assert_wrapped_and_erased(dir.path(), &m, &inv, &content, &key);
+    assert!(!files_containing(legacy.dir.path(), key.key_bytes()).is_empty());
+    legacy.assert_wrapped_and_erased();
 }
 
 #[test]
