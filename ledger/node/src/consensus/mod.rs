@@ -45,6 +45,7 @@ use commonware_utils::{ordered::Set, NZUsize, NZU16};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
+use std::num::{NonZeroU16, NonZeroUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
@@ -72,6 +73,15 @@ pub use crate::channels::{channel, MAX_MESSAGE};
 /// fault-injection tests substitute one that forges invalid blocks.
 pub type BlockBuilder =
     Arc<dyn Fn(&Chain, Hash) -> Result<Option<Block>, StoreError> + Send + Sync>;
+
+/// The page size of the consensus journal. It is part of the journal's format on disk (every
+/// page carries its checksum): a data directory written with one page size cannot be read with
+/// another.
+const JOURNAL_PAGE_SIZE: NonZeroU16 = NZU16!(16_384);
+/// Journal pages kept in memory: 4 MiB. The journal is appended to while the validator runs and
+/// read back only when it restarts, and the cache is filled with zeroed pages before the first
+/// view: 10,000 pages had every validator zero 164 MB as it started.
+const JOURNAL_CACHED_PAGES: NonZeroUsize = NZUsize!(256);
 
 /// How a validator runs.
 #[derive(Clone)]
@@ -410,7 +420,7 @@ pub fn start_validator<E, S, R, B>(
         activity_timeout: ViewDelta::new(10),
         skip_timeout: ViewDelta::new(5),
         fetch_concurrent: NZUsize!(32),
-        page_cache: CacheRef::from_pooler(&context, NZU16!(16_384), NZUsize!(10_000)),
+        page_cache: CacheRef::from_pooler(&context, JOURNAL_PAGE_SIZE, JOURNAL_CACHED_PAGES),
         strategy: Sequential,
         forwarding: simplex::ForwardingPolicy::Disabled,
     };
