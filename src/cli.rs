@@ -148,8 +148,9 @@ enum Command {
         #[command(subcommand)]
         command: ledger_cli::QueryCommand,
     },
-    /// Off-ledger documents on a node: upload (encrypted at rest), read, forget (crypto-shredding).
-    /// Exit 1 when the node refuses, 2 on bad input or an unreachable node.
+    /// Off-ledger documents on a node: upload (encrypted at rest), read, forget (crypto-shredding);
+    /// rotate a stopped node's master key. Exit 1 when the node refuses, 2 on bad input, an
+    /// unreachable node or a rotation that could not run.
     Document {
         #[command(subcommand)]
         command: document_cli::DocumentCommand,

@@ -1,14 +1,20 @@
-//! `zkcustoms document put|get|forget`: off-ledger documents through a node's API.
+//! `zkcustoms document put|get|forget`: off-ledger documents through a node's API;
+//! `zkcustoms document rotate-master-key`: the node's master key, offline.
 //!
 //! Exit codes: 0 done; 1 the node refused (not on the access list, unknown anchor or document,
-//! already uploaded, forgotten, digest mismatch); 2 bad input or an unreachable node.
+//! already uploaded, forgotten, digest mismatch); 2 bad input, an unreachable node, or a rotation
+//! that could not run.
 
 use crate::ledger_cli::{ClientArgs, Refusal};
 use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand};
 use std::io::Write;
-use std::path::PathBuf;
-use zkcustoms_documents::DEFAULT_MAX_DOCUMENT_BYTES;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use zkcustoms_documents::{
+    check_key_file_outside, DocumentError, DocumentService, LocalMasterKey, MasterKey,
+    DEFAULT_MAX_DOCUMENT_BYTES, DOCUMENTS_DIR,
+};
 use zkcustoms_ledger_client::ClientError;
 use zkcustoms_ledger_types::party::parse_readers;
 use zkcustoms_ledger_types::tx::DocumentKey;
@@ -83,6 +89,101 @@ pub enum DocumentCommand {
         #[command(flatten)]
         id: DocumentId,
     },
+    /// Rotate the node's document master key, with the node stopped: every document key is
+    /// re-wrapped under the new master key, and the values wrapped under the old one are erased
+    /// from the database's files. Then point `document_master_key` in node.json at the new key
+    /// file (or put it in place of the old one) and start the node. Keep the old key while
+    /// backups taken before the rotation are kept: they need it.
+    RotateMasterKey {
+        /// The stopped node's data directory (its documents are in `DATA_DIR/documents`).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The current master key file (64 hex digits, mode 600); without it, the environment
+        /// variable ZKCUSTOMS_DOCUMENT_MASTER_KEY, as for the node.
+        #[arg(long)]
+        master_key: Option<PathBuf>,
+        /// The new master key file, outside the data directory.
+        #[arg(long)]
+        new_master_key: PathBuf,
+        /// Create the new master key file (random, owner-only; an existing file is never
+        /// overwritten) instead of reading it.
+        #[arg(long)]
+        generate: bool,
+    },
+}
+
+/// The current master key: from `path`, else from [`LocalMasterKey::ENV`].
+fn current_master_key(path: Option<&Path>, data_dir: &Path) -> anyhow::Result<LocalMasterKey> {
+    match path {
+        Some(path) => {
+            check_key_file_outside(path, data_dir)?;
+            Ok(LocalMasterKey::load(path)?)
+        }
+        None => {
+            let hex = std::env::var(LocalMasterKey::ENV).map_err(|_| {
+                anyhow!(
+                    "give the current master key with --master-key (or {})",
+                    LocalMasterKey::ENV
+                )
+            })?;
+            LocalMasterKey::from_hex(&hex).with_context(|| LocalMasterKey::ENV)
+        }
+    }
+}
+
+/// Runs `document rotate-master-key`.
+fn rotate_master_key(
+    data_dir: &Path,
+    master_key: Option<&Path>,
+    new_master_key: &Path,
+    generate: bool,
+) -> anyhow::Result<()> {
+    let dir = data_dir.join(DOCUMENTS_DIR);
+    if !dir.join("CURRENT").is_file() {
+        return Err(anyhow!(
+            "{} holds no document database ({DOCUMENTS_DIR}/ of a node's data directory)",
+            data_dir.display()
+        ));
+    }
+    let old: Arc<dyn MasterKey> = Arc::new(current_master_key(master_key, data_dir)?);
+    check_key_file_outside(new_master_key, data_dir)?;
+    // Opening checks the current key against the database before a new key file is made.
+    let mut docs = DocumentService::open(&dir, DEFAULT_MAX_DOCUMENT_BYTES, old.clone()).map_err(
+        |e| match e {
+            DocumentError::Db(db) if db.to_string().to_lowercase().contains("lock") => anyhow!(
+                "the document database {} is in use: stop the node first ({db})",
+                dir.display()
+            ),
+            e => e.into(),
+        },
+    )?;
+    let new: Arc<dyn MasterKey> = Arc::new(if generate {
+        LocalMasterKey::create(new_master_key)?
+    } else {
+        LocalMasterKey::load(new_master_key)?
+    });
+    let rotated = docs.rotate_master_key(new.clone()).with_context(|| {
+        format!(
+            "the rotation to {} did not complete: if the database now refuses the old master              key, it is under the new one, and opening it with the new one (the node's start)              completes the rotation",
+            new_master_key.display()
+        )
+    })?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "rotated_keys": rotated,
+            "master_key_id": hex::encode(new.id()),
+            "previous_master_key_id": hex::encode(old.id()),
+        }))?
+    );
+    eprintln!(
+        "the documents of {} are now under master key {} ({}): point document_master_key in \
+         node.json at it before starting the node",
+        data_dir.display(),
+        hex::encode(new.id()),
+        new_master_key.display()
+    );
+    Ok(())
 }
 
 fn refusal(e: ClientError) -> Refusal {
@@ -149,6 +250,17 @@ pub fn run(cmd: DocumentCommand) -> Result<(), Refusal> {
             }
             Ok(())
         }
+        DocumentCommand::RotateMasterKey {
+            data_dir,
+            master_key,
+            new_master_key,
+            generate,
+        } => Ok(rotate_master_key(
+            &data_dir,
+            master_key.as_deref(),
+            &new_master_key,
+            generate,
+        )?),
         DocumentCommand::Forget { client, id } => {
             let key = id.key()?;
             let v = client.client()?.forget_document(&key).map_err(refusal)?;

@@ -35,6 +35,12 @@ fn refused(o: &std::process::Output, what: &str) {
     assert!(stderr(o).contains(what), "{what}: {}", stderr(o));
 }
 
+/// A command that could not run: exit 2 and this on standard error.
+fn failed(o: &std::process::Output, what: &str) {
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+    assert!(stderr(o).contains(what), "{what}: {}", stderr(o));
+}
+
 /// The stored key entry of a document (the key wrapped under the node's master key, and its
 /// nonce), read from a stopped node's document database.
 fn stored_key(data: &Path, doc_type: &str, version: u32) -> Vec<u8> {
@@ -148,6 +154,12 @@ fn documents_amendments_and_forgetting_through_the_cli() {
             let (party, key) = l.party(kind);
             l.as_party(party, &key, &args)
         };
+    // Customs reads the invoice (every office of DE is on its access list): the canonical bytes.
+    let customs_reads_invoice = |l: &Ledger| {
+        let out = path("read.bin");
+        ok(&doc(l, "customs", "get", "invoice", "1", &["--out", &out]));
+        assert_eq!(std::fs::read(&out).unwrap(), canonical);
+    };
     let invoice = path("invoice.json");
     let inv_put = ["--invoice", invoice.as_str(), "--readers", "customs:DE"];
     let o = doc(&l, "trader", "put", "invoice", "1", &inv_put);
@@ -227,8 +239,7 @@ fn documents_amendments_and_forgetting_through_the_cli() {
             "invoice",
         ],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("ucr"), "{}", stderr(&o));
+    failed(&o, "ucr");
     let o = doc(
         &l,
         "trader",
@@ -237,8 +248,7 @@ fn documents_amendments_and_forgetting_through_the_cli() {
         "1",
         &["--invoice", &decl_v2],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("not a valid invoice"), "{}", stderr(&o));
+    failed(&o, "not a valid invoice");
     ok(&doc(
         &l,
         "trader",
@@ -254,15 +264,7 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     ));
 
     // Reads by the access list.
-    ok(&doc(
-        &l,
-        "customs",
-        "get",
-        "invoice",
-        "1",
-        &["--out", &path("read.bin")],
-    ));
-    assert_eq!(std::fs::read(path("read.bin")).unwrap(), canonical);
+    customs_reads_invoice(&l);
     refused(
         &doc(&l, "auditor", "get", "invoice", "1", &[]),
         "403 not-a-reader",
@@ -311,6 +313,28 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     refused(&o, "422 under-examination");
     assert!(stderr(&o).contains("no new version"), "{}", stderr(&o));
 
+    // The master key is rotated offline: never under a running node.
+    let data = l.data.to_str().unwrap().to_owned();
+    let master = l.path("document-master.key");
+    let rotate = |from: &str, to: &str, extra: &[&str]| {
+        let mut args = vec![
+            "document",
+            "rotate-master-key",
+            "--data-dir",
+            &data,
+            "--master-key",
+            from,
+            "--new-master-key",
+            to,
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let rotated = path("document-master-2.key");
+    let o = rotate(&master, &rotated, &["--generate"]);
+    failed(&o, "stop the node first");
+    assert!(!Path::new(&rotated).exists());
+
     // Encrypted at rest: no plaintext in any file; the wrapped keys are there (the scan finds them).
     l.stop();
     let inv_key = stored_key(&l.data, "invoice", 1);
@@ -320,7 +344,49 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     }
     assert!(!files_containing(&l.data, &inv_key).is_empty());
     assert!(!files_containing(&l.data, &decl_key).is_empty());
+
+    // Rotation refuses a key that is not the database's, a new key file inside the data
+    // directory, and a directory without a document database, changing nothing.
+    let wrong = path("wrong-master.key");
+    std::fs::write(&wrong, "11".repeat(32)).unwrap();
+    std::fs::set_permissions(&wrong, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let o = rotate(&wrong, &rotated, &["--generate"]);
+    failed(&o, "written under master key");
+    let inside = l.data.join("new-master.key").display().to_string();
+    let o = rotate(&master, &inside, &["--generate"]);
+    failed(&o, "inside the data directory");
+    let o = run(&[
+        "document",
+        "rotate-master-key",
+        "--data-dir",
+        &path("nowhere"),
+        "--master-key",
+        &master,
+        "--new-master-key",
+        &rotated,
+        "--generate",
+    ]);
+    failed(&o, "holds no document database");
+    assert!(!Path::new(&rotated).exists() && !Path::new(&inside).exists());
+    assert_eq!(stored_key(&l.data, "invoice", 1), inv_key);
+
+    // Rotated: every key re-wrapped, none wrapped under the old key left in any file, and the
+    // node, given the new key file in place of the old one, reads the documents.
+    let o = rotate(&master, &rotated, &["--generate"]);
+    ok(&o);
+    assert_eq!(json(&o)["rotated_keys"], 2, "{}", stdout(&o));
+    for old in [&inv_key, &decl_key] {
+        assert_eq!(files_containing(&l.data, old), Vec::<PathBuf>::new());
+    }
+    let (inv_key_2, decl_key_2) = (
+        stored_key(&l.data, "invoice", 1),
+        stored_key(&l.data, "declaration", 1),
+    );
+    let o = rotate(&master, &rotated, &[]);
+    failed(&o, "written under master key");
+    std::fs::rename(&rotated, &master).unwrap();
     l.start();
+    customs_reads_invoice(&l);
 
     // Forget both documents; refusals for unknown and already forgotten ones.
     let o = doc(&l, "trader", "forget", "invoice", "1", &[]);
@@ -360,6 +426,8 @@ fn documents_amendments_and_forgetting_through_the_cli() {
         b"INV-2026-000451",
         &inv_key,
         &decl_key,
+        &inv_key_2,
+        &decl_key_2,
     ] {
         assert_eq!(files_containing(&l.data, needle), Vec::<PathBuf>::new());
     }

@@ -132,6 +132,33 @@ pub trait MasterKey: Send + Sync {
     ) -> Result<Zeroizing<[u8; KEY_LEN]>, DocumentError>;
 }
 
+/// `Ok` when the key file `path` lies outside `data_dir`: a copy of a data directory must not
+/// carry the key that decrypts it. Symbolic links and `..` are resolved first (for a file not yet
+/// created, in its parent directory).
+pub fn check_key_file_outside(path: &Path, data_dir: &Path) -> Result<(), DocumentError> {
+    fn resolved(p: &Path) -> std::path::PathBuf {
+        if let Ok(c) = p.canonicalize() {
+            return c;
+        }
+        let parent = match p.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        match (parent.canonicalize(), p.file_name()) {
+            (Ok(parent), Some(name)) => parent.join(name),
+            _ => p.to_owned(),
+        }
+    }
+    if resolved(path).starts_with(resolved(data_dir)) {
+        return Err(master_error(format!(
+            "{} is inside the data directory {}: keep it elsewhere",
+            path.display(),
+            data_dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// A master key held in this process: 32 random bytes, from a key file (64 hex digits, readable
 /// by its owner only) or from the environment variable [`LocalMasterKey::ENV`]. Document keys are
 /// wrapped with XChaCha20-Poly1305 under it, each with a random nonce.

@@ -39,6 +39,9 @@
 //! `"zkcustoms/document/v1" | ucr str16 | doc type str16 | version u32 | digest [32]`, so a
 //! ciphertext moved under another document, or a document whose anchored digest differs, does not
 //! decrypt. After decryption the plaintext's SHA-256 is checked against the anchored digest.
+//! [`DocumentService::rotate_master_key`] re-wraps every document key under a new master key and
+//! erases the old wraps from the files, crash-safe (the node stopped: `zkcustoms document
+//! rotate-master-key`).
 //!
 //! # Forgetting
 //!
@@ -62,7 +65,7 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
-pub use keys::{associated_data, LocalMasterKey, MasterKey, SealKey};
+pub use keys::{associated_data, check_key_file_outside, LocalMasterKey, MasterKey, SealKey};
 pub use meta::{DocumentMeta, DocumentState, MAX_READERS};
 pub use schema::{
     DocumentBlobs, DocumentKeys, DocumentMaster, DocumentMetas, DocumentShreds, StoredKey,
@@ -88,6 +91,8 @@ macro_rules! step {
         fail::fail_point!($name, |_| Err(DocumentError::Injected($name)));
     };
 }
+
+mod rotate;
 
 /// The document database's directory name inside a node's data directory.
 pub const DOCUMENTS_DIR: &str = "documents";

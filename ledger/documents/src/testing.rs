@@ -1,9 +1,30 @@
-//! Helpers for the tests (feature `test-utils`): a scan of files for bytes, and the parties the
-//! tests upload and read as.
+//! Helpers for the tests (feature `test-utils`): anchors in a ledger store, a scan of files for
+//! bytes, and the parties the tests upload and read as.
 
 use std::path::{Path, PathBuf};
+use zkcustoms_ledger_core::store::{Batch, DocumentEntry, Documents, Store, TxLocation};
 use zkcustoms_ledger_types::party::{parse_readers, Party, Reader};
-use zkcustoms_ledger_types::tx::Eori;
+use zkcustoms_ledger_types::tx::{sha256, DocumentKey, Eori};
+
+/// Anchors each document's digest in `ledger` (its `documents` index, at the height of the
+/// document's version), as a finalized anchor transaction would: what an upload checks.
+pub fn anchor(ledger: &Store, docs: &[(&DocumentKey, &[u8])]) {
+    let mut b = Batch::new();
+    for (id, content) in docs {
+        b.put::<Documents>(
+            id,
+            &DocumentEntry {
+                digest: sha256(content),
+                reference: "vault://x".into(),
+                location: TxLocation {
+                    height: u64::from(id.version),
+                    index: 0,
+                },
+            },
+        );
+    }
+    ledger.write(b, true).expect("the ledger's store writes");
+}
 
 /// Every file under `dir` (recursively) whose bytes contain `needle`.
 pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {

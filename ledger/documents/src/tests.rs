@@ -4,7 +4,7 @@ use super::*;
 use crate::testing::{files_containing, office, readers, uploader, uploading_trader};
 use proptest::prelude::*;
 use std::sync::Arc;
-use zkcustoms_ledger_core::store::{Batch, DocumentEntry, TempStore, TxLocation};
+use zkcustoms_ledger_core::store::TempStore;
 use zkcustoms_ledger_types::tx::Ucr;
 
 mod access;
@@ -18,19 +18,7 @@ fn id(doc_type: &str, version: u32) -> DocumentKey {
 }
 
 fn anchor(ledger: &Store, id: &DocumentKey, content: &[u8]) {
-    let mut b = Batch::new();
-    b.put::<Documents>(
-        id,
-        &DocumentEntry {
-            digest: sha256(content),
-            reference: "vault://x".into(),
-            location: TxLocation {
-                height: u64::from(id.version),
-                index: 0,
-            },
-        },
-    );
-    ledger.write(b, true).unwrap();
+    crate::testing::anchor(ledger, &[(id, content)]);
 }
 
 fn temp_dir() -> tempfile::TempDir {

@@ -5,11 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use zkcustoms_documents::testing::{files_containing, office, readers, uploader, uploading_trader};
+use zkcustoms_documents::testing::{
+    anchor, files_containing, office, readers, uploader, uploading_trader,
+};
 use zkcustoms_documents::{
     DocumentError, DocumentService, DocumentState, LocalMasterKey, MasterKey,
 };
-use zkcustoms_ledger_core::store::{Batch, DocumentEntry, Documents, TempStore, TxLocation};
+use zkcustoms_ledger_core::store::TempStore;
 use zkcustoms_ledger_types::tx::{sha256, DocumentKey, Ucr};
 
 /// Every step of a forget where a fault is injected, in order.
@@ -36,21 +38,10 @@ fn id(doc_type: &str) -> DocumentKey {
 /// value, ciphertext) of the one to forget.
 fn prepare(dir: &Path, master: Arc<dyn MasterKey>) -> (Vec<u8>, Vec<u8>) {
     let ledger = TempStore::new().unwrap();
-    let mut b = Batch::new();
-    for (doc, content) in [(id("invoice"), CONTENT), (id("declaration"), KEPT)] {
-        b.put::<Documents>(
-            &doc,
-            &DocumentEntry {
-                digest: sha256(content),
-                reference: "vault://x".into(),
-                location: TxLocation {
-                    height: 1,
-                    index: 0,
-                },
-            },
-        );
-    }
-    ledger.write(b, true).unwrap();
+    anchor(
+        &ledger,
+        &[(&id("invoice"), CONTENT), (&id("declaration"), KEPT)],
+    );
     let docs = DocumentService::open(dir, 1 << 16, master).unwrap();
     docs.upload(
         &ledger,

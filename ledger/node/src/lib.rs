@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tracing::info;
-use zkcustoms_documents::{DocumentService, LocalMasterKey, MasterKey};
+use zkcustoms_documents::{check_key_file_outside, DocumentService, LocalMasterKey, MasterKey};
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::store::Store;
 use zkcustoms_ledger_http::{self as api, ApiState};
@@ -87,14 +87,7 @@ fn master_key(config: &NodeConfig, data_dir: &Path) -> Result<Arc<dyn MasterKey>
             LocalMasterKey::ENV
         ))
     })?;
-    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_owned());
-    if canonical(path).starts_with(canonical(data_dir)) {
-        return Err(NodeError::Start(format!(
-            "the document master key {} is inside the data directory {}: keep it elsewhere",
-            path.display(),
-            data_dir.display()
-        )));
-    }
+    check_key_file_outside(path, data_dir).map_err(start)?;
     Ok(Arc::new(LocalMasterKey::load(path).map_err(start)?))
 }
 
