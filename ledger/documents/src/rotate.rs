@@ -45,11 +45,12 @@ impl DocumentService {
             let id = DocumentKeys::decode_key(&k).map_err(|e| corrupted(DocumentKeys::CF, e))?;
             let stored =
                 DocumentKeys::decode_value(&v).map_err(|e| corrupted(DocumentKeys::CF, e))?;
-            let key = self.unwrap(&id, stored).map_err(|e| {
-                DocumentError::MasterKey(format!(
-                    "the key of {} does not unwrap, nothing was rotated: {e}",
+            let key = self.unwrap(&id, stored).map_err(|e| match e {
+                DocumentError::MasterKey(why) => DocumentError::MasterKey(format!(
+                    "the key of {} does not unwrap, nothing was rotated: {why}",
                     display_id(&id)
-                ))
+                )),
+                e => e,
             })?;
             let wrapped = StoredKey::Wrapped {
                 master: new.id(),

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zkcustoms_documents::testing::{anchor, files_containing, office, uploader, uploading_trader};
 use zkcustoms_documents::{
-    check_key_file_outside, DocumentError, DocumentService, LocalMasterKey, MasterKey,
+    check_key_file_outside, DocumentError, DocumentKeys, DocumentService, LocalMasterKey,
+    MasterKey, StoredKey, DOCUMENT_COLUMN_FAMILIES,
 };
-use zkcustoms_ledger_core::store::TempStore;
+use zkcustoms_ledger_core::store::{Schema, TempStore};
 use zkcustoms_ledger_types::tx::{DocumentKey, Ucr};
 
 /// Every step of a rotation where a fault is injected, in order.
@@ -157,6 +158,50 @@ fn an_empty_database_is_switched_in_one_batch() {
     let e = DocumentService::open(dir.path(), 1 << 16, old).unwrap_err();
     assert!(
         matches!(&e, DocumentError::MasterKey(why) if why.contains(&hex::encode(new.id()))),
+        "{e}"
+    );
+    scenario.teardown();
+}
+
+#[test]
+fn a_key_that_does_not_unwrap_stops_the_rotation_before_anything_is_written() {
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (key(), key());
+    prepare(dir.path(), old.clone());
+    {
+        // One stored key damaged on disk: its wrapped bytes no longer authenticate.
+        let db = rocksdb::DB::open_cf(
+            &rocksdb::Options::default(),
+            dir.path(),
+            DOCUMENT_COLUMN_FAMILIES,
+        )
+        .unwrap();
+        let cf = db.cf_handle(DocumentKeys::CF).unwrap();
+        let k = DocumentKeys::encode_key(&id(DOCS[1].0));
+        let mut stored = DocumentKeys::decode_value(&db.get_cf(cf, &k).unwrap().unwrap()).unwrap();
+        match &mut stored {
+            StoredKey::Wrapped { wrapped, .. } => wrapped[40] ^= 1,
+            StoredKey::Plain(_) => panic!("keys are stored wrapped"),
+        }
+        db.put_cf(cf, &k, DocumentKeys::encode_value(&stored))
+            .unwrap();
+    }
+    let mut docs = DocumentService::open(dir.path(), 1 << 16, old.clone()).unwrap();
+    let e = docs.rotate_master_key(new.clone()).unwrap_err();
+    assert!(
+        matches!(&e, DocumentError::MasterKey(why)
+            if why.contains("26DE-HAM-000042/declaration/v1") && why.contains("nothing was rotated")),
+        "{e}"
+    );
+    assert_eq!(
+        docs.read(&id(DOCS[0].0), &uploading_trader()).unwrap(),
+        DOCS[0].1
+    );
+    drop(docs);
+    let e = DocumentService::open(dir.path(), 1 << 16, new).unwrap_err();
+    assert!(
+        matches!(&e, DocumentError::MasterKey(why) if why.contains(&hex::encode(old.id()))),
         "{e}"
     );
     scenario.teardown();
