@@ -424,8 +424,15 @@ async fn anonymous_visitors_see_no_ucr_trader_refusal_reason_or_peer_address() {
     get(&format!("/tx/{}", n.registration), None)
         .await
         .says(StatusCode::OK, "Trader registered")
+        .says(StatusCode::OK, "It names a trader")
         .lacks(TRADER)
-        .lacks("public_key");
+        .lacks("public_key")
+        .lacks("download the inclusion proof");
+    // Nor through its inclusion proof, which carries the whole transaction.
+    get(&format!("/tx/{}/inclusion", n.registration), None)
+        .await
+        .says(StatusCode::UNAUTHORIZED, "Sign in")
+        .lacks(TRADER);
     // Where the validators listen.
     get("/status", None)
         .await
@@ -441,6 +448,9 @@ async fn anonymous_visitors_see_no_ucr_trader_refusal_reason_or_peer_address() {
         .await
         .says(StatusCode::OK, TRADER)
         .says(StatusCode::OK, OFFICE);
+    let inclusion = get(&format!("/tx/{}/inclusion", n.registration), Some(&s)).await;
+    assert_eq!(inclusion.status, StatusCode::OK, "{}", inclusion.body);
+    assert!(inclusion.body.contains(TRADER), "{}", inclusion.body);
     get("/status", Some(&s))
         .await
         .says(StatusCode::OK, "127.0.0.1:19000");

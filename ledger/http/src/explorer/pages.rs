@@ -225,10 +225,10 @@ pub(super) async fn inclusion_download(
         ));
     };
     let hex_hash = hex::encode(hash);
-    if included.tx().ucr().is_some() && !ctx.signed_in() {
+    if !ctx.signed_in() && !view::public_to_anyone(included.tx()) {
         return Err(sign_in_needed(
             &ctx,
-            "the inclusion proof of a record",
+            "the inclusion proof of this transaction",
             &format!("/tx/{hex_hash}"),
         ));
     }

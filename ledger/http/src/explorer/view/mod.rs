@@ -69,6 +69,15 @@ fn validator_name(genesis: &Genesis, key: &[u8; 32]) -> String {
 }
 
 /// A transaction kind in words.
+/// Whether an anonymous visitor may see a transaction's details and download its inclusion
+/// proof: not a record of a consignment, not signed by a trader, not about a trader's key
+/// (traders' identities and keys are for the ledger's parties).
+pub(crate) fn public_to_anyone(tx: &Transaction) -> bool {
+    tx.ucr().is_none()
+        && !matches!(tx.signer(), Signer::Trader(_))
+        && tx.registered_trader().is_none()
+}
+
 fn kind_words(tx: &Transaction) -> &'static str {
     match tx.kind() {
         "publish_root" => "Registry root published",
@@ -475,12 +484,19 @@ pub(crate) fn transaction(
             } @else {
                 (tx_details(ctx, tx, inc))
                 h2 { "Inclusion proof" }
-                p {
-                    "The transaction, its Merkle path in the block, the block header and the \
-                     finalization certificate, for checking offline with "
-                    code { "zkcustoms verify-inclusion" } ": "
-                    a href={"/tx/" (hex_hash) "/inclusion"} download={"inclusion-" (hex_hash) ".json"} {
-                        "download the inclusion proof (JSON)"
+                @if ctx.signed_in() || public_to_anyone(tx) {
+                    p {
+                        "The transaction, its Merkle path in the block, the block header and the \
+                         finalization certificate, for checking offline with "
+                        code { "zkcustoms verify-inclusion" } ": "
+                        a href={"/tx/" (hex_hash) "/inclusion"} download={"inclusion-" (hex_hash) ".json"} {
+                            "download the inclusion proof (JSON)"
+                        }
+                    }
+                } @else {
+                    p {
+                        "It names a trader: its inclusion proof is for customs and auditors, "
+                        a href={"/signin?next=/tx/" (hex_hash)} { "signed in" } "."
                     }
                 }
             }
@@ -542,7 +558,7 @@ fn tx_details(ctx: &Ctx, tx: &Transaction, inc: &IncludedTx) -> Markup {
                 }
                 // Traders' identities and keys are for the ledger's parties, not for anonymous
                 // visitors.
-                @if ctx.signed_in() || !matches!(other.signer(), Signer::Trader(_)) && other.registered_trader().is_none() {
+                @if ctx.signed_in() || public_to_anyone(other) {
                     (json_facts(&other.to_json(), &["type"]))
                 } @else {
                     p { span.tag { "record" } " (sign in to see it)" }
