@@ -882,6 +882,33 @@ fn each_proof_is_verified_once_per_node_and_unseen_proofs_in_full() {
     assert_eq!(c.metrics.proofs_reused(), 1);
 }
 
+/// A block ahead of a node's clock is refused by that node, as its own clock's verdict, not as the
+/// block's fault: a node whose clock is behind blocks no peer for an honest block (catch-up
+/// refuses it as a local failure), and accepts the block once its clock has caught up.
+#[test]
+fn a_block_ahead_of_the_clock_is_refused_without_blame() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use zkcustoms_ledger_core::chain::BlockError;
+    let genesis = genesis();
+    let (_a_dir, a) = lone_chain(0);
+    let block = a.propose(genesis.chain_id).unwrap().expect("a block");
+    let ts = block.header.timestamp_ms;
+    let now = Arc::new(AtomicU64::new(ts - 20_000));
+    let (_b_dir, b) = lone_chain(1);
+    let clock = now.clone();
+    let b = b.with_clock(move || clock.load(Ordering::SeqCst));
+    match b.validate(genesis.chain_id, &block) {
+        Err(e @ BlockError::AheadOfClock(20_000)) => {
+            assert!(!e.is_fault(), "{e}");
+            assert!(e.to_string().contains("ahead of this node's clock"), "{e}");
+        }
+        other => panic!("a block 20 s ahead: {other:?}"),
+    }
+    now.store(ts - 5_000, Ordering::SeqCst);
+    b.validate(genesis.chain_id, &block)
+        .expect("within the allowed skew");
+}
+
 /// What a peer relays at once is admitted together: its proofs verified in one batch, a proof
 /// that does not verify refused alone, a transaction the rules refuse never verified, one
 /// already pending not verified again. Clients submitting at the same moment each get the

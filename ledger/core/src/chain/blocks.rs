@@ -22,9 +22,16 @@ pub enum BlockError {
     /// Its header does not name the parent or the next height.
     #[error("block does not extend its parent")]
     DoesNotExtend,
-    /// Its timestamp is before the parent's or too far in the future.
-    #[error("block timestamp out of range")]
+    /// Its timestamp is before the parent's.
+    #[error("block timestamp before its parent's")]
     Timestamp,
+    /// Its timestamp is more than [`MAX_CLOCK_SKEW_MS`] ahead of this node's clock: refused now,
+    /// but no proof of a fault, since clocks differ between validators (a node whose clock is
+    /// behind sees honest blocks, even certified ones, ahead of it).
+    #[error(
+        "block timestamp {0} ms ahead of this node's clock (at most {MAX_CLOCK_SKEW_MS} allowed)"
+    )]
+    AheadOfClock(u64),
     /// It holds more transactions than genesis allows.
     #[error("block size out of range")]
     TooLarge,
@@ -44,9 +51,9 @@ pub enum BlockError {
 
 impl BlockError {
     /// True when the block itself is at fault (its proposer or sender sent a bad block); false
-    /// when this node could not check it.
+    /// when this node could not check it, or refused it by its own clock.
     pub fn is_fault(&self) -> bool {
-        !matches!(self, BlockError::Store(_))
+        !matches!(self, BlockError::Store(_) | BlockError::AheadOfClock(_))
     }
 }
 
@@ -229,8 +236,12 @@ impl Chain {
         if h.parent != parent || h.height != parent_height + 1 {
             return Err(BlockError::DoesNotExtend);
         }
-        if h.timestamp_ms < parent_ts || h.timestamp_ms > self.now_ms() + MAX_CLOCK_SKEW_MS {
+        if h.timestamp_ms < parent_ts {
             return Err(BlockError::Timestamp);
+        }
+        let now = self.now_ms();
+        if h.timestamp_ms > now + MAX_CLOCK_SKEW_MS {
+            return Err(BlockError::AheadOfClock(h.timestamp_ms - now));
         }
         if h.tx_count > self.genesis.params().max_block_txs {
             return Err(BlockError::TooLarge);

@@ -50,7 +50,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
-use zkcustoms_ledger_core::chain::{Chain, ChainError, ARRIVAL_BATCH};
+use zkcustoms_ledger_core::chain::{BlockError, Chain, ChainError, ARRIVAL_BATCH};
 use zkcustoms_ledger_core::store::StoreError;
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::tx::{Hash, Transaction};

@@ -327,7 +327,7 @@ pub(super) fn try_validate<S: Sender<PublicKey = PublicKey>>(
     );
     match validated {
         Ok(()) => Validation::Verdict(true),
-        Err(why) if why.is_fault() => {
+        Err(why) if why.is_fault() || matches!(why, BlockError::AheadOfClock(_)) => {
             warn!(%why, height = block.header.height, "refused a proposed block");
             Validation::Verdict(false)
         }
