@@ -131,15 +131,26 @@ impl Admission {
     }
 
     /// Admits `req` or answers why not: `401 unauthenticated` (a body without a known token),
-    /// `429 rate-limited` or `503 busy`.
+    /// the refusal of `identify`, `429 rate-limited` or `503 busy`. A refused request is charged
+    /// to its sender's address, as an anonymous one.
     pub fn check(&self, req: &Request) -> Result<(), ApiError> {
         self.check_at(req, Instant::now())
     }
 
     fn check_at(&self, req: &Request, now: Instant) -> Result<(), ApiError> {
-        let principal = (self.identify)(req)?;
+        let principal = match (self.identify)(req) {
+            Ok(principal) => principal,
+            // Refused credentials cost their sender what an anonymous request does: guessing
+            // tokens or forging signatures is rate limited like anything else (a sender past
+            // its rate hears 429, not why its credentials were refused).
+            Err(refused) => {
+                self.charge(Self::address(req), 1.0, now)?;
+                return Err(refused);
+            }
+        };
         let path = req.uri().path();
         if principal.is_none() && has_body(req) && !self.open_bodies.iter().any(|p| p == path) {
+            self.charge(Self::address(req), 1.0, now)?;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
@@ -153,10 +164,14 @@ impl Admission {
             .map_or(1.0, |c| c.2);
         let client = match principal {
             Some(name) => Client::Principal(name),
-            None => crate::shutdown::peer(req)
-                .map_or(Client::Unknown, |a| Client::Address(network(a.ip()))),
+            None => Self::address(req),
         };
         self.charge(client, cost, now)
+    }
+
+    /// The anonymous client a request is charged to: its sender's network.
+    fn address(req: &Request) -> Client {
+        crate::shutdown::peer(req).map_or(Client::Unknown, |a| Client::Address(network(a.ip())))
     }
 
     /// The rate `client` is charged at.
@@ -331,6 +346,33 @@ mod tests {
         a.check_at(&req("POST", "/login", None, Some(40), "10.0.0.2:1"), now)
             .unwrap();
         a.check_at(&req("GET", "/v1/tx", None, Some(0), "10.0.0.3:1"), now)
+            .unwrap();
+    }
+
+    #[test]
+    fn refused_credentials_are_charged_to_their_sender() {
+        let a = policy();
+        let now = Instant::now();
+        let bad = |from: &str| req("GET", "/", Some("bad"), None, from);
+        for _ in 0..3 {
+            let e = a.check_at(&bad("10.0.0.1:1"), now).unwrap_err();
+            assert_eq!(e.code(), "unauthenticated");
+        }
+        // Past the anonymous rate, a guess is refused before its credentials are looked at,
+        // and so is a body sent without any.
+        let e = a.check_at(&bad("10.0.0.1:2"), now).unwrap_err();
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "rate-limited")
+        );
+        let e = a
+            .check_at(&req("POST", "/v1/tx", None, Some(10), "10.0.0.1:3"), now)
+            .unwrap_err();
+        assert_eq!(e.code(), "rate-limited");
+        // Another address, and a valid token from this one, are not affected.
+        let e = a.check_at(&bad("10.0.0.9:1"), now).unwrap_err();
+        assert_eq!(e.code(), "unauthenticated");
+        a.check_at(&req("GET", "/", Some("good"), None, "10.0.0.1:1"), now)
             .unwrap();
     }
 
