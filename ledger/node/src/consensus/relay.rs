@@ -327,12 +327,12 @@ pub(super) fn try_validate<S: Sender<PublicKey = PublicKey>>(
     );
     match validated {
         Ok(()) => Validation::Verdict(true),
-        Err(why) if why.is_fault() || matches!(why, BlockError::AheadOfClock(_)) => {
-            warn!(%why, height = block.header.height, "refused a proposed block");
+        Err(BlockError::Store(e)) => {
+            error!(error = %e, "cannot validate a block");
             Validation::Verdict(false)
         }
-        Err(e) => {
-            error!(error = %e, "cannot validate a block");
+        Err(why) => {
+            warn!(%why, height = block.header.height, "refused a proposed block");
             Validation::Verdict(false)
         }
     }

@@ -68,7 +68,6 @@ fn validator_name(genesis: &Genesis, key: &[u8; 32]) -> String {
         .unwrap_or(hex_key)
 }
 
-/// A transaction kind in words.
 /// Whether an anonymous visitor may see a transaction's details and download its inclusion
 /// proof: not a record of a consignment, not signed by a trader, not about a trader's key
 /// (traders' identities and keys are for the ledger's parties).
@@ -78,6 +77,7 @@ pub(crate) fn public_to_anyone(tx: &Transaction) -> bool {
         && tx.registered_trader().is_none()
 }
 
+/// A transaction kind in words.
 fn kind_words(tx: &Transaction) -> &'static str {
     match tx.kind() {
         "publish_root" => "Registry root published",
