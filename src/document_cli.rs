@@ -164,7 +164,9 @@ fn rotate_master_key(
     });
     let rotated = docs.rotate_master_key(new.clone()).with_context(|| {
         format!(
-            "the rotation to {} did not complete: if the database now refuses the old master              key, it is under the new one, and opening it with the new one (the node's start)              completes the rotation",
+            "the rotation to {} did not complete: if the database now refuses the old master \
+             key, it is under the new one, and opening it with the new one (the node's start) \
+             completes the rotation",
             new_master_key.display()
         )
     })?;
