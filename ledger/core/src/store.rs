@@ -35,6 +35,10 @@ pub enum StoreError {
     /// The database belongs to another ledger.
     #[error("{0}")]
     Mismatch(String),
+    /// A write refused by [`Store::fail_writes_after`]: a crash simulated between two writes.
+    #[cfg(feature = "test-utils")]
+    #[error("write refused by an injected fault")]
+    InjectedFault,
 }
 
 /// One write: column family, key, value (`None` deletes).
@@ -83,6 +87,9 @@ impl Batch {
 pub struct Store {
     db: DB,
     path: PathBuf,
+    /// How many more writes succeed before [`StoreError::InjectedFault`] (`usize::MAX`: all).
+    #[cfg(feature = "test-utils")]
+    writes_left: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Store {
@@ -104,6 +111,8 @@ impl Store {
         Ok(Self {
             db,
             path: path.to_owned(),
+            #[cfg(feature = "test-utils")]
+            writes_left: std::sync::atomic::AtomicUsize::new(usize::MAX),
         })
     }
 
@@ -114,6 +123,8 @@ impl Store {
         Ok(Self {
             db,
             path: path.to_owned(),
+            #[cfg(feature = "test-utils")]
+            writes_left: std::sync::atomic::AtomicUsize::new(usize::MAX),
         })
     }
 
@@ -250,8 +261,33 @@ impl Store {
         }
     }
 
+    /// Lets the next `n` writes succeed and refuses every later one, writing nothing, until
+    /// [`Store::heal`]: what a crash after `n` writes leaves on disk.
+    #[cfg(feature = "test-utils")]
+    pub fn fail_writes_after(&self, n: usize) {
+        self.writes_left
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Ends [`Store::fail_writes_after`]: every write succeeds again.
+    #[cfg(feature = "test-utils")]
+    pub fn heal(&self) {
+        self.fail_writes_after(usize::MAX);
+    }
+
     /// Writes a batch atomically; `sync` waits for the write-ahead log to reach the disk.
     pub fn write(&self, batch: Batch, sync: bool) -> Result<(), StoreError> {
+        #[cfg(feature = "test-utils")]
+        {
+            use std::sync::atomic::Ordering;
+            let left = self.writes_left.load(Ordering::SeqCst);
+            if left == 0 {
+                return Err(StoreError::InjectedFault);
+            }
+            if left != usize::MAX {
+                self.writes_left.store(left - 1, Ordering::SeqCst);
+            }
+        }
         let mut wb = WriteBatch::default();
         for (cf, k, v) in batch.ops {
             match v {

@@ -28,7 +28,10 @@ use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::finality::{consensus_namespace, verify_finalization};
-use zkcustoms_ledger_core::store::{Finality, Store, StoredBlock};
+use zkcustoms_ledger_core::store::{
+    Batch, Finality, PendingBlocks, Store, StoredBlock, Transactions,
+};
+use zkcustoms_ledger_core::testing::certify;
 use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::crypto;
@@ -880,6 +883,116 @@ fn each_proof_is_verified_once_per_node_and_unseen_proofs_in_full() {
     c.validate(genesis.chain_id, &block).unwrap();
     assert_eq!(c.metrics.proofs_verified(), 1, "verified once on C");
     assert_eq!(c.metrics.proofs_reused(), 1);
+}
+
+/// Reopens the database of a [`lone_chain`] (a restart after a crash).
+fn reopen(dir: &tempfile::TempDir, i: usize) -> Chain {
+    Chain::open(
+        genesis(),
+        Store::open(dir.path()).unwrap(),
+        Some(&fixture().keydir),
+        crypto::public_bytes(&validator_key(i).public_key()),
+        MempoolLimits::default(),
+    )
+    .unwrap()
+}
+
+/// Checks what a restarted node reads: heights 1 to the tip link by hash from genesis, nothing
+/// above the tip, each block named as a finalizing descendant held and certified (with a
+/// certificate that verifies), and the tip certified itself.
+fn assert_whole(chain: &Chain, genesis: &Genesis) {
+    let (tip, tip_hash) = chain.tip();
+    let mut parent = genesis.chain_id;
+    for h in 1..=tip {
+        let stored = chain
+            .store()
+            .block(h)
+            .unwrap()
+            .expect("every height up to the tip");
+        assert_eq!(stored.block.header.parent, parent, "link at {h}");
+        parent = stored.block.hash();
+        match &stored.finality {
+            Finality::Certificate { certificate, .. } => {
+                verify_finalization(genesis, &parent, certificate).expect("certificate verifies");
+            }
+            Finality::Descendant(top) => {
+                assert!(*top > h && *top <= tip, "height {h} names {top}, tip {tip}");
+                let named = chain.store().block(*top).unwrap().expect("the named block");
+                assert!(matches!(named.finality, Finality::Certificate { .. }));
+            }
+        }
+    }
+    assert_eq!(parent, tip_hash);
+    assert!(chain.store().block(tip + 1).unwrap().is_none());
+    if tip > 0 {
+        let stored = chain.store().block(tip).unwrap().unwrap();
+        assert!(matches!(stored.finality, Finality::Certificate { .. }));
+    }
+}
+
+/// A certificate that finalizes three pending blocks (two ancestors implicitly) is applied in one
+/// write: a crash at any write leaves the node, once restarted, at its old tip with the three
+/// blocks still pending, or at the new tip with all three and their indices, never an ancestor
+/// naming a certified block the store lacks; after the restart the same certificate applies.
+#[test]
+fn a_crash_during_a_finalization_leaves_it_whole_or_not_begun() {
+    let genesis = genesis();
+    let signers: Vec<PrivateKey> = (0..N).map(validator_key).collect();
+    let mut faulted = 0;
+    for writes in 0.. {
+        let (dir, chain) = lone_chain(0);
+        let b1 = chain
+            .propose(genesis.chain_id)
+            .unwrap()
+            .expect("the registration");
+        chain.submit(publish_root(&genesis)).unwrap();
+        let b2 = chain.propose(b1.hash()).unwrap().expect("the root");
+        chain.submit(proof_tx(0)).unwrap();
+        let b3 = chain.propose(b2.hash()).unwrap().expect("the proof");
+        let certificate = certify(&genesis, &signers, 7, &b3.hash()).unwrap();
+
+        chain.store().fail_writes_after(writes);
+        let result = chain.finalize(b3.hash(), 7, certificate.clone());
+        drop(chain);
+        let chain = reopen(&dir, 0);
+        let tip = chain.tip().0;
+        assert!(
+            tip == 0 || tip == 3,
+            "a crash after {writes} writes left the tip at {tip}"
+        );
+        assert_whole(&chain, &genesis);
+        if tip == 0 {
+            faulted += 1;
+            assert!(result.is_err());
+            for b in [&b1, &b2, &b3] {
+                assert!(chain.pending_block(&b.hash()).is_some(), "still pending");
+            }
+            chain.finalize(b3.hash(), 7, certificate).unwrap();
+            assert_eq!(chain.tip().0, 3);
+            assert_whole(&chain, &genesis);
+        }
+        // The indices came with the blocks: the proof's transaction is located in block 3.
+        let located = chain
+            .store()
+            .get::<Transactions>(&proof_tx(0).hash())
+            .unwrap();
+        assert_eq!(located.map(|l| l.height), Some(3));
+        if result.is_ok() {
+            // A pending block below the tip (a fork left by a database an older version wrote)
+            // is removed when the node opens it.
+            let fork = Block::new(2, b1.hash(), b2.header.timestamp_ms, [9; 32], Vec::new());
+            let mut batch = Batch::new();
+            batch.put::<PendingBlocks>(&fork.hash(), &fork);
+            chain.store().write(batch, true).unwrap();
+            drop(chain);
+            let chain = reopen(&dir, 0);
+            assert!(chain.pending_block(&fork.hash()).is_none());
+            let stored = chain.store().get::<PendingBlocks>(&fork.hash()).unwrap();
+            assert!(stored.is_none(), "removed from the store");
+            break;
+        }
+    }
+    assert!(faulted > 0, "some run crashed before the write");
 }
 
 /// A block ahead of a node's clock is refused by that node, as its own clock's verdict, not as the

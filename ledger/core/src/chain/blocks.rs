@@ -4,7 +4,7 @@
 
 use super::mempool::proof_rejection;
 use super::{Chain, ChainError, Pool, MAX_CLOCK_SKEW_MS};
-use crate::rules::{block_batch, CheckError, Overlay, Rejection, SignatureBatch};
+use crate::rules::{chain_batch, CheckError, Overlay, Rejection, SignatureBatch};
 use crate::store::{BlockHashes, Finality, PendingBlocks, StoreError};
 use std::collections::HashSet;
 use zkcustoms_ledger_types::block::Block;
@@ -403,9 +403,10 @@ impl Chain {
         }
     }
 
-    /// Applies a block finalized by consensus, with the ancestors it finalizes implicitly: each
-    /// block and all its indices in one synced batch, oldest first. Replays of finalizations
-    /// already applied are ignored.
+    /// Applies a block finalized by consensus, with the ancestors it finalizes implicitly: all of
+    /// them, their indices, and the removal of the pending blocks this finalization makes stale,
+    /// in one synced batch (a crash leaves the finalization whole or not begun). Replays of
+    /// finalizations already applied are ignored.
     pub fn finalize(&self, hash: Hash, view: u64, certificate: Vec<u8>) -> Result<(), ChainError> {
         if self.store.contains::<BlockHashes>(&hash)? {
             return Ok(());
@@ -425,21 +426,39 @@ impl Chain {
         chain.push(target);
         let last = chain.len() - 1;
         let top = chain[last].header.height;
+        let mut batch = chain_batch(
+            &self.store,
+            chain.iter().enumerate().map(|(i, block)| {
+                let finality = if i == last {
+                    Finality::Certificate {
+                        view,
+                        certificate: certificate.clone(),
+                    }
+                } else {
+                    Finality::Descendant(top)
+                };
+                (block, finality)
+            }),
+        )?;
+        // The finalized blocks leave the pending set, with every pending block at their heights
+        // (on forks that can no longer be finalized); in the store, the same batch removes them
+        // all, including any that only the store still holds.
+        let mut stale: HashSet<Hash> = chain.iter().map(Block::hash).collect();
+        stale.extend(
+            pool.pending_blocks
+                .iter()
+                .filter(|(_, b)| b.header.height <= top)
+                .map(|(h, _)| *h),
+        );
+        for h in &stale {
+            batch.delete::<PendingBlocks>(h);
+        }
+        self.store.write(batch, true)?;
+        for h in &stale {
+            pool.pending_blocks.remove(h);
+        }
         let now = self.now_ms();
-        for (i, block) in chain.iter().enumerate() {
-            let finality = if i == last {
-                Finality::Certificate {
-                    view,
-                    certificate: certificate.clone(),
-                }
-            } else {
-                Finality::Descendant(top)
-            };
-            let bhash = block.hash();
-            let mut batch = block_batch(&self.store, block, finality)?;
-            batch.delete::<PendingBlocks>(&bhash);
-            self.store.write(batch, true)?;
-            pool.pending_blocks.remove(&bhash);
+        for block in &chain {
             for tx in &block.txs {
                 let th = tx.hash();
                 if let Some(e) = pool.txs.get(&th) {
@@ -450,23 +469,8 @@ impl Chain {
             }
             self.metrics
                 .block_finalized(block.header.height, block.txs.len());
-            self.tip.send_replace((block.header.height, bhash));
         }
-        // Forget pending blocks that can no longer be finalized.
-        let stale: Vec<Hash> = pool
-            .pending_blocks
-            .iter()
-            .filter(|(_, b)| b.header.height <= top)
-            .map(|(h, _)| *h)
-            .collect();
-        if !stale.is_empty() {
-            let mut batch = crate::store::Batch::new();
-            for h in &stale {
-                pool.pending_blocks.remove(h);
-                batch.delete::<PendingBlocks>(h);
-            }
-            self.store.write(batch, false)?;
-        }
+        self.tip.send_replace((top, hash));
         self.revalidate(&mut pool)?;
         Ok(())
     }

@@ -247,10 +247,16 @@ impl Chain {
         let keys = load_keys(&genesis, &store, keydir)?;
         let tip = store.tip()?.unwrap_or((0, genesis.chain_id));
         let mut pool = Pool::default();
+        let mut stale = crate::store::Batch::new();
         for (hash, block) in store.scan_prefix::<PendingBlocks>(&[], usize::MAX)? {
             if block.header.height > tip.0 {
                 pool.pending_blocks.insert(hash, block);
+            } else {
+                stale.delete::<PendingBlocks>(&hash);
             }
+        }
+        if !stale.is_empty() {
+            store.write(stale, true)?;
         }
         let metrics = Metrics::default();
         metrics.set_height(tip.0);

@@ -16,8 +16,34 @@ use zkcustoms_verifier::PublicValues;
 /// store is read for what the block's writes depend on (whether a consignment has an owner yet);
 /// the block's transactions must have passed the rules against it.
 pub fn block_batch(store: &Store, block: &Block, finality: Finality) -> Result<Batch, StoreError> {
+    chain_batch(store, [(block, finality)])
+}
+
+/// The writes that record consecutive finalized blocks (oldest first, the first on the store's
+/// tip) and every index they change, in one batch: a crash leaves all of them or none, never an
+/// ancestor that names a certified descendant the store does not hold. Each block's writes see
+/// the blocks before it (a consignment bound by an earlier block keeps that owner).
+pub fn chain_batch<'a>(
+    store: &Store,
+    blocks: impl IntoIterator<Item = (&'a Block, Finality)>,
+) -> Result<Batch, StoreError> {
     let mut b = Batch::new();
     let mut bound = HashSet::new();
+    for (block, finality) in blocks {
+        add_block(store, &mut b, &mut bound, block, finality)?;
+    }
+    Ok(b)
+}
+
+/// Adds one block's writes to `b`; `bound` holds the consignments that earlier blocks of the same
+/// batch gave an owner.
+fn add_block(
+    store: &Store,
+    b: &mut Batch,
+    bound: &mut HashSet<Ucr>,
+    block: &Block,
+    finality: Finality,
+) -> Result<(), StoreError> {
     // The first trader write under a consignment makes its trader the owner.
     let bind = |b: &mut Batch,
                 bound: &mut HashSet<Ucr>,
@@ -69,10 +95,10 @@ pub fn block_batch(store: &Store, block: &Block, finality: Finality) -> Result<B
                     },
                 );
                 b.put::<Digests>(&(t.digest, t.ucr.clone()), &(t.doc_type.clone(), t.version));
-                bind(&mut b, &mut bound, &t.ucr, &t.trader, loc)?;
+                bind(b, bound, &t.ucr, &t.trader, loc)?;
             }
             Transaction::SubmitProof(t) => {
-                bind(&mut b, &mut bound, &t.ucr, &t.trader, loc)?;
+                bind(b, bound, &t.ucr, &t.trader, loc)?;
                 b.put::<Claims>(&claim_hash(&t.ucr, &t.envelope), &loc);
                 if let PublicValues::AeoStatus(p) = &t.envelope.public {
                     b.put::<Nullifiers>(&nullifier_key(&p.scope, &p.nullifier), &loc);
@@ -131,5 +157,5 @@ pub fn block_batch(store: &Store, block: &Block, finality: Finality) -> Result<B
     );
     b.put::<BlockHashes>(&hash, &h.height);
     b.put::<Meta>(&META_TIP, &Store::tip_value(h.height, &hash));
-    Ok(b)
+    Ok(())
 }

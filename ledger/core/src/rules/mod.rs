@@ -16,7 +16,7 @@ mod parties;
 mod proofs;
 mod roots;
 
-pub use batch::block_batch;
+pub use batch::{block_batch, chain_batch};
 pub use parties::signature_refused;
 pub use proofs::INVOICE_DOC_TYPE;
 
