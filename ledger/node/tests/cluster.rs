@@ -213,6 +213,12 @@ enum Behaviour {
     /// Honest, with its catch-up cut off (its catch-up channel reaches nobody): it gets blocks
     /// only as consensus does.
     WithoutCatchUp,
+    /// Builds its blocks honestly but names validator `of` as their proposer; the hashes of the
+    /// blocks it proposed are recorded.
+    Impostor {
+        of: usize,
+        proposed: Arc<std::sync::Mutex<Vec<Hash>>>,
+    },
 }
 
 struct Running {
@@ -295,12 +301,16 @@ impl Cluster {
             sync: next(),
         };
         let store = Store::open(self.dbs[i].path()).unwrap();
+        let named = match &behaviour {
+            Behaviour::Impostor { of, .. } => *of,
+            _ => i,
+        };
         let chain = Arc::new(
             Chain::open(
                 self.genesis.clone(),
                 store,
                 Some(&fixture().keydir),
-                crypto::public_bytes(&self.keys[i]),
+                crypto::public_bytes(&self.keys[named]),
                 MempoolLimits::default(),
             )
             .unwrap()
@@ -329,7 +339,19 @@ impl Cluster {
             Behaviour::Honest
             | Behaviour::Forger { .. }
             | Behaviour::SyncLiar { .. }
-            | Behaviour::WithoutCatchUp => {
+            | Behaviour::WithoutCatchUp
+            | Behaviour::Impostor { .. } => {
+                if let Behaviour::Impostor { proposed, .. } = &behaviour {
+                    let proposed = proposed.clone();
+                    let builder: BlockBuilder = Arc::new(move |chain: &Chain, parent: Hash| {
+                        let block = chain.propose(parent)?;
+                        if let Some(b) = &block {
+                            proposed.lock().unwrap().push(b.hash());
+                        }
+                        Ok(block)
+                    });
+                    cfg.builder = Some(builder);
+                }
                 if let Behaviour::Forger { txs, armed, forged } = behaviour {
                     let builder: BlockBuilder = Arc::new(move |chain: &Chain, parent: Hash| {
                         if !armed(chain) {
@@ -788,6 +810,43 @@ fn byzantine_proposer_with_reused_nullifier_is_refused() {
             .is_some()
     }
     byzantine_proposer(7, proof_tx(5), finalized, vec![proof_tx(5)]);
+}
+
+/// Validator 0 builds valid blocks but names validator 1 as their proposer: the honest
+/// validators vote for no block that names another proposer than its view's leader, so none of
+/// its blocks is finalized, while the transactions keep being finalized in the others' blocks.
+#[test]
+fn a_block_naming_another_proposer_than_the_leader_is_refused() {
+    runner(12).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        for i in 1..N {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        let proposed = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let impostor = Behaviour::Impostor {
+            of: 1,
+            proposed: proposed.clone(),
+        };
+        cluster.start(0, impostor).await;
+        let honest = [1, 2, 3];
+        let mut hashes = vec![cluster.submit(1, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        // Several rounds of leadership pass while transactions keep coming, to every validator.
+        for i in 0..8 {
+            hashes.push(cluster.submit(i % N, &proof_tx(i)));
+            context.sleep(Duration::from_secs(2)).await;
+        }
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        let proposed = proposed.lock().unwrap().clone();
+        assert!(!proposed.is_empty(), "the impostor never proposed a block");
+        let chain = cluster.assert_consistent(&honest);
+        for h in &proposed {
+            assert!(
+                !chain.contains(h),
+                "a block under a false name was finalized"
+            );
+        }
+    });
 }
 
 #[test]

@@ -18,7 +18,8 @@
 //!   proof of each before it applies it.
 //!
 //! Every block is validated in full (links, timestamp, proposer, every rule in order, every
-//! proof batched) before this validator votes for it, whoever proposed it.
+//! proof batched) before this validator votes for it, whoever proposed it; it votes only for a
+//! block that names the view's leader as its proposer.
 //!
 //! A peer is blocked (for the p2p configuration's block duration,
 //! [`crate::channels::BLOCK_DURATION`] on a node) only for what it provably sent wrong: on the
@@ -536,12 +537,27 @@ async fn verify<E: Clock, S: Sender<PublicKey = PublicKey>>(
     timeout: Duration,
 ) {
     let parent = round.parent.1 .0;
+    let leader = zkcustoms_ledger_types::crypto::public_bytes(&round.leader);
     let start = ctx.current();
     let deadline = start + timeout;
     let verdict = obtain(
         &ctx,
         &shared,
-        || try_validate(&shared, parent, hash, 0),
+        || {
+            // The block must name the view's leader as its proposer: a leader cannot pass its
+            // block off as another validator's (the explorer, the metrics and any blame go by
+            // that name). Checked before the block's rules and proofs, which cost far more.
+            if let Some(block) = shared.any_block(&hash) {
+                if block.header.proposer != leader {
+                    warn!(
+                        height = block.header.height,
+                        "refused a proposed block: it names another proposer than the view's leader"
+                    );
+                    return Validation::Verdict(false);
+                }
+            }
+            try_validate(&shared, parent, hash, 0)
+        },
         Some(round.leader.clone()),
         deadline,
         || response.is_closed(),

@@ -145,6 +145,18 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
         debug!(block = %hex::encode(&hash[..6]), peers = sent.len(), "asked for a block");
     }
 
+    /// The block `hash`, held here (pending or finalized) or received from a peer.
+    pub(super) fn any_block(&self, hash: &Hash) -> Option<Block> {
+        match self.chain.block_by_hash(hash) {
+            Ok(Some(block)) => Some(block),
+            Ok(None) => self.received(hash),
+            Err(e) => {
+                error!(error = %e, "cannot read the store");
+                None
+            }
+        }
+    }
+
     pub(super) fn received(&self, hash: &Hash) -> Option<Block> {
         self.received
             .lock()
