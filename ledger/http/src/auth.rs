@@ -110,12 +110,40 @@ pub(crate) fn is_signed(headers: &HeaderMap) -> bool {
     headers.contains_key("signature-input") || headers.contains_key("signature")
 }
 
+/// The one answer to a key id that names no party with a current key and to a signature that
+/// does not verify under the named party's key: telling them apart would let anyone find out
+/// which traders are registered (their identities are for the ledger's parties), by signing a
+/// request under each id with a key of their own.
+fn no_valid_signature(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "bad-signature",
+        format!(
+            "no valid signature under the key of {id:?}: the key id names no party with a \
+             current key here, or the signature does not verify under that party's key"
+        ),
+    )
+}
+
 fn signature_error(e: HttpSignatureError) -> ApiError {
     let status = match e {
+        HttpSignatureError::UnknownKey(id) | HttpSignatureError::BadSignature(id) => {
+            return no_valid_signature(&id)
+        }
         HttpSignatureError::ReplayCacheFull(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNAUTHORIZED,
     };
     ApiError::new(status, e.code(), e.to_string())
+}
+
+/// A key no party holds and whose secret nobody keeps: a key id that names no party is checked
+/// against it, so that refusing an unknown party takes the same work as refusing a bad
+/// signature. Its verdict never admits anyone (no party is found).
+fn stand_in_key() -> &'static PublicKey {
+    static KEY: std::sync::OnceLock<PublicKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        zkcustoms_ledger_types::crypto::public_of(&zkcustoms_ledger_types::crypto::generate())
+    })
 }
 
 fn now_secs(state: &ApiState) -> u64 {
@@ -140,7 +168,7 @@ fn verify(
             found = Some(party);
             Some(key)
         }
-        Ok(None) => None,
+        Ok(None) => Some(stand_in_key().clone()),
         Err(e) => {
             failure = Some(e);
             None
@@ -171,7 +199,7 @@ fn verify(
         return Err(ApiError::internal(e));
     }
     let verified = verified.map_err(signature_error)?;
-    let party = found.ok_or_else(|| ApiError::internal("a verified signature names no party"))?;
+    let party = found.ok_or_else(|| no_valid_signature(&verified.party_id))?;
     Ok((party, verified))
 }
 

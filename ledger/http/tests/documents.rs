@@ -376,7 +376,7 @@ async fn documents_are_uploaded_read_by_their_readers_and_forgotten() {
     let (s, bytes) = node.read(By::BadToken, &uri).await;
     assert_json_error(s, &bytes, StatusCode::UNAUTHORIZED, "unauthenticated");
     let (s, bytes) = node.read(By::Stranger("FR999"), &uri).await;
-    assert_json_error(s, &bytes, StatusCode::UNAUTHORIZED, "unknown-key");
+    assert_json_error(s, &bytes, StatusCode::UNAUTHORIZED, "bad-signature");
     for role in [Role::Trader, Role::Customs, Role::Auditor] {
         let (s, bytes) = node.read(By::Token(role), &uri).await;
         assert_json_error(s, &bytes, StatusCode::FORBIDDEN, "party-required");
@@ -500,7 +500,7 @@ async fn bad_uploads_are_refused_with_clear_errors_and_lose_nothing() {
     let (s, b) = node.upload(By::Nobody, &uri, INVOICE).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthenticated");
     let (s, b) = node.upload(By::Stranger("FR999"), &uri, INVOICE).await;
-    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unknown-key");
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "bad-signature");
     for role in [Role::Trader, Role::Customs] {
         let (s, b) = node.upload(By::Token(role), &uri, INVOICE).await;
         assert_error(s, &b, StatusCode::FORBIDDEN, "party-required");

@@ -228,7 +228,8 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
     let (s, b) = json(&net.nodes[0], changed).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "content-digest-mismatch");
 
-    // Made ten minutes ago: expired. By a party nobody knows: unknown key.
+    // Made ten minutes ago: expired. By a party nobody knows, or under a registered trader's id
+    // with another key: the same answer, so that nobody learns who is registered by asking.
     let (req, _) = signed(
         Method::GET,
         &records,
@@ -241,12 +242,16 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "expired-signature");
     let stranger = crypto::generate();
     let (req, _) = signed(Method::GET, &records, None, "FR999", &stranger, now());
-    let (s, b) = json(&net.nodes[0], req).await;
-    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unknown-key");
-    // The owner's id with another key.
+    let (s, unknown) = json(&net.nodes[0], req).await;
+    assert_error(s, &unknown, StatusCode::UNAUTHORIZED, "bad-signature");
     let (req, _) = signed(Method::GET, &records, None, owner, &stranger, now());
     let (s, b) = json(&net.nodes[0], req).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "bad-signature");
+    assert_eq!(
+        b["message"].as_str().unwrap().replace(owner, "ID"),
+        unknown["message"].as_str().unwrap().replace("FR999", "ID"),
+        "a registered trader's id is answered like an unknown one"
+    );
 
     // Another registered trader: may not read the owner's records, may not send the owner's
     // write even though the write itself is validly signed.
