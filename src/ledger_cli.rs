@@ -99,6 +99,11 @@ pub struct NodeArgs {
     /// Largest off-ledger document accepted, in bytes.
     #[arg(long, default_value_t = zkcustoms_documents::DEFAULT_MAX_DOCUMENT_BYTES)]
     max_document_bytes: usize,
+    /// A `host[:port]` under which parties reach this node's API (its public name behind a
+    /// proxy; repeat for several): document requests must be signed for one of them. Default:
+    /// the listen address (and `localhost:PORT` for a loopback one).
+    #[arg(long = "public-authority", value_name = "HOST[:PORT]")]
+    public_authorities: Vec<String>,
 }
 
 /// Where and as whom a client command talks: with a role token of the node's operator, or as a
@@ -560,6 +565,7 @@ pub fn run_node(a: NodeArgs) -> Result<()> {
         max_concurrency: a.max_concurrency,
         rates: crate::rates::rates(a.client_rate, a.anonymous_rate),
         max_document_bytes: a.max_document_bytes,
+        authorities: a.public_authorities,
     })?;
     Ok(())
 }

@@ -120,11 +120,14 @@ impl Client {
     }
 
     /// The signature headers of a request as it will be sent (its method, and its path and query
-    /// after the URL is parsed and encoded), or `None` without a party.
+    /// after the URL is parsed and encoded), or `None` without a party. A `bound` request is
+    /// signed for the node it is sent to (`@authority`: the URL's host and `:port` unless the
+    /// scheme's default, as the `Host` header carries them), so no other node accepts it.
     fn signature(
         &self,
         req: &ureq::Request,
         body: Option<&[u8]>,
+        bound: bool,
     ) -> Result<Option<SignedHeaders>, ClientError> {
         let Some(party) = &self.party else {
             return Ok(None);
@@ -140,14 +143,24 @@ impl Client {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let signed = http_signature::sign_request(
+        let authority = match (url.as_url().host_str(), url.as_url().port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => String::new(),
+        };
+        let params = http_signature::SignatureParams {
+            party_id: party.id.clone(),
+            created: now,
+            expires: None,
+            nonce: http_signature::fresh_nonce(),
+        };
+        let signed = http_signature::sign_request_to(
             &party.key,
-            &party.id,
+            &params,
+            bound.then_some(authority.as_str()),
             req.method(),
             &target,
             body,
-            now,
-            http_signature::fresh_nonce(),
         )?;
         Ok(Some(signed))
     }
@@ -158,12 +171,22 @@ impl Client {
         req: ureq::Request,
         body: Option<&[u8]>,
     ) -> Result<ureq::Request, ClientError> {
+        self.authorise_for(req, body, false)
+    }
+
+    /// [`Client::authorise`], with the signature bound to the node called when `bound`.
+    fn authorise_for(
+        &self,
+        req: ureq::Request,
+        body: Option<&[u8]>,
+        bound: bool,
+    ) -> Result<ureq::Request, ClientError> {
         let mut req = req;
         // A party-only client (no token) sends no Authorization header.
         if !self.token.is_empty() {
             req = req.set("Authorization", &format!("Bearer {}", self.token));
         }
-        if let Some(signed) = self.signature(&req, body)? {
+        if let Some(signed) = self.signature(&req, body, bound)? {
             req = req
                 .set("Signature-Input", &signed.signature_input)
                 .set("Signature", &signed.signature);
@@ -267,7 +290,10 @@ impl Client {
             .post(&format!("{}{}", self.base, Self::document_path(id)))
             .query("readers", &readers.join(","))
             .set("Content-Type", "application/octet-stream");
-        Self::answer(self.authorise(req, Some(bytes))?.send_bytes(bytes))
+        Self::answer(
+            self.authorise_for(req, Some(bytes), true)?
+                .send_bytes(bytes),
+        )
     }
 
     /// Reads a document's bytes (at most `max_bytes`).
@@ -275,7 +301,7 @@ impl Client {
         let req = self
             .agent
             .get(&format!("{}{}", self.base, Self::document_path(id)));
-        let r = self.authorise(req, None)?.call();
+        let r = self.authorise_for(req, None, true)?.call();
         match r {
             Ok(resp) => {
                 let mut bytes = Vec::new();
@@ -300,7 +326,7 @@ impl Client {
         let req = self
             .agent
             .delete(&format!("{}{}", self.base, Self::document_path(id)));
-        Self::answer(self.authorise(req, None)?.call())
+        Self::answer(self.authorise_for(req, None, true)?.call())
     }
 
     /// The node's status.
@@ -326,7 +352,7 @@ mod tests {
     use std::net::TcpListener;
     use zkcustoms_ledger_types::crypto::{self, PublicKey};
     use zkcustoms_ledger_types::http_signature::{
-        verify_request, SignatureHeaders, VerifiedRequest, DEFAULT_WINDOW_SECS,
+        verify_request, verify_request_at, SignatureHeaders, VerifiedRequest, DEFAULT_WINDOW_SECS,
     };
     use zkcustoms_ledger_types::tx::Ucr;
 
@@ -363,8 +389,10 @@ mod tests {
                 content_digest: self.all("Content-Digest"),
             };
             let resolve = |id: &str| (id == PARTY).then(|| key.clone());
-            verify_request(
+            // Verified as a node does: over the `Host` the request arrived with.
+            verify_request_at(
                 &headers,
+                self.all("Host").first().copied(),
                 &self.method,
                 &self.target,
                 &self.body,
@@ -446,6 +474,7 @@ mod tests {
         assert_eq!(post.all("Content-Digest").len(), 1);
         let v = post.verify(&public).unwrap();
         assert_eq!(v.party_id, PARTY);
+        assert_eq!(v.authority, None, "a transaction is for any node");
         assert!(v.created.abs_diff(now()) <= 5);
 
         let get = capture(client, |c| c.get("/v1/transactions/ab?wait_ms=5"));
@@ -471,10 +500,16 @@ mod tests {
             put.target,
             "/v1/documents/9DE123-X/invoice/1?readers=customs%3ADE%2CAUDIT-EU-1"
         );
-        put.verify(&public).unwrap();
+        // Document requests are bound to the node called, by the `Host` ureq sends.
+        let host = put.all("Host")[0].to_owned();
+        assert!(host.starts_with("127.0.0.1:"), "{host}");
+        let v = put.verify(&public).unwrap();
+        assert_eq!(v.authority.as_deref(), Some(host.as_str()));
         let forget = capture(client, |c| c.forget_document(&id));
         assert_eq!(forget.method, "DELETE");
-        forget.verify(&public).unwrap();
+        assert!(forget.verify(&public).unwrap().authority.is_some());
+        let read = capture(client, |c| c.get_document(&id, 16));
+        assert!(read.verify(&public).unwrap().authority.is_some());
 
         // What arrived does not verify under another key or with another body.
         let other = crypto::public_of(&crypto::generate());
@@ -514,7 +549,10 @@ mod tests {
             .agent
             .post("http://node.invalid:8080/v1/documents/U/x/1")
             .query("readers", "customs,auditor");
-        let signed = client.signature(&req, Some(b"bytes")).unwrap().unwrap();
+        let signed = client
+            .signature(&req, Some(b"bytes"), false)
+            .unwrap()
+            .unwrap();
         let resolve = |id: &str| (id == PARTY).then(|| crypto::public_of(&key));
         let v = verify_request(
             &signed.as_received(),
@@ -528,7 +566,7 @@ mod tests {
         .unwrap();
         assert_eq!(v.party_id, PARTY);
         let plain = Client::new("http://node.invalid:8080", "tok");
-        assert!(plain.signature(&req, None).unwrap().is_none());
+        assert!(plain.signature(&req, None, true).unwrap().is_none());
     }
 
     #[test]

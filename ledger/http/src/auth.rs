@@ -8,6 +8,12 @@
 //! A signed request is verified twice: from its head at admission (so that its rate is charged
 //! to the party and its body is read only for a party whose signature holds), and in full by the
 //! handler ([`caller`]): the body against its `Content-Digest`, then the nonce against replay.
+//!
+//! A request signed over `@authority` is bound to one node: its authority (the request's `Host`)
+//! must be one this node answers to ([`PartyAuth::with_authorities`]), else `421 wrong-node`.
+//! Document requests must be bound (`401 authority-required`): they act on this node's own copy,
+//! and a node that received a trader's upload must not be able to replay it at another
+//! administration's node (which would then hold the document), nor a forget or a read.
 
 use crate::ApiState;
 use axum::extract::Request;
@@ -31,6 +37,32 @@ const NONCES_PER_PARTY: usize = 20_000;
 pub struct PartyAuth {
     nonces: NonceCache,
     window_secs: u64,
+    /// The authorities (`host[:port]`) under which parties reach this node.
+    authorities: Vec<String>,
+}
+
+impl PartyAuth {
+    /// The same guard, for a node that parties reach under `authorities` (`host[:port]`, host in
+    /// lower case, as [`http_signature::check_authority`] accepts them): requests bound to
+    /// another authority are refused. Without any, every bound request is.
+    pub fn with_authorities(
+        self,
+        authorities: impl IntoIterator<Item = String>,
+    ) -> Result<Self, String> {
+        let authorities: Vec<String> = authorities.into_iter().collect();
+        for a in &authorities {
+            http_signature::check_authority(a).map_err(|e| format!("{a:?}: {e}"))?;
+        }
+        Ok(Self {
+            authorities,
+            ..self
+        })
+    }
+
+    /// The authorities under which parties reach this node.
+    pub fn authorities(&self) -> &[String] {
+        &self.authorities
+    }
 }
 
 impl Default for PartyAuth {
@@ -40,6 +72,7 @@ impl Default for PartyAuth {
         Self {
             nonces: NonceCache::new(NONCES, NONCES_PER_PARTY),
             window_secs: DEFAULT_WINDOW_SECS,
+            authorities: Vec::new(),
         }
     }
 }
@@ -161,6 +194,11 @@ fn verify(
 ) -> Result<(Party, VerifiedRequest), ApiError> {
     let received = signature_headers(headers);
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    // Where the request arrived: `Host` (HTTP/1.1), else the target's authority (HTTP/2).
+    let authority = headers
+        .get(axum::http::header::HOST)
+        .map(|h| h.to_str().unwrap_or("\u{fffd}"))
+        .or_else(|| uri.authority().map(|a| a.as_str()));
     let mut found = None;
     let mut failure = None;
     let resolve = |id: &str| match party_key(state, id) {
@@ -176,8 +214,9 @@ fn verify(
     };
     let (now, window) = (now_secs(state), state.parties.window_secs);
     let verified = match body {
-        Ok(bytes) => http_signature::verify_request(
+        Ok(bytes) => http_signature::verify_request_at(
             &received,
+            authority,
             method.as_str(),
             target,
             bytes,
@@ -185,8 +224,9 @@ fn verify(
             now,
             window,
         ),
-        Err(has_body) => http_signature::verify_request_head(
+        Err(has_body) => http_signature::verify_request_head_at(
             &received,
+            authority,
             method.as_str(),
             target,
             has_body,
@@ -200,7 +240,31 @@ fn verify(
     }
     let verified = verified.map_err(signature_error)?;
     let party = found.ok_or_else(|| no_valid_signature(&verified.party_id))?;
+    match &verified.authority {
+        Some(a) if !state.parties.authorities.contains(a) => {
+            return Err(ApiError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                "wrong-node",
+                format!("the request is signed for {a:?}, which is not this node"),
+            ))
+        }
+        None if must_be_bound(uri.path()) => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "authority-required",
+                "a document request must be signed for the node it is sent to (covering \
+                 @authority)",
+            ))
+        }
+        _ => {}
+    }
     Ok((party, verified))
+}
+
+/// Whether a signed request to `path` must be bound to this node: document requests, which act
+/// on this node's own copy of a document.
+fn must_be_bound(path: &str) -> bool {
+    path.starts_with("/v1/documents/")
 }
 
 /// Whether a request announces a body (as the admission sees it).

@@ -10,7 +10,7 @@ use zkcustoms_ledger_types::wire::MAX_WAIT_MS;
 pub fn document() -> OpenApi {
     let string = json!({"type": "string"});
     let hash = || Param::path("hash", json!({"type": "string"})).required();
-    let doc_errors = ["400", "401", "403", "404", "410", "503"];
+    let doc_errors = ["400", "401", "403", "404", "410", "421", "503"];
     // Every list is read a page at a time: `cursor` is a `next_cursor` a page answered (400
     // bad-cursor otherwise), `limit` the page size (400 bad-query out of range).
     let cursor = || {
@@ -121,7 +121,7 @@ pub fn document() -> OpenApi {
             .param(Param::query("readers", string.clone()).description("roles that may read it besides the trader, comma-separated (customs, auditor, authority)"))
             .body("application/octet-stream", json!({}))
             .ok("201", "stored: {ucr, doc_type, version, document: {digest, size, readers, uploaded_at_ms, state}}")
-            .errors(&["400", "401", "403", "404", "409", "410", "413", "422", "503"]),
+            .errors(&["400", "401", "403", "404", "409", "410", "413", "421", "422", "503"]),
     )
     .operation(
         "/v1/documents/{ucr}/{doc_type}/{version}",

@@ -10,6 +10,10 @@ use zkcustoms_ledger_core::chain::Chain;
 use zkcustoms_ledger_types::genesis::{explorer_token_hash, ExplorerAccount, Genesis};
 use zkcustoms_ledger_types::tx::Role;
 
+/// The authority (`Host`) of the routers made here: requests bound to a node must be signed for
+/// it.
+pub const AUTHORITY: &str = "node.test";
+
 /// The test token of a role.
 pub fn token(role: Role) -> String {
     format!("{}-token-0123456789abcdef0123456789abcdef", role.name())
@@ -44,7 +48,7 @@ pub fn explorer_accounts(genesis: &Genesis) -> Accounts {
 
 /// The router of a node over `chain`, with a [`token`] for every role, the
 /// [`explorer_accounts`] of its genesis, at most 16 requests at
-/// once, bodies of at most `max_body` bytes and rates no test reaches.
+/// once, bodies of at most `max_body` bytes and rates no test reaches, reached as [`AUTHORITY`].
 pub fn router(
     chain: Arc<Chain>,
     documents: Option<Arc<DocumentService>>,
@@ -62,7 +66,11 @@ pub fn router(
             authenticated: zkcustoms_http::Rate::new(100_000.0, 100_000.0),
             anonymous: zkcustoms_http::Rate::new(100_000.0, 100_000.0),
         },
-        parties: Arc::default(),
+        parties: Arc::new(
+            crate::PartyAuth::default()
+                .with_authorities([AUTHORITY.to_owned()])
+                .expect("a valid authority"),
+        ),
         accounts: Arc::new(explorer_accounts(chain.genesis())),
         chain,
     })

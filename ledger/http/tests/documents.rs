@@ -24,7 +24,7 @@ use zkcustoms_ledger_core::testing::single_validator_genesis;
 use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::crypto::{self, PrivateKey};
 use zkcustoms_ledger_types::genesis::{Genesis, Params, SignerEntry};
-use zkcustoms_ledger_types::http_signature::{fresh_nonce, sign_request};
+use zkcustoms_ledger_types::http_signature::{fresh_nonce, sign_request_to, SignatureParams};
 use zkcustoms_ledger_types::tx::{sha256, Hash, MarkExamination, Role, Transaction, Ucr};
 
 const MAX_BODY: usize = 16 * 1024;
@@ -52,8 +52,11 @@ enum By<'a> {
     Token(Role),
     /// A bearer token this node does not know.
     BadToken,
-    /// A party of the ledger, signing with its own key.
+    /// A party of the ledger, signing with its own key (document requests bound to this node).
     Party(&'a str),
+    /// A party of the ledger, signing a request bound to the node at the given authority (`None`:
+    /// to no node), sent to this node.
+    PartyFor(&'a str, Option<&'a str>),
     /// An id nobody knows, signing with a fresh key.
     Stranger(&'a str),
 }
@@ -152,21 +155,29 @@ impl Node {
                 req = req.header(header::AUTHORIZATION, "Bearer nope");
                 None
             }
-            By::Party(id) => Some((id, self.keys[id].clone())),
-            By::Stranger(id) => Some((id, crypto::generate())),
+            By::Party(id) => {
+                let bound = uri.starts_with("/v1/documents/");
+                Some((
+                    id,
+                    self.keys[id].clone(),
+                    bound.then_some(testing::AUTHORITY),
+                ))
+            }
+            By::PartyFor(id, authority) => Some((id, self.keys[id].clone(), authority)),
+            By::Stranger(id) => Some((id, crypto::generate(), Some(testing::AUTHORITY))),
         };
-        if let Some((id, key)) = signer {
+        // Sent with the authority it is signed for, as a node replaying it at another would.
+        let host = signer.as_ref().and_then(|(_, _, bound)| *bound);
+        req = req.header(header::HOST, host.unwrap_or(testing::AUTHORITY));
+        if let Some((id, key, bound)) = signer {
             let body = (!body.is_empty()).then_some(body);
-            let signed = sign_request(
-                &key,
-                id,
-                method.as_str(),
-                uri,
-                body,
-                now_secs(),
-                fresh_nonce(),
-            )
-            .unwrap();
+            let params = SignatureParams {
+                party_id: id.to_owned(),
+                created: now_secs(),
+                expires: None,
+                nonce: fresh_nonce(),
+            };
+            let signed = sign_request_to(&key, &params, bound, method.as_str(), uri, body).unwrap();
             req = req
                 .header("signature-input", signed.signature_input)
                 .header("signature", signed.signature);
@@ -511,6 +522,17 @@ async fn bad_uploads_are_refused_with_clear_errors_and_lose_nothing() {
     }
     let (s, b) = node.upload(By::Party(OTHER), &uri, INVOICE).await;
     assert_error(s, &b, StatusCode::FORBIDDEN, "not-owner");
+    // The owner's upload signed for another node (one that received it and replays it here),
+    // or for no node in particular: refused, whatever the method.
+    let elsewhere = By::PartyFor(OWNER, Some("ledger.douane.example:8443"));
+    let (s, b) = node.upload(elsewhere, &uri, INVOICE).await;
+    assert_error(s, &b, StatusCode::MISDIRECTED_REQUEST, "wrong-node");
+    let (s, b) = node.upload(By::PartyFor(OWNER, None), &uri, INVOICE).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "authority-required");
+    let (s, b) = node.forget(elsewhere, &uri).await;
+    assert_error(s, &b, StatusCode::MISDIRECTED_REQUEST, "wrong-node");
+    let (s, bytes) = node.read(By::PartyFor(OWNER, None), &uri).await;
+    assert_json_error(s, &bytes, StatusCode::UNAUTHORIZED, "authority-required");
     // Malformed requests.
     let too_many = (1..=65)
         .map(|i| format!("AUDIT-{i}"))

@@ -21,7 +21,9 @@ use zkcustoms_ledger_core::testing::single_validator_genesis;
 use zkcustoms_ledger_http::testing::{self, token};
 use zkcustoms_ledger_types::crypto::{self, PrivateKey};
 use zkcustoms_ledger_types::genesis::{Genesis, Params};
-use zkcustoms_ledger_types::http_signature::{fresh_nonce, sign_request, SignedHeaders};
+use zkcustoms_ledger_types::http_signature::{
+    fresh_nonce, sign_request, sign_request_to, SignatureParams, SignedHeaders,
+};
 use zkcustoms_ledger_types::tx::{sha256, Role, Transaction};
 
 const OFFICE: &str = "DE-HAMBURG-HAFEN";
@@ -356,8 +358,22 @@ async fn documents_are_for_parties_not_role_tokens() {
         .unwrap();
     let (s, b) = json(&net.nodes[0], req).await;
     assert_error(s, &b, StatusCode::FORBIDDEN, "party-required");
-    // A signed request reaches the document service (this node keeps none: 503).
+    // A signed request bound to no node is refused; one bound to this node reaches the document
+    // service (this node keeps none: 503).
     let (req, _) = signed(Method::GET, &uri, None, OFFICE, &net.office, now());
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "authority-required");
+    let params = SignatureParams {
+        party_id: OFFICE.into(),
+        created: now(),
+        expires: None,
+        nonce: fresh_nonce(),
+    };
+    let authority = Some(testing::AUTHORITY);
+    let headers = sign_request_to(&net.office, &params, authority, "GET", &uri, None).unwrap();
+    let mut req = build(Method::GET, &uri, None, &headers);
+    req.headers_mut()
+        .insert(header::HOST, testing::AUTHORITY.parse().unwrap());
     let (s, b) = json(&net.nodes[0], req).await;
     assert_error(
         s,

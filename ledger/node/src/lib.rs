@@ -52,6 +52,24 @@ pub struct NodeOptions {
     pub rates: zkcustoms_http::Rates,
     /// Largest off-ledger document accepted, in bytes.
     pub max_document_bytes: usize,
+    /// The authorities (`host[:port]`) under which parties reach the API, for requests signed
+    /// for this node (document requests must be); empty: [`default_authorities`] of `listen`.
+    pub authorities: Vec<String>,
+}
+
+/// The authorities under which parties reach an API listening on `listen` when none are
+/// configured: its address, and `localhost` with its port for a loopback address. None for an
+/// unspecified address (`0.0.0.0`): behind it the node's public name is not known, and it must
+/// be configured.
+pub fn default_authorities(listen: SocketAddr) -> Vec<String> {
+    if listen.ip().is_unspecified() {
+        return Vec::new();
+    }
+    let mut out = vec![listen.to_string()];
+    if listen.ip().is_loopback() {
+        out.push(format!("localhost:{}", listen.port()));
+    }
+    out
 }
 
 /// Why a node could not run.
@@ -183,6 +201,21 @@ where
     let tokens = api::role_tokens(&config.tokens);
     let accounts = api::Accounts::new(&config.explorer_accounts, &genesis)
         .map_err(|e| NodeError::Start(format!("{}: {e}", opts.config.display())))?;
+    let authorities = if opts.authorities.is_empty() {
+        default_authorities(opts.listen)
+    } else {
+        opts.authorities.clone()
+    };
+    if authorities.is_empty() {
+        tracing::warn!(
+            listen = %opts.listen,
+            "no public authority: document requests are refused until one is given \
+             (--public-authority)"
+        );
+    }
+    let parties = api::PartyAuth::default()
+        .with_authorities(authorities.iter().cloned())
+        .map_err(|e| NodeError::Start(format!("public authority {e}")))?;
     // Bind the API before consensus starts, so a port in use is reported at once.
     let std_listener = std::net::TcpListener::bind(opts.listen)
         .map_err(|e| NodeError::Start(format!("cannot listen on {}: {e}", opts.listen)))?;
@@ -247,10 +280,10 @@ where
             max_body: opts.max_body,
             max_concurrency: opts.max_concurrency,
             rates: opts.rates,
-            parties: std::sync::Arc::default(),
+            parties: Arc::new(parties),
             accounts: Arc::new(accounts),
         };
-        info!(api = %opts.listen, p2p = %p2p_address, "node running");
+        info!(api = %opts.listen, p2p = %p2p_address, authorities = ?authorities, "node running");
         if let Err(e) = zkcustoms_http::serve_until(std_listener, api::router(state), stop).await {
             tracing::error!(error = %e, "API server failed");
         }

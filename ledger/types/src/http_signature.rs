@@ -15,10 +15,14 @@
 //! (`Signature-Input` is one line; it is folded here for reading.)
 //!
 //! **Covered components.** Exactly `@method`, `@path`, `@query` and, when the body is not empty,
-//! `content-digest`, each once, in any order. The authority (`@authority`, `Host`) is not covered:
-//! it differs from one validator to the next, and a request must be valid at whichever node
-//! receives it. A request without a body is one whose body is empty; its signature must not cover
-//! `content-digest`, and a request with a body must be signed over its digest (RFC 9530, sha-256).
+//! `content-digest`, each once, in any order; and optionally `@authority`. Without `@authority` a
+//! request is valid at whichever node receives it (a transaction is meant for every validator).
+//! With it ([`sign_request_to`]), the request is bound to the node it was sent to: its value is
+//! the authority of the URL the party called (lower-case host, `:port` unless the scheme's
+//! default), the verifier builds the base from the request's `Host` and must accept only its own
+//! authorities, so a node that received the request cannot replay it at another node. A request
+//! without a body is one whose body is empty; its signature must not cover `content-digest`, and
+//! a request with a body must be signed over its digest (RFC 9530, sha-256).
 //!
 //! **Parameters**, each once, in any order: `created` (unix seconds), `expires` (optional, unix
 //! seconds, not before `created`), `nonce` (16 random bytes as 32 lower-case hex digits), `keyid`
@@ -256,12 +260,16 @@ pub struct VerifiedRequest {
     /// The last second at which the signature is accepted: `created` plus the window, or
     /// `expires` when earlier. The replay guard remembers the nonce until then.
     pub valid_until: u64,
+    /// The authority the signature covers (`@authority`), if it covers one: the verifier must
+    /// check that it is one of its own.
+    pub authority: Option<String>,
 }
 
 /// A covered component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Component {
     Method,
+    Authority,
     Path,
     Query,
     ContentDigest,
@@ -271,6 +279,7 @@ impl Component {
     fn name(self) -> &'static str {
         match self {
             Self::Method => "@method",
+            Self::Authority => "@authority",
             Self::Path => "@path",
             Self::Query => "@query",
             Self::ContentDigest => "content-digest",
@@ -278,9 +287,15 @@ impl Component {
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        [Self::Method, Self::Path, Self::Query, Self::ContentDigest]
-            .into_iter()
-            .find(|c| c.name() == name)
+        [
+            Self::Method,
+            Self::Authority,
+            Self::Path,
+            Self::Query,
+            Self::ContentDigest,
+        ]
+        .into_iter()
+        .find(|c| c.name() == name)
     }
 
     /// The components a request must cover, in the order a signer lists them.
@@ -298,11 +313,35 @@ impl Component {
             &WITHOUT_BODY
         }
     }
+
+    /// The components a signer covers: the required ones, with `@authority` after `@method` when
+    /// the request is bound to a node.
+    fn signed(has_body: bool, bound: bool) -> Vec<Component> {
+        let mut out = Self::required(has_body).to_vec();
+        if bound {
+            out.insert(1, Component::Authority);
+        }
+        out
+    }
 }
 
-/// A request's method, path and query, checked.
+/// Checks an authority as a signer writes it and a verifier receives it in `Host`: a host (a
+/// name of lower-case letters, digits, `-` and `.`, or an IPv4 address, or an IPv6 address in
+/// brackets) with an optional `:port`, at most 255 bytes.
+pub fn check_authority(authority: &str) -> Result<(), &'static str> {
+    let ok_byte = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-:[]".contains(&b);
+    if authority.is_empty() || authority.len() > 255 || !authority.bytes().all(ok_byte) {
+        return Err(
+            "the authority is not a lower-case host with an optional port (at most 255 bytes)",
+        );
+    }
+    Ok(())
+}
+
+/// A request's method, authority (when known), path and query, checked.
 struct Target<'a> {
     method: &'a str,
+    authority: Option<&'a str>,
     path: &'a str,
     /// The query with its leading `?`, or `?` alone.
     query: &'a str,
@@ -331,14 +370,25 @@ impl<'a> Target<'a> {
         };
         Ok(Self {
             method,
+            authority: None,
             path,
             query,
         })
     }
 
+    /// The same target, received at (or sent to) `authority`.
+    fn at(mut self, authority: Option<&'a str>) -> Result<Self, &'static str> {
+        if let Some(a) = authority {
+            check_authority(a)?;
+        }
+        self.authority = authority;
+        Ok(self)
+    }
+
     fn value(&self, component: Component, digest: &'a str) -> &'a str {
         match component {
             Component::Method => self.method,
+            Component::Authority => self.authority.unwrap_or_default(),
             Component::Path => self.path,
             Component::Query => self.query,
             Component::ContentDigest => digest,
@@ -397,17 +447,31 @@ pub fn signature_base(
     path_and_query: &str,
     body: Option<&[u8]>,
 ) -> Result<String, HttpSignatureError> {
+    signature_base_to(params, None, method, path_and_query, body)
+}
+
+/// The signature base of a request signed with `params`, bound to `authority` when given (what
+/// [`sign_request_to`] signs).
+pub fn signature_base_to(
+    params: &SignatureParams,
+    authority: Option<&str>,
+    method: &str,
+    path_and_query: &str,
+    body: Option<&[u8]>,
+) -> Result<String, HttpSignatureError> {
     let invalid = HttpSignatureError::InvalidRequest;
     check_params(params).map_err(invalid)?;
-    let target = Target::new(method, path_and_query).map_err(|e| invalid(e.into()))?;
+    let target = Target::new(method, path_and_query)
+        .and_then(|t| t.at(authority))
+        .map_err(|e| invalid(e.into()))?;
     let body = body.unwrap_or_default();
-    let components = Component::required(!body.is_empty());
+    let components = Component::signed(!body.is_empty(), authority.is_some());
     let digest = content_digest(body);
     Ok(base(
-        components,
+        &components,
         &target,
         &digest,
-        &params_line(components, params),
+        &params_line(&components, params),
     ))
 }
 
@@ -440,12 +504,26 @@ pub fn sign_request_with(
     path_and_query: &str,
     body: Option<&[u8]>,
 ) -> Result<SignedHeaders, HttpSignatureError> {
-    let signed = signature_base(params, method, path_and_query, body)?;
+    sign_request_to(key, params, None, method, path_and_query, body)
+}
+
+/// Signs a request bound to the node at `authority` (`@authority`: the host and, unless the
+/// scheme's default, `:port` of the URL called, host in lower case) when given: only that node
+/// accepts it.
+pub fn sign_request_to(
+    key: &PrivateKey,
+    params: &SignatureParams,
+    authority: Option<&str>,
+    method: &str,
+    path_and_query: &str,
+    body: Option<&[u8]>,
+) -> Result<SignedHeaders, HttpSignatureError> {
+    let signed = signature_base_to(params, authority, method, path_and_query, body)?;
     let body = body.unwrap_or_default();
-    let components = Component::required(!body.is_empty());
+    let components = Component::signed(!body.is_empty(), authority.is_some());
     let signature = crypto::sign(key, NAMESPACE, signed.as_bytes());
     Ok(SignedHeaders {
-        signature_input: format!("{LABEL}={}", params_line(components, params)),
+        signature_input: format!("{LABEL}={}", params_line(&components, params)),
         signature: format!("{LABEL}={}", sfv::serialize_bytes(signature.as_ref())),
         content_digest: (!body.is_empty()).then(|| content_digest(body)),
     })
@@ -576,8 +654,36 @@ pub fn verify_request(
     now: u64,
     window_secs: u64,
 ) -> Result<VerifiedRequest, HttpSignatureError> {
-    let verified = verify_request_head(
+    verify_request_at(
         headers,
+        None,
+        method,
+        path_and_query,
+        body,
+        resolve,
+        now,
+        window_secs,
+    )
+}
+
+/// [`verify_request`] for a request received at `authority` (its `Host`; `None` when unknown, and
+/// then a signature covering `@authority` is refused). A signature that covers `@authority` is
+/// verified over this value: the caller must still check that
+/// [`VerifiedRequest::authority`] is one of its own.
+#[allow(clippy::too_many_arguments)]
+pub fn verify_request_at(
+    headers: &SignatureHeaders<'_>,
+    authority: Option<&str>,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    resolve: impl FnOnce(&str) -> Option<PublicKey>,
+    now: u64,
+    window_secs: u64,
+) -> Result<VerifiedRequest, HttpSignatureError> {
+    let verified = verify_request_head_at(
+        headers,
+        authority,
         method,
         path_and_query,
         !body.is_empty(),
@@ -603,6 +709,30 @@ pub fn verify_request_head(
     now: u64,
     window_secs: u64,
 ) -> Result<VerifiedRequest, HttpSignatureError> {
+    verify_request_head_at(
+        headers,
+        None,
+        method,
+        path_and_query,
+        has_body,
+        resolve,
+        now,
+        window_secs,
+    )
+}
+
+/// [`verify_request_head`] for a request received at `authority` (see [`verify_request_at`]).
+#[allow(clippy::too_many_arguments)]
+pub fn verify_request_head_at(
+    headers: &SignatureHeaders<'_>,
+    authority: Option<&str>,
+    method: &str,
+    path_and_query: &str,
+    has_body: bool,
+    resolve: impl FnOnce(&str) -> Option<PublicKey>,
+    now: u64,
+    window_secs: u64,
+) -> Result<VerifiedRequest, HttpSignatureError> {
     if headers.signature_input.is_empty() && headers.signature.is_empty() {
         return Err(HttpSignatureError::Missing);
     }
@@ -610,15 +740,26 @@ pub fn verify_request_head(
     let signature = parse_signature(one_line(&headers.signature, "Signature")?)?;
     let target = Target::new(method, path_and_query).map_err(malformed)?;
     let required = Component::required(has_body);
-    if input.components.len() != required.len()
-        || !required.iter().all(|c| input.components.contains(c))
-    {
+    let bound = input.components.contains(&Component::Authority);
+    let others = input.components.len() - usize::from(bound);
+    if others != required.len() || !required.iter().all(|c| input.components.contains(c)) {
         let names: Vec<&str> = required.iter().map(|c| c.name()).collect();
         return Err(malformed(format!(
-            "the signature must cover exactly {}",
+            "the signature must cover exactly {} (and optionally @authority)",
             names.join(", ")
         )));
     }
+    let target = match (bound, authority) {
+        (false, _) => target,
+        (true, None) => {
+            return Err(malformed(
+                "the signature covers @authority, and the request names no authority (Host)",
+            ))
+        }
+        (true, Some(a)) => target
+            .at(Some(a))
+            .map_err(|e| malformed(format!("Host: {e}")))?,
+    };
     let p = &input.params;
     if p.created > now.saturating_add(window_secs) {
         return Err(HttpSignatureError::Expired(format!(
@@ -660,5 +801,6 @@ pub fn verify_request_head(
         created: p.created,
         expires: p.expires,
         valid_until: p.expires.map_or(window_end, |e| e.min(window_end)),
+        authority: target.authority.map(str::to_owned),
     })
 }

@@ -144,6 +144,7 @@ mod tests {
             created: valid_until.saturating_sub(300),
             expires: None,
             valid_until,
+            authority: None,
         }
     }
 

@@ -173,6 +173,7 @@ fn round_trip_with_and_without_a_body() {
             created: NOW,
             expires: None,
             valid_until: NOW + WINDOW,
+            authority: None,
         }
     );
 
@@ -622,4 +623,71 @@ proptest! {
         h.signature = vec![&changed[1]];
         prop_assert!(verify_post(&h).is_err());
     }
+}
+
+#[test]
+fn a_request_bound_to_a_node_verifies_only_there() {
+    let params = SignatureParams {
+        party_id: PARTY.into(),
+        created: NOW,
+        expires: None,
+        nonce: NONCE,
+    };
+    let target = "/v1/documents/26DE-HAM-000042/invoice/1?readers=customs%3ADE";
+    let node_a = "ledger.zoll.example:8443";
+    assert_eq!(
+        signature_base_to(&params, Some(node_a), "POST", target, Some(BODY)).unwrap(),
+        concat!(
+            "\"@method\": POST\n",
+            "\"@authority\": ledger.zoll.example:8443\n",
+            "\"@path\": /v1/documents/26DE-HAM-000042/invoice/1\n",
+            "\"@query\": ?readers=customs%3ADE\n",
+            "\"content-digest\": sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:\n",
+            "\"@signature-params\": (\"@method\" \"@authority\" \"@path\" \"@query\" ",
+            "\"content-digest\");created=1767225600;nonce=\"000102030405060708090a0b0c0d0e0f\"",
+            ";keyid=\"DE123456789012345\";alg=\"ed25519\";tag=\"zkcustoms\"",
+        )
+    );
+    let signed =
+        sign_request_to(&key(1), &params, Some(node_a), "POST", target, Some(BODY)).unwrap();
+    let h = signed.as_received();
+    let at = |authority: Option<&str>| {
+        verify_request_at(&h, authority, "POST", target, BODY, known, NOW, WINDOW)
+    };
+    let v = at(Some(node_a)).unwrap();
+    assert_eq!(v.authority.as_deref(), Some(node_a));
+    // Received under another authority (replayed at another node): the base differs.
+    assert_eq!(
+        code(at(Some("ledger.douane.example:8443"))),
+        "bad-signature"
+    );
+    assert_eq!(code(at(Some("ledger.zoll.example"))), "bad-signature");
+    // A verifier that does not know where the request arrived, or a Host that is no authority.
+    assert_eq!(code(at(None)), "malformed-signature");
+    for host in [
+        "Ledger.Zoll.Example:8443",
+        "a b",
+        "",
+        "user@host",
+        "host/path",
+    ] {
+        assert_eq!(code(at(Some(host))), "malformed-signature", "{host:?}");
+    }
+    // A request that is not bound verifies wherever it arrives, and names no authority.
+    let free = signed_post();
+    let v = verify_request_at(
+        &free.as_received(),
+        Some(node_a),
+        "POST",
+        "/v1/transactions?wait_ms=0",
+        BODY,
+        known,
+        NOW,
+        WINDOW,
+    )
+    .unwrap();
+    assert_eq!(v.authority, None);
+    // A signer refuses an authority it could not send.
+    let err = sign_request_to(&key(1), &params, Some("Host:1"), "GET", "/", None).unwrap_err();
+    assert_eq!(err.code(), "invalid-request");
 }
