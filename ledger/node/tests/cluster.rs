@@ -878,15 +878,7 @@ fn equivocating_validator_causes_no_fork() {
 /// Opens a chain on its own store for validator `i`, without consensus.
 fn lone_chain(i: usize) -> (tempfile::TempDir, Chain) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let chain = Chain::open(
-        genesis(),
-        store,
-        Some(&fixture().keydir),
-        crypto::public_bytes(&validator_key(i).public_key()),
-        MempoolLimits::default(),
-    )
-    .unwrap();
+    let chain = reopen(&dir, i);
     chain.submit(registration(&genesis())).unwrap();
     (dir, chain)
 }
@@ -944,7 +936,7 @@ fn each_proof_is_verified_once_per_node_and_unseen_proofs_in_full() {
     assert_eq!(c.metrics.proofs_reused(), 1);
 }
 
-/// Reopens the database of a [`lone_chain`] (a restart after a crash).
+/// Opens (or reopens, as after a crash) the database of a [`lone_chain`] in `dir`.
 fn reopen(dir: &tempfile::TempDir, i: usize) -> Chain {
     Chain::open(
         genesis(),
