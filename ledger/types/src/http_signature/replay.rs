@@ -10,17 +10,18 @@ type Entry = (String, [u8; NONCE_LEN]);
 /// Remembers the `(party, nonce)` of every accepted signature for as long as that signature could
 /// still be accepted ([`VerifiedRequest::valid_until`]), and refuses a second use of it.
 ///
-/// Memory is bounded by `capacity` entries in all and `per_party` entries for one party. An entry
-/// is forgotten only once its signature has expired (it could no longer be replayed anyway); a
-/// live nonce is never evicted to make room, because forgetting it would let its request be
-/// replayed. When the guard is full it refuses the new request instead
-/// ([`HttpSignatureError::ReplayCacheFull`]): the request was authentic and can be sent again
-/// with a fresh nonce once older signatures expire. The per-party bound keeps one party, however
-/// busy, from taking every slot and locking the others out.
+/// Memory is bounded by `capacity` entries in all and `per_party` entries for one party. A party
+/// at its own bound is refused ([`HttpSignatureError::ReplayCacheFull`]: the request was authentic
+/// and can be sent again with a fresh nonce once its older signatures expire). When the guard as a
+/// whole is full, the party holding the most entries makes room, not the newcomer: its entry that
+/// expires first is forgotten, and from then on that party's signatures valid no later than the
+/// forgotten one are refused as expired (its floor), so the forgotten request still cannot be
+/// replayed. So no group of parties, however busy, locks the others out: a party is refused for
+/// room only while it holds as many entries as the busiest party.
 ///
 /// Record a request only after [`super::verify_request`] accepted it, so that nobody without a
-/// party's key can fill the guard. Each entry holds the party id and the nonce (about 150 bytes
-/// with the maps' overhead), so a capacity of 100 000 takes some 15 MB.
+/// party's key can fill the guard. Each entry holds the party id and the nonce (about 200 bytes
+/// with the maps' overhead), so a capacity of 100 000 takes some 20 MB.
 ///
 /// The guard is synchronous and does no I/O; the time is passed in, in unix seconds.
 pub struct NonceCache {
@@ -35,8 +36,13 @@ struct Inner {
     live: HashMap<Entry, u64>,
     /// The same entries ordered by that second, to forget expired ones in order.
     by_expiry: BTreeSet<(u64, Entry)>,
-    /// Live entries per party.
-    per_party: HashMap<String, usize>,
+    /// Live entries per party, ordered by that second.
+    per_party: HashMap<String, BTreeSet<(u64, [u8; NONCE_LEN])>>,
+    /// The parties with live entries by how many they hold, the busiest last.
+    by_load: BTreeSet<(usize, String)>,
+    /// Per party that had to make room: its signatures valid no later than this second are
+    /// refused (one of them was forgotten while it could still be replayed).
+    floors: HashMap<String, u64>,
 }
 
 impl std::fmt::Debug for NonceCache {
@@ -62,8 +68,9 @@ impl NonceCache {
 
     /// Records the nonce of an accepted request at time `now`; refuses it if the same party used
     /// the same nonce in a signature that is still valid ([`HttpSignatureError::Replayed`]), if
-    /// the signature is no longer valid at `now` ([`HttpSignatureError::Expired`]), or if the
-    /// guard has no room ([`HttpSignatureError::ReplayCacheFull`]).
+    /// the signature is no longer valid at `now` or no later than its party's floor
+    /// ([`HttpSignatureError::Expired`]), or if its party holds its share
+    /// ([`HttpSignatureError::ReplayCacheFull`]).
     pub fn check_and_remember(
         &self,
         request: &VerifiedRequest,
@@ -76,26 +83,39 @@ impl NonceCache {
                 "the signature expired before its nonce was recorded".into(),
             ));
         }
-        let entry = (request.party_id.clone(), request.nonce);
+        let party = &request.party_id;
+        if let Some(&floor) = inner.floors.get(party) {
+            if request.valid_until <= floor {
+                return Err(HttpSignatureError::Expired(format!(
+                    "signatures of {party:?} valid only until {floor} or earlier are no longer \
+                     accepted (the replay guard made room): sign the request again"
+                )));
+            }
+        }
+        let entry = (party.clone(), request.nonce);
         if inner.live.contains_key(&entry) {
-            return Err(HttpSignatureError::Replayed(request.party_id.clone()));
+            return Err(HttpSignatureError::Replayed(party.clone()));
         }
-        if inner.live.len() >= self.capacity {
-            return Err(HttpSignatureError::ReplayCacheFull(format!(
-                "{} live nonces are remembered",
-                self.capacity
-            )));
-        }
-        let count = inner.per_party.get(&request.party_id).copied().unwrap_or(0);
+        let count = inner.count(party);
         if count >= self.per_party {
             return Err(HttpSignatureError::ReplayCacheFull(format!(
-                "{} holds {} live nonces",
-                request.party_id, self.per_party
+                "{party} holds {} live nonces",
+                self.per_party
             )));
         }
-        inner.per_party.insert(request.party_id.clone(), count + 1);
-        inner.by_expiry.insert((request.valid_until, entry.clone()));
-        inner.live.insert(entry, request.valid_until);
+        if inner.live.len() >= self.capacity {
+            let busiest = inner.by_load.last().cloned();
+            match busiest {
+                Some((most, busiest)) if most > count + 1 => inner.make_room(&busiest),
+                _ => {
+                    return Err(HttpSignatureError::ReplayCacheFull(format!(
+                        "{} live nonces are remembered, and {party} holds as many as any party",
+                        self.capacity
+                    )))
+                }
+            }
+        }
+        inner.insert(entry, request.valid_until);
         Ok(())
     }
 
@@ -115,20 +135,66 @@ impl NonceCache {
 }
 
 impl Inner {
-    /// Forgets the entries whose signatures were valid only before `now`.
+    fn count(&self, party: &str) -> usize {
+        self.per_party.get(party).map_or(0, BTreeSet::len)
+    }
+
+    /// Moves `party` in the load order from `before` entries to its current count.
+    fn reload(&mut self, party: &str, before: usize) {
+        let after = self.count(party);
+        if before > 0 {
+            self.by_load.remove(&(before, party.to_owned()));
+        }
+        if after > 0 {
+            self.by_load.insert((after, party.to_owned()));
+        } else {
+            self.per_party.remove(party);
+        }
+    }
+
+    fn insert(&mut self, entry: Entry, valid_until: u64) {
+        let before = self.count(&entry.0);
+        self.per_party
+            .entry(entry.0.clone())
+            .or_default()
+            .insert((valid_until, entry.1));
+        self.reload(&entry.0, before);
+        self.by_expiry.insert((valid_until, entry.clone()));
+        self.live.insert(entry, valid_until);
+    }
+
+    fn remove(&mut self, entry: &Entry, valid_until: u64) {
+        let before = self.count(&entry.0);
+        if let Some(set) = self.per_party.get_mut(&entry.0) {
+            set.remove(&(valid_until, entry.1));
+        }
+        self.reload(&entry.0, before);
+        self.by_expiry.remove(&(valid_until, entry.clone()));
+        self.live.remove(entry);
+    }
+
+    /// Forgets the live entry of `party` that expires first, and raises the party's floor to it.
+    fn make_room(&mut self, party: &str) {
+        let Some(&(valid_until, nonce)) = self.per_party.get(party).and_then(BTreeSet::first)
+        else {
+            return;
+        };
+        self.remove(&(party.to_owned(), nonce), valid_until);
+        let floor = self.floors.entry(party.to_owned()).or_default();
+        *floor = (*floor).max(valid_until);
+    }
+
+    /// Forgets the entries whose signatures were valid only before `now`, and the floors that no
+    /// longer refuse anything (every signature under them has expired).
     fn forget_expired(&mut self, now: u64) {
-        while let Some(first) = self.by_expiry.first() {
-            if first.0 >= now {
+        while let Some((valid_until, entry)) = self.by_expiry.first().cloned() {
+            if valid_until >= now {
                 break;
             }
-            let (_, entry) = self.by_expiry.pop_first().expect("a first entry exists");
-            self.live.remove(&entry);
-            if let Some(count) = self.per_party.get_mut(&entry.0) {
-                *count -= 1;
-                if *count == 0 {
-                    self.per_party.remove(&entry.0);
-                }
-            }
+            self.remove(&entry, valid_until);
+        }
+        if !self.floors.is_empty() {
+            self.floors.retain(|_, floor| *floor >= now);
         }
     }
 }
@@ -167,31 +233,75 @@ mod tests {
     }
 
     #[test]
-    fn a_full_guard_refuses_new_nonces_and_keeps_live_ones() {
+    fn a_full_guard_makes_room_at_the_busiest_party_and_no_replay_gets_through() {
         let cache = NonceCache::new(3, 2);
         cache.check_and_remember(&request("a", 1, 100), 50).unwrap();
         cache.check_and_remember(&request("a", 2, 200), 50).unwrap();
+        // A party at its own bound is refused.
         let per_party = cache
             .check_and_remember(&request("a", 3, 200), 50)
             .unwrap_err();
         assert_eq!(per_party.code(), "replay-cache-full");
         cache.check_and_remember(&request("b", 1, 200), 50).unwrap();
-        let full = cache
-            .check_and_remember(&request("c", 1, 200), 50)
-            .unwrap_err();
-        assert_eq!(full.code(), "replay-cache-full");
-        // Nothing live was forgotten to make room.
-        assert_eq!(
-            cache
-                .check_and_remember(&request("a", 1, 100), 60)
-                .unwrap_err()
-                .code(),
-            "replayed-signature"
-        );
-        // Once the first entry expires its slot is free again, for its party too.
-        cache
-            .check_and_remember(&request("a", 3, 200), 101)
-            .unwrap();
+        // Full: the newcomer gets the slot of the busiest party's entry that expires first.
+        cache.check_and_remember(&request("c", 1, 200), 50).unwrap();
         assert_eq!(cache.len(), 3);
+        // Neither of a's requests can be replayed: the forgotten one is under a's floor, the
+        // other is still remembered.
+        let replay = |nonce, valid_until| {
+            cache
+                .check_and_remember(&request("a", nonce, valid_until), 60)
+                .unwrap_err()
+                .code()
+        };
+        assert_eq!(replay(1, 100), "expired-signature");
+        assert_eq!(replay(2, 200), "replayed-signature");
+        // Now every party holds one entry: a newcomer finds no busier party, and is refused.
+        let even = cache
+            .check_and_remember(&request("d", 1, 200), 60)
+            .unwrap_err();
+        assert_eq!(even.code(), "replay-cache-full");
+        // Once entries expire, their slots are free again, and a's floor lapses with them.
+        cache
+            .check_and_remember(&request("d", 1, 300), 201)
+            .unwrap();
+        cache
+            .check_and_remember(&request("a", 1, 300), 201)
+            .unwrap();
+        assert_eq!(cache.len(), 2);
+        assert!(cache.inner.lock().unwrap().floors.is_empty());
+    }
+
+    #[test]
+    fn colluding_parties_at_their_bound_do_not_lock_out_another() {
+        // Ten parties each fill their share of a guard of 10 x 20; an eleventh still gets in,
+        // every time, while no replay of theirs is accepted.
+        let cache = NonceCache::new(200, 20);
+        let party = |p: usize| format!("P{p}");
+        for p in 0..10 {
+            for n in 0..20u8 {
+                let r = request(&party(p), n, 1_000 + u64::from(n));
+                cache.check_and_remember(&r, 900).unwrap();
+            }
+        }
+        assert_eq!(cache.len(), 200);
+        for n in 0..5u8 {
+            cache
+                .check_and_remember(&request("HONEST", n, 1_200), 900)
+                .unwrap();
+        }
+        assert_eq!(cache.len(), 200, "the bound holds");
+        for p in 0..10 {
+            for n in 0..20u8 {
+                let r = request(&party(p), n, 1_000 + u64::from(n));
+                assert!(
+                    cache.check_and_remember(&r, 901).is_err(),
+                    "replay of P{p}/{n}"
+                );
+            }
+        }
+        // The honest party's own nonces are remembered like any other.
+        let again = cache.check_and_remember(&request("HONEST", 0, 1_200), 902);
+        assert_eq!(again.unwrap_err().code(), "replayed-signature");
     }
 }
