@@ -58,16 +58,28 @@ pub struct NodeOptions {
 }
 
 /// The authorities under which parties reach an API listening on `listen` when none are
-/// configured: its address, and `localhost` with its port for a loopback address. None for an
+/// configured: its address, and `localhost` with its port for a loopback address (each also
+/// without the port when it is 80, as clients of `http://host` send it). None for an
 /// unspecified address (`0.0.0.0`): behind it the node's public name is not known, and it must
 /// be configured.
 pub fn default_authorities(listen: SocketAddr) -> Vec<String> {
     if listen.ip().is_unspecified() {
         return Vec::new();
     }
-    let mut out = vec![listen.to_string()];
+    let mut hosts = vec![match listen.ip() {
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    }];
     if listen.ip().is_loopback() {
-        out.push(format!("localhost:{}", listen.port()));
+        hosts.push("localhost".to_owned());
+    }
+    let mut out = Vec::new();
+    for host in hosts {
+        out.push(format!("{host}:{}", listen.port()));
+        // A client of `http://host` sends no port for HTTP's default one.
+        if listen.port() == 80 {
+            out.push(host);
+        }
     }
     out
 }
@@ -298,6 +310,30 @@ pub use zkcustoms_http::{shutdown_signal, Rate, Rates};
 mod tests {
     use super::*;
     use commonware_cryptography::ed25519::PrivateKey;
+
+    #[test]
+    fn a_node_answers_to_its_listen_address_unless_told_its_public_name() {
+        let at = |a: &str| -> SocketAddr { a.parse().unwrap() };
+        assert_eq!(
+            default_authorities(at("127.0.0.1:8080")),
+            ["127.0.0.1:8080", "localhost:8080"]
+        );
+        assert_eq!(default_authorities(at("10.0.0.5:8443")), ["10.0.0.5:8443"]);
+        assert_eq!(
+            default_authorities(at("127.0.0.1:80")),
+            ["127.0.0.1:80", "127.0.0.1", "localhost:80", "localhost"]
+        );
+        assert_eq!(
+            default_authorities(at("[::1]:8080")),
+            ["[::1]:8080", "localhost:8080"]
+        );
+        assert!(default_authorities(at("0.0.0.0:8080")).is_empty());
+        assert!(default_authorities(at("[::]:8080")).is_empty());
+        // Each default is an authority the signature scheme accepts.
+        for a in default_authorities(at("[::1]:8080")) {
+            zkcustoms_ledger_types::http_signature::check_authority(&a).unwrap();
+        }
+    }
 
     #[test]
     fn blocked_peers_are_blocked_for_a_bounded_time_and_peers_reconnect_soon() {
