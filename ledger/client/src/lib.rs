@@ -143,11 +143,12 @@ impl Client {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let authority = match (url.as_url().host_str(), url.as_url().port()) {
+        // A URL without a host yields an empty authority, which signing refuses.
+        let authority = bound.then(|| match (url.as_url().host_str(), url.as_url().port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
             (Some(host), None) => host.to_owned(),
             (None, _) => String::new(),
-        };
+        });
         let params = http_signature::SignatureParams {
             party_id: party.id.clone(),
             created: now,
@@ -157,7 +158,7 @@ impl Client {
         let signed = http_signature::sign_request_to(
             &party.key,
             &params,
-            bound.then_some(authority.as_str()),
+            authority.as_deref(),
             req.method(),
             &target,
             body,

@@ -58,11 +58,6 @@ impl PartyAuth {
             ..self
         })
     }
-
-    /// The authorities under which parties reach this node.
-    pub fn authorities(&self) -> &[String] {
-        &self.authorities
-    }
 }
 
 impl Default for PartyAuth {
