@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_core::schema::COLUMN_FAMILIES;
-use zkcustoms_ledger_core::store::Store;
+use zkcustoms_ledger_core::store::{RawStoredBlock, Store};
 use zkcustoms_ledger_core::testing::examples::{envelope, example_ledger};
 use zkcustoms_node::sync::SyncMessage;
 
@@ -153,7 +153,7 @@ fn main() {
         &root,
         "sync_message",
         "response",
-        &SyncMessage::Response(stored).to_bytes(),
+        &SyncMessage::Response(stored.iter().map(RawStoredBlock::of).collect()).to_bytes(),
     );
     drop(store);
     let db = rocksdb::DB::open_cf_for_read_only(

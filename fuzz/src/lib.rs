@@ -23,7 +23,7 @@ use zkcustoms_ledger_types::block::{Block, BlockHeader};
 use zkcustoms_ledger_types::genesis::{Genesis, NodeConfig};
 use zkcustoms_ledger_types::tx::Transaction;
 use zkcustoms_ledger_types::wire;
-use zkcustoms_node::consensus::{BlocksMessage, BLOCK_REQUEST_TAG, BLOCK_TAG};
+use zkcustoms_node::consensus::{BlocksMessage, Peeked, BLOCK_REQUEST_TAG, BLOCK_TAG};
 use zkcustoms_node::sync::SyncMessage;
 use zkcustoms_prover::witness::Witness;
 use zkcustoms_verifier::{envelope, ProofEnvelope, VerifyingKey};
@@ -112,6 +112,10 @@ pub fn blocks_message(data: &[u8]) {
     match BlocksMessage::decode(data) {
         Ok(BlocksMessage::Block(block, size)) => {
             assert_eq!(data[0], BLOCK_TAG);
+            assert!(
+                matches!(BlocksMessage::peek(data), Ok(Peeked::Block(h, _)) if h == block.header),
+                "what decodes peeks to its header"
+            );
             assert_eq!(size, data.len() - 1);
             assert_eq!(block.to_bytes(), &data[1..], "a block has one encoding");
         }
@@ -168,6 +172,15 @@ pub fn envelope_json(data: &[u8]) {
 pub fn sync_message(data: &[u8]) {
     if let Ok(msg) = SyncMessage::from_bytes(data) {
         assert_eq!(msg.to_bytes(), data, "a sync message has one encoding");
+        // A block read as far as its header decodes in full (when it does) to that header.
+        if let SyncMessage::Response(blocks) = msg {
+            for raw in blocks {
+                if let Ok(block) = raw.decode_block(|_| None) {
+                    assert_eq!(block.header, raw.header);
+                    assert_eq!(block.to_bytes(), raw.block);
+                }
+            }
+        }
     }
 }
 

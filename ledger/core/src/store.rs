@@ -11,8 +11,8 @@ use rocksdb::{
     ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
 };
 use std::path::{Path, PathBuf};
-use zkcustoms_ledger_types::block::{BlockHeader, HEADER_LEN};
-use zkcustoms_ledger_types::codec::{DecodeError, Reader, Writer};
+use zkcustoms_ledger_types::block::BlockHeader;
+use zkcustoms_ledger_types::codec::{DecodeError, Writer};
 use zkcustoms_ledger_types::tx::Hash;
 
 pub use crate::schema::*;
@@ -326,30 +326,35 @@ impl Store {
         self.get::<Blocks>(&height)
     }
 
+    /// The finalized block at a height as stored, its transactions not decoded (what is served
+    /// to a peer catching up or asking for a block).
+    pub fn raw_block(&self, height: u64) -> Result<Option<RawStoredBlock>, StoreError> {
+        self.read_block_value(height, RawStoredBlock::decode_value)
+    }
+
     /// The header of the finalized block at a height, read without decoding its transactions.
     pub fn block_header(&self, height: u64) -> Result<Option<BlockHeader>, StoreError> {
+        self.read_block_value(height, RawStoredBlock::peek_header)
+    }
+
+    /// Reads what `read` takes from the [`Blocks`] value at a height, without copying it.
+    fn read_block_value<T>(
+        &self,
+        height: u64,
+        read: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+    ) -> Result<Option<T>, StoreError> {
         let Some(bytes) = self
             .db
             .get_pinned_cf(self.cf(Blocks::CF), Blocks::encode_key(&height))?
         else {
             return Ok(None);
         };
-        // `version | block length u32 | header ...` (see `Blocks`).
-        let corrupted = |error| StoreError::Corrupted {
-            cf: Blocks::CF,
-            error,
-        };
-        let mut r = Reader::new(&bytes);
-        let version = r.u8("value version").map_err(corrupted)?;
-        if version != VALUE_VERSION {
-            return Err(corrupted(DecodeError::invalid(
-                "value version",
-                format!("unknown version {version}"),
-            )));
-        }
-        r.u32("block length").map_err(corrupted)?;
-        let header = r.take(HEADER_LEN, "header").map_err(corrupted)?;
-        BlockHeader::from_bytes(header).map(Some).map_err(corrupted)
+        read(&bytes)
+            .map(Some)
+            .map_err(|error| StoreError::Corrupted {
+                cf: Blocks::CF,
+                error,
+            })
     }
 
     /// Binds the database to a chain id on first use, and refuses another chain's database.
@@ -479,6 +484,61 @@ mod tests {
         assert!(S::decode_value(&bytes[..bytes.len() - 1]).is_err());
     }
 
+    /// A stored block read raw is the same block, value and length as the decoded one; its
+    /// transactions are decoded only when asked, and a damaged one is found then.
+    #[test]
+    fn stored_blocks_read_raw_encode_as_stored() {
+        let store = TempStore::new().unwrap();
+        let block = Block::new(1, sha256(b"p"), 5, [1; 32], vec![anchor(), anchor()]);
+        for (height, finality) in [
+            (
+                1,
+                Finality::Certificate {
+                    view: 9,
+                    certificate: vec![7; 100],
+                },
+            ),
+            (2, Finality::Descendant(3)),
+        ] {
+            let stored = StoredBlock {
+                block: block.clone(),
+                finality,
+            };
+            let mut b = Batch::new();
+            b.put::<Blocks>(&height, &stored);
+            store.write(b, false).unwrap();
+            let raw = store.raw_block(height).unwrap().expect("stored");
+            assert_eq!(raw, RawStoredBlock::of(&stored));
+            assert_eq!(raw.encode_value(), Blocks::encode_value(&stored));
+            assert_eq!(raw.encoded_len(), raw.encode_value().len());
+            assert_eq!(
+                (raw.header.clone(), raw.hash()),
+                (block.header.clone(), block.hash())
+            );
+            assert_eq!(raw.decode_block(|_| None).unwrap(), block);
+        }
+        // A value whose transactions are damaged reads raw (its header is whole), and fails
+        // to decode in full.
+        let mut value = Blocks::encode_value(&StoredBlock {
+            block: block.clone(),
+            finality: Finality::Descendant(3),
+        });
+        let at = value.len() - 20;
+        value[at] ^= 1;
+        let raw = RawStoredBlock::decode_value(&value).unwrap();
+        assert_eq!(raw.header, block.header);
+        assert!(raw.decode_block(|_| None).is_err());
+        assert!(Blocks::decode_value(&value).is_err());
+        // A value cut short, or with a trailing byte, or of another version does not read.
+        assert!(RawStoredBlock::decode_value(&value[..value.len() - 1]).is_err());
+        let mut long = value.clone();
+        long.push(0);
+        assert!(RawStoredBlock::decode_value(&long).is_err());
+        value[0] = VALUE_VERSION + 1;
+        assert!(RawStoredBlock::decode_value(&value).is_err());
+        assert!(RawStoredBlock::peek_header(&value).is_err());
+    }
+
     #[test]
     fn every_schema_round_trips() {
         let block = Block::new(3, sha256(b"p"), 5, [1; 32], vec![anchor()]);
@@ -513,6 +573,7 @@ mod tests {
         store.write(b, false).unwrap();
         assert_eq!(store.block_header(3).unwrap(), Some(block.header.clone()));
         assert_eq!(store.block_header(4).unwrap(), None);
+        assert_eq!(store.raw_block(4).unwrap(), None);
         round_trip::<Transactions>(sha256(b"t"), loc());
         round_trip::<Records>((ucr(), loc()), anchor());
         round_trip::<Nullifiers>((sha256(b"scope"), Fr::from(99u64)), loc());

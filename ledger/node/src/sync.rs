@@ -7,12 +7,14 @@
 //!
 //! - a response is decoded only if it comes from the peer last asked (anything else is dropped
 //!   unread);
+//! - a response is read only as far as its blocks' headers and finality: no transaction or proof
+//!   is decoded until what follows has been checked;
 //! - only the blocks up to the last one that carries its own finalization certificate count; that
 //!   certificate is verified first (signed by a quorum of the genesis validators, over that
 //!   block's hash), then the blocks must link by hash from this validator's finalized tip to the
-//!   certified block, and only then is each one validated (every ledger rule and proof,
-//!   [`Chain::validate`], which stores it as pending) and the certified block finalized with its
-//!   ancestors. Nothing a peer sends is stored or advances anything unless a certificate in the
+//!   certified block, and only then is each one decoded in full and validated (every ledger rule
+//!   and proof, [`Chain::validate`], which stores it as pending) and the certified block
+//!   finalized with its ancestors. Nothing a peer sends is stored or advances anything unless a certificate in the
 //!   same response covers it, so one lying peer cannot mislead the requests that go to the others.
 //! - a peer is blocked (for the p2p configuration's block duration) only for what it provably
 //!   sent wrong: a malformed message, a certificate that does not verify, blocks that do not link
@@ -20,7 +22,8 @@
 //!   Blocks without a certificate are ignored, not punished.
 //!
 //! Serving is bounded: a peer is served at most once per [`SERVE_GAP`], and each response holds
-//! at most [`MAX_RESPONSE_BLOCKS`] blocks and [`crate::channels::MAX_MESSAGE`] bytes.
+//! at most [`MAX_RESPONSE_BLOCKS`] blocks and [`crate::channels::MAX_MESSAGE`] bytes, read as
+//! stored (nothing is decoded to serve it).
 //!
 //! Wire format on [`crate::channels::channel::SYNC`]:
 //! - request: `1 | from u64 | max u32`;
@@ -40,7 +43,7 @@ use std::time::{Duration, SystemTime};
 use tracing::{debug, info, warn};
 use zkcustoms_ledger_core::chain::Chain;
 use zkcustoms_ledger_core::finality::verify_finalization;
-use zkcustoms_ledger_core::store::{Blocks, Finality, Schema, StoredBlock};
+use zkcustoms_ledger_core::store::{Finality, RawStoredBlock};
 use zkcustoms_ledger_types::codec::{DecodeError, Reader, Writer};
 
 /// Most blocks asked for in one request.
@@ -64,8 +67,9 @@ pub enum SyncMessage {
         /// Most blocks wanted.
         max: u32,
     },
-    /// Finalized blocks, consecutive, from the height asked for.
-    Response(Vec<StoredBlock>),
+    /// Finalized blocks, consecutive, from the height asked for, as stored (their transactions
+    /// not decoded yet).
+    Response(Vec<RawStoredBlock>),
 }
 
 impl SyncMessage {
@@ -79,14 +83,15 @@ impl SyncMessage {
             SyncMessage::Response(blocks) => {
                 w.u8(RESPONSE_TAG).u32(blocks.len() as u32);
                 for b in blocks {
-                    w.bytes(&Blocks::encode_value(b));
+                    w.bytes(&b.encode_value());
                 }
             }
         }
         w.finish()
     }
 
-    /// Decodes a message with full validation (every block's transaction root is checked).
+    /// Decodes a message with full validation of its structure: a response's blocks are read
+    /// as far as their headers and finality ([`RawStoredBlock::decode_value`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let msg = match r.u8("tag")? {
@@ -102,7 +107,7 @@ impl SyncMessage {
                 let mut blocks = Vec::with_capacity(n as usize);
                 for _ in 0..n {
                     let raw = r.bytes("block", MAX_MESSAGE as usize)?;
-                    blocks.push(Blocks::decode_value(raw)?);
+                    blocks.push(RawStoredBlock::decode_value(raw)?);
                 }
                 SyncMessage::Response(blocks)
             }
@@ -115,10 +120,11 @@ impl SyncMessage {
 
 /// Reads the finalized blocks from `from` on for one response: up to `max` (at most [`BATCH`]),
 /// then more until one carries its own certificate (at most [`MAX_RESPONSE_BLOCKS`] and
-/// [`MAX_MESSAGE`] bytes in all), and none after the last certified one.
-fn serve(chain: &Chain, from: u64, max: u32) -> Vec<StoredBlock> {
+/// [`MAX_MESSAGE`] bytes in all), and none after the last certified one. Blocks are read as
+/// stored, their transactions not decoded.
+fn serve(chain: &Chain, from: u64, max: u32) -> Vec<RawStoredBlock> {
     let (tip, _) = chain.tip();
-    let mut out: Vec<StoredBlock> = Vec::new();
+    let mut out: Vec<RawStoredBlock> = Vec::new();
     let mut size = 64usize;
     let mut height = from.max(1);
     let wanted = max.clamp(1, BATCH) as usize;
@@ -129,10 +135,10 @@ fn serve(chain: &Chain, from: u64, max: u32) -> Vec<StoredBlock> {
         if out.len() >= wanted && certified {
             break;
         }
-        let Ok(Some(stored)) = chain.store().block(height) else {
+        let Ok(Some(stored)) = chain.store().raw_block(height) else {
             break;
         };
-        size += Blocks::encode_value(&stored).len() + 4;
+        size += stored.encoded_len() + 4;
         if size > MAX_MESSAGE as usize && !out.is_empty() {
             break;
         }
@@ -150,7 +156,7 @@ fn serve(chain: &Chain, from: u64, max: u32) -> Vec<StoredBlock> {
 
 /// Why a peer's response was refused.
 #[derive(Debug)]
-enum Refusal {
+pub enum Refusal {
     /// The peer provably sent something wrong: it is blocked.
     Faulty(String),
     /// This node failed.
@@ -161,11 +167,11 @@ enum Refusal {
 
 /// Checks and applies the blocks of one response (see the module documentation); answers how
 /// many blocks were finalized.
-fn apply(chain: &Chain, blocks: Vec<StoredBlock>) -> Result<usize, Refusal> {
+pub fn apply(chain: &Chain, blocks: Vec<RawStoredBlock>) -> Result<usize, Refusal> {
     let (tip_h, tip_hash) = chain.tip();
-    let mut blocks: Vec<StoredBlock> = blocks
+    let mut blocks: Vec<RawStoredBlock> = blocks
         .into_iter()
-        .filter(|b| b.block.header.height > tip_h)
+        .filter(|b| b.header.height > tip_h)
         .collect();
     // Only what the last certificate of the response covers counts.
     let Some(last) = blocks
@@ -176,8 +182,8 @@ fn apply(chain: &Chain, blocks: Vec<StoredBlock>) -> Result<usize, Refusal> {
     };
     blocks.truncate(last + 1);
     let certified = &blocks[last];
-    let certified_hash = certified.block.hash();
-    let h = certified.block.header.height;
+    let certified_hash = certified.hash();
+    let h = certified.header.height;
     let Finality::Certificate { view, certificate } = &certified.finality else {
         unreachable!("the last block kept carries a certificate");
     };
@@ -189,18 +195,24 @@ fn apply(chain: &Chain, blocks: Vec<StoredBlock>) -> Result<usize, Refusal> {
     // The blocks link by hash from the finalized tip to the certified block.
     let (mut at_h, mut at_hash) = (tip_h, tip_hash);
     for stored in &blocks {
-        let header = &stored.block.header;
+        let header = &stored.header;
         if header.height != at_h + 1 || header.parent != at_hash {
             return Err(Refusal::Faulty(format!(
                 "block {} does not extend the chain at height {at_h} towards certified block {h}",
                 header.height
             )));
         }
-        (at_h, at_hash) = (header.height, stored.block.hash());
+        (at_h, at_hash) = (header.height, stored.hash());
     }
-    // Covered by a verified certificate: now validate each (stored as pending) and finalize.
+    // Covered by a verified certificate: now decode each in full (transactions this validator
+    // holds in its mempool are not decoded again), validate it (stored as pending) and
+    // finalize. A block that does not decode is one the quorum never signed for.
     for stored in &blocks {
-        let block = &stored.block;
+        let block = &stored
+            .decode_block(|hash| chain.pending_tx(hash))
+            .map_err(|why| {
+                Refusal::Faulty(format!("certified block {}: {why}", stored.header.height))
+            })?;
         match chain.validate(block.header.parent, block) {
             Ok(()) => {}
             // Consensus finalized blocks here meanwhile (the finalizer runs beside this task):

@@ -29,7 +29,7 @@ use zkcustoms_circuits::CircuitId;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
 use zkcustoms_ledger_core::finality::{consensus_namespace, verify_finalization};
 use zkcustoms_ledger_core::store::{
-    Batch, Finality, PendingBlocks, Store, StoredBlock, Transactions,
+    Batch, Finality, PendingBlocks, RawStoredBlock, Store, StoredBlock, Transactions,
 };
 use zkcustoms_ledger_core::testing::certify;
 use zkcustoms_ledger_core::testing::parties::Trader;
@@ -219,6 +219,9 @@ enum Behaviour {
         of: usize,
         proposed: Arc<std::sync::Mutex<Vec<Hash>>>,
     },
+    /// Runs no validator: only sends, a few times, a well-formed block on genesis whose proposer
+    /// is no validator (a block no honest validator sends), and drains its blocks channel.
+    StrangerBlocks,
 }
 
 struct Running {
@@ -373,6 +376,25 @@ impl Cluster {
                         start_validator(ctx, chain, cfg, control, channels);
                         futures::future::pending::<()>().await;
                     })
+            }
+            Behaviour::StrangerBlocks => {
+                use commonware_p2p::{Receiver as _, Sender as _};
+                let (mut sender, mut receiver) = channels.blocks;
+                let block =
+                    Block::new(1, self.genesis.chain_id, 1_795_564_800_000, [9; 32], vec![]);
+                let mut msg = vec![zkcustoms_node::consensus::BLOCK_TAG];
+                msg.extend_from_slice(&block.to_bytes());
+                self.context.child("stranger").spawn(move |ctx| async move {
+                    let drain = async move { while receiver.recv().await.is_ok() {} };
+                    let send = async move {
+                        for _ in 0..20 {
+                            let _ =
+                                sender.send(commonware_p2p::Recipients::All, msg.clone(), false);
+                            ctx.sleep(Duration::from_millis(100)).await;
+                        }
+                    };
+                    futures::join!(drain, send);
+                })
             }
             Behaviour::Equivocator => {
                 let validators: Set<PublicKey> = self.keys.iter().cloned().try_collect().unwrap();
@@ -1259,11 +1281,110 @@ where
                     certificate: certificate.clone(),
                 }
             };
-            forged.push(StoredBlock { block, finality });
+            forged.push(RawStoredBlock::of(&StoredBlock { block, finality }));
         }
         let reply = SyncMessage::Response(forged).to_bytes();
         let _ = sender.send(commonware_p2p::Recipients::One(peer), reply, false);
     }
+}
+
+/// A catch-up response is read as far as its headers and finality: its transactions and proofs
+/// are decoded only once the certificate verifies and the blocks link to it, so a peer's
+/// response costs the work of decoding it only when a quorum signed for it. A block that then
+/// does not decode is still refused, and the peer blamed; the honest response is applied.
+#[test]
+fn a_catch_up_response_is_decoded_only_once_its_certificate_holds() {
+    use zkcustoms_node::sync::{apply, Refusal, SyncMessage};
+    let genesis = genesis();
+    let signers: Vec<PrivateKey> = (0..3).map(validator_key).collect();
+    let (_a_dir, a) = lone_chain(0);
+    let (_b_dir, b) = lone_chain(1);
+    let block = a.propose(genesis.chain_id).unwrap().expect("a block");
+    let certificate = certify(&genesis, &signers, 1, &block.hash()).unwrap();
+    let response = |bytes: Vec<u8>, certificate: Vec<u8>| {
+        SyncMessage::Response(vec![RawStoredBlock {
+            header: block.header.clone(),
+            block: bytes,
+            finality: Finality::Certificate {
+                view: 1,
+                certificate,
+            },
+        }])
+        .to_bytes()
+    };
+    // The block's one transaction, garbled: the response still reads (nothing past the
+    // header is decoded yet).
+    let mut garbled = block.to_bytes();
+    let at = garbled.len() - 10;
+    garbled[at] ^= 0xff;
+    let read = |bytes: &[u8]| match SyncMessage::from_bytes(bytes) {
+        Ok(SyncMessage::Response(blocks)) => blocks,
+        other => panic!("a response: {other:?}"),
+    };
+    // Under another block's certificate, the certificate is what is refused.
+    let other = certify(&genesis, &signers, 1, &[5; 32]).unwrap();
+    match apply(&b, read(&response(garbled.clone(), other))) {
+        Err(Refusal::Faulty(why)) => assert!(why.starts_with("block 1:"), "{why}"),
+        other => panic!("refused for its certificate: {other:?}"),
+    }
+    // Under its own certificate, it is decoded, and refused as the block the quorum did not
+    // sign for.
+    match apply(&b, read(&response(garbled, certificate.clone()))) {
+        Err(Refusal::Faulty(why)) => assert!(why.starts_with("certified block 1:"), "{why}"),
+        other => panic!("refused for its transactions: {other:?}"),
+    }
+    assert_eq!(b.tip().0, 0);
+    assert!(!matches!(b.knows_block(&block.hash()), Ok(true)));
+    // The block as it is: applied.
+    assert_eq!(
+        apply(&b, read(&response(block.to_bytes(), certificate))).unwrap(),
+        1
+    );
+    assert_eq!(b.tip(), (1, block.hash()));
+    // What a peer asking for the block is sent, pending (A) or finalized (B): its bytes.
+    for chain in [&a, &b] {
+        assert_eq!(
+            chain.block_bytes_by_hash(&block.hash()).unwrap(),
+            Some(block.to_bytes())
+        );
+        assert_eq!(chain.block_bytes_by_hash(&[5; 32]).unwrap(), None);
+    }
+}
+
+/// A block whose header names no validator as its proposer gets its sender blocked by every
+/// validator, on its header alone (it is well-formed: decoded, it would have been kept); the
+/// others finalize on.
+#[test]
+fn a_peer_sending_a_block_no_validator_proposed_is_blocked() {
+    runner(6).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        for i in 0..3 {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        cluster.start(3, Behaviour::StrangerBlocks).await;
+        let stranger = cluster.keys[3].clone();
+        let deadline = cluster.context.current() + WITHIN;
+        loop {
+            let blocked = cluster.oracle.blocked().await.unwrap();
+            if (0..3).all(|i| blocked.contains(&(cluster.keys[i].clone(), stranger.clone()))) {
+                assert!(
+                    blocked.iter().all(|(_, who)| *who == stranger),
+                    "an honest validator was blocked: {blocked:?}"
+                );
+                break;
+            }
+            assert!(
+                cluster.context.current() < deadline,
+                "the sender was not blocked by every validator: {blocked:?}"
+            );
+            cluster.context.sleep(Duration::from_millis(50)).await;
+        }
+        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&[0, 1, 2], &hashes, WITHIN).await;
+        hashes.push(cluster.submit(1, &proof_tx(0)));
+        cluster.wait_included(&[0, 1, 2], &hashes, WITHIN).await;
+        cluster.assert_consistent(&[0, 1, 2]);
+    });
 }
 
 #[test]

@@ -84,6 +84,13 @@ impl BlockHeader {
         Ok(h)
     }
 
+    /// Decodes the header at the start of a block's bytes without reading its transactions:
+    /// what a node checks (height, parent, proposer, hash) before it spends work on the rest.
+    /// The rest is not looked at; [`Block::from_bytes`] checks it.
+    pub fn peek(block_bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::read(&mut Reader::new(block_bytes))
+    }
+
     /// The block hash.
     pub fn hash(&self) -> Hash {
         sha256(&self.to_bytes())
@@ -333,6 +340,23 @@ mod tests {
         );
         let empty = Block::new(1, [0; 32], 0, [0; 32], vec![]);
         assert_eq!(Block::from_bytes(&empty.to_bytes()).unwrap(), empty);
+    }
+
+    /// The header at the start of a block's bytes is read without its transactions, and only
+    /// a whole, known-version header is.
+    #[test]
+    fn a_header_is_peeked_from_a_block_without_its_transactions() {
+        let b = sample();
+        let mut bytes = b.to_bytes();
+        assert_eq!(BlockHeader::peek(&bytes).unwrap(), b.header);
+        // The transactions are not read: garbage after the header does not matter here...
+        bytes.truncate(HEADER_LEN + 3);
+        assert_eq!(BlockHeader::peek(&bytes).unwrap(), b.header);
+        assert!(Block::from_bytes(&bytes).is_err());
+        // ...but the header itself must be whole and of a known version.
+        assert!(BlockHeader::peek(&bytes[..HEADER_LEN - 1]).is_err());
+        bytes[0] = BLOCK_VERSION + 1;
+        assert!(BlockHeader::peek(&bytes).is_err());
     }
 
     /// A block decoded with some of its transactions known is the block decoded in full; each

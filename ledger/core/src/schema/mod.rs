@@ -6,7 +6,7 @@
 use zkcustoms_circuits::field::{fr_from_be_bytes, fr_to_be_bytes};
 use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::{CircuitId, Fr};
-use zkcustoms_ledger_types::block::Block;
+use zkcustoms_ledger_types::block::{Block, BlockError, BlockHeader};
 use zkcustoms_ledger_types::codec::{DecodeError, Reader, Writer};
 use zkcustoms_ledger_types::tx::{check_doc_type, DocumentKey, Hash, Transaction, Ucr};
 
@@ -44,16 +44,21 @@ pub trait Schema {
     /// Decodes a value, checking its version byte and exact length.
     fn decode_value(bytes: &[u8]) -> Result<Self::Value, DecodeError> {
         let mut r = Reader::new(bytes);
-        let v = r.u8("value version")?;
-        if v != VALUE_VERSION {
-            return Err(DecodeError::invalid(
-                "value version",
-                format!("unknown version {v}"),
-            ));
-        }
+        read_value_version(&mut r)?;
         let value = Self::read_value(&mut r)?;
         r.finish()?;
         Ok(value)
+    }
+}
+
+/// Reads a stored value's version byte: [`VALUE_VERSION`], or an error.
+fn read_value_version(r: &mut Reader<'_>) -> Result<(), DecodeError> {
+    match r.u8("value version")? {
+        VALUE_VERSION => Ok(()),
+        v => Err(DecodeError::invalid(
+            "value version",
+            format!("unknown version {v}"),
+        )),
     }
 }
 
@@ -145,6 +150,33 @@ pub struct StoredBlock {
     pub finality: Finality,
 }
 
+/// Largest encoded block a [`Blocks`] value holds.
+const MAX_STORED_BLOCK: usize = 64 << 20;
+/// Largest encoded finalization certificate a [`Blocks`] value holds.
+const MAX_CERTIFICATE: usize = 1 << 20;
+
+fn write_finality(finality: &Finality, w: &mut Writer) {
+    match finality {
+        Finality::Certificate { view, certificate } => {
+            w.u8(1).u64(*view).bytes(certificate);
+        }
+        Finality::Descendant(h) => {
+            w.u8(2).u64(*h);
+        }
+    }
+}
+
+fn read_finality(r: &mut Reader<'_>) -> Result<Finality, DecodeError> {
+    Ok(match r.u8("finality")? {
+        1 => Finality::Certificate {
+            view: r.u64("view")?,
+            certificate: r.bytes("certificate", MAX_CERTIFICATE)?.to_vec(),
+        },
+        2 => Finality::Descendant(r.u64("descendant")?),
+        t => return Err(DecodeError::invalid("finality", format!("tag {t}"))),
+    })
+}
+
 /// `blocks`: height → block. Key: `height u64`. Value:
 /// `version | block bytes (u32 len) | finality: 1 view u64 | certificate (u32 len)  or  2 height u64`.
 pub struct Blocks;
@@ -161,28 +193,94 @@ impl Schema for Blocks {
     }
     fn write_value(v: &StoredBlock, w: &mut Writer) {
         w.bytes(&v.block.to_bytes());
-        match &v.finality {
-            Finality::Certificate { view, certificate } => {
-                w.u8(1).u64(*view).bytes(certificate);
-            }
-            Finality::Descendant(h) => {
-                w.u8(2).u64(*h);
-            }
-        }
+        write_finality(&v.finality, w);
     }
     fn read_value(r: &mut Reader<'_>) -> Result<StoredBlock, DecodeError> {
-        let raw = r.bytes("block", 64 << 20)?;
+        let raw = r.bytes("block", MAX_STORED_BLOCK)?;
         let block =
             Block::from_bytes(raw).map_err(|e| DecodeError::invalid("block", e.to_string()))?;
-        let finality = match r.u8("finality")? {
-            1 => Finality::Certificate {
-                view: r.u64("view")?,
-                certificate: r.bytes("certificate", 1 << 20)?.to_vec(),
-            },
-            2 => Finality::Descendant(r.u64("descendant")?),
-            t => return Err(DecodeError::invalid("finality", format!("tag {t}"))),
-        };
+        let finality = read_finality(r)?;
         Ok(StoredBlock { block, finality })
+    }
+}
+
+/// A finalized block as stored, its transactions left encoded: what a node serves to a peer
+/// catching up without decoding it, and what it checks first in a peer's response (the
+/// certificate, the links by hash) before it decodes the transactions and their proofs.
+/// Encodes to the same bytes as a [`Blocks`] value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawStoredBlock {
+    /// The block's header, read from the start of `block`.
+    pub header: BlockHeader,
+    /// The block's bytes: nothing after the header is checked until [`RawStoredBlock::decode_block`].
+    pub block: Vec<u8>,
+    /// What finalized it.
+    pub finality: Finality,
+}
+
+impl RawStoredBlock {
+    /// A decoded stored block, encoded again.
+    pub fn of(stored: &StoredBlock) -> Self {
+        Self {
+            header: stored.block.header.clone(),
+            block: stored.block.to_bytes(),
+            finality: stored.finality.clone(),
+        }
+    }
+
+    /// Decodes a [`Blocks`] value: its version, length, block header and finality are checked,
+    /// the block's transactions are not read.
+    pub fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        read_value_version(&mut r)?;
+        let block = r.bytes("block", MAX_STORED_BLOCK)?;
+        let header = BlockHeader::peek(block)?;
+        let finality = read_finality(&mut r)?;
+        r.finish()?;
+        Ok(Self {
+            header,
+            block: block.to_vec(),
+            finality,
+        })
+    }
+
+    /// The header of the block in a [`Blocks`] value, read without the rest of the value.
+    pub fn peek_header(bytes: &[u8]) -> Result<BlockHeader, DecodeError> {
+        let mut r = Reader::new(bytes);
+        read_value_version(&mut r)?;
+        BlockHeader::peek(r.bytes("block", MAX_STORED_BLOCK)?)
+    }
+
+    /// The same bytes as [`Blocks`] encodes for this block.
+    pub fn encode_value(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(VALUE_VERSION).bytes(&self.block);
+        write_finality(&self.finality, &mut w);
+        w.finish()
+    }
+
+    /// The length of [`RawStoredBlock::encode_value`]'s bytes.
+    pub fn encoded_len(&self) -> usize {
+        let finality = match &self.finality {
+            Finality::Certificate { certificate, .. } => 1 + 8 + 4 + certificate.len(),
+            Finality::Descendant(_) => 1 + 8,
+        };
+        1 + 4 + self.block.len() + finality
+    }
+
+    /// The block's hash (of its header).
+    pub fn hash(&self) -> Hash {
+        self.header.hash()
+    }
+
+    /// Decodes the block in full ([`Block::from_bytes_reusing`]: every transaction and the
+    /// header's commitment to them checked, transactions `known` holds by hash not decoded
+    /// again).
+    pub fn decode_block(
+        &self,
+        known: impl Fn(&Hash) -> Option<Transaction>,
+    ) -> Result<Block, BlockError> {
+        Block::from_bytes_reusing(&self.block, known)
     }
 }
 
@@ -573,7 +671,7 @@ impl Schema for PendingBlocks {
         w.bytes(&v.to_bytes());
     }
     fn read_value(r: &mut Reader<'_>) -> Result<Block, DecodeError> {
-        Block::from_bytes(r.bytes("block", 64 << 20)?)
+        Block::from_bytes(r.bytes("block", MAX_STORED_BLOCK)?)
             .map_err(|e| DecodeError::invalid("block", e.to_string()))
     }
 }

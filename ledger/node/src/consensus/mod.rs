@@ -45,7 +45,7 @@ use commonware_utils::channel::oneshot;
 use commonware_utils::{ordered::Set, NZUsize, NZU16};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::num::{NonZeroU16, NonZeroUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -53,7 +53,7 @@ use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 use zkcustoms_ledger_core::chain::{BlockError, Chain, ChainError, ARRIVAL_BATCH};
 use zkcustoms_ledger_core::store::StoreError;
-use zkcustoms_ledger_types::block::Block;
+use zkcustoms_ledger_types::block::{Block, BlockHeader};
 use zkcustoms_ledger_types::tx::{Hash, Transaction};
 
 pub use zkcustoms_ledger_core::finality::Scheme;
@@ -62,7 +62,7 @@ mod application;
 pub mod blame;
 mod relay;
 
-pub use relay::{BlocksMessage, Malformed, BLOCK_REQUEST_TAG, BLOCK_TAG};
+pub use relay::{BlocksMessage, Malformed, Peeked, BLOCK_REQUEST_TAG, BLOCK_TAG};
 
 use application::*;
 pub use application::{FinalizationReporter, Mailbox, Message};
@@ -204,6 +204,11 @@ pub fn start_validator<E, S, R, B>(
         received: Mutex::new(Received::default()),
         arrivals: watch::channel(0).0,
         blocks_out: Mutex::new(blocks_tx),
+        validators: genesis
+            .validators
+            .iter()
+            .map(zkcustoms_ledger_types::crypto::public_bytes)
+            .collect(),
     });
 
     // Catching up.
@@ -242,9 +247,9 @@ pub fn start_validator<E, S, R, B>(
             }
         });
 
-    // Blocks from peers, and requests for blocks. A peer that sends a malformed message is
-    // blocked (no honest validator sends one); a well-formed block is validated only when a
-    // proposal needs it.
+    // Blocks from peers, and requests for blocks. A peer that sends a malformed message, or a
+    // block no honest validator sends, is blocked; a block is screened by its header before it
+    // is decoded, and validated only when a proposal needs it.
     let blocks_shared = shared.clone();
     let mut blocks_blocker = blocker.clone();
     context
@@ -252,34 +257,9 @@ pub fn start_validator<E, S, R, B>(
         .shared(true)
         .spawn(move |_| async move {
             while let Ok((peer, msg)) = blocks_rx.recv().await {
-                // Transactions this validator holds in its mempool (decoded, their proofs
-                // and signatures checked) are not decoded again.
-                let known = |hash: &Hash| blocks_shared.chain.pending_tx(hash);
-                match BlocksMessage::decode_reusing(msg.as_ref(), known) {
-                    Ok(BlocksMessage::Block(block, size)) => {
-                        let hash = block.hash();
-                        debug!(%peer, height = block.header.height, "received a block");
-                        blocks_shared
-                            .received
-                            .lock()
-                            .expect("received lock")
-                            .insert(hash, block, size);
-                        blocks_shared.arrivals.send_modify(|n| *n += 1);
-                    }
-                    Ok(BlocksMessage::Request(hash)) => {
-                        debug!(%peer, block = %hex::encode(&hash[..6]), "asked for a block");
-                        match blocks_shared.chain.block_by_hash(&hash) {
-                            Ok(Some(block)) => {
-                                blocks_shared.send_block(&block, Recipients::One(peer))
-                            }
-                            Ok(None) => {}
-                            Err(e) => error!(error = %e, "cannot read a block"),
-                        }
-                    }
-                    Err(why) => {
-                        warn!(%peer, %why, "malformed message on the blocks channel: blocked");
-                        let _ = blocks_blocker.block(peer);
-                    }
+                if let Err(why) = blocks_shared.take_message(peer.clone(), msg.as_ref()) {
+                    warn!(%peer, %why, "wrong message on the blocks channel: blocked");
+                    let _ = blocks_blocker.block(peer);
                 }
             }
         });

@@ -3,12 +3,27 @@
 
 use super::*;
 
-/// Blocks received from peers and not validated yet, bounded by count and by encoded bytes
-/// (oldest dropped first).
+/// Blocks received from peers and not validated yet, bounded by count and by encoded bytes.
+/// Beyond either bound, the peer that sent the most (blocks, or bytes) loses its oldest block:
+/// a peer flooding the channel evicts its own blocks, never those of a peer that sends fewer.
 #[derive(Default)]
 pub(super) struct Received {
-    pub(super) blocks: HashMap<Hash, (Block, usize)>,
-    pub(super) order: VecDeque<Hash>,
+    blocks: HashMap<Hash, Entry>,
+    order: VecDeque<Hash>,
+    bytes: usize,
+    by_peer: HashMap<PublicKey, Share>,
+}
+
+struct Entry {
+    block: Block,
+    size: usize,
+    peer: PublicKey,
+}
+
+/// What one peer's blocks take of the bounds.
+#[derive(Default, Clone, Copy)]
+struct Share {
+    blocks: usize,
     bytes: usize,
 }
 
@@ -18,23 +33,113 @@ pub(super) const RECEIVED_CAPACITY: usize = 256;
 pub(super) const RECEIVED_BYTES: usize = 64 << 20;
 
 impl Received {
-    /// Keeps a block of `size` encoded bytes, dropping the oldest beyond either bound.
-    pub(super) fn insert(&mut self, hash: Hash, block: Block, size: usize) {
+    /// Keeps a block of `size` encoded bytes sent by `peer`; beyond either bound, the peer
+    /// holding the most of what is over loses its oldest block, until both bounds hold.
+    pub(super) fn insert(&mut self, hash: Hash, block: Block, size: usize, peer: PublicKey) {
         if self.blocks.contains_key(&hash) {
             return;
         }
-        self.blocks.insert(hash, (block, size));
+        let share = self.by_peer.entry(peer.clone()).or_default();
+        share.blocks += 1;
+        share.bytes += size;
+        self.blocks.insert(hash, Entry { block, size, peer });
         self.order.push_back(hash);
         self.bytes += size;
-        while self.order.len() > RECEIVED_CAPACITY || self.bytes > RECEIVED_BYTES {
-            let Some(old) = self.order.pop_front() else {
+        loop {
+            let over_count = self.order.len() > RECEIVED_CAPACITY;
+            if !over_count && self.bytes <= RECEIVED_BYTES {
+                break;
+            }
+            let Some(greediest) = self
+                .by_peer
+                .iter()
+                .max_by_key(|(_, s)| if over_count { s.blocks } else { s.bytes })
+                .map(|(p, _)| p.clone())
+            else {
                 break;
             };
-            if let Some((_, n)) = self.blocks.remove(&old) {
-                self.bytes -= n;
+            let Some(at) = self
+                .order
+                .iter()
+                .position(|h| self.blocks.get(h).is_some_and(|e| e.peer == greediest))
+            else {
+                break;
+            };
+            if let Some(old) = self.order.remove(at) {
+                self.remove_entry(&old);
             }
         }
     }
+
+    fn remove_entry(&mut self, hash: &Hash) {
+        let Some(entry) = self.blocks.remove(hash) else {
+            return;
+        };
+        self.bytes -= entry.size;
+        if let Some(share) = self.by_peer.get_mut(&entry.peer) {
+            share.blocks -= 1;
+            share.bytes -= entry.size;
+            if share.blocks == 0 {
+                self.by_peer.remove(&entry.peer);
+            }
+        }
+    }
+
+    /// The block `hash`, if a peer sent it.
+    pub(super) fn get(&self, hash: &Hash) -> Option<&Block> {
+        self.blocks.get(hash).map(|e| &e.block)
+    }
+
+    /// Whether a peer sent the block `hash`.
+    pub(super) fn contains(&self, hash: &Hash) -> bool {
+        self.blocks.contains_key(hash)
+    }
+}
+
+/// Heights above the finalized tip past which a block from a peer is dropped unread: this
+/// validator could not validate it before catching up (see `try_validate`'s depth), and it is
+/// asked for again when it is needed.
+pub(super) const MAX_AHEAD: u64 = 256;
+
+/// What becomes of a block a peer sent, decided from its header alone, before any of its
+/// transactions is decoded.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Screen {
+    /// Decode it and keep it until a proposal needs it.
+    Keep,
+    /// Drop it unread: useless here, through no fault of the sender (it was sent before this
+    /// validator finalized that height, it came twice, or this validator lags).
+    Ignore(&'static str),
+    /// Drop it and block the sender: no honest validator sends it (an honest validator sends
+    /// only blocks it built or validated, each proposed by a genesis validator at height 1 or
+    /// more).
+    Refuse(&'static str),
+}
+
+/// Screens a block's header: `validators` are the genesis validators' keys, `tip` the finalized
+/// height, `seen` whether this validator holds or was sent the block already.
+pub(super) fn screen(
+    header: &BlockHeader,
+    tip: u64,
+    validators: &HashSet<[u8; 32]>,
+    seen: impl FnOnce() -> bool,
+) -> Screen {
+    if !validators.contains(&header.proposer) {
+        return Screen::Refuse("its proposer is not a validator");
+    }
+    if header.height == 0 {
+        return Screen::Refuse("height 0 is the genesis");
+    }
+    if header.height <= tip {
+        return Screen::Ignore("its height is finalized already");
+    }
+    if header.height > tip + MAX_AHEAD {
+        return Screen::Ignore("too far above the finalized tip");
+    }
+    if seen() {
+        return Screen::Ignore("held or received already");
+    }
+    Screen::Keep
 }
 
 /// What the validator's tasks share.
@@ -43,6 +148,8 @@ pub(super) struct Shared<S> {
     pub(super) received: Mutex<Received>,
     pub(super) arrivals: watch::Sender<u64>,
     pub(super) blocks_out: Mutex<S>,
+    /// The genesis validators' keys, as a block's header names its proposer.
+    pub(super) validators: HashSet<[u8; 32]>,
 }
 
 /// Tag of a block on the blocks channel.
@@ -81,6 +188,16 @@ pub enum Malformed {
     Block(#[from] zkcustoms_ledger_types::block::BlockError),
 }
 
+/// A message on the blocks channel read only as far as it must be to screen it: a block's
+/// header (the rest of the block not decoded yet), or a request.
+#[derive(Debug)]
+pub enum Peeked<'a> {
+    /// A block: its header and its whole encoding (header included).
+    Block(BlockHeader, &'a [u8]),
+    /// A request for the block with this hash.
+    Request(Hash),
+}
+
 impl BlocksMessage {
     /// Decodes a message with full validation, its size checked before anything is read.
     pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
@@ -93,20 +210,32 @@ impl BlocksMessage {
         bytes: &[u8],
         known: impl Fn(&Hash) -> Option<Transaction>,
     ) -> Result<Self, Malformed> {
+        match Self::peek(bytes)? {
+            Peeked::Block(_, block) => Ok(BlocksMessage::Block(
+                Block::from_bytes_reusing(block, known)?,
+                block.len(),
+            )),
+            Peeked::Request(hash) => Ok(BlocksMessage::Request(hash)),
+        }
+    }
+
+    /// Reads a message's size, tag, and a request's hash or a block's header, leaving a
+    /// block's transactions undecoded: what is checked before any costlier work.
+    pub fn peek(bytes: &[u8]) -> Result<Peeked<'_>, Malformed> {
         if bytes.len() > MAX_MESSAGE as usize {
             return Err(Malformed::TooLarge(bytes.len()));
         }
         match bytes.split_first() {
             None => Err(Malformed::Empty),
-            Some((&BLOCK_TAG, rest)) => Ok(BlocksMessage::Block(
-                Block::from_bytes_reusing(rest, known)?,
-                rest.len(),
+            Some((&BLOCK_TAG, rest)) => Ok(Peeked::Block(
+                BlockHeader::peek(rest).map_err(zkcustoms_ledger_types::block::BlockError::from)?,
+                rest,
             )),
             Some((&BLOCK_REQUEST_TAG, rest)) => {
                 let hash: Hash = rest
                     .try_into()
                     .map_err(|_| Malformed::Request(rest.len()))?;
-                Ok(BlocksMessage::Request(hash))
+                Ok(Peeked::Request(hash))
             }
             Some((&tag, _)) => Err(Malformed::Tag(tag)),
         }
@@ -115,11 +244,16 @@ impl BlocksMessage {
 
 impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
     pub(super) fn send_block(&self, block: &Block, to: Recipients<PublicKey>) {
-        let mut msg = Vec::with_capacity(1 + block.header.tx_count as usize * 512);
+        self.send_block_bytes(block.header.height, &block.to_bytes(), to);
+    }
+
+    /// Sends a block's canonical bytes (of height `height`).
+    pub(super) fn send_block_bytes(&self, height: u64, block: &[u8], to: Recipients<PublicKey>) {
+        let mut msg = Vec::with_capacity(1 + block.len());
         msg.push(BLOCK_TAG);
-        msg.extend_from_slice(&block.to_bytes());
+        msg.extend_from_slice(block);
         if msg.len() > MAX_MESSAGE as usize {
-            error!(height = block.header.height, "block too large to send");
+            error!(height, "block too large to send");
             return;
         }
         let sent = self
@@ -127,11 +261,7 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
             .lock()
             .expect("sender lock")
             .send(to, msg, true);
-        debug!(
-            height = block.header.height,
-            peers = sent.len(),
-            "sent a block"
-        );
+        debug!(height, peers = sent.len(), "sent a block");
     }
 
     pub(super) fn request_block(&self, hash: &Hash, from: Recipients<PublicKey>) {
@@ -161,9 +291,54 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
         self.received
             .lock()
             .expect("received lock")
-            .blocks
             .get(hash)
-            .map(|(block, _)| block.clone())
+            .cloned()
+    }
+
+    /// Takes in a message a peer sent on the blocks channel: a block is screened by its header
+    /// ([`screen`]) and only then decoded (the transactions this validator holds in its mempool,
+    /// decoded and checked, are not decoded again) and kept until a proposal needs it; a
+    /// request is answered with the block's bytes as held (a finalized block is not decoded to
+    /// be sent). Errors with why the peer must be blocked.
+    pub(super) fn take_message(&self, peer: PublicKey, msg: &[u8]) -> Result<(), String> {
+        match BlocksMessage::peek(msg).map_err(|why| why.to_string())? {
+            Peeked::Block(header, bytes) => {
+                let hash = header.hash();
+                let seen = || {
+                    self.received.lock().expect("received lock").contains(&hash)
+                        || matches!(self.chain.knows_block(&hash), Ok(true))
+                };
+                match screen(&header, self.chain.tip().0, &self.validators, seen) {
+                    Screen::Keep => {}
+                    Screen::Ignore(why) => {
+                        debug!(%peer, height = header.height, why, "ignored a block");
+                        return Ok(());
+                    }
+                    Screen::Refuse(why) => return Err(format!("a block: {why}")),
+                }
+                let known = |hash: &Hash| self.chain.pending_tx(hash);
+                let block = Block::from_bytes_reusing(bytes, known)
+                    .map_err(|why| Malformed::Block(why).to_string())?;
+                debug!(%peer, height = header.height, "received a block");
+                self.received
+                    .lock()
+                    .expect("received lock")
+                    .insert(hash, block, bytes.len(), peer);
+                self.arrivals.send_modify(|n| *n += 1);
+            }
+            Peeked::Request(hash) => {
+                debug!(%peer, block = %hex::encode(&hash[..6]), "asked for a block");
+                match self.chain.block_bytes_by_hash(&hash) {
+                    Ok(Some(bytes)) => {
+                        let height = BlockHeader::peek(&bytes).map_or(0, |h| h.height);
+                        self.send_block_bytes(height, &bytes, Recipients::One(peer));
+                    }
+                    Ok(None) => {}
+                    Err(e) => error!(error = %e, "cannot read a block"),
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -353,6 +528,7 @@ pub(super) fn try_validate<S: Sender<PublicKey = PublicKey>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkcustoms_ledger_types::block::HEADER_LEN;
 
     #[test]
     fn blocks_messages_decode_only_when_well_formed() {
@@ -414,6 +590,12 @@ mod tests {
         ));
     }
 
+    fn peer(seed: u64) -> PublicKey {
+        commonware_cryptography::Signer::public_key(
+            &<PrivateKey as commonware_cryptography::Signer>::from_seed(seed),
+        )
+    }
+
     #[test]
     fn received_blocks_are_bounded_by_count_and_by_bytes() {
         let block = |h: u64| Block::new(h, [0; 32], 0, [0; 32], Vec::new());
@@ -422,26 +604,131 @@ mod tests {
         for h in 1..=300 {
             let b = block(h);
             last = b.hash();
-            r.insert(last, b, 10);
+            r.insert(last, b, 10, peer(1));
         }
         assert_eq!(
             (r.order.len(), r.blocks.len()),
             (RECEIVED_CAPACITY, RECEIVED_CAPACITY)
         );
-        assert!(r.blocks.contains_key(&last), "the newest are kept");
+        assert!(r.contains(&last), "the newest are kept");
+        assert!(!r.contains(&block(1).hash()), "the oldest are dropped");
         let mut r = Received::default();
         for h in 1..=10 {
             let b = block(h);
             last = b.hash();
-            r.insert(last, b, 20 << 20);
+            r.insert(last, b, 20 << 20, peer(1));
         }
         assert_eq!(r.blocks.len(), 3);
         assert!(r.bytes <= RECEIVED_BYTES);
-        assert!(r.blocks.contains_key(&last));
+        assert!(r.contains(&last));
         // A block seen again is not counted twice.
         let again = block(10);
-        r.insert(again.hash(), again, 20 << 20);
+        r.insert(again.hash(), again, 20 << 20, peer(2));
         assert_eq!((r.blocks.len(), r.bytes), (3, 60 << 20));
+    }
+
+    /// A peer that floods the channel (by count, then by bytes) evicts only its own blocks: the
+    /// blocks of peers that send fewer stay until a proposal needs them.
+    #[test]
+    fn a_flooding_peer_evicts_only_its_own_blocks() {
+        let block = |h: u64| Block::new(h, [1; 32], 0, [0; 32], Vec::new());
+        let mut r = Received::default();
+        let honest: Vec<Hash> = (1..=3)
+            .map(|h| {
+                let b = block(h);
+                let hash = b.hash();
+                r.insert(hash, b, 1_000, peer(h));
+                hash
+            })
+            .collect();
+        for h in 100..1_100 {
+            r.insert(block(h).hash(), block(h), 10, peer(9));
+        }
+        assert_eq!(r.blocks.len(), RECEIVED_CAPACITY);
+        for hash in &honest {
+            assert!(r.contains(hash), "a flood by count evicted an honest block");
+        }
+        assert!(
+            r.contains(&block(1_099).hash()),
+            "the flooder's newest is kept"
+        );
+        for h in 2_000..2_010 {
+            r.insert(block(h).hash(), block(h), 20 << 20, peer(9));
+        }
+        assert!(r.bytes <= RECEIVED_BYTES);
+        for hash in &honest {
+            assert!(r.contains(hash), "a flood by bytes evicted an honest block");
+        }
+        // Each peer's share is accounted exactly as its blocks come and go.
+        let flooder = r.by_peer[&peer(9)];
+        let held: usize = r
+            .blocks
+            .values()
+            .filter(|e| e.peer == peer(9))
+            .map(|e| e.size)
+            .sum();
+        assert_eq!((flooder.bytes, r.bytes), (held, held + 3_000));
+        assert_eq!(r.by_peer[&peer(1)].blocks, 1);
+    }
+
+    /// A block is decoded only when its header names a validator, at a height above the
+    /// finalized tip and not too far above it, and it is new here.
+    #[test]
+    fn blocks_are_screened_by_their_header_before_they_are_decoded() {
+        let validator = [7; 32];
+        let validators: HashSet<[u8; 32]> = [validator].into();
+        let header = |height: u64, proposer: [u8; 32]| {
+            Block::new(height, [0; 32], 0, proposer, Vec::new()).header
+        };
+        let new = || false;
+        assert_eq!(
+            screen(&header(11, validator), 10, &validators, new),
+            Screen::Keep
+        );
+        assert_eq!(
+            screen(&header(10 + MAX_AHEAD, validator), 10, &validators, new),
+            Screen::Keep
+        );
+        assert!(matches!(
+            screen(&header(11, [8; 32]), 10, &validators, new),
+            Screen::Refuse(_)
+        ));
+        assert!(matches!(
+            screen(&header(0, validator), 0, &validators, new),
+            Screen::Refuse(_)
+        ));
+        for (height, seen) in [(10, false), (3, false), (11 + MAX_AHEAD, false), (11, true)] {
+            assert!(
+                matches!(
+                    screen(&header(height, validator), 10, &validators, || seen),
+                    Screen::Ignore(_)
+                ),
+                "height {height}, seen {seen}"
+            );
+        }
+    }
+
+    /// Peeking reads a block's header and nothing after it; decoding reads it all.
+    #[test]
+    fn peeking_a_block_message_reads_only_its_header() {
+        let block = Block::new(4, [2; 32], 0, [3; 32], Vec::new());
+        let mut msg = vec![BLOCK_TAG];
+        msg.extend_from_slice(&block.to_bytes());
+        msg.extend_from_slice(&[0xff; 5]);
+        match BlocksMessage::peek(&msg) {
+            Ok(Peeked::Block(header, bytes)) => {
+                assert_eq!((header, bytes), (block.header, &msg[1..]));
+            }
+            other => panic!("a block: {other:?}"),
+        }
+        assert!(matches!(
+            BlocksMessage::decode(&msg),
+            Err(Malformed::Block(_))
+        ));
+        assert!(matches!(
+            BlocksMessage::peek(&msg[..HEADER_LEN]),
+            Err(Malformed::Block(_))
+        ));
     }
 
     /// A missing block is asked for when its first request is due however often the wait wakes
