@@ -53,7 +53,8 @@ pub struct NodeOptions {
     /// Largest off-ledger document accepted, in bytes.
     pub max_document_bytes: usize,
     /// The authorities (`host[:port]`) under which parties reach the API, for requests signed
-    /// for this node (document requests must be); empty: [`default_authorities`] of `listen`.
+    /// for this node (document requests must be); empty: the node configuration's
+    /// `public_authorities`, and when it names none, [`default_authorities`] of `listen`.
     pub authorities: Vec<String>,
 }
 
@@ -213,16 +214,18 @@ where
     let tokens = api::role_tokens(&config.tokens);
     let accounts = api::Accounts::new(&config.explorer_accounts, &genesis)
         .map_err(|e| NodeError::Start(format!("{}: {e}", opts.config.display())))?;
-    let authorities = if opts.authorities.is_empty() {
-        default_authorities(opts.listen)
-    } else {
+    let authorities = if !opts.authorities.is_empty() {
         opts.authorities.clone()
+    } else if !config.public_authorities.is_empty() {
+        config.public_authorities.clone()
+    } else {
+        default_authorities(opts.listen)
     };
     if authorities.is_empty() {
         tracing::warn!(
             listen = %opts.listen,
             "no public authority: document requests are refused until one is given \
-             (--public-authority)"
+             (--public-authority, or public_authorities in the node configuration)"
         );
     }
     let parties = api::PartyAuth::default()

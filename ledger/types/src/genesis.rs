@@ -299,7 +299,15 @@ pub struct NodeConfig {
     /// auditor with a token of their own (API tokens do not sign in).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub explorer_accounts: Vec<ExplorerAccount>,
+    /// The authorities (`host[:port]`) under which parties reach the node's API, for a node
+    /// behind a proxy or under a public name: document requests must be signed for one of them.
+    /// The command line's `--public-authority` takes precedence; none: the listen address's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_authorities: Vec<String>,
 }
+
+/// Most public authorities a node configuration names.
+pub const MAX_PUBLIC_AUTHORITIES: usize = 16;
 
 /// Most explorer accounts a node configuration holds.
 pub const MAX_EXPLORER_ACCOUNTS: usize = 10_000;
@@ -397,6 +405,20 @@ impl NodeConfig {
         }
         check_explorer_accounts(&cfg.explorer_accounts)
             .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        if cfg.public_authorities.len() > MAX_PUBLIC_AUTHORITIES {
+            return Err(invalid(format!(
+                "{}: at most {MAX_PUBLIC_AUTHORITIES} public authorities",
+                path.display()
+            )));
+        }
+        for authority in &cfg.public_authorities {
+            crate::http_signature::check_authority(authority).map_err(|e| {
+                invalid(format!(
+                    "{}: public authority {authority:?}: {e}",
+                    path.display()
+                ))
+            })?;
+        }
         let dir = path.parent().unwrap_or(Path::new("."));
         cfg.validator_key = dir.join(&cfg.validator_key);
         cfg.keys = dir.join(&cfg.keys);
@@ -623,6 +645,7 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
             data_dir,
             document_master_key: Some(PathBuf::from(master_file)),
             explorer_accounts: explorer_accounts.clone(),
+            public_authorities: Vec::new(),
         };
         let path = opts.out.join(if opts.validators == 1 {
             "node.json".to_string()
@@ -640,4 +663,52 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
         token_files,
         explorer_token_files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(public_authorities: serde_json::Value) -> Result<NodeConfig, GenesisError> {
+        let token = "0".repeat(64);
+        let text = serde_json::json!({
+            "format": NODE_CONFIG_FORMAT,
+            "validator_key": "validator.key",
+            "keys": "keys",
+            "tokens": {"authority": token, "trader": token, "customs": token, "auditor": token},
+            "public_authorities": public_authorities,
+        })
+        .to_string();
+        NodeConfig::parse(&text, Path::new("conf/node.json"))
+    }
+
+    /// A node configuration's public authorities are each a lower-case `host[:port]`, and few.
+    #[test]
+    fn public_authorities_are_checked_when_the_configuration_is_read() {
+        let names = [
+            "ledger.customs.example",
+            "ledger.customs.example:8443",
+            "[::1]:80",
+        ];
+        assert_eq!(
+            config(serde_json::json!(names)).unwrap().public_authorities,
+            names
+        );
+        assert!(config(serde_json::json!([]))
+            .unwrap()
+            .public_authorities
+            .is_empty());
+        for bad in ["Ledger.Example", "", "host/path", "a b"] {
+            let e = config(serde_json::json!([bad])).unwrap_err().to_string();
+            assert!(
+                e.contains("conf/node.json: public authority"),
+                "{bad:?}: {e}"
+            );
+        }
+        let many: Vec<String> = (0..=MAX_PUBLIC_AUTHORITIES)
+            .map(|i| format!("n{i}.example"))
+            .collect();
+        let e = config(serde_json::json!(many)).unwrap_err().to_string();
+        assert!(e.contains("at most 16 public authorities"), "{e}");
+    }
 }
