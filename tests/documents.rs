@@ -473,19 +473,7 @@ fn a_node_answers_document_requests_for_the_authorities_its_configuration_names(
     let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     cfg["public_authorities"] = serde_json::json!(["Node.Example"]);
     std::fs::write(&config, cfg.to_string()).unwrap();
-    let o = bin()
-        .args([
-            "node",
-            "--genesis",
-            &l.path("genesis.json"),
-            "--data-dir",
-            l.data.to_str().unwrap(),
-            "--listen",
-            &format!("127.0.0.1:{}", free_port()),
-        ])
-        .output()
-        .unwrap();
-    failed(&o, "public authority \"Node.Example\"");
+    failed(&l.run_node_on(&l.data), "public authority \"Node.Example\"");
 
     let named = format!("localhost:{port}");
     cfg["public_authorities"] = serde_json::json!([named]);

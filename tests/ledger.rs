@@ -805,18 +805,7 @@ fn a_node_refuses_a_database_of_another_chain() {
     let mut a = Ledger::new();
     a.stop();
     let b = Ledger::prepare(false);
-    let o = bin()
-        .args([
-            "node",
-            "--genesis",
-            &b.path("genesis.json"),
-            "--data-dir",
-            a.data.to_str().unwrap(),
-            "--listen",
-            &format!("127.0.0.1:{}", free_port()),
-        ])
-        .output()
-        .unwrap();
+    let o = b.run_node_on(&a.data);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("belongs to chain"), "{}", stderr(&o));
 }
@@ -954,18 +943,7 @@ fn explorer_accounts_are_named_people_of_offices_and_auditors() {
     let mut bad = dev.clone();
     bad["explorer_accounts"][0]["party"] = Value::from("NL-NOWHERE");
     std::fs::write(l.dir.join("node.json"), bad.to_string()).unwrap();
-    let o = bin()
-        .args([
-            "node",
-            "--genesis",
-            &genesis,
-            "--data-dir",
-            l.data.to_str().unwrap(),
-            "--listen",
-            &format!("127.0.0.1:{}", free_port()),
-        ])
-        .output()
-        .unwrap();
+    let o = l.run_node_on(&l.data);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("NL-NOWHERE is neither a customs office nor an auditor"),

@@ -3,7 +3,7 @@
 
 use super::*;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use zkcustoms_ledger_client::Client;
@@ -134,6 +134,23 @@ impl Ledger {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Runs the node of this ledger's genesis on `data` (its own data directory or another)
+    /// until it exits, on a free port: for a node that must refuse to start.
+    pub fn run_node_on(&self, data: &Path) -> std::process::Output {
+        bin()
+            .args([
+                "node",
+                "--genesis",
+                &self.path("genesis.json"),
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{}", free_port()),
+            ])
+            .output()
+            .unwrap()
     }
 
     pub fn log(&self) -> String {
