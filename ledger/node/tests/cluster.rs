@@ -219,9 +219,6 @@ enum Behaviour {
         of: usize,
         proposed: Arc<std::sync::Mutex<Vec<Hash>>>,
     },
-    /// Runs no validator: only sends, a few times, a well-formed block on genesis whose proposer
-    /// is no validator (a block no honest validator sends), and drains its blocks channel.
-    StrangerBlocks,
 }
 
 struct Running {
@@ -377,25 +374,6 @@ impl Cluster {
                         futures::future::pending::<()>().await;
                     })
             }
-            Behaviour::StrangerBlocks => {
-                use commonware_p2p::{Receiver as _, Sender as _};
-                let (mut sender, mut receiver) = channels.blocks;
-                let block =
-                    Block::new(1, self.genesis.chain_id, 1_795_564_800_000, [9; 32], vec![]);
-                let mut msg = vec![zkcustoms_node::consensus::BLOCK_TAG];
-                msg.extend_from_slice(&block.to_bytes());
-                self.context.child("stranger").spawn(move |ctx| async move {
-                    let drain = async move { while receiver.recv().await.is_ok() {} };
-                    let send = async move {
-                        for _ in 0..20 {
-                            let _ =
-                                sender.send(commonware_p2p::Recipients::All, msg.clone(), false);
-                            ctx.sleep(Duration::from_millis(100)).await;
-                        }
-                    };
-                    futures::join!(drain, send);
-                })
-            }
             Behaviour::Equivocator => {
                 let validators: Set<PublicKey> = self.keys.iter().cloned().try_collect().unwrap();
                 let scheme = Scheme::signer(
@@ -462,6 +440,31 @@ impl Cluster {
     /// Submits a transaction to validator `i` (as its API would).
     fn submit(&self, i: usize, tx: &Transaction) -> Hash {
         self.chain(i).submit(tx.clone()).expect("admitted")
+    }
+
+    /// Waits (simulated time) until each validator of `by` has blocked validator `who`; at every
+    /// look, nobody has blocked any validator but `who`.
+    async fn wait_blocked_only(&self, by: &[usize], who: usize, within: Duration) {
+        let deadline = self.context.current() + within;
+        let faulty = &self.keys[who];
+        loop {
+            let blocked = self.oracle.blocked().await.unwrap();
+            assert!(
+                blocked.iter().all(|(_, b)| b == faulty),
+                "an honest validator was blocked: {blocked:?}"
+            );
+            if by
+                .iter()
+                .all(|&i| blocked.contains(&(self.keys[i].clone(), faulty.clone())))
+            {
+                return;
+            }
+            assert!(
+                self.context.current() < deadline,
+                "validator {who} was not blocked by each of {by:?}: {blocked:?}"
+            );
+            self.context.sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits (simulated time) until every listed validator has finalized every transaction.
@@ -1345,7 +1348,7 @@ fn a_catch_up_response_is_decoded_only_once_its_certificate_holds() {
     for chain in [&a, &b] {
         assert_eq!(
             chain.block_bytes_by_hash(&block.hash()).unwrap(),
-            Some(block.to_bytes())
+            Some((1, block.to_bytes()))
         );
         assert_eq!(chain.block_bytes_by_hash(&[5; 32]).unwrap(), None);
     }
@@ -1356,34 +1359,33 @@ fn a_catch_up_response_is_decoded_only_once_its_certificate_holds() {
 /// others finalize on.
 #[test]
 fn a_peer_sending_a_block_no_validator_proposed_is_blocked() {
+    use commonware_p2p::{Recipients, Sender as _};
     runner(6).start(|context| async move {
         let mut cluster = Cluster::new(context.child("cluster")).await;
-        for i in 0..3 {
+        let honest = [0, 1, 2];
+        for i in honest {
             cluster.start(i, Behaviour::Honest).await;
         }
-        cluster.start(3, Behaviour::StrangerBlocks).await;
-        let stranger = cluster.keys[3].clone();
-        let deadline = cluster.context.current() + WITHIN;
-        loop {
-            let blocked = cluster.oracle.blocked().await.unwrap();
-            if (0..3).all(|i| blocked.contains(&(cluster.keys[i].clone(), stranger.clone()))) {
-                assert!(
-                    blocked.iter().all(|(_, who)| *who == stranger),
-                    "an honest validator was blocked: {blocked:?}"
-                );
-                break;
-            }
-            assert!(
-                cluster.context.current() < deadline,
-                "the sender was not blocked by every validator: {blocked:?}"
-            );
-            cluster.context.sleep(Duration::from_millis(50)).await;
-        }
+        // Validator 3 takes no part in consensus: it only sends, on the blocks channel, a
+        // well-formed block on genesis whose proposer is no validator.
+        let control = cluster.oracle.control(cluster.keys[3].clone());
+        let (mut blocks, _blocks_in) = control.register(channel::BLOCKS, QUOTA).await.unwrap();
         let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
-        cluster.wait_included(&[0, 1, 2], &hashes, WITHIN).await;
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        let block = Block::new(
+            1,
+            cluster.genesis.chain_id,
+            1_795_564_800_000,
+            [9; 32],
+            vec![],
+        );
+        let mut msg = vec![zkcustoms_node::consensus::BLOCK_TAG];
+        msg.extend_from_slice(&block.to_bytes());
+        assert_eq!(blocks.send(Recipients::All, msg, false).len(), 3);
+        cluster.wait_blocked_only(&honest, 3, WITHIN).await;
         hashes.push(cluster.submit(1, &proof_tx(0)));
-        cluster.wait_included(&[0, 1, 2], &hashes, WITHIN).await;
-        cluster.assert_consistent(&[0, 1, 2]);
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        cluster.assert_consistent(&honest);
     });
 }
 
@@ -1412,20 +1414,7 @@ fn a_lagging_validator_catches_up_past_a_lying_peer_and_blocks_only_it() {
         cluster.wait_height(&[2], target, WITHIN).await;
         cluster.wait_included(&[2], &hashes, WITHIN).await;
         // It asks each peer in turn, so the liar's turn comes: wait until the liar is blocked.
-        let deadline = cluster.context.current() + WITHIN;
-        while !cluster
-            .oracle
-            .blocked()
-            .await
-            .unwrap()
-            .contains(&(cluster.keys[2].clone(), cluster.keys[3].clone()))
-        {
-            assert!(
-                cluster.context.current() < deadline,
-                "the liar was never blocked"
-            );
-            cluster.context.sleep(Duration::from_millis(50)).await;
-        }
+        cluster.wait_blocked_only(&[2], 3, WITHIN).await;
         let chain = cluster.assert_consistent(&[0, 1, 2]);
         for h in 1..=chain.len() as u64 {
             let stored = cluster.chain(2).store().block(h).unwrap().unwrap();
@@ -1515,22 +1504,7 @@ fn peers_are_blocked_for_what_they_provably_sent_wrong_and_only_for_that() {
 
         // Each honest validator blocks the faulty peer, and nobody blocks an honest validator
         // (the relays of the two roots arrive meanwhile).
-        let deadline = context.current() + WITHIN;
-        loop {
-            let blocked = cluster.oracle.blocked().await.unwrap();
-            assert!(
-                blocked.iter().all(|(_, who)| *who == key(3)),
-                "an honest validator was blocked: {blocked:?}"
-            );
-            if honest.iter().all(|&i| blocked.contains(&(key(i), key(3)))) {
-                break;
-            }
-            assert!(
-                context.current() < deadline,
-                "the faulty peer was not blocked by every honest validator: {blocked:?}"
-            );
-            context.sleep(Duration::from_millis(50)).await;
-        }
+        cluster.wait_blocked_only(&honest, 3, WITHIN).await;
 
         // One of the two roots numbered 2 is finalized; the other is refused everywhere, by the
         // validator that received it from its honest peer's relay among them.

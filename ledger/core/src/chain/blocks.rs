@@ -336,15 +336,15 @@ impl Chain {
         }
     }
 
-    /// The canonical bytes of a pending or finalized block by hash, a finalized one read as
-    /// stored without decoding its transactions: what a peer that missed a proposal is sent,
-    /// at the cost of a read, however large the block.
-    pub fn block_bytes_by_hash(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+    /// The height and canonical bytes of a pending or finalized block by hash, a finalized one
+    /// read as stored without decoding its transactions: what a peer that missed a proposal is
+    /// sent, at the cost of a read, however large the block.
+    pub fn block_bytes_by_hash(&self, hash: &Hash) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         if let Some(b) = self.pending_block(hash) {
-            return Ok(Some(b.to_bytes()));
+            return Ok(Some((b.header.height, b.to_bytes())));
         }
         match self.store.get::<BlockHashes>(hash)? {
-            Some(height) => Ok(self.store.raw_block(height)?.map(|raw| raw.block)),
+            Some(height) => Ok(self.store.raw_block(height)?.map(|raw| (height, raw.block))),
             None => Ok(None),
         }
     }

@@ -199,22 +199,13 @@ pub enum Peeked<'a> {
 }
 
 impl BlocksMessage {
-    /// Decodes a message with full validation, its size checked before anything is read.
+    /// Decodes a message with full validation, its size checked before anything is read
+    /// ([`BlocksMessage::peek`], then the whole block).
     pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
-        Self::decode_reusing(bytes, |_| None)
-    }
-
-    /// [`BlocksMessage::decode`], a block's transactions that `known` holds (by hash) taken from
-    /// there rather than decoded again ([`Block::from_bytes_reusing`]).
-    pub fn decode_reusing(
-        bytes: &[u8],
-        known: impl Fn(&Hash) -> Option<Transaction>,
-    ) -> Result<Self, Malformed> {
         match Self::peek(bytes)? {
-            Peeked::Block(_, block) => Ok(BlocksMessage::Block(
-                Block::from_bytes_reusing(block, known)?,
-                block.len(),
-            )),
+            Peeked::Block(_, block) => {
+                Ok(BlocksMessage::Block(Block::from_bytes(block)?, block.len()))
+            }
             Peeked::Request(hash) => Ok(BlocksMessage::Request(hash)),
         }
     }
@@ -329,9 +320,8 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
             Peeked::Request(hash) => {
                 debug!(%peer, block = %hex::encode(&hash[..6]), "asked for a block");
                 match self.chain.block_bytes_by_hash(&hash) {
-                    Ok(Some(bytes)) => {
-                        let height = BlockHeader::peek(&bytes).map_or(0, |h| h.height);
-                        self.send_block_bytes(height, &bytes, Recipients::One(peer));
+                    Ok(Some((height, bytes))) => {
+                        self.send_block_bytes(height, &bytes, Recipients::One(peer))
                     }
                     Ok(None) => {}
                     Err(e) => error!(error = %e, "cannot read a block"),
