@@ -332,6 +332,16 @@ impl Store {
         self.read_block_value(height, RawStoredBlock::decode_value)
     }
 
+    /// [`Store::raw_block`] when the block is at most `max_len` bytes long; of a longer one, only
+    /// its length (`Err`), its bytes not copied.
+    pub fn raw_block_within(
+        &self,
+        height: u64,
+        max_len: usize,
+    ) -> Result<Option<Result<RawStoredBlock, usize>>, StoreError> {
+        self.read_block_value(height, |v| RawStoredBlock::decode_value_within(v, max_len))
+    }
+
     /// The header of the finalized block at a height, read without decoding its transactions.
     pub fn block_header(&self, height: u64) -> Result<Option<BlockHeader>, StoreError> {
         self.read_block_value(height, RawStoredBlock::peek_header)
@@ -516,7 +526,18 @@ mod tests {
                 (block.header.clone(), block.hash())
             );
             assert_eq!(raw.decode_block(|_| None).unwrap(), block);
+            // Within a length: the same block when it fits, its length alone when it does not.
+            let len = raw.block.len();
+            assert_eq!(
+                store.raw_block_within(height, len).unwrap(),
+                Some(Ok(raw.clone()))
+            );
+            assert_eq!(
+                store.raw_block_within(height, len - 1).unwrap(),
+                Some(Err(len))
+            );
         }
+        assert_eq!(store.raw_block_within(3, usize::MAX).unwrap(), None);
         // A value whose transactions are damaged reads raw (its header is whole), and fails
         // to decode in full.
         let mut value = Blocks::encode_value(&StoredBlock {

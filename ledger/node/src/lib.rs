@@ -3,10 +3,12 @@
 //! and the HTTP API, until SIGINT or SIGTERM.
 //!
 //! [`consensus`] is the Simplex application and validator (proposals, the block and transaction
-//! relays); [`sync`] lets a validator that fell behind catch up from its peers.
+//! relays); [`sync`] lets a validator that fell behind catch up from its peers; [`serving`]
+//! bounds the bytes each peer may ask a validator to send it.
 
 pub mod channels;
 pub mod consensus;
+pub mod serving;
 pub mod sync;
 
 use crate::consensus::{

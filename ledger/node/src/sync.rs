@@ -21,9 +21,10 @@
 //!   to the certified one or to the finalized tip, or a certified block that breaks a rule.
 //!   Blocks without a certificate are ignored, not punished.
 //!
-//! Serving is bounded: a peer is served at most once per [`SERVE_GAP`], and each response holds
+//! Serving is bounded: a peer is served at most once per [`SERVE_GAP`], each response holds
 //! at most [`MAX_RESPONSE_BLOCKS`] blocks and [`crate::channels::MAX_MESSAGE`] bytes, read as
-//! stored (nothing is decoded to serve it).
+//! stored (nothing is decoded to serve it), and no more than the peer's serving budget
+//! ([`crate::serving`]) covers: fewer blocks (or none) when it covers fewer.
 //!
 //! Wire format on [`crate::channels::channel::SYNC`]:
 //! - request: `1 | from u64 | max u32`;
@@ -32,13 +33,14 @@
 //!   carries its own certificate, and none after the last that does.
 
 use crate::channels::MAX_MESSAGE;
+use crate::serving::ServingBudget;
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
 use commonware_runtime::{Clock, Spawner, Supervisor};
 use futures::channel::mpsc;
 use futures::StreamExt;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tracing::{debug, info, warn};
 use zkcustoms_ledger_core::chain::Chain;
@@ -120,9 +122,9 @@ impl SyncMessage {
 
 /// Reads the finalized blocks from `from` on for one response: up to `max` (at most [`BATCH`]),
 /// then more until one carries its own certificate (at most [`MAX_RESPONSE_BLOCKS`] and
-/// [`MAX_MESSAGE`] bytes in all), and none after the last certified one. Blocks are read as
-/// stored, their transactions not decoded.
-fn serve(chain: &Chain, from: u64, max: u32) -> Vec<RawStoredBlock> {
+/// [`MAX_MESSAGE`] bytes in all, and the response at most `allowance` bytes), and none after
+/// the last certified one. Blocks are read as stored, their transactions not decoded.
+fn serve(chain: &Chain, from: u64, max: u32, allowance: usize) -> Vec<RawStoredBlock> {
     let (tip, _) = chain.tip();
     let mut out: Vec<RawStoredBlock> = Vec::new();
     let mut size = 64usize;
@@ -135,11 +137,13 @@ fn serve(chain: &Chain, from: u64, max: u32) -> Vec<RawStoredBlock> {
         if out.len() >= wanted && certified {
             break;
         }
-        let Ok(Some(stored)) = chain.store().raw_block(height) else {
+        // A block longer than the allowance has room for is not even copied out of the store.
+        let room = allowance.saturating_sub(size);
+        let Ok(Some(Ok(stored))) = chain.store().raw_block_within(height, room) else {
             break;
         };
         size += stored.encoded_len() + 4;
-        if size > MAX_MESSAGE as usize && !out.is_empty() {
+        if (size > MAX_MESSAGE as usize && !out.is_empty()) || size > allowance {
             break;
         }
         out.push(stored);
@@ -239,15 +243,28 @@ pub fn apply(chain: &Chain, blocks: Vec<RawStoredBlock>) -> Result<usize, Refusa
     Ok(blocks.len())
 }
 
+/// Whom a validator catches up from and how often, and what its peers may ask it to send.
+pub struct CatchUp {
+    /// The other validators, asked in turn.
+    pub peers: Vec<PublicKey>,
+    /// How often one of them is asked.
+    pub interval: Duration,
+    /// What each peer may still ask this validator to send it (shared with the blocks channel).
+    pub serving: Arc<Mutex<ServingBudget>>,
+}
+
 /// Starts the catch-up actor.
 pub fn start<E, S, R, B>(
     context: E,
     chain: Arc<Chain>,
-    peers: Vec<PublicKey>,
+    CatchUp {
+        peers,
+        interval,
+        serving,
+    }: CatchUp,
     (mut sender, mut receiver): (S, R),
     mut blocker: B,
     mut wake: mpsc::UnboundedReceiver<()>,
-    interval: Duration,
 ) where
     E: Clock + Spawner + Supervisor,
     S: Sender<PublicKey = PublicKey>,
@@ -292,9 +309,20 @@ pub fn start<E, S, R, B>(
                     match SyncMessage::from_bytes(bytes.as_ref()) {
                         Ok(SyncMessage::Request { from, max }) => {
                             served.insert(peer.clone(), now);
-                            let blocks = serve(&chain, from, max);
+                            let available =
+                                serving.lock().expect("serving lock").available(&peer, now);
+                            let allowance = usize::try_from(available).unwrap_or(usize::MAX);
+                            let blocks = serve(&chain, from, max, allowance);
                             let reply = SyncMessage::Response(blocks).to_bytes();
-                            let _ = sender.send(Recipients::One(peer), reply, false);
+                            if serving.lock().expect("serving lock").spend(&peer, reply.len(), now) {
+                                let _ = sender.send(Recipients::One(peer), reply, false);
+                            } else {
+                                debug!(
+                                    %peer,
+                                    available,
+                                    "a sync request beyond the peer's serving budget: not answered"
+                                );
+                            }
                         }
                         Ok(SyncMessage::Response(blocks)) => {
                             outstanding = None;

@@ -6,7 +6,8 @@
 //! restart from RocksDB; a Byzantine proposer forging blocks (an invalid proof, a reused
 //! nullifier); an equivocating validator; a peer lying to a validator that catches up; a peer
 //! sending a malformed block and invalid relayed transactions (blocked) beside honest validators
-//! that disagree on a transaction for a while (not blocked); and the same seed giving the same
+//! that disagree on a transaction for a while (not blocked); a peer asking for blocks over and
+//! over (sent no more than its serving budget, not blocked); and the same seed giving the same
 //! execution.
 
 use commonware_consensus::simplex::elector::RoundRobin;
@@ -26,7 +27,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use zkcustoms_circuits::aeo_status::nullifier;
 use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
-use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
+use zkcustoms_ledger_core::chain::{Chain, HeldBlock, MempoolLimits};
 use zkcustoms_ledger_core::finality::{consensus_namespace, verify_finalization};
 use zkcustoms_ledger_core::store::{
     Batch, Finality, PendingBlocks, RawStoredBlock, Store, StoredBlock, Transactions,
@@ -40,8 +41,8 @@ use zkcustoms_ledger_types::genesis::{
 };
 use zkcustoms_ledger_types::tx::{ledger_scope, Eori, Hash, PublishRoot, Transaction, Ucr};
 use zkcustoms_node::consensus::{
-    channel, runtime_clock, start_validator, BlockBuilder, Channels, Scheme, ValidatorConfig,
-    MAX_MESSAGE,
+    channel, runtime_clock, start_validator, BlockBuilder, Channels, Scheme, ServingLimits,
+    ValidatorConfig, MAX_MESSAGE,
 };
 use zkcustoms_prover::setup::setup_dev;
 use zkcustoms_prover::witness::example_statement;
@@ -233,6 +234,8 @@ struct Cluster {
     keys: Vec<PublicKey>,
     dbs: Vec<tempfile::TempDir>,
     nodes: Vec<Option<Running>>,
+    /// What each validator started from now on lets a peer ask it to send.
+    serving: ServingLimits,
 }
 
 fn link() -> Link {
@@ -273,6 +276,7 @@ impl Cluster {
             keys,
             dbs: (0..N).map(|_| tempfile::tempdir().unwrap()).collect(),
             nodes: (0..N).map(|_| None).collect(),
+            serving: ServingLimits::default(),
         }
     }
 
@@ -322,6 +326,7 @@ impl Cluster {
         let _ = chain.submit(registration(&self.genesis));
         let signer = validator_key(i);
         let mut cfg = ValidatorConfig::new(signer.clone(), format!("validator-{i}"));
+        cfg.serving = self.serving;
         if let Behaviour::SyncLiar { victim } = behaviour {
             // The real catch-up channel goes to the liar; the validator's own catch-up gets a
             // channel nobody else uses.
@@ -1344,14 +1349,138 @@ fn a_catch_up_response_is_decoded_only_once_its_certificate_holds() {
         1
     );
     assert_eq!(b.tip(), (1, block.hash()));
-    // What a peer asking for the block is sent, pending (A) or finalized (B): its bytes.
+    // What a peer asking for the block is sent, pending (A) or finalized (B): its bytes, or
+    // only its length when it is longer than the peer's budget covers.
+    let bytes = block.to_bytes();
+    let len = bytes.len();
     for chain in [&a, &b] {
         assert_eq!(
-            chain.block_bytes_by_hash(&block.hash()).unwrap(),
-            Some((1, block.to_bytes()))
+            chain.block_bytes_by_hash(&block.hash(), len).unwrap(),
+            Some(HeldBlock::Bytes {
+                height: 1,
+                bytes: bytes.clone()
+            })
         );
-        assert_eq!(chain.block_bytes_by_hash(&[5; 32]).unwrap(), None);
+        assert_eq!(
+            chain.block_bytes_by_hash(&block.hash(), len - 1).unwrap(),
+            Some(HeldBlock::Longer { height: 1, len })
+        );
+        assert_eq!(chain.block_bytes_by_hash(&[5; 32], len).unwrap(), None);
     }
+}
+
+/// A peer asking a validator for a block, and to catch up, over and over, is sent no more than
+/// its serving budget (the burst, then the refill rate), whatever the channels' quotas allow; it
+/// is not blocked for asking, and the validators finalize on.
+#[test]
+fn a_peer_asking_over_and_over_is_sent_no_more_than_its_budget() {
+    use commonware_p2p::{Receiver as _, Recipients, Sender as _};
+    use std::sync::Mutex;
+    use zkcustoms_node::sync::SyncMessage;
+    runner(10).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        let limits = ServingLimits {
+            bytes_per_second: 4_096,
+            burst: 16_384,
+        };
+        cluster.serving = limits;
+        let honest = [0, 1, 2];
+        for i in honest {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        hashes.push(cluster.submit(0, &proof_tx(0)));
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        let first = cluster
+            .chain(0)
+            .store()
+            .raw_block(1)
+            .unwrap()
+            .expect("block 1");
+        let asked = first.hash();
+        let block_len = first.block.len();
+
+        // Validator 3 takes no part in consensus: it asks validator 0 for block 1 two hundred
+        // times at once, and to catch up from height 1 every 150 ms, and counts what it is sent.
+        let control = cluster.oracle.control(cluster.keys[3].clone());
+        let (mut blocks, mut blocks_in) = control.register(channel::BLOCKS, QUOTA).await.unwrap();
+        let (mut sync, mut sync_in) = control.register(channel::SYNC, QUOTA).await.unwrap();
+        let from_0 = cluster.keys[0].clone();
+        let answers = Arc::new(Mutex::new((0usize, 0usize))); // (blocks, bytes)
+        let sync_answers = Arc::new(Mutex::new((0usize, 0usize))); // (blocks, bytes)
+        let (a, peer) = (answers.clone(), from_0.clone());
+        context.child("blocks_in").spawn(move |_| async move {
+            while let Ok((from, msg)) = blocks_in.recv().await {
+                let msg: &[u8] = msg.as_ref();
+                // Validator 0 also sends the blocks it proposes: only block 1 is counted.
+                if from == peer && msg.len() == 1 + block_len && msg[1..] == first.block[..] {
+                    let mut a = a.lock().unwrap();
+                    a.0 += 1;
+                    a.1 += msg.len();
+                }
+            }
+        });
+        let (a, peer) = (sync_answers.clone(), from_0.clone());
+        context.child("sync_in").spawn(move |_| async move {
+            while let Ok((from, msg)) = sync_in.recv().await {
+                let msg: &[u8] = msg.as_ref();
+                if from == peer {
+                    // Validator 0 asks its peers in turn to catch up, validator 3 too.
+                    let got = match SyncMessage::from_bytes(msg) {
+                        Ok(SyncMessage::Response(got)) => got,
+                        Ok(SyncMessage::Request { .. }) => continue,
+                        Err(e) => panic!("validator 0 sent a malformed sync message: {e}"),
+                    };
+                    let mut a = a.lock().unwrap();
+                    a.0 += got.len();
+                    a.1 += msg.len();
+                }
+            }
+        });
+        let start = context.current();
+        let mut request = vec![zkcustoms_node::consensus::BLOCK_REQUEST_TAG];
+        request.extend_from_slice(&asked);
+        for _ in 0..200 {
+            assert_eq!(
+                blocks.send(Recipients::One(from_0.clone()), request.clone(), false),
+                vec![from_0.clone()]
+            );
+        }
+        let catch_up = SyncMessage::Request { from: 1, max: 64 }.to_bytes();
+        for _ in 0..20 {
+            assert_eq!(
+                sync.send(Recipients::One(from_0.clone()), catch_up.clone(), false),
+                vec![from_0.clone()]
+            );
+            context.sleep(Duration::from_millis(150)).await;
+        }
+        context.sleep(Duration::from_secs(1)).await;
+        let elapsed = context.current().duration_since(start).unwrap();
+
+        let (answered, block_bytes) = *answers.lock().unwrap();
+        let (synced, sync_bytes) = *sync_answers.lock().unwrap();
+        // Everything validator 0 sent it was charged to one budget: the burst, and the refill
+        // over the time it was asked (every answer sent was charged after the first request
+        // arrived, and arrived before now).
+        let bound = limits.burst as f64 + limits.bytes_per_second as f64 * elapsed.as_secs_f64();
+        let sent = (block_bytes + sync_bytes) as f64;
+        assert!(
+            sent <= bound,
+            "sent {sent} bytes ({answered} block answers of {block_len} bytes, {synced} blocks \
+             in catch-up responses) in {elapsed:?}, over the budget's {bound}"
+        );
+        // It was served while its budget lasted, and what it asked was far more.
+        assert!(answered >= 1, "no block request was answered");
+        assert!(
+            200.0 * block_len as f64 > 2.0 * bound,
+            "blocks too small to test the budget"
+        );
+        // Asking is no fault: nobody is blocked, and the validators finalize on.
+        assert_eq!(cluster.oracle.blocked().await.unwrap(), vec![]);
+        hashes.push(cluster.submit(1, &proof_tx(1)));
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        cluster.assert_consistent(&honest);
+    });
 }
 
 /// A block whose header names no validator as its proposer gets its sender blocked by every

@@ -12,6 +12,25 @@ use zkcustoms_ledger_types::tx::{Hash, Transaction};
 use zkcustoms_verifier::batch::Backend;
 use zkcustoms_verifier::ProofEnvelope;
 
+/// A block held here, as [`Chain::block_bytes_by_hash`] answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeldBlock {
+    /// Its canonical bytes.
+    Bytes {
+        /// The block's height.
+        height: u64,
+        /// The block's bytes.
+        bytes: Vec<u8>,
+    },
+    /// Longer than asked for: its length only.
+    Longer {
+        /// The block's height.
+        height: u64,
+        /// The block's length in bytes.
+        len: usize,
+    },
+}
+
 /// Why a proposed block was refused, or could not be checked.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -338,13 +357,30 @@ impl Chain {
 
     /// The height and canonical bytes of a pending or finalized block by hash, a finalized one
     /// read as stored without decoding its transactions: what a peer that missed a proposal is
-    /// sent, at the cost of a read, however large the block.
-    pub fn block_bytes_by_hash(&self, hash: &Hash) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+    /// sent. A block longer than `max_len` bytes is answered by its length alone (a finalized
+    /// one is not copied out of the store).
+    pub fn block_bytes_by_hash(
+        &self,
+        hash: &Hash,
+        max_len: usize,
+    ) -> Result<Option<HeldBlock>, StoreError> {
+        let held = |height: u64, bytes: Result<Vec<u8>, usize>| match bytes {
+            Ok(bytes) => HeldBlock::Bytes { height, bytes },
+            Err(len) => HeldBlock::Longer { height, len },
+        };
         if let Some(b) = self.pending_block(hash) {
-            return Ok(Some((b.header.height, b.to_bytes())));
+            let bytes = b.to_bytes();
+            let len = bytes.len();
+            return Ok(Some(held(
+                b.header.height,
+                if len > max_len { Err(len) } else { Ok(bytes) },
+            )));
         }
         match self.store.get::<BlockHashes>(hash)? {
-            Some(height) => Ok(self.store.raw_block(height)?.map(|raw| (height, raw.block))),
+            Some(height) => Ok(self
+                .store
+                .raw_block_within(height, max_len)?
+                .map(|raw| held(height, raw.map(|r| r.block)))),
             None => Ok(None),
         }
     }

@@ -24,7 +24,7 @@ pub use crate::verdicts::DEFAULT_CAPACITY as VERDICT_CACHE;
 use arrivals::Arrivals;
 pub use arrivals::MAX_BATCH as ARRIVAL_BATCH;
 
-pub use blocks::BlockError;
+pub use blocks::{BlockError, HeldBlock};
 use tokio::sync::{watch, Notify};
 use zkcustoms_verifier::{KeyDir, VerifierKeys, VerifyingKey};
 

@@ -231,17 +231,32 @@ impl RawStoredBlock {
     /// Decodes a [`Blocks`] value: its version, length, block header and finality are checked,
     /// the block's transactions are not read.
     pub fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
+        match Self::decode_value_within(bytes, usize::MAX)? {
+            Ok(raw) => Ok(raw),
+            Err(len) => unreachable!("a block of {len} bytes is within usize::MAX"),
+        }
+    }
+
+    /// [`RawStoredBlock::decode_value`] when the block is at most `max_len` bytes long; a longer
+    /// one is checked the same, but only its length is answered (`Err`), its bytes not copied.
+    pub fn decode_value_within(
+        bytes: &[u8],
+        max_len: usize,
+    ) -> Result<Result<Self, usize>, DecodeError> {
         let mut r = Reader::new(bytes);
         read_value_version(&mut r)?;
         let block = r.bytes("block", MAX_STORED_BLOCK)?;
         let header = BlockHeader::peek(block)?;
         let finality = read_finality(&mut r)?;
         r.finish()?;
-        Ok(Self {
+        if block.len() > max_len {
+            return Ok(Err(block.len()));
+        }
+        Ok(Ok(Self {
             header,
             block: block.to_vec(),
             finality,
-        })
+        }))
     }
 
     /// The header of the block in a [`Blocks`] value, read without the rest of the value.

@@ -51,7 +51,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
-use zkcustoms_ledger_core::chain::{BlockError, Chain, ChainError, ARRIVAL_BATCH};
+use zkcustoms_ledger_core::chain::{BlockError, Chain, ChainError, HeldBlock, ARRIVAL_BATCH};
 use zkcustoms_ledger_core::store::StoreError;
 use zkcustoms_ledger_types::block::{Block, BlockHeader};
 use zkcustoms_ledger_types::tx::{Hash, Transaction};
@@ -69,6 +69,8 @@ pub use application::{FinalizationReporter, Mailbox, Message};
 use relay::*;
 
 pub use crate::channels::{channel, MAX_MESSAGE};
+use crate::serving::ServingBudget;
+pub use crate::serving::ServingLimits;
 
 /// Builds this validator's block on a parent. The honest builder is [`Chain::propose`]; the
 /// fault-injection tests substitute one that forges invalid blocks.
@@ -99,6 +101,8 @@ pub struct ValidatorConfig {
     pub sync_interval: Duration,
     /// How the validator builds its blocks (`None`: honestly, from the mempool).
     pub builder: Option<BlockBuilder>,
+    /// How many bytes each peer may ask this validator to send it (blocks and catch-up).
+    pub serving: ServingLimits,
 }
 
 impl ValidatorConfig {
@@ -111,6 +115,7 @@ impl ValidatorConfig {
             hold: Duration::from_millis(1500),
             sync_interval: Duration::from_secs(2),
             builder: None,
+            serving: ServingLimits::default(),
         }
     }
 }
@@ -199,11 +204,15 @@ pub fn start_validator<E, S, R, B>(
         transactions: (mut txs_tx, mut txs_rx),
         sync,
     } = channels;
+    // One byte budget per peer for what it asks this validator to send it, blocks and
+    // catch-up alike.
+    let serving = Arc::new(Mutex::new(ServingBudget::new(cfg.serving)));
     let shared = Arc::new(Shared {
         chain: chain.clone(),
         received: Mutex::new(Received::default()),
         arrivals: watch::channel(0).0,
         blocks_out: Mutex::new(blocks_tx),
+        serving: serving.clone(),
         validators: genesis
             .validators
             .iter()
@@ -216,11 +225,14 @@ pub fn start_validator<E, S, R, B>(
     crate::sync::start(
         context.child("sync"),
         chain.clone(),
-        peers.clone(),
+        crate::sync::CatchUp {
+            peers: peers.clone(),
+            interval: cfg.sync_interval,
+            serving,
+        },
         sync,
         blocker.clone(),
         sync_wake,
-        cfg.sync_interval,
     );
 
     // Finalizations, in order.
@@ -255,9 +267,10 @@ pub fn start_validator<E, S, R, B>(
     context
         .child("blocks")
         .shared(true)
-        .spawn(move |_| async move {
+        .spawn(move |ctx| async move {
             while let Ok((peer, msg)) = blocks_rx.recv().await {
-                if let Err(why) = blocks_shared.take_message(peer.clone(), msg.as_ref()) {
+                let now = ctx.current();
+                if let Err(why) = blocks_shared.take_message(peer.clone(), msg.as_ref(), now) {
                     warn!(%peer, %why, "wrong message on the blocks channel: blocked");
                     let _ = blocks_blocker.block(peer);
                 }

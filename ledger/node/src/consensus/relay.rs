@@ -150,6 +150,8 @@ pub(super) struct Shared<S> {
     pub(super) blocks_out: Mutex<S>,
     /// The genesis validators' keys, as a block's header names its proposer.
     pub(super) validators: HashSet<[u8; 32]>,
+    /// What each peer may still ask this validator to send it (shared with catch-up).
+    pub(super) serving: Arc<Mutex<ServingBudget>>,
 }
 
 /// Tag of a block on the blocks channel.
@@ -290,8 +292,14 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
     /// ([`screen`]) and only then decoded (the transactions this validator holds in its mempool,
     /// decoded and checked, are not decoded again) and kept until a proposal needs it; a
     /// request is answered with the block's bytes as held (a finalized block is not decoded to
-    /// be sent). Errors with why the peer must be blocked.
-    pub(super) fn take_message(&self, peer: PublicKey, msg: &[u8]) -> Result<(), String> {
+    /// be sent), if the peer's serving budget covers it at `now` (a request beyond it is
+    /// dropped, the peer not blamed). Errors with why the peer must be blocked.
+    pub(super) fn take_message(
+        &self,
+        peer: PublicKey,
+        msg: &[u8],
+        now: SystemTime,
+    ) -> Result<(), String> {
         match BlocksMessage::peek(msg).map_err(|why| why.to_string())? {
             Peeked::Block(header, bytes) => {
                 let hash = header.hash();
@@ -319,9 +327,32 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
             }
             Peeked::Request(hash) => {
                 debug!(%peer, block = %hex::encode(&hash[..6]), "asked for a block");
-                match self.chain.block_bytes_by_hash(&hash) {
-                    Ok(Some((height, bytes))) => {
-                        self.send_block_bytes(height, &bytes, Recipients::One(peer))
+                let available = self
+                    .serving
+                    .lock()
+                    .expect("serving lock")
+                    .available(&peer, now);
+                // The message is the tag, then the block.
+                let max_len = usize::try_from(available.saturating_sub(1)).unwrap_or(usize::MAX);
+                match self.chain.block_bytes_by_hash(&hash, max_len) {
+                    Ok(Some(HeldBlock::Bytes { height, bytes })) => {
+                        let charged = self.serving.lock().expect("serving lock").spend(
+                            &peer,
+                            1 + bytes.len(),
+                            now,
+                        );
+                        if charged {
+                            self.send_block_bytes(height, &bytes, Recipients::One(peer));
+                        }
+                    }
+                    Ok(Some(HeldBlock::Longer { height, len })) => {
+                        debug!(
+                            %peer,
+                            height,
+                            len,
+                            available,
+                            "a block request beyond the peer's serving budget: not answered"
+                        );
                     }
                     Ok(None) => {}
                     Err(e) => error!(error = %e, "cannot read a block"),
