@@ -82,7 +82,8 @@ pub struct NodeArgs {
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 256 * 1024)]
     max_body: usize,
-    /// Most transactions waiting in the mempool.
+    /// Most transactions waiting in the mempool (a quarter of them, and of its 16 MiB, for any
+    /// one signing party; more are answered 429).
     #[arg(long, default_value_t = 10_000)]
     mempool_txs: usize,
     /// Most requests served at once (more are answered 503).
@@ -558,10 +559,7 @@ pub fn run_node(a: NodeArgs) -> Result<()> {
         data_dir,
         listen,
         max_body: a.max_body,
-        mempool: MempoolLimits {
-            max_txs: a.mempool_txs,
-            ..MempoolLimits::default()
-        },
+        mempool: MempoolLimits::with_max_txs(a.mempool_txs),
         max_concurrency: a.max_concurrency,
         rates: crate::rates::rates(a.client_rate, a.anonymous_rate),
         max_document_bytes: a.max_document_bytes,

@@ -235,6 +235,9 @@ fn admit(
             "mempool-full",
             e.to_string(),
         ),
+        e @ SubmitError::PartyFull { .. } => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "party-share", e.to_string())
+        }
         e => ApiError::internal(e),
     })
 }

@@ -48,7 +48,7 @@ pub fn document() -> OpenApi {
         Operation::new("Submit a transaction (role by kind: authority, trader, customs)")
             .json_body(json!({"$ref": "#/components/schemas/Transaction"}))
             .ok("202", "accepted into the mempool: {hash, status}")
-            .errors(&["400", "401", "403", "413", "422", "503"]),
+            .errors(&["400", "401", "403", "413", "422", "429", "503"]),
     )
     .operation(
         "/v1/transactions/{hash}",

@@ -995,6 +995,83 @@ async fn a_full_mempool_answers_503_until_a_block_empties_it() {
     node.accept(Role::Trader, &third).await;
 }
 
+/// One party (as its signature names it) holds at most its share of the mempool, by count and
+/// by bytes: beyond, it is answered 429 while the other parties are still admitted, and it is
+/// admitted again once its waiting transactions are finalized.
+#[tokio::test]
+async fn one_party_holds_at_most_its_share_of_the_mempool() {
+    let node = Node::new(
+        params(86_400),
+        MempoolLimits {
+            max_txs: 10,
+            max_party_txs: 3,
+            ..Default::default()
+        },
+    );
+    for i in 1..=3 {
+        node.accept(
+            Role::Trader,
+            &node.anchor(&format!("UCR-SHARE-{i}"), 1, "a"),
+        )
+        .await;
+    }
+    let fourth = node.anchor("UCR-SHARE-4", 1, "a");
+    let (s, b) = node.submit(Role::Trader, &fourth).await;
+    assert_error(s, &b, StatusCode::TOO_MANY_REQUESTS, "party-share");
+    let message = b["message"].as_str().unwrap();
+    assert!(
+        message.contains(TRADER) && message.contains("3 transactions"),
+        "{message}"
+    );
+    // Being over its share is no verdict on the transaction.
+    let (s, b) = node
+        .get(
+            Role::Trader,
+            &format!("/v1/transactions/{}", hex::encode(fourth.hash())),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "unknown-transaction");
+    // The other parties are admitted: the authority, and the office (whose registration of
+    // the trader waits already) up to its own share.
+    node.accept(
+        Role::Authority,
+        &node.publish(&node.authority, AUTHORITY, example_registry().root, 1),
+    )
+    .await;
+    node.accept(
+        Role::Customs,
+        &node.examine(&node.office, "UCR-SHARE-1", OFFICE),
+    )
+    .await;
+    assert_eq!(node.chain.mempool_size().0, 6);
+
+    // Finalized, the trader's transactions leave its share.
+    seal(&node.chain);
+    assert_eq!(node.chain.mempool_size().0, 0);
+    node.accept(Role::Trader, &fourth).await;
+
+    // By bytes: two anchors fit a share of twice their size, a third does not.
+    let size = fourth.to_bytes().len();
+    let node = Node::new(
+        params(86_400),
+        MempoolLimits {
+            max_party_bytes: 2 * size + 1,
+            ..Default::default()
+        },
+    );
+    for i in 1..=2 {
+        node.accept(
+            Role::Trader,
+            &node.anchor(&format!("UCR-SHARE-{i}"), 1, "a"),
+        )
+        .await;
+    }
+    let (s, b) = node
+        .submit(Role::Trader, &node.anchor("UCR-SHARE-3", 1, "a"))
+        .await;
+    assert_error(s, &b, StatusCode::TOO_MANY_REQUESTS, "party-share");
+}
+
 #[tokio::test]
 async fn blocks_link_to_their_parents() {
     let node = Node::standard();

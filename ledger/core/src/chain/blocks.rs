@@ -3,7 +3,7 @@
 //! finalized blocks to the store in one synced batch each.
 
 use super::mempool::proof_rejection;
-use super::{Chain, ChainError, Pool, MAX_CLOCK_SKEW_MS};
+use super::{party_key, Chain, ChainError, Pool, MAX_CLOCK_SKEW_MS};
 use crate::rules::{chain_batch, CheckError, Overlay, Rejection, SignatureBatch};
 use crate::store::{BlockHashes, Finality, PendingBlocks, StoreError};
 use std::collections::HashSet;
@@ -338,7 +338,11 @@ impl Chain {
     /// True when `hash` is the genesis, a finalized block or a pending (validated) block: a
     /// block proposed on it can be validated here.
     pub fn knows_block(&self, hash: &Hash) -> Result<bool, StoreError> {
-        if *hash == self.genesis.chain_id || self.pending_block(hash).is_some() {
+        let pending = || {
+            let pool = self.pool.lock().expect("pool lock");
+            pool.pending_blocks.contains_key(hash)
+        };
+        if *hash == self.genesis.chain_id || pending() {
             return Ok(true);
         }
         self.store.contains::<BlockHashes>(hash)
@@ -449,6 +453,14 @@ impl Chain {
         if let Some(e) = pool.txs.remove(hash) {
             pool.bytes -= e.size;
             pool.order.retain(|h| h != hash);
+            let party = party_key(&e.tx);
+            if let Some(share) = pool.by_party.get_mut(&party) {
+                share.txs -= 1;
+                share.bytes -= e.size;
+                if share.txs == 0 {
+                    pool.by_party.remove(&party);
+                }
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! Admission into the mempool: rules checked against the finalized state and the mempool, the
 //! proof verified; where a transaction stands; the mempool re-checked after each finalization.
 
-use super::{Chain, Entry, Pool, SubmitError, TxStatus};
+use super::{party_key, Chain, Entry, Pool, SubmitError, TxStatus};
 use crate::rules::{CheckError, Overlay, Rejection};
 use crate::store::{StoreError, Transactions};
 use zkcustoms_ledger_types::tx::{Hash, Transaction};
@@ -158,6 +158,7 @@ impl Chain {
                 pool.reject(hash, r.clone(), self.limits.max_rejected);
             }
             Err(SubmitError::Full(_)) => self.metrics.rejected("mempool-full"),
+            Err(SubmitError::PartyFull { .. }) => self.metrics.rejected("party-share"),
             Err(SubmitError::Internal(_)) => {}
         }
         let new = matches!(result, Ok((_, true)));
@@ -180,7 +181,7 @@ impl Chain {
             return Staged::Done(Ok((hash, false)));
         }
         let checked = self
-            .check_capacity(&pool, size)
+            .check_capacity(&pool, &tx, size)
             .and_then(|()| Ok(self.rules().check(&tx, &pool.overlay, now)?));
         match checked {
             Ok(()) => Staged::Ready {
@@ -205,11 +206,14 @@ impl Chain {
         if pool.txs.contains_key(&hash) {
             return Ok((hash, false));
         }
-        self.check_capacity(&pool, size)?;
+        self.check_capacity(&pool, &tx, size)?;
         self.rules().check(&tx, &pool.overlay, now)?;
         pool.overlay.apply(&tx, now);
         pool.order.push_back(hash);
         pool.bytes += size;
+        let share = pool.by_party.entry(party_key(&tx)).or_default();
+        share.txs += 1;
+        share.bytes += size;
         pool.rejected.remove(&hash);
         pool.txs.insert(
             hash,
@@ -225,9 +229,26 @@ impl Chain {
         Ok((hash, true))
     }
 
-    pub(super) fn check_capacity(&self, pool: &Pool, size: usize) -> Result<(), SubmitError> {
+    /// Room for `tx` (of `size` bytes) in the mempool, and in its signer's share of it.
+    pub(super) fn check_capacity(
+        &self,
+        pool: &Pool,
+        tx: &Transaction,
+        size: usize,
+    ) -> Result<(), SubmitError> {
         if pool.txs.len() >= self.limits.max_txs || pool.bytes + size > self.limits.max_bytes {
             return Err(SubmitError::Full(pool.txs.len()));
+        }
+        let party = party_key(tx);
+        let share = pool.by_party.get(&party).copied().unwrap_or_default();
+        if share.txs >= self.limits.max_party_txs
+            || share.bytes + size > self.limits.max_party_bytes
+        {
+            return Err(SubmitError::PartyFull {
+                party: party.1,
+                waiting: share.txs,
+                bytes: share.bytes,
+            });
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::genesis::Genesis;
-use zkcustoms_ledger_types::tx::{Hash, Transaction};
+use zkcustoms_ledger_types::tx::{Hash, Signer, Transaction};
 
 mod arrivals;
 mod blocks;
@@ -46,8 +46,28 @@ pub struct MempoolLimits {
     pub max_txs: usize,
     /// Most bytes (canonical encodings) waiting.
     pub max_bytes: usize,
+    /// Most transactions waiting that one party signed (an authority, an office or a trader):
+    /// no party can fill the mempool and keep the others out.
+    pub max_party_txs: usize,
+    /// Most bytes waiting that one party signed.
+    pub max_party_bytes: usize,
     /// Most rejection verdicts remembered for status queries.
     pub max_rejected: usize,
+}
+
+impl MempoolLimits {
+    /// Room for `max_txs` transactions, a quarter of it for any one party (and a quarter of the
+    /// bytes), the other limits as by default.
+    pub fn with_max_txs(max_txs: usize) -> Self {
+        let max_bytes = Self::default().max_bytes;
+        Self {
+            max_txs,
+            max_bytes,
+            max_party_txs: max_txs.div_ceil(4),
+            max_party_bytes: max_bytes.div_ceil(4),
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for MempoolLimits {
@@ -55,6 +75,8 @@ impl Default for MempoolLimits {
         Self {
             max_txs: 10_000,
             max_bytes: 16 << 20,
+            max_party_txs: 2_500,
+            max_party_bytes: 4 << 20,
             max_rejected: 100_000,
         }
     }
@@ -85,6 +107,20 @@ pub enum SubmitError {
     /// The mempool is full (the API answers 503).
     #[error("the mempool is full ({0} transactions waiting): retry later")]
     Full(usize),
+    /// The party that signed it has its share of the mempool waiting already (the API answers
+    /// 429).
+    #[error(
+        "{party} has {waiting} transactions ({bytes} bytes) waiting, its share of the mempool: \
+         retry once some are finalized"
+    )]
+    PartyFull {
+        /// The signing party's id.
+        party: String,
+        /// Its transactions waiting.
+        waiting: usize,
+        /// Their bytes.
+        bytes: usize,
+    },
     /// The node failed (the API answers 500).
     #[error(transparent)]
     Internal(#[from] StoreError),
@@ -123,11 +159,34 @@ struct Entry {
     received_ms: u64,
 }
 
+/// A signing party, as the mempool counts its share: the kind of party (authority, office,
+/// trader) and its id.
+type PartyKey = (u8, String);
+
+/// The party that signed `tx`.
+fn party_key(tx: &Transaction) -> PartyKey {
+    let signer = tx.signer();
+    let kind = match signer {
+        Signer::Authority(_) => 0,
+        Signer::Office(_) => 1,
+        Signer::Trader(_) => 2,
+    };
+    (kind, signer.id().to_owned())
+}
+
+/// What one party's transactions take of the mempool.
+#[derive(Clone, Copy, Debug, Default)]
+struct Share {
+    txs: usize,
+    bytes: usize,
+}
+
 #[derive(Default)]
 struct Pool {
     order: VecDeque<Hash>,
     txs: HashMap<Hash, Entry>,
     bytes: usize,
+    by_party: HashMap<PartyKey, Share>,
     overlay: Overlay,
     rejected: HashMap<Hash, Rejection>,
     rejected_order: VecDeque<Hash>,

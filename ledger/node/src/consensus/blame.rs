@@ -59,7 +59,8 @@ pub const PROVABLE: &[&str] = &[
 /// - `not-an-invoice`, `superseded-digest`: what a digest was anchored as, and whether a newer
 ///   version is anchored, depend on blocks the two nodes may not share yet.
 ///
-/// A full mempool and this node's own storage failures are not the peer's fault either.
+/// A full mempool (or a party's full share of it) and this node's own storage failures are not
+/// the peer's fault either.
 pub const STATEFUL: &[&str] = &[
     "duplicate-transaction",
     "duplicate-proof",
@@ -128,6 +129,12 @@ mod tests {
         assert!(!is_provable_fault(&rejected("some-new-rule")));
         // A full mempool, or this node failing, is never the peer's fault.
         assert!(!is_provable_fault(&SubmitError::Full(10)));
+        let share = SubmitError::PartyFull {
+            party: "DE123456789012345".into(),
+            waiting: 2_500,
+            bytes: 1 << 20,
+        };
+        assert!(!is_provable_fault(&share));
         let local = SubmitError::Internal(StoreError::Mismatch("another ledger".into()));
         assert!(!is_provable_fault(&local));
     }
