@@ -9,6 +9,7 @@ use crate::document_cli;
 use crate::ledger_cli;
 use crate::party_cli;
 use crate::prover_cli;
+use crate::query_cli;
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -146,7 +147,7 @@ enum Command {
     /// Read from a node: records of a consignment, a transaction, a block, a registry, the status.
     Query {
         #[command(subcommand)]
-        command: ledger_cli::QueryCommand,
+        command: query_cli::QueryCommand,
     },
     /// Off-ledger documents on a node: upload (encrypted at rest), read, forget (crypto-shredding);
     /// rotate a stopped node's master key. Exit 1 when the node refuses, 2 on bad input, an
@@ -356,7 +357,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Node(args) => Ok(ledger_cli::run_node(args)?),
         Command::Cluster { command } => Ok(ledger_cli::cluster(command)?),
         Command::Submit { command } => ledger_cli::submit(command).map_err(refusal),
-        Command::Query { command } => ledger_cli::query(command).map_err(refusal),
+        Command::Query { command } => query_cli::query(command).map_err(refusal),
         Command::Party { command } => party_cli::run(command).map_err(refusal),
         Command::Document { command } => document_cli::run(command).map_err(refusal),
         Command::Serve { command } => Ok(prover_cli::run(command)?),

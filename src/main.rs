@@ -7,6 +7,7 @@ mod document_cli;
 mod ledger_cli;
 mod party_cli;
 mod prover_cli;
+mod query_cli;
 mod rates;
 
 fn main() -> std::process::ExitCode {

@@ -293,6 +293,32 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     );
     assert_eq!(decl["history"][1]["digest"], sha(&decl_v2), "{records}");
     assert!(decl["history"][1]["tx"].is_string(), "{records}");
+    // The whole history, walked a page (of one version) at a time.
+    let o = l.cli(
+        "customs",
+        &["query", "history", "--ucr", UCR, "--limit", "1"],
+    );
+    ok(&o);
+    let history = json(&o);
+    let versions: Vec<(&str, u64)> = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["doc_type"].as_str().unwrap(),
+                v["version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [("invoice", 1), ("declaration", 1), ("declaration", 2)],
+        "grouped by document type, each oldest first: {history}"
+    );
+    assert_eq!(history["versions"][2]["digest"], sha(&decl_v2), "{history}");
+    assert_eq!(history["versions"][1]["superseded_by"], 2, "{history}");
+    assert_eq!(history["next_cursor"], serde_json::Value::Null, "{history}");
 
     // Under examination: version 3 is refused, clearly.
     let key = l.path("customs-DE-HAMBURG-HAFEN.key");

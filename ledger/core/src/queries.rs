@@ -85,39 +85,59 @@ pub fn examination(store: &Store, ucr: &Ucr) -> Result<Option<ExaminationEntry>,
     store.get::<Examinations>(ucr)
 }
 
-/// Every anchored version of every document of a consignment, by document type and version.
-pub fn documents(
-    store: &Store,
-    ucr: &Ucr,
-) -> Result<Vec<(DocumentKey, DocumentEntry)>, StoreError> {
-    store.scan_prefix::<Documents>(&records_prefix(ucr), usize::MAX)
-}
+/// Most document types of a consignment whose current version one read answers (see
+/// [`current_documents`]): each type is one seek, however many versions it has.
+pub const MAX_DOCUMENT_TYPES: usize = 64;
 
-/// Every anchored version of every document of a consignment, one list per document type
-/// (types in alphabetical order, each list oldest version first; the store orders types by their
-/// encoded key, which is not alphabetical).
-pub fn documents_by_type(
+/// Most versions of one document one read answers with its current version (see
+/// [`recent_versions`]); the whole history is read a page at a time
+/// ([`document_history_page`]).
+pub const MAX_RECENT_VERSIONS: usize = 16;
+
+/// The current (latest) version of each document of a consignment, types in alphabetical order:
+/// at most `max_types` of them (the first in the store's order), and whether there are more.
+/// Each type costs one seek, whatever its number of versions.
+pub fn current_documents(
     store: &Store,
     ucr: &Ucr,
-) -> Result<Vec<Vec<(DocumentKey, DocumentEntry)>>, StoreError> {
-    let mut by_type: Vec<Vec<(DocumentKey, DocumentEntry)>> = Vec::new();
-    for (k, e) in documents(store, ucr)? {
-        match by_type.last_mut() {
-            Some(v) if v[0].0.doc_type == k.doc_type => v.push((k, e)),
-            _ => by_type.push(vec![(k, e)]),
+    max_types: usize,
+) -> Result<(Vec<(DocumentKey, DocumentEntry)>, bool), StoreError> {
+    let prefix = records_prefix(ucr);
+    let mut from = prefix.clone();
+    let mut out: Vec<(DocumentKey, DocumentEntry)> = Vec::new();
+    let mut more = false;
+    while let Some((first, _)) = store
+        .scan_prefix_from::<Documents>(&prefix, &from, 1)?
+        .pop()
+    {
+        if out.len() >= max_types {
+            more = true;
+            break;
         }
+        let type_prefix = documents_prefix(ucr, &first.doc_type);
+        if let Some(latest) = store.last_with_prefix::<Documents>(&type_prefix)? {
+            out.push(latest);
+        }
+        // Past every version of this type (a version is 4 bytes after the type's prefix), and
+        // before the next type's first key.
+        from = type_prefix;
+        from.extend_from_slice(&[0xff; 8]);
     }
-    by_type.sort_by(|a, b| a[0].0.doc_type.cmp(&b[0].0.doc_type));
-    Ok(by_type)
+    out.sort_by(|a, b| a.0.doc_type.cmp(&b.0.doc_type));
+    Ok((out, more))
 }
 
-/// Every anchored version of one document of a consignment, oldest first.
-pub fn document_versions(
+/// The latest `n` versions of one document of a consignment, oldest first.
+pub fn recent_versions(
     store: &Store,
     ucr: &Ucr,
     doc_type: &str,
+    n: usize,
 ) -> Result<Vec<(DocumentKey, DocumentEntry)>, StoreError> {
-    store.scan_prefix::<Documents>(&documents_prefix(ucr, doc_type), usize::MAX)
+    let mut versions =
+        store.scan_prefix_back::<Documents>(&documents_prefix(ucr, doc_type), None, n)?;
+    versions.reverse();
+    Ok(versions)
 }
 
 /// An authority's published registry roots with their sequence numbers, oldest first.
@@ -219,7 +239,69 @@ mod tests {
         assert_eq!(tx_location(&store, &[1; 32]).unwrap(), Some(loc));
         assert_eq!(block_height(&store, &[2; 32]).unwrap(), Some(3));
         assert!(records(&store, &a, MAX_RECORDS).unwrap().is_empty());
-        assert!(documents(&store, &ab).unwrap().is_empty());
+        assert!(current_documents(&store, &ab, MAX_DOCUMENT_TYPES)
+            .unwrap()
+            .0
+            .is_empty());
         assert!(examination(&store, &a).unwrap().is_none());
+    }
+
+    #[test]
+    fn current_documents_and_recent_versions_read_only_what_they_answer() {
+        let store = TempStore::new().unwrap();
+        let a = Ucr::parse("26DE-A").unwrap();
+        let ab = Ucr::parse("26DE-AB").unwrap();
+        let key = |ucr: &Ucr, doc_type: &str, version: u32| DocumentKey {
+            ucr: ucr.clone(),
+            doc_type: doc_type.into(),
+            version,
+        };
+        let entry = |version: u32| DocumentEntry {
+            digest: [version as u8; 32],
+            reference: format!("vault://{version}"),
+            location: TxLocation {
+                height: u64::from(version),
+                index: 0,
+            },
+        };
+        let mut batch = Batch::new();
+        for v in 1..=20 {
+            batch.put::<Documents>(&key(&a, "invoice", v), &entry(v));
+        }
+        for v in 1..=3 {
+            batch.put::<Documents>(&key(&a, "a-longer-document-type", v), &entry(v));
+        }
+        batch.put::<Documents>(&key(&a, "cert", 1), &entry(1));
+        batch.put::<Documents>(&key(&ab, "invoice", 7), &entry(7));
+        store.write(batch, true).unwrap();
+
+        // The latest version of each type, alphabetically, and of this consignment only.
+        let (current, more) = current_documents(&store, &a, MAX_DOCUMENT_TYPES).unwrap();
+        let got: Vec<(&str, u32)> = current
+            .iter()
+            .map(|(k, _)| (k.doc_type.as_str(), k.version))
+            .collect();
+        assert_eq!(
+            got,
+            [("a-longer-document-type", 3), ("cert", 1), ("invoice", 20)]
+        );
+        assert!(!more);
+        assert_eq!(current[2].1, entry(20));
+        // At most so many types, and whether there are more.
+        let (two, more) = current_documents(&store, &a, 2).unwrap();
+        assert_eq!(two.len(), 2);
+        assert!(more);
+        let (other, _) = current_documents(&store, &ab, MAX_DOCUMENT_TYPES).unwrap();
+        assert_eq!(other, vec![(key(&ab, "invoice", 7), entry(7))]);
+
+        // The latest versions of one document, oldest first.
+        let recent = recent_versions(&store, &a, "invoice", MAX_RECENT_VERSIONS).unwrap();
+        let versions: Vec<u32> = recent.iter().map(|(k, _)| k.version).collect();
+        assert_eq!(versions, (5..=20).collect::<Vec<_>>());
+        assert_eq!(
+            recent_versions(&store, &a, "cert", MAX_RECENT_VERSIONS).unwrap(),
+            vec![(key(&a, "cert", 1), entry(1))]
+        );
+        assert!(recent_versions(&store, &a, "none", 4).unwrap().is_empty());
     }
 }

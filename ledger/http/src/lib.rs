@@ -17,6 +17,7 @@ mod auth;
 mod document_routes;
 pub mod explorer;
 mod openapi;
+mod records;
 #[cfg(feature = "test-utils")]
 pub mod testing;
 
@@ -44,12 +45,10 @@ use zkcustoms_ledger_core::chain::{Chain, SubmitError, TxStatus};
 use zkcustoms_ledger_core::queries::{
     self, BlockHeight, Cursor, Position, RootSequence, DEFAULT_PAGE, MAX_PAGE,
 };
-use zkcustoms_ledger_core::rules::{Overlay, Rules};
-use zkcustoms_ledger_core::store::{Finality, StoreError, StoredBlock, TxLocation};
+use zkcustoms_ledger_core::store::{Finality, StoreError, StoredBlock};
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::crypto;
-use zkcustoms_ledger_types::party::Party;
-use zkcustoms_ledger_types::tx::{Eori, Hash, Role, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{Eori, Hash, Role, Transaction};
 use zkcustoms_ledger_types::wire::{self, ErrorBody, Submitted, TxState, TxStatusKind};
 
 /// The API tokens of a node: one per role, from its configuration.
@@ -114,7 +113,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/blocks", get(blocks))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block_at))
-        .route("/v1/records", get(records))
+        .route("/v1/records", get(records::records))
+        .route("/v1/records/history", get(records::history))
         .route(
             "/v1/documents/{ucr}/{doc_type}/{version}",
             document_routes::routes(state.documents.as_ref().map_or(max_body, |d| d.max_bytes())),
@@ -418,15 +418,6 @@ struct PageQuery {
     limit: Option<usize>,
 }
 
-/// Query of records: the consignment, and the page.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RecordsQuery {
-    ucr: String,
-    cursor: Option<String>,
-    limit: Option<usize>,
-}
-
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
 /// The query of a route, or `400 bad-query`.
@@ -493,99 +484,6 @@ async fn blocks(
         })).collect::<Vec<_>>(),
         "next_cursor": next_cursor(&page.next),
     })))
-}
-
-async fn records(
-    State(state): State<ApiState>,
-    who: auth::Who,
-    q: QueryResult<RecordsQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let q = query(q)?;
-    let ucr = Ucr::parse(&q.ucr)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-ucr", e.to_string()))?;
-    let limit = page_limit(q.limit)?;
-    let after = page_cursor::<TxLocation>(q.cursor.as_deref())?;
-    // Customs and auditors read every consignment; a trader reads those it owns or acts for.
-    if let Caller::Party(Party::Trader(trader)) = &who.0 {
-        let (chain, ucr, trader) = (state.chain.clone(), ucr.clone(), trader.clone());
-        let may = blocking(move || {
-            let rules = Rules::new(chain.genesis(), chain.store());
-            rules.may_write(&ucr, &trader, &Overlay::default())
-        })
-        .await??;
-        if !may {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "wrong-party",
-                "a trader reads the records of its own consignments (or those it acts for) only",
-            ));
-        }
-    } else {
-        auth::require_oversight(&who.0, "reading records")?;
-    }
-    let chain = state.chain.clone();
-    let documents = state.documents.clone();
-    let value = blocking(move || -> Result<Value, ApiError> {
-        let store = chain.store();
-        let page = queries::records_page(store, &ucr, after.as_ref(), limit)?;
-        let rows = &page.items;
-        let examination = queries::examination(store, &ucr)?;
-        // Per document type (all of the consignment's, whatever page of records this is): the
-        // current version, and every version with the transaction that anchored it, the version
-        // that superseded it and the node's off-ledger copy.
-        let mut latest = Vec::new();
-        for versions in queries::documents_by_type(store, &ucr)? {
-            let Some((current, d)) = versions.last() else {
-                continue;
-            };
-            let mut history = Vec::new();
-            for (i, (k, e)) in versions.iter().enumerate() {
-                let tx = queries::record(store, &ucr, e.location)?.map(|tx| hex::encode(tx.hash()));
-                let off_ledger = match documents.as_deref() {
-                    Some(docs) => docs
-                        .meta(k)
-                        .map_err(document_routes::document_error)?
-                        .map(|m| m.to_json()),
-                    None => None,
-                };
-                history.push(json!({
-                    "version": k.version,
-                    "digest": hex::encode(e.digest),
-                    "reference": e.reference,
-                    "height": e.location.height,
-                    "index": e.location.index,
-                    "tx": tx,
-                    "superseded_by": versions.get(i + 1).map(|(next, _)| next.version),
-                    "document": off_ledger,
-                }));
-            }
-            latest.push(json!({
-                "doc_type": current.doc_type,
-                "version": current.version,
-                "digest": hex::encode(d.digest),
-                "reference": d.reference,
-                "height": d.location.height,
-                "history": history,
-            }));
-        }
-        Ok(json!({
-            "ucr": ucr.as_str(),
-            "under_examination": examination.map(|e| json!({
-                "office": e.office,
-                "height": e.location.height,
-                "timestamp_ms": e.timestamp_ms,
-            })),
-            "documents": latest,
-            "records": rows.iter().map(|(loc, tx)| {
-                let mut v = tx.to_json();
-                v["hash"] = Value::from(hex::encode(tx.hash()));
-                json!({"height": loc.height, "index": loc.index, "transaction": v})
-            }).collect::<Vec<_>>(),
-            "next_cursor": next_cursor(&page.next),
-        }))
-    })
-    .await??;
-    Ok(Json(value))
 }
 
 async fn registry(

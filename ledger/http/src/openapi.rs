@@ -99,11 +99,21 @@ pub fn document() -> OpenApi {
     .operation(
         "/v1/records",
         "get",
-        Operation::new("The records of a consignment, a page at a time (customs, auditor; a trader for its own consignments): the page's records in ledger order and next_cursor (null on the last page), the examination mark, and per document type the current version with its full history (each version's digest, height, transaction hash, superseded-by, and the node's off-ledger copy: stored or forgotten)")
+        Operation::new("The records of a consignment, a page at a time (customs, auditor; a trader for its own consignments): the page's records in ledger order and next_cursor (null on the last page), the examination mark, and per document type (at most 64; documents_complete) the current version, the number of versions and the latest 16 (history_complete; each version's digest, height, transaction hash, superseded-by, and the node's off-ledger copy: stored or forgotten)")
             .param(Param::query("ucr", string.clone()).required())
             .param(cursor())
             .param(limit())
             .ok("200", "records")
+            .errors(&["400", "401", "403"]),
+    )
+    .operation(
+        "/v1/records/history",
+        "get",
+        Operation::new("Every anchored version of every document of a consignment, grouped by document type, each oldest first, a page at a time (who may read its records): each version's digest, height, transaction hash, superseded-by and the node's off-ledger copy, and next_cursor")
+            .param(Param::query("ucr", string.clone()).required())
+            .param(cursor())
+            .param(limit())
+            .ok("200", "versions")
             .errors(&["400", "401", "403"]),
     )
     .path_parameters(

@@ -946,10 +946,13 @@ async fn documents_are_versioned_and_frozen_under_examination() {
                 "digest": hex::encode(sha256(b"invoice v2")),
                 "reference": format!("vault://invoices/{ucr}/2"),
                 "height": 2,
+                "versions": 2,
+                "history_complete": true,
             }]),
             "{b}"
         );
         assert_eq!(history.as_array().map(Vec::len), Some(2), "{b}");
+        assert_eq!(b["documents_complete"], true, "{b}");
     }
 
     // A consignment with nothing recorded.

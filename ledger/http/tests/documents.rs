@@ -5,7 +5,8 @@
 //! list: an administration's offices, parties by id; a refusal names no reader); role tokens,
 //! missing credentials and unknown keys refused; forgetting (410 afterwards, the forgetting party
 //! recorded, the ledger untouched); every malformed or refused request with its clear error; and
-//! the records of a consignment with each document's current version and full history.
+//! the records of a consignment with each document's current version and latest versions, its
+//! whole history a page at a time.
 //!
 //! Consensus does not run here: [`Node::seal`] drives the ledger core as consensus would.
 
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 use zkcustoms_documents::DocumentService;
 use zkcustoms_ledger_core::chain::{Chain, MempoolLimits};
+use zkcustoms_ledger_core::queries::{MAX_DOCUMENT_TYPES, MAX_RECENT_VERSIONS};
 use zkcustoms_ledger_core::store::Store;
 use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_core::testing::single_validator_genesis;
@@ -688,6 +690,103 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
         .read(By::Party(OWNER), &doc_uri("declaration", 1))
         .await;
     assert_eq!((s, &bytes[..]), (StatusCode::OK, &b"declaration v1"[..]));
+}
+
+/// However many versions and document types a trader anchors under its consignment, one read of
+/// its records answers a bounded part (the latest versions of each document, the current version
+/// of so many types) and says what it left out; the whole history comes a page at a time, read
+/// by whoever may read the records.
+#[tokio::test]
+async fn records_are_bounded_and_the_whole_history_comes_a_page_at_a_time() {
+    let node = Node::new(true);
+    for v in 1..=20u32 {
+        node.submit(node.anchor("declaration", v, format!("declaration v{v}").as_bytes()));
+    }
+    node.seal();
+    let r = node.records().await;
+    let decl = document(&r, "declaration");
+    assert_eq!(
+        (&decl["version"], &decl["versions"]),
+        (&json!(20), &json!(20))
+    );
+    let history = decl["history"].as_array().unwrap();
+    assert_eq!(history.len(), MAX_RECENT_VERSIONS, "{r}");
+    assert_eq!(history[0]["version"], 20 - MAX_RECENT_VERSIONS + 1, "{r}");
+    assert_eq!(
+        history[0]["superseded_by"],
+        20 - MAX_RECENT_VERSIONS + 2,
+        "{r}"
+    );
+    assert_eq!(history[MAX_RECENT_VERSIONS - 1]["version"], 20, "{r}");
+    assert_eq!(
+        history[MAX_RECENT_VERSIONS - 1]["superseded_by"],
+        Value::Null
+    );
+    assert_eq!(decl["history_complete"], false, "{r}");
+    assert_eq!(r["documents_complete"], true, "{r}");
+
+    // The whole history, eight versions a page, each naming the version that superseded it.
+    let mut versions = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut uri = format!("/v1/records/history?ucr={UCR}&limit=8");
+        if let Some(c) = &cursor {
+            uri.push_str(&format!("&cursor={c}"));
+        }
+        let (s, b) = node
+            .json(Method::GET, &uri, By::Token(Role::Auditor), &[])
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        pages += 1;
+        versions.extend(b["versions"].as_array().unwrap().iter().cloned());
+        match b["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(versions.len(), 20);
+    for (i, v) in versions.iter().enumerate() {
+        let version = i as u32 + 1;
+        assert_eq!(v["doc_type"], "declaration");
+        assert_eq!(v["version"], version);
+        assert_eq!(
+            v["digest"],
+            hex::encode(sha256(format!("declaration v{version}").as_bytes()))
+        );
+        let next = (version < 20).then_some(version + 1);
+        assert_eq!(v["superseded_by"], json!(next), "{v}");
+    }
+    // The owner reads it as it reads the records; another trader may not; bad input is refused.
+    let first = format!("/v1/records/history?ucr={UCR}");
+    let (s, b) = node.json(Method::GET, &first, By::Party(OWNER), &[]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = node.json(Method::GET, &first, By::Party(OTHER), &[]).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-party");
+    for (uri, code) in [
+        (format!("{first}&cursor=v1.zz"), "bad-cursor"),
+        (format!("{first}&limit=0"), "bad-query"),
+        ("/v1/records/history?ucr=lower".to_owned(), "bad-ucr"),
+    ] {
+        let (s, b) = node
+            .json(Method::GET, &uri, By::Token(Role::Customs), &[])
+            .await;
+        assert_error(s, &b, StatusCode::BAD_REQUEST, code);
+    }
+
+    // More document types than one read answers: the first so many, and it says so.
+    for i in 0..MAX_DOCUMENT_TYPES {
+        node.submit(node.anchor(&format!("type-{i:03}"), 1, b"x"));
+    }
+    node.seal();
+    let r = node.records().await;
+    assert_eq!(
+        r["documents"].as_array().unwrap().len(),
+        MAX_DOCUMENT_TYPES,
+        "{r}"
+    );
+    assert_eq!(r["documents_complete"], false, "{r}");
 }
 
 #[tokio::test]

@@ -56,8 +56,10 @@ pub(crate) struct ConsignmentData {
     pub later: bool,
     /// The examination mark, if any.
     pub examination: Option<ExaminationEntry>,
-    /// The latest version of each document type.
+    /// The latest version of each document type (at most `MAX_DOCUMENT_TYPES` of them).
     pub documents: Vec<(DocumentKey, DocumentEntry)>,
+    /// More document types are anchored than `documents` shows.
+    pub more_documents: bool,
 }
 
 pub(super) async fn consignment_page(
@@ -76,16 +78,15 @@ pub(super) async fn consignment_page(
         let store = chain.store();
         let page = queries::records_page(store, &key, after.as_ref(), PAGE_SIZE)?;
         let examination = queries::examination(store, &key)?;
-        let documents = queries::documents_by_type(store, &key)?
-            .into_iter()
-            .filter_map(|mut versions| versions.pop())
-            .collect();
+        let (documents, more_documents) =
+            queries::current_documents(store, &key, queries::MAX_DOCUMENT_TYPES)?;
         Ok(ConsignmentData {
             records: page.items,
             next: page.next.map(|c| c.encode()),
             later: after.is_some(),
             examination,
             documents,
+            more_documents,
         })
     })
     .await?;

@@ -22,7 +22,11 @@ pub(crate) fn consignment(ctx: &Ctx, ucr: &Ucr, d: &ConsignmentData) -> Markup {
             p { "No document is anchored." }
         } @else {
             div.table-wrap { table {
-                caption { "The latest anchored version of each document · " a href={"/consignments/" (ucr) "/history"} { "full amendment history" } }
+                caption {
+                    @if d.more_documents { "The latest anchored version of the first " (d.documents.len()) " document types (more are anchored) · " }
+                    @else { "The latest anchored version of each document · " }
+                    a href={"/consignments/" (ucr) "/history"} { "full amendment history" }
+                }
                 thead { tr {
                     th scope="col" { "Type" } th scope="col" class="num" { "Version" }
                     th scope="col" { "SHA-256 digest" } th scope="col" { "Reference" } th scope="col" class="num" { "Block" }
