@@ -4,7 +4,8 @@
 //! the ratios to ark-groth16 single verification printed at the end; and,
 //! beside them, the check every ledger transaction now pays first: its party's Ed25519 signature
 //! over the `submit_proof` transaction carrying the same proof, alone and in a batch of 64 (as a
-//! block's signatures are verified).
+//! block's signatures are verified); and what a relayed transaction costs a validator before it
+//! is checked, decoded in full or screened by its hash and signer.
 
 // criterion_group! and criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
@@ -61,6 +62,21 @@ fn bench_verify(c: &mut Criterion) {
     let public = trader.public_key();
     g.bench_function("transaction-signature/ed25519", |b| {
         b.iter(|| assert!(tx.verify_signature(&chain, &public)))
+    });
+    // What a validator pays for a transaction a peer relays before anything is checked:
+    // decoding it (the proof points validated: on curve, in subgroup), against screening it
+    // (its hash, and its signer read to check there is room for it).
+    let bytes = tx.to_bytes();
+    g.bench_function("relayed-transaction/decode", |b| {
+        b.iter(|| zkcustoms_ledger_types::tx::Transaction::from_bytes(&bytes).expect("decodes"))
+    });
+    g.bench_function("relayed-transaction/screen", |b| {
+        b.iter(|| {
+            (
+                zkcustoms_ledger_types::tx::sha256(&bytes),
+                zkcustoms_ledger_types::tx::peek(&bytes).expect("names its signer"),
+            )
+        })
     });
     // The signatures of a block of 64 proof transactions, verified together as block
     // validation does (reported per block).

@@ -149,6 +149,13 @@ impl Metrics {
             .inc();
     }
 
+    /// Transactions refused with `code` since the node started.
+    pub fn rejected_count(&self, code: &'static str) -> u64 {
+        self.rejected
+            .get(&ReasonLabel { reason: code })
+            .map_or(0, |c| c.get())
+    }
+
     /// A batch of proofs was verified.
     pub fn proof_verified(&self, n: usize, took: Duration) {
         self.proofs.inc_by(n as u64);

@@ -1684,6 +1684,88 @@ fn peers_are_blocked_for_what_they_provably_sent_wrong_and_only_for_that() {
     });
 }
 
+/// A relayed transaction the mempool has no room for (its signer's share is full, or the whole
+/// mempool) is refused from its bytes, before they are decoded: a colluding trader and validator
+/// cannot make a node decode proof points it will refuse anyway. Other parties' transactions
+/// are still decoded and admitted.
+#[test]
+fn a_relayed_transaction_with_no_room_is_refused_before_it_is_decoded() {
+    use zkcustoms_ledger_core::chain::{Screened, SubmitError};
+    use zkcustoms_ledger_types::codec::Writer;
+    let genesis = genesis();
+    let dir = tempfile::tempdir().unwrap();
+    let limits = MempoolLimits {
+        max_txs: 6,
+        max_party_txs: 3,
+        ..MempoolLimits::default()
+    };
+    let chain = Chain::open(
+        genesis.clone(),
+        Store::open(dir.path()).unwrap(),
+        Some(&fixture().keydir),
+        crypto::public_bytes(&validator_key(0).public_key()),
+        limits,
+    )
+    .unwrap();
+    chain.submit(registration(&genesis)).unwrap();
+    chain.submit(publish_root(&genesis)).unwrap();
+    for i in 0..3 {
+        chain.submit(proof_tx(i)).unwrap();
+    }
+    assert_eq!(chain.mempool_size().0, 5);
+    let decoded = chain.metrics.proofs_verified();
+
+    // Bytes naming the trader as their signer whose envelope is no envelope at all: decoding
+    // them would fail, so a refusal without blame shows they were not decoded.
+    let mut w = Writer::new();
+    w.u8(zkcustoms_ledger_types::tx::TX_VERSION)
+        .u8(3)
+        .str16(&ucr(9))
+        .bytes(&[0xff; 600])
+        .str16(TRADER)
+        .fixed(&[0; 64]);
+    let undecodable = w.finish();
+    assert!(Transaction::from_bytes(&undecodable).is_err());
+    for bytes in [proof_tx(3).to_bytes(), undecodable.clone()] {
+        match chain.screen_relayed(&bytes) {
+            Screened::NoRoom(SubmitError::PartyFull { party, waiting, .. }) => {
+                assert_eq!((party.as_str(), waiting), (TRADER, 3));
+            }
+            other => panic!("the trader's fourth transaction: {other:?}"),
+        }
+    }
+    assert_eq!(chain.metrics.rejected_count("party-share"), 2);
+    assert_eq!(chain.metrics.proofs_verified(), decoded);
+
+    // One held already costs its hash; another party's is decoded (and admitted).
+    assert!(matches!(
+        chain.screen_relayed(&proof_tx(0).to_bytes()),
+        Screened::Held
+    ));
+    assert_eq!(chain.metrics.relayed_held_count(), 1);
+    let root = publish_root_as(&genesis, &authority_key(), 2, 2);
+    assert!(matches!(
+        chain.screen_relayed(&root.to_bytes()),
+        Screened::Decode
+    ));
+    let admitted = chain.submit_many_from_peer(vec![root]);
+    assert!(admitted[0].is_ok(), "{admitted:?}");
+
+    // The mempool is full: nobody's transaction is decoded, bytes that name no signer are
+    // (for the decoding to name their fault).
+    assert_eq!(chain.mempool_size().0, 6);
+    let root = publish_root_as(&genesis, &authority_key(), 3, 3);
+    assert!(matches!(
+        chain.screen_relayed(&root.to_bytes()),
+        Screened::NoRoom(SubmitError::Full(6))
+    ));
+    assert_eq!(chain.metrics.rejected_count("mempool-full"), 1);
+    assert!(matches!(
+        chain.screen_relayed(&[0xde, 0xad]),
+        Screened::Decode
+    ));
+}
+
 /// A transaction relayed again and again costs a validator that holds it a hash each time, not
 /// a decoding of its proof points; relaying a transaction is no fault, so the peer stays
 /// connected.

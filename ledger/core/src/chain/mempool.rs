@@ -1,12 +1,26 @@
 //! Admission into the mempool: rules checked against the finalized state and the mempool, the
 //! proof verified; where a transaction stands; the mempool re-checked after each finalization.
 
-use super::{party_key, Chain, Entry, Pool, SubmitError, TxStatus};
+use super::{party_key, Chain, Entry, PartyKey, Pool, SubmitError, TxStatus};
 use crate::rules::{CheckError, Overlay, Rejection};
 use crate::store::{StoreError, Transactions};
-use zkcustoms_ledger_types::tx::{Hash, Transaction};
+use zkcustoms_ledger_types::tx::{peek, Hash, Transaction};
 use zkcustoms_verifier::batch::Backend;
 use zkcustoms_verifier::{ProofEnvelope, VerifyError};
+
+/// What a node does with a transaction a peer relayed, judged from its bytes before it decodes
+/// them ([`Chain::screen_relayed`]).
+#[derive(Debug)]
+pub enum Screened {
+    /// Held here already (waiting in the mempool, or finalized): nothing to do.
+    Held,
+    /// No room for it: the mempool is full ([`SubmitError::Full`]) or its signer's share of it
+    /// ([`SubmitError::PartyFull`]). Refused undecoded; not the relaying peer's fault.
+    NoRoom(SubmitError),
+    /// To decode and admit ([`Chain::submit_many_from_peer`]); so are bytes that do not name a
+    /// signer, for the decoding to name their fault.
+    Decode,
+}
 
 /// A transaction past the checks that need no proof verification.
 enum Staged {
@@ -97,6 +111,37 @@ impl Chain {
             .collect()
     }
 
+    /// Screens the canonical bytes of a transaction a peer relayed before they are decoded: one
+    /// held here already costs a hash, one for which the mempool has no room (or its signer's
+    /// share of it) a hash and a read of its signer ([`peek`]), never a decoding of its proof
+    /// points. A peer relaying the same transaction, or one party's, over and over cannot make
+    /// this node decode them. A refusal is counted in the metrics as if it had been decoded.
+    pub fn screen_relayed(&self, bytes: &[u8]) -> Screened {
+        let hash = zkcustoms_ledger_types::tx::sha256(bytes);
+        if matches!(self.holds_tx(&hash), Ok(true)) {
+            self.metrics.relayed_held();
+            return Screened::Held;
+        }
+        let Ok(peeked) = peek(bytes) else {
+            return Screened::Decode;
+        };
+        let room = {
+            let pool = self.pool.lock().expect("pool lock");
+            self.check_capacity(&pool, (peeked.signer, peeked.id.to_owned()), bytes.len())
+        };
+        match room {
+            Ok(()) => Screened::Decode,
+            Err(e) => {
+                self.metrics.received(peeked.kind);
+                self.metrics.rejected(match e {
+                    SubmitError::Full(_) => "mempool-full",
+                    _ => "party-share",
+                });
+                Screened::NoRoom(e)
+            }
+        }
+    }
+
     /// Admits transactions (with their hashes and sizes): the checks that need no proof for
     /// each, the proofs of those that pass verified in one batch (without the pool's lock), then
     /// each entered. Answers each one's hash and whether it is new to the mempool, in order.
@@ -181,7 +226,7 @@ impl Chain {
             return Staged::Done(Ok((hash, false)));
         }
         let checked = self
-            .check_capacity(&pool, &tx, size)
+            .check_capacity(&pool, party_key(&tx), size)
             .and_then(|()| Ok(self.rules().check(&tx, &pool.overlay, now)?));
         match checked {
             Ok(()) => Staged::Ready {
@@ -206,12 +251,13 @@ impl Chain {
         if pool.txs.contains_key(&hash) {
             return Ok((hash, false));
         }
-        self.check_capacity(&pool, &tx, size)?;
+        let party = party_key(&tx);
+        self.check_capacity(&pool, party.clone(), size)?;
         self.rules().check(&tx, &pool.overlay, now)?;
         pool.overlay.apply(&tx, now);
         pool.order.push_back(hash);
         pool.bytes += size;
-        let share = pool.by_party.entry(party_key(&tx)).or_default();
+        let share = pool.by_party.entry(party).or_default();
         share.txs += 1;
         share.bytes += size;
         pool.rejected.remove(&hash);
@@ -229,17 +275,12 @@ impl Chain {
         Ok((hash, true))
     }
 
-    /// Room for `tx` (of `size` bytes) in the mempool, and in its signer's share of it.
-    pub(super) fn check_capacity(
-        &self,
-        pool: &Pool,
-        tx: &Transaction,
-        size: usize,
-    ) -> Result<(), SubmitError> {
+    /// Room for a transaction of `size` bytes that `party` signed in the mempool, and in the
+    /// party's share of it.
+    fn check_capacity(&self, pool: &Pool, party: PartyKey, size: usize) -> Result<(), SubmitError> {
         if pool.txs.len() >= self.limits.max_txs || pool.bytes + size > self.limits.max_bytes {
             return Err(SubmitError::Full(pool.txs.len()));
         }
-        let party = party_key(tx);
         let share = pool.by_party.get(&party).copied().unwrap_or_default();
         if share.txs >= self.limits.max_party_txs
             || share.bytes + size > self.limits.max_party_bytes

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::genesis::Genesis;
-use zkcustoms_ledger_types::tx::{Hash, Signer, Transaction};
+use zkcustoms_ledger_types::tx::{Hash, SignerKind, Transaction};
 
 mod arrivals;
 mod blocks;
@@ -25,6 +25,7 @@ use arrivals::Arrivals;
 pub use arrivals::MAX_BATCH as ARRIVAL_BATCH;
 
 pub use blocks::{BlockError, HeldBlock};
+pub use mempool::Screened;
 use tokio::sync::{watch, Notify};
 use zkcustoms_verifier::{KeyDir, VerifierKeys, VerifyingKey};
 
@@ -161,17 +162,11 @@ struct Entry {
 
 /// A signing party, as the mempool counts its share: the kind of party (authority, office,
 /// trader) and its id.
-type PartyKey = (u8, String);
+type PartyKey = (SignerKind, String);
 
-/// The party that signed `tx`.
 fn party_key(tx: &Transaction) -> PartyKey {
     let signer = tx.signer();
-    let kind = match signer {
-        Signer::Authority(_) => 0,
-        Signer::Office(_) => 1,
-        Signer::Trader(_) => 2,
-    };
-    (kind, signer.id().to_owned())
+    (signer.kind(), signer.id().to_owned())
 }
 
 /// What one party's transactions take of the mempool.

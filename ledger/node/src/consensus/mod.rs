@@ -25,7 +25,9 @@
 //! [`crate::channels::BLOCK_DURATION`] on a node) only for what it provably sent wrong: on the
 //! blocks channel, a message that is not a block or a block request of the right size and form;
 //! on the transactions channel, a transaction that does not decode or that it would have refused
-//! itself ([`blame`]).
+//! itself ([`blame`]). A relayed transaction is screened before it is decoded
+//! ([`Chain::screen_relayed`]): one held already, or one the mempool has no room for, is not
+//! decoded, and not blamed on the peer.
 
 use commonware_actor::mailbox::{self, Policy, Sender as MailboxSender};
 use commonware_actor::Feedback;
@@ -51,7 +53,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
-use zkcustoms_ledger_core::chain::{BlockError, Chain, ChainError, HeldBlock, ARRIVAL_BATCH};
+use zkcustoms_ledger_core::chain::{
+    BlockError, Chain, ChainError, HeldBlock, Screened, ARRIVAL_BATCH,
+};
 use zkcustoms_ledger_core::store::StoreError;
 use zkcustoms_ledger_types::block::{Block, BlockHeader};
 use zkcustoms_ledger_types::tx::{Hash, Transaction};
@@ -310,13 +314,15 @@ pub fn start_validator<E, S, R, B>(
                 let mut peers = Vec::with_capacity(received.len());
                 let mut txs = Vec::with_capacity(received.len());
                 for (peer, msg) in received {
-                    // A transaction held here already (its hash is that of its canonical bytes)
-                    // is not decoded again: a peer relaying the same transaction over and over
-                    // costs a hash each time, not a decoding of its proof points.
-                    let hash = zkcustoms_ledger_types::tx::sha256(msg.as_ref());
-                    if matches!(relay_chain.holds_tx(&hash), Ok(true)) {
-                        relay_chain.metrics.relayed_held();
-                        continue;
+                    // Screened before it is decoded: a transaction held here already, or one
+                    // the mempool has no room for, is not decoded (its proof points above all).
+                    match relay_chain.screen_relayed(msg.as_ref()) {
+                        Screened::Held => continue,
+                        Screened::NoRoom(e) => {
+                            debug!(%peer, error = %e, "relayed transaction not admitted");
+                            continue;
+                        }
+                        Screened::Decode => {}
                     }
                     match Transaction::from_bytes(msg.as_ref()) {
                         Ok(tx) => {

@@ -24,10 +24,12 @@
 
 mod fields;
 mod json;
+mod peek;
 #[cfg(test)]
 mod tests;
 
 pub use fields::{check_doc_type, check_party_id, check_reference, parse_digest, Eori, Ucr};
+pub use peek::{peek, Peeked, SignerKind};
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::crypto::{self, PrivateKey, PublicKey, Signature};

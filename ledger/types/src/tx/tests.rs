@@ -254,10 +254,85 @@ fn bad_fields_are_refused() {
     ));
 }
 
+/// What [`peek`] answers of a transaction that decodes: its kind and its signer.
+fn peeked(tx: &Transaction) -> Peeked<'_> {
+    let signer = tx.signer();
+    Peeked {
+        kind: tx.kind(),
+        signer: signer.kind(),
+        id: match signer {
+            Signer::Authority(id) | Signer::Office(id) => id,
+            Signer::Trader(eori) => eori.as_str(),
+        },
+    }
+}
+
+#[test]
+fn peeking_reads_the_kind_and_signer_without_decoding_the_rest() {
+    for tx in samples() {
+        let bytes = tx.to_bytes();
+        assert_eq!(peek(&bytes).unwrap(), peeked(&tx), "{}", tx.kind());
+    }
+
+    // A proof submission whose envelope is not even a proof envelope: decoding refuses it,
+    // peeking names its signer without reading the envelope.
+    let submission = |trader: &str| {
+        let mut w = Writer::new();
+        w.u8(TX_VERSION)
+            .u8(3)
+            .str16("UCR-1")
+            .bytes(&[0xff; 600])
+            .str16(trader)
+            .fixed(&[0; 64]);
+        w.finish()
+    };
+    let bytes = submission("DE123456789012345");
+    assert!(Transaction::from_bytes(&bytes).is_err());
+    assert_eq!(
+        peek(&bytes).unwrap(),
+        Peeked {
+            kind: "submit_proof",
+            signer: SignerKind::Trader,
+            id: "DE123456789012345"
+        }
+    );
+
+    // The signer's id is checked as that kind of id; the framing before it must hold.
+    assert!(matches!(
+        peek(&submission("de123")),
+        Err(TxError::Field {
+            field: "trader",
+            ..
+        })
+    ));
+    assert!(matches!(peek(&bytes[..40]), Err(TxError::Decode(_))));
+    let mut unknown = bytes.clone();
+    unknown[1] = 9;
+    assert!(matches!(
+        peek(&unknown),
+        Err(TxError::Field { field: "kind", .. })
+    ));
+    let mut office = samples()[2].to_bytes();
+    assert_eq!(peek(&office).unwrap().signer, SignerKind::Office);
+    let at = office.len() - 64 - "DE-HAMBURG-HAFEN".len();
+    office[at] = b' ';
+    assert!(matches!(
+        peek(&office),
+        Err(TxError::Field {
+            field: "office",
+            ..
+        })
+    ));
+    assert!(peek(&vec![TX_VERSION; MAX_TX_BYTES + 1]).is_err());
+}
+
 proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = Transaction::from_bytes(&bytes);
+        let _ = peek(&bytes);
+        if let Ok(tx) = Transaction::from_bytes(&bytes) {
+            prop_assert_eq!(peek(&bytes).unwrap(), peeked(&tx));
+        }
     }
 
     #[test]
@@ -267,6 +342,7 @@ proptest! {
             let n = bytes.len();
             bytes[i % n] = b;
             if let Ok(back) = Transaction::from_bytes(&bytes) {
+                prop_assert_eq!(peek(&bytes).unwrap(), peeked(&back));
                 prop_assert_eq!(back.to_bytes(), bytes);
             }
         }
