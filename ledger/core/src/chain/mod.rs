@@ -57,29 +57,24 @@ pub struct MempoolLimits {
 }
 
 impl MempoolLimits {
-    /// Room for `max_txs` transactions, a quarter of it for any one party (and a quarter of the
-    /// bytes), the other limits as by default.
+    /// Room for `max_txs` transactions and 16 MiB, a quarter of each for any one party, and
+    /// 100,000 rejection verdicts remembered.
     pub fn with_max_txs(max_txs: usize) -> Self {
-        let max_bytes = Self::default().max_bytes;
+        const MAX_BYTES: usize = 16 << 20;
         Self {
             max_txs,
-            max_bytes,
+            max_bytes: MAX_BYTES,
             max_party_txs: max_txs.div_ceil(4),
-            max_party_bytes: max_bytes.div_ceil(4),
-            ..Self::default()
+            max_party_bytes: MAX_BYTES.div_ceil(4),
+            max_rejected: 100_000,
         }
     }
 }
 
 impl Default for MempoolLimits {
+    /// 10,000 transactions and 16 MiB; 2,500 transactions and 4 MiB for any one party.
     fn default() -> Self {
-        Self {
-            max_txs: 10_000,
-            max_bytes: 16 << 20,
-            max_party_txs: 2_500,
-            max_party_bytes: 4 << 20,
-            max_rejected: 100_000,
-        }
+        Self::with_max_txs(10_000)
     }
 }
 
@@ -395,5 +390,20 @@ impl Chain {
     /// The rules, with this node's signature verdicts.
     fn rules(&self) -> Rules<'_> {
         Rules::new(&self.genesis, &self.store).remembering_signatures(&self.signatures)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MempoolLimits;
+
+    #[test]
+    fn each_party_may_hold_a_quarter_of_the_mempool() {
+        let d = MempoolLimits::default();
+        assert_eq!((d.max_txs, d.max_bytes), (10_000, 16 << 20));
+        assert_eq!((d.max_party_txs, d.max_party_bytes), (2_500, 4 << 20));
+        let small = MempoolLimits::with_max_txs(10);
+        assert_eq!((small.max_txs, small.max_party_txs), (10, 3));
+        assert_eq!(small.max_bytes, d.max_bytes);
     }
 }
