@@ -99,7 +99,7 @@ pub fn document() -> OpenApi {
     .operation(
         "/v1/records",
         "get",
-        Operation::new("The records of a consignment, a page at a time (customs, auditor; a trader for its own consignments): the page's records in ledger order and next_cursor (null on the last page), the examination mark, and per document type (at most 64; documents_complete) the current version, the number of versions and the latest 16 (history_complete; each version's digest, height, transaction hash, superseded-by, and the node's off-ledger copy: stored or forgotten)")
+        Operation::new("The records of a consignment, a page at a time (customs, auditor; a trader for its own consignments): the page's records in ledger order and next_cursor (null on the last page), the examination mark, and per document type (at most 64; documents_complete) the current version, the number of versions and the latest 16 (history_complete; each version's digest, height, transaction hash, superseded-by, and the node's off-ledger copy: stored or forgotten, may_read for the caller, and its readers for the consignment's owner and delegates only)")
             .param(Param::query("ucr", string.clone()).required())
             .param(cursor())
             .param(limit())
@@ -109,7 +109,7 @@ pub fn document() -> OpenApi {
     .operation(
         "/v1/records/history",
         "get",
-        Operation::new("Every anchored version of every document of a consignment, grouped by document type, each oldest first, a page at a time (who may read its records): each version's digest, height, transaction hash, superseded-by and the node's off-ledger copy, and next_cursor")
+        Operation::new("Every anchored version of every document of a consignment, grouped by document type, each oldest first, a page at a time (who may read its records): each version's digest, height, transaction hash, superseded-by and the node's off-ledger copy (as in the records), and next_cursor")
             .param(Param::query("ucr", string.clone()).required())
             .param(cursor())
             .param(limit())

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use zkcustoms_documents::DocumentService;
+use zkcustoms_documents::{DocumentMeta, DocumentService};
 use zkcustoms_http::{blocking, ApiError};
 use zkcustoms_ledger_core::queries::{
     self, DocVersion, Position, MAX_DOCUMENT_TYPES, MAX_RECENT_VERSIONS,
@@ -39,9 +39,35 @@ fn parse_ucr(ucr: &str) -> Result<Ucr, ApiError> {
     Ucr::parse(ucr).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-ucr", e.to_string()))
 }
 
+/// Who reads a consignment's records, for what each document's entry shows of the node's copy.
+/// An access list says with whom a trader shares a document (its brokers, partner
+/// administrations, auditors): it is shown to the consignment's owner and its delegates only;
+/// customs and auditors see whether they may read the document themselves.
+struct Viewer {
+    /// The calling party (`None`: a role token, which names no party and reads no document).
+    party: Option<Party>,
+    /// Whether the caller sees access lists: the consignment's owner or a delegate.
+    sees_access_lists: bool,
+}
+
+impl Viewer {
+    /// The node's copy of a document as this caller sees it: its metadata, `may_read` for the
+    /// caller, and the access list (`readers`) only for the owner and delegates.
+    fn document_json(&self, meta: &DocumentMeta) -> Value {
+        let mut v = meta.to_json();
+        if !self.sees_access_lists {
+            if let Some(fields) = v.as_object_mut() {
+                fields.remove("readers");
+            }
+        }
+        v["may_read"] = self.party.as_ref().is_some_and(|p| meta.may_read(p)).into();
+        v
+    }
+}
+
 /// Whether the caller may read the consignment's records (`403` otherwise): customs and
 /// auditors read every consignment, a trader those it owns or acts for.
-async fn may_read(state: &ApiState, who: &auth::Who, ucr: &Ucr) -> Result<(), ApiError> {
+async fn may_read(state: &ApiState, who: &auth::Who, ucr: &Ucr) -> Result<Viewer, ApiError> {
     if let Caller::Party(Party::Trader(trader)) = &who.0 {
         let (chain, key, trader) = (state.chain.clone(), ucr.clone(), trader.clone());
         let may = blocking(move || {
@@ -59,7 +85,13 @@ async fn may_read(state: &ApiState, who: &auth::Who, ucr: &Ucr) -> Result<(), Ap
     } else {
         auth::require_oversight(&who.0, "reading records")?;
     }
-    Ok(())
+    Ok(Viewer {
+        party: match &who.0 {
+            Caller::Party(p) => Some(p.clone()),
+            Caller::Role(_) => None,
+        },
+        sees_access_lists: matches!(who.0, Caller::Party(Party::Trader(_))),
+    })
 }
 
 /// The consignment, page size and position of a list of its records or versions, once the
@@ -69,20 +101,21 @@ async fn list_query<P: Position>(
     state: &ApiState,
     who: &auth::Who,
     q: QueryResult<RecordsQuery>,
-) -> Result<(Ucr, usize, Option<P>), ApiError> {
+) -> Result<(Ucr, usize, Option<P>, Viewer), ApiError> {
     let q = query(q)?;
     let ucr = parse_ucr(&q.ucr)?;
     let limit = page_limit(q.limit)?;
     let after = page_cursor::<P>(q.cursor.as_deref())?;
-    may_read(state, who, &ucr).await?;
-    Ok((ucr, limit, after))
+    let viewer = may_read(state, who, &ucr).await?;
+    Ok((ucr, limit, after, viewer))
 }
 
 /// One anchored version: its digest, reference, location, the transaction that anchored it, the
-/// version that superseded it and the node's off-ledger copy.
+/// version that superseded it and the node's off-ledger copy as `viewer` sees it.
 fn version_json(
     store: &Store,
     documents: Option<&DocumentService>,
+    viewer: &Viewer,
     key: &DocumentKey,
     entry: &DocumentEntry,
     superseded_by: Option<u32>,
@@ -92,7 +125,7 @@ fn version_json(
         Some(docs) => docs
             .meta(key)
             .map_err(document_routes::document_error)?
-            .map(|m| m.to_json()),
+            .map(|m| viewer.document_json(&m)),
         None => None,
     };
     Ok(json!({
@@ -116,7 +149,7 @@ pub(crate) async fn records(
     who: auth::Who,
     q: QueryResult<RecordsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let (ucr, limit, after) = list_query::<TxLocation>(&state, &who, q).await?;
+    let (ucr, limit, after, viewer) = list_query::<TxLocation>(&state, &who, q).await?;
     let (chain, documents) = (state.chain.clone(), state.documents.clone());
     let value = blocking(move || -> Result<Value, ApiError> {
         let store = chain.store();
@@ -130,7 +163,14 @@ pub(crate) async fn records(
             let mut history = Vec::new();
             for (i, (k, e)) in recent.iter().enumerate() {
                 let next = recent.get(i + 1).map(|(next, _)| next.version);
-                history.push(version_json(store, documents.as_deref(), k, e, next)?);
+                history.push(version_json(
+                    store,
+                    documents.as_deref(),
+                    &viewer,
+                    k,
+                    e,
+                    next,
+                )?);
             }
             latest.push(json!({
                 "doc_type": current.doc_type,
@@ -171,7 +211,7 @@ pub(crate) async fn history(
     who: auth::Who,
     q: QueryResult<RecordsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let (ucr, limit, after) = list_query::<DocVersion>(&state, &who, q).await?;
+    let (ucr, limit, after, viewer) = list_query::<DocVersion>(&state, &who, q).await?;
     let (chain, documents) = (state.chain.clone(), state.documents.clone());
     let value = blocking(move || -> Result<Value, ApiError> {
         let store = chain.store();
@@ -183,6 +223,7 @@ pub(crate) async fn history(
                 version_json(
                     store,
                     documents.as_deref(),
+                    &viewer,
                     &v.key,
                     &v.entry,
                     v.superseded_by,

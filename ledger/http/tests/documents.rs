@@ -233,10 +233,12 @@ impl Node {
     }
 
     async fn records(&self) -> Value {
+        self.records_as(By::Token(Role::Customs)).await
+    }
+
+    async fn records_as(&self, by: By<'_>) -> Value {
         let uri = format!("/v1/records?ucr={UCR}");
-        let (s, b) = self
-            .json(Method::GET, &uri, By::Token(Role::Customs), &[])
-            .await;
+        let (s, b) = self.json(Method::GET, &uri, by, &[]).await;
         assert_eq!(s, StatusCode::OK, "{b}");
         b
     }
@@ -436,10 +438,12 @@ async fn documents_are_uploaded_read_by_their_readers_and_forgotten() {
     assert_eq!((s, &bytes[..]), (StatusCode::OK, PACKING_LIST));
 
     // The ledger keeps the digest; the records show the node's copy as forgotten.
-    let r = node.records().await;
+    let r = node.records_as(By::Party(OWNER)).await;
     let v1 = &document(&r, "invoice")["history"][0];
     assert_eq!(v1["digest"], hex::encode(sha256(INVOICE)), "{r}");
-    assert_eq!(v1["document"], forgotten, "{r}");
+    let mut seen = forgotten;
+    seen["may_read"] = true.into();
+    assert_eq!(v1["document"], seen, "{r}");
     assert_eq!(r["records"].as_array().unwrap().len(), 2, "{r}");
 }
 
@@ -646,7 +650,12 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
     assert_eq!(history[1]["document"]["state"], "stored", "{r}");
     assert_eq!(history[1]["document"]["uploader"], OWNER, "{r}");
     assert_eq!(
-        history[1]["document"]["readers"],
+        history[1]["document"]["may_read"], false,
+        "a role token: {r}"
+    );
+    let r = node.records_as(By::Party(OWNER)).await;
+    assert_eq!(
+        document(&r, "declaration")["history"][1]["document"]["readers"],
         json!(["customs:DE", AUDITOR])
     );
     let invoice = document(&r, "invoice");
@@ -690,6 +699,57 @@ async fn records_show_current_versions_with_their_history_and_the_examination() 
         .read(By::Party(OWNER), &doc_uri("declaration", 1))
         .await;
     assert_eq!((s, &bytes[..]), (StatusCode::OK, &b"declaration v1"[..]));
+}
+
+/// An access list says with whom a trader shares a document: a consignment's records show it to
+/// the owner and its delegates only; customs and auditors see whether they may read the document
+/// themselves, never who else may.
+#[tokio::test]
+async fn access_lists_are_shown_to_the_owner_and_its_delegates_only() {
+    let node = Node::new(true);
+    node.seal(); // the registrations
+    node.submit(node.anchor("invoice", 1, INVOICE));
+    node.submit(node.delegation(1, true));
+    node.seal();
+    let uri = format!("{}?readers=customs:DE,{OTHER}", doc_uri("invoice", 1));
+    let (s, b) = node.upload(By::Party(OWNER), &uri, INVOICE).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+
+    let callers = [
+        (By::Party(OWNER), true, true),
+        (By::Party(BROKER), true, false),
+        (By::Party(OFFICE), false, true),
+        (By::Party(NL_OFFICE), false, false),
+        (By::Party(AUDITOR), false, false),
+        (By::Token(Role::Customs), false, false),
+        (By::Token(Role::Auditor), false, false),
+    ];
+    for (by, sees_readers, may_read) in callers {
+        let records = format!("/v1/records?ucr={UCR}");
+        let (s, r) = node.json(Method::GET, &records, by, &[]).await;
+        assert_eq!(s, StatusCode::OK, "{by:?}: {r}");
+        let history = format!("/v1/records/history?ucr={UCR}");
+        let (s, h) = node.json(Method::GET, &history, by, &[]).await;
+        assert_eq!(s, StatusCode::OK, "{by:?}: {h}");
+        for (answer, doc) in [
+            (&r, &document(&r, "invoice")["history"][0]["document"]),
+            (&h, &h["versions"][0]["document"]),
+        ] {
+            assert_eq!(doc["state"], "stored", "{by:?}: {answer}");
+            assert_eq!(doc["may_read"], may_read, "{by:?}: {answer}");
+            if sees_readers {
+                assert_eq!(doc["readers"], json!(["customs:DE", OTHER]), "{by:?}");
+            } else {
+                let text = answer.to_string();
+                assert!(
+                    doc.get("readers").is_none()
+                        && !text.contains("customs:DE")
+                        && !text.contains(OTHER),
+                    "{by:?} sees the access list: {answer}"
+                );
+            }
+        }
+    }
 }
 
 /// However many versions and document types a trader anchors under its consignment, one read of
