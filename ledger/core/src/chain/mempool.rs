@@ -127,16 +127,13 @@ impl Chain {
         };
         let room = {
             let pool = self.pool.lock().expect("pool lock");
-            self.check_capacity(&pool, (peeked.signer, peeked.id.to_owned()), bytes.len())
+            self.check_capacity(&pool, &(peeked.signer, peeked.id.to_owned()), bytes.len())
         };
         match room {
             Ok(()) => Screened::Decode,
             Err(e) => {
                 self.metrics.received(peeked.kind);
-                self.metrics.rejected(match e {
-                    SubmitError::Full(_) => "mempool-full",
-                    _ => "party-share",
-                });
+                self.count_refusal(&e);
                 Screened::NoRoom(e)
             }
         }
@@ -197,17 +194,23 @@ impl Chain {
     ) -> (Result<Hash, SubmitError>, bool) {
         match &result {
             Ok(_) => self.metrics.admitted(),
-            Err(SubmitError::Rejected(r)) => {
-                self.metrics.rejected(r.code);
-                let mut pool = self.pool.lock().expect("pool lock");
-                pool.reject(hash, r.clone(), self.limits.max_rejected);
+            Err(e) => {
+                self.count_refusal(e);
+                if let SubmitError::Rejected(r) = e {
+                    let mut pool = self.pool.lock().expect("pool lock");
+                    pool.reject(hash, r.clone(), self.limits.max_rejected);
+                }
             }
-            Err(SubmitError::Full(_)) => self.metrics.rejected("mempool-full"),
-            Err(SubmitError::PartyFull { .. }) => self.metrics.rejected("party-share"),
-            Err(SubmitError::Internal(_)) => {}
         }
         let new = matches!(result, Ok((_, true)));
         (result.map(|(h, _)| h), new)
+    }
+
+    /// Counts a refusal under its code (not this node's own failures).
+    fn count_refusal(&self, e: &SubmitError) {
+        if let Some(code) = e.code() {
+            self.metrics.rejected(code);
+        }
     }
 
     /// Admits a transaction; also answers whether it was new to the mempool.
@@ -226,7 +229,7 @@ impl Chain {
             return Staged::Done(Ok((hash, false)));
         }
         let checked = self
-            .check_capacity(&pool, party_key(&tx), size)
+            .check_capacity(&pool, &party_key(&tx), size)
             .and_then(|()| Ok(self.rules().check(&tx, &pool.overlay, now)?));
         match checked {
             Ok(()) => Staged::Ready {
@@ -252,7 +255,7 @@ impl Chain {
             return Ok((hash, false));
         }
         let party = party_key(&tx);
-        self.check_capacity(&pool, party.clone(), size)?;
+        self.check_capacity(&pool, &party, size)?;
         self.rules().check(&tx, &pool.overlay, now)?;
         pool.overlay.apply(&tx, now);
         pool.order.push_back(hash);
@@ -277,16 +280,21 @@ impl Chain {
 
     /// Room for a transaction of `size` bytes that `party` signed in the mempool, and in the
     /// party's share of it.
-    fn check_capacity(&self, pool: &Pool, party: PartyKey, size: usize) -> Result<(), SubmitError> {
+    fn check_capacity(
+        &self,
+        pool: &Pool,
+        party: &PartyKey,
+        size: usize,
+    ) -> Result<(), SubmitError> {
         if pool.txs.len() >= self.limits.max_txs || pool.bytes + size > self.limits.max_bytes {
             return Err(SubmitError::Full(pool.txs.len()));
         }
-        let share = pool.by_party.get(&party).copied().unwrap_or_default();
+        let share = pool.by_party.get(party).copied().unwrap_or_default();
         if share.txs >= self.limits.max_party_txs
             || share.bytes + size > self.limits.max_party_bytes
         {
             return Err(SubmitError::PartyFull {
-                party: party.1,
+                party: party.1.clone(),
                 waiting: share.txs,
                 bytes: share.bytes,
             });

@@ -122,6 +122,19 @@ pub enum SubmitError {
     Internal(#[from] StoreError),
 }
 
+impl SubmitError {
+    /// The refusal's code, as the metrics count it and the API answers it (`None`: the node
+    /// failed).
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            SubmitError::Rejected(r) => Some(r.code),
+            SubmitError::Full(_) => Some("mempool-full"),
+            SubmitError::PartyFull { .. } => Some("party-share"),
+            SubmitError::Internal(_) => None,
+        }
+    }
+}
+
 impl From<CheckError> for SubmitError {
     fn from(e: CheckError) -> Self {
         match e {

@@ -307,9 +307,9 @@ pub enum Signer<'a> {
     Trader(&'a Eori),
 }
 
-impl Signer<'_> {
+impl<'a> Signer<'a> {
     /// The signer's party id.
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &'a str {
         match self {
             Signer::Authority(s) | Signer::Office(s) => s,
             Signer::Trader(e) => e.as_str(),

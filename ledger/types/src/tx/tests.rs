@@ -260,10 +260,7 @@ fn peeked(tx: &Transaction) -> Peeked<'_> {
     Peeked {
         kind: tx.kind(),
         signer: signer.kind(),
-        id: match signer {
-            Signer::Authority(id) | Signer::Office(id) => id,
-            Signer::Trader(eori) => eori.as_str(),
-        },
+        id: signer.id(),
     }
 }
 
