@@ -27,7 +27,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use zkcustoms_circuits::aeo_status::nullifier;
 use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
-use zkcustoms_ledger_core::chain::{Chain, HeldBlock, MempoolLimits};
+use zkcustoms_ledger_core::chain::{Chain, HeldBlock, MempoolLimits, MAX_PROPOSAL_AGE_MS};
 use zkcustoms_ledger_core::finality::{consensus_namespace, verify_finalization};
 use zkcustoms_ledger_core::store::{
     Batch, Finality, PendingBlocks, RawStoredBlock, Store, StoredBlock, Transactions,
@@ -220,6 +220,14 @@ enum Behaviour {
         of: usize,
         proposed: Arc<std::sync::Mutex<Vec<Hash>>>,
     },
+    /// Proposes honestly while its parent is recent; once the parent is older than `idle`,
+    /// proposes blocks of `txs` (valid ones) dated at the parent's time, and records each
+    /// block's hash with its age on this validator's clock.
+    Backdater {
+        idle: u64,
+        txs: Vec<Transaction>,
+        forged: Arc<std::sync::Mutex<Vec<(Hash, u64)>>>,
+    },
 }
 
 struct Running {
@@ -345,7 +353,27 @@ impl Cluster {
             | Behaviour::Forger { .. }
             | Behaviour::SyncLiar { .. }
             | Behaviour::WithoutCatchUp
-            | Behaviour::Impostor { .. } => {
+            | Behaviour::Impostor { .. }
+            | Behaviour::Backdater { .. } => {
+                if let Behaviour::Backdater { idle, txs, forged } = &behaviour {
+                    let (idle, txs, forged) = (*idle, txs.clone(), forged.clone());
+                    let builder: BlockBuilder = Arc::new(move |chain: &Chain, parent: Hash| {
+                        let Some(p) = chain.block_by_hash(&parent)? else {
+                            return Ok(None);
+                        };
+                        let at = p.header.timestamp_ms;
+                        let age = chain.now_ms().saturating_sub(at);
+                        if age <= idle {
+                            return chain.propose(parent);
+                        }
+                        let block = chain.forge_block_at(parent, txs.clone(), Some(at))?;
+                        if let Some(b) = &block {
+                            forged.lock().unwrap().push((b.hash(), age));
+                        }
+                        Ok(block)
+                    });
+                    cfg.builder = Some(builder);
+                }
                 if let Behaviour::Impostor { proposed, .. } = &behaviour {
                     let proposed = proposed.clone();
                     let builder: BlockBuilder = Arc::new(move |chain: &Chain, parent: Hash| {
@@ -879,6 +907,64 @@ fn a_block_naming_another_proposer_than_the_leader_is_refused() {
     });
 }
 
+/// Validator 0, once the ledger has been idle for longer than a proposal may be old, proposes a
+/// block of a valid transaction dated back to its parent's time whenever it leads (which would
+/// let a registry root superseded since count as current): the honest validators vote for none
+/// of them, so the ledger stays where it was; the same transaction sent to an honest validator
+/// is finalized in a block dated by the clock.
+#[test]
+fn a_proposal_dated_back_to_an_old_parent_gets_no_vote() {
+    runner(13).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        for i in 1..N {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        let forged = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tx = proof_tx(0);
+        let backdater = Behaviour::Backdater {
+            idle: 2 * MAX_PROPOSAL_AGE_MS,
+            txs: vec![tx.clone()],
+            forged: forged.clone(),
+        };
+        cluster.start(0, backdater).await;
+        let honest = [1, 2, 3];
+        let root = vec![cluster.submit(1, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&honest, &root, WITHIN).await;
+        let height = cluster.height(1);
+        // The ledger idles (no transaction reaches an honest validator) long enough for the
+        // backdater to lead several views with a parent older than `idle`.
+        context
+            .sleep(Duration::from_millis(4 * MAX_PROPOSAL_AGE_MS))
+            .await;
+        let dated_back = forged.lock().unwrap().clone();
+        assert!(!dated_back.is_empty(), "the backdater never led a view");
+        for i in honest {
+            assert_eq!(
+                cluster.height(i),
+                height,
+                "a block dated back was finalized"
+            );
+        }
+        // Sent to an honest validator, the transaction is finalized in a block of its time.
+        let sent_at = cluster.chain(1).now_ms();
+        cluster
+            .wait_included(&honest, &[cluster.submit(1, &tx)], WITHIN)
+            .await;
+        let chain = cluster.assert_consistent(&honest);
+        for (h, age) in forged.lock().unwrap().iter() {
+            assert!(*age > MAX_PROPOSAL_AGE_MS);
+            assert!(!chain.contains(h), "a block dated back was finalized");
+        }
+        let store = cluster.chain(1).store();
+        let at = store
+            .get::<Transactions>(&tx.hash())
+            .unwrap()
+            .expect("finalized");
+        let block = store.block(at.height).unwrap().unwrap().block;
+        assert!(block.header.timestamp_ms >= sent_at);
+    });
+}
+
 #[test]
 fn equivocating_validator_causes_no_fork() {
     runner(8).start(|context| async move {
@@ -1078,7 +1164,8 @@ fn a_crash_during_a_finalization_leaves_it_whole_or_not_begun() {
 
 /// A block ahead of a node's clock is refused by that node, as its own clock's verdict, not as the
 /// block's fault: a node whose clock is behind blocks no peer for an honest block (catch-up
-/// refuses it as a local failure), and accepts the block once its clock has caught up.
+/// refuses it as a local failure), and accepts the block once its clock has caught up. A block
+/// far behind the clock is valid, but gets no vote as a proposal.
 #[test]
 fn a_block_ahead_of_the_clock_is_refused_without_blame() {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -1101,6 +1188,22 @@ fn a_block_ahead_of_the_clock_is_refused_without_blame() {
     now.store(ts - 5_000, Ordering::SeqCst);
     b.validate(genesis.chain_id, &block)
         .expect("within the allowed skew");
+    // Long after its time, the block is still valid (catch-up and late finalizations judge it
+    // so) but gets no vote as a proposal, again without blame; a recent one does.
+    b.check_proposal_age(&block).expect("a recent proposal");
+    now.store(ts + MAX_PROPOSAL_AGE_MS, Ordering::SeqCst);
+    b.check_proposal_age(&block).expect("just old enough");
+    now.store(ts + MAX_PROPOSAL_AGE_MS + 1, Ordering::SeqCst);
+    match b.check_proposal_age(&block) {
+        Err(e @ BlockError::BehindClock(age)) if age == MAX_PROPOSAL_AGE_MS + 1 => {
+            assert!(!e.is_fault(), "{e}");
+            assert!(e.to_string().contains("behind this node's clock"), "{e}");
+        }
+        other => panic!("a proposal 30 s old: {other:?}"),
+    }
+    now.store(ts + 86_400_000, Ordering::SeqCst);
+    b.validate(genesis.chain_id, &block)
+        .expect("a block a day old is valid");
 }
 
 /// What a peer relays at once is admitted together: its proofs verified in one batch, a proof

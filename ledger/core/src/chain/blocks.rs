@@ -3,7 +3,7 @@
 //! finalized blocks to the store in one synced batch each.
 
 use super::mempool::proof_rejection;
-use super::{party_key, Chain, ChainError, Pool, MAX_CLOCK_SKEW_MS};
+use super::{party_key, Chain, ChainError, Pool, MAX_CLOCK_SKEW_MS, MAX_PROPOSAL_AGE_MS};
 use crate::rules::{chain_batch, CheckError, Overlay, Rejection, SignatureBatch};
 use crate::store::{BlockHashes, Finality, PendingBlocks, StoreError};
 use std::collections::HashSet;
@@ -51,6 +51,14 @@ pub enum BlockError {
         "block timestamp {0} ms ahead of this node's clock (at most {MAX_CLOCK_SKEW_MS} allowed)"
     )]
     AheadOfClock(u64),
+    /// Proposed for a vote with a timestamp more than [`MAX_PROPOSAL_AGE_MS`] behind this node's
+    /// clock: this node does not vote for it. A leader may not date its block back towards its
+    /// parent's time (the ledger's time judges registry roots' grace and proofs' days), but this
+    /// is no proof of a fault either, since clocks differ between validators.
+    #[error(
+        "proposed block timestamp {0} ms behind this node's clock (at most {MAX_PROPOSAL_AGE_MS} allowed)"
+    )]
+    BehindClock(u64),
     /// It holds more transactions than genesis allows.
     #[error("block size out of range")]
     TooLarge,
@@ -72,7 +80,10 @@ impl BlockError {
     /// True when the block itself is at fault (its proposer or sender sent a bad block); false
     /// when this node could not check it, or refused it by its own clock.
     pub fn is_fault(&self) -> bool {
-        !matches!(self, BlockError::Store(_) | BlockError::AheadOfClock(_))
+        !matches!(
+            self,
+            BlockError::Store(_) | BlockError::AheadOfClock(_) | BlockError::BehindClock(_)
+        )
     }
 }
 
@@ -243,6 +254,21 @@ impl Chain {
         Ok(txs)
     }
 
+    /// Checks, before this node votes for a proposed block, that its timestamp is not more than
+    /// [`MAX_PROPOSAL_AGE_MS`] behind this node's clock. [`Chain::validate`] bounds a block's
+    /// timestamp only by its parent's and by this node's clock plus the skew, which is all a
+    /// block finalized long ago (caught up, or applied late) can be held to; a block being voted
+    /// on must also be recent, or a leader could date it back to its parent's time after the
+    /// ledger was idle, and so have a registry root superseded since count as current, or a proof
+    /// of a past day as timely.
+    pub fn check_proposal_age(&self, block: &Block) -> Result<(), BlockError> {
+        let age = self.now_ms().saturating_sub(block.header.timestamp_ms);
+        if age > MAX_PROPOSAL_AGE_MS {
+            return Err(BlockError::BehindClock(age));
+        }
+        Ok(())
+    }
+
     /// Validates a block proposed on `parent`: header links, timestamp, size, every rule in order
     /// and every proof (batched). A valid block is stored as pending.
     pub fn validate(&self, parent: Hash, block: &Block) -> Result<(), BlockError> {
@@ -399,12 +425,24 @@ impl Chain {
         parent: Hash,
         txs: Vec<Transaction>,
     ) -> Result<Option<Block>, StoreError> {
+        self.forge_block_at(parent, txs, None)
+    }
+
+    /// [`Chain::forge_block`] with the block's timestamp chosen (`None`: this node's clock, or
+    /// the parent's time if later; `Some(t)`: `t`, whatever it is).
+    #[cfg(feature = "test-utils")]
+    pub fn forge_block_at(
+        &self,
+        parent: Hash,
+        txs: Vec<Transaction>,
+        timestamp_ms: Option<u64>,
+    ) -> Result<Option<Block>, StoreError> {
         let mut pool = self.pool.lock().expect("pool lock");
         let Some(ancestors) = self.ancestors(&pool, &parent)? else {
             return Ok(None);
         };
         let (parent_height, parent_ts) = self.parent_of(&ancestors)?;
-        let timestamp = self.now_ms().max(parent_ts);
+        let timestamp = timestamp_ms.unwrap_or_else(|| self.now_ms().max(parent_ts));
         let block = Block::new(parent_height + 1, parent, timestamp, self.proposer, txs);
         self.persist_pending(&mut pool, &block)?;
         Ok(Some(block))

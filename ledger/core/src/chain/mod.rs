@@ -40,6 +40,12 @@ pub fn now_ms() -> u64 {
 /// How far in the future a block's timestamp may be, in milliseconds.
 pub const MAX_CLOCK_SKEW_MS: u64 = 10_000;
 
+/// How far behind this node's clock the timestamp of a block it votes for may be, in
+/// milliseconds: the clock skew allowed ([`MAX_CLOCK_SKEW_MS`]) plus the longest a proposal takes
+/// to reach a validator and be verified (a vote waits at most a few leader timeouts of seconds),
+/// with room to spare.
+pub const MAX_PROPOSAL_AGE_MS: u64 = 30_000;
+
 /// Limits of the mempool.
 #[derive(Clone, Copy, Debug)]
 pub struct MempoolLimits {

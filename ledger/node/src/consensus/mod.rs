@@ -97,7 +97,9 @@ pub struct ValidatorConfig {
     pub signer: PrivateKey,
     /// Name of the consensus journal in the runtime's storage.
     pub partition: String,
-    /// How long a view waits for its leader's proposal.
+    /// How long a view waits for its leader's proposal (a vote waits twice this for a proposed
+    /// block to arrive; keep it well under [`MAX_PROPOSAL_AGE_MS`](zkcustoms_ledger_core::chain::MAX_PROPOSAL_AGE_MS), the age beyond which a
+    /// proposal gets no vote).
     pub leader_timeout: Duration,
     /// How long a proposal waits for transactions (less than `leader_timeout`).
     pub hold: Duration,
@@ -552,6 +554,14 @@ async fn verify<E: Clock, S: Sender<PublicKey = PublicKey>>(
                         height = block.header.height,
                         "refused a proposed block: it names another proposer than the view's leader"
                     );
+                    return Validation::Verdict(false);
+                }
+                // Nor may it be dated back: validation bounds a block's time by its parent's
+                // only, and after an idle spell a leader could otherwise give its block the
+                // parent's old time (a registry root superseded since would still count as
+                // current). Not a fault: clocks differ, so nobody is blamed.
+                if let Err(e) = shared.chain.check_proposal_age(&block) {
+                    warn!(height = block.header.height, error = %e, "refused to vote for a proposed block");
                     return Validation::Verdict(false);
                 }
             }
