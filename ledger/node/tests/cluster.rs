@@ -192,6 +192,14 @@ fn invalid_proof_tx(i: usize, j: usize) -> Transaction {
     trader().proof(&genesis().chain_id, &ucr(i), env)
 }
 
+/// Proof `i` with its point A at infinity: it encodes, and no node decodes it.
+fn undecodable_proof_tx(i: usize) -> Transaction {
+    use ark_ec::AffineRepr;
+    let mut env = fixture().proofs[i].clone();
+    env.proof.a = AffineRepr::zero();
+    trader().proof(&genesis().chain_id, &ucr(i), env)
+}
+
 /// How a validator behaves.
 #[derive(Clone)]
 enum Behaviour {
@@ -798,6 +806,18 @@ fn byzantine_proposer(
     armed: fn(&Chain) -> bool,
     first: Vec<Transaction>,
 ) {
+    byzantine_proposer_blamed(seed, bad, armed, first, false)
+}
+
+/// [`byzantine_proposer`], and, when `blamed`, every honest validator blocks the forger (and
+/// nobody else).
+fn byzantine_proposer_blamed(
+    seed: u64,
+    bad: Transaction,
+    armed: fn(&Chain) -> bool,
+    first: Vec<Transaction>,
+    blamed: bool,
+) {
     runner(seed).start(|context| async move {
         let mut cluster = Cluster::new(context.child("cluster")).await;
         for i in 1..N {
@@ -848,12 +868,23 @@ fn byzantine_proposer(
             .filter(|tx| tx.hash() == bad.hash())
             .count();
         assert_eq!(count, first.len());
+        if blamed {
+            cluster.wait_blocked_only(&honest, 0, WITHIN).await;
+        }
     });
 }
 
 #[test]
 fn byzantine_proposer_with_invalid_proof_is_refused() {
     byzantine_proposer(6, invalid_proof_tx(3, 4), |_| true, vec![]);
+}
+
+/// The forger's block commits to a transaction that does not decode (a proof point at
+/// infinity): each honest validator keeps the block's bytes until the proposal needs them, then
+/// decodes it, refuses it and blocks the forger.
+#[test]
+fn byzantine_proposer_with_an_undecodable_transaction_is_refused_and_blocked() {
+    byzantine_proposer_blamed(15, undecodable_proof_tx(3), |_| true, vec![], true);
 }
 
 #[test]
@@ -1616,6 +1647,102 @@ fn a_peer_sending_a_block_no_validator_proposed_is_blocked() {
         assert_eq!(blocks.send(Recipients::All, msg, false).len(), 3);
         cluster.wait_blocked_only(&honest, 3, WITHIN).await;
         hashes.push(cluster.submit(1, &proof_tx(0)));
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        cluster.assert_consistent(&honest);
+    });
+}
+
+/// A block a peer sends is kept as its bytes, its encoding and its header's commitment to its
+/// transactions checked by hashing them, and decoded only when a proposal, a parent or a
+/// finalization needs it: blocks nobody needs (here, whose committed transaction would not even
+/// decode) cost a hash each and blame nobody, since nothing was decoded; a block with more
+/// transactions than genesis allows, or whose header does not commit to its bytes, gets its
+/// sender blocked at once.
+#[test]
+fn a_block_nobody_needs_is_never_decoded() {
+    use commonware_p2p::{Recipients, Sender as _};
+    use zkcustoms_ledger_types::block::{merkle_root, BlockHeader};
+    use zkcustoms_ledger_types::codec::Writer;
+    runner(14).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        let honest = [0, 1, 2];
+        for i in honest {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        // Validator 3 takes no part in consensus: it only sends blocks on the blocks channel.
+        let control = cluster.oracle.control(cluster.keys[3].clone());
+        let (mut blocks, _blocks_in) = control.register(channel::BLOCKS, QUOTA).await.unwrap();
+        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        let (tip, parent) = cluster.chain(0).tip();
+        let header = BlockHeader {
+            height: tip + 1,
+            parent,
+            timestamp_ms: cluster.chain(0).now_ms(),
+            tx_root: [0; 32],
+            tx_count: 0,
+            proposer: crypto::public_bytes(&cluster.keys[3]),
+        };
+        let message = |header: &BlockHeader, txs: &[&[u8]]| {
+            let mut w = Writer::new();
+            w.fixed(&[zkcustoms_node::consensus::BLOCK_TAG])
+                .fixed(&header.to_bytes());
+            for tx in txs {
+                w.bytes(tx);
+            }
+            w.finish()
+        };
+        // Fifty blocks committing to bytes that are no transaction, each new (its own time).
+        let garbage: &[u8] = b"not a transaction";
+        for i in 0..50 {
+            let h = BlockHeader {
+                timestamp_ms: header.timestamp_ms + i,
+                tx_root: merkle_root(&[garbage]),
+                tx_count: 1,
+                ..header.clone()
+            };
+            assert_eq!(
+                blocks
+                    .send(Recipients::All, message(&h, &[garbage]), false)
+                    .len(),
+                3
+            );
+        }
+        // Consensus goes on past them; nobody needed them, so nobody decoded them or blamed
+        // their sender.
+        hashes.push(cluster.submit(1, &proof_tx(0)));
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        context.sleep(Duration::from_secs(5)).await;
+        let blocked = cluster.oracle.blocked().await.unwrap();
+        assert!(
+            blocked.is_empty(),
+            "blocked for blocks nobody needed: {blocked:?}"
+        );
+        // A header that does not commit to the bytes after it is caught by the hashing.
+        let (tip, parent) = cluster.chain(0).tip();
+        let header = BlockHeader {
+            height: tip + 1,
+            parent,
+            ..header
+        };
+        let uncommitted = BlockHeader {
+            tx_count: 1,
+            ..header.clone()
+        };
+        blocks.send(
+            Recipients::Some(vec![cluster.keys[0].clone()]),
+            message(&uncommitted, &[garbage]),
+            false,
+        );
+        cluster.wait_blocked_only(&[0], 3, WITHIN).await;
+        // More transactions than genesis allows is refused from the header alone.
+        let crowded = BlockHeader {
+            tx_count: cluster.genesis.params().max_block_txs + 1,
+            ..header.clone()
+        };
+        blocks.send(Recipients::All, message(&crowded, &[]), false);
+        cluster.wait_blocked_only(&honest, 3, WITHIN).await;
+        hashes.push(cluster.submit(2, &proof_tx(1)));
         cluster.wait_included(&honest, &hashes, WITHIN).await;
         cluster.assert_consistent(&honest);
     });

@@ -213,6 +213,7 @@ pub fn start_validator<E, S, R, B>(
     // One byte budget per peer for what it asks this validator to send it, blocks and
     // catch-up alike.
     let serving = Arc::new(Mutex::new(ServingBudget::new(cfg.serving)));
+    let mut received_blocker = blocker.clone();
     let shared = Arc::new(Shared {
         chain: chain.clone(),
         received: Mutex::new(Received::default()),
@@ -224,6 +225,9 @@ pub fn start_validator<E, S, R, B>(
             .iter()
             .map(zkcustoms_ledger_types::crypto::public_bytes)
             .collect(),
+        block_peer: Mutex::new(Box::new(move |peer| {
+            let _ = received_blocker.block(peer);
+        })),
     });
 
     // Catching up.
@@ -266,8 +270,9 @@ pub fn start_validator<E, S, R, B>(
         });
 
     // Blocks from peers, and requests for blocks. A peer that sends a malformed message, or a
-    // block no honest validator sends, is blocked; a block is screened by its header before it
-    // is decoded, and validated only when a proposal needs it.
+    // block no honest validator sends, is blocked; a block is screened by its header and its
+    // commitment, and decoded and validated only when a proposal, a parent or a finalization
+    // needs it.
     let blocks_shared = shared.clone();
     let mut blocks_blocker = blocker.clone();
     context

@@ -3,8 +3,9 @@
 
 use super::*;
 
-/// Blocks received from peers and not validated yet, bounded by count and by encoded bytes.
-/// Beyond either bound, the peer that sent the most (blocks, or bytes) loses its oldest block:
+/// Blocks received from peers and not validated yet, bounded by count and by encoded bytes, kept
+/// as their bytes until something needs them decoded (see [`Shared::received`]). Beyond either
+/// bound, the peer that sent the most (blocks, or bytes) loses its oldest block:
 /// a peer flooding the channel evicts its own blocks, never those of a peer that sends fewer.
 #[derive(Default)]
 pub(super) struct Received {
@@ -15,9 +16,19 @@ pub(super) struct Received {
 }
 
 struct Entry {
-    block: Block,
+    body: Body,
     size: usize,
     peer: PublicKey,
+}
+
+/// A received block: its bytes (encoding and commitment checked, transactions not decoded) until
+/// a proposal, a parent or a finalization needs it, then the block decoded.
+#[derive(Clone)]
+pub(super) enum Body {
+    /// The block's canonical bytes.
+    Encoded(Arc<[u8]>),
+    /// The block, decoded with full validation.
+    Decoded(Block),
 }
 
 /// What one peer's blocks take of the bounds.
@@ -35,14 +46,14 @@ pub(super) const RECEIVED_BYTES: usize = 64 << 20;
 impl Received {
     /// Keeps a block of `size` encoded bytes sent by `peer`; beyond either bound, the peer
     /// holding the most of what is over loses its oldest block, until both bounds hold.
-    pub(super) fn insert(&mut self, hash: Hash, block: Block, size: usize, peer: PublicKey) {
+    pub(super) fn insert(&mut self, hash: Hash, body: Body, size: usize, peer: PublicKey) {
         if self.blocks.contains_key(&hash) {
             return;
         }
         let share = self.by_peer.entry(peer.clone()).or_default();
         share.blocks += 1;
         share.bytes += size;
-        self.blocks.insert(hash, Entry { block, size, peer });
+        self.blocks.insert(hash, Entry { body, size, peer });
         self.order.push_back(hash);
         self.bytes += size;
         loop {
@@ -85,9 +96,24 @@ impl Received {
         }
     }
 
-    /// The block `hash`, if a peer sent it.
-    pub(super) fn get(&self, hash: &Hash) -> Option<&Block> {
-        self.blocks.get(hash).map(|e| &e.block)
+    /// The block `hash` as held, if a peer sent it.
+    pub(super) fn body(&self, hash: &Hash) -> Option<Body> {
+        self.blocks.get(hash).map(|e| e.body.clone())
+    }
+
+    /// Keeps the block `hash` decoded from now on (if it is still held).
+    fn set_decoded(&mut self, hash: &Hash, block: Block) {
+        if let Some(e) = self.blocks.get_mut(hash) {
+            e.body = Body::Decoded(block);
+        }
+    }
+
+    /// Drops the block `hash`, answering the peer that sent it.
+    fn take(&mut self, hash: &Hash) -> Option<PublicKey> {
+        let peer = self.blocks.get(hash)?.peer.clone();
+        self.order.retain(|h| h != hash);
+        self.remove_entry(hash);
+        Some(peer)
     }
 
     /// Whether a peer sent the block `hash`.
@@ -116,16 +142,21 @@ pub(super) enum Screen {
     Refuse(&'static str),
 }
 
-/// Screens a block's header: `validators` are the genesis validators' keys, `tip` the finalized
-/// height, `seen` whether this validator holds or was sent the block already.
+/// Screens a block's header: `validators` are the genesis validators' keys, `max_txs` the most
+/// transactions genesis allows in a block, `tip` the finalized height, `seen` whether this
+/// validator holds or was sent the block already.
 pub(super) fn screen(
     header: &BlockHeader,
     tip: u64,
     validators: &HashSet<[u8; 32]>,
+    max_txs: u32,
     seen: impl FnOnce() -> bool,
 ) -> Screen {
     if !validators.contains(&header.proposer) {
         return Screen::Refuse("its proposer is not a validator");
+    }
+    if header.tx_count > max_txs {
+        return Screen::Refuse("more transactions than genesis allows in a block");
     }
     if header.height == 0 {
         return Screen::Refuse("height 0 is the genesis");
@@ -152,6 +183,8 @@ pub(super) struct Shared<S> {
     pub(super) validators: HashSet<[u8; 32]>,
     /// What each peer may still ask this validator to send it (shared with catch-up).
     pub(super) serving: Arc<Mutex<ServingBudget>>,
+    /// Blocks a peer (one that sent a block that does not decode, found once it is needed).
+    pub(super) block_peer: Mutex<Box<dyn FnMut(PublicKey) + Send>>,
 }
 
 /// Tag of a block on the blocks channel.
@@ -280,17 +313,42 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
         }
     }
 
+    /// The block `hash`, if a peer sent it. A block is kept as its bytes when it arrives, and
+    /// decoded (its transactions, proof points above all, with full validation; those this
+    /// validator holds in its mempool, decoded and checked, are not decoded again) the first
+    /// time it is needed here: a peer sending blocks no proposal, parent or finalization names
+    /// makes this validator hash them, never decode them. A block that does not decode is dropped
+    /// and its sender blocked: its header commits to its transactions' bytes, so only a faulty
+    /// validator proposed or sent it.
     pub(super) fn received(&self, hash: &Hash) -> Option<Block> {
-        self.received
-            .lock()
-            .expect("received lock")
-            .get(hash)
-            .cloned()
+        let bytes = match self.received.lock().expect("received lock").body(hash)? {
+            Body::Decoded(block) => return Some(block),
+            Body::Encoded(bytes) => bytes,
+        };
+        let known = |hash: &Hash| self.chain.pending_tx(hash);
+        match Block::from_bytes_reusing(&bytes, known) {
+            Ok(block) => {
+                self.received
+                    .lock()
+                    .expect("received lock")
+                    .set_decoded(hash, block.clone());
+                Some(block)
+            }
+            Err(why) => {
+                let peer = self.received.lock().expect("received lock").take(hash);
+                if let Some(peer) = peer {
+                    warn!(%peer, %why, "a block received does not decode: blocked");
+                    (self.block_peer.lock().expect("blocker lock"))(peer);
+                }
+                None
+            }
+        }
     }
 
     /// Takes in a message a peer sent on the blocks channel: a block is screened by its header
-    /// ([`screen`]) and only then decoded (the transactions this validator holds in its mempool,
-    /// decoded and checked, are not decoded again) and kept until a proposal needs it; a
+    /// ([`screen`]), its encoding and commitment checked by hashing its transactions' bytes
+    /// ([`Block::check_commitment`]), and kept as its bytes until something needs it decoded
+    /// ([`Shared::received`]); a
     /// request is answered with the block's bytes as held (a finalized block is not decoded to
     /// be sent), if the peer's serving budget covers it at `now` (a request beyond it is
     /// dropped, the peer not blamed). Errors with why the peer must be blocked.
@@ -307,7 +365,8 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
                     self.received.lock().expect("received lock").contains(&hash)
                         || matches!(self.chain.knows_block(&hash), Ok(true))
                 };
-                match screen(&header, self.chain.tip().0, &self.validators, seen) {
+                let max_txs = self.chain.genesis().params().max_block_txs;
+                match screen(&header, self.chain.tip().0, &self.validators, max_txs, seen) {
                     Screen::Keep => {}
                     Screen::Ignore(why) => {
                         debug!(%peer, height = header.height, why, "ignored a block");
@@ -315,14 +374,14 @@ impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
                     }
                     Screen::Refuse(why) => return Err(format!("a block: {why}")),
                 }
-                let known = |hash: &Hash| self.chain.pending_tx(hash);
-                let block = Block::from_bytes_reusing(bytes, known)
-                    .map_err(|why| Malformed::Block(why).to_string())?;
+                Block::check_commitment(bytes).map_err(|why| Malformed::Block(why).to_string())?;
                 debug!(%peer, height = header.height, "received a block");
-                self.received
-                    .lock()
-                    .expect("received lock")
-                    .insert(hash, block, bytes.len(), peer);
+                self.received.lock().expect("received lock").insert(
+                    hash,
+                    Body::Encoded(bytes.into()),
+                    bytes.len(),
+                    peer,
+                );
                 self.arrivals.send_modify(|n| *n += 1);
             }
             Peeked::Request(hash) => {
@@ -625,7 +684,7 @@ mod tests {
         for h in 1..=300 {
             let b = block(h);
             last = b.hash();
-            r.insert(last, b, 10, peer(1));
+            r.insert(last, Body::Decoded(b), 10, peer(1));
         }
         assert_eq!(
             (r.order.len(), r.blocks.len()),
@@ -637,14 +696,14 @@ mod tests {
         for h in 1..=10 {
             let b = block(h);
             last = b.hash();
-            r.insert(last, b, 20 << 20, peer(1));
+            r.insert(last, Body::Decoded(b), 20 << 20, peer(1));
         }
         assert_eq!(r.blocks.len(), 3);
         assert!(r.bytes <= RECEIVED_BYTES);
         assert!(r.contains(&last));
         // A block seen again is not counted twice.
         let again = block(10);
-        r.insert(again.hash(), again, 20 << 20, peer(2));
+        r.insert(again.hash(), Body::Decoded(again), 20 << 20, peer(2));
         assert_eq!((r.blocks.len(), r.bytes), (3, 60 << 20));
     }
 
@@ -658,12 +717,12 @@ mod tests {
             .map(|h| {
                 let b = block(h);
                 let hash = b.hash();
-                r.insert(hash, b, 1_000, peer(h));
+                r.insert(hash, Body::Decoded(b), 1_000, peer(h));
                 hash
             })
             .collect();
         for h in 100..1_100 {
-            r.insert(block(h).hash(), block(h), 10, peer(9));
+            r.insert(block(h).hash(), Body::Decoded(block(h)), 10, peer(9));
         }
         assert_eq!(r.blocks.len(), RECEIVED_CAPACITY);
         for hash in &honest {
@@ -674,7 +733,7 @@ mod tests {
             "the flooder's newest is kept"
         );
         for h in 2_000..2_010 {
-            r.insert(block(h).hash(), block(h), 20 << 20, peer(9));
+            r.insert(block(h).hash(), Body::Decoded(block(h)), 20 << 20, peer(9));
         }
         assert!(r.bytes <= RECEIVED_BYTES);
         for hash in &honest {
@@ -690,6 +749,12 @@ mod tests {
             .sum();
         assert_eq!((flooder.bytes, r.bytes), (held, held + 3_000));
         assert_eq!(r.by_peer[&peer(1)].blocks, 1);
+        // A block dropped (it did not decode) gives its sender's share back.
+        assert_eq!(r.take(&honest[0]), Some(peer(1)));
+        assert_eq!(r.take(&honest[0]), None);
+        assert!(!r.contains(&honest[0]) && !r.order.contains(&honest[0]));
+        assert!(!r.by_peer.contains_key(&peer(1)));
+        assert_eq!(r.bytes, held + 2_000);
     }
 
     /// A block is decoded only when its header names a validator, at a height above the
@@ -703,25 +768,40 @@ mod tests {
         };
         let new = || false;
         assert_eq!(
-            screen(&header(11, validator), 10, &validators, new),
+            screen(&header(11, validator), 10, &validators, 512, new),
             Screen::Keep
         );
         assert_eq!(
-            screen(&header(10 + MAX_AHEAD, validator), 10, &validators, new),
+            screen(
+                &header(10 + MAX_AHEAD, validator),
+                10,
+                &validators,
+                512,
+                new
+            ),
             Screen::Keep
         );
         assert!(matches!(
-            screen(&header(11, [8; 32]), 10, &validators, new),
+            screen(&header(11, [8; 32]), 10, &validators, 512, new),
             Screen::Refuse(_)
         ));
         assert!(matches!(
-            screen(&header(0, validator), 0, &validators, new),
+            screen(&header(0, validator), 0, &validators, 512, new),
             Screen::Refuse(_)
         ));
+        // More transactions than genesis allows: no honest validator proposes or sends it.
+        let mut crowded = header(11, validator);
+        crowded.tx_count = 513;
+        assert!(matches!(
+            screen(&crowded, 10, &validators, 512, new),
+            Screen::Refuse(_)
+        ));
+        crowded.tx_count = 512;
+        assert_eq!(screen(&crowded, 10, &validators, 512, new), Screen::Keep);
         for (height, seen) in [(10, false), (3, false), (11 + MAX_AHEAD, false), (11, true)] {
             assert!(
                 matches!(
-                    screen(&header(height, validator), 10, &validators, || seen),
+                    screen(&header(height, validator), 10, &validators, 512, || seen),
                     Screen::Ignore(_)
                 ),
                 "height {height}, seen {seen}"
