@@ -9,9 +9,16 @@
 //!   than one token (one that runs pairings, say). Over budget, `429 rate-limited` with
 //!   `Retry-After`.
 //!
+//! - Every client has at most so many requests in progress at once ([`InFlight`]: 64 for a
+//!   principal, 16 for an anonymous address by default), counted from admission until the
+//!   handler has answered (its body read, if it reads one). Beyond it, `429 rate-limited`: a
+//!   client that opens requests and sends their bodies a byte at a time holds its own share of
+//!   the service's concurrency limit, never all of it.
+//!
 //! The buckets are bounded: at most [`MAX_CLIENTS`] are kept, and a full table first forgets
 //! clients whose bucket has refilled (they lose nothing by it); if none has, the request is
-//! refused `503 busy` rather than the table growing.
+//! refused `503 busy` rather than the table growing. The in-progress counts hold only clients
+//! with a request in progress.
 
 use crate::ApiError;
 use axum::extract::Request;
@@ -60,6 +67,26 @@ impl Default for Rates {
     }
 }
 
+/// How many requests each client may have in progress at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InFlight {
+    /// Each authenticated principal's.
+    pub authenticated: usize,
+    /// Each anonymous client address's.
+    pub anonymous: usize,
+}
+
+impl Default for InFlight {
+    /// 64 for each principal (a quarter of the ledger's default concurrency limit), 16 for each
+    /// anonymous address.
+    fn default() -> Self {
+        Self {
+            authenticated: 64,
+            anonymous: 16,
+        }
+    }
+}
+
 /// Who a request is charged to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Client {
@@ -88,6 +115,27 @@ pub struct Admission {
     costs: Vec<(Method, String, f64)>,
     rates: Rates,
     buckets: Mutex<HashMap<Client, Bucket>>,
+    in_flight: InFlight,
+    running: Arc<Mutex<HashMap<Client, usize>>>,
+}
+
+/// A request admitted: it counts as in progress for its client until this is dropped.
+#[derive(Debug)]
+pub struct Admitted {
+    running: Arc<Mutex<HashMap<Client, usize>>>,
+    client: Client,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = running.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(&self.client);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Admission {
@@ -96,6 +144,7 @@ impl std::fmt::Debug for Admission {
             .field("open_bodies", &self.open_bodies)
             .field("costs", &self.costs)
             .field("rates", &self.rates)
+            .field("in_flight", &self.in_flight)
             .finish_non_exhaustive()
     }
 }
@@ -115,7 +164,15 @@ impl Admission {
             costs: Vec::new(),
             rates,
             buckets: Mutex::new(HashMap::new()),
+            in_flight: InFlight::default(),
+            running: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Allows each client `in_flight` requests in progress at once (instead of the default).
+    pub fn in_flight(mut self, in_flight: InFlight) -> Self {
+        self.in_flight = in_flight;
+        self
     }
 
     /// Lets anonymous clients send a body to `path` (exact match).
@@ -131,13 +188,15 @@ impl Admission {
     }
 
     /// Admits `req` or answers why not: `401 unauthenticated` (a body without a known token),
-    /// the refusal of `identify`, `429 rate-limited` or `503 busy`. A refused request is charged
-    /// to its sender's address, as an anonymous one.
-    pub fn check(&self, req: &Request) -> Result<(), ApiError> {
+    /// the refusal of `identify`, `429 rate-limited` (over its rate, or as many requests in
+    /// progress as its client may have) or `503 busy`. A refused request is charged to its
+    /// sender's address, as an anonymous one. The request is in progress until the answer is
+    /// dropped.
+    pub fn check(&self, req: &Request) -> Result<Admitted, ApiError> {
         self.check_at(req, Instant::now())
     }
 
-    fn check_at(&self, req: &Request, now: Instant) -> Result<(), ApiError> {
+    fn check_at(&self, req: &Request, now: Instant) -> Result<Admitted, ApiError> {
         let principal = match (self.identify)(req) {
             Ok(principal) => principal,
             // Refused credentials cost their sender what an anonymous request does: guessing
@@ -166,7 +225,33 @@ impl Admission {
             Some(name) => Client::Principal(name),
             None => Self::address(req),
         };
-        self.charge(client, cost, now)
+        self.charge(client.clone(), cost, now)?;
+        self.start(client)
+    }
+
+    /// Counts a request of `client` in progress, if it may have one more.
+    fn start(&self, client: Client) -> Result<Admitted, ApiError> {
+        let most = match client {
+            Client::Principal(_) => self.in_flight.authenticated,
+            Client::Address(_) | Client::Unknown => self.in_flight.anonymous,
+        };
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let n = running.entry(client.clone()).or_insert(0);
+        if *n >= most {
+            return Err(ApiError::too_many_requests(
+                "rate-limited",
+                format!(
+                    "this client has {most} requests in progress, as many as it may: retry once \
+                     one is answered"
+                ),
+                1,
+            ));
+        }
+        *n += 1;
+        Ok(Admitted {
+            running: self.running.clone(),
+            client,
+        })
     }
 
     /// The anonymous client a request is charged to: its sender's network.
@@ -259,7 +344,11 @@ pub(crate) async fn admit(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     match admission.check(&req) {
-        Ok(()) => next.run(req).await,
+        Ok(admitted) => {
+            let response = next.run(req).await;
+            drop(admitted);
+            response
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -405,6 +494,47 @@ mod tests {
         let t3 = t2 + Duration::from_secs(1);
         a.check_at(&req("POST", "/verify", None, None, "10.0.0.1:1"), t3)
             .unwrap();
+    }
+
+    #[test]
+    fn each_client_has_at_most_so_many_requests_in_progress() {
+        let a = policy().in_flight(InFlight {
+            authenticated: 2,
+            anonymous: 1,
+        });
+        let now = Instant::now();
+        let get = |from: &str, token: Option<&str>| req("GET", "/", token, None, from);
+        let first = a.check_at(&get("10.0.0.1:1", None), now).unwrap();
+        let e = a.check_at(&get("10.0.0.1:2", None), now).unwrap_err();
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "rate-limited")
+        );
+        assert!(
+            e.message().contains("1 requests in progress"),
+            "{}",
+            e.message()
+        );
+        // Another address, and a principal sending from this one, are not affected; a
+        // principal is counted wherever it sends from.
+        let other = a.check_at(&get("10.0.0.2:1", None), now).unwrap();
+        let p1 = a.check_at(&get("10.0.0.1:3", Some("good")), now).unwrap();
+        let p2 = a.check_at(&get("10.0.0.3:1", Some("good")), now).unwrap();
+        let e = a
+            .check_at(&get("10.0.0.4:1", Some("good")), now)
+            .unwrap_err();
+        assert!(
+            e.message().contains("2 requests in progress"),
+            "{}",
+            e.message()
+        );
+        // Answered, a request gives its place back; only clients with requests in progress
+        // are counted.
+        drop(first);
+        a.check_at(&get("10.0.0.1:4", None), now).unwrap();
+        assert_eq!(a.running.lock().unwrap().len(), 2);
+        drop((other, p1, p2));
+        assert!(a.running.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod shutdown;
 
-pub use admission::{Admission, Rate, Rates};
+pub use admission::{Admission, Admitted, InFlight, Rate, Rates};
 pub use auth::{require, Auth, Tokens};
 pub use error::{blocking, ApiError, INTERNAL_MESSAGE};
 pub use limits::{json_fallbacks, wrap, Limits};

@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use tower::ServiceExt;
 use zkcustoms_http::prometheus_client::metrics::counter::Counter;
 use zkcustoms_http::{
-    blocking, json_fallbacks, require, wrap, ApiError, Auth, Limits, Metrics, OpenApi, Operation,
-    Param, Tokens,
+    blocking, json_fallbacks, require, wrap, ApiError, Auth, InFlight, Limits, Metrics, OpenApi,
+    Operation, Param, Rate, Rates, Tokens,
 };
 
 const ADMIN: &str = "admin-token-0123456789abcdef";
@@ -385,6 +385,113 @@ async fn one_concurrency_limit_counts_every_route() {
         get_(&one.router, "/v1/whoami", Some(ADMIN)).await.status(),
         StatusCode::OK
     );
+}
+
+/// A request from `from` (the peer address a server would record) with `body` as its body.
+fn request_from(
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Body,
+    from: &str,
+) -> Request<Body> {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let mut req = req
+        .header(header::CONTENT_LENGTH, "100")
+        .body(body)
+        .unwrap();
+    let addr: std::net::SocketAddr = from.parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+/// A client that opens requests and never finishes sending their bodies holds only its own
+/// share of the concurrency limit: its next request is refused `429` at once, and other clients
+/// are still served; once its bodies end, it is served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_stalling_its_bodies_holds_only_its_own_share() {
+    let tokens = Tokens::new([(ADMIN.to_owned(), Role::Admin)], "a role token");
+    let many = Rate::new(1_000.0, 1_000.0);
+    let admission = tokens
+        .admission(
+            |r| name(r).to_owned(),
+            Rates {
+                authenticated: many,
+                anonymous: many,
+            },
+        )
+        .open_body("/body")
+        .in_flight(InFlight {
+            authenticated: 4,
+            anonymous: 4,
+        });
+    let app = app(Limits::new(1024, 5, Duration::from_secs(30)).admission(admission));
+    // Four anonymous requests from one address announce 100 bytes and send none (yet).
+    let mut bodies = Vec::new();
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Bytes, std::io::Error>>();
+        bodies.push(tx);
+        let req = request_from(
+            Method::POST,
+            "/body",
+            None,
+            Body::from_stream(rx),
+            "10.0.0.1:1",
+        );
+        stalled.push(tokio::spawn(app.router.clone().oneshot(req)));
+    }
+    // Its fifth is refused as soon as the four are in progress (until then, it is served).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let refused = loop {
+        let body = Body::from(vec![0; 100]);
+        let req = request_from(Method::POST, "/body", None, body, "10.0.0.1:2");
+        let r = app.router.clone().oneshot(req).await.unwrap();
+        if r.status() != StatusCode::OK {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled requests were never counted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let (status, code, message) = error(refused).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate-limited")
+    );
+    assert!(message.contains("4 requests in progress"), "{message}");
+    // The fifth slot of the service is still there for everyone else.
+    assert_eq!(
+        text(get_with(&app.router, "/v1/whoami", Some(ADMIN), "10.0.0.1:3").await).await,
+        r#"{"role":"admin"}"#
+    );
+    assert_eq!(
+        text(get_with(&app.router, "/public", None, "10.0.0.2:1").await).await,
+        "ok"
+    );
+    // Its bodies sent, the four are answered and the client is served again.
+    for tx in bodies {
+        tx.unbounded_send(Ok(Bytes::from(vec![0; 100]))).unwrap();
+    }
+    for r in stalled {
+        assert_eq!(text(r.await.unwrap().unwrap()).await, "100 bytes");
+    }
+    assert_eq!(
+        text(get_with(&app.router, "/public", None, "10.0.0.1:4").await).await,
+        "ok"
+    );
+}
+
+async fn get_with(r: &Router, uri: &str, token: Option<&str>, from: &str) -> Response {
+    let mut req = request_from(Method::GET, uri, token, Body::empty(), from);
+    req.headers_mut().remove(header::CONTENT_LENGTH);
+    r.clone().oneshot(req).await.unwrap()
 }
 
 async fn get_owned(r: Router, uri: &'static str) -> Response {
