@@ -45,6 +45,29 @@ pub enum ClientError {
     Signing(#[from] HttpSignatureError),
 }
 
+/// Most bytes of a JSON answer the client reads: a block of the most transactions the ledger's
+/// encoding allows, each of the largest size, in its JSON form, fits with room to spare. A node
+/// that answers more (a hostile one streaming without end, say) gets `BadAnswer`, not the
+/// client's memory.
+pub const MAX_ANSWER: u64 = 64 << 20;
+
+/// Most bytes of an error answer the client reads (`{"error", "message"}`).
+const MAX_ERROR_ANSWER: u64 = 64 << 10;
+
+/// Reads a JSON answer of at most `max` bytes.
+fn read_json(resp: ureq::Response, max: u64) -> Result<Value, String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    resp.into_reader()
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!("the answer is longer than {max} bytes"));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+}
+
 /// The party a client signs its requests as.
 #[derive(Clone)]
 struct Party {
@@ -200,11 +223,9 @@ impl Client {
 
     fn answer(r: Result<ureq::Response, ureq::Error>) -> Result<Value, ClientError> {
         match r {
-            Ok(resp) => resp
-                .into_json::<Value>()
-                .map_err(|e| ClientError::BadAnswer(e.to_string())),
+            Ok(resp) => read_json(resp, MAX_ANSWER).map_err(ClientError::BadAnswer),
             Err(ureq::Error::Status(status, resp)) => {
-                let body: Value = resp.into_json().unwrap_or(Value::Null);
+                let body: Value = read_json(resp, MAX_ERROR_ANSWER).unwrap_or(Value::Null);
                 Err(ClientError::Api {
                     status,
                     code: body["error"].as_str().unwrap_or("unknown").to_owned(),
@@ -452,6 +473,38 @@ mod tests {
         });
         send(&client(&base)).unwrap();
         reader.join().unwrap()
+    }
+
+    /// A node that answers without end (here, a JSON array streamed as fast as it goes) gets a
+    /// `BadAnswer` once the answer passes [`MAX_ANSWER`], not the client's memory.
+    #[test]
+    fn an_endless_answer_is_cut_off() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let mut w = stream;
+            w.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n[")
+                .unwrap();
+            let chunk = "0,".repeat(32 << 10);
+            let mut sent = 0u64;
+            // Until the client hangs up (or far past the bound, should it never).
+            while sent <= 2 * MAX_ANSWER && w.write_all(chunk.as_bytes()).is_ok() {
+                sent += chunk.len() as u64;
+            }
+            sent
+        });
+        match Client::new(&base, "token").get("/v1/blocks/1") {
+            Err(ClientError::BadAnswer(m)) => assert!(m.contains("longer than"), "{m}"),
+            other => panic!("an endless answer: {other:?}"),
+        }
+        let sent = server.join().unwrap();
+        assert!(sent <= 2 * MAX_ANSWER, "the client read on after the bound");
     }
 
     #[test]
