@@ -1915,9 +1915,9 @@ fn peers_are_blocked_for_what_they_provably_sent_wrong_and_only_for_that() {
 }
 
 /// A relayed transaction the mempool has no room for (its signer's share is full, or the whole
-/// mempool) is refused from its bytes, before they are decoded: a colluding trader and validator
-/// cannot make a node decode proof points it will refuse anyway. Other parties' transactions
-/// are still decoded and admitted.
+/// mempool), or signed by a trader not registered here, is refused from its bytes, before they
+/// are decoded: a colluding trader and validator cannot make a node decode proof points it will
+/// refuse anyway. Other parties' transactions are still decoded and admitted.
 #[test]
 fn a_relayed_transaction_with_no_room_is_refused_before_it_is_decoded() {
     use zkcustoms_ledger_core::chain::{Screened, SubmitError};
@@ -1958,7 +1958,7 @@ fn a_relayed_transaction_with_no_room_is_refused_before_it_is_decoded() {
     assert!(Transaction::from_bytes(&undecodable).is_err());
     for bytes in [proof_tx(3).to_bytes(), undecodable.clone()] {
         match chain.screen_relayed(&bytes) {
-            Screened::NoRoom(SubmitError::PartyFull { party, waiting, .. }) => {
+            Screened::Refused(SubmitError::PartyFull { party, waiting, .. }) => {
                 assert_eq!((party.as_str(), waiting), (TRADER, 3));
             }
             other => panic!("the trader's fourth transaction: {other:?}"),
@@ -1966,6 +1966,21 @@ fn a_relayed_transaction_with_no_room_is_refused_before_it_is_decoded() {
     }
     assert_eq!(chain.metrics.rejected_count("party-share"), 2);
     assert_eq!(chain.metrics.proofs_verified(), decoded);
+
+    // Bytes naming a trader not registered here are refused undecoded too, as the decoded
+    // transaction would be: made-up traders, each with an empty share, cannot make a node decode.
+    let mut w = Writer::new();
+    w.u8(zkcustoms_ledger_types::tx::TX_VERSION)
+        .u8(3)
+        .str16(&ucr(9))
+        .bytes(&[0xff; 600])
+        .str16("DE999999999999999")
+        .fixed(&[0; 64]);
+    match chain.screen_relayed(&w.finish()) {
+        Screened::Refused(SubmitError::Rejected(r)) => assert_eq!(r.code, "unknown-party"),
+        other => panic!("an unregistered trader's transaction: {other:?}"),
+    }
+    assert_eq!(chain.metrics.rejected_count("unknown-party"), 1);
 
     // One held already costs its hash; another party's is decoded (and admitted).
     assert!(matches!(
@@ -1987,7 +2002,7 @@ fn a_relayed_transaction_with_no_room_is_refused_before_it_is_decoded() {
     let root = publish_root_as(&genesis, &authority_key(), 3, 3);
     assert!(matches!(
         chain.screen_relayed(&root.to_bytes()),
-        Screened::NoRoom(SubmitError::Full(6))
+        Screened::Refused(SubmitError::Full(6))
     ));
     assert_eq!(chain.metrics.rejected_count("mempool-full"), 1);
     assert!(matches!(

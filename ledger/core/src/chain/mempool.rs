@@ -4,7 +4,7 @@
 use super::{party_key, Chain, Entry, PartyKey, Pool, SubmitError, TxStatus};
 use crate::rules::{CheckError, Overlay, Rejection};
 use crate::store::{StoreError, Transactions};
-use zkcustoms_ledger_types::tx::{peek, Hash, Transaction};
+use zkcustoms_ledger_types::tx::{peek, Eori, Hash, SignerKind, Transaction};
 use zkcustoms_verifier::batch::Backend;
 use zkcustoms_verifier::{ProofEnvelope, VerifyError};
 
@@ -14,9 +14,12 @@ use zkcustoms_verifier::{ProofEnvelope, VerifyError};
 pub enum Screened {
     /// Held here already (waiting in the mempool, or finalized): nothing to do.
     Held,
-    /// No room for it: the mempool is full ([`SubmitError::Full`]) or its signer's share of it
-    /// ([`SubmitError::PartyFull`]). Refused undecoded; not the relaying peer's fault.
-    NoRoom(SubmitError),
+    /// Refused undecoded, and not the relaying peer's fault (honest validators disagree on it for
+    /// a while): no room for it, the mempool being full ([`SubmitError::Full`]) or its signer's
+    /// share of it ([`SubmitError::PartyFull`]); or its signer is a trader not registered here
+    /// (`unknown-party`) or whose key is revoked (`revoked-key`), which every one of its bytes
+    /// would be refused for anyway.
+    Refused(SubmitError),
     /// To decode and admit ([`Chain::submit_many_from_peer`]); so are bytes that do not name a
     /// signer, for the decoding to name their fault.
     Decode,
@@ -112,10 +115,12 @@ impl Chain {
     }
 
     /// Screens the canonical bytes of a transaction a peer relayed before they are decoded: one
-    /// held here already costs a hash, one for which the mempool has no room (or its signer's
-    /// share of it) a hash and a read of its signer ([`peek`]), never a decoding of its proof
-    /// points. A peer relaying the same transaction, or one party's, over and over cannot make
-    /// this node decode them. A refusal is counted in the metrics as if it had been decoded.
+    /// held here already costs a hash; one for which the mempool has no room (or its signer's
+    /// share of it), or signed by a trader that cannot sign here (not registered, or its key
+    /// revoked), a hash and a read of its signer ([`peek`]) and of that signer's key, never a
+    /// decoding of its proof points. A peer relaying the same transaction, one party's, or
+    /// transactions of made-up traders over and over cannot make this node decode them. A
+    /// refusal is counted in the metrics as if it had been decoded.
     pub fn screen_relayed(&self, bytes: &[u8]) -> Screened {
         let hash = zkcustoms_ledger_types::tx::sha256(bytes);
         if matches!(self.holds_tx(&hash), Ok(true)) {
@@ -125,16 +130,27 @@ impl Chain {
         let Ok(peeked) = peek(bytes) else {
             return Screened::Decode;
         };
-        let room = {
+        let refused = {
             let pool = self.pool.lock().expect("pool lock");
             self.check_capacity(&pool, &(peeked.signer, peeked.id.to_owned()), bytes.len())
+                .and_then(|()| {
+                    let trader = match peeked.signer {
+                        SignerKind::Trader => Eori::parse(peeked.id).ok(),
+                        SignerKind::Authority | SignerKind::Office => None,
+                    };
+                    match trader.map(|t| self.rules().trader_signing_key(&t, &pool.overlay)) {
+                        Some(Err(CheckError::Rejected(r))) => Err(SubmitError::Rejected(r)),
+                        // A store failure is left to the decoded transaction's checks.
+                        _ => Ok(()),
+                    }
+                })
         };
-        match room {
+        match refused {
             Ok(()) => Screened::Decode,
             Err(e) => {
                 self.metrics.received(peeked.kind);
                 self.count_refusal(&e);
-                Screened::NoRoom(e)
+                Screened::Refused(e)
             }
         }
     }

@@ -47,6 +47,26 @@ impl Rules<'_> {
         })
     }
 
+    /// The key a trader signs with now: `unknown-party` when it is not registered here (nor
+    /// pending registration), `revoked-key` when its key is revoked.
+    pub fn trader_signing_key(
+        &self,
+        eori: &Eori,
+        overlay: &Overlay,
+    ) -> Result<PublicKey, CheckError> {
+        match self.trader_key(eori, overlay)? {
+            None => Err(Rejection::new(
+                "unknown-party",
+                format!("trader {eori} is not registered on this ledger"),
+            )
+            .into()),
+            Some(TraderKey { key: None, .. }) => {
+                Err(Rejection::new("revoked-key", format!("trader {eori}'s key is revoked")).into())
+            }
+            Some(TraderKey { key: Some(k), .. }) => Ok(k),
+        }
+    }
+
     /// The signer's key must have signed the transaction on this ledger. With `batch`, the
     /// signature is queued there instead of checked now (the caller verifies the batch, and
     /// checks one by one again when the batch fails, to name the transaction).
@@ -69,23 +89,7 @@ impl Rules<'_> {
                 key.clone()
             }
             Signer::Office(id) => self.office(id)?.key.clone(),
-            Signer::Trader(eori) => match self.trader_key(eori, overlay)? {
-                None => {
-                    return Err(Rejection::new(
-                        "unknown-party",
-                        format!("trader {eori} is not registered on this ledger"),
-                    )
-                    .into())
-                }
-                Some(TraderKey { key: None, .. }) => {
-                    return Err(Rejection::new(
-                        "revoked-key",
-                        format!("trader {eori}'s key is revoked"),
-                    )
-                    .into())
-                }
-                Some(TraderKey { key: Some(k), .. }) => k,
-            },
+            Signer::Trader(eori) => self.trader_signing_key(eori, overlay)?,
         };
         // A signature of these very bytes verified against this key before holds again.
         let remembered = self

@@ -321,11 +321,12 @@ pub fn start_validator<E, S, R, B>(
                 let mut peers = Vec::with_capacity(received.len());
                 let mut txs = Vec::with_capacity(received.len());
                 for (peer, msg) in received {
-                    // Screened before it is decoded: a transaction held here already, or one
-                    // the mempool has no room for, is not decoded (its proof points above all).
+                    // Screened before it is decoded: a transaction held here already, one the
+                    // mempool has no room for, or one of a trader that cannot sign here, is not
+                    // decoded (its proof points above all).
                     match relay_chain.screen_relayed(msg.as_ref()) {
                         Screened::Held => continue,
-                        Screened::NoRoom(e) => {
+                        Screened::Refused(e) => {
                             debug!(%peer, error = %e, "relayed transaction not admitted");
                             continue;
                         }
