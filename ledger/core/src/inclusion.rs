@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use zkcustoms_ledger_types::block::{merkle_path, merkle_root_from_path, BlockHeader};
 use zkcustoms_ledger_types::genesis::Genesis;
-use zkcustoms_ledger_types::tx::{Hash, Signer, Transaction};
+use zkcustoms_ledger_types::tx::{sha256, Hash, Signer, Transaction};
 use zkcustoms_verifier::VerifierKeys;
 
 /// Format tag of an inclusion proof.
@@ -187,21 +187,23 @@ pub fn build(
             "the store is damaged: {what}; run `zkcustoms audit`"
         )))
     };
+    // The block as stored: the path needs every transaction's bytes, the proof only this
+    // transaction decoded (a full block's proof points are not decoded for one proof).
     let stored = store
-        .block(loc.height)?
+        .raw_block(loc.height)?
         .ok_or_else(|| damaged(format!("block {} is missing", loc.height)))?;
-    let block = &stored.block;
-    let leaves: Vec<Vec<u8>> = block.txs.iter().map(Transaction::to_bytes).collect();
-    let tx = block
-        .txs
+    let leaves = crate::queries::block_tx_bytes(&stored)?;
+    let tx = leaves
         .get(loc.index as usize)
-        .filter(|tx| tx.hash() == *tx_hash)
+        .filter(|bytes| sha256(bytes) == *tx_hash)
         .ok_or_else(|| {
             damaged(format!(
                 "transaction {} is not at its indexed place",
                 hex::encode(tx_hash)
             ))
         })?;
+    let tx = Transaction::from_bytes(tx)
+        .map_err(|e| damaged(format!("transaction {}: {e}", hex::encode(tx_hash))))?;
     let path = merkle_path(&leaves, loc.index as usize).expect("index is in range");
     let mut descendants = Vec::new();
     let certificate = match &stored.finality {
@@ -224,9 +226,9 @@ pub fn build(
                 descendants.push(HeaderJson::from_header(&header));
             }
             let certified = store
-                .block(*top)?
+                .raw_block(*top)?
                 .ok_or_else(|| damaged(format!("block {top} is missing")))?;
-            descendants.push(HeaderJson::from_header(&certified.block.header));
+            descendants.push(HeaderJson::from_header(&certified.header));
             match certified.finality {
                 Finality::Certificate { view, certificate } => CertificateJson {
                     height: *top,
@@ -247,7 +249,7 @@ pub fn build(
         index: loc.index,
         transaction: tx.to_json(),
         path: path.iter().map(hex::encode).collect(),
-        header: HeaderJson::from_header(&block.header),
+        header: HeaderJson::from_header(&stored.header),
         descendants,
         certificate,
     }))

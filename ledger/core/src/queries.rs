@@ -15,14 +15,15 @@ mod paging;
 pub use paging::*;
 
 use crate::store::{
-    documents_prefix, records_prefix, roots_prefix, trader_keys_prefix, BlockHashes,
+    documents_prefix, records_prefix, roots_prefix, trader_keys_prefix, BlockHashes, Blocks,
     DelegationEntry, Delegations, DocumentEntry, Documents, ExaminationEntry, Examinations,
-    Nullifiers, OwnerEntry, Owners, Records, RegistryRoots, RootEntry, RootIndex, Store,
-    StoreError, TraderKeyEntry, TraderKeys, Transactions, TxLocation,
+    Nullifiers, OwnerEntry, Owners, RawStoredBlock, Records, RegistryRoots, RootEntry, RootIndex,
+    Schema, Store, StoreError, TraderKeyEntry, TraderKeys, Transactions, TxLocation,
 };
 use zkcustoms_circuits::Fr;
-use zkcustoms_ledger_types::codec::Writer;
-use zkcustoms_ledger_types::tx::{DocumentKey, Eori, Hash, Transaction, Ucr};
+use zkcustoms_ledger_types::block::Block;
+use zkcustoms_ledger_types::codec::{DecodeError, Writer};
+use zkcustoms_ledger_types::tx::{sha256, DocumentKey, Eori, Hash, Transaction, Ucr};
 
 /// Most key changes or delegations answered per trader.
 pub const MAX_PARTY_ENTRIES: usize = 1000;
@@ -185,6 +186,88 @@ pub fn tx_location(store: &Store, hash: &Hash) -> Result<Option<TxLocation>, Sto
     store.get::<Transactions>(hash)
 }
 
+/// The transactions' bytes of a finalized block as stored: the block's encoding and its header's
+/// commitment to them checked, none of them decoded.
+pub fn block_tx_bytes(block: &RawStoredBlock) -> Result<Vec<&[u8]>, StoreError> {
+    Block::split(&block.block)
+        .map(|(_, txs)| txs)
+        .map_err(|e| corrupted_block(e.to_string()))
+}
+
+fn corrupted_block(error: String) -> StoreError {
+    StoreError::Corrupted {
+        cf: Blocks::CF,
+        error: DecodeError::invalid("block", error),
+    }
+}
+
+/// A finalized transaction with the block that holds it, read without decoding the block's
+/// other transactions (a page showing one transaction of a full block decodes one).
+#[derive(Clone, Debug)]
+pub struct FinalizedTx {
+    /// Its block, as stored.
+    pub block: RawStoredBlock,
+    /// Its index in the block.
+    pub index: u32,
+    /// The transaction.
+    pub tx: Transaction,
+}
+
+/// The finalized transaction `hash`, decoding it alone; `None` when it is not finalized here.
+pub fn finalized_tx(store: &Store, hash: &Hash) -> Result<Option<FinalizedTx>, StoreError> {
+    let Some(loc) = tx_location(store, hash)? else {
+        return Ok(None);
+    };
+    let Some(block) = store.raw_block(loc.height)? else {
+        return Ok(None);
+    };
+    let tx = {
+        let txs = block_tx_bytes(&block)?;
+        let bytes = txs
+            .get(loc.index as usize)
+            .filter(|b| sha256(b) == *hash)
+            .ok_or_else(|| {
+                StoreError::Mismatch(format!(
+                    "transaction index points at height {} index {}, which holds another \
+                     transaction",
+                    loc.height, loc.index
+                ))
+            })?;
+        Transaction::from_bytes(bytes).map_err(|e| corrupted_block(e.to_string()))?
+    };
+    Ok(Some(FinalizedTx {
+        block,
+        index: loc.index,
+        tx,
+    }))
+}
+
+/// The last `limit` transactions of the blocks at `heights` (newest block first), newest first,
+/// each with its block's height: only those are decoded.
+pub fn latest_txs(
+    store: &Store,
+    heights: impl IntoIterator<Item = u64>,
+    limit: usize,
+) -> Result<Vec<(u64, Transaction)>, StoreError> {
+    let mut out = Vec::new();
+    for height in heights {
+        if out.len() >= limit {
+            break;
+        }
+        let Some(block) = store.raw_block(height)? else {
+            continue;
+        };
+        for bytes in block_tx_bytes(&block)?.into_iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let tx = Transaction::from_bytes(bytes).map_err(|e| corrupted_block(e.to_string()))?;
+            out.push((height, tx));
+        }
+    }
+    Ok(out)
+}
+
 /// The height of a finalized block, by hash.
 pub fn block_height(store: &Store, hash: &Hash) -> Result<Option<u64>, StoreError> {
     store.get::<BlockHashes>(hash)
@@ -193,7 +276,78 @@ pub fn block_height(store: &Store, hash: &Hash) -> Result<Option<u64>, StoreErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Batch, TempStore};
+    use crate::store::{Batch, Finality, TempStore};
+    use zkcustoms_ledger_types::block::{merkle_root, BlockHeader};
+    use zkcustoms_ledger_types::tx::AnchorDocument;
+
+    /// A transaction read from a stored block decodes that transaction alone, and the latest
+    /// transactions of blocks only those shown: a block committing to bytes that are no
+    /// transaction (which the store never holds, but shows what is decoded) is read past them.
+    #[test]
+    fn a_finalized_transaction_is_read_without_decoding_its_neighbours() {
+        let store = TempStore::new().unwrap();
+        let good = Transaction::AnchorDocument(AnchorDocument {
+            ucr: Ucr::parse("26DE-A").unwrap(),
+            doc_type: "invoice".into(),
+            digest: sha256(b"invoice"),
+            reference: "vault://1".into(),
+            version: 1,
+            supersedes: None,
+            trader: Eori::parse("DE1").unwrap(),
+            signature: zkcustoms_ledger_types::crypto::unsigned(),
+        });
+        let garbage: &[u8] = b"not a transaction";
+        let leaves = [garbage.to_vec(), good.to_bytes()];
+        let header = BlockHeader {
+            height: 1,
+            parent: [0; 32],
+            timestamp_ms: 0,
+            tx_root: merkle_root(&leaves),
+            tx_count: 2,
+            proposer: [0; 32],
+        };
+        let mut w = Writer::new();
+        w.fixed(&header.to_bytes());
+        for leaf in &leaves {
+            w.bytes(leaf);
+        }
+        let raw = RawStoredBlock {
+            header,
+            block: w.finish(),
+            finality: Finality::Certificate {
+                view: 1,
+                certificate: vec![1, 2, 3],
+            },
+        };
+        let mut batch = Batch::new();
+        batch.put_raw(Blocks::CF, Blocks::encode_key(&1), raw.encode_value());
+        let at = |index| TxLocation { height: 1, index };
+        batch.put::<Transactions>(&good.hash(), &at(1));
+        batch.put::<Transactions>(&sha256(garbage), &at(0));
+        batch.put::<Transactions>(&[9; 32], &at(1));
+        store.write(batch, true).unwrap();
+
+        // Decoding the whole block fails; reading the good transaction does not.
+        assert!(store.block(1).is_err());
+        let found = finalized_tx(&store, &good.hash()).unwrap().unwrap();
+        assert_eq!((found.index, &found.tx, &found.block), (1, &good, &raw));
+        assert_eq!(latest_txs(&store, [1], 1).unwrap(), vec![(1, good.clone())]);
+        let proof = crate::inclusion::build(&store, &[0; 32], &good.hash()).unwrap();
+        assert_eq!(proof.expect("an inclusion proof").index, 1);
+        // Asked for more, or for the bytes themselves, the damage is named.
+        assert!(matches!(
+            latest_txs(&store, [1], 2),
+            Err(StoreError::Corrupted { .. })
+        ));
+        assert!(finalized_tx(&store, &sha256(garbage)).is_err());
+        // An index pointing at another transaction is damage too; an unknown hash is none.
+        assert!(matches!(
+            finalized_tx(&store, &[9; 32]),
+            Err(StoreError::Mismatch(_))
+        ));
+        assert!(finalized_tx(&store, &[8; 32]).unwrap().is_none());
+        assert!(latest_txs(&store, [2], 5).unwrap().is_empty());
+    }
 
     #[test]
     fn reads_answer_what_was_written_and_nothing_of_other_keys() {

@@ -66,6 +66,12 @@ impl Batch {
         self
     }
 
+    /// Puts bytes as they are under a key (tests that store what no schema encodes).
+    #[cfg(test)]
+    pub(crate) fn put_raw(&mut self, cf: &'static str, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push((cf, key, Some(value)));
+    }
+
     /// Deletes a key.
     pub fn delete<S: Schema>(&mut self, key: &S::Key) -> &mut Self {
         self.ops.push((S::CF, S::encode_key(key), None));

@@ -178,7 +178,7 @@ impl Block {
         bytes: &[u8],
         known: impl Fn(&Hash) -> Option<Transaction>,
     ) -> Result<Self, BlockError> {
-        let (header, raws) = Self::framing(bytes)?;
+        let (header, raws) = Self::split(bytes)?;
         let txs = raws
             .into_iter()
             .enumerate()
@@ -198,11 +198,13 @@ impl Block {
     /// it needs it. Every block [`Block::from_bytes`] accepts passes; one that passes may still
     /// hold a malformed transaction.
     pub fn check_commitment(bytes: &[u8]) -> Result<BlockHeader, BlockError> {
-        Self::framing(bytes).map(|(header, _)| header)
+        Self::split(bytes).map(|(header, _)| header)
     }
 
-    /// The header and each transaction's bytes, the encoding and the commitment checked.
-    fn framing(bytes: &[u8]) -> Result<(BlockHeader, Vec<&[u8]>), BlockError> {
+    /// The header and each transaction's bytes, the encoding and the commitment checked, no
+    /// transaction decoded: what a reader that shows or proves a few of a block's transactions
+    /// needs (it decodes only those).
+    pub fn split(bytes: &[u8]) -> Result<(BlockHeader, Vec<&[u8]>), BlockError> {
         let mut r = Reader::new(bytes);
         let header = BlockHeader::read(&mut r)?;
         if header.tx_count > MAX_BLOCK_TXS {

@@ -31,7 +31,6 @@ use pages::*;
 use session::*;
 use verify::*;
 
-use crate::accounts::Account;
 use crate::ApiState;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::FormRejection;
@@ -47,9 +46,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zkcustoms_ledger_core::chain::{Chain, TxStatus};
 use zkcustoms_ledger_core::queries::{self, BlockHeight};
-use zkcustoms_ledger_core::store::{StoreError, StoredBlock};
+use zkcustoms_ledger_core::store::StoreError;
+use zkcustoms_ledger_types::block::BlockHeader;
 use zkcustoms_ledger_types::party::Party;
-use zkcustoms_ledger_types::tx::{Hash, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{sha256, Hash, Transaction, Ucr};
 use zkcustoms_verifier::{ProofEnvelope, PublicValues, VerifyError};
 
 /// Largest body the explorer's forms accept (an envelope is about 1.5 KiB), in bytes.
@@ -60,6 +60,9 @@ pub const SESSION_COOKIE: &str = "zkcustoms_session";
 pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 /// Most sessions held at once; signing in beyond it is refused until some expire.
 pub const MAX_SESSIONS: usize = 10_000;
+/// Most sessions one explorer account has open at once (its browsers and devices); signing in
+/// once more ends its oldest.
+pub const MAX_ACCOUNT_SESSIONS: usize = 8;
 /// Blocks shown on a page of the home page's block list.
 pub const LATEST_BLOCKS: usize = 10;
 /// Transactions listed on the home page.
@@ -178,11 +181,24 @@ impl Explorer {
         }
     }
 
-    /// Starts a session of an account; `None` when too many are open.
-    fn sign_in(&self, account: &Account) -> Option<String> {
+    /// Starts a session of the account `name` reading as `party`; `None` when too many are open.
+    /// An account with [`MAX_ACCOUNT_SESSIONS`] open already loses its oldest: one account
+    /// signing in over and over ends its own sessions, and cannot fill the table for everyone.
+    fn sign_in(&self, name: &str, party: &Party) -> Option<String> {
         let mut sessions = self.sessions.lock().expect("sessions lock");
         let now = Instant::now();
         sessions.retain(|_, s| s.expires > now);
+        let mut own: Vec<(Instant, String)> = sessions
+            .iter()
+            .filter(|(_, s)| s.name == name && s.party == *party)
+            .map(|(id, s)| (s.expires, id.clone()))
+            .collect();
+        if own.len() >= MAX_ACCOUNT_SESSIONS {
+            own.sort();
+            for (_, id) in &own[..=own.len() - MAX_ACCOUNT_SESSIONS] {
+                sessions.remove(id);
+            }
+        }
         if sessions.len() >= MAX_SESSIONS {
             return None;
         }
@@ -190,8 +206,8 @@ impl Explorer {
         sessions.insert(
             id.clone(),
             Session {
-                name: account.name.clone(),
-                party: account.party.clone(),
+                name: name.to_owned(),
+                party: party.clone(),
                 csrf: random_hex(16),
                 expires: now + SESSION_TTL,
             },
@@ -385,6 +401,37 @@ mod tests {
         assert!(parse_hash(&format!("0x{}", "AB".repeat(32))).is_some());
         assert!(parse_hash(&"ab".repeat(31)).is_none());
         assert!(parse_hash(&"zz".repeat(32)).is_none());
+    }
+
+    /// One account signing in over and over keeps only its newest sessions, and cannot fill the
+    /// table for the others; only a full table of many accounts refuses a sign-in.
+    #[test]
+    fn an_account_has_at_most_so_many_sessions() {
+        let ex = Explorer::default();
+        let auditor = Party::Auditor("EU-OLAF".into());
+        let office = Party::Office {
+            id: "DE-HAMBURG-HAFEN".into(),
+            administration: "DE".into(),
+        };
+        let first = ex.sign_in("J. Schmidt", &office).unwrap();
+        let mut mine: Vec<String> = (0..MAX_SESSIONS + 5)
+            .map(|_| ex.sign_in("A. Auditor", &auditor).unwrap())
+            .collect();
+        let held = |id: &String| ex.sessions.lock().unwrap().contains_key(id);
+        assert_eq!(ex.sessions.lock().unwrap().len(), MAX_ACCOUNT_SESSIONS + 1);
+        assert!(held(&first), "another account's session was ended");
+        let newest = mine.split_off(mine.len() - MAX_ACCOUNT_SESSIONS);
+        assert!(newest.iter().all(held) && !mine.iter().any(held));
+        // The same name reading as another party is another account.
+        ex.sign_in("A. Auditor", &office).unwrap();
+        assert_eq!(ex.sessions.lock().unwrap().len(), MAX_ACCOUNT_SESSIONS + 2);
+        // Many accounts together still meet the table's bound.
+        for i in 0..MAX_SESSIONS {
+            let _ = ex.sign_in(&format!("person {i}"), &office);
+        }
+        assert_eq!(ex.sessions.lock().unwrap().len(), MAX_SESSIONS);
+        assert!(ex.sign_in("one more", &office).is_none());
+        assert!(held(&first));
     }
 
     #[test]

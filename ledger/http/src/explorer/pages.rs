@@ -14,8 +14,11 @@ pub(crate) struct HomeData {
     pub total_txs: u64,
     /// Mempool transactions and bytes.
     pub mempool: (usize, usize),
-    /// A page of blocks, newest first (the latest without a cursor).
-    pub blocks: Vec<StoredBlock>,
+    /// A page of block headers, newest first (the latest without a cursor).
+    pub blocks: Vec<BlockHeader>,
+    /// The last transactions of these blocks, newest first, with their blocks' heights: the
+    /// only ones decoded.
+    pub latest_txs: Vec<(u64, Transaction)>,
     /// The cursor of the next (older) page of blocks.
     pub next: Option<String>,
     /// True on a page after the first.
@@ -37,12 +40,8 @@ pub(super) async fn home(
         let (height, tip) = chain.tip();
         let total_txs = ex.total_txs(&chain, height)?;
         let page = queries::block_headers_page(chain.store(), before, LATEST_BLOCKS)?;
-        let mut blocks = Vec::new();
-        for h in &page.items {
-            if let Some(b) = chain.store().block(h.height)? {
-                blocks.push(b);
-            }
-        }
+        let heights = page.items.iter().map(|h| h.height);
+        let latest_txs = queries::latest_txs(chain.store(), heights, LATEST_TXS)?;
         let mut roots = Vec::new();
         for a in chain.genesis().authorities.keys() {
             let n = queries::latest_root(chain.store(), a)?.map_or(0, |(seq, _)| seq as usize);
@@ -53,7 +52,8 @@ pub(super) async fn home(
             tip,
             total_txs,
             mempool: chain.mempool_size(),
-            blocks,
+            blocks: page.items,
+            latest_txs,
             next: page.next.map(|c| c.encode()),
             later: before.is_some(),
             roots,
@@ -106,10 +106,8 @@ pub(super) async fn block_page(
 
 /// A finalized transaction with its block.
 pub(crate) struct IncludedTx {
-    /// The block.
-    pub block: StoredBlock,
-    /// Index in the block.
-    pub index: u32,
+    /// The transaction and its block (the block's other transactions not decoded).
+    pub finalized: queries::FinalizedTx,
     /// The node's verdict on its proof, verified again now (for proof transactions).
     pub verdict: Option<Result<(), VerifyError>>,
 }
@@ -117,29 +115,19 @@ pub(crate) struct IncludedTx {
 impl IncludedTx {
     /// The transaction.
     pub fn tx(&self) -> &Transaction {
-        &self.block.block.txs[self.index as usize]
+        &self.finalized.tx
     }
 }
 
-/// Loads a finalized transaction and its block; `None` when it is not finalized here.
+/// Loads a finalized transaction and its block, decoding that transaction alone; `None` when it
+/// is not finalized here.
 pub(super) fn load_included(chain: &Chain, hash: &Hash) -> Result<Option<IncludedTx>, StoreError> {
-    let Some(loc) = queries::tx_location(chain.store(), hash)? else {
-        return Ok(None);
-    };
-    let Some(block) = chain.store().block(loc.height)? else {
-        return Ok(None);
-    };
-    if block.block.txs.get(loc.index as usize).map(|t| t.hash()) != Some(*hash) {
-        return Err(StoreError::Mismatch(format!(
-            "transaction index points at height {} index {}, which holds another transaction",
-            loc.height, loc.index
-        )));
-    }
-    Ok(Some(IncludedTx {
-        block,
-        index: loc.index,
-        verdict: None,
-    }))
+    Ok(
+        queries::finalized_tx(chain.store(), hash)?.map(|finalized| IncludedTx {
+            finalized,
+            verdict: None,
+        }),
+    )
 }
 
 pub(super) fn bad_hash(ctx: &Ctx) -> Response {
@@ -281,10 +269,12 @@ pub(super) fn find_nullifier(chain: &Chain, value: &Hash) -> Result<Option<Hash>
     let Some(loc) = queries::nullifier_location(chain.store(), &n)? else {
         return Ok(None);
     };
-    Ok(chain
-        .store()
-        .block(loc.height)?
-        .and_then(|b| b.block.txs.get(loc.index as usize).map(|t| t.hash())))
+    let Some(block) = chain.store().raw_block(loc.height)? else {
+        return Ok(None);
+    };
+    Ok(queries::block_tx_bytes(&block)?
+        .get(loc.index as usize)
+        .map(|bytes| sha256(bytes)))
 }
 
 pub(super) async fn search(

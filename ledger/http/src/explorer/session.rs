@@ -88,7 +88,7 @@ pub(super) async fn signin(
             "This token is not one of the node's explorer accounts.",
         ));
     };
-    let Some(id) = ex.sign_in(account) else {
+    let Some(id) = ex.sign_in(&account.name, &account.party) else {
         return Err(refused(
             StatusCode::SERVICE_UNAVAILABLE,
             "Too many people are signed in: try again later.",

@@ -221,18 +221,6 @@ fn pager(base: &str, later: bool, next: Option<&str>, onward: &str) -> Markup {
 
 /// The home page.
 pub(crate) fn home(ctx: &Ctx, genesis: &Genesis, d: &HomeData) -> Markup {
-    let latest_txs: Vec<(u64, &Transaction)> = d
-        .blocks
-        .iter()
-        .flat_map(|b| {
-            b.block
-                .txs
-                .iter()
-                .rev()
-                .map(move |t| (b.block.header.height, t))
-        })
-        .take(super::LATEST_TXS)
-        .collect();
     html! {
         h1 { "Ledger " (genesis.file.chain_name) }
         (search_box(ctx.signed_in()))
@@ -267,14 +255,13 @@ pub(crate) fn home(ctx: &Ctx, genesis: &Genesis, d: &HomeData) -> Markup {
                         th scope="col" { "Hash" }
                     } }
                     tbody {
-                        @for b in &d.blocks {
-                            @let h = &b.block.header;
+                        @for h in &d.blocks {
                             tr {
                                 td.num { a href={"/blocks/" (h.height)} { (h.height) } }
                                 td { (time(h.timestamp_ms)) }
                                 td.num { (h.tx_count) }
                                 td { (validator_name(genesis, &h.proposer)) }
-                                td.hash { (short(&b.block.hash())) }
+                                td.hash { (short(&h.hash())) }
                             }
                         }
                     }
@@ -292,7 +279,7 @@ pub(crate) fn home(ctx: &Ctx, genesis: &Genesis, d: &HomeData) -> Markup {
                         th scope="col" { "Hash" }
                     } }
                     tbody {
-                        @for (height, tx) in &latest_txs {
+                        @for (height, tx) in &d.latest_txs {
                             @let hash = tx.hash();
                             tr {
                                 td.num { a href={"/blocks/" (height)} { (height) } }
@@ -466,9 +453,9 @@ pub(crate) fn transaction(
             }
             @if let Some(inc) = included {
                 dt { "Kind" } dd { (kind_words(inc.tx())) }
-                dt { "Block time" } dd { (time(inc.block.block.header.timestamp_ms)) }
-                dt { "Finality" } dd { (finality_words(&inc.block.finality)) }
-                dt { "Proposer" } dd { (validator_name(genesis, &inc.block.block.header.proposer)) }
+                dt { "Block time" } dd { (time(inc.finalized.block.header.timestamp_ms)) }
+                dt { "Finality" } dd { (finality_words(&inc.finalized.block.finality)) }
+                dt { "Proposer" } dd { (validator_name(genesis, &inc.finalized.block.header.proposer)) }
             }
         }
         @if let Some(inc) = included {
