@@ -93,6 +93,20 @@ fn bench_verify(c: &mut Criterion) {
             assert!(batch.verify())
         })
     });
+    // What a validator pays for a block of those 64 a peer sends: decoding it (every proof
+    // point validated), against what it checks on arrival now (the encoding and the header's
+    // commitment, by hashing the transactions' bytes); the decoding waits until a proposal,
+    // a parent or a finalization needs the block (reported per block).
+    let block_bytes =
+        zkcustoms_ledger_types::block::Block::new(1, [0; 32], 0, [0; 32], block).to_bytes();
+    g.bench_function("received-block-64/decode", |b| {
+        b.iter(|| zkcustoms_ledger_types::block::Block::from_bytes(&block_bytes).expect("decodes"))
+    });
+    g.bench_function("received-block-64/check-commitment", |b| {
+        b.iter(|| {
+            zkcustoms_ledger_types::block::Block::check_commitment(&block_bytes).expect("commits")
+        })
+    });
     g.throughput(Throughput::Elements(1));
     for n in [1usize, 16, 64, 256] {
         g.throughput(Throughput::Elements(n as u64));
