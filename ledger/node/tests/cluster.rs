@@ -1617,6 +1617,30 @@ fn a_peer_asking_over_and_over_is_sent_no_more_than_its_budget() {
     });
 }
 
+/// Validators 0 to 2 running honestly, the registry root finalized (its hash answered);
+/// validator 3 takes no part in consensus and only sends on the blocks channel (its sender and
+/// receiver answered).
+async fn with_a_block_sender(
+    context: &deterministic::Context,
+) -> (
+    Cluster,
+    [usize; 3],
+    Vec<Hash>,
+    simulated::Sender<PublicKey, deterministic::Context>,
+    simulated::Receiver<PublicKey>,
+) {
+    let mut cluster = Cluster::new(context.child("cluster")).await;
+    let honest = [0, 1, 2];
+    for i in honest {
+        cluster.start(i, Behaviour::Honest).await;
+    }
+    let control = cluster.oracle.control(cluster.keys[3].clone());
+    let (blocks, blocks_in) = control.register(channel::BLOCKS, QUOTA).await.unwrap();
+    let hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+    cluster.wait_included(&honest, &hashes, WITHIN).await;
+    (cluster, honest, hashes, blocks, blocks_in)
+}
+
 /// A block whose header names no validator as its proposer gets its sender blocked by every
 /// validator, on its header alone (it is well-formed: decoded, it would have been kept); the
 /// others finalize on.
@@ -1624,17 +1648,9 @@ fn a_peer_asking_over_and_over_is_sent_no_more_than_its_budget() {
 fn a_peer_sending_a_block_no_validator_proposed_is_blocked() {
     use commonware_p2p::{Recipients, Sender as _};
     runner(6).start(|context| async move {
-        let mut cluster = Cluster::new(context.child("cluster")).await;
-        let honest = [0, 1, 2];
-        for i in honest {
-            cluster.start(i, Behaviour::Honest).await;
-        }
-        // Validator 3 takes no part in consensus: it only sends, on the blocks channel, a
-        // well-formed block on genesis whose proposer is no validator.
-        let control = cluster.oracle.control(cluster.keys[3].clone());
-        let (mut blocks, _blocks_in) = control.register(channel::BLOCKS, QUOTA).await.unwrap();
-        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
-        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        let (cluster, honest, mut hashes, mut blocks, _blocks_in) =
+            with_a_block_sender(&context).await;
+        // A well-formed block on genesis whose proposer is no validator.
         let block = Block::new(
             1,
             cluster.genesis.chain_id,
@@ -1664,16 +1680,8 @@ fn a_block_nobody_needs_is_never_decoded() {
     use zkcustoms_ledger_types::block::{merkle_root, BlockHeader};
     use zkcustoms_ledger_types::codec::Writer;
     runner(14).start(|context| async move {
-        let mut cluster = Cluster::new(context.child("cluster")).await;
-        let honest = [0, 1, 2];
-        for i in honest {
-            cluster.start(i, Behaviour::Honest).await;
-        }
-        // Validator 3 takes no part in consensus: it only sends blocks on the blocks channel.
-        let control = cluster.oracle.control(cluster.keys[3].clone());
-        let (mut blocks, _blocks_in) = control.register(channel::BLOCKS, QUOTA).await.unwrap();
-        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
-        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        let (cluster, honest, mut hashes, mut blocks, _blocks_in) =
+            with_a_block_sender(&context).await;
         let (tip, parent) = cluster.chain(0).tip();
         let header = BlockHeader {
             height: tip + 1,
