@@ -11,6 +11,9 @@
 //! simulated proof passes exactly the verification an honest one does (that is why development
 //! keys must never be used in production). The first block also carries honestly proved proofs.
 //!
+//! The same ledger measures the explorer's search by nullifier: one seek in the nullifier index
+//! against a scan of every nullifier (how it was found before the index).
+//!
 //! The ledger is built once (real finalization certificates of its validator) and cached under
 //! the target directory (`audit-bench/`); `ZKCUSTOMS_AUDIT_BENCH_TXS` changes the number of proof
 //! transactions.
@@ -34,7 +37,8 @@ use zkcustoms_benches::dev_keys;
 use zkcustoms_circuits::aeo_status::nullifier;
 use zkcustoms_circuits::registry::example_registry;
 use zkcustoms_circuits::CircuitId;
-use zkcustoms_ledger_core::store::{Batch, Store, VerifyingKeys};
+use zkcustoms_ledger_core::queries;
+use zkcustoms_ledger_core::store::{Batch, Nullifiers, Store, VerifyingKeys};
 use zkcustoms_ledger_core::testing::append_block;
 use zkcustoms_ledger_core::testing::parties::Trader;
 use zkcustoms_ledger_types::crypto;
@@ -346,5 +350,41 @@ fn bench_audit(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_audit);
+/// The explorer's search by nullifier over the same ledger (one nullifier per proof transaction):
+/// one seek in the nullifier index, against the scan of every nullifier that found it before
+/// the index existed (the anchor, measured in the same run).
+fn bench_nullifier_search(c: &mut Criterion) {
+    let txs: usize = std::env::var("ZKCUSTOMS_AUDIT_BENCH_TXS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_TXS);
+    let dir = cached_ledger(txs);
+    // Opened for writing: a ledger cached before the index existed gets it here.
+    let store = Store::open(&dir.join("data/ledger")).unwrap();
+    let all = store.scan_prefix::<Nullifiers>(&[], usize::MAX).unwrap();
+    assert_eq!(all.len(), txs);
+    let ((_, wanted), at) = all[txs / 2];
+    drop(all);
+    let mut group = c.benchmark_group("nullifier search");
+    group.bench_function("index seek", |b| {
+        b.iter(|| {
+            let found = queries::nullifier_location(&store, &wanted).unwrap();
+            assert_eq!(found, Some(at));
+        })
+    });
+    group.bench_function("scan (before the index)", |b| {
+        b.iter(|| {
+            let found = store
+                .scan_prefix::<Nullifiers>(&[], usize::MAX)
+                .unwrap()
+                .into_iter()
+                .find(|((_, n), _)| *n == wanted)
+                .map(|(_, loc)| loc);
+            assert_eq!(found, Some(at));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_audit, bench_nullifier_search);
 criterion_main!(benches);

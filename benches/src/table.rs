@@ -599,6 +599,14 @@ fn sections() -> Vec<(&'static str, Vec<Row>)> {
                 .per("proofs/s")
                 .target(Target::AtLeast(6_000.0)),
                 row(
+                    "search by nullifier in the audited log, index seek",
+                    Time(exact("nullifier search/index seek")),
+                )
+                .against(
+                    "scanning every nullifier",
+                    Time(exact("nullifier search/scan (before the index)")),
+                ),
+                row(
                     "prover service, aeo-status/v1, 8 clients, 2 workers (per request)",
                     PerElement(Around("prover_service/", " 8 clients, 2 workers")),
                 )

@@ -304,7 +304,7 @@ type StoredDecoder = fn(bool, &[u8]);
 
 /// The column families of [`stored_value`], by selector, each with its decoders: the ledger's in
 /// the order of [`schema::COLUMN_FAMILIES`] (which the seeds follow), then the document store's.
-pub const STORED: [(&str, StoredDecoder); 22] = [
+pub const STORED: [(&str, StoredDecoder); 23] = [
     (schema::Meta::CF, stored::<schema::Meta>),
     (schema::Blocks::CF, stored::<schema::Blocks>),
     (schema::BlockHashes::CF, stored::<schema::BlockHashes>),
@@ -322,6 +322,7 @@ pub const STORED: [(&str, StoredDecoder); 22] = [
     (schema::TraderKeys::CF, stored::<schema::TraderKeys>),
     (schema::Owners::CF, stored::<schema::Owners>),
     (schema::Delegations::CF, stored::<schema::Delegations>),
+    (schema::NullifierIndex::CF, stored::<schema::NullifierIndex>),
     (DocumentMetas::CF, stored::<DocumentMetas>),
     (DocumentKeys::CF, stored::<DocumentKeys>),
     (DocumentBlobs::CF, stored::<DocumentBlobs>),

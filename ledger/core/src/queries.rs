@@ -17,9 +17,11 @@ pub use paging::*;
 use crate::store::{
     documents_prefix, records_prefix, roots_prefix, trader_keys_prefix, BlockHashes, Blocks,
     DelegationEntry, Delegations, DocumentEntry, Documents, ExaminationEntry, Examinations,
-    Nullifiers, OwnerEntry, Owners, RawStoredBlock, Records, RegistryRoots, RootEntry, RootIndex,
-    Schema, Store, StoreError, TraderKeyEntry, TraderKeys, Transactions, TxLocation,
+    NullifierIndex, Nullifiers, OwnerEntry, Owners, RawStoredBlock, Records, RegistryRoots,
+    RootEntry, RootIndex, Schema, Store, StoreError, TraderKeyEntry, TraderKeys, Transactions,
+    TxLocation,
 };
+use zkcustoms_circuits::field::fr_to_be_bytes;
 use zkcustoms_circuits::Fr;
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::codec::{DecodeError, Writer};
@@ -171,13 +173,21 @@ pub fn root_at(
     store.get::<RegistryRoots>(&(authority.to_owned(), sequence))
 }
 
-/// Where the transaction that presented an aeo-status nullifier sits, in any scope (a scan of the
-/// nullifier index: for occasional look-ups, not for a hot path).
+/// Where the transaction that presented an aeo-status nullifier sits, in any scope: one seek in
+/// the [`NullifierIndex`]. A database of format 1 opened read-only has no index yet; its
+/// nullifiers are scanned.
 pub fn nullifier_location(store: &Store, nullifier: &Fr) -> Result<Option<TxLocation>, StoreError> {
+    if store.format() < 2 {
+        return Ok(store
+            .scan_prefix::<Nullifiers>(&[], usize::MAX)?
+            .into_iter()
+            .find(|((_, x), _)| x == nullifier)
+            .map(|(_, loc)| loc));
+    }
     Ok(store
-        .scan_prefix::<Nullifiers>(&[], usize::MAX)?
+        .scan_prefix::<NullifierIndex>(&fr_to_be_bytes(nullifier), 1)?
         .into_iter()
-        .find(|((_, x), _)| x == nullifier)
+        .next()
         .map(|(_, loc)| loc))
 }
 
@@ -369,6 +379,9 @@ mod tests {
             index: 1,
         };
         batch.put::<Nullifiers>(&([7; 32], Fr::from(5u64)), &loc);
+        batch.put::<NullifierIndex>(&(Fr::from(5u64), [7; 32]), &loc);
+        // A nullifier is found through its index, never by scanning the nullifiers.
+        batch.put::<Nullifiers>(&([8; 32], Fr::from(6u64)), &loc);
         batch.put::<Transactions>(&[1; 32], &loc);
         batch.put::<BlockHashes>(&[2; 32], &3);
         store.write(batch, true).unwrap();

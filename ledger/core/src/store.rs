@@ -41,6 +41,9 @@ pub enum StoreError {
     InjectedFault,
 }
 
+/// Nullifiers indexed per batch when a format-1 database is upgraded.
+const UPGRADE_BATCH: usize = 10_000;
+
 /// One write: column family, key, value (`None` deletes).
 type Op = (&'static str, Vec<u8>, Option<Vec<u8>>);
 
@@ -93,6 +96,7 @@ impl Batch {
 pub struct Store {
     db: DB,
     path: PathBuf,
+    format: u8,
     /// How many more writes succeed before [`StoreError::InjectedFault`] (`usize::MAX`: all).
     #[cfg(feature = "test-utils")]
     writes_left: std::sync::atomic::AtomicUsize,
@@ -105,7 +109,10 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (or creates) the database with every column family.
+    /// Opens (or creates) the database with every column family, and brings a database of an
+    /// older [format](FORMAT) up to this release's: a format-1 database gets its
+    /// [`NullifierIndex`] written from its nullifiers, in batches, the format recorded last (a
+    /// crash part-way leaves a format-1 database whose next opening starts again).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut opts = Options::default();
         opts.create_if_missing(true);
@@ -114,24 +121,103 @@ impl Store {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        Ok(Self {
-            db,
-            path: path.to_owned(),
-            #[cfg(feature = "test-utils")]
-            writes_left: std::sync::atomic::AtomicUsize::new(usize::MAX),
-        })
+        let mut store = Self::with(db, path);
+        store.format = store.read_format()?;
+        store.upgrade(UPGRADE_BATCH)?;
+        Ok(store)
     }
 
     /// Opens an existing database read-only (an auditor's view of a stopped node's store): nothing
-    /// is created or written, and a missing database or column family is an error.
+    /// is created or written, and a missing database or column family is an error, but for the
+    /// indices a database of an older format does not have yet (its [`Store::format`] says which
+    /// queries read around them).
     pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
-        let db = DB::open_cf_for_read_only(&Options::default(), path, COLUMN_FAMILIES, false)?;
-        Ok(Self {
+        let present = DB::list_cf(&Options::default(), path)?;
+        let (open, missing): (Vec<&str>, Vec<&str>) = COLUMN_FAMILIES
+            .into_iter()
+            .partition(|cf| present.iter().any(|p| p == cf));
+        let db = DB::open_cf_for_read_only(&Options::default(), path, open, false)?;
+        let mut store = Self::with(db, path);
+        store.format = store.read_format()?;
+        let since = |cf: &str| if cf == NullifierIndex::CF { 2 } else { 1 };
+        if let Some(cf) = missing.into_iter().find(|cf| since(cf) <= store.format) {
+            return Err(StoreError::Mismatch(format!(
+                "the database at {} has no column family {cf}: it is damaged or not a ledger \
+                 database",
+                path.display()
+            )));
+        }
+        Ok(store)
+    }
+
+    fn with(db: DB, path: &Path) -> Self {
+        Self {
             db,
             path: path.to_owned(),
+            format: FORMAT,
             #[cfg(feature = "test-utils")]
             writes_left: std::sync::atomic::AtomicUsize::new(usize::MAX),
-        })
+        }
+    }
+
+    /// The stored format: 1 where none is recorded; a newer one than this release's is refused.
+    fn read_format(&self) -> Result<u8, StoreError> {
+        let format = match self.get::<Meta>(&META_FORMAT)? {
+            None => 1,
+            Some(v) => match v[..] {
+                [f] => f,
+                _ => {
+                    return Err(StoreError::Corrupted {
+                        cf: Meta::CF,
+                        error: DecodeError::invalid("format", format!("{} bytes", v.len())),
+                    })
+                }
+            },
+        };
+        if format > FORMAT {
+            return Err(StoreError::Mismatch(format!(
+                "the database at {} has format {format}, newer than this release's ({FORMAT}): \
+                 open it with the release that wrote it or a later one",
+                self.path.display()
+            )));
+        }
+        Ok(format)
+    }
+
+    /// The database's format: [`FORMAT`] once opened for writing; a read-only database keeps the
+    /// format it was written in.
+    pub fn format(&self) -> u8 {
+        self.format
+    }
+
+    /// Brings the database up to [`FORMAT`]: for format 1, writes the [`NullifierIndex`] of every
+    /// stored nullifier, `chunk` entries per batch, and records the format in the last batch.
+    /// Re-writing an index entry is harmless, so a crash part-way leaves a format-1 database whose
+    /// next opening starts again.
+    fn upgrade(&mut self, chunk: usize) -> Result<(), StoreError> {
+        if self.format >= FORMAT {
+            return Ok(());
+        }
+        let mut from = Vec::new();
+        loop {
+            let entries = self.scan_prefix_from::<Nullifiers>(&[], &from, chunk.max(1))?;
+            let mut b = Batch::new();
+            for ((scope, n), loc) in &entries {
+                b.put::<NullifierIndex>(&(*n, *scope), loc);
+            }
+            let last = entries.len() < chunk.max(1);
+            if last {
+                b.put::<Meta>(&META_FORMAT, &vec![FORMAT]);
+            }
+            self.write(b, true)?;
+            if last {
+                self.format = FORMAT;
+                return Ok(());
+            }
+            if let Some((key, _)) = entries.last() {
+                from = successor(&Nullifiers::encode_key(key));
+            }
+        }
     }
 
     /// The stored bytes of a key, undecoded (an auditor decodes them itself to locate damage).
@@ -142,7 +228,7 @@ impl Store {
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
         self.db
             .cf_handle(name)
-            .expect("every column family is opened")
+            .expect("every column family of the database's format is opened")
     }
 
     /// Reads a value.
@@ -604,6 +690,7 @@ mod tests {
         round_trip::<Transactions>(sha256(b"t"), loc());
         round_trip::<Records>((ucr(), loc()), anchor());
         round_trip::<Nullifiers>((sha256(b"scope"), Fr::from(99u64)), loc());
+        round_trip::<NullifierIndex>((Fr::from(99u64), sha256(b"scope")), loc());
         round_trip::<Claims>(sha256(b"c"), loc());
         round_trip::<RegistryRoots>(
             ("DE-GZD".into(), 4),
@@ -774,6 +861,161 @@ mod tests {
             no_panic::<Examinations>(&bytes);
             no_panic::<VerifyingKeys>(&bytes);
             no_panic::<PendingBlocks>(&bytes);
+            no_panic::<NullifierIndex>(&bytes);
         }
+    }
+
+    fn nullifier(i: u64) -> ((Hash, Fr), TxLocation) {
+        let loc = TxLocation {
+            height: i,
+            index: 1,
+        };
+        ((sha256(&i.to_be_bytes()), Fr::from(1000 + i)), loc)
+    }
+
+    /// A database written before the nullifier index: no `nullifier_index` column family, no
+    /// format recorded; `indexed` of its nullifiers are in an index all the same (an upgrade
+    /// interrupted part-way).
+    fn format_1_database(dir: &Path, nullifiers: u64, indexed: u64) {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let old = COLUMN_FAMILIES
+            .iter()
+            .filter(|cf| **cf != NullifierIndex::CF);
+        let mut db = DB::open_cf(&opts, dir, old).unwrap();
+        let cf = db.cf_handle(Nullifiers::CF).unwrap();
+        for i in 0..nullifiers {
+            let (key, loc) = nullifier(i);
+            let value = Nullifiers::encode_value(&loc);
+            db.put_cf(cf, Nullifiers::encode_key(&key), value).unwrap();
+        }
+        if indexed > 0 {
+            db.create_cf(NullifierIndex::CF, &Options::default())
+                .unwrap();
+            let cf = db.cf_handle(NullifierIndex::CF).unwrap();
+            for i in 0..indexed {
+                let ((scope, n), loc) = nullifier(i);
+                let key = NullifierIndex::encode_key(&(n, scope));
+                db.put_cf(cf, key, NullifierIndex::encode_value(&loc))
+                    .unwrap();
+            }
+        }
+    }
+
+    fn index(store: &Store) -> Vec<Entry<NullifierIndex>> {
+        store
+            .scan_prefix::<NullifierIndex>(&[], usize::MAX)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_format_1_database_gets_its_nullifier_index_when_opened_for_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        format_1_database(dir.path(), 25, 0);
+        let find = |store: &Store, i: u64| {
+            let ((_, n), _) = nullifier(i);
+            crate::queries::nullifier_location(store, &n).unwrap()
+        };
+
+        // Read-only (an auditor's copy), it stays as it is, and a nullifier is still found.
+        let read_only = Store::open_read_only(dir.path()).unwrap();
+        assert_eq!(read_only.format(), 1);
+        assert_eq!(find(&read_only, 7), Some(nullifier(7).1));
+        assert_eq!(find(&read_only, 25), None);
+        drop(read_only);
+
+        // Opened for writing, it gets the index of every nullifier, and records its format.
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.format(), FORMAT);
+        assert_eq!(store.get::<Meta>(&META_FORMAT).unwrap(), Some(vec![FORMAT]));
+        let expected: Vec<_> = (0..25)
+            .map(|i| {
+                let ((scope, n), loc) = nullifier(i);
+                ((n, scope), loc)
+            })
+            .collect();
+        let mut found = index(&store);
+        found.sort_by_key(|(_, loc)| loc.height);
+        assert_eq!(found, expected);
+        assert_eq!(find(&store, 24), Some(nullifier(24).1));
+        assert_eq!(find(&store, 25), None);
+
+        // In batches of any size: the same index (2 per batch, 13 batches, the last short).
+        let mut b = Batch::new();
+        for (key, _) in &expected {
+            b.delete::<NullifierIndex>(key);
+        }
+        b.delete::<Meta>(&META_FORMAT);
+        store.write(b, true).unwrap();
+        store.format = 1;
+        store.upgrade(2).unwrap();
+        assert_eq!(index(&store).len(), 25);
+        assert_eq!(store.format(), FORMAT);
+        drop(store);
+
+        // Its next opening, for writing or reading, finds it in this format.
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!((store.format(), index(&store).len()), (FORMAT, 25));
+        drop(store);
+        assert_eq!(Store::open_read_only(dir.path()).unwrap().format(), FORMAT);
+    }
+
+    /// A crash during the upgrade leaves part of the index and no format: the next opening
+    /// writes the whole index again.
+    #[test]
+    fn an_interrupted_upgrade_is_completed_on_the_next_opening() {
+        let dir = tempfile::tempdir().unwrap();
+        format_1_database(dir.path(), 10, 4);
+        let read_only = Store::open_read_only(dir.path()).unwrap();
+        assert_eq!((read_only.format(), index(&read_only).len()), (1, 4));
+        drop(read_only);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!((store.format(), index(&store).len()), (FORMAT, 10));
+    }
+
+    #[test]
+    fn a_database_of_a_newer_format_or_missing_an_index_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut b = Batch::new();
+        b.put::<Meta>(&META_FORMAT, &vec![FORMAT + 1]);
+        store.write(b, true).unwrap();
+        drop(store);
+        for opened in [Store::open(dir.path()), Store::open_read_only(dir.path())] {
+            let error = opened.unwrap_err().to_string();
+            assert!(error.contains("newer than this release's"), "{error}");
+        }
+
+        // A format-2 database without its index column family is damaged, not old.
+        let dir = tempfile::tempdir().unwrap();
+        format_1_database(dir.path(), 1, 0);
+        let mut opts = Options::default();
+        opts.create_missing_column_families(true);
+        let old = COLUMN_FAMILIES
+            .iter()
+            .filter(|cf| **cf != NullifierIndex::CF);
+        let db = DB::open_cf(&opts, dir.path(), old).unwrap();
+        let meta = db.cf_handle(Meta::CF).unwrap();
+        let format = Meta::encode_value(&vec![FORMAT]);
+        db.put_cf(meta, Meta::encode_key(&META_FORMAT), format)
+            .unwrap();
+        drop(db);
+        let error = Store::open_read_only(dir.path()).unwrap_err().to_string();
+        assert!(
+            error.contains("no column family nullifier_index"),
+            "{error}"
+        );
+        // A format byte of another length is damage too.
+        let store = Store::open(&dir.path().join("other")).unwrap();
+        let mut b = Batch::new();
+        b.put::<Meta>(&META_FORMAT, &vec![2, 0]);
+        store.write(b, true).unwrap();
+        drop(store);
+        let error = Store::open(&dir.path().join("other")).unwrap_err();
+        assert!(
+            matches!(error, StoreError::Corrupted { cf: "meta", .. }),
+            "{error}"
+        );
     }
 }

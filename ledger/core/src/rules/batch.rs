@@ -3,9 +3,9 @@
 use super::{claim_hash, nullifier_key};
 use crate::store::{
     Batch, BlockHashes, Blocks, Claims, DelegationEntry, Delegations, Digests, DocumentEntry,
-    Documents, ExaminationEntry, Examinations, Finality, Meta, Nullifiers, OwnerEntry, Owners,
-    Records, RegistryRoots, RootEntry, RootIndex, Store, StoreError, StoredBlock, TraderKeyEntry,
-    TraderKeys, Transactions, TxLocation, META_TIP,
+    Documents, ExaminationEntry, Examinations, Finality, Meta, NullifierIndex, Nullifiers,
+    OwnerEntry, Owners, Records, RegistryRoots, RootEntry, RootIndex, Store, StoreError,
+    StoredBlock, TraderKeyEntry, TraderKeys, Transactions, TxLocation, META_TIP,
 };
 use std::collections::HashSet;
 use zkcustoms_ledger_types::block::Block;
@@ -101,7 +101,9 @@ fn add_block(
                 bind(b, bound, &t.ucr, &t.trader, loc)?;
                 b.put::<Claims>(&claim_hash(&t.ucr, &t.envelope), &loc);
                 if let PublicValues::AeoStatus(p) = &t.envelope.public {
-                    b.put::<Nullifiers>(&nullifier_key(&p.scope, &p.nullifier), &loc);
+                    let (scope, n) = nullifier_key(&p.scope, &p.nullifier);
+                    b.put::<Nullifiers>(&(scope, n), &loc);
+                    b.put::<NullifierIndex>(&(n, scope), &loc);
                 }
             }
             Transaction::MarkExamination(t) => {

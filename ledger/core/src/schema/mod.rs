@@ -108,6 +108,14 @@ pub struct Meta;
 pub const META_CHAIN_ID: u8 = 1;
 /// Meta key: the finalized tip (`height u64 | hash [32]`).
 pub const META_TIP: u8 = 2;
+/// Meta key: the database's format (one byte), which says which derived indices it holds; absent
+/// in a database written before formats were recorded (format 1).
+pub const META_FORMAT: u8 = 3;
+
+/// The database format this release writes. Format 2 adds the [`NullifierIndex`]; a database of
+/// an older format is brought up to it when it is opened for writing, one of a newer format is
+/// refused.
+pub const FORMAT: u8 = 2;
 
 impl Schema for Meta {
     const CF: &'static str = "meta";
@@ -392,6 +400,33 @@ impl Schema for Nullifiers {
     fn decode_key(bytes: &[u8]) -> Result<(Hash, Fr), DecodeError> {
         exact(bytes, |r| {
             Ok((r.array("scope hash")?, read_fr(r, "nullifier")?))
+        })
+    }
+    fn write_value(v: &TxLocation, w: &mut Writer) {
+        write_loc(w, v);
+    }
+    fn read_value(r: &mut Reader<'_>) -> Result<TxLocation, DecodeError> {
+        read_loc(r)
+    }
+}
+
+/// `nullifier_index`: the [`Nullifiers`] by nullifier, so that a nullifier is found without
+/// knowing its scope (format 2). Key: `nullifier [32, BE Fr] | SHA-256(scope) [32]`. Value:
+/// `version | height u64 | index u32`. Written in the same batch as the nullifier itself.
+pub struct NullifierIndex;
+
+impl Schema for NullifierIndex {
+    const CF: &'static str = "nullifier_index";
+    type Key = (Fr, Hash);
+    type Value = TxLocation;
+    fn encode_key((n, scope): &(Fr, Hash)) -> Vec<u8> {
+        let mut k = fr_to_be_bytes(n).to_vec();
+        k.extend_from_slice(scope);
+        k
+    }
+    fn decode_key(bytes: &[u8]) -> Result<(Fr, Hash), DecodeError> {
+        exact(bytes, |r| {
+            Ok((read_fr(r, "nullifier")?, r.array("scope hash")?))
         })
     }
     fn write_value(v: &TxLocation, w: &mut Writer) {
@@ -692,7 +727,7 @@ impl Schema for PendingBlocks {
 }
 
 /// Every column family, in one place.
-pub const COLUMN_FAMILIES: [&str; 17] = [
+pub const COLUMN_FAMILIES: [&str; 18] = [
     Meta::CF,
     Blocks::CF,
     BlockHashes::CF,
@@ -710,4 +745,5 @@ pub const COLUMN_FAMILIES: [&str; 17] = [
     TraderKeys::CF,
     Owners::CF,
     Delegations::CF,
+    NullifierIndex::CF,
 ];

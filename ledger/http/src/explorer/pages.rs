@@ -261,7 +261,7 @@ pub(super) enum HashHit {
     Nothing,
 }
 
-/// The transaction that presented a nullifier, in any scope (a scan of the nullifier index).
+/// The transaction that presented a nullifier, in any scope (one seek in the nullifier index).
 pub(super) fn find_nullifier(chain: &Chain, value: &Hash) -> Result<Option<Hash>, StoreError> {
     let Ok(n) = zkcustoms_circuits::field::fr_from_be_bytes(value) else {
         return Ok(None);
