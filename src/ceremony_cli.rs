@@ -558,11 +558,18 @@ fn run_phase2(command: Phase2Command) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `zkcustoms setup --ceremony DIR`: installs a finalized ceremony's keys into `out`, or says
-/// exactly which steps are missing.
+/// `zkcustoms setup --ceremony DIR`: verifies a finalized ceremony's transcript and installs its
+/// keys into `out`, or says exactly which steps are missing or which step is refused.
 pub fn setup_from_ceremony(dir: &Path, out: &Path, circuits: &[CircuitId]) -> Result<(), Failure> {
-    let manifest = finalize::install(&Ceremony::new(dir), circuits, out).map_err(fail)?;
-    for e in &manifest.keys {
+    let done =
+        finalize::install(&Ceremony::new(dir), circuits, out, &mut progress()).map_err(fail)?;
+    println!("phase 1 (2^{}): verified", done.phase1.power);
+    print_reports(&done.phase1.reports);
+    for (c, v) in &done.phase2 {
+        println!("phase 2 of {}: verified", circuit_name(*c));
+        print_reports(&v.reports);
+    }
+    for e in &done.manifest.keys {
         println!("{}: verifying key {}", e.statement, e.vk_id);
     }
     println!("ceremony keys written to {}", out.display());

@@ -6,12 +6,23 @@ use crate::secrets::Entropy;
 use crate::CeremonyError;
 use sha2::{Digest, Sha256};
 
-/// The largest number of iterations, 2^40.
-pub const MAX_ITERATIONS_LOG2: u8 = 40;
+/// The largest number of iterations, 2^32: about 20 minutes of SHA-256 on one core, longer than
+/// the time between two Bitcoin blocks (what the delay must outlast). Every verifier recomputes
+/// every beacon, so a larger count would let whoever applies the beacons make each verification
+/// of the transcript take days.
+pub const MAX_ITERATIONS_LOG2: u8 = 32;
 /// The longest beacon value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 1024;
 /// The participant name recorded for a beacon step.
 pub const BEACON_PARTICIPANT: &str = "beacon";
+
+/// Where a step's secrets come from.
+pub(crate) enum Secrets<'a> {
+    /// A participant (its name) and its fresh entropy.
+    Fresh(&'a str, Entropy),
+    /// The beacon: its secrets are public, recomputed by every verifier.
+    Beacon(Beacon),
+}
 
 /// A beacon: its public value and the number of hash iterations, both recorded in the
 /// transcript so that anyone can recompute its secrets.
@@ -24,7 +35,8 @@ pub struct Beacon {
 }
 
 impl Beacon {
-    /// A beacon from its value (1 to 1024 bytes) and iteration exponent (at most 40).
+    /// A beacon from its value (1 to 1024 bytes) and iteration exponent (at most
+    /// [`MAX_ITERATIONS_LOG2`]).
     pub fn new(value: Vec<u8>, iterations_log2: u8) -> Result<Self, CeremonyError> {
         if value.is_empty() || value.len() > MAX_VALUE_BYTES {
             return Err(CeremonyError::Invalid(format!(

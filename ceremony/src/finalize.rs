@@ -129,7 +129,7 @@ fn write_key_dir(
     Ok(manifest)
 }
 
-/// What `finalize` verified and wrote.
+/// What `finalize` (or `install`) verified and wrote.
 #[derive(Clone, Debug)]
 pub struct Finalized {
     /// The key directory.
@@ -192,16 +192,16 @@ pub fn finalize(
     })
 }
 
-/// Checks that a key directory's keys for `circuit` are exactly the ones its phase 2 ends with.
-pub fn check_keys_from_transcript(
-    ceremony: &Ceremony,
+/// Checks that a key directory's keys for `circuit` are exactly the ones its phase 2 ends with
+/// (`last`, the verified last file of the circuit's phase 2).
+fn check_keys_from_transcript(
     dir: &KeyDir,
     path: &Path,
     circuit: CircuitId,
+    last: &Loaded,
 ) -> Result<(), CeremonyError> {
     let entry = dir.entry(circuit).map_err(keys_error(path))?;
-    let last = closed_last(ceremony, circuit)?;
-    let (expected, _, _) = entry_for(circuit, &last)?;
+    let (expected, _, _) = entry_for(circuit, last)?;
     if expected.pk_id != entry.pk_id || expected.vk_id != entry.vk_id {
         return Err(CeremonyError::Keys {
             path: path.to_path_buf(),
@@ -220,14 +220,17 @@ pub fn check_keys_from_transcript(
 }
 
 /// Installs a finalized ceremony's keys for `circuits` into a new key directory `out`: the
-/// ceremony's `keys/` must hold every circuit, each matching its transcript's last file;
-/// otherwise the error lists what is missing, stage by stage. Run `verify` on the transcript
-/// itself; this checks that the keys are the transcript's.
+/// ceremony's `keys/` must hold every circuit; then the whole transcript is verified, as
+/// `finalize` verified it (phase 1, the prepared file, each circuit's chain and beacon: the
+/// directory may come from a coordinator nobody trusts), and each circuit's keys must be the
+/// ones its verified phase 2 ends with. Otherwise the error lists what is missing, stage by
+/// stage, or names the first refused step.
 pub fn install(
     ceremony: &Ceremony,
     circuits: &[CircuitId],
     out: &Path,
-) -> Result<Manifest, CeremonyError> {
+    progress: &mut dyn FnMut(Event<'_>),
+) -> Result<Finalized, CeremonyError> {
     let keys_path = ceremony.keys_dir();
     let missing = |what: String| {
         let mut text = format!(
@@ -259,9 +262,25 @@ pub fn install(
             absent.join(", ")
         )));
     }
+    if out.join(MANIFEST).exists() {
+        return Err(CeremonyError::Exists(out.join(MANIFEST)));
+    }
+    let p1 = phase1::verify(ceremony, progress)?;
+    if !p1.closed {
+        return Err(missing(
+            "phase 1 is not closed by a beacon: run `zkcustoms ceremony phase1 beacon`".into(),
+        ));
+    }
     let mut keys = Vec::with_capacity(circuits.len());
+    let mut phase2 = Vec::with_capacity(circuits.len());
+    let mut source = Phase1Source::verified(ceremony, &p1);
     for &c in circuits {
-        check_keys_from_transcript(ceremony, &dir, &keys_path, c)?;
+        let verified = phase2::verify(&mut source, c, progress)?;
+        if !verified.closed {
+            closed_last(ceremony, c)?;
+        }
+        check_keys_from_transcript(&dir, &keys_path, c, &verified.last)?;
+        phase2.push((c, verified));
         let e = dir.entry(c).map_err(keys_error(&keys_path))?;
         let (_, vk) = dir
             .read_checked(&e.vk_file, e.vk_id)
@@ -271,5 +290,11 @@ pub fn install(
             .map_err(keys_error(&keys_path))?;
         keys.push((e.clone(), vk, pk));
     }
-    write_key_dir(out, keys)
+    let manifest = write_key_dir(out, keys)?;
+    Ok(Finalized {
+        out: out.to_path_buf(),
+        manifest,
+        phase1: p1,
+        phase2,
+    })
 }

@@ -139,6 +139,13 @@ pub enum Fault {
     /// A beacon step whose secret is not the one its stated beacon value gives.
     #[error("the beacon's secret is not the one derived from its stated value")]
     BeaconMismatch,
+    /// A beacon closing a stage no participant contributed to: a beacon's secrets are public, so
+    /// anyone could recompute the stage's secrets and forge proofs under its keys.
+    #[error(
+        "a beacon closes a stage no participant contributed to: its secrets are public, so \
+         anyone could forge proofs under keys from it"
+    )]
+    NobodyContributed,
     /// A phase-2 key whose circuit-dependent part is not the circuit's.
     #[error("the key does not match the circuit's constraint system: {0}")]
     NotTheCircuit(&'static str),

@@ -6,6 +6,7 @@
 //! fresh secrets and proves knowledge of each ([`crate::pok`]). Contents of a phase-1 file after
 //! the record: those points in that order, uncompressed.
 
+use crate::beacon::Secrets;
 use crate::codec::{Reader, Writer};
 use crate::file::{self, refused, Ceremony, Kind, Loaded};
 use crate::pok::{self, Pok};
@@ -142,34 +143,22 @@ pub fn contribute(
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Contributed, CeremonyError> {
     Record::check_participant(participant)?;
-    step(ceremony, participant, None, entropy, progress)
+    step(ceremony, Secrets::Fresh(participant, entropy), progress)
 }
 
-/// Applies the random beacon that closes phase 1.
+/// Applies the random beacon that closes phase 1, once a participant has contributed (or a
+/// public phase 1 with its own contributions was imported): a beacon's secrets are public.
 pub fn beacon(
     ceremony: &Ceremony,
     beacon: &Beacon,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Contributed, CeremonyError> {
-    let entropy = timed(
-        progress,
-        &format!("beacon: 2^{} SHA-256 iterations", beacon.iterations_log2),
-        || beacon.entropy("phase1"),
-    );
-    step(
-        ceremony,
-        crate::beacon::BEACON_PARTICIPANT,
-        Some(beacon.clone()),
-        entropy,
-        progress,
-    )
+    step(ceremony, Secrets::Beacon(beacon.clone()), progress)
 }
 
 fn step(
     ceremony: &Ceremony,
-    participant: &str,
-    beacon: Option<Beacon>,
-    entropy: Entropy,
+    secrets: Secrets<'_>,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Contributed, CeremonyError> {
     let (last, loaded, _, params) = timed(progress, "reading the last phase-1 file", || {
@@ -182,6 +171,20 @@ fn step(
     if loaded.header.kind.is_beacon() {
         return Err(refused(next, &loaded.path, Fault::AfterBeacon(last.index)));
     }
+    let (participant, beacon, entropy) = match secrets {
+        Secrets::Fresh(participant, entropy) => (participant, None, entropy),
+        Secrets::Beacon(_) if loaded.header.kind == Kind::Phase1New => {
+            return Err(refused(next, &loaded.path, Fault::NobodyContributed));
+        }
+        Secrets::Beacon(beacon) => {
+            let entropy = timed(
+                progress,
+                &format!("beacon: 2^{} SHA-256 iterations", beacon.iterations_log2),
+                || beacon.entropy("phase1"),
+            );
+            (crate::beacon::BEACON_PARTICIPANT, Some(beacon), entropy)
+        }
+    };
     let mut rng = pok::check_rng("phase1", &[&loaded.hash]);
     timed(progress, "checking it", || {
         params.check_consistent(&mut rng)
@@ -332,6 +335,8 @@ fn walk(
     let mut prev: Option<([u8; 32], u8, Links)> = None;
     let mut last = None;
     let mut beacon_at = None;
+    // Whether a participant contributed (an imported phase 1 holds its own contributions).
+    let mut contributed = false;
     for (i, path) in files.iter().enumerate() {
         let step = Step {
             stage: Stage::Phase1,
@@ -344,6 +349,10 @@ fn walk(
         }
         check_place(&loaded, step)?;
         let h = &loaded.header;
+        if h.kind.is_beacon() && !contributed {
+            return Err(fail(Fault::NobodyContributed));
+        }
+        contributed |= matches!(h.kind, Kind::Phase1Contribution | Kind::Phase1Import);
         let (expected_prev, power) = match &prev {
             // An imported phase 1 names the `.ptau` file's hash, checked against its record.
             None if h.kind == Kind::Phase1Import => (h.previous, h.power),
@@ -379,6 +388,16 @@ fn walk(
             let mut imported = None;
             let links = match (&prev, &params) {
                 (None, Some(params)) if h.kind == Kind::Phase1Import => {
+                    // Its contributors are the imported file's, listed from it; the step itself
+                    // names nobody.
+                    if !record.participant.is_empty()
+                        || record.beacon.is_some()
+                        || !record.proofs.is_empty()
+                    {
+                        return Err(Fault::Malformed(
+                            "an imported phase 1 names a participant, a beacon or proofs".into(),
+                        ));
+                    }
                     let mut rng = pok::check_rng("phase1", &[&loaded.hash]);
                     imported = Some(ptau_steps::check_imported(&loaded, params, &mut rng)?);
                     params.links()
@@ -396,7 +415,6 @@ fn walk(
                     Links::initial()
                 }
                 (Some((prev_hash, _, prev_links)), params) => {
-                    check_record(&record, h.kind, prev_hash, "phase1", &LABELS)?;
                     let links = match params {
                         Some(params) => params.links(),
                         None => Phase1::read_links(bytes, power).map_err(Fault::Malformed)?,
@@ -407,6 +425,8 @@ fn walk(
                         prev_hash,
                         &record.participant,
                     )?;
+                    // Last: a beacon's derivation hashes for as long as the file says.
+                    check_record(&record, h.kind, prev_hash, "phase1", &LABELS)?;
                     if let Some(params) = params {
                         let mut rng = pok::check_rng("phase1", &[&loaded.hash]);
                         params.check_consistent(&mut rng)?;
@@ -497,6 +517,63 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A beacon straight after `new`, written as `beacon` would write it were it not refused.
+    fn forge_beacon_after_new(c: &Ceremony, beacon: &Beacon) {
+        let (_, loaded, _, params) = read_last(c).unwrap();
+        let entropy = beacon.entropy("phase1");
+        let participant = crate::beacon::BEACON_PARTICIPANT;
+        let (params, proofs) = params.contribute(&entropy, &loaded.hash, participant, &mut |_| {});
+        let record = Record {
+            participant: participant.to_owned(),
+            beacon: Some(beacon.clone()),
+            proofs,
+        };
+        let body = encode_body(&record, &params);
+        let kind = Kind::Phase1Beacon;
+        let bytes = file::encode(kind, 1, params.power, None, loaded.hash, [0; 32], &body);
+        file::write_new(&c.chain_path(Stage::Phase1, 1, kind), &bytes).unwrap();
+    }
+
+    /// A beacon's secrets are public: a phase 1 that only a beacon changed gives keys anyone
+    /// can forge proofs under. Applying one is refused, and a transcript holding one does not
+    /// verify; after a contribution the same beacon is fine.
+    #[test]
+    fn a_beacon_cannot_close_a_phase_nobody_contributed_to() {
+        let beacon = Beacon::new(b"block 1".to_vec(), 4).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let c = Ceremony::new(tmp.path());
+        new(&c, 3).unwrap();
+        let err = super::beacon(&c, &beacon, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CeremonyError::Refused {
+                    fault: Fault::NobodyContributed,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(c.chain(Stage::Phase1).unwrap().len(), 1, "nothing written");
+
+        forge_beacon_after_new(&c, &beacon);
+        for depth in [Depth::Linked, Depth::EveryFile] {
+            let err = walk(&c, depth, &mut |_| {}).unwrap_err();
+            assert!(
+                err.to_string().contains("no participant contributed"),
+                "{err}"
+            );
+        }
+
+        let tmp = tempfile::tempdir().unwrap();
+        let c = Ceremony::new(tmp.path());
+        new(&c, 3).unwrap();
+        contribute(&c, "DE customs", Entropy::from_seed([7; 32]), &mut |_| {}).unwrap();
+        super::beacon(&c, &beacon, &mut |_| {}).unwrap();
+        let verified = verify(&c, &mut |_| {}).unwrap();
+        assert!(verified.closed);
     }
 
     #[test]

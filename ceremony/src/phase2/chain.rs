@@ -4,6 +4,7 @@
 use super::{check_delta_step, check_initial, check_key, check_same_circuit, check_update};
 use super::{contribute_key, decode_key, decode_validated_key, encode_key, read_delta};
 use super::{initial_key, Key, DELTA};
+use crate::beacon::Secrets;
 use crate::codec::{Reader, Writer};
 use crate::file::{self, circuit_name, refused, Ceremony, Kind, Loaded};
 use crate::phase1::{check_record, Contributed};
@@ -149,37 +150,29 @@ pub fn contribute(
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Contributed, CeremonyError> {
     Record::check_participant(participant)?;
-    step(ceremony, circuit, participant, None, entropy, progress)
+    step(
+        ceremony,
+        circuit,
+        Secrets::Fresh(participant, entropy),
+        progress,
+    )
 }
 
-/// Applies the random beacon that closes a circuit's phase 2.
+/// Applies the random beacon that closes a circuit's phase 2, once a participant has
+/// contributed to it: a beacon's secrets are public.
 pub fn beacon(
     ceremony: &Ceremony,
     circuit: CircuitId,
     beacon: &Beacon,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Contributed, CeremonyError> {
-    let entropy = timed(
-        progress,
-        &format!("beacon: 2^{} SHA-256 iterations", beacon.iterations_log2),
-        || beacon.entropy(&beacon_stage(circuit)),
-    );
-    step(
-        ceremony,
-        circuit,
-        crate::beacon::BEACON_PARTICIPANT,
-        Some(beacon.clone()),
-        entropy,
-        progress,
-    )
+    step(ceremony, circuit, Secrets::Beacon(beacon.clone()), progress)
 }
 
 fn step(
     ceremony: &Ceremony,
     circuit: CircuitId,
-    participant: &str,
-    beacon: Option<Beacon>,
-    entropy: Entropy,
+    secrets: Secrets<'_>,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Contributed, CeremonyError> {
     let (last, loaded, _, key) = timed(progress, "reading the last phase-2 file", || {
@@ -192,6 +185,20 @@ fn step(
     if loaded.header.kind.is_beacon() {
         return Err(refused(next, &loaded.path, Fault::AfterBeacon(last.index)));
     }
+    let (participant, beacon, entropy) = match secrets {
+        Secrets::Fresh(participant, entropy) => (participant, None, entropy),
+        Secrets::Beacon(_) if loaded.header.kind == Kind::Phase2New => {
+            return Err(refused(next, &loaded.path, Fault::NobodyContributed));
+        }
+        Secrets::Beacon(beacon) => {
+            let entropy = timed(
+                progress,
+                &format!("beacon: 2^{} SHA-256 iterations", beacon.iterations_log2),
+                || beacon.entropy(&beacon_stage(circuit)),
+            );
+            (crate::beacon::BEACON_PARTICIPANT, Some(beacon), entropy)
+        }
+    };
     let (g1, g2) = pok::generators();
     if !pok::same_ratio((g1, key.delta_g1), (g2, key.vk.delta_g2)) {
         let fault = Fault::Inconsistent("delta in G1 and in G2 differ");
@@ -314,6 +321,7 @@ fn walk(
     let mut prev: Option<Previous> = None;
     let mut last = None;
     let mut beacon_at = None;
+    let mut contributed = false;
     for (i, path) in files.iter().enumerate() {
         let step = Step {
             stage,
@@ -326,6 +334,10 @@ fn walk(
         }
         check_place(&loaded, step, circuit)?;
         let h = &loaded.header;
+        if h.kind.is_beacon() && !contributed {
+            return Err(fail(Fault::NobodyContributed));
+        }
+        contributed |= h.kind == Kind::Phase2Contribution;
         if h.phase1 != prepared_hash {
             return Err(fail(Fault::OtherPhase1 {
                 expected: hex::encode(prepared_hash),
@@ -382,9 +394,7 @@ fn walk(
                     }
                 }
                 Some(p) => {
-                    let stage_name = beacon_stage(circuit);
-                    check_record(&record, h.kind, &p.hash, &stage_name, &[DELTA])?;
-                    let proof = &record.proofs[0];
+                    let proof = record.proofs.first().ok_or(Fault::InvalidProof(DELTA))?;
                     match (&key, &p.key, &initial) {
                         (Some(key), Some(prev_key), Some(initial)) => {
                             check_same_circuit(key, initial)?;
@@ -410,6 +420,9 @@ fn walk(
                             }
                         }
                     }
+                    // Last: a beacon's derivation hashes for as long as the file says.
+                    let stage_name = beacon_stage(circuit);
+                    check_record(&record, h.kind, &p.hash, &stage_name, &[DELTA])?;
                 }
             }
             reports.push(StepReport {

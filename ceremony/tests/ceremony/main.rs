@@ -238,7 +238,9 @@ fn setup_installs_the_transcripts_keys_and_says_what_is_missing() {
     let c = &aeo().ceremony;
     let out = tempfile::tempdir().unwrap();
     let keys = out.path().join("keys");
-    let manifest = finalize::install(c, &[AEO], &keys).unwrap();
+    let manifest = finalize::install(c, &[AEO], &keys, &mut quiet())
+        .unwrap()
+        .manifest;
     assert!(!manifest.development);
     let installed = KeyDir::open(&keys).unwrap();
     let original = KeyDir::open(c.keys_dir()).unwrap();
@@ -248,7 +250,7 @@ fn setup_installs_the_transcripts_keys_and_says_what_is_missing() {
     );
     // Installing again over it is refused; nothing is replaced.
     assert!(matches!(
-        finalize::install(c, &[AEO], &keys),
+        finalize::install(c, &[AEO], &keys, &mut quiet()),
         Err(CeremonyError::Exists(_))
     ));
 
@@ -257,6 +259,7 @@ fn setup_installs_the_transcripts_keys_and_says_what_is_missing() {
         c,
         &zkcustoms_circuits::CircuitId::ALL,
         &out.path().join("all"),
+        &mut quiet(),
     )
     .unwrap_err();
     let text = err.to_string();
@@ -282,12 +285,36 @@ fn setup_installs_the_transcripts_keys_and_says_what_is_missing() {
         &manifest_path,
         serde_json::to_string(&m).unwrap().as_bytes(),
     );
-    let err = finalize::install(&forged, &[AEO], &out.path().join("forged")).unwrap_err();
+    let err =
+        finalize::install(&forged, &[AEO], &out.path().join("forged"), &mut quiet()).unwrap_err();
     assert!(matches!(err, CeremonyError::Keys { .. }), "{err}");
     assert!(err
         .to_string()
         .contains("do not come from the ceremony transcript"));
     assert!(!out.path().join("forged").join("manifest.json").exists());
+}
+
+/// `setup --ceremony` verifies the transcript it installs from, not only that the keys are its
+/// last file's: a directory whose phase 1 holds a step that does not verify is refused, though
+/// its keys and its last phase-2 file are intact.
+#[test]
+fn setup_verifies_the_whole_transcript() {
+    let (_tmp, forged) = copy(&aeo().ceremony);
+    let second = forged.chain(zkcustoms_ceremony::Stage::Phase1).unwrap()[2].clone();
+    fixture::reencode(&second, |_, body| {
+        let last = body.len() - 1;
+        body[last] ^= 1;
+    });
+    let out = tempfile::tempdir().unwrap();
+    let err =
+        finalize::install(&forged, &[AEO], &out.path().join("keys"), &mut quiet()).unwrap_err();
+    assert!(matches!(err, CeremonyError::Refused { .. }), "{err}");
+    assert_eq!(
+        err.step().map(|s| s.stage),
+        Some(zkcustoms_ceremony::Stage::Phase1),
+        "{err}"
+    );
+    assert!(!out.path().join("keys").join("manifest.json").exists());
 }
 
 #[test]

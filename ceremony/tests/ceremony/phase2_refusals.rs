@@ -168,6 +168,30 @@ fn a_beacon_is_applied_once_and_closes_phase2() {
     assert_eq!(c.chain(STAGE).unwrap().len(), 5, "nothing was written");
 }
 
+/// A beacon's secrets are public: a phase 2 that only a beacon changed has a delta anyone can
+/// recompute. Applying it is refused, and a transcript with a beacon straight after `new` is
+/// refused at the beacon.
+#[test]
+fn a_beacon_cannot_close_a_phase2_nobody_contributed_to() {
+    let (_tmp, c) = copy(&aeo().ceremony);
+    let first = step_path(&c, STAGE, 1);
+    for i in (1..=4).rev() {
+        std::fs::remove_file(step_path(&c, STAGE, i)).unwrap();
+    }
+    let err = phase2::beacon(&c, AEO, &test_beacon(), &mut quiet()).unwrap_err();
+    assert_eq!(err.fault(), Some(&Fault::NobodyContributed), "{err}");
+    assert_eq!(c.chain(STAGE).unwrap().len(), 1, "nothing was written");
+
+    // The first contribution, restored and relabelled a beacon.
+    let (_tmp2, original) = copy(&aeo().ceremony);
+    let beacon = first.with_file_name("0001-beacon.ph2");
+    std::fs::copy(step_path(&original, STAGE, 1), &beacon).unwrap();
+    reencode(&beacon, |h, _| {
+        h.kind = zkcustoms_ceremony::Kind::Phase2Beacon
+    });
+    assert_eq!(refused_at(&c, 1), Fault::NobodyContributed);
+}
+
 #[test]
 fn a_phase1_too_small_for_the_circuit_is_refused() {
     let tmp = tempfile::tempdir().unwrap();

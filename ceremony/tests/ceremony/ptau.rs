@@ -171,6 +171,30 @@ fn a_snarkjs_ptau_is_imported_and_verify_names_its_source() {
     assert_eq!(p.tau_g2[..], full.tau_g2[..4]);
     phase1::verify(&cut, &mut quiet()).unwrap();
     transcript::check_source(&cut, &file, &mut quiet()).unwrap();
+
+    // The import step names nobody (its contributors are the imported file's, listed from it):
+    // one naming a participant would read as an attribution, and is refused.
+    let tmp3 = tempfile::tempdir().unwrap();
+    let named = Ceremony::new(tmp3.path());
+    transcript::import(&named, &file, None, &mut quiet()).unwrap();
+    let first = named.chain(Stage::Phase1).unwrap()[0].clone();
+    crate::fixture::reencode(&first, |_, body| {
+        use zkcustoms_ceremony::codec::{Reader, Writer};
+        let mut r = Reader::new(body);
+        let mut record = zkcustoms_ceremony::record::Record::read(&mut r, &[]).unwrap();
+        let rest = r.rest().to_vec();
+        record.participant = "Douane NL".into();
+        let mut w = Writer::default();
+        record.write(&mut w);
+        w.raw(&rest);
+        *body = w.0;
+    });
+    let err = phase1::verify(&named, &mut quiet()).unwrap_err();
+    assert!(
+        matches!(err.fault(), Some(zkcustoms_ceremony::Fault::Malformed(_))),
+        "{err}"
+    );
+    assert!(err.to_string().contains("names a participant"), "{err}");
 }
 
 #[test]
