@@ -236,10 +236,11 @@ impl Client {
         }
     }
 
-    /// GET a path (with query) and parse the JSON answer.
+    /// GET a path (with query) and parse the JSON answer. A signed read is bound to the node
+    /// called (it answers that node's view for this party, so no other node may replay it).
     pub fn get(&self, path: &str) -> Result<Value, ClientError> {
         let req = self.agent.get(&format!("{}{path}", self.base));
-        Self::answer(self.authorise(req, None)?.call())
+        Self::answer(self.authorise_for(req, None, true)?.call())
     }
 
     /// POST JSON to a path and parse the JSON answer.
@@ -536,6 +537,12 @@ mod tests {
         assert!(get.all("Content-Digest").is_empty());
         let v2 = get.verify(&public).unwrap();
         assert_ne!(v.nonce, v2.nonce, "every request has a fresh nonce");
+        let host = get.all("Host")[0].to_owned();
+        assert_eq!(
+            v2.authority.as_deref(),
+            Some(host.as_str()),
+            "a read is bound to the node called"
+        );
 
         // A query added by ureq and encoded on the way out is signed as sent.
         let id = DocumentKey {

@@ -243,12 +243,12 @@ fn verify(
                 format!("the request is signed for {a:?}, which is not this node"),
             ))
         }
-        None if must_be_bound(uri.path()) => {
+        None if must_be_bound(method, uri.path()) => {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "authority-required",
-                "a document request must be signed for the node it is sent to (covering \
-                 @authority)",
+                "a read or a document request must be signed for the node it is sent to \
+                 (covering @authority)",
             ))
         }
         _ => {}
@@ -256,10 +256,13 @@ fn verify(
     Ok((party, verified))
 }
 
-/// Whether a signed request to `path` must be bound to this node: document requests, which act
-/// on this node's own copy of a document.
-fn must_be_bound(path: &str) -> bool {
-    path.starts_with("/v1/documents/")
+/// Whether a signed request must be bound to this node: document requests, which act on this
+/// node's own copy of a document, and every read, whose answer is this node's view for this
+/// party (a consignment's records carry the access lists this node keeps). Were a read not bound,
+/// a node a party called could replay its request at another node and read that node's answer
+/// to the party. A transaction submission need not be: the transaction is the same at every node.
+fn must_be_bound(method: &Method, path: &str) -> bool {
+    *method == Method::GET || *method == Method::HEAD || path.starts_with("/v1/documents/")
 }
 
 /// Whether a request announces a body (as the admission sees it).

@@ -158,7 +158,7 @@ impl Node {
                 None
             }
             By::Party(id) => {
-                let bound = uri.starts_with("/v1/documents/");
+                let bound = uri.starts_with("/v1/documents/") || method == Method::GET;
                 Some((
                     id,
                     self.keys[id].clone(),
@@ -387,6 +387,12 @@ async fn documents_are_uploaded_read_by_their_readers_and_forgotten() {
 
     let (s, bytes) = node.read(By::Party(OFFICE), &doc_uri("invoice", 2)).await;
     assert_json_error(s, &bytes, StatusCode::NOT_FOUND, "unknown-document");
+    // A trader that does not see the consignment's records hears the same refusal whether this
+    // node keeps a copy or not: it learns nothing of which documents the consignment has.
+    for missing_or_kept in [doc_uri("invoice", 2), packing.clone()] {
+        let (s, bytes) = node.read(By::Party(OTHER), &missing_or_kept).await;
+        assert_not_a_reader(s, &bytes, &["customs:DE", OWNER]);
+    }
     // Credentials that do not hold, a key nobody knows, role tokens (which name no party).
     let (s, bytes) = node.read(By::BadToken, &uri).await;
     assert_json_error(s, &bytes, StatusCode::UNAUTHORIZED, "unauthenticated");

@@ -115,8 +115,35 @@ impl Net {
     }
 }
 
-/// A request signed as `party` with `key` (created at `created`), with an optional token.
+/// A request signed as `party` with `key` (created at `created`); a read is bound to the node
+/// it is sent to (`testing::AUTHORITY`, the `Host` it is sent with), as a node requires.
 fn signed(
+    method: Method,
+    uri: &str,
+    body: Option<&[u8]>,
+    party: &str,
+    key: &PrivateKey,
+    created: u64,
+) -> (Request<Body>, SignedHeaders) {
+    if method != Method::GET {
+        return signed_unbound(method, uri, body, party, key, created);
+    }
+    let params = SignatureParams {
+        party_id: party.into(),
+        created,
+        expires: None,
+        nonce: fresh_nonce(),
+    };
+    let authority = Some(testing::AUTHORITY);
+    let headers = sign_request_to(key, &params, authority, method.as_str(), uri, body).unwrap();
+    let mut req = build(method, uri, body, &headers);
+    req.headers_mut()
+        .insert(header::HOST, testing::AUTHORITY.parse().unwrap());
+    (req, headers)
+}
+
+/// A request signed as `party` with `key`, bound to no node.
+fn signed_unbound(
     method: Method,
     uri: &str,
     body: Option<&[u8]>,
@@ -191,6 +218,13 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
         let (s, b) = json(node, req).await;
         assert_eq!(s, StatusCode::OK, "{b}");
         assert_eq!(b["records"].as_array().unwrap().len(), 1, "{b}");
+    }
+    // A read bound to no node is refused at each: the node a party called could replay it at
+    // another and read that node's answer for the party (the access lists it keeps).
+    for node in &net.nodes {
+        let (req, _) = signed_unbound(Method::GET, &records, None, owner, &net.owner.key, now());
+        let (s, b) = json(node, req).await;
+        assert_error(s, &b, StatusCode::UNAUTHORIZED, "authority-required");
     }
 
     // A signed write: the owner's next anchor, sent by the owner to node 1.
@@ -360,20 +394,10 @@ async fn documents_are_for_parties_not_role_tokens() {
     assert_error(s, &b, StatusCode::FORBIDDEN, "party-required");
     // A signed request bound to no node is refused; one bound to this node reaches the document
     // service (this node keeps none: 503).
-    let (req, _) = signed(Method::GET, &uri, None, OFFICE, &net.office, now());
+    let (req, _) = signed_unbound(Method::GET, &uri, None, OFFICE, &net.office, now());
     let (s, b) = json(&net.nodes[0], req).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "authority-required");
-    let params = SignatureParams {
-        party_id: OFFICE.into(),
-        created: now(),
-        expires: None,
-        nonce: fresh_nonce(),
-    };
-    let authority = Some(testing::AUTHORITY);
-    let headers = sign_request_to(&net.office, &params, authority, "GET", &uri, None).unwrap();
-    let mut req = build(Method::GET, &uri, None, &headers);
-    req.headers_mut()
-        .insert(header::HOST, testing::AUTHORITY.parse().unwrap());
+    let (req, _) = signed(Method::GET, &uri, None, OFFICE, &net.office, now());
     let (s, b) = json(&net.nodes[0], req).await;
     assert_error(
         s,
