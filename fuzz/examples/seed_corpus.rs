@@ -153,7 +153,31 @@ fn main() {
         &root,
         "sync_message",
         "response",
-        &SyncMessage::Response(stored.iter().map(RawStoredBlock::of).collect()).to_bytes(),
+        &SyncMessage::Response {
+            blocks: stored.iter().map(RawStoredBlock::of).collect(),
+            proof: None,
+        }
+        .to_bytes(),
+    );
+    // The first block, with the second's header and certificate as the proof of a run.
+    let zkcustoms_ledger_core::store::Finality::Certificate { view, certificate } =
+        stored[1].finality.clone()
+    else {
+        panic!("the example's second block carries its certificate");
+    };
+    write(
+        &root,
+        "sync_message",
+        "response-run",
+        &SyncMessage::Response {
+            blocks: vec![RawStoredBlock::of(&stored[0])],
+            proof: Some(zkcustoms_node::sync::RunProof {
+                headers: vec![stored[1].block.header.clone()],
+                view,
+                certificate,
+            }),
+        }
+        .to_bytes(),
     );
     drop(store);
     let db = rocksdb::DB::open_cf_for_read_only(

@@ -173,7 +173,7 @@ pub fn sync_message(data: &[u8]) {
     if let Ok(msg) = SyncMessage::from_bytes(data) {
         assert_eq!(msg.to_bytes(), data, "a sync message has one encoding");
         // A block read as far as its header decodes in full (when it does) to that header.
-        if let SyncMessage::Response(blocks) = msg {
+        if let SyncMessage::Response { blocks, .. } = msg {
             for raw in blocks {
                 if let Ok(block) = raw.decode_block(|_| None) {
                     assert_eq!(block.header, raw.header);

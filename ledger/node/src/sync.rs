@@ -16,6 +16,14 @@
 //!   and proof, [`Chain::validate`], which stores it as pending) and the certified block
 //!   finalized with its ancestors. Nothing a peer sends is stored or advances anything unless a certificate in the
 //!   same response covers it, so one lying peer cannot mislead the requests that go to the others.
+//! - a run of blocks finalized by one certificate can be longer than a response (consensus
+//!   finalizes every unfinalized ancestor of a block with its certificate, and a validator
+//!   withholding its finalize votes lets such runs grow). A response whose blocks reach no
+//!   certificate then carries a [`RunProof`]: the headers from its last block up to the
+//!   certified one, and that certificate. The certificate is verified over the last header, the
+//!   headers must link by hash from the response's last block, and the blocks are finalized as
+//!   the certified block's ancestors ([`Chain::finalize_under`]); the next response goes on from
+//!   there. Without it a validator that fell behind such a run could never catch up.
 //! - a peer is blocked (for the p2p configuration's block duration) only for what it provably
 //!   sent wrong: a malformed message, a certificate that does not verify, blocks that do not link
 //!   to the certified one or to the finalized tip, or a certified block that breaks a rule.
@@ -28,9 +36,11 @@
 //!
 //! Wire format on [`crate::channels::channel::SYNC`]:
 //! - request: `1 | from u64 | max u32`;
-//! - response: `2 | count u32 | (stored block, as in the `blocks` column family: u32 len | bytes)*`
-//!   with the finalized blocks from height `from` on: at most `max` of them, then more until one
-//!   carries its own certificate, and none after the last that does.
+//! - response: `2 | count u32 | (stored block, as in the `blocks` column family: u32 len | bytes)*
+//!   | proof` with the finalized blocks from height `from` on: at most `max` of them, then more
+//!   until one carries its own certificate, and none after the last that does, unless a proof
+//!   follows; `proof` is `0`, or `1 | count u32 | (block header: u32 len | bytes)* | view u64 |
+//!   certificate (u32 len | bytes)`.
 
 use crate::channels::MAX_MESSAGE;
 use crate::serving::ServingBudget;
@@ -46,7 +56,9 @@ use tracing::{debug, info, warn};
 use zkcustoms_ledger_core::chain::Chain;
 use zkcustoms_ledger_core::finality::verify_finalization;
 use zkcustoms_ledger_core::store::{Finality, RawStoredBlock};
+use zkcustoms_ledger_types::block::BlockHeader;
 use zkcustoms_ledger_types::codec::{DecodeError, Reader, Writer};
+use zkcustoms_ledger_types::tx::Hash;
 
 /// Most blocks asked for in one request.
 pub const BATCH: u32 = 64;
@@ -55,9 +67,25 @@ pub const BATCH: u32 = 64;
 pub const MAX_RESPONSE_BLOCKS: u32 = 2 * BATCH;
 /// Shortest time between two responses served to the same peer.
 pub const SERVE_GAP: Duration = Duration::from_millis(100);
+/// Most headers in a [`RunProof`] (about 2 MiB): a run of blocks finalized by one certificate
+/// longer than this is served only once a later certificate finalizes past it.
+pub const MAX_PROOF_HEADERS: u32 = 16_384;
 
 const REQUEST_TAG: u8 = 1;
 const RESPONSE_TAG: u8 = 2;
+
+/// Where the blocks of a response lead when none of them carries its own certificate: the
+/// headers after the response's last block up to the block whose certificate finalizes them
+/// all, and that certificate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunProof {
+    /// The headers, from the one after the response's last block to the certified one.
+    pub headers: Vec<BlockHeader>,
+    /// The consensus view of the certificate.
+    pub view: u64,
+    /// The finalization certificate of the last header's block.
+    pub certificate: Vec<u8>,
+}
 
 /// A catch-up message.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,8 +98,13 @@ pub enum SyncMessage {
         max: u32,
     },
     /// Finalized blocks, consecutive, from the height asked for, as stored (their transactions
-    /// not decoded yet).
-    Response(Vec<RawStoredBlock>),
+    /// not decoded yet), and the proof of their finality when none of them carries its own.
+    Response {
+        /// The blocks.
+        blocks: Vec<RawStoredBlock>,
+        /// Where they lead, when no block of the response is certified.
+        proof: Option<RunProof>,
+    },
 }
 
 impl SyncMessage {
@@ -82,10 +115,22 @@ impl SyncMessage {
             SyncMessage::Request { from, max } => {
                 w.u8(REQUEST_TAG).u64(*from).u32(*max);
             }
-            SyncMessage::Response(blocks) => {
+            SyncMessage::Response { blocks, proof } => {
                 w.u8(RESPONSE_TAG).u32(blocks.len() as u32);
                 for b in blocks {
                     w.bytes(&b.encode_value());
+                }
+                match proof {
+                    None => {
+                        w.u8(0);
+                    }
+                    Some(p) => {
+                        w.u8(1).u32(p.headers.len() as u32);
+                        for h in &p.headers {
+                            w.bytes(&h.to_bytes());
+                        }
+                        w.u64(p.view).bytes(&p.certificate);
+                    }
                 }
             }
         }
@@ -111,7 +156,27 @@ impl SyncMessage {
                     let raw = r.bytes("block", MAX_MESSAGE as usize)?;
                     blocks.push(RawStoredBlock::decode_value(raw)?);
                 }
-                SyncMessage::Response(blocks)
+                let proof = match r.u8("proof")? {
+                    0 => None,
+                    1 => {
+                        let n = r.u32("header count")?;
+                        if n == 0 || n > MAX_PROOF_HEADERS {
+                            return Err(DecodeError::invalid("header count", format!("{n}")));
+                        }
+                        let mut headers = Vec::with_capacity(n as usize);
+                        for _ in 0..n {
+                            let bytes = r.bytes("header", 1 << 10)?;
+                            headers.push(BlockHeader::from_bytes(bytes)?);
+                        }
+                        Some(RunProof {
+                            headers,
+                            view: r.u64("view")?,
+                            certificate: r.bytes("certificate", 1 << 20)?.to_vec(),
+                        })
+                    }
+                    t => return Err(DecodeError::invalid("proof", format!("tag {t}"))),
+                };
+                SyncMessage::Response { blocks, proof }
             }
             t => return Err(DecodeError::invalid("tag", format!("unknown tag {t}"))),
         };
@@ -122,19 +187,25 @@ impl SyncMessage {
 
 /// Reads the finalized blocks from `from` on for one response: up to `max` (at most [`BATCH`]),
 /// then more until one carries its own certificate (at most [`MAX_RESPONSE_BLOCKS`] and
-/// [`MAX_MESSAGE`] bytes in all, and the response at most `allowance` bytes), and none after
-/// the last certified one. Blocks are read as stored, their transactions not decoded.
-fn serve(chain: &Chain, from: u64, max: u32, allowance: usize) -> Vec<RawStoredBlock> {
+/// [`MAX_MESSAGE`] bytes in all, and the response at most `allowance` bytes). When none of them
+/// carries one, a [`RunProof`] follows them if it fits; otherwise none are served after the last
+/// certified one. Blocks are read as stored, their transactions not decoded.
+fn serve(
+    chain: &Chain,
+    from: u64,
+    max: u32,
+    allowance: usize,
+) -> (Vec<RawStoredBlock>, Option<RunProof>) {
     let (tip, _) = chain.tip();
     let mut out: Vec<RawStoredBlock> = Vec::new();
-    let mut size = 64usize;
+    let limit = allowance.min(MAX_MESSAGE as usize);
+    // The tag, the count and the proof's absence.
+    let mut size = 16usize;
     let mut height = from.max(1);
     let wanted = max.clamp(1, BATCH) as usize;
+    let certified = |b: &RawStoredBlock| matches!(b.finality, Finality::Certificate { .. });
     while height <= tip && out.len() < MAX_RESPONSE_BLOCKS as usize {
-        let certified = out
-            .last()
-            .is_some_and(|b| matches!(b.finality, Finality::Certificate { .. }));
-        if out.len() >= wanted && certified {
+        if out.len() >= wanted && out.last().is_some_and(certified) {
             break;
         }
         // A block longer than the allowance has room for is not even copied out of the store.
@@ -149,13 +220,48 @@ fn serve(chain: &Chain, from: u64, max: u32, allowance: usize) -> Vec<RawStoredB
         out.push(stored);
         height += 1;
     }
-    while out
-        .last()
-        .is_some_and(|b| !matches!(b.finality, Finality::Certificate { .. }))
-    {
+    if !out.iter().any(certified) {
+        if let Some(Finality::Descendant(top)) = out.last().map(|b| &b.finality) {
+            let after = out.last().map_or(0, |b| b.header.height);
+            if let Some(proof) = run_proof(chain, after, *top, limit.saturating_sub(size)) {
+                return (out, Some(proof));
+            }
+        }
+    }
+    while out.last().is_some_and(|b| !certified(b)) {
         out.pop();
     }
-    out
+    (out, None)
+}
+
+/// The headers after height `after` up to `top` and `top`'s certificate, if `top` carries one
+/// and they fit in `room` bytes.
+fn run_proof(chain: &Chain, after: u64, top: u64, room: usize) -> Option<RunProof> {
+    if top <= after || top - after > u64::from(MAX_PROOF_HEADERS) {
+        return None;
+    }
+    let store = chain.store();
+    let mut headers = Vec::with_capacity((top - after) as usize);
+    let mut size = 16usize;
+    for h in after + 1..=top {
+        let header = store.block_header(h).ok()??;
+        size += header.to_bytes().len() + 4;
+        if size > room {
+            return None;
+        }
+        headers.push(header);
+    }
+    let Finality::Certificate { view, certificate } = store.raw_block(top).ok()??.finality else {
+        return None;
+    };
+    if size + certificate.len() + 4 > room {
+        return None;
+    }
+    Some(RunProof {
+        headers,
+        view,
+        certificate,
+    })
 }
 
 /// Why a peer's response was refused.
@@ -169,34 +275,51 @@ pub enum Refusal {
     Overtaken(String),
 }
 
-/// Checks and applies the blocks of one response (see the module documentation); answers how
-/// many blocks were finalized.
-pub fn apply(chain: &Chain, blocks: Vec<RawStoredBlock>) -> Result<usize, Refusal> {
+/// What finalizes the blocks of a response.
+enum Covered {
+    /// The certificate of its last block (in a view).
+    Certificate(u64, Vec<u8>),
+    /// The verified certificate of a descendant at this height, beyond the response.
+    Descendant(u64),
+}
+
+/// Checks and applies the blocks of one response and its proof (see the module documentation);
+/// answers how many blocks were finalized.
+pub fn apply(
+    chain: &Chain,
+    blocks: Vec<RawStoredBlock>,
+    proof: Option<RunProof>,
+) -> Result<usize, Refusal> {
     let (tip_h, tip_hash) = chain.tip();
     let mut blocks: Vec<RawStoredBlock> = blocks
         .into_iter()
         .filter(|b| b.header.height > tip_h)
         .collect();
-    // Only what the last certificate of the response covers counts.
-    let Some(last) = blocks
+    // Only what the last certificate of the response, or its proof, covers counts.
+    let covered = match blocks
         .iter()
         .rposition(|b| matches!(b.finality, Finality::Certificate { .. }))
-    else {
+    {
+        Some(last) => {
+            blocks.truncate(last + 1);
+            let certified = &blocks[last];
+            let h = certified.header.height;
+            let Finality::Certificate { view, certificate } = &certified.finality else {
+                unreachable!("the last block kept carries a certificate");
+            };
+            check_certificate(chain, h, &certified.hash(), *view, certificate)?;
+            Covered::Certificate(*view, certificate.clone())
+        }
+        None => match (&proof, blocks.last()) {
+            (Some(p), Some(last)) => Covered::Descendant(check_run(chain, last, p)?),
+            _ => return Ok(0),
+        },
+    };
+    let Some(last) = blocks.last() else {
         return Ok(0);
     };
-    blocks.truncate(last + 1);
-    let certified = &blocks[last];
-    let certified_hash = certified.hash();
-    let h = certified.header.height;
-    let Finality::Certificate { view, certificate } = &certified.finality else {
-        unreachable!("the last block kept carries a certificate");
-    };
-    match verify_finalization(chain.genesis(), &certified_hash, certificate) {
-        Ok(v) if v == *view => {}
-        Ok(_) => return Err(Refusal::Faulty(format!("block {h}: certificate view"))),
-        Err(why) => return Err(Refusal::Faulty(format!("block {h}: {why}"))),
-    }
-    // The blocks link by hash from the finalized tip to the certified block.
+    let (h, last_hash) = (last.header.height, last.hash());
+    // The blocks link by hash from the finalized tip to the last one.
     let (mut at_h, mut at_hash) = (tip_h, tip_hash);
     for stored in &blocks {
         let header = &stored.header;
@@ -236,11 +359,55 @@ pub fn apply(chain: &Chain, blocks: Vec<RawStoredBlock>) -> Result<usize, Refusa
             Err(e) => return Err(Refusal::Local(e.to_string())),
         }
     }
-    chain
-        .finalize(certified_hash, *view, certificate.clone())
-        .map_err(|e| Refusal::Local(e.to_string()))?;
+    match covered {
+        Covered::Certificate(view, certificate) => chain.finalize(last_hash, view, certificate),
+        Covered::Descendant(top) => chain.finalize_under(last_hash, top),
+    }
+    .map_err(|e| Refusal::Local(e.to_string()))?;
     info!(height = h, "caught up");
     Ok(blocks.len())
+}
+
+/// Verifies a finalization certificate of block `hash` at height `h` in `view`.
+fn check_certificate(
+    chain: &Chain,
+    h: u64,
+    hash: &Hash,
+    view: u64,
+    certificate: &[u8],
+) -> Result<(), Refusal> {
+    match verify_finalization(chain.genesis(), hash, certificate) {
+        Ok(v) if v == view => Ok(()),
+        Ok(_) => Err(Refusal::Faulty(format!("block {h}: certificate view"))),
+        Err(why) => Err(Refusal::Faulty(format!("block {h}: {why}"))),
+    }
+}
+
+/// Checks a run proof after the response's `last` block: the certificate over its last header,
+/// and the headers linking by hash from `last` to it. Answers the certified height.
+fn check_run(chain: &Chain, last: &RawStoredBlock, proof: &RunProof) -> Result<u64, Refusal> {
+    let top = proof
+        .headers
+        .last()
+        .ok_or_else(|| Refusal::Faulty("a run proof without headers".into()))?;
+    check_certificate(
+        chain,
+        top.height,
+        &top.hash(),
+        proof.view,
+        &proof.certificate,
+    )?;
+    let (mut at_h, mut at_hash) = (last.header.height, last.hash());
+    for header in &proof.headers {
+        if header.height != at_h + 1 || header.parent != at_hash {
+            return Err(Refusal::Faulty(format!(
+                "the run proof's header {} does not extend block {at_h} towards certified block {}",
+                header.height, top.height
+            )));
+        }
+        (at_h, at_hash) = (header.height, header.hash());
+    }
+    Ok(top.height)
 }
 
 /// Whom a validator catches up from and how often, and what its peers may ask it to send.
@@ -312,8 +479,8 @@ pub fn start<E, S, R, B>(
                             let available =
                                 serving.lock().expect("serving lock").available(&peer, now);
                             let allowance = usize::try_from(available).unwrap_or(usize::MAX);
-                            let blocks = serve(&chain, from, max, allowance);
-                            let reply = SyncMessage::Response(blocks).to_bytes();
+                            let (blocks, proof) = serve(&chain, from, max, allowance);
+                            let reply = SyncMessage::Response { blocks, proof }.to_bytes();
                             if serving.lock().expect("serving lock").spend(&peer, reply.len(), now) {
                                 let _ = sender.send(Recipients::One(peer), reply, false);
                             } else {
@@ -324,10 +491,11 @@ pub fn start<E, S, R, B>(
                                 );
                             }
                         }
-                        Ok(SyncMessage::Response(blocks)) => {
+                        Ok(SyncMessage::Response { blocks, proof }) => {
                             outstanding = None;
-                            let full = blocks.len() as u32 >= BATCH;
-                            match apply(&chain, blocks) {
+                            // More to ask for: a full batch, or part of a longer run.
+                            let full = blocks.len() as u32 >= BATCH || proof.is_some();
+                            match apply(&chain, blocks, proof) {
                                 Ok(n) => ask = full && n > 0,
                                 Err(Refusal::Faulty(why)) => {
                                     warn!(%why, "a peer sent wrong blocks while catching up: blocked");
@@ -379,12 +547,108 @@ pub fn start<E, S, R, B>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkcustoms_ledger_core::chain::MempoolLimits;
+    use zkcustoms_ledger_core::store::Store;
+    use zkcustoms_ledger_core::testing::{certify, single_validator_genesis};
+    use zkcustoms_ledger_types::crypto::{self, PrivateKey};
+    use zkcustoms_ledger_types::genesis::{Genesis, Params};
+
+    fn open(genesis: &Genesis, validator: &PrivateKey, dir: &std::path::Path) -> Chain {
+        let store = Store::open(dir).unwrap();
+        let me = crypto::public_bytes(&crypto::public_of(validator));
+        Chain::open(genesis.clone(), store, None, me, MempoolLimits::default()).unwrap()
+    }
+
+    /// One response from `source` to `behind`, through the wire encoding.
+    fn respond(source: &Chain, behind: &Chain) -> (Vec<RawStoredBlock>, Option<RunProof>) {
+        let (blocks, proof) = serve(source, behind.tip().0 + 1, BATCH, usize::MAX);
+        let bytes = SyncMessage::Response { blocks, proof }.to_bytes();
+        match SyncMessage::from_bytes(&bytes).unwrap() {
+            SyncMessage::Response { blocks, proof } => (blocks, proof),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A validator withheld its finalize votes while 300 views went by, so one certificate
+    /// finalizes a run of 300 blocks, longer than a response. A validator behind it catches up
+    /// a response at a time, each carrying the proof of where its blocks lead; a proof that
+    /// does not lead to a verified certificate is refused as the peer's fault.
+    #[test]
+    fn a_run_longer_than_a_response_is_caught_up_with_its_proof() {
+        let validator = crypto::generate();
+        let genesis = single_validator_genesis(
+            "zkcustoms-sync-run",
+            ("validator-0", &validator),
+            &[],
+            &[],
+            vec![],
+            Params::default(),
+        );
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let source = open(&genesis, &validator, a.path());
+        let mut top = genesis.chain_id;
+        for _ in 0..300 {
+            top = source.forge_block(top, Vec::new()).unwrap().unwrap().hash();
+        }
+        let certificate = certify(&genesis, std::slice::from_ref(&validator), 301, &top).unwrap();
+        source.finalize(top, 301, certificate).unwrap();
+        assert_eq!(source.tip(), (300, top));
+
+        let behind = open(&genesis, &validator, b.path());
+        // A proof whose headers do not link, or whose certificate is another block's: the
+        // peer's fault, and nothing is finalized.
+        let (blocks, proof) = respond(&source, &behind);
+        assert_eq!(blocks.len(), MAX_RESPONSE_BLOCKS as usize);
+        let proof = proof.expect("a response reaching no certificate carries a proof");
+        assert_eq!(proof.headers.len(), 300 - MAX_RESPONSE_BLOCKS as usize);
+        let mut unlinked = proof.clone();
+        unlinked.headers[5].parent = [7; 32];
+        assert!(matches!(
+            apply(&behind, blocks.clone(), Some(unlinked)),
+            Err(Refusal::Faulty(_))
+        ));
+        let mut short = proof.clone();
+        short.headers.pop();
+        assert!(matches!(
+            apply(&behind, blocks.clone(), Some(short)),
+            Err(Refusal::Faulty(_))
+        ));
+        assert_eq!(apply(&behind, blocks.clone(), None).unwrap(), 0);
+        assert_eq!(behind.tip().0, 0);
+
+        // The real one: the response's blocks are finalized under the certified block.
+        assert_eq!(apply(&behind, blocks, Some(proof)).unwrap(), 128);
+        assert_eq!(behind.tip().0, 128);
+        let first = behind.store().block(1).unwrap().unwrap();
+        assert_eq!(first.finality, Finality::Descendant(300));
+        let mut responses = 1;
+        while behind.tip().0 < 300 {
+            let (blocks, proof) = respond(&source, &behind);
+            assert!(apply(&behind, blocks, proof).unwrap() > 0);
+            responses += 1;
+            assert!(responses <= 3, "three responses cover 300 blocks");
+        }
+        assert_eq!(behind.tip(), (300, top));
+        let last = behind.store().block(300).unwrap().unwrap();
+        assert!(matches!(
+            last.finality,
+            Finality::Certificate { view: 301, .. }
+        ));
+        // Caught up, it serves the run itself.
+        let c = tempfile::tempdir().unwrap();
+        let third = open(&genesis, &validator, c.path());
+        let (blocks, proof) = respond(&behind, &third);
+        assert_eq!(apply(&third, blocks, proof).unwrap(), 128);
+    }
 
     #[test]
     fn messages_round_trip_and_refuse_garbage() {
         let req = SyncMessage::Request { from: 7, max: 64 };
         assert_eq!(SyncMessage::from_bytes(&req.to_bytes()).unwrap(), req);
-        let empty = SyncMessage::Response(Vec::new());
+        let empty = SyncMessage::Response {
+            blocks: Vec::new(),
+            proof: None,
+        };
         assert_eq!(SyncMessage::from_bytes(&empty.to_bytes()).unwrap(), empty);
         assert!(SyncMessage::from_bytes(&[]).is_err());
         assert!(SyncMessage::from_bytes(&[9]).is_err());

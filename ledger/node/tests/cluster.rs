@@ -996,6 +996,47 @@ fn a_proposal_dated_back_to_an_old_parent_gets_no_vote() {
     });
 }
 
+/// Validator 0 proposes an empty block whenever it leads, on whatever parent (an idle ledger
+/// proposes nothing): the honest validators vote for none on a finalized parent, so the idle
+/// ledger does not fill up with empty blocks, and a transaction sent afterwards is finalized.
+#[test]
+fn empty_proposals_on_a_finalized_parent_get_no_vote() {
+    runner(14).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        for i in 1..N {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        let forged = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let empty = Behaviour::Forger {
+            txs: Vec::new(),
+            armed: |_| true,
+            forged: forged.clone(),
+        };
+        cluster.start(0, empty).await;
+        let honest = [1, 2, 3];
+        let root = vec![cluster.submit(1, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&honest, &root, WITHIN).await;
+        let height = cluster.height(1);
+        let proposed = forged.lock().unwrap().len();
+        context.sleep(Duration::from_secs(30)).await;
+        let idle: Vec<Hash> = forged.lock().unwrap()[proposed..].to_vec();
+        assert!(!idle.is_empty(), "validator 0 never led a view");
+        for i in honest {
+            assert_eq!(cluster.height(i), height, "an empty block was finalized");
+        }
+        // Its empty blocks on an unfinalized parent are another matter: only those made while
+        // the ledger idled are checked.
+        let tx = proof_tx(0);
+        cluster
+            .wait_included(&honest, &[cluster.submit(1, &tx)], WITHIN)
+            .await;
+        let chain = cluster.assert_consistent(&honest);
+        for h in &idle {
+            assert!(!chain.contains(h), "an empty block was finalized");
+        }
+    });
+}
+
 #[test]
 fn equivocating_validator_causes_no_fork() {
     runner(8).start(|context| async move {
@@ -1425,7 +1466,11 @@ where
             };
             forged.push(RawStoredBlock::of(&StoredBlock { block, finality }));
         }
-        let reply = SyncMessage::Response(forged).to_bytes();
+        let reply = SyncMessage::Response {
+            blocks: forged,
+            proof: None,
+        }
+        .to_bytes();
         let _ = sender.send(commonware_p2p::Recipients::One(peer), reply, false);
     }
 }
@@ -1444,14 +1489,17 @@ fn a_catch_up_response_is_decoded_only_once_its_certificate_holds() {
     let block = a.propose(genesis.chain_id).unwrap().expect("a block");
     let certificate = certify(&genesis, &signers, 1, &block.hash()).unwrap();
     let response = |bytes: Vec<u8>, certificate: Vec<u8>| {
-        SyncMessage::Response(vec![RawStoredBlock {
-            header: block.header.clone(),
-            block: bytes,
-            finality: Finality::Certificate {
-                view: 1,
-                certificate,
-            },
-        }])
+        SyncMessage::Response {
+            blocks: vec![RawStoredBlock {
+                header: block.header.clone(),
+                block: bytes,
+                finality: Finality::Certificate {
+                    view: 1,
+                    certificate,
+                },
+            }],
+            proof: None,
+        }
         .to_bytes()
     };
     // The block's one transaction, garbled: the response still reads (nothing past the
@@ -1460,18 +1508,18 @@ fn a_catch_up_response_is_decoded_only_once_its_certificate_holds() {
     let at = garbled.len() - 10;
     garbled[at] ^= 0xff;
     let read = |bytes: &[u8]| match SyncMessage::from_bytes(bytes) {
-        Ok(SyncMessage::Response(blocks)) => blocks,
+        Ok(SyncMessage::Response { blocks, .. }) => blocks,
         other => panic!("a response: {other:?}"),
     };
     // Under another block's certificate, the certificate is what is refused.
     let other = certify(&genesis, &signers, 1, &[5; 32]).unwrap();
-    match apply(&b, read(&response(garbled.clone(), other))) {
+    match apply(&b, read(&response(garbled.clone(), other)), None) {
         Err(Refusal::Faulty(why)) => assert!(why.starts_with("block 1:"), "{why}"),
         other => panic!("refused for its certificate: {other:?}"),
     }
     // Under its own certificate, it is decoded, and refused as the block the quorum did not
     // sign for.
-    match apply(&b, read(&response(garbled, certificate.clone()))) {
+    match apply(&b, read(&response(garbled, certificate.clone())), None) {
         Err(Refusal::Faulty(why)) => assert!(why.starts_with("certified block 1:"), "{why}"),
         other => panic!("refused for its transactions: {other:?}"),
     }
@@ -1479,7 +1527,7 @@ fn a_catch_up_response_is_decoded_only_once_its_certificate_holds() {
     assert!(!matches!(b.knows_block(&block.hash()), Ok(true)));
     // The block as it is: applied.
     assert_eq!(
-        apply(&b, read(&response(block.to_bytes(), certificate))).unwrap(),
+        apply(&b, read(&response(block.to_bytes(), certificate)), None).unwrap(),
         1
     );
     assert_eq!(b.tip(), (1, block.hash()));
@@ -1561,7 +1609,7 @@ fn a_peer_asking_over_and_over_is_sent_no_more_than_its_budget() {
                 if from == peer {
                     // Validator 0 asks its peers in turn to catch up, validator 3 too.
                     let got = match SyncMessage::from_bytes(msg) {
-                        Ok(SyncMessage::Response(got)) => got,
+                        Ok(SyncMessage::Response { blocks, .. }) => blocks,
                         Ok(SyncMessage::Request { .. }) => continue,
                         Err(e) => panic!("validator 0 sent a malformed sync message: {e}"),
                     };

@@ -507,6 +507,19 @@ impl Chain {
     /// in one synced batch (a crash leaves the finalization whole or not begun). Replays of
     /// finalizations already applied are ignored.
     pub fn finalize(&self, hash: Hash, view: u64, certificate: Vec<u8>) -> Result<(), ChainError> {
+        self.finalize_as(hash, Finality::Certificate { view, certificate })
+    }
+
+    /// Applies the pending block `hash` and its pending ancestors as finalized by the certificate
+    /// of a descendant at height `top`, which this node does not hold yet: what catching up
+    /// applies of a run of blocks finalized by one certificate that is longer than one response,
+    /// once it has verified that certificate and the headers from `hash` up to it. The rest of
+    /// the run follows with that certificate ([`Chain::finalize`]).
+    pub fn finalize_under(&self, hash: Hash, top: u64) -> Result<(), ChainError> {
+        self.finalize_as(hash, Finality::Descendant(top))
+    }
+
+    fn finalize_as(&self, hash: Hash, finality: Finality) -> Result<(), ChainError> {
         if self.store.contains::<BlockHashes>(&hash)? {
             return Ok(());
         }
@@ -525,16 +538,23 @@ impl Chain {
         chain.push(target);
         let last = chain.len() - 1;
         let top = chain[last].header.height;
+        // The block that finalizes the others: this one, or the descendant it names.
+        let certified = match &finality {
+            Finality::Descendant(named) if *named > top => *named,
+            Finality::Descendant(named) => {
+                return Err(ChainError::UnknownBlock(format!(
+                    "block {top} cannot be finalized by block {named}, not a descendant"
+                )))
+            }
+            Finality::Certificate { .. } => top,
+        };
         let mut batch = chain_batch(
             &self.store,
             chain.iter().enumerate().map(|(i, block)| {
                 let finality = if i == last {
-                    Finality::Certificate {
-                        view,
-                        certificate: certificate.clone(),
-                    }
+                    finality.clone()
                 } else {
-                    Finality::Descendant(top)
+                    Finality::Descendant(certified)
                 };
                 (block, finality)
             }),

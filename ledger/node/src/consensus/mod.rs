@@ -570,6 +570,18 @@ async fn verify<E: Clock, S: Sender<PublicKey = PublicKey>>(
                     warn!(height = block.header.height, error = %e, "refused to vote for a proposed block");
                     return Validation::Verdict(false);
                 }
+                // Nor may it be empty on a finalized parent: an idle ledger proposes nothing,
+                // and an empty block only finalizes a parent consensus has not finalized
+                // (`propose`). A leader proposing them anyway would fill every validator's
+                // pending blocks, or the ledger, with nothing. Not a fault either: the parent
+                // may have been finalized here a moment before the leader saw it.
+                if block.txs.is_empty() && block.header.parent == shared.chain.tip().1 {
+                    warn!(
+                        height = block.header.height,
+                        "refused to vote for an empty block on a finalized parent"
+                    );
+                    return Validation::Verdict(false);
+                }
             }
             try_validate(&shared, parent, hash, 0)
         },
