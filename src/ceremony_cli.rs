@@ -340,6 +340,16 @@ fn depth(every_file: bool) -> Depth {
     }
 }
 
+/// Who contributed to each stage a finalize or an install verified.
+fn print_verified(done: &finalize::Finalized) {
+    println!("phase 1 (2^{}): verified", done.phase1.power);
+    print_reports(&done.phase1.reports);
+    for (c, v) in &done.phase2 {
+        println!("phase 2 of {}: verified", circuit_name(*c));
+        print_reports(&v.reports);
+    }
+}
+
 fn print_reports(reports: &[StepReport]) {
     for r in reports {
         let who = if r.participant.is_empty() {
@@ -540,12 +550,7 @@ fn run_phase2(command: Phase2Command) -> Result<(), Failure> {
             let list = circuits(&names, &ceremony, false)?;
             let done = finalize::finalize(&ceremony, &list, out.as_deref(), &mut progress())
                 .map_err(fail)?;
-            println!("phase 1 (2^{}): verified", done.phase1.power);
-            print_reports(&done.phase1.reports);
-            for (c, v) in &done.phase2 {
-                println!("phase 2 of {}: verified", circuit_name(*c));
-                print_reports(&v.reports);
-            }
+            print_verified(&done);
             for e in &done.manifest.keys {
                 println!(
                     "{}: verifying key {}, proving key {}",
@@ -563,12 +568,7 @@ fn run_phase2(command: Phase2Command) -> Result<(), Failure> {
 pub fn setup_from_ceremony(dir: &Path, out: &Path, circuits: &[CircuitId]) -> Result<(), Failure> {
     let done =
         finalize::install(&Ceremony::new(dir), circuits, out, &mut progress()).map_err(fail)?;
-    println!("phase 1 (2^{}): verified", done.phase1.power);
-    print_reports(&done.phase1.reports);
-    for (c, v) in &done.phase2 {
-        println!("phase 2 of {}: verified", circuit_name(*c));
-        print_reports(&v.reports);
-    }
+    print_verified(&done);
     for e in &done.manifest.keys {
         println!("{}: verifying key {}", e.statement, e.vk_id);
     }

@@ -24,6 +24,31 @@ pub(crate) enum Secrets<'a> {
     Beacon(Beacon),
 }
 
+impl<'a> Secrets<'a> {
+    /// The participant, the beacon if any and the entropy of a step of `stage`; a beacon is
+    /// refused while `contributed` is false (its secrets are public: a phase nobody contributed
+    /// to would give keys anyone could forge proofs under), before it is hashed.
+    pub(crate) fn take(
+        self,
+        stage: &str,
+        contributed: bool,
+        progress: &mut dyn FnMut(crate::Event<'_>),
+    ) -> Result<(&'a str, Option<Beacon>, Entropy), crate::Fault> {
+        match self {
+            Secrets::Fresh(participant, entropy) => Ok((participant, None, entropy)),
+            Secrets::Beacon(_) if !contributed => Err(crate::Fault::NobodyContributed),
+            Secrets::Beacon(beacon) => {
+                let entropy = crate::timed(
+                    progress,
+                    &format!("beacon: 2^{} SHA-256 iterations", beacon.iterations_log2),
+                    || beacon.entropy(stage),
+                );
+                Ok((BEACON_PARTICIPANT, Some(beacon), entropy))
+            }
+        }
+    }
+}
+
 /// A beacon: its public value and the number of hash iterations, both recorded in the
 /// transcript so that anyone can recompute its secrets.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -171,20 +171,11 @@ fn step(
     if loaded.header.kind.is_beacon() {
         return Err(refused(next, &loaded.path, Fault::AfterBeacon(last.index)));
     }
-    let (participant, beacon, entropy) = match secrets {
-        Secrets::Fresh(participant, entropy) => (participant, None, entropy),
-        Secrets::Beacon(_) if loaded.header.kind == Kind::Phase1New => {
-            return Err(refused(next, &loaded.path, Fault::NobodyContributed));
-        }
-        Secrets::Beacon(beacon) => {
-            let entropy = timed(
-                progress,
-                &format!("beacon: 2^{} SHA-256 iterations", beacon.iterations_log2),
-                || beacon.entropy("phase1"),
-            );
-            (crate::beacon::BEACON_PARTICIPANT, Some(beacon), entropy)
-        }
-    };
+    // An imported phase 1 holds its own contributions.
+    let contributed = loaded.header.kind != Kind::Phase1New;
+    let (participant, beacon, entropy) = secrets
+        .take("phase1", contributed, progress)
+        .map_err(|f| refused(next, &loaded.path, f))?;
     let mut rng = pok::check_rng("phase1", &[&loaded.hash]);
     timed(progress, "checking it", || {
         params.check_consistent(&mut rng)

@@ -185,20 +185,10 @@ fn step(
     if loaded.header.kind.is_beacon() {
         return Err(refused(next, &loaded.path, Fault::AfterBeacon(last.index)));
     }
-    let (participant, beacon, entropy) = match secrets {
-        Secrets::Fresh(participant, entropy) => (participant, None, entropy),
-        Secrets::Beacon(_) if loaded.header.kind == Kind::Phase2New => {
-            return Err(refused(next, &loaded.path, Fault::NobodyContributed));
-        }
-        Secrets::Beacon(beacon) => {
-            let entropy = timed(
-                progress,
-                &format!("beacon: 2^{} SHA-256 iterations", beacon.iterations_log2),
-                || beacon.entropy(&beacon_stage(circuit)),
-            );
-            (crate::beacon::BEACON_PARTICIPANT, Some(beacon), entropy)
-        }
-    };
+    let contributed = loaded.header.kind != Kind::Phase2New;
+    let (participant, beacon, entropy) = secrets
+        .take(&beacon_stage(circuit), contributed, progress)
+        .map_err(|f| refused(next, &loaded.path, f))?;
     let (g1, g2) = pok::generators();
     if !pok::same_ratio((g1, key.delta_g1), (g2, key.vk.delta_g2)) {
         let fault = Fault::Inconsistent("delta in G1 and in G2 differ");
