@@ -300,11 +300,16 @@ fn cached_ledger(txs: usize) -> PathBuf {
     dir
 }
 
-fn bench_audit(c: &mut Criterion) {
-    let txs: usize = std::env::var("ZKCUSTOMS_AUDIT_BENCH_TXS")
+/// Proof transactions in the audited log: `ZKCUSTOMS_AUDIT_BENCH_TXS`, else [`DEFAULT_TXS`].
+fn bench_txs() -> usize {
+    std::env::var("ZKCUSTOMS_AUDIT_BENCH_TXS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_TXS);
+        .unwrap_or(DEFAULT_TXS)
+}
+
+fn bench_audit(c: &mut Criterion) {
+    let txs = bench_txs();
     let dir = cached_ledger(txs);
     let genesis = Genesis::load(&dir.join("genesis.json")).unwrap();
     let mut last = None;
@@ -354,10 +359,7 @@ fn bench_audit(c: &mut Criterion) {
 /// one seek in the nullifier index, against the scan of every nullifier that found it before
 /// the index existed (the anchor, measured in the same run).
 fn bench_nullifier_search(c: &mut Criterion) {
-    let txs: usize = std::env::var("ZKCUSTOMS_AUDIT_BENCH_TXS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_TXS);
+    let txs = bench_txs();
     let dir = cached_ledger(txs);
     // Opened for writing: a ledger cached before the index existed gets it here.
     let store = Store::open(&dir.join("data/ledger")).unwrap();
