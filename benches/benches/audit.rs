@@ -376,12 +376,7 @@ fn bench_nullifier_search(c: &mut Criterion) {
     });
     group.bench_function("scan (before the index)", |b| {
         b.iter(|| {
-            let found = store
-                .scan_prefix::<Nullifiers>(&[], usize::MAX)
-                .unwrap()
-                .into_iter()
-                .find(|((_, n), _)| *n == wanted)
-                .map(|(_, loc)| loc);
+            let found = queries::scan_for_nullifier(&store, &wanted).unwrap();
             assert_eq!(found, Some(at));
         })
     });

@@ -178,16 +178,22 @@ pub fn root_at(
 /// nullifiers are scanned.
 pub fn nullifier_location(store: &Store, nullifier: &Fr) -> Result<Option<TxLocation>, StoreError> {
     if store.format() < 2 {
-        return Ok(store
-            .scan_prefix::<Nullifiers>(&[], usize::MAX)?
-            .into_iter()
-            .find(|((_, x), _)| x == nullifier)
-            .map(|(_, loc)| loc));
+        return scan_for_nullifier(store, nullifier);
     }
     Ok(store
         .scan_prefix::<NullifierIndex>(&fr_to_be_bytes(nullifier), 1)?
         .into_iter()
         .next()
+        .map(|(_, loc)| loc))
+}
+
+/// [`nullifier_location`] without the index: every nullifier of every scope read until one
+/// matches (how a database of format 1 is searched).
+pub fn scan_for_nullifier(store: &Store, nullifier: &Fr) -> Result<Option<TxLocation>, StoreError> {
+    Ok(store
+        .scan_prefix::<Nullifiers>(&[], usize::MAX)?
+        .into_iter()
+        .find(|((_, x), _)| x == nullifier)
         .map(|(_, loc)| loc))
 }
 
@@ -403,6 +409,11 @@ mod tests {
             Some(loc)
         );
         assert_eq!(nullifier_location(&store, &Fr::from(6u64)).unwrap(), None);
+        // A scan (a format-1 database's search) finds both.
+        for n in [5u64, 6] {
+            assert_eq!(scan_for_nullifier(&store, &Fr::from(n)).unwrap(), Some(loc));
+        }
+        assert_eq!(scan_for_nullifier(&store, &Fr::from(7u64)).unwrap(), None);
         assert_eq!(tx_location(&store, &[1; 32]).unwrap(), Some(loc));
         assert_eq!(block_height(&store, &[2; 32]).unwrap(), Some(3));
         assert!(records(&store, &a, MAX_RECORDS).unwrap().is_empty());

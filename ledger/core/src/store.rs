@@ -198,14 +198,15 @@ impl Store {
         if self.format >= FORMAT {
             return Ok(());
         }
+        let chunk = chunk.max(1);
         let mut from = Vec::new();
         loop {
-            let entries = self.scan_prefix_from::<Nullifiers>(&[], &from, chunk.max(1))?;
+            let entries = self.scan_prefix_from::<Nullifiers>(&[], &from, chunk)?;
             let mut b = Batch::new();
             for ((scope, n), loc) in &entries {
                 b.put::<NullifierIndex>(&(*n, *scope), loc);
             }
-            let last = entries.len() < chunk.max(1);
+            let last = entries.len() < chunk;
             if last {
                 b.put::<Meta>(&META_FORMAT, &vec![FORMAT]);
             }

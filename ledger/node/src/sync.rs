@@ -56,7 +56,7 @@ use tracing::{debug, info, warn};
 use zkcustoms_ledger_core::chain::Chain;
 use zkcustoms_ledger_core::finality::verify_finalization;
 use zkcustoms_ledger_core::store::{Finality, RawStoredBlock};
-use zkcustoms_ledger_types::block::BlockHeader;
+use zkcustoms_ledger_types::block::{BlockHeader, HEADER_LEN};
 use zkcustoms_ledger_types::codec::{DecodeError, Reader, Writer};
 use zkcustoms_ledger_types::tx::Hash;
 
@@ -245,7 +245,7 @@ fn run_proof(chain: &Chain, after: u64, top: u64, room: usize) -> Option<RunProo
     let mut size = 16usize;
     for h in after + 1..=top {
         let header = store.block_header(h).ok()??;
-        size += header.to_bytes().len() + 4;
+        size += HEADER_LEN + 4;
         if size > room {
             return None;
         }

@@ -1484,9 +1484,13 @@ fn a_catch_up_response_is_decoded_only_once_its_certificate_holds() {
     use zkcustoms_node::sync::{apply, Refusal, SyncMessage};
     let genesis = genesis();
     let signers: Vec<PrivateKey> = (0..3).map(validator_key).collect();
-    let (_a_dir, a) = lone_chain(0);
+    let (a_dir, a) = lone_chain(0);
     let (_b_dir, b) = lone_chain(1);
     let block = a.propose(genesis.chain_id).unwrap().expect("a block");
+    // A restarted validator holds its pending blocks again, with their bytes.
+    drop(a);
+    let a = reopen(&a_dir, 0);
+    assert_eq!(a.pending_block(&block.hash()), Some(block.clone()));
     let certificate = certify(&genesis, &signers, 1, &block.hash()).unwrap();
     let response = |bytes: Vec<u8>, certificate: Vec<u8>| {
         SyncMessage::Response {
@@ -1531,10 +1535,15 @@ fn a_catch_up_response_is_decoded_only_once_its_certificate_holds() {
         1
     );
     assert_eq!(b.tip(), (1, block.hash()));
-    // What a peer asking for the block is sent, pending (A) or finalized (B): its bytes, or
-    // only its length when it is longer than the peer's budget covers.
+    // What a peer asking for the block is sent, pending (A, its bytes held since it was
+    // validated or reloaded) or finalized (B, as stored): its bytes, or only its length when it
+    // is longer than the peer's budget covers.
     let bytes = block.to_bytes();
     let len = bytes.len();
+    assert_eq!(
+        a.pending_block_bytes(&block.hash()),
+        Some((1, bytes.clone().into()))
+    );
     for chain in [&a, &b] {
         assert_eq!(
             chain.block_bytes_by_hash(&block.hash(), len).unwrap(),

@@ -3,10 +3,11 @@
 //! finalized blocks to the store in one synced batch each.
 
 use super::mempool::proof_rejection;
-use super::{party_key, Chain, ChainError, Pool, MAX_CLOCK_SKEW_MS, MAX_PROPOSAL_AGE_MS};
+use super::{party_key, Chain, ChainError, Pending, Pool, MAX_CLOCK_SKEW_MS, MAX_PROPOSAL_AGE_MS};
 use crate::rules::{chain_batch, CheckError, Overlay, Rejection, SignatureBatch};
 use crate::store::{BlockHashes, Finality, PendingBlocks, StoreError};
 use std::collections::HashSet;
+use std::sync::Arc;
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::tx::{Hash, Transaction};
 use zkcustoms_verifier::batch::Backend;
@@ -116,7 +117,7 @@ impl Chain {
         let mut cur = *parent;
         while cur != tip_hash {
             let block = match pool.pending_blocks.get(&cur) {
-                Some(b) => b.clone(),
+                Some(p) => p.block.clone(),
                 None => match self.store.get::<PendingBlocks>(&cur)? {
                     Some(b) => b,
                     None => return Ok(None),
@@ -163,7 +164,8 @@ impl Chain {
         let mut batch = crate::store::Batch::new();
         batch.put::<PendingBlocks>(&hash, block);
         self.store.write(batch, true)?;
-        pool.pending_blocks.insert(hash, block.clone());
+        pool.pending_blocks
+            .insert(hash, Pending::new(block.clone()));
         Ok(())
     }
 
@@ -358,7 +360,15 @@ impl Chain {
     /// A pending block by hash.
     pub fn pending_block(&self, hash: &Hash) -> Option<Block> {
         let pool = self.pool.lock().expect("pool lock");
-        pool.pending_blocks.get(hash).cloned()
+        pool.pending_blocks.get(hash).map(|p| p.block.clone())
+    }
+
+    /// A pending block's height and canonical bytes, by hash (shared, not copied).
+    pub fn pending_block_bytes(&self, hash: &Hash) -> Option<(u64, Arc<[u8]>)> {
+        let pool = self.pool.lock().expect("pool lock");
+        pool.pending_blocks
+            .get(hash)
+            .map(|p| (p.block.header.height, p.bytes.clone()))
     }
 
     /// True when `hash` is the genesis, a finalized block or a pending (validated) block: a
@@ -398,12 +408,15 @@ impl Chain {
             Ok(bytes) => HeldBlock::Bytes { height, bytes },
             Err(len) => HeldBlock::Longer { height, len },
         };
-        if let Some(b) = self.pending_block(hash) {
-            let bytes = b.to_bytes();
+        if let Some((height, bytes)) = self.pending_block_bytes(hash) {
             let len = bytes.len();
             return Ok(Some(held(
-                b.header.height,
-                if len > max_len { Err(len) } else { Ok(bytes) },
+                height,
+                if len > max_len {
+                    Err(len)
+                } else {
+                    Ok(bytes.to_vec())
+                },
             )));
         }
         match self.store.get::<BlockHashes>(hash)? {
@@ -524,7 +537,7 @@ impl Chain {
             return Ok(());
         }
         let mut pool = self.pool.lock().expect("pool lock");
-        let target = match pool.pending_blocks.get(&hash).cloned() {
+        let target = match pool.pending_blocks.get(&hash).map(|p| p.block.clone()) {
             Some(b) => b,
             None => self
                 .store
@@ -566,7 +579,7 @@ impl Chain {
         stale.extend(
             pool.pending_blocks
                 .iter()
-                .filter(|(_, b)| b.header.height <= top)
+                .filter(|(_, p)| p.block.header.height <= top)
                 .map(|(h, _)| *h),
         );
         for h in &stale {

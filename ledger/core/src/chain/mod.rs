@@ -9,7 +9,7 @@ use crate::rules::{CheckError, Overlay, Rejection, Rules};
 use crate::store::{PendingBlocks, Store, StoreError, TxLocation, VerifyingKeys};
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::genesis::Genesis;
@@ -199,7 +199,22 @@ struct Pool {
     overlay: Overlay,
     rejected: HashMap<Hash, Rejection>,
     rejected_order: VecDeque<Hash>,
-    pending_blocks: HashMap<Hash, Block>,
+    pending_blocks: HashMap<Hash, Pending>,
+}
+
+/// A pending block, with its canonical bytes: what a peer that missed its proposal is sent, and
+/// what this validator broadcasts when it proposed it, never encoded again (a request beyond the
+/// peer's budget is answered from the length alone, nothing copied or encoded).
+pub(super) struct Pending {
+    pub(super) block: Block,
+    pub(super) bytes: Arc<[u8]>,
+}
+
+impl Pending {
+    pub(super) fn new(block: Block) -> Self {
+        let bytes = block.to_bytes().into();
+        Self { block, bytes }
+    }
 }
 
 impl Pool {
@@ -318,7 +333,7 @@ impl Chain {
         let mut stale = crate::store::Batch::new();
         for (hash, block) in store.scan_prefix::<PendingBlocks>(&[], usize::MAX)? {
             if block.header.height > tip.0 {
-                pool.pending_blocks.insert(hash, block);
+                pool.pending_blocks.insert(hash, Pending::new(block));
             } else {
                 stale.delete::<PendingBlocks>(&hash);
             }

@@ -391,13 +391,13 @@ pub fn start_validator<E, S, R, B>(
                         });
                     }
                     Message::Broadcast { payload, to } => {
-                        match app_shared.chain.pending_block(&payload.0) {
-                            Some(block) => {
+                        match app_shared.chain.pending_block_bytes(&payload.0) {
+                            Some((height, bytes)) => {
                                 let to = match to {
                                     None => Recipients::All,
                                     Some(v) => Recipients::Some(v),
                                 };
-                                app_shared.send_block(&block, to);
+                                app_shared.send_block_bytes(height, &bytes, to);
                             }
                             None => warn!("asked to send a block this validator does not hold"),
                         }

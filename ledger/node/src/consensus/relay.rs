@@ -202,7 +202,7 @@ pub enum BlocksMessage {
 }
 
 /// Why a message on the blocks channel is malformed. No honest validator sends one (it sends
-/// only [`Shared::send_block`]'s and [`Shared::request_block`]'s messages), so the sender is
+/// only [`Shared::send_block_bytes`]'s and [`Shared::request_block`]'s messages), so the sender is
 /// blocked.
 #[derive(Debug, thiserror::Error)]
 pub enum Malformed {
@@ -269,10 +269,6 @@ impl BlocksMessage {
 }
 
 impl<S: Sender<PublicKey = PublicKey>> Shared<S> {
-    pub(super) fn send_block(&self, block: &Block, to: Recipients<PublicKey>) {
-        self.send_block_bytes(block.header.height, &block.to_bytes(), to);
-    }
-
     /// Sends a block's canonical bytes (of height `height`).
     pub(super) fn send_block_bytes(&self, height: u64, block: &[u8], to: Recipients<PublicKey>) {
         let mut msg = Vec::with_capacity(1 + block.len());
