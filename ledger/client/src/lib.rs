@@ -256,15 +256,18 @@ impl Client {
 
     /// Submits a transaction; answers its hash.
     pub fn submit(&self, tx: &Transaction) -> Result<Hash, ClientError> {
-        self.submit_json(&tx.to_json())
-    }
-
-    /// Submits a transaction given as its JSON form (the node decodes and checks it in full);
-    /// answers its hash.
-    pub fn submit_json(&self, tx: &Value) -> Result<Hash, ClientError> {
-        let v = self.post("/v1/transactions", tx)?;
+        let v = self.post("/v1/transactions", &tx.to_json())?;
         let submitted: Submitted = serde_json::from_value(v)
             .map_err(|e| ClientError::BadAnswer(format!("to a submission: {e}")))?;
+        // The hash is the transaction's own: a node answering another one's (a transaction
+        // included long ago, say) would have its status followed in place of this one's.
+        if submitted.hash != tx.hash() {
+            return Err(ClientError::BadAnswer(format!(
+                "the node answered the hash {} for a transaction whose hash is {}",
+                hex::encode(submitted.hash),
+                hex::encode(tx.hash())
+            )));
+        }
         Ok(submitted.hash)
     }
 
@@ -276,8 +279,16 @@ impl Client {
             "/v1/transactions/{}?wait_ms={wait_ms}",
             hex::encode(hash)
         ))?;
-        serde_json::from_value(v)
-            .map_err(|e| ClientError::BadAnswer(format!("transaction status: {e}")))
+        let state: TxState = serde_json::from_value(v)
+            .map_err(|e| ClientError::BadAnswer(format!("transaction status: {e}")))?;
+        if state.hash != *hash {
+            return Err(ClientError::BadAnswer(format!(
+                "the node answered the status of transaction {} when asked for {}",
+                hex::encode(state.hash),
+                hex::encode(hash)
+            )));
+        }
+        Ok(state)
     }
 
     /// Waits until a transaction is included or rejected, up to `timeout`.
@@ -474,6 +485,71 @@ mod tests {
         });
         send(&client(&base)).unwrap();
         reader.join().unwrap()
+    }
+
+    /// Serves one request, answering `body` (JSON) with 200; gives the base URL.
+    fn answering(body: String) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            let mut len = 0;
+            while r.read_line(&mut line).unwrap() > 2 {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                line.clear();
+            }
+            let mut request = vec![0u8; len];
+            r.read_exact(&mut request).unwrap();
+            let mut w = stream;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            w.write_all(head.as_bytes()).unwrap();
+            w.write_all(body.as_bytes()).unwrap();
+        });
+        base
+    }
+
+    /// A node answering a submission with another transaction's hash, or the status of another
+    /// transaction than the one asked for, gets a `BadAnswer`: its answer is not taken for this
+    /// transaction's.
+    #[test]
+    fn answers_about_another_transaction_are_refused() {
+        let chain = [3; 32];
+        let key = crypto::generate();
+        let tx = Transaction::MarkExamination(zkcustoms_ledger_types::tx::MarkExamination::sign(
+            &chain,
+            &key,
+            Ucr::parse("9DE123-X").unwrap(),
+            "DE-HAMBURG",
+        ));
+        let own = hex::encode(tx.hash());
+        let other = hex::encode([9u8; 32]);
+        let submitted = |hash: &str| {
+            let base = answering(json!({"hash": hash, "status": "pending"}).to_string());
+            Client::new(&base, "tok").submit(&tx)
+        };
+        assert_eq!(submitted(&own).unwrap(), tx.hash());
+        match submitted(&other) {
+            Err(ClientError::BadAnswer(m)) => assert!(m.contains(&other), "{m}"),
+            answer => panic!("another transaction's hash: {answer:?}"),
+        }
+        let status = |hash: &str| {
+            let state = json!({"hash": hash, "status": "included", "height": 4, "index": 0,
+                "block": hex::encode([1u8; 32])});
+            Client::new(&answering(state.to_string()), "tok").tx_status(&tx.hash(), Duration::ZERO)
+        };
+        assert_eq!(status(&own).unwrap().height, Some(4));
+        match status(&other) {
+            Err(ClientError::BadAnswer(m)) => assert!(m.contains(&other), "{m}"),
+            answer => panic!("another transaction's status: {answer:?}"),
+        }
     }
 
     /// A node that answers without end (here, a JSON array streamed as fast as it goes) gets a

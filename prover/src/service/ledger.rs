@@ -105,12 +105,8 @@ impl LedgerClient {
                 out["reason"] = json!({"error": code, "message": message});
                 return out;
             }
-            Err(ClientError::BadAnswer(_)) => {
-                failed(
-                    &mut out,
-                    "bad-answer",
-                    "the ledger answered no transaction hash".into(),
-                );
+            Err(ClientError::BadAnswer(why)) => {
+                failed(&mut out, "bad-answer", why);
                 return out;
             }
             Err(e) => {
@@ -137,8 +133,8 @@ impl LedgerClient {
                     }
                     return out;
                 }
-                // The transaction was accepted: whatever goes wrong while waiting, it stays
-                // pending.
+                // The transaction was accepted: whatever goes wrong while waiting (the node
+                // unreachable, or answering about another transaction), it stays pending.
                 Err(_) => return out,
             }
         }
