@@ -143,14 +143,13 @@ impl Client {
     }
 
     /// The signature headers of a request as it will be sent (its method, and its path and query
-    /// after the URL is parsed and encoded), or `None` without a party. A `bound` request is
-    /// signed for the node it is sent to (`@authority`: the URL's host and `:port` unless the
-    /// scheme's default, as the `Host` header carries them), so no other node accepts it.
+    /// after the URL is parsed and encoded), or `None` without a party. The request is signed
+    /// for the node it is sent to (`@authority`: the URL's host and `:port` unless the scheme's
+    /// default, as the `Host` header carries them), so no other node accepts it.
     fn signature(
         &self,
         req: &ureq::Request,
         body: Option<&[u8]>,
-        bound: bool,
     ) -> Result<Option<SignedHeaders>, ClientError> {
         let Some(party) = &self.party else {
             return Ok(None);
@@ -167,11 +166,11 @@ impl Client {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         // A URL without a host yields an empty authority, which signing refuses.
-        let authority = bound.then(|| match (url.as_url().host_str(), url.as_url().port()) {
+        let authority = match (url.as_url().host_str(), url.as_url().port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
             (Some(host), None) => host.to_owned(),
             (None, _) => String::new(),
-        });
+        };
         let params = http_signature::SignatureParams {
             party_id: party.id.clone(),
             created: now,
@@ -181,7 +180,7 @@ impl Client {
         let signed = http_signature::sign_request_to(
             &party.key,
             &params,
-            authority.as_deref(),
+            Some(&authority),
             req.method(),
             &target,
             body,
@@ -189,28 +188,19 @@ impl Client {
         Ok(Some(signed))
     }
 
-    /// Adds the credentials to a request: the bearer token, and the signature with a party.
+    /// Adds the credentials to a request: the bearer token, and with a party its signature,
+    /// bound to the node called (no other node accepts it).
     fn authorise(
         &self,
         req: ureq::Request,
         body: Option<&[u8]>,
-    ) -> Result<ureq::Request, ClientError> {
-        self.authorise_for(req, body, false)
-    }
-
-    /// [`Client::authorise`], with the signature bound to the node called when `bound`.
-    fn authorise_for(
-        &self,
-        req: ureq::Request,
-        body: Option<&[u8]>,
-        bound: bool,
     ) -> Result<ureq::Request, ClientError> {
         let mut req = req;
         // A party-only client (no token) sends no Authorization header.
         if !self.token.is_empty() {
             req = req.set("Authorization", &format!("Bearer {}", self.token));
         }
-        if let Some(signed) = self.signature(&req, body, bound)? {
+        if let Some(signed) = self.signature(&req, body)? {
             req = req
                 .set("Signature-Input", &signed.signature_input)
                 .set("Signature", &signed.signature);
@@ -240,7 +230,7 @@ impl Client {
     /// called (it answers that node's view for this party, so no other node may replay it).
     pub fn get(&self, path: &str) -> Result<Value, ClientError> {
         let req = self.agent.get(&format!("{}{path}", self.base));
-        Self::answer(self.authorise_for(req, None, true)?.call())
+        Self::answer(self.authorise(req, None)?.call())
     }
 
     /// POST JSON to a path and parse the JSON answer.
@@ -324,10 +314,7 @@ impl Client {
             .post(&format!("{}{}", self.base, Self::document_path(id)))
             .query("readers", &readers.join(","))
             .set("Content-Type", "application/octet-stream");
-        Self::answer(
-            self.authorise_for(req, Some(bytes), true)?
-                .send_bytes(bytes),
-        )
+        Self::answer(self.authorise(req, Some(bytes))?.send_bytes(bytes))
     }
 
     /// Reads a document's bytes (at most `max_bytes`).
@@ -335,7 +322,7 @@ impl Client {
         let req = self
             .agent
             .get(&format!("{}{}", self.base, Self::document_path(id)));
-        let r = self.authorise_for(req, None, true)?.call();
+        let r = self.authorise(req, None)?.call();
         match r {
             Ok(resp) => {
                 let mut bytes = Vec::new();
@@ -360,7 +347,7 @@ impl Client {
         let req = self
             .agent
             .delete(&format!("{}{}", self.base, Self::document_path(id)));
-        Self::answer(self.authorise_for(req, None, true)?.call())
+        Self::answer(self.authorise(req, None)?.call())
     }
 
     /// The node's status.
@@ -386,7 +373,7 @@ mod tests {
     use std::net::TcpListener;
     use zkcustoms_ledger_types::crypto::{self, PublicKey};
     use zkcustoms_ledger_types::http_signature::{
-        verify_request, verify_request_at, SignatureHeaders, VerifiedRequest, DEFAULT_WINDOW_SECS,
+        verify_request_at, SignatureHeaders, VerifiedRequest, DEFAULT_WINDOW_SECS,
     };
     use zkcustoms_ledger_types::tx::Ucr;
 
@@ -605,7 +592,12 @@ mod tests {
         assert_eq!(post.all("Content-Digest").len(), 1);
         let v = post.verify(&public).unwrap();
         assert_eq!(v.party_id, PARTY);
-        assert_eq!(v.authority, None, "a transaction is for any node");
+        let host = post.all("Host")[0].to_owned();
+        assert_eq!(
+            v.authority.as_deref(),
+            Some(host.as_str()),
+            "a submission is bound to the node called"
+        );
         assert!(v.created.abs_diff(now()) <= 5);
 
         let get = capture(client, |c| c.get("/v1/transactions/ab?wait_ms=5"));
@@ -686,13 +678,11 @@ mod tests {
             .agent
             .post("http://node.invalid:8080/v1/documents/U/x/1")
             .query("readers", "customs,auditor");
-        let signed = client
-            .signature(&req, Some(b"bytes"), false)
-            .unwrap()
-            .unwrap();
+        let signed = client.signature(&req, Some(b"bytes")).unwrap().unwrap();
         let resolve = |id: &str| (id == PARTY).then(|| crypto::public_of(&key));
-        let v = verify_request(
+        let v = verify_request_at(
             &signed.as_received(),
+            Some("node.invalid:8080"),
             "POST",
             "/v1/documents/U/x/1?readers=customs%2Cauditor",
             b"bytes",
@@ -702,8 +692,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.party_id, PARTY);
+        assert_eq!(v.authority.as_deref(), Some("node.invalid:8080"));
         let plain = Client::new("http://node.invalid:8080", "tok");
-        assert!(plain.signature(&req, None, true).unwrap().is_none());
+        assert!(plain.signature(&req, None).unwrap().is_none());
     }
 
     #[test]

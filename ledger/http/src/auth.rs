@@ -2,18 +2,21 @@
 //! node's configuration), or a party of the ledger that signed its request with its own key
 //! (HTTP message signatures, RFC 9421: [`zkcustoms_ledger_types::http_signature`]). A party needs
 //! nothing from the node it calls: its key is in genesis (offices, authorities, auditors) or in
-//! its registration on the ledger (traders), so the same signed request is accepted by every
-//! validator of the network.
+//! its registration on the ledger (traders), so every validator of the network can verify its
+//! requests, each signed for the node it is sent to.
 //!
 //! A signed request is verified twice: from its head at admission (so that its rate is charged
 //! to the party and its body is read only for a party whose signature holds), and in full by the
 //! handler ([`caller`]): the body against its `Content-Digest`, then the nonce against replay.
 //!
-//! A request signed over `@authority` is bound to one node: its authority (the request's `Host`)
-//! must be one this node answers to ([`PartyAuth::with_authorities`]), else `421 wrong-node`.
-//! Document requests must be bound (`401 authority-required`): they act on this node's own copy,
-//! and a node that received a trader's upload must not be able to replay it at another
-//! administration's node (which would then hold the document), nor a forget or a read.
+//! Every signed request must be bound to one node (`401 authority-required` otherwise): signed
+//! over `@authority`, whose value (the request's `Host`) must be one this node answers to
+//! ([`PartyAuth::with_authorities`]), else `421 wrong-node`. A node that received a party's
+//! request can therefore not replay it at another administration's node: not a document upload
+//! or forget (which act on that node's own copy), not a read (whose answer is that node's view
+//! for the party: a consignment's records carry the access lists it keeps), and not a transaction
+//! submission either (the transaction is the same everywhere, but the replay would be charged to
+//! the party's rate and requests in progress there, and with a body trickled in, hold them).
 
 use crate::ApiState;
 use axum::extract::Request;
@@ -243,26 +246,16 @@ fn verify(
                 format!("the request is signed for {a:?}, which is not this node"),
             ))
         }
-        None if must_be_bound(method, uri.path()) => {
+        None => {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "authority-required",
-                "a read or a document request must be signed for the node it is sent to \
-                 (covering @authority)",
+                "a signed request must be signed for the node it is sent to (covering @authority)",
             ))
         }
-        _ => {}
+        Some(_) => {}
     }
     Ok((party, verified))
-}
-
-/// Whether a signed request must be bound to this node: document requests, which act on this
-/// node's own copy of a document, and every read, whose answer is this node's view for this
-/// party (a consignment's records carry the access lists this node keeps). Were a read not bound,
-/// a node a party called could replay its request at another node and read that node's answer
-/// to the party. A transaction submission need not be: the transaction is the same at every node.
-fn must_be_bound(method: &Method, path: &str) -> bool {
-    *method == Method::GET || *method == Method::HEAD || path.starts_with("/v1/documents/")
 }
 
 /// Whether a request announces a body (as the admission sees it).

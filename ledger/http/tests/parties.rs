@@ -125,20 +125,31 @@ fn signed(
     key: &PrivateKey,
     created: u64,
 ) -> (Request<Body>, SignedHeaders) {
-    if method != Method::GET {
-        return signed_unbound(method, uri, body, party, key, created);
-    }
+    signed_for(testing::AUTHORITY, method, uri, body, party, key, created)
+}
+
+/// A request signed as `party` with `key` for the node reached as `authority`, sent with that
+/// `Host`.
+fn signed_for(
+    authority: &str,
+    method: Method,
+    uri: &str,
+    body: Option<&[u8]>,
+    party: &str,
+    key: &PrivateKey,
+    created: u64,
+) -> (Request<Body>, SignedHeaders) {
     let params = SignatureParams {
         party_id: party.into(),
         created,
         expires: None,
         nonce: fresh_nonce(),
     };
-    let authority = Some(testing::AUTHORITY);
-    let headers = sign_request_to(key, &params, authority, method.as_str(), uri, body).unwrap();
+    let headers =
+        sign_request_to(key, &params, Some(authority), method.as_str(), uri, body).unwrap();
     let mut req = build(method, uri, body, &headers);
     req.headers_mut()
-        .insert(header::HOST, testing::AUTHORITY.parse().unwrap());
+        .insert(header::HOST, authority.parse().unwrap());
     (req, headers)
 }
 
@@ -243,8 +254,36 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
     let (s, b) = json(&net.nodes[1], req).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{b}");
 
+    // A submission is bound to its node too: signed for another node (a node replaying what a
+    // party sent it, to spend the party's rate and requests in progress elsewhere), or for none,
+    // it is refused before its body is read.
+    let (req, _) = signed_for(
+        "other-node.test",
+        Method::POST,
+        "/v1/transactions",
+        Some(&body),
+        owner,
+        &net.owner.key,
+        now(),
+    );
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::MISDIRECTED_REQUEST, "wrong-node");
+    let (req, _) = signed_unbound(
+        Method::POST,
+        "/v1/transactions",
+        Some(&body),
+        owner,
+        &net.owner.key,
+        now(),
+    );
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "authority-required");
+
     // The same signed request again, to the same node: replayed.
-    let again = build(Method::POST, "/v1/transactions", Some(&body), &headers);
+    let mut again = build(Method::POST, "/v1/transactions", Some(&body), &headers);
+    again
+        .headers_mut()
+        .insert(header::HOST, testing::AUTHORITY.parse().unwrap());
     let (s, b) = json(&net.nodes[1], again).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "replayed-signature");
 
@@ -255,12 +294,15 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
             .to_json(),
     )
     .unwrap();
-    let changed = build(
+    let mut changed = build(
         Method::POST,
         "/v1/transactions",
         Some(&other_body),
         &headers,
     );
+    changed
+        .headers_mut()
+        .insert(header::HOST, testing::AUTHORITY.parse().unwrap());
     let (s, b) = json(&net.nodes[0], changed).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "content-digest-mismatch");
 
