@@ -81,6 +81,10 @@ pub struct ProverArgs {
     /// Ledger node API address that requests may submit proofs to (repeat for several).
     #[arg(long = "ledger")]
     ledgers: Vec<String>,
+    /// The genesis file of the ledger network those nodes run (its chain id is what proofs and
+    /// signatures name; a node answering another is submitted nothing).
+    #[arg(long)]
+    ledger_genesis: Option<PathBuf>,
     /// File holding the trader token for the ledger nodes.
     #[arg(long)]
     ledger_token_file: Option<PathBuf>,
@@ -161,6 +165,11 @@ pub fn run(cmd: ServeCommand) -> Result<()> {
     config.max_concurrency = a.max_concurrency;
     config.rates = crate::rates::rates(a.client_rate, a.anonymous_rate);
     config.ledgers = a.ledgers;
+    if let Some(path) = &a.ledger_genesis {
+        let genesis = zkcustoms_ledger_types::genesis::Genesis::load(path)
+            .map_err(|e| anyhow!("genesis {}: {e}", path.display()))?;
+        config.ledger_chain = Some(genesis.chain_id);
+    }
     config.ledger_token = a.ledger_token_file.as_deref().map(read_token).transpose()?;
     if let (Some(trader), Some(key)) = (&a.ledger_trader, &a.ledger_key) {
         let trader = zkcustoms_ledger_client::tx::Eori::parse(trader)?;

@@ -289,6 +289,8 @@ fn proofs_go_from_the_prover_service_to_a_ledger_node() {
     let mut p = Prover::start(&[
         "--ledger",
         &l.url,
+        "--ledger-genesis",
+        &l.path("genesis.json"),
         "--ledger-token-file",
         &trader_token,
         "--ledger-trader",

@@ -813,6 +813,35 @@ async fn shutdown_fails_waiting_jobs_and_finishes_running_ones() {
     assert!((1..=3).contains(&failed), "one job was running: {failed}");
 }
 
+/// A ledger node of another network: it answers `requests` requests (its status: `chain`), then
+/// stops listening. Gives its address.
+fn other_network_node(chain: [u8; 32], requests: usize) -> String {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for _ in 0..requests {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let body = json!({"chain_id": hex::encode(chain)}).to_string();
+            let mut w = stream;
+            let _ = write!(
+                w,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submissions_go_only_to_configured_ledgers_and_report_their_outcome() {
     let dir = &aeo_keys().1;
@@ -826,8 +855,39 @@ async fn submissions_go_only_to_configured_ledgers_and_report_their_outcome() {
         zkcustoms_ledger_client::crypto::generate(),
     ));
     c.ledger_wait = Duration::from_secs(2);
-    let (service, r) = start(dir, c);
+    // The network's chain id comes from its genesis, configured: without it, no ledger.
+    let keys = ServiceKeys::load(&KeyDir::open(dir).unwrap(), &[]).unwrap();
+    match ProverService::start(keys, c.clone()) {
+        Err(refused) => assert!(refused.to_string().contains("genesis"), "{refused}"),
+        Ok(_) => panic!("a ledger without its genesis was accepted"),
+    }
+    c.ledger_chain = Some([7; 32]);
+    // A node of another network (here one that answers another chain id to each of the two
+    // requests below) is submitted nothing, and nothing is proved for it.
+    let elsewhere = other_network_node([8; 32], 2);
+    let (other, r) = start(
+        dir,
+        ServiceConfig {
+            ledgers: vec![elsewhere.clone()],
+            ..c.clone()
+        },
+    );
     let w = aeo_witness();
+    for _ in 0..2 {
+        let body =
+            json!({"witness": w, "submit_to": {"ledger": elsewhere, "ucr": "26DE-HAM-000042"}});
+        let a = post(&r, AEO, &body).await;
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::BAD_GATEWAY, "ledger-wrong-chain".to_owned())
+        );
+        assert!(a.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains(&hex::encode([8u8; 32])));
+    }
+    other.begin_shutdown();
+    let (service, r) = start(dir, c);
     let cases = [
         (
             json!({"ledger": "http://10.0.0.1:8080", "ucr": "UCR-1"}),

@@ -36,6 +36,11 @@ pub struct ServiceConfig {
     pub rates: zkcustoms_http::Rates,
     /// Ledger node API addresses (`http://127.0.0.1:8080`) that `submit_to` may name.
     pub ledgers: Vec<String>,
+    /// The chain id (genesis hash) of the ledger network those nodes run, from the genesis file
+    /// the trader holds (required with ledgers): an aeo-status proof's scope and every
+    /// transaction signature name it, and a node that answers another chain id is submitted
+    /// nothing (`ledger-wrong-chain`). A node is not trusted to say which network it is.
+    pub ledger_chain: Option<zkcustoms_ledger_client::tx::Hash>,
     /// Trader token for the ledger nodes.
     pub ledger_token: Option<String>,
     /// The trader that signs the `submit_proof` transactions: its EORI number and key (required
@@ -58,6 +63,7 @@ impl std::fmt::Debug for ServiceConfig {
             .field("max_concurrency", &self.max_concurrency)
             .field("rates", &self.rates)
             .field("ledgers", &self.ledgers)
+            .field("ledger_chain", &self.ledger_chain.map(hex::encode))
             // Whether a trader signs, not which: its EORI may be a certificate's operator id, a
             // witness value of aeo-status, which no log may hold.
             .field("ledger_signer", &self.ledger_signer.is_some())
@@ -85,6 +91,7 @@ impl ServiceConfig {
             max_concurrency: 256,
             rates: zkcustoms_http::Rates::default(),
             ledgers: Vec::new(),
+            ledger_chain: None,
             ledger_token: None,
             ledger_signer: None,
             ledger_wait: Duration::from_secs(30),
@@ -107,6 +114,9 @@ impl ServiceConfig {
         }
         if !self.ledgers.is_empty() && self.ledger_signer.is_none() {
             return bad("a ledger needs the trader's EORI number and signing key");
+        }
+        if !self.ledgers.is_empty() && self.ledger_chain.is_none() {
+            return bad("a ledger needs the genesis of its network (its chain id)");
         }
         for l in &self.ledgers {
             if !(l.starts_with("http://") || l.starts_with("https://")) {

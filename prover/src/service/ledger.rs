@@ -5,7 +5,7 @@
 
 use super::jobs::Target;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use zkcustoms_ledger_client::crypto::{self, PrivateKey};
@@ -22,8 +22,29 @@ pub(super) struct LedgerClient {
     signer: Option<(Eori, PrivateKey)>,
     /// How long a submission waits for the ledger to include or reject the transaction.
     wait: Duration,
-    /// Each ledger's chain id, asked once.
-    chain_ids: Mutex<HashMap<String, Hash>>,
+    /// The chain id of the network, from its genesis (configured, never taken from a node).
+    chain: Option<Hash>,
+    /// The ledgers that answered that chain id (at most the configured ones).
+    confirmed: Mutex<HashSet<String>>,
+}
+
+/// Why a ledger is not submitted to.
+#[derive(Debug)]
+pub(super) enum ChainRefusal {
+    /// It could not be asked (or no chain is configured).
+    Unreachable(String),
+    /// It runs another chain than the configured one.
+    Wrong(String),
+}
+
+impl ChainRefusal {
+    /// The error code and message a request or a job answers.
+    pub(super) fn code(&self) -> (&'static str, &str) {
+        match self {
+            ChainRefusal::Unreachable(m) => ("ledger-unreachable", m),
+            ChainRefusal::Wrong(m) => ("ledger-wrong-chain", m),
+        }
+    }
 }
 
 impl LedgerClient {
@@ -32,13 +53,15 @@ impl LedgerClient {
     pub(super) fn new(
         token: Option<&str>,
         signer: Option<(Eori, PrivateKey)>,
+        chain: Option<Hash>,
         wait: Duration,
     ) -> Self {
         Self {
             token: token.unwrap_or("").trim().to_owned(),
             signer,
             wait,
-            chain_ids: Mutex::default(),
+            chain,
+            confirmed: Mutex::default(),
         }
     }
 
@@ -51,26 +74,38 @@ impl LedgerClient {
         )
     }
 
-    /// The chain id of the ledger at `base` (asked of the node once, then remembered).
-    fn chain_id(&self, base: &str) -> Result<Hash, ClientError> {
-        if let Some(id) = self.chain_ids.lock().expect("chain id lock").get(base) {
-            return Ok(*id);
+    /// The configured chain id, once the ledger at `base` has answered it (asked once, then
+    /// remembered): a node of another network is submitted nothing.
+    fn chain_id(&self, base: &str) -> Result<Hash, ChainRefusal> {
+        let expected = self
+            .chain
+            .ok_or_else(|| ChainRefusal::Unreachable("no ledger genesis is configured".into()))?;
+        if self.confirmed.lock().expect("chain lock").contains(base) {
+            return Ok(expected);
         }
-        let id = self.client(base).chain_id()?;
-        self.chain_ids
+        let served = self.client(base).chain_id().map_err(|e| {
+            ChainRefusal::Unreachable(format!("cannot learn the ledger's chain id: {e}"))
+        })?;
+        if served != expected {
+            return Err(ChainRefusal::Wrong(format!(
+                "the ledger at {base} runs chain {}, not the configured genesis's {}",
+                hex::encode(served),
+                hex::encode(expected)
+            )));
+        }
+        self.confirmed
             .lock()
-            .expect("chain id lock")
-            .insert(base.to_owned(), id);
-        Ok(id)
+            .expect("chain lock")
+            .insert(base.to_owned());
+        Ok(expected)
     }
 
     /// The scope an aeo-status proof filed under the target's consignment must carry on the
-    /// target's ledger.
-    pub(super) fn scope_for(&self, target: &Target) -> Result<String, String> {
-        let ucr = Ucr::parse(&target.ucr).map_err(|e| e.to_string())?;
-        let chain = self
-            .chain_id(target.ledger.trim_end_matches('/'))
-            .map_err(|e| format!("cannot learn the ledger's chain id: {e}"))?;
+    /// target's ledger (whose chain is checked first: nothing is proved for a ledger that will
+    /// not take it).
+    pub(super) fn scope_for(&self, target: &Target) -> Result<String, ChainRefusal> {
+        let ucr = Ucr::parse(&target.ucr).map_err(|e| ChainRefusal::Unreachable(e.to_string()))?;
+        let chain = self.chain_id(target.ledger.trim_end_matches('/'))?;
         Ok(ledger_scope(&chain, &ucr))
     }
 
@@ -155,9 +190,10 @@ impl LedgerClient {
         let envelope =
             ProofEnvelope::from_json(envelope).map_err(|e| ("bad-envelope", e.to_string()))?;
         let ucr = Ucr::parse(&target.ucr).map_err(|e| ("bad-ucr", e.to_string()))?;
-        let chain = self
-            .chain_id(base)
-            .map_err(|e| ("unreachable", e.to_string()))?;
+        let chain = self.chain_id(base).map_err(|e| match e {
+            ChainRefusal::Unreachable(m) => ("unreachable", m),
+            ChainRefusal::Wrong(m) => ("ledger-wrong-chain", m),
+        })?;
         Ok(Transaction::SubmitProof(SubmitProof {
             ucr,
             envelope,

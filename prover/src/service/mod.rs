@@ -121,6 +121,7 @@ impl ProverService {
                 ledger: LedgerClient::new(
                     config.ledger_token.as_deref(),
                     config.ledger_signer.clone(),
+                    config.ledger_chain,
                     config.ledger_wait,
                 ),
                 queue: WorkQueue::new(config.queue),

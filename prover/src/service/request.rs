@@ -91,10 +91,10 @@ pub(super) fn prepare(
     };
     // An aeo-status proof filed on a ledger must carry that ledger's scope for the consignment.
     if let (Some(t), Witness::AeoStatus(w)) = (&target, &mut witness) {
-        w.scope = inner
-            .ledger
-            .scope_for(t)
-            .map_err(|m| ApiError::bad_gateway("ledger-unreachable", m))?;
+        w.scope = inner.ledger.scope_for(t).map_err(|refusal| {
+            let (code, message) = refusal.code();
+            ApiError::bad_gateway(code, message.to_owned())
+        })?;
     }
     match &mut witness {
         Witness::InvoiceValue(w) if w.size_class.is_none() => {
