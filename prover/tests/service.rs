@@ -813,33 +813,150 @@ async fn shutdown_fails_waiting_jobs_and_finishes_running_ones() {
     assert!((1..=3).contains(&failed), "one job was running: {failed}");
 }
 
-/// A ledger node of another network: it answers `requests` requests (its status: `chain`), then
-/// stops listening. Gives its address.
-fn other_network_node(chain: [u8; 32], requests: usize) -> String {
-    use std::io::{BufRead, BufReader};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for _ in 0..requests {
-            let Ok((stream, _)) = listener.accept() else {
-                return;
-            };
-            let mut r = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while r.read_line(&mut line).unwrap_or(0) > 2 {
-                line.clear();
+/// A ledger node for the tests: it answers its status (`chain`) at once, and holds every other
+/// request unanswered until `release` is set (then answers it 503 and every later one at once).
+/// It serves at most `connections` connections, and holds none longer than two minutes.
+struct FakeLedger {
+    url: String,
+    /// Requests held unanswered so far.
+    held: Arc<std::sync::atomic::AtomicUsize>,
+    release: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FakeLedger {
+    fn start(chain: [u8; 32], connections: usize) -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::sync::atomic::Ordering::SeqCst;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let held = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (h, rel) = (held.clone(), release.clone());
+        std::thread::spawn(move || {
+            for _ in 0..connections {
+                let Ok((stream, _)) = listener.accept() else {
+                    return;
+                };
+                let (held, release) = (h.clone(), rel.clone());
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(stream.try_clone().unwrap());
+                    let mut first = String::new();
+                    let _ = r.read_line(&mut first);
+                    let mut line = String::new();
+                    while r.read_line(&mut line).unwrap_or(0) > 2 {
+                        line.clear();
+                    }
+                    let (status, body) = if first.starts_with("GET /v1/status") {
+                        ("200 OK", json!({"chain_id": hex::encode(chain)}))
+                    } else {
+                        held.fetch_add(1, SeqCst);
+                        let until = Instant::now() + Duration::from_secs(120);
+                        while !release.load(SeqCst) && Instant::now() < until {
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                        (
+                            "503 Service Unavailable",
+                            json!({"error": "overloaded", "message": "test"}),
+                        )
+                    };
+                    let body = body.to_string();
+                    let mut w = stream;
+                    let _ = write!(
+                        w,
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
             }
-            let body = json!({"chain_id": hex::encode(chain)}).to_string();
-            let mut w = stream;
-            let _ = write!(
-                w,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                 Connection: close\r\n\r\n{body}",
-                body.len()
+        });
+        FakeLedger { url, held, release }
+    }
+
+    fn held(&self) -> usize {
+        self.held.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for FakeLedger {
+    fn drop(&mut self) {
+        self.release
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A ledger that holds every submission unanswered fills the forwarders and then the forward
+/// queue (as long as the proving queue); a proof finished after that ends at once with its
+/// envelope and `ledger-busy`, instead of holding a job slot new proofs need. Nothing is lost:
+/// every job ends with its envelope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_that_does_not_answer_cannot_hold_every_job() {
+    let dir = &aeo_keys().1;
+    let ledger = FakeLedger::start([7; 32], 16);
+    let mut c = config();
+    c.queue = 2;
+    c.max_jobs = 16;
+    c.ledgers = vec![ledger.url.clone()];
+    c.ledger_chain = Some([7; 32]);
+    c.ledger_token = Some("trader-token".into());
+    c.ledger_signer = Some((
+        zkcustoms_ledger_client::tx::Eori::parse("NL000111222").unwrap(),
+        zkcustoms_ledger_client::crypto::generate(),
+    ));
+    let (service, r) = start(dir, c);
+    let body = json!({"witness": aeo_witness(), "submit_to": {"ledger": ledger.url, "ucr": "26DE-HAM-000042"}});
+    async fn submit(r: &Router, body: &Value) -> String {
+        let a = post(r, AEO, body).await;
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{:?}", a.json());
+        a.json()["id"].as_str().unwrap().to_owned()
+    }
+    // Two submissions held by the ledger, one per forwarder.
+    let mut ids = Vec::new();
+    for n in 1..=2 {
+        ids.push(submit(&r, &body).await);
+        let start = Instant::now();
+        while ledger.held() < n {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "no forwarder took it"
             );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    });
-    url
+    }
+    // Two more wait for a forwarder: the forward queue is full.
+    for _ in 0..2 {
+        let id = submit(&r, &body).await;
+        let start = Instant::now();
+        loop {
+            let v = get(&r, &format!("/v1/jobs/{id}")).await.json();
+            if v["state"] == "submitting" {
+                break;
+            }
+            assert_eq!(v["state"].as_str().map(|s| s != "done"), Some(true), "{v}");
+            assert!(start.elapsed() < Duration::from_secs(120), "{v}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        ids.push(id);
+    }
+    // The next one ends at once, its envelope kept, the ledger not asked.
+    let busy = submit(&r, &body).await;
+    let v = finished(&r, &busy).await;
+    assert_eq!(v["state"], "done", "{v}");
+    assert_eq!(v["ledger"]["status"], "failed", "{v}");
+    assert_eq!(v["ledger"]["reason"]["error"], "ledger-busy", "{v}");
+    assert_verifies(dir, &v["envelope"].to_string());
+    assert_eq!(ledger.held(), 2);
+    // Released, the ledger refuses what it held (and what follows): every job ends with its
+    // envelope and the ledger's answer.
+    drop(ledger);
+    for id in &ids {
+        let v = finished(&r, id).await;
+        assert_eq!(v["state"], "done", "{v}");
+        assert_eq!(v["ledger"]["status"], "failed", "{v}");
+        assert_eq!(v["ledger"]["http_status"], 503, "{v}");
+        assert!(v["envelope"].is_object(), "{v}");
+    }
+    service.begin_shutdown();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -864,18 +981,18 @@ async fn submissions_go_only_to_configured_ledgers_and_report_their_outcome() {
     c.ledger_chain = Some([7; 32]);
     // A node of another network (here one that answers another chain id to each of the two
     // requests below) is submitted nothing, and nothing is proved for it.
-    let elsewhere = other_network_node([8; 32], 2);
+    let elsewhere = FakeLedger::start([8; 32], 2);
     let (other, r) = start(
         dir,
         ServiceConfig {
-            ledgers: vec![elsewhere.clone()],
+            ledgers: vec![elsewhere.url.clone()],
             ..c.clone()
         },
     );
     let w = aeo_witness();
     for _ in 0..2 {
         let body =
-            json!({"witness": w, "submit_to": {"ledger": elsewhere, "ucr": "26DE-HAM-000042"}});
+            json!({"witness": w, "submit_to": {"ledger": elsewhere.url, "ucr": "26DE-HAM-000042"}});
         let a = post(&r, AEO, &body).await;
         assert_eq!(
             (a.status, a.error()),

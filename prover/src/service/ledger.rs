@@ -14,6 +14,16 @@ use zkcustoms_ledger_client::wire::TxStatusKind;
 use zkcustoms_ledger_client::{Client, ClientError};
 use zkcustoms_verifier::ProofEnvelope;
 
+/// Longest wait for a connection to a ledger node.
+const CONNECT: Duration = Duration::from_secs(5);
+/// A submission's time beyond the configured wait for inclusion: learning the chain id once,
+/// and posting the transaction.
+const SUBMIT_GRACE: Duration = Duration::from_secs(10);
+/// Shortest time between two status requests about one transaction.
+const POLL_PAUSE: Duration = Duration::from_millis(250);
+/// How long before a submission's deadline the node is asked to answer a status request.
+const POLL_MARGIN: Duration = Duration::from_secs(2);
+
 /// How the service reaches the ledger nodes it submits to.
 pub(super) struct LedgerClient {
     /// The trader token, trimmed.
@@ -65,25 +75,24 @@ impl LedgerClient {
         }
     }
 
-    fn client(&self, base: &str) -> Client {
-        Client::with_timeouts(
-            base,
-            &self.token,
-            Duration::from_secs(5),
-            self.wait + Duration::from_secs(15),
-        )
+    /// A client of the ledger at `base` whose requests end by `deadline`.
+    fn client(&self, base: &str, deadline: Instant) -> Client {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        Client::with_timeouts(base, &self.token, CONNECT.min(left), left)
     }
 
     /// The configured chain id, once the ledger at `base` has answered it (asked once, then
     /// remembered): a node of another network is submitted nothing.
-    fn chain_id(&self, base: &str) -> Result<Hash, ChainRefusal> {
+    fn chain_id(&self, base: &str, deadline: Instant) -> Result<Hash, ChainRefusal> {
         let expected = self
             .chain
             .ok_or_else(|| ChainRefusal::Unreachable("no ledger genesis is configured".into()))?;
         if self.confirmed.lock().expect("chain lock").contains(base) {
             return Ok(expected);
         }
-        let served = self.client(base).chain_id().map_err(|e| {
+        let served = self.client(base, deadline).chain_id().map_err(|e| {
             ChainRefusal::Unreachable(format!("cannot learn the ledger's chain id: {e}"))
         })?;
         if served != expected {
@@ -105,7 +114,8 @@ impl LedgerClient {
     /// not take it).
     pub(super) fn scope_for(&self, target: &Target) -> Result<String, ChainRefusal> {
         let ucr = Ucr::parse(&target.ucr).map_err(|e| ChainRefusal::Unreachable(e.to_string()))?;
-        let chain = self.chain_id(target.ledger.trim_end_matches('/'))?;
+        let deadline = Instant::now() + CONNECT + SUBMIT_GRACE;
+        let chain = self.chain_id(target.ledger.trim_end_matches('/'), deadline)?;
         Ok(ledger_scope(&chain, &ucr))
     }
 
@@ -115,20 +125,22 @@ impl LedgerClient {
     /// or `failed`) with `hash`, `height`, `index`, `block`, `http_status` or `reason` as known.
     pub(super) fn submit(&self, target: &Target, envelope: &str) -> Value {
         let base = target.ledger.trim_end_matches('/');
-        let client = self.client(base);
+        // One deadline for the whole submission, whatever the node does (a node answering each
+        // request slowly must not hold a forwarder longer than one submission's time).
+        let deadline = Instant::now() + self.wait + SUBMIT_GRACE;
         let mut out = json!({"url": base, "ucr": target.ucr});
         let failed = |out: &mut Value, code: &str, message: String| {
             out["status"] = "failed".into();
             out["reason"] = json!({"error": code, "message": message});
         };
-        let tx = match self.signed_tx(base, target, envelope) {
+        let tx = match self.signed_tx(base, target, envelope, deadline) {
             Ok(tx) => tx,
             Err((code, message)) => {
                 failed(&mut out, code, message);
                 return out;
             }
         };
-        let hash = match client.submit(&tx) {
+        let hash = match self.client(base, deadline).submit(&tx) {
             Ok(hash) => hash,
             Err(ClientError::Api {
                 status,
@@ -151,14 +163,25 @@ impl LedgerClient {
         };
         out["hash"] = hex::encode(hash).into();
         out["status"] = "pending".into();
-        let deadline = Instant::now() + self.wait;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            // The node holds the request while the transaction is pending, up to `wait`: asked
+            // to answer a little before the deadline, so that its answer is still read.
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(POLL_MARGIN);
             if left.is_zero() {
                 return out;
             }
-            match client.tx_status(&hash, left) {
-                Ok(state) if state.status == TxStatusKind::Pending => continue,
+            let asked = Instant::now();
+            match self.client(base, deadline).tx_status(&hash, left) {
+                Ok(state) if state.status == TxStatusKind::Pending => {
+                    // A node that answers at once instead of holding the request is not asked
+                    // again at once.
+                    let pause = POLL_PAUSE.saturating_sub(asked.elapsed());
+                    std::thread::sleep(
+                        pause.min(deadline.saturating_duration_since(Instant::now())),
+                    );
+                }
                 Ok(state) => {
                     let v = serde_json::to_value(&state).unwrap_or(Value::Null);
                     for k in ["status", "height", "index", "block", "reason"] {
@@ -182,6 +205,7 @@ impl LedgerClient {
         base: &str,
         target: &Target,
         envelope: &str,
+        deadline: Instant,
     ) -> Result<Transaction, (&'static str, String)> {
         let (trader, key) = self
             .signer
@@ -190,7 +214,7 @@ impl LedgerClient {
         let envelope =
             ProofEnvelope::from_json(envelope).map_err(|e| ("bad-envelope", e.to_string()))?;
         let ucr = Ucr::parse(&target.ucr).map_err(|e| ("bad-ucr", e.to_string()))?;
-        let chain = self.chain_id(base).map_err(|e| match e {
+        let chain = self.chain_id(base, deadline).map_err(|e| match e {
             ChainRefusal::Unreachable(m) => ("unreachable", m),
             ChainRefusal::Wrong(m) => ("ledger-wrong-chain", m),
         })?;

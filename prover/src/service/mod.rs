@@ -125,7 +125,7 @@ impl ProverService {
                     config.ledger_wait,
                 ),
                 queue: WorkQueue::new(config.queue),
-                forward: WorkQueue::new(usize::MAX),
+                forward: WorkQueue::new(config.queue),
                 jobs: Mutex::default(),
                 metrics,
                 registry: Arc::new(registry),

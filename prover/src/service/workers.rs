@@ -3,9 +3,11 @@
 //! ends, so shutdown can wait for them.
 
 use super::jobs::{now_ms, JobError, JobId, JobState, Target};
+use super::queue::PushError;
 use super::Inner;
 use crate::witness::Statement;
 use crate::{prove, ProverError, ProvingKey};
+use serde_json::json;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
@@ -139,9 +141,30 @@ fn prove_loop(inner: &Inner) {
                     envelope: envelope.clone(),
                     target,
                 };
-                if inner.forward.push(work).is_err() {
+                match inner.forward.push(work) {
+                    Ok(()) => {}
+                    // As many proofs wait for the ledgers as for a worker: the ledgers are slow
+                    // or unreachable. The job ends with its envelope, for the client to submit
+                    // later, rather than hold a job slot new proofs need.
+                    Err((PushError::Full, work)) => {
+                        inner.metrics.submitted("failed");
+                        info!(job = %id, ledger = %work.target.ledger, "ledger submission: too many waiting");
+                        if let Some(job) = inner.jobs().jobs.get_mut(&id) {
+                            job.ledger = Some(json!({
+                                "url": work.target.ledger.trim_end_matches('/'),
+                                "ucr": work.target.ucr,
+                                "status": "failed",
+                                "reason": {
+                                    "error": "ledger-busy",
+                                    "message": "too many proofs are waiting to be submitted; \
+                                                submit this envelope later",
+                                },
+                            }));
+                        }
+                        inner.finish(id, Ok(envelope));
+                    }
                     // Forwarders stop only after the last proving worker: cannot happen.
-                    inner.finish(id, Ok(envelope));
+                    Err((PushError::Closed, _)) => inner.finish(id, Ok(envelope)),
                 }
             }
             (outcome, _) => inner.finish(id, outcome),
