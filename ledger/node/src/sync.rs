@@ -24,6 +24,8 @@
 //!   headers must link by hash from the response's last block, and the blocks are finalized as
 //!   the certified block's ancestors ([`Chain::finalize_under`]); the next response goes on from
 //!   there. Without it a validator that fell behind such a run could never catch up.
+//! - while responses come back full, this validator is catching up ([`Lag`]): consensus asks
+//!   no peer for the blocks it misses meanwhile.
 //! - a peer is blocked (for the p2p configuration's block duration) only for what it provably
 //!   sent wrong: a malformed message, a certificate that does not verify, blocks that do not link
 //!   to the certified one or to the finalized tip, or a certified block that breaks a rule.
@@ -50,6 +52,7 @@ use commonware_runtime::{Clock, Spawner, Supervisor};
 use futures::channel::mpsc;
 use futures::StreamExt;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tracing::{debug, info, warn};
@@ -410,6 +413,28 @@ fn check_run(chain: &Chain, last: &RawStoredBlock, proof: &RunProof) -> Result<u
     Ok(top.height)
 }
 
+/// Whether this validator is catching up: the last catch-up response it applied was full (a
+/// batch, or part of a longer run), so more finalized blocks wait at its peers. Only blocks a
+/// quorum certified set it; a lying peer can only clear it, by answering less, and this
+/// validator then asks for the blocks it misses as it does when it is not behind. While it is
+/// set, consensus asks no peer for a block it misses (a finalized block, a proposal or its
+/// parent, most likely too far above the tip to be kept): the finalized ones come with
+/// catch-up, and the requests would only spend the serving budget its responses need (and hold
+/// each finalization up for the time a block is waited for).
+#[derive(Clone, Debug, Default)]
+pub struct Lag(Arc<AtomicBool>);
+
+impl Lag {
+    /// Whether this validator is catching up.
+    pub fn catching_up(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set(&self, behind: bool) {
+        self.0.store(behind, Ordering::Relaxed);
+    }
+}
+
 /// Whom a validator catches up from and how often, and what its peers may ask it to send.
 pub struct CatchUp {
     /// The other validators, asked in turn.
@@ -418,6 +443,8 @@ pub struct CatchUp {
     pub interval: Duration,
     /// What each peer may still ask this validator to send it (shared with the blocks channel).
     pub serving: Arc<Mutex<ServingBudget>>,
+    /// Set while this validator is catching up (shared with consensus).
+    pub lag: Lag,
 }
 
 /// Starts the catch-up actor.
@@ -428,6 +455,7 @@ pub fn start<E, S, R, B>(
         peers,
         interval,
         serving,
+        lag,
     }: CatchUp,
     (mut sender, mut receiver): (S, R),
     mut blocker: B,
@@ -496,7 +524,10 @@ pub fn start<E, S, R, B>(
                             // More to ask for: a full batch, or part of a longer run.
                             let full = blocks.len() as u32 >= BATCH || proof.is_some();
                             match apply(&chain, blocks, proof) {
-                                Ok(n) => ask = full && n > 0,
+                                Ok(n) => {
+                                    ask = full && n > 0;
+                                    lag.set(ask);
+                                }
                                 Err(Refusal::Faulty(why)) => {
                                     warn!(%why, "a peer sent wrong blocks while catching up: blocked");
                                     let _ = blocker.block(peer);
@@ -505,6 +536,7 @@ pub fn start<E, S, R, B>(
                                     tracing::error!(%why, "cannot apply blocks while catching up");
                                 }
                                 Err(Refusal::Overtaken(why)) => {
+                                    lag.set(false);
                                     debug!(%why, "blocks caught up meanwhile");
                                 }
                             }

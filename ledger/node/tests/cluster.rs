@@ -694,6 +694,47 @@ fn one_offline_others_finalize_and_it_catches_up() {
     });
 }
 
+/// A validator that fell more than a catch-up batch behind catches up while the others go on
+/// finalizing (it asks nobody for the blocks it misses meanwhile: catch-up brings them), then
+/// takes part again.
+#[test]
+fn a_validator_far_behind_catches_up_while_the_others_finalize() {
+    runner(6).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        cluster.start_all().await;
+        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        cluster.wait_included(&[0, 1, 2, 3], &hashes, WITHIN).await;
+        cluster.set_links(&[3], &[0, 1, 2], false).await;
+        let before = cluster.height(3);
+        // More blocks than one catch-up response holds, one root publication each.
+        let mut sequence = 1;
+        let mut publish = |cluster: &Cluster, i: usize| {
+            sequence += 1;
+            let tx = publish_root_as(&cluster.genesis, &authority_key(), sequence, sequence);
+            cluster.submit(i, &tx)
+        };
+        while cluster.height(0) < before + u64::from(zkcustoms_node::sync::BATCH) + 16 {
+            let h = publish(&cluster, 0);
+            hashes.push(h);
+            cluster.wait_included(&[0, 1, 2], &[h], WITHIN).await;
+        }
+        assert_eq!(cluster.height(3), before);
+        // Back online while the others keep finalizing: it catches up.
+        cluster.set_links(&[3], &[0, 1, 2], true).await;
+        let mut during = Vec::new();
+        for i in 0..8 {
+            during.push(publish(&cluster, i % 3));
+            context.sleep(Duration::from_millis(200)).await;
+        }
+        cluster.wait_included(&[0, 1, 2, 3], &during, WITHIN).await;
+        cluster.wait_included(&[3], &hashes, WITHIN).await;
+        // And takes part again.
+        let more = vec![publish(&cluster, 3)];
+        cluster.wait_included(&[0, 1, 2, 3], &more, WITHIN).await;
+        cluster.assert_consistent(&[0, 1, 2, 3]);
+    });
+}
+
 /// A validator that never hears from one leader still validates, votes on and finalizes that
 /// leader's blocks, with its catch-up off: it asks the other validators for a block the leader
 /// does not send it (to vote, to build on it, or to apply a finalization), and they hold it.

@@ -213,9 +213,11 @@ pub fn start_validator<E, S, R, B>(
     // One byte budget per peer for what it asks this validator to send it, blocks and
     // catch-up alike.
     let serving = Arc::new(Mutex::new(ServingBudget::new(cfg.serving)));
+    let lag = crate::sync::Lag::default();
     let mut received_blocker = blocker.clone();
     let shared = Arc::new(Shared {
         chain: chain.clone(),
+        lag: lag.clone(),
         received: Mutex::new(Received::default()),
         arrivals: watch::channel(0).0,
         blocks_out: Mutex::new(blocks_tx),
@@ -239,6 +241,7 @@ pub fn start_validator<E, S, R, B>(
             peers: peers.clone(),
             interval: cfg.sync_interval,
             serving,
+            lag,
         },
         sync,
         blocker.clone(),
@@ -474,9 +477,10 @@ async fn propose<E: Clock, S: Sender<PublicKey = PublicKey>>(
             let known = |chain: &Chain| matches!(chain.knows_block(&parent), Ok(true));
             if !known(&chain) {
                 // Validate the parent from the blocks received; ask every validator for a block
-                // of its branch that never arrived (this validator may have skipped its view).
+                // of its branch that never arrived (this validator may have skipped its view),
+                // unless it is catching up (the parent is then most likely far above its tip).
                 if let Validation::Missing(m) = try_validate_block(&shared, parent) {
-                    if asking.ask_now(ctx.current()).is_some() {
+                    if !shared.lag.catching_up() && asking.ask_now(ctx.current()).is_some() {
                         shared.request_block(&m, Recipients::All);
                     }
                 }

@@ -183,6 +183,8 @@ pub(super) struct Shared<S> {
     pub(super) validators: HashSet<[u8; 32]>,
     /// What each peer may still ask this validator to send it (shared with catch-up).
     pub(super) serving: Arc<Mutex<ServingBudget>>,
+    /// Set while catch-up fetches finalized blocks: no block is asked for meanwhile.
+    pub(super) lag: crate::sync::Lag,
     /// Blocks a peer (one that sent a block that does not decode, found once it is needed).
     pub(super) block_peer: Mutex<Box<dyn FnMut(PublicKey) + Send>>,
 }
@@ -497,7 +499,9 @@ impl Asking {
 
 /// Waits until `check` gives a verdict, asking for whatever block it finds missing (first from
 /// `first`, then, from the second request on, from every validator) and re-checking as blocks
-/// arrive. `None` when `deadline` passes or `abandon` says the answer is no longer wanted.
+/// arrive. `None` when `deadline` passes, `abandon` says the answer is no longer wanted, or a
+/// block is missing while this validator is catching up ([`crate::sync::Lag`]: catch-up brings
+/// the finalized blocks, and the others could not be validated before it is done).
 pub(super) async fn obtain<E: Clock, S: Sender<PublicKey = PublicKey>>(
     ctx: &E,
     shared: &Shared<S>,
@@ -515,7 +519,7 @@ pub(super) async fn obtain<E: Clock, S: Sender<PublicKey = PublicKey>>(
             Validation::Missing(m) => m,
         };
         let now = ctx.current();
-        if now >= deadline || abandon() {
+        if now >= deadline || abandon() || shared.lag.catching_up() {
             return None;
         }
         if let Some(before) = asking.ask_now(now) {
@@ -826,6 +830,122 @@ mod tests {
             BlocksMessage::peek(&msg[..HEADER_LEN]),
             Err(Malformed::Block(_))
         ));
+    }
+
+    /// Waits a second for the block `missing` (never received).
+    async fn wait<E: Clock, S: Sender<PublicKey = PublicKey>>(
+        ctx: &E,
+        shared: &Shared<S>,
+        missing: Hash,
+    ) -> Option<bool> {
+        let deadline = ctx.current() + Duration::from_secs(1);
+        obtain(
+            ctx,
+            shared,
+            || Validation::Missing(missing),
+            None,
+            deadline,
+            || false,
+        )
+        .await
+    }
+
+    /// A validator that is catching up asks its peers for no block it misses (catch-up brings
+    /// the finalized ones): the wait ends at once, and nothing is sent. Otherwise the block is
+    /// asked for.
+    #[test]
+    fn a_validator_catching_up_asks_for_no_block() {
+        use crate::serving::ServingLimits;
+        use commonware_p2p::simulated::{self, Link, Network};
+        use commonware_p2p::Receiver as _;
+        use commonware_runtime::{deterministic, Quota, Runner as _};
+        use zkcustoms_ledger_core::chain::MempoolLimits;
+        use zkcustoms_ledger_core::store::Store;
+        use zkcustoms_ledger_core::testing::single_validator_genesis;
+        use zkcustoms_ledger_types::crypto;
+        use zkcustoms_ledger_types::genesis::Params;
+
+        deterministic::Runner::default().start(|context| async move {
+            let (a, b) = (peer(1), peer(2));
+            let (network, oracle) = Network::new_with_peers(
+                context.child("network"),
+                simulated::Config {
+                    max_size: MAX_MESSAGE,
+                    disconnect_on_block: true,
+                    tracked_peer_sets: NZUsize!(1),
+                },
+                vec![a.clone(), b.clone()],
+            )
+            .await;
+            network.start();
+            let link = Link {
+                latency: Duration::from_millis(10),
+                jitter: Duration::ZERO,
+                success_rate: 1.0,
+            };
+            oracle.add_link(a.clone(), b.clone(), link).await.unwrap();
+            let quota = Quota::per_second(std::num::NonZeroU32::MAX);
+            let (to_b, _) = oracle
+                .control(a.clone())
+                .register(crate::channels::channel::BLOCKS, quota)
+                .await
+                .unwrap();
+            let (_, mut at_b) = oracle
+                .control(b.clone())
+                .register(crate::channels::channel::BLOCKS, quota)
+                .await
+                .unwrap();
+
+            let validator = crypto::generate();
+            let genesis = single_validator_genesis(
+                "zkcustoms-lag",
+                ("validator-0", &validator),
+                &[],
+                &[],
+                vec![],
+                Params::default(),
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let me = crypto::public_bytes(&crypto::public_of(&validator));
+            let store = Store::open(dir.path()).unwrap();
+            let chain = Chain::open(genesis, store, None, me, MempoolLimits::default()).unwrap();
+            let shared = Shared {
+                chain: Arc::new(chain),
+                received: Mutex::new(Received::default()),
+                arrivals: watch::channel(0).0,
+                blocks_out: Mutex::new(to_b),
+                validators: HashSet::new(),
+                serving: Arc::new(Mutex::new(ServingBudget::new(ServingLimits::default()))),
+                block_peer: Mutex::new(Box::new(|_| {})),
+                lag: crate::sync::Lag::default(),
+            };
+            let missing = [9; 32];
+            // Catching up: no request, and no wait.
+            shared.lag.set(true);
+            let start = context.current();
+            assert_eq!(wait(&context, &shared, missing).await, None);
+            assert_eq!(context.current(), start, "it waited");
+            // Not catching up: the block is asked for (every 250 ms until the deadline).
+            shared.lag.set(false);
+            assert_eq!(wait(&context, &shared, missing).await, None);
+            let mut asked = 0;
+            loop {
+                let next = at_b.recv();
+                let quiet = context.sleep(Duration::from_millis(100));
+                futures::pin_mut!(next, quiet);
+                match futures::future::select(next, quiet).await {
+                    futures::future::Either::Left((Ok((from, msg)), _)) => {
+                        assert_eq!(from, a);
+                        let mut request = vec![BLOCK_REQUEST_TAG];
+                        request.extend_from_slice(&missing);
+                        assert_eq!(msg.as_ref(), &request[..]);
+                        asked += 1;
+                    }
+                    _ => break,
+                }
+            }
+            assert_eq!(asked, 4, "asked at 125, 375, 625 and 875 ms");
+        });
     }
 
     /// A missing block is asked for when its first request is due however often the wait wakes
