@@ -175,10 +175,12 @@ fn signed_unbound(
     (build(method, uri, body, &headers), headers)
 }
 
+/// A request with these signature headers, sent to the test nodes' authority.
 fn build(method: Method, uri: &str, body: Option<&[u8]>, h: &SignedHeaders) -> Request<Body> {
     let mut req = Request::builder()
         .method(method)
         .uri(uri)
+        .header(header::HOST, testing::AUTHORITY)
         .header("signature-input", &h.signature_input)
         .header("signature", &h.signature);
     if let Some(d) = &h.content_digest {
@@ -257,33 +259,27 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
     // A submission is bound to its node too: signed for another node (a node replaying what a
     // party sent it, to spend the party's rate and requests in progress elsewhere), or for none,
     // it is refused before its body is read.
-    let (req, _) = signed_for(
-        "other-node.test",
-        Method::POST,
+    let (post, key) = (Method::POST, &net.owner.key);
+    let elsewhere = signed_for(
+        "other.test",
+        post.clone(),
         "/v1/transactions",
         Some(&body),
         owner,
-        &net.owner.key,
+        key,
         now(),
     );
-    let (s, b) = json(&net.nodes[0], req).await;
-    assert_error(s, &b, StatusCode::MISDIRECTED_REQUEST, "wrong-node");
-    let (req, _) = signed_unbound(
-        Method::POST,
-        "/v1/transactions",
-        Some(&body),
-        owner,
-        &net.owner.key,
-        now(),
-    );
-    let (s, b) = json(&net.nodes[0], req).await;
-    assert_error(s, &b, StatusCode::UNAUTHORIZED, "authority-required");
+    let unbound = signed_unbound(post, "/v1/transactions", Some(&body), owner, key, now());
+    for ((req, _), status, code) in [
+        (elsewhere, StatusCode::MISDIRECTED_REQUEST, "wrong-node"),
+        (unbound, StatusCode::UNAUTHORIZED, "authority-required"),
+    ] {
+        let (s, b) = json(&net.nodes[0], req).await;
+        assert_error(s, &b, status, code);
+    }
 
     // The same signed request again, to the same node: replayed.
-    let mut again = build(Method::POST, "/v1/transactions", Some(&body), &headers);
-    again
-        .headers_mut()
-        .insert(header::HOST, testing::AUTHORITY.parse().unwrap());
+    let again = build(Method::POST, "/v1/transactions", Some(&body), &headers);
     let (s, b) = json(&net.nodes[1], again).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "replayed-signature");
 
@@ -294,15 +290,12 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
             .to_json(),
     )
     .unwrap();
-    let mut changed = build(
+    let changed = build(
         Method::POST,
         "/v1/transactions",
         Some(&other_body),
         &headers,
     );
-    changed
-        .headers_mut()
-        .insert(header::HOST, testing::AUTHORITY.parse().unwrap());
     let (s, b) = json(&net.nodes[0], changed).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "content-digest-mismatch");
 
@@ -498,4 +491,56 @@ fn a_remembered_signature_holds_for_its_key_only() {
         reused,
         "the old key's verdict is not the new key's"
     );
+}
+
+/// A consignment's owner is the one finalized, whatever is pending: a delegate's write waiting in
+/// the mempool neither locks the owner out of its own consignment nor lets the delegate's own
+/// delegate in (each validator, whatever height it has finalized, judges a block alike).
+#[test]
+fn a_pending_delegate_write_does_not_change_the_owner() {
+    let net = net();
+    let c = net.genesis.chain_id;
+    let a = &net.nodes[0];
+    let third = Trader::new("FR000333444");
+    let broker = net.other.eori.clone();
+    net.seal(vec![
+        third.registration(&c, OFFICE, &net.office),
+        net.owner.delegation(&c, &broker, 1, true),
+        net.other.delegation(&c, &third.eori, 1, true),
+    ]);
+    // The owner's broker files the declaration: pending.
+    let by_broker = net.other.anchor(
+        &c,
+        UCR,
+        "declaration",
+        sha256(b"declaration"),
+        "vault://d",
+        1,
+    );
+    a.chain.submit(by_broker).expect("a delegate writes");
+    // The owner still writes under its consignment...
+    let by_owner = net
+        .owner
+        .anchor(&c, UCR, "invoice", sha256(b"invoice v2"), "vault://2", 2);
+    a.chain.submit(by_owner.clone()).expect("the owner writes");
+    // ...and the broker's delegate, whom the owner never named, does not.
+    let by_third = third.anchor(&c, UCR, "packing-list", sha256(b"packing"), "vault://p", 1);
+    let refused = a.chain.submit(by_third.clone()).unwrap_err();
+    assert_eq!(refused.code(), Some("not-owner"), "{refused}");
+    // In a block, the same verdicts: the broker's write and then the owner's is valid; the
+    // broker's and then its delegate's is not (validation replays the block's own transactions,
+    // not the mempool).
+    let (_, parent) = a.chain.tip();
+    let block = a.chain.propose(parent).unwrap().expect("a block");
+    assert_eq!(block.txs.len(), 2);
+    a.chain.validate(parent, &block).expect("a valid block");
+    let forged = a
+        .chain
+        .forge_block(parent, vec![block.txs[0].clone(), by_third])
+        .unwrap()
+        .expect("a block");
+    match a.chain.validate(parent, &forged) {
+        Err(e) => assert!(e.to_string().contains("not-owner"), "{e}"),
+        Ok(()) => panic!("the broker's delegate wrote under the owner's consignment"),
+    }
 }

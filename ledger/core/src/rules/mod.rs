@@ -135,8 +135,9 @@ impl Overlay {
         self.tx_hashes.contains(hash)
     }
 
-    /// The first trader write under a consignment binds it; the rules let later ones through
-    /// only for the owner or a delegate, so keeping the first entry is enough.
+    /// The first pending trader write under a consignment: its owner when the store names none
+    /// ([`Rules::owner`] reads the store first), since the rules let later writes through only
+    /// for the owner or a delegate.
     fn bind(&mut self, ucr: &Ucr, trader: &Eori) {
         self.owners
             .entry(ucr.clone())

@@ -113,12 +113,16 @@ impl Rules<'_> {
         Err(signature_refused(tx).into())
     }
 
-    /// The owner of a consignment, if it has one.
+    /// The owner of a consignment, if it has one: the finalized owner first (a consignment's
+    /// first write was finalized before any pending one), else the trader of the first pending
+    /// write. The pending layer alone would name whoever wrote first among the pending
+    /// transactions (a delegate, say), and validators that have finalized different heights
+    /// would then disagree about the same block.
     pub fn owner(&self, ucr: &Ucr, overlay: &Overlay) -> Result<Option<Eori>, StoreError> {
-        if let Some(o) = overlay.owners.get(ucr) {
-            return Ok(Some(o.clone()));
+        if let Some(entry) = self.store.get::<Owners>(ucr)? {
+            return Ok(Some(entry.owner));
         }
-        Ok(self.store.get::<Owners>(ucr)?.map(|e| e.owner))
+        Ok(overlay.owners.get(ucr).cloned())
     }
 
     /// Whether `delegate` may act for `owner`.
