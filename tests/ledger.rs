@@ -567,7 +567,7 @@ fn a_transaction_signed_for_one_ledger_is_refused_by_another() {
     assert_eq!(registration["trader"], EORI, "{registration}");
     let anchor = published(&included["height"], &included["index"]);
     assert_eq!(anchor["type"], "anchor_document", "{anchor}");
-    let replay = |role: &str, tx: &Value| match b.client(role).submit_json(tx) {
+    let replay = |role: &str, tx: &Value| match b.client(role).post("/v1/transactions", tx) {
         Err(ClientError::Api {
             status: 422, code, ..
         }) => code,

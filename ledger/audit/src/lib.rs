@@ -23,7 +23,10 @@
 //!    examinations, duplicates, pinned keys);
 //! 6. every proof verifies, re-checked in batches over many blocks at once (`proof`);
 //! 7. for a store: every transaction's index entry points at its place, the stored tip is the last
-//!    block, and nothing is stored past it (`index`).
+//!    block, nothing is stored past it, and every column family the blocks derive (owners,
+//!    delegations, trader keys, nullifiers, claims, roots, documents, digests, examinations,
+//!    records and the indices) holds exactly what the replay of the blocks wrote, no entry more
+//!    or less (`index`): the state a node enforces and serves is the blocks' state.
 //!
 //! The audit goes on after a failure (to count them) and reports them in ledger order; the first
 //! one names the height, the transaction (index and hash) and the check exactly.
@@ -42,7 +45,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
 use zkcustoms_ledger_core::chain::now_ms;
-use zkcustoms_ledger_core::store::TempStore;
+use zkcustoms_ledger_core::store::{NullifierIndex, Schema, Store, TempStore, DERIVED_FAMILIES};
 use zkcustoms_ledger_types::genesis::Genesis;
 use zkcustoms_ledger_types::tx::{sha256, Transaction, TxError};
 use zkcustoms_verifier::VerifierKeys;
@@ -53,6 +56,11 @@ pub const REPORT_FORMAT: &str = "zkcustoms-audit/v1";
 pub const MAX_LISTED_FAILURES: usize = 100;
 /// About how many transactions are read, replayed and batch-verified together.
 pub(crate) const WINDOW_TXS: u64 = 4096;
+/// Blocks read at once (in parallel) while a window is filled.
+const FETCH_CHUNK: u64 = 16;
+/// Missing blocks in a row after which the rest of the stated chain is not read (one failure
+/// says so).
+const MAX_MISSING_RUN: u64 = 1024;
 /// Audits a ledger: every check of the module documentation, from genesis to the tip the source
 /// states. `keys` are the verifying keys pinned in genesis. Answers the report (whose `ok` says
 /// whether everything holds), or why the audit could not run.
@@ -102,12 +110,33 @@ pub fn run(
     let mut window = 1u64;
     let mut height = 1u64;
     let mut in_flight: Option<(Vec<PendingProof>, Vec<PendingSignatures>)> = None;
+    let mut found = Found::default();
+    let mut missing_run = 0u64;
     while height <= tip {
-        let end = tip.min(height + window - 1);
-        let fetched: Vec<Fetched> = (height..=end)
-            .into_par_iter()
-            .map(|h| source.block(h))
-            .collect::<Result<_, _>>()?;
+        // Read a chunk of blocks at a time, until the window's transactions are in: however the
+        // source sizes its blocks, about WINDOW_TXS transactions (and a chunk) are held at once.
+        let last = tip.min(height + window - 1);
+        let mut fetched: Vec<Fetched> = Vec::new();
+        let mut txs_fetched = 0u64;
+        while height + (fetched.len() as u64) <= last && txs_fetched < WINDOW_TXS {
+            let from = height + fetched.len() as u64;
+            let chunk: Vec<Fetched> = (from..=last.min(from + FETCH_CHUNK - 1))
+                .into_par_iter()
+                .map(|h| source.block(h))
+                .collect::<Result<_, _>>()?;
+            for f in &chunk {
+                match f {
+                    Fetched::Block(b) => {
+                        txs_fetched += b.txs.len() as u64;
+                        missing_run = 0;
+                    }
+                    Fetched::Missing => missing_run += 1,
+                    Fetched::Broken { .. } => missing_run = 0,
+                }
+            }
+            fetched.extend(chunk);
+        }
+        let end = height + fetched.len() as u64 - 1;
         let decoded: Vec<Vec<Result<Transaction, TxError>>> = fetched
             .par_iter()
             .map(|f| match f {
@@ -140,15 +169,35 @@ pub fn run(
             proofs_checked += checked.proofs;
             proof_failures += checked.merge(&mut replay.failures);
         }
+        // The blocks before this window have had their signatures checked: their failures are
+        // final.
+        let (done, recent) = std::mem::take(&mut replay.failures)
+            .into_iter()
+            .partition(|f| f.height < height);
+        replay.failures = recent;
+        found.add(done);
         in_flight = Some((proofs, signatures));
         progress(&Progress {
             height: end,
             tip,
             transactions: replay.transactions,
             proofs: proofs_checked,
-            failures: replay.failures.len() as u64,
+            failures: found.count + replay.failures.len() as u64,
             elapsed: start.elapsed(),
         });
+        // A source that states a tip far above the blocks it holds is not read to the end.
+        if missing_run >= MAX_MISSING_RUN && end < tip {
+            replay.fail(Failure::block(
+                end + 1,
+                Check::MissingBlock,
+                format!(
+                    "{missing_run} blocks in a row are missing up to here: blocks {} to {tip} \
+                     are not read",
+                    end + 1
+                ),
+            ));
+            break;
+        }
         // Aim at about WINDOW_TXS transactions per group of blocks, growing step by step.
         let per_block = (txs_in_window / (end - height + 1)).max(1);
         window = (WINDOW_TXS / per_block).clamp(1, (window * 4).min(1024));
@@ -163,7 +212,7 @@ pub fn run(
             tip,
             transactions: replay.transactions,
             proofs: proofs_checked,
-            failures: replay.failures.len() as u64,
+            failures: found.count + replay.failures.len() as u64,
             elapsed: start.elapsed(),
         });
     }
@@ -198,10 +247,13 @@ pub fn run(
             "a block is stored after the recorded tip",
         ));
     }
-    let mut failures = std::mem::take(&mut replay.failures);
-    failures.sort_by_key(Failure::order);
-    let failure_count = failures.len() as u64;
-    failures.truncate(MAX_LISTED_FAILURES);
+    if source.frozen() {
+        if let Some(stored) = source.database() {
+            derived_state(stored, &mut replay, tip)?;
+        }
+    }
+    found.add(std::mem::take(&mut replay.failures));
+    let (failure_count, failures) = found.finish();
     let elapsed = start.elapsed().as_secs_f64();
     let mut checks: Vec<&'static str> = [
         Check::MissingBlock,
@@ -247,6 +299,62 @@ pub fn run(
         failure_count,
         failures,
     })
+}
+
+/// The failures found: all counted, the first [`MAX_LISTED_FAILURES`] in ledger order kept (a
+/// ledger failing at every transaction does not fill the auditor's memory).
+#[derive(Default)]
+struct Found {
+    count: u64,
+    kept: Vec<Failure>,
+}
+
+impl Found {
+    fn add(&mut self, failures: impl IntoIterator<Item = Failure>) {
+        for f in failures {
+            self.count += 1;
+            self.kept.push(f);
+            if self.kept.len() >= 4 * MAX_LISTED_FAILURES {
+                self.trim();
+            }
+        }
+    }
+
+    fn trim(&mut self) {
+        self.kept.sort_by_key(Failure::order);
+        self.kept.truncate(MAX_LISTED_FAILURES);
+    }
+
+    /// The count, and the failures listed.
+    fn finish(mut self) -> (u64, Vec<Failure>) {
+        self.trim();
+        (self.count, self.kept)
+    }
+}
+
+/// Compares each column family of `stored` that the blocks derive with the one the replay
+/// wrote: the first difference in each is a failure at the tip.
+fn derived_state(stored: &Store, replay: &mut Replay, tip: u64) -> Result<(), AuditError> {
+    for cf in DERIVED_FAMILIES {
+        // A database of format 1 has no nullifier index yet (its node writes it when upgraded).
+        if cf == NullifierIndex::CF && stored.format() < 2 {
+            continue;
+        }
+        let difference = stored
+            .first_difference(&replay.store, cf)
+            .map_err(|e| AuditError::Source(format!("column family {cf}: {e}")))?;
+        if let Some((key, d)) = difference {
+            replay.fail(Failure::block(
+                tip,
+                Check::Index,
+                format!(
+                    "the {cf} column family holds {d} (key {}): its state is not the blocks'",
+                    hex::encode(key)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes the ledger's transactions as JSON lines, in ledger order: `{"height", "index",

@@ -433,9 +433,8 @@ pub(crate) fn check_window(
 /// Puts each signature failure in place of the rule failures of its transaction: the ledger's
 /// rules refuse a transaction at its signature before any other rule.
 fn record_signature_failures(failures: &mut Vec<Failure>, bad: Vec<Failure>) {
-    for f in bad {
-        failures
-            .retain(|g| !(g.height == f.height && g.index == f.index && g.check == Check::Rule));
-        failures.push(f);
-    }
+    let refused: std::collections::HashSet<(u64, Option<u32>)> =
+        bad.iter().map(|f| (f.height, f.index)).collect();
+    failures.retain(|g| !(g.check == Check::Rule && refused.contains(&(g.height, g.index))));
+    failures.extend(bad);
 }

@@ -59,6 +59,11 @@ pub trait Source: Sync {
     fn tx_location(&self, hash: &Hash) -> Result<Option<Option<TxLocation>>, AuditError>;
     /// True when the source is a complete, frozen store: then nothing may follow the tip.
     fn frozen(&self) -> bool;
+    /// The source's database, when it is one: its column families derived from the blocks are
+    /// compared with those the replay writes.
+    fn database(&self) -> Option<&Store> {
+        None
+    }
 }
 
 /// A stopped node's store, opened read-only.
@@ -240,6 +245,10 @@ impl Source for StoreSource {
 
     fn frozen(&self) -> bool {
         true
+    }
+
+    fn database(&self) -> Option<&Store> {
+        Some(&self.store)
     }
 }
 

@@ -361,6 +361,75 @@ fn a_clean_ledger_passes_every_check() {
     assert_eq!(lines[3]["block"], hex::encode(blocks[1].hash()));
 }
 
+/// The state a node enforces and serves must be the blocks' state: a consignment's owner
+/// rebound, an examination lifted or an index entry added behind the blocks' back is found, in
+/// its column family, though every block still holds.
+#[test]
+fn derived_state_that_is_not_the_blocks_is_located() {
+    let ucr = || Ucr::parse(UCR).unwrap();
+    type Edit = fn(&mut Batch, Ucr);
+    let cases: [(&str, Edit); 3] = [
+        ("owners", |b, ucr| {
+            let owner = zkcustoms_ledger_types::tx::Eori::parse("NL000111222").unwrap();
+            let location = zkcustoms_ledger_core::store::TxLocation {
+                height: 2,
+                index: 0,
+            };
+            b.put::<zkcustoms_ledger_core::store::Owners>(
+                &ucr,
+                &zkcustoms_ledger_core::store::OwnerEntry { owner, location },
+            );
+        }),
+        ("examinations", |b, ucr| {
+            b.delete::<zkcustoms_ledger_core::store::Examinations>(&ucr);
+        }),
+        ("transactions", |b, _| {
+            let nowhere = zkcustoms_ledger_core::store::TxLocation {
+                height: 1,
+                index: 0,
+            };
+            b.put::<zkcustoms_ledger_core::store::Transactions>(&[7; 32], &nowhere);
+        }),
+    ];
+    for (cf, edit) in cases {
+        let mut l = Ledger::new();
+        story(&l);
+        let mut b = Batch::new();
+        edit(&mut b, ucr());
+        l.store().write(b, true).unwrap();
+        let report = l.audit();
+        assert!(!report.ok, "{cf}");
+        assert_eq!(report.failure_count, 1, "{cf}: {:?}", report.failures);
+        let f = report.first_failure.unwrap();
+        assert_eq!((f.height, f.check), (5, Check::Index), "{cf}");
+        assert!(
+            f.message.contains(&format!("the {cf} column family")),
+            "{}",
+            f.message
+        );
+    }
+}
+
+/// A store whose recorded tip is far above the blocks it holds is read only until a long run
+/// of missing blocks says so, and however many failures there are, a bounded number is kept.
+#[test]
+fn a_tip_far_above_the_blocks_is_not_read_to_the_end() {
+    use zkcustoms_ledger_core::store::{Meta, META_TIP};
+    let mut l = Ledger::new();
+    story(&l);
+    let mut b = Batch::new();
+    b.put::<Meta>(&META_TIP, &Store::tip_value(1 << 40, &[7; 32]));
+    l.store().write(b, true).unwrap();
+    let report = l.audit();
+    assert!(!report.ok);
+    let first = report.first_failure.clone().unwrap();
+    assert_eq!((first.height, first.check), (6, Check::MissingBlock));
+    // Each missing block read is counted (blocks 6 to 1,365, in windows growing to 1,024
+    // blocks), then one failure says the rest is not read.
+    assert_eq!(report.failure_count, 16 + 64 + 256 + 1024 + 1);
+    assert_eq!(report.failures.len(), audit::MAX_LISTED_FAILURES);
+}
+
 #[test]
 fn an_empty_block_that_finalizes_its_parent_passes() {
     // A leader extends an unfinalized parent with an empty block when no transaction waits.

@@ -221,6 +221,38 @@ impl Store {
         }
     }
 
+    /// The first key, in key order, at which the column family `cf` holds something else here
+    /// than in `other`, and what: compared as stored, nothing decoded. `None` when they hold the
+    /// same entries. (An auditor compares a store's derived column families with those its
+    /// replay of the blocks wrote.)
+    pub fn first_difference(
+        &self,
+        other: &Store,
+        cf: &str,
+    ) -> Result<Option<(Vec<u8>, Difference)>, StoreError> {
+        let mut here = self.db.iterator_cf(self.cf(cf), IteratorMode::Start);
+        let mut there = other.db.iterator_cf(other.cf(cf), IteratorMode::Start);
+        let (mut a, mut b) = (here.next().transpose()?, there.next().transpose()?);
+        loop {
+            let (ka, va, kb, vb) = match (&a, &b) {
+                (None, None) => return Ok(None),
+                (Some((k, _)), None) => return Ok(Some((k.to_vec(), Difference::Extra))),
+                (None, Some((k, _))) => return Ok(Some((k.to_vec(), Difference::Missing))),
+                (Some((ka, va)), Some((kb, vb))) => (ka, va, kb, vb),
+            };
+            match ka.cmp(kb) {
+                std::cmp::Ordering::Less => return Ok(Some((ka.to_vec(), Difference::Extra))),
+                std::cmp::Ordering::Greater => return Ok(Some((kb.to_vec(), Difference::Missing))),
+                std::cmp::Ordering::Equal if va != vb => {
+                    return Ok(Some((ka.to_vec(), Difference::Changed)))
+                }
+                std::cmp::Ordering::Equal => {}
+            }
+            a = here.next().transpose()?;
+            b = there.next().transpose()?;
+        }
+    }
+
     /// The stored bytes of a key, undecoded (an auditor decodes them itself to locate damage).
     pub fn get_raw<S: Schema>(&self, key: &S::Key) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.db.get_cf(self.cf(S::CF), S::encode_key(key))?)
@@ -495,6 +527,27 @@ fn decode_entry<S: Schema>(k: &[u8], v: &[u8]) -> Result<Entry<S>, StoreError> {
         S::decode_key(k).map_err(corrupted)?,
         S::decode_value(v).map_err(corrupted)?,
     ))
+}
+
+/// How a column family differs from another store's at a key ([`Store::first_difference`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Difference {
+    /// Only this store holds the key.
+    Extra,
+    /// Only the other store holds the key.
+    Missing,
+    /// Both hold the key, with other values.
+    Changed,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Difference::Extra => "an entry the blocks do not make",
+            Difference::Missing => "no entry where the blocks make one",
+            Difference::Changed => "another value than the blocks make",
+        })
+    }
 }
 
 /// A store in a temporary directory, removed on drop (for tests).

@@ -16,8 +16,9 @@
 //!
 //! **Covered components.** Exactly `@method`, `@path`, `@query` and, when the body is not empty,
 //! `content-digest`, each once, in any order; and optionally `@authority`. Without `@authority` a
-//! request is valid at whichever node receives it (a transaction is meant for every validator).
-//! With it ([`sign_request_to`]), the request is bound to the node it was sent to: its value is
+//! request's signature is valid at whichever node receives it (the ledger's nodes refuse such a
+//! request: they accept only requests bound to them). With it ([`sign_request_to`]), the request
+//! is bound to the node it was sent to: its value is
 //! the authority of the URL the party called (lower-case host, `:port` unless the scheme's
 //! default), the verifier builds the base from the request's `Host` and must accept only its own
 //! authorities, so a node that received the request cannot replay it at another node. A request

@@ -726,6 +726,26 @@ impl Schema for PendingBlocks {
     }
 }
 
+/// The column families a finalized block's writes derive from the blocks alone: every one but
+/// the metadata, the blocks themselves, the verifying keys and the pending blocks. An auditor
+/// recomputes them by replaying the blocks and compares them with a store's.
+pub const DERIVED_FAMILIES: [&str; 14] = [
+    BlockHashes::CF,
+    Transactions::CF,
+    Records::CF,
+    Nullifiers::CF,
+    Claims::CF,
+    RegistryRoots::CF,
+    RootIndex::CF,
+    Documents::CF,
+    Digests::CF,
+    Examinations::CF,
+    TraderKeys::CF,
+    Owners::CF,
+    Delegations::CF,
+    NullifierIndex::CF,
+];
+
 /// Every column family, in one place.
 pub const COLUMN_FAMILIES: [&str; 18] = [
     Meta::CF,
