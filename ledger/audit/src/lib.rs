@@ -45,7 +45,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
 use zkcustoms_ledger_core::chain::now_ms;
-use zkcustoms_ledger_core::store::{NullifierIndex, Schema, Store, TempStore, DERIVED_FAMILIES};
+use zkcustoms_ledger_core::store::{derived_families, NullifierIndex, Schema, Store, TempStore};
 use zkcustoms_ledger_types::genesis::Genesis;
 use zkcustoms_ledger_types::tx::{sha256, Transaction, TxError};
 use zkcustoms_verifier::VerifierKeys;
@@ -335,7 +335,7 @@ impl Found {
 /// Compares each column family of `stored` that the blocks derive with the one the replay
 /// wrote: the first difference in each is a failure at the tip.
 fn derived_state(stored: &Store, replay: &mut Replay, tip: u64) -> Result<(), AuditError> {
-    for cf in DERIVED_FAMILIES {
+    for cf in derived_families() {
         // A database of format 1 has no nullifier index yet (its node writes it when upgraded).
         if cf == NullifierIndex::CF && stored.format() < 2 {
             continue;
