@@ -424,12 +424,9 @@ mod tests {
         }
     }
 
-    /// Opens a socket that reads one request and answers `{}`, runs `send` with the client that
-    /// `client` makes for the socket's address, and gives back what arrived.
-    fn capture<T>(
-        client: impl FnOnce(&str) -> Client,
-        send: impl FnOnce(&Client) -> Result<T, ClientError>,
-    ) -> Received {
+    /// Opens a socket that reads one request and answers `answer` (JSON) with 200: its base URL,
+    /// and the thread that gives back what arrived.
+    fn serve_once(answer: String) -> (String, std::thread::JoinHandle<Received>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let reader = std::thread::spawn(move || {
@@ -458,11 +455,13 @@ mod tests {
             let mut body = vec![0u8; len];
             r.read_exact(&mut body).unwrap();
             let mut w = stream;
-            w.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                  Content-Length: 2\r\nConnection: close\r\n\r\n{}",
-            )
-            .unwrap();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
+                answer.len()
+            );
+            w.write_all(head.as_bytes()).unwrap();
+            w.write_all(answer.as_bytes()).unwrap();
             Received {
                 method,
                 target,
@@ -470,37 +469,23 @@ mod tests {
                 body,
             }
         });
+        (base, reader)
+    }
+
+    /// Runs `send` with the client that `client` makes for a socket that answers `{}`, and gives
+    /// back what arrived.
+    fn capture<T>(
+        client: impl FnOnce(&str) -> Client,
+        send: impl FnOnce(&Client) -> Result<T, ClientError>,
+    ) -> Received {
+        let (base, reader) = serve_once("{}".into());
         send(&client(&base)).unwrap();
         reader.join().unwrap()
     }
 
-    /// Serves one request, answering `body` (JSON) with 200; gives the base URL.
-    fn answering(body: String) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut r = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            let mut len = 0;
-            while r.read_line(&mut line).unwrap() > 2 {
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-                line.clear();
-            }
-            let mut request = vec![0u8; len];
-            r.read_exact(&mut request).unwrap();
-            let mut w = stream;
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            w.write_all(head.as_bytes()).unwrap();
-            w.write_all(body.as_bytes()).unwrap();
-        });
-        base
+    /// A socket that answers one request `answer` (JSON): its base URL.
+    fn answering(answer: String) -> String {
+        serve_once(answer).0
     }
 
     /// A node answering a submission with another transaction's hash, or the status of another
