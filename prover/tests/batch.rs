@@ -242,6 +242,19 @@ fn blst_and_arkworks_agree_on_many_valid_and_invalid_proofs() {
             let mut one_bad = valid.clone();
             one_bad.push(&cases.last().unwrap().0);
             assert!(!holds(key, &one_bad, backend));
+            // A valid proof with an input more, or one less, fails alone and in a batch alike.
+            let changes: [fn(&mut Vec<Fr>); 2] = [
+                |i| i.push(Fr::one()),
+                |i| {
+                    i.pop();
+                },
+            ];
+            for change in changes {
+                let mut odd = valid[0].clone();
+                change(&mut odd.inputs);
+                assert!(!holds(key, &[&odd], backend), "{backend:?}");
+                assert!(!holds(key, &[&odd, valid[1]], backend), "{backend:?}");
+            }
         }
     }
 }

@@ -56,9 +56,11 @@ fn combine_inputs(key: &VerifyingKey, weights: &[Fr]) -> G1Projective {
     G1Projective::msm_unchecked(&key.pvk.vk.gamma_abc_g1, weights)
 }
 
-/// Checks a batch of proofs under one key with arkworks, for the scalars `r`. True when every
-/// proof is valid (except with probability about 2^-128 over random scalars).
-pub fn batch_holds_arkworks(key: &VerifyingKey, proofs: &[&PreparedProof], r: &[Fr]) -> bool {
+/// Checks a batch of proofs under one key with arkworks, for the scalars `r` (one non-zero
+/// scalar per proof, chosen at random by [`holds`]). True when every proof is valid (except
+/// with probability about 2^-128 over random scalars).
+fn batch_holds_arkworks(key: &VerifyingKey, proofs: &[&PreparedProof], r: &[Fr]) -> bool {
+    assert_eq!(r.len(), proofs.len(), "one scalar per proof");
     if proofs.is_empty() {
         return true;
     }
@@ -117,8 +119,14 @@ pub fn verify_group(key: &VerifyingKey, proofs: &[PreparedProof], backend: Backe
 }
 
 /// Checks a batch under one key with fresh random scalars; a single proof gets the exact,
-/// deterministic check instead.
+/// deterministic check instead. A proof with another number of public inputs than the key's
+/// makes the batch fail, whatever the batch's size (the batch equation would drop the extra
+/// inputs, or take the missing ones as zero).
 pub fn holds(key: &VerifyingKey, proofs: &[&PreparedProof], backend: Backend) -> bool {
+    let expected = key.pvk.vk.gamma_abc_g1.len() - 1;
+    if proofs.iter().any(|p| p.inputs.len() != expected) {
+        return false;
+    }
     match (backend, proofs.len()) {
         (_, 0) => true,
         (backend, 1) => key

@@ -8,6 +8,7 @@
 
 use crate::VerifyError;
 use ark_bls12_381::Bls12_381;
+use ark_ec::AffineRepr;
 use ark_groth16::PreparedVerifyingKey;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use serde::{Deserialize, Serialize};
@@ -342,6 +343,24 @@ impl VerifyingKey {
                 found,
             });
         }
+        // Points the checks cannot do without: with gamma or delta at infinity, or delta equal
+        // to gamma, `C` absorbs any change of the inputs' term (a proof for some inputs becomes
+        // one for any other); an input base at infinity leaves its input unchecked.
+        let at_infinity = vk.alpha_g1.is_zero()
+            || vk.beta_g2.is_zero()
+            || vk.gamma_g2.is_zero()
+            || vk.delta_g2.is_zero()
+            || vk.gamma_abc_g1.iter().any(|p| p.is_zero());
+        if at_infinity {
+            return Err(malformed(
+                "a point of the key is the point at infinity".into(),
+            ));
+        }
+        if vk.gamma_g2 == vk.delta_g2 {
+            return Err(malformed(
+                "delta is gamma: a key no setup made (proofs for any inputs would verify)".into(),
+            ));
+        }
         Ok(Self {
             circuit,
             id,
@@ -392,5 +411,53 @@ impl VerifyingKey {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bls12_381::{G1Affine, G1Projective, G2Affine, G2Projective};
+    use ark_ec::CurveGroup;
+    use ark_ff::UniformRand;
+    use rand::SeedableRng;
+
+    type ArkKey = ark_groth16::VerifyingKey<Bls12_381>;
+    type Change = fn(&mut ArkKey);
+
+    #[test]
+    fn keys_no_setup_makes_are_refused() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        let circuit = CircuitId::AeoStatusV1;
+        let g1 = |rng: &mut rand_chacha::ChaCha20Rng| G1Projective::rand(rng).into_affine();
+        let g2 = |rng: &mut rand_chacha::ChaCha20Rng| G2Projective::rand(rng).into_affine();
+        let good = ArkKey {
+            alpha_g1: g1(&mut rng),
+            beta_g2: g2(&mut rng),
+            gamma_g2: g2(&mut rng),
+            delta_g2: g2(&mut rng),
+            gamma_abc_g1: (0..=circuit.num_public_inputs())
+                .map(|_| g1(&mut rng))
+                .collect(),
+        };
+        let load =
+            |vk: &ArkKey| VerifyingKey::from_bytes(circuit, &VerifyingKey::canonical_bytes(vk));
+        assert!(load(&good).is_ok());
+        let changes: [(&str, Change); 6] = [
+            ("delta is gamma", |k| k.delta_g2 = k.gamma_g2),
+            ("alpha at infinity", |k| k.alpha_g1 = G1Affine::zero()),
+            ("beta at infinity", |k| k.beta_g2 = G2Affine::zero()),
+            ("gamma at infinity", |k| k.gamma_g2 = G2Affine::zero()),
+            ("delta at infinity", |k| k.delta_g2 = G2Affine::zero()),
+            ("an input base at infinity", |k| {
+                k.gamma_abc_g1[2] = G1Affine::zero()
+            }),
+        ];
+        for (what, change) in changes {
+            let mut vk = good.clone();
+            change(&mut vk);
+            let err = load(&vk).expect_err(what);
+            assert!(matches!(err, KeyError::Malformed { .. }), "{what}: {err}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 pub struct PreparedProof {
     /// The proof.
     pub proof: ark_groth16::Proof<Bls12_381>,
-    /// Public inputs, count already checked against the key.
+    /// Public inputs (a count other than the key's makes every check of the proof fail).
     pub inputs: Vec<Fr>,
 }
 
