@@ -49,6 +49,8 @@ step "1. Keys: development keys for aeo-status/v1, invoice-value/v1 and declarat
 step "2. Ledger: a development genesis (one validator, authority DE-GZD, office DE-HAMBURG-HAFEN)"
 "$ZK" genesis --dev --out "$OUT/ledger" --keys "$OUT/keys" --p2p-port "$P2P_PORT"
 L="$OUT/ledger"
+# Every transaction the parties sign below is signed for this network's chain id.
+export ZKCUSTOMS_GENESIS="$L/genesis.json"
 
 step "3. The validator's node starts: RocksDB in $OUT/node, Simplex consensus, API on $NODE"
 "$ZK" node --genesis "$L/genesis.json" --data-dir "$OUT/node" --listen "127.0.0.1:$API_PORT" \

@@ -460,6 +460,21 @@ fn registry_build(certificates: &Path, out: &Path) -> Result<(), Failure> {
     let input: RegistryInput = serde_json::from_str(&read_text(certificates)?)
         .with_context(|| format!("{} is not a valid certificate list", certificates.display()))?;
     let reg = registry::build(&input)?;
+    // One membership file per operator: ids that map to the same file name (on a file system
+    // that ignores case too) are refused before anything is written, so that no holder is handed
+    // another operator's certificate and path.
+    let mut files: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for m in &reg.members {
+        let id = m.certificate.operator_id.as_str();
+        if let Some(other) = files.insert(sanitize(id).to_ascii_lowercase(), id) {
+            return Err(anyhow!(
+                "operators {other:?} and {id:?} would share the membership file {}.json: \
+                 give them ids that differ in letters or digits",
+                sanitize(id)
+            )
+            .into());
+        }
+    }
     let members = out.join("members");
     std::fs::create_dir_all(&members)
         .with_context(|| format!("cannot create {}", members.display()))?;

@@ -77,7 +77,8 @@ pub enum DocumentCommand {
         client: ClientArgs,
         #[command(flatten)]
         id: DocumentId,
-        /// Write the bytes to this file (standard output when absent).
+        /// Write the bytes to this new file, readable by its owner only (standard output when
+        /// absent).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -237,7 +238,9 @@ pub fn run(cmd: DocumentCommand) -> Result<(), Refusal> {
                 .map_err(refusal)?;
             match out {
                 Some(path) => {
-                    std::fs::write(&path, &bytes)
+                    // A new file, readable by the reader only (the document may be personal
+                    // data); an existing file is not replaced.
+                    zkcustoms_ledger_types::crypto::write_secret(&path, &bytes)
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     eprintln!(
                         "{} bytes of {}/{}/v{} written to {}",

@@ -174,6 +174,39 @@ impl TraderArgs {
     }
 }
 
+/// The network a transaction is signed for: taken from its genesis, never from the node the
+/// transaction is sent to (a node of another network, or one in between, could otherwise have
+/// the party sign a transaction that is valid there).
+#[derive(Args)]
+pub struct ChainArgs {
+    /// The network's genesis file: transactions are signed for its chain id, and a node that
+    /// serves another chain is refused before anything is signed.
+    #[arg(long, env = "ZKCUSTOMS_GENESIS")]
+    genesis: PathBuf,
+}
+
+impl ChainArgs {
+    /// The genesis's chain id, once the node has answered the same one.
+    pub(crate) fn confirmed_by(&self, client: &Client) -> Result<tx::Hash, Refusal> {
+        let expected = genesis::Genesis::load(&self.genesis)
+            .map_err(|e| anyhow!("genesis {}: {e}", self.genesis.display()))?
+            .chain_id;
+        let served = client.chain_id().map_err(api_refusal)?;
+        if served != expected {
+            return Err(Refusal(
+                2,
+                anyhow!(
+                    "the node runs chain {}, not the one of genesis {} ({}): nothing was signed",
+                    hex::encode(served),
+                    self.genesis.display(),
+                    hex::encode(expected)
+                ),
+            ));
+        }
+        Ok(expected)
+    }
+}
+
 /// `zkcustoms submit`.
 #[derive(Subcommand)]
 pub enum SubmitCommand {
@@ -181,6 +214,8 @@ pub enum SubmitCommand {
     Root {
         #[command(flatten)]
         client: ClientArgs,
+        #[command(flatten)]
+        chain: ChainArgs,
         /// The registry's `root.json` (from `registry build`).
         #[arg(long)]
         registry: PathBuf,
@@ -196,6 +231,8 @@ pub enum SubmitCommand {
     Anchor {
         #[command(flatten)]
         client: ClientArgs,
+        #[command(flatten)]
+        chain: ChainArgs,
         #[command(flatten)]
         signer: TraderArgs,
         /// Unique consignment reference.
@@ -225,6 +262,8 @@ pub enum SubmitCommand {
         #[command(flatten)]
         client: ClientArgs,
         #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
         signer: TraderArgs,
         /// Unique consignment reference.
         #[arg(long)]
@@ -240,6 +279,8 @@ pub enum SubmitCommand {
     Examine {
         #[command(flatten)]
         client: ClientArgs,
+        #[command(flatten)]
+        chain: ChainArgs,
         /// Unique consignment reference.
         #[arg(long)]
         ucr: String,
@@ -470,14 +511,16 @@ pub(crate) fn api_refusal(e: ClientError) -> Refusal {
     }
 }
 
-/// Signs `tx` with `key` on the node's ledger (its chain id asked of the node), then [`send`]s it.
+/// Signs `tx` with `key` for the genesis's chain (once the node has confirmed it serves that
+/// chain), then [`send`]s it.
 pub(crate) fn sign_and_send(
     client: &Client,
+    chain: &ChainArgs,
     tx: Transaction,
     key: &crypto::PrivateKey,
     no_wait: bool,
 ) -> Result<(), Refusal> {
-    let chain = client.chain_id().map_err(api_refusal)?;
+    let chain = chain.confirmed_by(client)?;
     send(client, tx.signed(&chain, key), no_wait)
 }
 
@@ -517,6 +560,7 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
     match cmd {
         SubmitCommand::Root {
             client,
+            chain,
             registry,
             key,
             no_wait,
@@ -529,7 +573,7 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
             let root = fr_from_hex(root_file["registry_root"].as_str().unwrap_or(""))
                 .map_err(|e| anyhow!("{}: registry_root: {e}", registry.display()))?;
             let key = crypto::read_private(&key).map_err(|e| anyhow!(e))?;
-            let chain = client.chain_id().map_err(api_refusal)?;
+            let chain = chain.confirmed_by(&client)?;
             let current = client
                 .get(&format!("/v1/registry/{authority}"))
                 .map_err(api_refusal)?;
@@ -541,6 +585,7 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
         }
         SubmitCommand::Anchor {
             client,
+            chain,
             signer,
             ucr,
             doc_type,
@@ -575,10 +620,17 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
             };
             tx::check_doc_type(&anchor.doc_type)?;
             tx::check_reference(&anchor.reference)?;
-            sign_and_send(&client, Transaction::AnchorDocument(anchor), &key, no_wait)
+            sign_and_send(
+                &client,
+                &chain,
+                Transaction::AnchorDocument(anchor),
+                &key,
+                no_wait,
+            )
         }
         SubmitCommand::Proof {
             client,
+            chain,
             signer,
             ucr,
             proof,
@@ -596,10 +648,11 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
                 trader,
                 signature: crypto::unsigned(),
             });
-            sign_and_send(&client, tx, &key, no_wait)
+            sign_and_send(&client, &chain, tx, &key, no_wait)
         }
         SubmitCommand::Examine {
             client,
+            chain,
             ucr,
             office,
             key,
@@ -607,7 +660,7 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
         } => {
             let client = client.client()?;
             let key = crypto::read_private(&key).map_err(|e| anyhow!(e))?;
-            let chain = client.chain_id().map_err(api_refusal)?;
+            let chain = chain.confirmed_by(&client)?;
             let tx = Transaction::MarkExamination(MarkExamination::sign(
                 &chain,
                 &key,

@@ -1,7 +1,7 @@
 //! `zkcustoms party`: a party's key file, and the ledger transactions about traders (registration,
 //! key rotation and revocation by a customs office; delegation by a consignment owner).
 
-use crate::ledger_cli::{api_refusal, sign_and_send, ClientArgs, Refusal};
+use crate::ledger_cli::{api_refusal, sign_and_send, ChainArgs, ClientArgs, Refusal};
 use anyhow::{anyhow, Context, Result};
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -57,6 +57,8 @@ pub enum PartyCommand {
         #[command(flatten)]
         client: ClientArgs,
         #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
         office: OfficeArgs,
         /// The trader's EORI number.
         #[arg(long)]
@@ -73,6 +75,8 @@ pub enum PartyCommand {
     Rotate {
         #[command(flatten)]
         client: ClientArgs,
+        #[command(flatten)]
+        chain: ChainArgs,
         #[command(flatten)]
         office: OfficeArgs,
         /// The trader's EORI number.
@@ -91,6 +95,8 @@ pub enum PartyCommand {
         #[command(flatten)]
         client: ClientArgs,
         #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
         office: OfficeArgs,
         /// The trader's EORI number.
         #[arg(long)]
@@ -104,6 +110,8 @@ pub enum PartyCommand {
     Delegate {
         #[command(flatten)]
         client: ClientArgs,
+        #[command(flatten)]
+        chain: ChainArgs,
         /// The owner's EORI number.
         #[arg(long)]
         owner: String,
@@ -194,6 +202,7 @@ pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
         }
         PartyCommand::Register {
             client,
+            chain,
             office,
             trader,
             public_key,
@@ -207,10 +216,11 @@ pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
                 public_key: crypto::public_from_hex(&public_key).map_err(|e| anyhow!(e))?,
                 signature: crypto::unsigned(),
             });
-            sign_and_send(&client, tx, &key, no_wait)
+            sign_and_send(&client, &chain, tx, &key, no_wait)
         }
         PartyCommand::Rotate {
             client,
+            chain,
             office,
             trader,
             public_key,
@@ -227,10 +237,11 @@ pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
                 public_key: crypto::public_from_hex(&public_key).map_err(|e| anyhow!(e))?,
                 signature: crypto::unsigned(),
             });
-            sign_and_send(&client, tx, &key, no_wait)
+            sign_and_send(&client, &chain, tx, &key, no_wait)
         }
         PartyCommand::Revoke {
             client,
+            chain,
             office,
             trader,
             no_wait,
@@ -245,10 +256,11 @@ pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
                 trader,
                 signature: crypto::unsigned(),
             });
-            sign_and_send(&client, tx, &key, no_wait)
+            sign_and_send(&client, &chain, tx, &key, no_wait)
         }
         PartyCommand::Delegate {
             client,
+            chain,
             owner,
             key,
             delegate,
@@ -276,7 +288,7 @@ pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
                 active: !withdraw,
                 signature: crypto::unsigned(),
             });
-            sign_and_send(&client, tx, &key, no_wait)
+            sign_and_send(&client, &chain, tx, &key, no_wait)
         }
         PartyCommand::Show { client, trader } => {
             let client = client.client()?;
@@ -347,11 +359,9 @@ fn explorer_account(
         crypto::write_secret(out, format!("{t}\n").as_bytes())
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
-    let tmp = config.with_extension("json.tmp");
-    let written = crypto::write_secret(&tmp, serde_json::to_string_pretty(&value)?.as_bytes())
-        .and_then(|()| std::fs::rename(&tmp, config));
+    // The new configuration replaces the old one whole (a crash leaves one or the other).
+    let written = crypto::replace_secret(config, serde_json::to_string_pretty(&value)?.as_bytes());
     if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
         if let Some((out, _)) = &token {
             let _ = std::fs::remove_file(out);
         }

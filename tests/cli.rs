@@ -247,6 +247,27 @@ fn registry_and_holder_make_real_witnesses() {
     let o = verify(&[&f.path("nl.proof.json")]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("NL-DOUANE"));
+    // Two operators whose ids map to one membership file name: refused, nothing written.
+    let mut clash = certs.clone();
+    clash["certificates"][0]["operator_id"] = "NL.0001".into();
+    clash["certificates"][1]["operator_id"] = "nl_0001".into();
+    std::fs::write(f.path("clash-certs.json"), clash.to_string()).unwrap();
+    let clash_out = f.path("clash-registry");
+    let o = run(&[
+        "registry",
+        "build",
+        "--certificates",
+        &f.path("clash-certs.json"),
+        "--out",
+        &clash_out,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("share the membership file"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!Path::new(&clash_out).exists());
     // A bad certificate list.
     std::fs::write(f.path("bad-certs.json"), "{\"authority\": \"X\"}").unwrap();
     let o = run(&[

@@ -152,7 +152,11 @@ impl Cluster {
             "--token-file".into(),
             self.path(&format!("{role}.token")),
         ]);
-        bin().args(&all).output().unwrap()
+        bin()
+            .args(&all)
+            .env("ZKCUSTOMS_GENESIS", self.path("genesis.json"))
+            .output()
+            .unwrap()
     }
 
     /// Waits until node `i`'s records of the UCR hold `count` entries.

@@ -157,8 +157,20 @@ fn documents_amendments_and_forgetting_through_the_cli() {
     // Customs reads the invoice (every office of DE is on its access list): the canonical bytes.
     let customs_reads_invoice = |l: &Ledger| {
         let out = path("read.bin");
+        let _ = std::fs::remove_file(&out);
         ok(&doc(l, "customs", "get", "invoice", "1", &["--out", &out]));
         assert_eq!(std::fs::read(&out).unwrap(), canonical);
+        // The copy is the reader's alone, and an existing file is not replaced.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        failed(
+            &doc(l, "customs", "get", "invoice", "1", &["--out", &out]),
+            "exists",
+        );
     };
     let invoice = path("invoice.json");
     let inv_put = ["--invoice", invoice.as_str(), "--readers", "customs:DE"];

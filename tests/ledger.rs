@@ -1,7 +1,8 @@
 //! The ledger node as a real process: `genesis --dev`, `node`, the `party`, `submit` and `query`
 //! client commands over HTTP, refusals with their exit codes, the parties model (traders
 //! registered by a customs office, consignment owners, delegation, key rotation and revocation)
-//! against each attack it stops, signatures bound to one ledger, and a node killed with SIGKILL
+//! against each attack it stops, signatures bound to one ledger (and signed only for the genesis
+//! the CLI is given), and a node killed with SIGKILL
 //! during a stream of submissions that restarts without losing any transaction it reported as
 //! included.
 
@@ -585,6 +586,34 @@ fn a_transaction_signed_for_one_ledger_is_refused_by_another() {
     // ... and still A's anchor is refused: the trader's key on B is the one that signed it, for
     // A's chain id.
     assert_eq!(replay("trader", &anchor), "wrong-party-key");
+    // The CLI signs for the genesis it is given, never for the chain a node names: sent to B
+    // with A's genesis, it refuses before signing anything (exit 2).
+    let genesis_a = a.path("genesis.json");
+    let mut for_a = args.to_vec();
+    for_a.extend(["--genesis", &genesis_a]);
+    let o = b.signed(EORI, &key, &for_a);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing was signed"), "{}", stderr(&o));
+    // Without a genesis it signs nothing either.
+    let token_b = b.path("trader.token");
+    let mut unbound = args.to_vec();
+    unbound.extend([
+        "--trader",
+        EORI,
+        "--key",
+        &key,
+        "--node",
+        &b.url,
+        "--token-file",
+        &token_b,
+    ]);
+    let o = bin()
+        .args(&unbound)
+        .env_remove("ZKCUSTOMS_GENESIS")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--genesis"), "{}", stderr(&o));
     // Signed for B, the same anchor is accepted.
     ok(&b.signed(EORI, &key, &args));
     // B holds its own two transactions and nothing sent from A.

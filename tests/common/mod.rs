@@ -169,6 +169,8 @@ pub fn party_register(url: &str, dir: &Path, eori: &str, public_key: &str) -> Ou
         eori,
         "--public-key",
         public_key,
+        "--genesis",
+        &file("genesis.json"),
     ])
 }
 

@@ -222,11 +222,16 @@ impl Ledger {
     }
 
     /// Runs a client subcommand as a party of the ledger that signs each request with its own
-    /// key (RFC 9421: `--party`, `--party-key`), with no token.
+    /// key (RFC 9421: `--party`, `--party-key`), with no token (transactions signed for this
+    /// ledger's genesis).
     pub fn as_party(&self, party: &str, key: &str, args: &[&str]) -> std::process::Output {
         let mut all = args.to_vec();
         all.extend(["--node", &self.url, "--party", party, "--party-key", key]);
-        bin().args(&all).output().unwrap()
+        bin()
+            .args(&all)
+            .env("ZKCUSTOMS_GENESIS", self.dir.join("genesis.json"))
+            .output()
+            .unwrap()
     }
 
     /// The id and key file of this ledger's party of a kind: `trader` ([`EORI`], once
@@ -256,7 +261,8 @@ impl Ledger {
         out
     }
 
-    /// Runs a client subcommand (`submit ...`, `query ...`) with a role's token.
+    /// Runs a client subcommand (`submit ...`, `query ...`) with a role's token, signing for this
+    /// ledger's genesis (`ZKCUSTOMS_GENESIS`).
     pub fn cli(&self, role: &str, args: &[&str]) -> std::process::Output {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         all.extend([
@@ -265,7 +271,11 @@ impl Ledger {
             "--token-file".into(),
             self.path(&format!("{role}.token")),
         ]);
-        bin().args(&all).output().unwrap()
+        bin()
+            .args(&all)
+            .env("ZKCUSTOMS_GENESIS", self.dir.join("genesis.json"))
+            .output()
+            .unwrap()
     }
 }
 

@@ -84,17 +84,20 @@ pub fn public_of(key: &PrivateKey) -> PublicKey {
     key.public_key()
 }
 
-/// Writes a private key as hex to a file readable by its owner only.
+/// Writes a private key as hex to a new file readable by its owner only ([`write_secret`]).
 pub fn write_private(path: &Path, key: &PrivateKey) -> std::io::Result<()> {
     let text = format!("{}\n", hex::encode(key.encode()));
     write_secret(path, text.as_bytes())
 }
 
-/// Writes a file readable by its owner only.
+/// Writes a new file readable by its owner only. Whatever is at `path` already (a file, which
+/// may be readable by others, or a link to somewhere else) is an error: it is neither replaced
+/// nor followed.
 pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    // O_CREAT | O_EXCL: fails on any existing name, a dangling link included.
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -103,6 +106,30 @@ pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = opts.open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+
+/// Replaces the file at `path` whole with `bytes`, readable by its owner only: written to a new
+/// file beside it ([`write_secret`]; one a crash left there is removed first, a link there
+/// removed, not followed), renamed over it, the directory synced. A crash leaves the old file or
+/// the new one, never part of either.
+pub fn replace_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let written = write_secret(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Reads a private key written by [`write_private`].
@@ -124,4 +151,63 @@ pub fn read_private(path: &Path) -> Result<PrivateKey, String> {
 /// An all-zero signature: the placeholder of a transaction about to be signed (never valid).
 pub fn unsigned() -> Signature {
     signature_from_bytes(&[0; SIGNATURE_LEN]).expect("64 zero bytes decode as a signature")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_written_to_a_new_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("party.key");
+        let key = generate();
+        write_private(&path, &key).unwrap();
+        assert_eq!(public_of(&read_private(&path).unwrap()), public_of(&key));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // An existing file is not replaced (it keeps its key), nor is a file someone else made
+        // beforehand (with its own permissions) written into.
+        let err = write_private(&path, &generate()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(public_of(&read_private(&path).unwrap()), public_of(&key));
+        let planted = dir.path().join("planted.token");
+        std::fs::write(&planted, "").unwrap();
+        assert!(write_secret(&planted, b"secret").is_err());
+        assert_eq!(std::fs::read(&planted).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_secret_is_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.json");
+        write_secret(&path, b"old").unwrap();
+        // What a crash left beside it is not in the way.
+        std::fs::write(dir.path().join("node.json.tmp"), b"half").unwrap();
+        replace_secret(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert!(!dir.path().join("node.json.tmp").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_is_not_written_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        let link = dir.path().join("trader.key");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = write_private(&link, &generate()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert!(!target.exists(), "the link's target was created");
+    }
 }
