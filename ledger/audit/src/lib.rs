@@ -152,13 +152,11 @@ pub fn run(
         // before) while the previous window's proofs and signatures are verified beside it.
         let mut proofs = Vec::new();
         let mut signatures = Vec::new();
-        let mut txs_in_window = 0u64;
         let previous = in_flight.take();
         let (checked, replayed) = rayon::join(
             || previous.map(|(p, s)| check_window(keys, &genesis.chain_id, p, s)),
             || -> Result<(), AuditError> {
                 for ((h, f), d) in (height..=end).zip(&fetched).zip(decoded) {
-                    txs_in_window += d.len() as u64;
                     replay.block(h, f, d, &mut proofs, &mut signatures)?;
                 }
                 Ok(())
@@ -199,7 +197,7 @@ pub fn run(
             break;
         }
         // Aim at about WINDOW_TXS transactions per group of blocks, growing step by step.
-        let per_block = (txs_in_window / (end - height + 1)).max(1);
+        let per_block = (txs_fetched / (end - height + 1)).max(1);
         window = (WINDOW_TXS / per_block).clamp(1, (window * 4).min(1024));
         height = end + 1;
     }

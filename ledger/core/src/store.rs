@@ -69,6 +69,13 @@ impl Batch {
         self
     }
 
+    /// Puts a value `S` encoded elsewhere (by a helper of `S` that writes what
+    /// [`Schema::encode_value`] would) under a key.
+    pub(crate) fn put_encoded<S: Schema>(&mut self, key: &S::Key, value: Vec<u8>) -> &mut Self {
+        self.ops.push((S::CF, S::encode_key(key), Some(value)));
+        self
+    }
+
     /// Puts bytes as they are under a key (tests that store what no schema encodes).
     #[cfg(test)]
     pub(crate) fn put_raw(&mut self, cf: &'static str, key: Vec<u8>, value: Vec<u8>) {
@@ -783,6 +790,11 @@ mod tests {
         round_trip::<VerifyingKeys>(
             sha256(b"k"),
             (CircuitId::DeclarationMatchV1(SizeClass::Lines4), vec![4]),
+        );
+        // A pending block stored from its canonical bytes is stored as its schema encodes it.
+        assert_eq!(
+            PendingBlocks::value_from_bytes(&block.to_bytes()),
+            PendingBlocks::encode_value(&block)
         );
         round_trip::<PendingBlocks>(sha256(b"b"), block);
         let key = crypto::public_of(&crypto::generate());

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 use tracing::{info, warn};
 use zkcustoms_circuits::CircuitId;
+use zkcustoms_ledger_client::tx::Ucr;
 
 /// A job id: 128 random bits, in hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,8 +92,8 @@ pub(super) type Outcome = Result<Arc<str>, JobError>;
 pub(super) struct Target {
     /// The ledger node's API address, without a trailing `/`.
     pub(super) ledger: String,
-    /// The consignment the proof is about.
-    pub(super) ucr: String,
+    /// The consignment the proof is about (checked by the ledger's own rule on arrival).
+    pub(super) ucr: Ucr,
 }
 
 pub(super) struct Job {
@@ -310,7 +311,7 @@ pub(super) fn job_view(id: JobId, j: &Job, ttl: Duration) -> Value {
         v["error"] = json!({"error": e.code, "message": e.message});
     }
     if let Some(t) = &j.target {
-        v["submit_to"] = json!({"ledger": t.ledger, "ucr": t.ucr});
+        v["submit_to"] = json!({"ledger": t.ledger, "ucr": t.ucr.as_str()});
     }
     if let Some(l) = &j.ledger {
         v["ledger"] = l.clone();

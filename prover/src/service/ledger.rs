@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use zkcustoms_ledger_client::crypto::{self, PrivateKey};
-use zkcustoms_ledger_client::tx::{ledger_scope, Eori, Hash, SubmitProof, Transaction, Ucr};
+use zkcustoms_ledger_client::tx::{ledger_scope, Eori, Hash, SubmitProof, Transaction};
 use zkcustoms_ledger_client::wire::TxStatusKind;
 use zkcustoms_ledger_client::{Client, ClientError};
 use zkcustoms_verifier::ProofEnvelope;
@@ -113,10 +113,9 @@ impl LedgerClient {
     /// target's ledger (whose chain is checked first: nothing is proved for a ledger that will
     /// not take it).
     pub(super) fn scope_for(&self, target: &Target) -> Result<String, ChainRefusal> {
-        let ucr = Ucr::parse(&target.ucr).map_err(|e| ChainRefusal::Unreachable(e.to_string()))?;
         let deadline = Instant::now() + CONNECT + SUBMIT_GRACE;
         let chain = self.chain_id(target.ledger.trim_end_matches('/'), deadline)?;
-        Ok(ledger_scope(&chain, &ucr))
+        Ok(ledger_scope(&chain, &target.ucr))
     }
 
     /// Posts the `submit_proof` transaction of `envelope` (JSON text) to the target's ledger and
@@ -128,7 +127,7 @@ impl LedgerClient {
         // One deadline for the whole submission, whatever the node does (a node answering each
         // request slowly must not hold a forwarder longer than one submission's time).
         let deadline = Instant::now() + self.wait + SUBMIT_GRACE;
-        let mut out = json!({"url": base, "ucr": target.ucr});
+        let mut out = json!({"url": base, "ucr": target.ucr.as_str()});
         let failed = |out: &mut Value, code: &str, message: String| {
             out["status"] = "failed".into();
             out["reason"] = json!({"error": code, "message": message});
@@ -157,7 +156,7 @@ impl LedgerClient {
                 return out;
             }
             Err(e) => {
-                failed(&mut out, "unreachable", e.to_string());
+                failed(&mut out, "ledger-unreachable", e.to_string());
                 return out;
             }
         };
@@ -213,13 +212,12 @@ impl LedgerClient {
             .ok_or(("not-configured", "no trader signing key".to_string()))?;
         let envelope =
             ProofEnvelope::from_json(envelope).map_err(|e| ("bad-envelope", e.to_string()))?;
-        let ucr = Ucr::parse(&target.ucr).map_err(|e| ("bad-ucr", e.to_string()))?;
-        let chain = self.chain_id(base, deadline).map_err(|e| match e {
-            ChainRefusal::Unreachable(m) => ("unreachable", m),
-            ChainRefusal::Wrong(m) => ("ledger-wrong-chain", m),
+        let chain = self.chain_id(base, deadline).map_err(|e| {
+            let (code, message) = e.code();
+            (code, message.to_owned())
         })?;
         Ok(Transaction::SubmitProof(SubmitProof {
-            ucr,
+            ucr: target.ucr.clone(),
             envelope,
             trader: trader.clone(),
             signature: crypto::unsigned(),

@@ -11,6 +11,7 @@ use serde_json::Value;
 use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_http::ApiError;
+use zkcustoms_ledger_client::tx::Ucr;
 
 /// The wrapped form of a proof request.
 #[derive(Deserialize)]
@@ -39,17 +40,6 @@ pub(super) fn statement_id(s: &str) -> Option<&'static str> {
         .iter()
         .copied()
         .find(|id| *id == s || id.split('/').next() == Some(s))
-}
-
-/// The ledger's UCR syntax (`zkcustoms_ledger_types::tx::Ucr`), checked before any proving.
-fn check_ucr(s: &str) -> Result<(), String> {
-    let ok = |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-';
-    if s.is_empty() || s.len() > 35 || !s.chars().all(ok) || s.starts_with('-') {
-        return Err(format!(
-            "ucr {s:?} must be 1 to 35 characters of A-Z, 0-9 and '-', starting with a letter or digit"
-        ));
-    }
-    Ok(())
 }
 
 /// The circuits served, for messages.
@@ -169,9 +159,10 @@ fn resolve_target(inner: &Inner, s: SubmitTo) -> Result<Target, ApiError> {
             ))
         }
     };
-    check_ucr(&s.ucr).map_err(|m| ApiError::bad_request("bad-ucr", m))?;
+    // The ledger's own UCR rule, before any proving.
+    let ucr = Ucr::parse(&s.ucr).map_err(|e| ApiError::bad_request("bad-ucr", e.to_string()))?;
     Ok(Target {
         ledger: norm(&ledger),
-        ucr: s.ucr,
+        ucr,
     })
 }

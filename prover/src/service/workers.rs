@@ -152,7 +152,7 @@ fn prove_loop(inner: &Inner) {
                         if let Some(job) = inner.jobs().jobs.get_mut(&id) {
                             job.ledger = Some(json!({
                                 "url": work.target.ledger.trim_end_matches('/'),
-                                "ucr": work.target.ucr,
+                                "ucr": work.target.ucr.as_str(),
                                 "status": "failed",
                                 "reason": {
                                     "error": "ledger-busy",

@@ -161,11 +161,12 @@ impl Chain {
 
     pub(super) fn persist_pending(&self, pool: &mut Pool, block: &Block) -> Result<(), StoreError> {
         let hash = block.hash();
+        // The block is encoded once: the bytes stored are the bytes served to peers.
+        let pending = Pending::new(block.clone());
         let mut batch = crate::store::Batch::new();
-        batch.put::<PendingBlocks>(&hash, block);
+        batch.put_encoded::<PendingBlocks>(&hash, PendingBlocks::value_from_bytes(&pending.bytes));
         self.store.write(batch, true)?;
-        pool.pending_blocks
-            .insert(hash, Pending::new(block.clone()));
+        pool.pending_blocks.insert(hash, pending);
         Ok(())
     }
 

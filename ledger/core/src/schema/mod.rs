@@ -707,6 +707,17 @@ impl Schema for VerifyingKeys {
 /// `version | block bytes (u32 len)`.
 pub struct PendingBlocks;
 
+impl PendingBlocks {
+    /// The stored value of a block from its canonical bytes: what [`Schema::encode_value`]
+    /// writes for that block, without encoding the block a second time.
+    pub fn value_from_bytes(block: &[u8]) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(VALUE_VERSION);
+        w.bytes(block);
+        w.finish()
+    }
+}
+
 impl Schema for PendingBlocks {
     const CF: &'static str = "pending_blocks";
     type Key = Hash;
