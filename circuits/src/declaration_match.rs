@@ -218,7 +218,11 @@ pub fn group_lines(invoice: &Invoice) -> Result<Vec<DeclarationItem>, Declaratio
     Ok(items)
 }
 
-/// The native check: exactly the relation the circuit enforces, for a circuit of `class`.
+/// The native check for a circuit of `class`: the relation the circuit enforces, on an encoding
+/// that also decodes canonically. The circuit leaves the encoding's text rules (section 2 of
+/// `docs/invoice-encoding.md`: digits of an HS code, a unit's characters, a description's UTF-8)
+/// to the digest, which binds the proof to the bytes anchored; this check refuses to prove about
+/// bytes that break them, so it is stricter than the circuit, never weaker.
 pub fn check(
     class: SizeClass,
     public: &DeclarationMatchPublic,
