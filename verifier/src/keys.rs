@@ -417,9 +417,7 @@ impl VerifyingKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_bls12_381::{G1Affine, G1Projective, G2Affine, G2Projective};
-    use ark_ec::CurveGroup;
-    use ark_ff::UniformRand;
+    use ark_bls12_381::{G1Affine, G2Affine};
     use rand::SeedableRng;
 
     type ArkKey = ark_groth16::VerifyingKey<Bls12_381>;
@@ -429,17 +427,7 @@ mod tests {
     fn keys_no_setup_makes_are_refused() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
         let circuit = CircuitId::AeoStatusV1;
-        let g1 = |rng: &mut rand_chacha::ChaCha20Rng| G1Projective::rand(rng).into_affine();
-        let g2 = |rng: &mut rand_chacha::ChaCha20Rng| G2Projective::rand(rng).into_affine();
-        let good = ArkKey {
-            alpha_g1: g1(&mut rng),
-            beta_g2: g2(&mut rng),
-            gamma_g2: g2(&mut rng),
-            delta_g2: g2(&mut rng),
-            gamma_abc_g1: (0..=circuit.num_public_inputs())
-                .map(|_| g1(&mut rng))
-                .collect(),
-        };
+        let good = crate::testing::random_key(circuit, &mut rng);
         let load =
             |vk: &ArkKey| VerifyingKey::from_bytes(circuit, &VerifyingKey::canonical_bytes(vk));
         assert!(load(&good).is_ok());

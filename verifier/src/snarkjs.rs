@@ -187,18 +187,7 @@ mod tests {
 
     /// A key of the right shape for a circuit, with random points (the format does not care).
     fn key(circuit: CircuitId) -> VerifyingKey {
-        let mut rng = rng();
-        let g1 = |rng: &mut ChaCha20Rng| G1Projective::rand(rng).into_affine();
-        let g2 = |rng: &mut ChaCha20Rng| G2Projective::rand(rng).into_affine();
-        let vk = ark_groth16::VerifyingKey::<Bls12_381> {
-            alpha_g1: g1(&mut rng),
-            beta_g2: g2(&mut rng),
-            gamma_g2: g2(&mut rng),
-            delta_g2: g2(&mut rng),
-            gamma_abc_g1: (0..=circuit.num_public_inputs())
-                .map(|_| g1(&mut rng))
-                .collect(),
-        };
+        let vk = crate::testing::random_key(circuit, &mut rng());
         VerifyingKey::from_bytes(circuit, &VerifyingKey::canonical_bytes(&vk)).unwrap()
     }
 

@@ -33,6 +33,23 @@ fn g2(x: Fr) -> G2Affine {
     (G2Affine::generator() * x).into_affine()
 }
 
+/// A key of `circuit`'s shape with random points (no trapdoor known): what the key formats and
+/// the key checks see.
+pub(crate) fn random_key(
+    circuit: CircuitId,
+    rng: &mut impl RngCore,
+) -> ark_groth16::VerifyingKey<Bls12_381> {
+    ark_groth16::VerifyingKey::<Bls12_381> {
+        alpha_g1: g1(nonzero(rng)),
+        beta_g2: g2(nonzero(rng)),
+        gamma_g2: g2(nonzero(rng)),
+        delta_g2: g2(nonzero(rng)),
+        gamma_abc_g1: (0..=circuit.num_public_inputs())
+            .map(|_| g1(nonzero(rng)))
+            .collect(),
+    }
+}
+
 /// A random non-zero scalar.
 fn nonzero(rng: &mut impl RngCore) -> Fr {
     loop {
