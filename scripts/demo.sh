@@ -101,7 +101,7 @@ step "5a. Another registered trader may not anchor under $UCR (refused: not-owne
   --key "$L/customs-DE-HAMBURG-HAFEN.key" --trader NL000111222 \
   --public-key "$(cat "$OUT/other-trader.pub")" > /dev/null
 refused "$ZK" submit anchor --node "$NODE" --token-file "$L/trader.token" --trader NL000111222 \
-  --key "$OUT/other-trader.key" --ucr "$UCR" --doc-type invoice --version 2 \
+  --key "$OUT/other-trader.key" --ucr "$UCR" --doc-type packing-list --version 1 \
   --digest "$(printf junk | sha256sum | cut -d' ' -f1)" --reference "vault://elsewhere/1"
 
 step "6. Trader proves 'I hold an AEO certificate of tier AEOS or higher from DE-GZD, valid today', for $UCR on this ledger"

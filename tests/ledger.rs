@@ -440,8 +440,14 @@ fn the_parties_model_refuses_each_attack_through_the_cli() {
     assert_eq!(record["delegations"][0]["active"], false, "{record}");
     assert_eq!(record["delegations"][0]["sequence"], 2, "{record}");
     refused(
-        &anchor(BROKER, &broker, ucr, "declaration", 2, 0x25),
+        &anchor(BROKER, &broker, ucr, "packing-list", 1, 0x25),
         "not-owner",
+    );
+    // (Its amendment is refused as it would be under an unused UCR: no refusal tells a trader
+    // that is no longer a delegate what the consignment holds.)
+    refused(
+        &anchor(BROKER, &broker, ucr, "declaration", 2, 0x26),
+        "version-conflict",
     );
 
     // Rotation: the office gives the owner a new key; the old one is refused, the new one works.

@@ -655,6 +655,52 @@ async fn registry_roots_are_signed_and_sequenced() {
     assert_error(s, &b, StatusCode::NOT_FOUND, "unknown-authority");
 }
 
+/// A refusal tells a trader nothing of another trader's consignment: its anchors and proofs under
+/// a UCR in use are refused as they would be under an unused one (a proof once it is verified),
+/// and `not-owner` only where an unused UCR would have been claimed.
+#[tokio::test]
+async fn a_refusal_does_not_tell_another_trader_whether_a_ucr_is_in_use() {
+    let node = Node::standard();
+    let c = node.chain_id();
+    node.accept(
+        Role::Authority,
+        &node.publish(&node.authority, AUTHORITY, example_root(), 1),
+    )
+    .await;
+    let outsider = Trader::new("NL000111222");
+    node.chain
+        .submit(outsider.registration(&c, OFFICE, &node.office))
+        .expect("admitted");
+    node.accept(Role::Trader, &node.anchor(PROOF_UCR, 1, "invoice"))
+        .await;
+    seal(&node.chain);
+    let unused = "6DE123456789012345-2026-00043";
+    for ucr in [PROOF_UCR, unused] {
+        // An amendment of an invoice: under the owner's consignment as under the unused one.
+        let amendment = outsider.anchor(&c, ucr, "invoice", sha256(b"x"), "vault://x", 2);
+        node.refuse(Role::Trader, &amendment, "version-conflict")
+            .await;
+        // An aeo-status proof in the UCR's scope that does not verify: verified either way.
+        let mut forged = rerandomized(&node.aeo());
+        let p = aeo_public(&mut forged);
+        p.scope = ledger_scope(&c, &Ucr::parse(ucr).unwrap());
+        p.nullifier += Fr::from(1u64);
+        node.refuse(
+            Role::Trader,
+            &outsider.proof(&c, ucr, forged),
+            "invalid-proof",
+        )
+        .await;
+    }
+    // Where the unused UCR would be claimed, the one in use is refused: a first version, and a
+    // proof that verifies (the owner's holder's proof, filed by the outsider).
+    let first = outsider.anchor(&c, PROOF_UCR, "declaration", sha256(b"x"), "vault://x", 1);
+    node.refuse(Role::Trader, &first, "not-owner").await;
+    let valid = outsider.proof(&c, PROOF_UCR, rerandomized(&node.aeo()));
+    node.refuse(Role::Trader, &valid, "not-owner").await;
+    assert_eq!(node.chain.mempool_size().0, 0);
+}
+
 #[tokio::test]
 async fn proofs_are_checked_verified_and_never_counted_twice() {
     let node = Node::standard();

@@ -344,10 +344,11 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
     );
     let (s, b) = json(&net.nodes[0], req).await;
     assert_error(s, &b, StatusCode::FORBIDDEN, "wrong-party");
-    // Its own anchor under the owner's consignment is refused by the ledger's rules.
+    // Its own anchor under the owner's consignment is refused by the ledger's rules (a first
+    // version: any other is refused as it would be under an unused UCR).
     let squat = net
         .other
-        .anchor(&c, UCR, "invoice", sha256(b"junk"), "vault://junk", 3);
+        .anchor(&c, UCR, "packing-list", sha256(b"junk"), "vault://junk", 1);
     let body = serde_json::to_vec(&squat.to_json()).unwrap();
     let (req, _) = signed(
         Method::POST,

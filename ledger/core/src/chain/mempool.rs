@@ -2,7 +2,7 @@
 //! proof verified; where a transaction stands; the mempool re-checked after each finalization.
 
 use super::{party_key, Chain, Entry, PartyKey, Pool, SubmitError, TxStatus};
-use crate::rules::{CheckError, Overlay, Rejection};
+use crate::rules::{CheckError, Overlay, Rejection, NOT_OWNER};
 use crate::store::{StoreError, Transactions};
 use zkcustoms_ledger_types::tx::{peek, Eori, Hash, SignerKind, Transaction};
 use zkcustoms_verifier::batch::Backend;
@@ -34,6 +34,9 @@ enum Staged {
         tx: Box<Transaction>,
         size: usize,
         now: u64,
+        /// An outsider's proof that passes every other rule: refused with this once its proof
+        /// is verified (as it would be verified under an unused UCR).
+        outsider: Option<Rejection>,
     },
 }
 
@@ -181,12 +184,18 @@ impl Chain {
             .into_iter()
             .map(|(hash, s)| match s {
                 Staged::Done(result) => result,
-                Staged::Ready { tx, size, now } => {
+                Staged::Ready {
+                    tx,
+                    size,
+                    now,
+                    outsider,
+                } => {
                     let verdict = match tx.as_ref() {
                         Transaction::SubmitProof(_) => verdicts.next().expect("one verdict"),
                         _ => Ok(()),
                     };
                     verdict
+                        .and_then(|()| outsider.map_or(Ok(()), Err))
                         .map_err(SubmitError::from)
                         .and_then(|()| self.enter(*tx, hash, size, now))
                 }
@@ -252,7 +261,18 @@ impl Chain {
                 tx: Box::new(tx),
                 size,
                 now,
+                outsider: None,
             },
+            Err(SubmitError::Rejected(r))
+                if r.code == NOT_OWNER && matches!(tx, Transaction::SubmitProof(_)) =>
+            {
+                Staged::Ready {
+                    tx: Box::new(tx),
+                    size,
+                    now,
+                    outsider: Some(r),
+                }
+            }
             Err(e) => Staged::Done(Err(e)),
         }
     }

@@ -51,6 +51,10 @@ impl Rejection {
     }
 }
 
+/// The refusal of an anchor or a proof by a trader that is neither the consignment's owner nor
+/// one of its delegates (given only once every other rule passes).
+pub const NOT_OWNER: &str = "not-owner";
+
 /// Every rejection code, for documentation and metrics.
 pub const REJECTION_CODES: &[&str] = &[
     "bad-signature",
@@ -358,15 +362,24 @@ impl<'a> Rules<'a> {
         self.check_signer(tx, &hash, overlay, batch)?;
         match tx {
             Transaction::PublishRoot(t) => self.check_publish_root(t, overlay),
+            // A trader that may not write under an owned consignment is checked as if the UCR
+            // were unused and told `not-owner` only when nothing else refuses it, so that no
+            // refusal tells another trader whether a UCR is in use (docs/privacy.md); only a
+            // valid first write, which would claim the UCR, is answered differently.
             Transaction::AnchorDocument(t) => {
-                self.check_writer(&t.ucr, &t.trader, overlay)?;
-                self.refuse_examined(&t.ucr, overlay)?;
-                let latest = self.latest_version(&t.ucr, &t.doc_type, overlay)?;
+                let outsider = self.outsider(&t.ucr, &t.trader, overlay)?;
+                if outsider.is_none() {
+                    self.refuse_examined(&t.ucr, overlay)?;
+                }
+                let latest = match outsider {
+                    Some(_) => 0,
+                    None => self.latest_version(&t.ucr, &t.doc_type, overlay)?,
+                };
                 if t.version != latest + 1 {
                     let msg = if latest == 0 {
                         format!(
-                            "no {} is anchored for {} yet: the first version is 1",
-                            t.doc_type, t.ucr
+                            "version {} cannot come first: the first {} of {} is version 1",
+                            t.version, t.doc_type, t.ucr
                         )
                     } else {
                         format!(
@@ -379,11 +392,14 @@ impl<'a> Rules<'a> {
                     };
                     return Err(Rejection::new("version-conflict", msg).into());
                 }
-                Ok(())
+                outsider.map_or(Ok(()), |r| Err(r.into()))
             }
+            // (At admission an outsider's proof is verified before it is told `not-owner`, as
+            // a proof under an unused UCR would be.)
             Transaction::SubmitProof(t) => {
-                self.check_writer(&t.ucr, &t.trader, overlay)?;
-                self.check_proof(t, overlay, time_ms)
+                let outsider = self.outsider(&t.ucr, &t.trader, overlay)?;
+                self.check_proof(t, overlay, time_ms, outsider.is_some())?;
+                outsider.map_or(Ok(()), |r| Err(r.into()))
             }
             Transaction::MarkExamination(t) => {
                 if overlay.examinations.contains(&t.ucr)

@@ -2,7 +2,7 @@
 //! revocation by an office of the administration that vouches for the trader), consignment
 //! ownership and delegation.
 
-use super::{CheckError, Overlay, Rejection, Rules, SignatureBatch, TraderKey};
+use super::{CheckError, Overlay, Rejection, Rules, SignatureBatch, TraderKey, NOT_OWNER};
 use crate::store::{trader_keys_prefix, Delegations, Owners, StoreError, TraderKeys};
 use crate::verdicts::signature_digest;
 use zkcustoms_ledger_types::crypto::PublicKey;
@@ -168,23 +168,23 @@ impl Rules<'_> {
     }
 
     /// An anchor or a proof under `ucr` must come from its owner or a delegate; the first one
-    /// makes its trader the owner.
-    pub(super) fn check_writer(
+    /// makes its trader the owner. Answers the refusal of an outsider (`not-owner`), which the
+    /// caller gives only once every other rule passes as for an unused UCR.
+    pub(super) fn outsider(
         &self,
         ucr: &Ucr,
         trader: &Eori,
         overlay: &Overlay,
-    ) -> Result<(), CheckError> {
-        match self.owner(ucr, overlay)? {
-            None => Ok(()),
-            Some(owner) if &owner == trader => Ok(()),
-            Some(owner) if self.is_delegate(&owner, trader, overlay)? => Ok(()),
-            Some(_) => Err(Rejection::new(
-                "not-owner",
+    ) -> Result<Option<Rejection>, StoreError> {
+        Ok(match self.owner(ucr, overlay)? {
+            None => None,
+            Some(owner) if &owner == trader => None,
+            Some(owner) if self.is_delegate(&owner, trader, overlay)? => None,
+            Some(_) => Some(Rejection::new(
+                NOT_OWNER,
                 format!("{ucr} belongs to another trader, who has not delegated to {trader}"),
-            )
-            .into()),
-        }
+            )),
+        })
     }
 
     /// Registration: a new trader. Rotation and revocation: the next sequence, by an office of

@@ -15,11 +15,15 @@ use zkcustoms_verifier::PublicValues;
 pub const INVOICE_DOC_TYPE: &str = "invoice";
 
 impl Rules<'_> {
+    /// The rules of a proof filed under `t.ucr`. For an `outsider` (a trader that may not write
+    /// under the consignment) the consignment's state is taken as empty, as for an unused UCR:
+    /// the refusal it gets does not tell it whether the UCR is in use.
     pub(super) fn check_proof(
         &self,
         t: &SubmitProof,
         overlay: &Overlay,
         time_ms: u64,
+        outsider: bool,
     ) -> Result<(), CheckError> {
         let env = &t.envelope;
         match self.genesis.pinned.get(&env.circuit) {
@@ -36,7 +40,9 @@ impl Rules<'_> {
             }
         }
         let claim = claim_hash(&t.ucr, env);
-        if overlay.claims.contains(&claim) || self.store.contains::<Claims>(&claim)? {
+        if !outsider
+            && (overlay.claims.contains(&claim) || self.store.contains::<Claims>(&claim)?)
+        {
             return Err(Rejection::new(
                 "duplicate-proof",
                 "a proof of the same statement with the same public values is already accepted \
@@ -82,8 +88,10 @@ impl Rules<'_> {
                     }
                 }
                 let (s, n) = nullifier_key(&p.scope, &p.nullifier);
-                if overlay.nullifiers.contains(&(s, fr_to_be_bytes(&n)))
-                    || self.store.contains::<Nullifiers>(&(s, n))?
+                // (The scope is the consignment's: its nullifiers are the consignment's state.)
+                if !outsider
+                    && (overlay.nullifiers.contains(&(s, fr_to_be_bytes(&n)))
+                        || self.store.contains::<Nullifiers>(&(s, n))?)
                 {
                     return Err(Rejection::new(
                         "nullifier-used",
@@ -98,7 +106,7 @@ impl Rules<'_> {
             }
             PublicValues::InvoiceValue(InvoiceValuePublic { digest, .. })
             | PublicValues::DeclarationMatch(DeclarationMatchPublic { digest, .. }) => {
-                self.check_current_invoice(t, digest, overlay)
+                self.check_current_invoice(t, digest, overlay, outsider)
             }
             _ => Err(
                 Rejection::new("malformed-proof", "statement not accepted by this ledger").into(),
@@ -106,16 +114,19 @@ impl Rules<'_> {
         }
     }
 
-    /// The digest must be the current version of an invoice anchored under the consignment.
+    /// The digest must be the current version of an invoice anchored under the consignment (for
+    /// an outsider, none is).
     fn check_current_invoice(
         &self,
         t: &SubmitProof,
         digest: &Hash,
         overlay: &Overlay,
+        outsider: bool,
     ) -> Result<(), CheckError> {
         let statement = t.envelope.circuit.statement();
         let key = (*digest, t.ucr.clone());
         let anchored = match overlay.digests.get(&key) {
+            _ if outsider => None,
             Some(v) => Some(v.clone()),
             None => self.store.get::<Digests>(&key)?,
         };
