@@ -190,6 +190,18 @@ fn a_swapped_key_file_is_refused() {
     );
 }
 
+/// `registry build --certificates certificates --out out`.
+fn registry_build(certificates: &str, out: &str) -> std::process::Output {
+    run(&[
+        "registry",
+        "build",
+        "--certificates",
+        certificates,
+        "--out",
+        out,
+    ])
+}
+
 #[test]
 fn registry_and_holder_make_real_witnesses() {
     let f = fixture();
@@ -216,14 +228,7 @@ fn registry_and_holder_make_real_witnesses() {
     });
     std::fs::write(f.path("certs.json"), certs.to_string()).unwrap();
     let out = f.path("registry");
-    let o = run(&[
-        "registry",
-        "build",
-        "--certificates",
-        &f.path("certs.json"),
-        "--out",
-        &out,
-    ]);
+    let o = registry_build(&f.path("certs.json"), &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let membership: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(Path::new(&out).join("members/NL000099998888.json")).unwrap(),
@@ -253,14 +258,7 @@ fn registry_and_holder_make_real_witnesses() {
     clash["certificates"][1]["operator_id"] = "nl_0001".into();
     std::fs::write(f.path("clash-certs.json"), clash.to_string()).unwrap();
     let clash_out = f.path("clash-registry");
-    let o = run(&[
-        "registry",
-        "build",
-        "--certificates",
-        &f.path("clash-certs.json"),
-        "--out",
-        &clash_out,
-    ]);
+    let o = registry_build(&f.path("clash-certs.json"), &clash_out);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("share the membership file"),
@@ -270,14 +268,7 @@ fn registry_and_holder_make_real_witnesses() {
     assert!(!Path::new(&clash_out).exists());
     // A bad certificate list.
     std::fs::write(f.path("bad-certs.json"), "{\"authority\": \"X\"}").unwrap();
-    let o = run(&[
-        "registry",
-        "build",
-        "--certificates",
-        &f.path("bad-certs.json"),
-        "--out",
-        &out,
-    ]);
+    let o = registry_build(&f.path("bad-certs.json"), &out);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -295,14 +286,7 @@ fn examples_hold_on_the_day_they_are_stated_on() {
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::write(f.path("later-certificates.json"), &o.stdout).unwrap();
     let out = f.path("later-registry");
-    let o = run(&[
-        "registry",
-        "build",
-        "--certificates",
-        &f.path("later-certificates.json"),
-        "--out",
-        &out,
-    ]);
+    let o = registry_build(&f.path("later-certificates.json"), &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let root: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(Path::new(&out).join("root.json")).unwrap())

@@ -227,11 +227,7 @@ impl Ledger {
     pub fn as_party(&self, party: &str, key: &str, args: &[&str]) -> std::process::Output {
         let mut all = args.to_vec();
         all.extend(["--node", &self.url, "--party", party, "--party-key", key]);
-        bin()
-            .args(&all)
-            .env("ZKCUSTOMS_GENESIS", self.dir.join("genesis.json"))
-            .output()
-            .unwrap()
+        self.signing().args(&all).output().unwrap()
     }
 
     /// The id and key file of this ledger's party of a kind: `trader` ([`EORI`], once
@@ -271,11 +267,14 @@ impl Ledger {
             "--token-file".into(),
             self.path(&format!("{role}.token")),
         ]);
-        bin()
-            .args(&all)
-            .env("ZKCUSTOMS_GENESIS", self.dir.join("genesis.json"))
-            .output()
-            .unwrap()
+        self.signing().args(&all).output().unwrap()
+    }
+
+    /// The CLI, signing any transaction for this ledger's genesis (`ZKCUSTOMS_GENESIS`).
+    fn signing(&self) -> std::process::Command {
+        let mut cmd = bin();
+        cmd.env("ZKCUSTOMS_GENESIS", self.dir.join("genesis.json"));
+        cmd
     }
 }
 

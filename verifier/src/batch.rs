@@ -103,7 +103,7 @@ fn batch_holds_with(
 /// verdict per proof, in order.
 /// A proof with the wrong number of public inputs is invalid without entering the batch.
 pub fn verify_group(key: &VerifyingKey, proofs: &[PreparedProof], backend: Backend) -> Vec<bool> {
-    let expected = key.pvk.vk.gamma_abc_g1.len() - 1;
+    let expected = key.num_inputs();
     let (indices, refs): (Vec<usize>, Vec<&PreparedProof>) = proofs
         .iter()
         .enumerate()
@@ -123,7 +123,7 @@ pub fn verify_group(key: &VerifyingKey, proofs: &[PreparedProof], backend: Backe
 /// makes the batch fail, whatever the batch's size (the batch equation would drop the extra
 /// inputs, or take the missing ones as zero).
 pub fn holds(key: &VerifyingKey, proofs: &[&PreparedProof], backend: Backend) -> bool {
-    let expected = key.pvk.vk.gamma_abc_g1.len() - 1;
+    let expected = key.num_inputs();
     if proofs.iter().any(|p| p.inputs.len() != expected) {
         return false;
     }

@@ -382,6 +382,11 @@ impl VerifyingKey {
         self.circuit
     }
 
+    /// The number of public inputs the key takes (its input bases less the constant's).
+    pub fn num_inputs(&self) -> usize {
+        self.pvk.vk.gamma_abc_g1.len() - 1
+    }
+
     /// The key id.
     pub fn id(&self) -> KeyId {
         self.id

@@ -86,7 +86,7 @@ impl VerifyingKey {
         proof: &Proof<Bls12_381>,
         backend: batch::Backend,
     ) -> Result<(), VerifyError> {
-        let expected = self.pvk.vk.gamma_abc_g1.len() - 1;
+        let expected = self.num_inputs();
         if inputs.len() != expected || expected != self.circuit().num_public_inputs() {
             return Err(VerifyError::PublicInputCount {
                 expected,
@@ -119,7 +119,7 @@ impl VerifyingKey {
         }
         self.check_envelope_key(envelope.vk_id)?;
         let inputs = envelope.public.to_field_elements(self.circuit())?;
-        let expected = self.pvk.vk.gamma_abc_g1.len() - 1;
+        let expected = self.num_inputs();
         if inputs.len() != expected {
             return Err(VerifyError::PublicInputCount {
                 expected,

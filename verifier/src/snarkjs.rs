@@ -96,7 +96,7 @@ pub fn verification_key_json(key: &VerifyingKey) -> Value {
     json!({
         "protocol": PROTOCOL,
         "curve": CURVE,
-        "nPublic": vk.gamma_abc_g1.len() - 1,
+        "nPublic": key.num_inputs(),
         "vk_alpha_1": g1(&vk.alpha_g1),
         "vk_beta_2": g2(&vk.beta_g2),
         "vk_gamma_2": g2(&vk.gamma_g2),

@@ -64,9 +64,7 @@ impl Batch {
 
     /// Puts a value.
     pub fn put<S: Schema>(&mut self, key: &S::Key, value: &S::Value) -> &mut Self {
-        self.ops
-            .push((S::CF, S::encode_key(key), Some(S::encode_value(value))));
-        self
+        self.put_encoded::<S>(key, S::encode_value(value))
     }
 
     /// Puts a value `S` encoded elsewhere (by a helper of `S` that writes what
