@@ -22,6 +22,7 @@ use crate::ApiState;
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use zkcustoms_http::ApiError;
+use zkcustoms_ledger_core::chain::PartyKey;
 use zkcustoms_ledger_core::rules::{Overlay, Rules};
 use zkcustoms_ledger_core::store::StoreError;
 use zkcustoms_ledger_types::crypto::PublicKey;
@@ -29,7 +30,7 @@ use zkcustoms_ledger_types::http_signature::{
     self, HttpSignatureError, NonceCache, SignatureHeaders, VerifiedRequest, DEFAULT_WINDOW_SECS,
 };
 use zkcustoms_ledger_types::party::Party;
-use zkcustoms_ledger_types::tx::{Eori, Role};
+use zkcustoms_ledger_types::tx::{Eori, Role, SignerKind};
 
 /// Most nonces of signed requests remembered at once, and per party.
 const NONCES: usize = 200_000;
@@ -322,6 +323,32 @@ impl axum::extract::FromRequestParts<ApiState> for Who {
     ) -> Result<Self, ApiError> {
         caller(state, &parts.method, &parts.uri, &parts.headers, &[]).map(Who)
     }
+}
+
+/// Whether the caller is told why a transaction signed by `signer` was refused: customs and
+/// auditors (by role token or as a party), and the signer itself by its own signature. A role
+/// token names no party, so a trader's or an authority's token is told the code only: the
+/// message may name another trader's consignment (docs/privacy.md).
+pub(crate) fn may_read_refusal(caller: &Caller, signer: &PartyKey) -> bool {
+    match caller {
+        Caller::Role(r) => matches!(r, Role::Customs | Role::Auditor),
+        Caller::Party(p) => {
+            matches!(p, Party::Office { .. } | Party::Auditor(_))
+                || is_signer(p, signer.0, &signer.1)
+        }
+    }
+}
+
+/// Whether `party` is the signer of kind `kind` and id `id` (a trader, an authority or an
+/// office: the same id under another role is another party).
+pub(crate) fn is_signer(party: &Party, kind: SignerKind, id: &str) -> bool {
+    let same_kind = match party {
+        Party::Trader(_) => kind == SignerKind::Trader,
+        Party::Authority(_) => kind == SignerKind::Authority,
+        Party::Office { .. } => kind == SignerKind::Office,
+        Party::Auditor(_) => false,
+    };
+    same_kind && party.id() == id
 }
 
 /// `403 wrong-role` unless the caller is customs or an auditor, by role token or as a party.

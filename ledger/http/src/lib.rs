@@ -213,7 +213,7 @@ fn admit(
             require(*role, &[tx.role()], &format!("a {} transaction", tx.kind()))?;
         }
         // A party sends what it signed itself.
-        Caller::Party(p) if p.id() == tx.signer().id() => {}
+        Caller::Party(p) if auth::is_signer(p, tx.signer().kind(), tx.signer().id()) => {}
         Caller::Party(p) => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -260,7 +260,12 @@ struct WaitQuery {
     wait_ms: Option<u64>,
 }
 
-fn status_json(hash: &Hash, status: &TxStatus) -> TxState {
+/// What a refusal's reason says to a caller not told why (see [`auth::may_read_refusal`]).
+const REASON_WITHHELD: &str =
+    "the reason is told to the transaction's signer (by its own signature), customs and auditors";
+
+/// A transaction's status as `caller` is told it.
+fn status_json(hash: &Hash, status: &TxStatus, caller: &auth::Caller) -> TxState {
     match status {
         TxStatus::Included { location, block } => TxState {
             height: Some(location.height),
@@ -269,10 +274,14 @@ fn status_json(hash: &Hash, status: &TxStatus) -> TxState {
             ..TxState::new(*hash, TxStatusKind::Included)
         },
         TxStatus::Pending => TxState::new(*hash, TxStatusKind::Pending),
-        TxStatus::Rejected(r) => TxState {
+        TxStatus::Rejected { why, signer } => TxState {
             reason: Some(ErrorBody {
-                error: r.code.to_owned(),
-                message: r.message.clone(),
+                error: why.code.to_owned(),
+                message: if auth::may_read_refusal(caller, signer) {
+                    why.message.clone()
+                } else {
+                    REASON_WITHHELD.to_owned()
+                },
             }),
             ..TxState::new(*hash, TxStatusKind::Rejected)
         },
@@ -282,7 +291,7 @@ fn status_json(hash: &Hash, status: &TxStatus) -> TxState {
 
 async fn transaction(
     State(state): State<ApiState>,
-    _who: auth::Who,
+    who: auth::Who,
     Path(hash): Path<String>,
     query: Result<Query<WaitQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<TxState>, ApiError> {
@@ -308,7 +317,7 @@ async fn transaction(
                 // Wake when a block is finalized (or at the deadline) and look again.
                 let _ = tokio::time::timeout_at(deadline, tip.changed()).await;
             }
-            s => return Ok(Json(status_json(&hash, &s))),
+            s => return Ok(Json(status_json(&hash, &s, &who.0))),
         }
     }
 }

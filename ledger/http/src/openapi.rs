@@ -54,7 +54,7 @@ pub fn document() -> OpenApi {
         "/v1/transactions/{hash}",
         "get",
         Operation::new(
-            "Status of a transaction: pending, included (height, index, block) or rejected (reason)",
+            "Status of a transaction: pending, included (height, index, block) or rejected (reason: its code, and its message for the signer by its own signature, customs and auditors)",
         )
         .param(hash())
         .param(Param::query(

@@ -24,7 +24,7 @@ use zkcustoms_ledger_types::genesis::{Genesis, Params};
 use zkcustoms_ledger_types::http_signature::{
     fresh_nonce, sign_request, sign_request_to, SignatureParams, SignedHeaders,
 };
-use zkcustoms_ledger_types::tx::{sha256, Role, Transaction};
+use zkcustoms_ledger_types::tx::{sha256, Role, SignerKind, Transaction};
 
 const OFFICE: &str = "DE-HAMBURG-HAFEN";
 const UCR: &str = "26DE-HAM-000042";
@@ -367,6 +367,77 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
     assert_eq!(s, StatusCode::OK, "{b}");
 }
 
+/// A refusal's message can name the consignment (its UCR, its versions): a node tells it to the
+/// transaction's signer asking with its own signature, to customs and to auditors; another trader,
+/// or any role token that names no party, is told the code only.
+#[tokio::test]
+async fn a_refusal_s_reason_is_told_to_its_signer_customs_and_auditors() {
+    let net = net();
+    let c = net.genesis.chain_id;
+    let node = &net.nodes[0];
+    let owner = net.owner.eori.as_str();
+    // The owner's amendment that skips a version: refused, and remembered with its signer.
+    let tx = net
+        .owner
+        .anchor(&c, UCR, "invoice", sha256(b"invoice v5"), "vault://5", 5);
+    let body = serde_json::to_vec(&tx.to_json()).unwrap();
+    let (req, _) = signed(
+        Method::POST,
+        "/v1/transactions",
+        Some(&body),
+        owner,
+        &net.owner.key,
+        now(),
+    );
+    let (s, b) = json(node, req).await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "version-conflict");
+    assert!(b["message"].as_str().unwrap().contains(UCR), "{b}");
+    let status_uri = format!("/v1/transactions/{}", hex::encode(tx.hash()));
+    let by_token = |role| {
+        Request::get(&status_uri)
+            .header(header::AUTHORIZATION, format!("Bearer {}", token(role)))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let signed_by =
+        |party: &str, key: &PrivateKey| signed(Method::GET, &status_uri, None, party, key, now()).0;
+    let told = [
+        ("the signer", signed_by(owner, &net.owner.key)),
+        ("an office", signed_by(OFFICE, &net.office)),
+        ("the customs token", by_token(Role::Customs)),
+        ("the auditor token", by_token(Role::Auditor)),
+    ];
+    for (who, req) in told {
+        let (s, b) = json(node, req).await;
+        assert_eq!(s, StatusCode::OK, "{who}: {b}");
+        assert_eq!(b["status"], "rejected", "{who}: {b}");
+        assert_eq!(b["reason"]["error"], "version-conflict", "{who}: {b}");
+        assert!(
+            b["reason"]["message"].as_str().unwrap().contains(UCR),
+            "{who} is told why: {b}"
+        );
+    }
+    let not_told = [
+        (
+            "another trader",
+            signed_by(net.other.eori.as_str(), &net.other.key),
+        ),
+        ("the trader token", by_token(Role::Trader)),
+        ("the authority token", by_token(Role::Authority)),
+    ];
+    for (who, req) in not_told {
+        let (s, b) = json(node, req).await;
+        assert_eq!(s, StatusCode::OK, "{who}: {b}");
+        assert_eq!(b["status"], "rejected", "{who}: {b}");
+        assert_eq!(b["reason"]["error"], "version-conflict", "{who}: {b}");
+        let message = b["reason"]["message"].as_str().unwrap();
+        assert!(
+            !message.contains(UCR) && message.contains("signer"),
+            "{who} is told the code only: {b}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_write_signed_for_another_ledger_is_refused() {
     let a = net();
@@ -484,7 +555,11 @@ fn a_remembered_signature_holds_for_its_key_only() {
         .finalize(block.hash(), height + 1, Vec::new())
         .unwrap();
     match a.chain.status(&hash) {
-        Ok(TxStatus::Rejected(r)) => assert_eq!(r.code, "wrong-party-key", "{r:?}"),
+        Ok(TxStatus::Rejected { why, signer }) => {
+            assert_eq!(why.code, "wrong-party-key", "{why:?}");
+            // Remembered with its signer, the one trader told why.
+            assert_eq!(signer, (SignerKind::Trader, net.owner.eori.to_string()));
+        }
         other => panic!("the anchor signed with the replaced key is still {other:?}"),
     }
     assert_eq!(

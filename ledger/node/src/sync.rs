@@ -216,18 +216,47 @@ fn serve(
         let Ok(Some(Ok(stored))) = chain.store().raw_block_within(height, room) else {
             break;
         };
-        size += stored.encoded_len() + 4;
-        if (size > MAX_MESSAGE as usize && !out.is_empty()) || size > allowance {
+        // Counted only once it is served: the room left is the proof's.
+        let next = size + stored.encoded_len() + 4;
+        if (next > MAX_MESSAGE as usize && !out.is_empty()) || next > allowance {
             break;
         }
+        size = next;
         out.push(stored);
         height += 1;
     }
     if !out.iter().any(certified) {
-        if let Some(Finality::Descendant(top)) = out.last().map(|b| &b.finality) {
-            let after = out.last().map_or(0, |b| b.header.height);
-            if let Some(proof) = run_proof(chain, after, *top, limit.saturating_sub(size)) {
-                return (out, Some(proof));
+        if let Some(&Finality::Descendant(top)) = out.last().map(|b| &b.finality) {
+            // Every block served is in the run `top` certifies: the proof of the run follows
+            // them, with blocks dropped from the end until it fits (each one dropped frees more
+            // than the header the proof gains).
+            let certificate = match chain.store().raw_block(top) {
+                Ok(Some(b)) => match b.finality {
+                    Finality::Certificate { view, certificate } => Some((view, certificate)),
+                    Finality::Descendant(_) => None,
+                },
+                _ => None,
+            };
+            if let Some((view, certificate)) = certificate {
+                while let Some(last) = out.last() {
+                    let after = last.header.height;
+                    let Some(needed) = run_proof_len(after, top, certificate.len()) else {
+                        break;
+                    };
+                    if size + needed <= limit {
+                        if let Some(headers) = run_headers(chain, after, top) {
+                            let proof = RunProof {
+                                headers,
+                                view,
+                                certificate,
+                            };
+                            return (out, Some(proof));
+                        }
+                        break;
+                    }
+                    size -= last.encoded_len() + 4;
+                    out.pop();
+                }
             }
         }
     }
@@ -237,34 +266,21 @@ fn serve(
     (out, None)
 }
 
-/// The headers after height `after` up to `top` and `top`'s certificate, if `top` carries one
-/// and they fit in `room` bytes.
-fn run_proof(chain: &Chain, after: u64, top: u64, room: usize) -> Option<RunProof> {
-    if top <= after || top - after > u64::from(MAX_PROOF_HEADERS) {
-        return None;
-    }
-    let store = chain.store();
-    let mut headers = Vec::with_capacity((top - after) as usize);
-    let mut size = 16usize;
-    for h in after + 1..=top {
-        let header = store.block_header(h).ok()??;
-        size += HEADER_LEN + 4;
-        if size > room {
-            return None;
-        }
-        headers.push(header);
-    }
-    let Finality::Certificate { view, certificate } = store.raw_block(top).ok()??.finality else {
-        return None;
-    };
-    if size + certificate.len() + 4 > room {
-        return None;
-    }
-    Some(RunProof {
-        headers,
-        view,
-        certificate,
-    })
+/// The encoded length of a [`RunProof`] from height `after` to `top` with a certificate of
+/// `certificate` bytes; `None` for a run no proof covers (more than [`MAX_PROOF_HEADERS`]).
+fn run_proof_len(after: u64, top: u64, certificate: usize) -> Option<usize> {
+    let n = top
+        .checked_sub(after)
+        .filter(|n| (1..=u64::from(MAX_PROOF_HEADERS)).contains(n))?;
+    // The tag, the count, the view, and each header and the certificate with its length.
+    Some(16 + n as usize * (HEADER_LEN + 4) + certificate + 4)
+}
+
+/// The headers after height `after` up to `top`, as stored.
+fn run_headers(chain: &Chain, after: u64, top: u64) -> Option<Vec<BlockHeader>> {
+    (after + 1..=top)
+        .map(|h| chain.store().block_header(h).ok().flatten())
+        .collect()
 }
 
 /// Why a peer's response was refused.
@@ -402,7 +418,8 @@ fn check_run(chain: &Chain, last: &RawStoredBlock, proof: &RunProof) -> Result<u
     )?;
     let (mut at_h, mut at_hash) = (last.header.height, last.hash());
     for header in &proof.headers {
-        if header.height != at_h + 1 || header.parent != at_hash {
+        // The last block's height is the peer's: no arithmetic on it may overflow.
+        if Some(header.height) != at_h.checked_add(1) || header.parent != at_hash {
             return Err(Refusal::Faulty(format!(
                 "the run proof's header {} does not extend block {at_h} towards certified block {}",
                 header.height, top.height
@@ -671,6 +688,57 @@ mod tests {
         let third = open(&genesis, &validator, c.path());
         let (blocks, proof) = respond(&behind, &third);
         assert_eq!(apply(&third, blocks, proof).unwrap(), 128);
+    }
+
+    /// A response whose blocks fill the room the peer's budget leaves, in a run whose certificate
+    /// is beyond them, drops blocks from its end to make room for the proof of the run: it is
+    /// never empty while the proof alone fits, and what it serves is finalized.
+    #[test]
+    fn a_full_response_makes_room_for_the_proof_of_its_run() {
+        let validator = crypto::generate();
+        let genesis = single_validator_genesis(
+            "zkcustoms-sync-room",
+            ("validator-0", &validator),
+            &[],
+            &[],
+            vec![],
+            Params::default(),
+        );
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let source = open(&genesis, &validator, a.path());
+        let mut top = genesis.chain_id;
+        for _ in 0..130 {
+            top = source.forge_block(top, Vec::new()).unwrap().unwrap().hash();
+        }
+        let certificate = certify(&genesis, std::slice::from_ref(&validator), 131, &top).unwrap();
+        source.finalize(top, 131, certificate).unwrap();
+        // Room for 123 blocks as stored, and half of one more: the blocks alone fill it.
+        let one = source.store().raw_block(1).unwrap().unwrap().encoded_len() + 4;
+        let allowance = 16 + 123 * one + one / 2;
+        let (blocks, proof) = serve(&source, 1, BATCH, allowance);
+        let served = blocks.len();
+        let proof = proof.expect("the proof of the run");
+        assert!(served > 0, "a response makes room for its proof");
+        assert_eq!(proof.headers.len(), 130 - served);
+        let bytes = SyncMessage::Response {
+            blocks: blocks.clone(),
+            proof: Some(proof.clone()),
+        }
+        .to_bytes();
+        assert!(bytes.len() <= allowance, "{} > {allowance}", bytes.len());
+        let behind = open(&genesis, &validator, b.path());
+        assert_eq!(apply(&behind, blocks, Some(proof)).unwrap(), served);
+        assert_eq!(behind.tip().0, served as u64);
+        // A run proof whose first header claims the last height there is: refused, no overflow.
+        let (blocks, proof) = serve(&source, 1, BATCH, allowance);
+        let mut proof = proof.unwrap();
+        let mut last = blocks.last().unwrap().clone();
+        last.header.height = u64::MAX;
+        proof.headers[0].height = 0;
+        assert!(matches!(
+            check_run(&behind, &last, &proof),
+            Err(Refusal::Faulty(_))
+        ));
     }
 
     #[test]

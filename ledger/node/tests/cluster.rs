@@ -1360,7 +1360,7 @@ fn proofs_arriving_together_are_verified_together_each_with_its_own_verdict() {
     );
     assert_eq!(chain.metrics.proof_batches(), batches + 1, "in one batch");
     assert!(
-        matches!(chain.status(&bad).unwrap(), TxStatus::Rejected(r) if r.code == "invalid-proof")
+        matches!(chain.status(&bad).unwrap(), TxStatus::Rejected { why: r, .. } if r.code == "invalid-proof")
     );
 
     // Eight clients at the same moment: seven good proofs and one bad.
@@ -1996,7 +1996,7 @@ fn peers_are_blocked_for_what_they_provably_sent_wrong_and_only_for_that() {
         hashes.push(winner);
         for i in honest {
             match status(i, &loser) {
-                TxStatus::Rejected(r) => assert!(
+                TxStatus::Rejected { why: r, .. } => assert!(
                     ["bad-sequence", "duplicate-root"].contains(&r.code),
                     "validator {i}: {r}"
                 ),

@@ -5,6 +5,7 @@ use crate::codec::{DecodeError, Reader};
 use commonware_codec::{DecodeExt, Encode};
 pub use commonware_cryptography::ed25519::{PrivateKey, PublicKey, Signature};
 use commonware_cryptography::{Signer, Verifier};
+use curve25519_dalek::edwards::CompressedEdwardsY;
 use rand::RngCore;
 use std::path::Path;
 
@@ -27,13 +28,26 @@ pub fn public_bytes(key: &PublicKey) -> [u8; PUBLIC_KEY_LEN] {
         .expect("Ed25519 public keys are 32 bytes")
 }
 
-/// Decodes a public key (exact length, a valid point).
+/// Decodes a public key: exact length, the canonical encoding of a point of the prime-order
+/// subgroup other than the identity. Verification accepts any point that decompresses (ZIP-215),
+/// and under a key of small order anyone can make signatures that verify (the identity key
+/// accepts the all-zero signature for every message): such a key would let its party deny
+/// whatever it signed, and anyone sign as it. No key a party generates is refused.
 pub fn public_from_bytes(bytes: &[u8]) -> Result<PublicKey, String> {
-    if bytes.len() != PUBLIC_KEY_LEN {
+    let Ok(encoded) = <[u8; PUBLIC_KEY_LEN]>::try_from(bytes) else {
         return Err(format!(
             "public key must be {PUBLIC_KEY_LEN} bytes, got {}",
             bytes.len()
         ));
+    };
+    let point = CompressedEdwardsY(encoded)
+        .decompress()
+        .ok_or("invalid public key: not a curve point")?;
+    if point.compress().to_bytes() != encoded {
+        return Err("invalid public key: not the canonical encoding of its point".into());
+    }
+    if point.is_small_order() || !point.is_torsion_free() {
+        return Err("invalid public key: not a point of the prime-order subgroup".into());
     }
     PublicKey::decode(bytes).map_err(|e| format!("invalid public key: {e}"))
 }
@@ -156,6 +170,34 @@ pub fn unsigned() -> Signature {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use curve25519_dalek::constants::EIGHT_TORSION;
+
+    /// A key of small order signs for anyone: under the identity, the all-zero signature (the
+    /// placeholder of an unsigned transaction) verifies for every message. Such keys, keys with
+    /// a small-order part and non-canonical encodings are refused; generated keys are not.
+    #[test]
+    fn only_keys_of_the_prime_order_subgroup_decode() {
+        let mut identity = [0u8; PUBLIC_KEY_LEN];
+        identity[0] = 1;
+        let raw = PublicKey::decode(&identity[..]).expect("the curve library takes it");
+        assert!(verify(&raw, b"any", b"message", &unsigned()));
+        assert!(public_from_bytes(&identity).is_err());
+        for torsion in EIGHT_TORSION {
+            let bytes = torsion.compress().to_bytes();
+            assert!(public_from_bytes(&bytes).is_err(), "{}", hex::encode(bytes));
+        }
+        // The identity with its sign bit set: the same point, another encoding.
+        let mut negative_zero = identity;
+        negative_zero[31] |= 0x80;
+        assert!(public_from_bytes(&negative_zero).is_err());
+        let honest = public_bytes(&public_of(&generate()));
+        assert!(public_from_bytes(&honest).is_ok());
+        let point = CompressedEdwardsY(honest).decompress().unwrap();
+        let mixed = (point + EIGHT_TORSION[1]).compress().to_bytes();
+        let err = public_from_bytes(&mixed).unwrap_err();
+        assert!(err.contains("prime-order subgroup"), "{err}");
+        assert!(public_from_hex(&hex::encode(identity)).is_err());
+    }
 
     #[test]
     fn a_secret_is_written_to_a_new_file_only() {

@@ -176,7 +176,8 @@ impl Genesis {
         for v in &file.validators {
             let key = crypto::public_from_hex(&v.public_key)
                 .map_err(|e| invalid(format!("validator {}: {e}", v.name)))?;
-            if !seen.insert(v.public_key.clone()) {
+            // By the key's bytes: hex in upper and lower case names one key.
+            if !seen.insert(crypto::public_bytes(&key)) {
                 return Err(invalid(format!("validator {} is listed twice", v.name)));
             }
             validators.push(key);
@@ -213,6 +214,21 @@ impl Genesis {
         let authorities = signers(&file.authorities, "authority")?;
         let office_keys = signers(&file.customs_offices, "customs office")?;
         let auditors = signers(&file.auditors, "auditor")?;
+        // A key id names one party: an id listed under two roles would authenticate as the
+        // first one looked up only.
+        let mut ids = BTreeSet::new();
+        for id in authorities
+            .keys()
+            .chain(office_keys.keys())
+            .chain(auditors.keys())
+        {
+            if !ids.insert(id) {
+                return Err(invalid(format!(
+                    "{id} is listed under two roles (authority, customs office, auditor): a \
+                     party id names one party"
+                )));
+            }
+        }
         let offices = file
             .customs_offices
             .iter()
@@ -668,6 +684,58 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A genesis with two validators, an authority, an office and an auditor (no keys pinned).
+    fn genesis_file() -> GenesisFile {
+        let key = || crypto::public_hex(&crypto::public_of(&crypto::generate()));
+        let signer = |id: &str, administration: Option<&str>| SignerEntry {
+            id: id.into(),
+            public_key: key(),
+            administration: administration.map(str::to_owned),
+        };
+        GenesisFile {
+            format: GENESIS_FORMAT.into(),
+            chain_name: "genesis-test".into(),
+            validators: (0..2)
+                .map(|i| ValidatorEntry {
+                    name: format!("validator-{i}"),
+                    public_key: key(),
+                    p2p_address: SocketAddr::from(([127, 0, 0, 1], 9000 + i)),
+                })
+                .collect(),
+            authorities: vec![signer("DE-AEO", None)],
+            customs_offices: vec![signer("DE-HAMBURG-HAFEN", Some("DE"))],
+            auditors: vec![signer("EU-AUDIT", None)],
+            verifying_keys: Vec::new(),
+            params: Params::default(),
+        }
+    }
+
+    fn parse(file: &GenesisFile) -> Result<Genesis, GenesisError> {
+        Genesis::from_bytes(&serde_json::to_vec(file).unwrap())
+    }
+
+    /// A validator's key listed twice (in upper and lower case hex) or a party id listed under two
+    /// roles is refused: no node could run the first, and the second would authenticate as one
+    /// role only.
+    #[test]
+    fn keys_and_party_ids_are_unique_in_genesis() {
+        let file = genesis_file();
+        parse(&file).expect("a valid genesis");
+        let mut twice = file.clone();
+        twice.validators[1].public_key = file.validators[0].public_key.to_uppercase();
+        let e = parse(&twice).unwrap_err().to_string();
+        assert!(e.contains("validator-1 is listed twice"), "{e}");
+        let mut two_roles = file.clone();
+        two_roles.auditors[0].id = "DE-AEO".into();
+        let e = parse(&two_roles).unwrap_err().to_string();
+        assert!(e.contains("DE-AEO is listed under two roles"), "{e}");
+        // A key of small order is not a key.
+        let mut small = file;
+        small.authorities[0].public_key = format!("01{}", "00".repeat(31));
+        let e = parse(&small).unwrap_err().to_string();
+        assert!(e.contains("authority DE-AEO"), "{e}");
+    }
 
     fn config(public_authorities: serde_json::Value) -> Result<NodeConfig, GenesisError> {
         let token = "0".repeat(64);

@@ -1,7 +1,8 @@
 //! Submitting a finished proof to a ledger node: the ledger's `submit_proof` transaction, signed
 //! by the trader, posted with the typed ledger client and the trader token, then its status
-//! followed until it is decided; and the scope an aeo-status proof filed under a consignment on
-//! that ledger must carry. This file is the only one that speaks to a ledger.
+//! followed (asked as the trader, by its signature) until it is decided; and the scope an
+//! aeo-status proof filed under a consignment on that ledger must carry. This file is the only one
+//! that speaks to a ledger.
 
 use super::jobs::Target;
 use serde_json::{json, Value};
@@ -81,6 +82,19 @@ impl LedgerClient {
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
         Client::with_timeouts(base, &self.token, CONNECT.min(left), left)
+    }
+
+    /// [`Self::client`], signing as the trader when one is configured: a node tells a refusal's
+    /// reason to the transaction's signer by its own signature, and a role token the code only.
+    fn signed_client(&self, base: &str, deadline: Instant) -> Client {
+        let client = self.client(base, deadline);
+        match &self.signer {
+            Some((trader, key)) => client
+                .clone()
+                .with_party(trader.as_str(), key.clone())
+                .unwrap_or(client),
+            None => client,
+        }
     }
 
     /// The configured chain id, once the ledger at `base` has answered it (asked once, then
@@ -172,7 +186,7 @@ impl LedgerClient {
                 return out;
             }
             let asked = Instant::now();
-            match self.client(base, deadline).tx_status(&hash, left) {
+            match self.signed_client(base, deadline).tx_status(&hash, left) {
                 Ok(state) if state.status == TxStatusKind::Pending => {
                     // A node that answers at once instead of holding the request is not asked
                     // again at once.

@@ -206,7 +206,7 @@ impl Chain {
                 Err(r) => {
                     let hash = tx.hash();
                     Self::remove_from_pool(&mut pool, &hash);
-                    pool.reject(hash, r, self.limits.max_rejected);
+                    pool.reject(hash, r, party_key(&tx), self.limits.max_rejected);
                 }
             }
         }

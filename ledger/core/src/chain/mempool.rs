@@ -109,11 +109,14 @@ impl Chain {
                 (tx, hash, size)
             })
             .collect();
-        let hashes: Vec<Hash> = received.iter().map(|(_, hash, _)| *hash).collect();
-        hashes
+        let signed: Vec<(Hash, PartyKey)> = received
+            .iter()
+            .map(|(tx, hash, _)| (*hash, party_key(tx)))
+            .collect();
+        signed
             .into_iter()
             .zip(self.admit_all(received))
-            .map(|(hash, result)| self.settled(hash, result).0)
+            .map(|((hash, signer), result)| self.settled(hash, signer, result).0)
             .collect()
     }
 
@@ -210,11 +213,13 @@ impl Chain {
         (zkcustoms_ledger_types::tx::sha256(&bytes), bytes.len())
     }
 
-    /// Counts an admission or a refusal (a refusal is remembered for status queries); answers
-    /// the hash and whether the transaction was new to the mempool.
+    /// Counts an admission or a refusal (a refusal is remembered for status queries, with the
+    /// transaction's signer); answers the hash and whether the transaction was new to the
+    /// mempool.
     fn settled(
         &self,
         hash: Hash,
+        signer: PartyKey,
         result: Result<(Hash, bool), SubmitError>,
     ) -> (Result<Hash, SubmitError>, bool) {
         match &result {
@@ -223,7 +228,7 @@ impl Chain {
                 self.count_refusal(e);
                 if let SubmitError::Rejected(r) = e {
                     let mut pool = self.pool.lock().expect("pool lock");
-                    pool.reject(hash, r.clone(), self.limits.max_rejected);
+                    pool.reject(hash, r.clone(), signer, self.limits.max_rejected);
                 }
             }
         }
@@ -241,8 +246,9 @@ impl Chain {
     /// Admits a transaction; also answers whether it was new to the mempool.
     pub(super) fn submit_inner(&self, tx: Transaction) -> (Result<Hash, SubmitError>, bool) {
         let (hash, size) = self.received(&tx);
+        let signer = party_key(&tx);
         let result = self.admit_all(vec![(tx, hash, size)]);
-        self.settled(hash, result.into_iter().next().expect("one answer"))
+        self.settled(hash, signer, result.into_iter().next().expect("one answer"))
     }
 
     /// The checks before the proof: already pending, room in the mempool, the rules against
@@ -347,8 +353,11 @@ impl Chain {
         if pool.txs.contains_key(hash) {
             return Ok(TxStatus::Pending);
         }
-        if let Some(r) = pool.rejected.get(hash) {
-            return Ok(TxStatus::Rejected(r.clone()));
+        if let Some((why, signer)) = pool.rejected.get(hash) {
+            return Ok(TxStatus::Rejected {
+                why: why.clone(),
+                signer: signer.clone(),
+            });
         }
         // It may have been finalized between the two reads.
         drop(pool);
@@ -396,8 +405,9 @@ impl Chain {
                 Ok(()) => overlay.apply(tx, now),
                 Err(CheckError::Rejected(r)) => {
                     self.metrics.rejected(r.code);
+                    let signer = party_key(tx);
                     Self::remove_from_pool(pool, &hash);
-                    pool.reject(hash, r, self.limits.max_rejected);
+                    pool.reject(hash, r, signer, self.limits.max_rejected);
                 }
                 Err(CheckError::Store(e)) => return Err(e),
             }

@@ -162,8 +162,14 @@ pub enum TxStatus {
     },
     /// Waiting in the mempool.
     Pending,
-    /// Refused after it was accepted into the mempool (or on submission), and why.
-    Rejected(Rejection),
+    /// Refused after it was accepted into the mempool (or on submission).
+    Rejected {
+        /// Why: its message may name a UCR, an office or digests, so it is for the signer,
+        /// customs and auditors only (docs/privacy.md).
+        why: Rejection,
+        /// Who the transaction says signed it: its kind of party and id.
+        signer: PartyKey,
+    },
     /// Never seen (or forgotten).
     Unknown,
 }
@@ -174,9 +180,9 @@ struct Entry {
     received_ms: u64,
 }
 
-/// A signing party, as the mempool counts its share: the kind of party (authority, office,
-/// trader) and its id.
-type PartyKey = (SignerKind, String);
+/// A signing party, as the mempool counts its share and a refusal remembers its signer: the kind
+/// of party (authority, office, trader) and its id.
+pub type PartyKey = (SignerKind, String);
 
 fn party_key(tx: &Transaction) -> PartyKey {
     let signer = tx.signer();
@@ -197,7 +203,7 @@ struct Pool {
     bytes: usize,
     by_party: HashMap<PartyKey, Share>,
     overlay: Overlay,
-    rejected: HashMap<Hash, Rejection>,
+    rejected: HashMap<Hash, (Rejection, PartyKey)>,
     rejected_order: VecDeque<Hash>,
     pending_blocks: HashMap<Hash, Pending>,
 }
@@ -218,8 +224,8 @@ impl Pending {
 }
 
 impl Pool {
-    fn reject(&mut self, hash: Hash, why: Rejection, max: usize) {
-        if self.rejected.insert(hash, why).is_none() {
+    fn reject(&mut self, hash: Hash, why: Rejection, signer: PartyKey, max: usize) {
+        if self.rejected.insert(hash, (why, signer)).is_none() {
             self.rejected_order.push_back(hash);
         }
         while self.rejected_order.len() > max {

@@ -221,15 +221,22 @@ impl Explorer {
         }
     }
 
-    /// Finalized transactions up to `height`, adding the headers of blocks not yet counted.
-    fn total_txs(&self, chain: &Chain, height: u64) -> Result<u64, StoreError> {
-        let mut count = self.tx_count.lock().expect("count lock");
+    /// Finalized transactions up to `height`, adding the headers of blocks not yet counted;
+    /// `None` while another request counts. After a restart the first count reads every block
+    /// header: one request does it, and no other waits for it (a wait would hold one of the
+    /// blocking threads consensus and storage need too, for as long as the count takes).
+    fn total_txs(&self, chain: &Chain, height: u64) -> Result<Option<u64>, StoreError> {
+        let mut count = match self.tx_count.try_lock() {
+            Ok(count) => count,
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        };
         while count.0 < height {
             let h = count.0 + 1;
             let n = chain.store().block_header(h)?.map_or(0, |b| b.tx_count);
             *count = (h, count.1 + u64::from(n));
         }
-        Ok(count.1)
+        Ok(Some(count.1))
     }
 }
 
@@ -432,6 +439,27 @@ mod tests {
         assert_eq!(ex.sessions.lock().unwrap().len(), MAX_SESSIONS);
         assert!(ex.sign_in("one more", &office).is_none());
         assert!(held(&first));
+    }
+
+    /// While one request counts the finalized transactions (after a restart, every block
+    /// header), another is answered at once without the count, and the count is kept.
+    #[test]
+    fn the_transaction_count_never_makes_a_request_wait() {
+        use zkcustoms_ledger_core::chain::MempoolLimits;
+        use zkcustoms_ledger_core::store::Store;
+        let ledger = zkcustoms_ledger_core::testing::examples::example_ledger();
+        let store = Store::open(&ledger.store_path()).unwrap();
+        let limits = MempoolLimits::default();
+        let chain = Chain::open(ledger.genesis.clone(), store, None, [0; 32], limits).unwrap();
+        let height = chain.tip().0;
+        assert_eq!(height, 2);
+        let ex = Explorer::default();
+        let counting = ex.tx_count.lock().unwrap();
+        assert_eq!(ex.total_txs(&chain, height).unwrap(), None);
+        drop(counting);
+        let all: u64 = ledger.blocks.iter().map(|b| b.txs.len() as u64).sum();
+        assert_eq!(ex.total_txs(&chain, height).unwrap(), Some(all));
+        assert_eq!(*ex.tx_count.lock().unwrap(), (height, all));
     }
 
     #[test]

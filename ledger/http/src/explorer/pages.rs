@@ -10,8 +10,8 @@ pub(crate) struct HomeData {
     pub height: u64,
     /// Hash of the tip.
     pub tip: Hash,
-    /// Finalized transactions in all.
-    pub total_txs: u64,
+    /// Finalized transactions in all (`None` while another request counts them).
+    pub total_txs: Option<u64>,
     /// Mempool transactions and bytes.
     pub mempool: (usize, usize),
     /// A page of block headers, newest first (the latest without a cursor).
@@ -150,14 +150,20 @@ pub(super) async fn tx_page(
         return Err(bad_hash(&ctx));
     };
     let chain = state.chain.clone();
-    let signed_in = ctx.signed_in();
+    // Proofs of records are verified again only for a viewer who may see them, in one of the
+    // verify page's slots: with none free, the page says how the proof was verified before.
+    let slot = match ctx.signed_in() {
+        true => ex.verifications.clone().try_acquire_owned().ok(),
+        false => None,
+    };
     let (status, included) = read(&ctx, move || {
         let status = chain.status(&hash)?;
         let mut included = load_included(&chain, &hash)?;
         if let Some(inc) = included.as_mut() {
-            // Proofs of records are verified again only for a viewer who may see them.
-            inc.verdict = match (inc.tx(), signed_in) {
-                (Transaction::SubmitProof(p), true) => Some(chain.keys().verify(&p.envelope)),
+            inc.verdict = match (inc.tx(), slot) {
+                (Transaction::SubmitProof(p), Some(_slot)) => {
+                    Some(chain.keys().verify(&p.envelope))
+                }
                 _ => None,
             };
         }

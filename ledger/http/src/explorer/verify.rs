@@ -137,13 +137,8 @@ pub(super) async fn verify_submit(
             "The file is not text: a proof envelope is a JSON file (zkcustoms-proof/v1).".into(),
         ));
     };
-    let envelope = ProofEnvelope::from_json(&text).map_err(|e| {
-        refuse(
-            StatusCode::BAD_REQUEST,
-            "Not a proof envelope",
-            format!("The text is not a valid proof envelope: {e}."),
-        )
-    })?;
+    // Decoding the envelope checks its points (a G2 decompression and subgroup check): it too
+    // takes a slot, and runs off the executor.
     let Ok(slot) = ex.verifications.clone().try_acquire_owned() else {
         let mut busy = error(
             &ctx,
@@ -158,15 +153,26 @@ pub(super) async fn verify_submit(
     let chain = state.chain.clone();
     let verdict = read(&ctx, move || {
         let _slot = slot;
+        let envelope = match ProofEnvelope::from_json(&text) {
+            Ok(envelope) => envelope,
+            Err(e) => return Ok(Err(e)),
+        };
         let result = chain.keys().verify(&envelope);
         let root = root_standing(&chain, &envelope)?;
-        Ok(Verdict {
+        Ok(Ok(Verdict {
             envelope,
             result,
             root,
-        })
+        }))
     })
-    .await?;
+    .await?
+    .map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "Not a proof envelope",
+            format!("The text is not a valid proof envelope: {e}."),
+        )
+    })?;
     let status = if verdict.result.is_ok() {
         StatusCode::OK
     } else {

@@ -227,7 +227,12 @@ pub(crate) fn home(ctx: &Ctx, genesis: &Genesis, d: &HomeData) -> Markup {
         h2 id="counts" { "At a glance" }
         ul.cards aria-labelledby="counts" {
             li { span.n { (d.height) } "blocks" }
-            li { span.n { (d.total_txs) } "transactions" }
+            li {
+                @match d.total_txs {
+                    Some(n) => { span.n { (n) } "transactions" }
+                    None => { span.n { "…" } "transactions (being counted)" }
+                }
+            }
             li { span.n { (d.mempool.0) } "waiting in the mempool" }
             li { span.n { (genesis.file.validators.len()) } "validators" }
             li { span.n { (d.roots.iter().map(|r| r.1).sum::<usize>()) } "registry roots published" }
@@ -446,8 +451,8 @@ pub(crate) fn transaction(
                     }
                     TxStatus::Pending => { "waiting in the mempool for the next block" }
                     // The message may name the consignment: for signed-in viewers only.
-                    TxStatus::Rejected(r) if ctx.signed_in() => { "refused: " (r.message) " (" code { (r.code) } ")" }
-                    TxStatus::Rejected(r) => { "refused (" code { (r.code) } "; sign in for the reason)" }
+                    TxStatus::Rejected { why: r, .. } if ctx.signed_in() => { "refused: " (r.message) " (" code { (r.code) } ")" }
+                    TxStatus::Rejected { why: r, .. } => { "refused (" code { (r.code) } "; sign in for the reason)" }
                     TxStatus::Unknown => { "unknown" }
                 }
             }
