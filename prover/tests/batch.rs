@@ -98,6 +98,39 @@ fn one_invalid_proof_among_255_valid_is_named() {
     }
 }
 
+/// The verdict on a whole (a vote on a block): every proof valid, or the first envelope that
+/// cannot be checked, or the first of a key's proofs when they fail together.
+#[test]
+fn all_or_nothing_names_the_first_failing_entry_or_group() {
+    let f = fixture();
+    let good: Vec<ProofEnvelope> = vec![fresh(&f.aeo), fresh(&f.inv), fresh(&f.aeo), fresh(&f.inv)];
+    let mut no_key = fresh(&f.inv);
+    no_key.circuit = CircuitId::InvoiceValueV1(SizeClass::Lines16);
+    for backend in BACKENDS {
+        assert_eq!(f.keys.verify_all(&good, backend), Ok(()));
+        assert_eq!(f.keys.verify_all(&[], backend), Ok(()));
+        // An invalid invoice-value proof fails the invoice group, from its first proof (1).
+        let mut one_bad = good.clone();
+        one_bad[3] = forged(&f.inv);
+        assert_eq!(
+            f.keys.verify_all(&one_bad, backend),
+            Err((1, VerifyError::InvalidProof)),
+            "{backend:?}"
+        );
+        // Both groups fail: the lower first index. An entry that cannot be checked comes first.
+        one_bad[2] = forged(&f.aeo);
+        assert_eq!(
+            f.keys.verify_all(&one_bad, backend),
+            Err((0, VerifyError::InvalidProof))
+        );
+        one_bad.push(no_key.clone());
+        assert!(matches!(
+            f.keys.verify_all(&one_bad, backend),
+            Err((4, VerifyError::NoKey(_)))
+        ));
+    }
+}
+
 #[test]
 fn mixed_statements_keys_duplicates_and_bad_entries() {
     let f = fixture();

@@ -184,6 +184,42 @@ impl VerifierKeys {
         out
     }
 
+    /// Whether every envelope verifies, as a vote on a block needs: each is checked for its key
+    /// and public values, then one batch check per key (keys in parallel) and no bisection, so
+    /// that envelopes with invalid proofs among them cost what valid ones do. Answers the index
+    /// of the first envelope that cannot be checked, else of the first of a key's envelopes
+    /// when those fail together (which of them is invalid is not sought), with why.
+    pub fn verify_all(
+        &self,
+        envelopes: &[ProofEnvelope],
+        backend: Backend,
+    ) -> Result<(), (usize, VerifyError)> {
+        let mut groups: BTreeMap<CircuitId, (usize, Vec<PreparedProof>)> = BTreeMap::new();
+        for (i, env) in envelopes.iter().enumerate() {
+            let key = self
+                .get(env.circuit)
+                .ok_or((i, VerifyError::NoKey(env.circuit)))?;
+            let inputs = key.envelope_inputs(env).map_err(|e| (i, e))?;
+            let g = groups.entry(env.circuit).or_insert_with(|| (i, Vec::new()));
+            g.1.push(PreparedProof {
+                inputs,
+                proof: env.proof.clone(),
+            });
+        }
+        let failed = groups
+            .into_par_iter()
+            .filter_map(|(circuit, (first, proofs))| {
+                let key = self.get(circuit).expect("grouped only with a key");
+                let refs: Vec<&PreparedProof> = proofs.iter().collect();
+                (!holds(key, &refs, backend)).then_some(first)
+            })
+            .min();
+        match failed {
+            Some(first) => Err((first, VerifyError::InvalidProof)),
+            None => Ok(()),
+        }
+    }
+
     /// Verifies many envelopes at once: each is checked for its key and public values, grouped
     /// by key, and each group is batch-verified (groups in parallel). Returns one result per
     /// envelope, in order; an empty input gives an empty answer.

@@ -2095,12 +2095,25 @@ fn a_relayed_transaction_with_no_room_is_refused_before_it_is_decoded() {
     ));
     assert_eq!(chain.metrics.relayed_held_count(), 1);
     let root = publish_root_as(&genesis, &authority_key(), 2, 2);
+    // A copy with other signature bytes (in R) is refused undecoded, by the signature alone:
+    // under a key listed in genesis, the relaying peer's fault.
+    let mut forged = root.to_bytes();
+    let r = forged.len() - 40;
+    forged[r] ^= 1;
+    match chain.screen_relayed(&forged) {
+        Screened::Refused(SubmitError::Rejected(r)) => assert_eq!(r.code, "bad-signature"),
+        other => panic!("a copy with another signature: {other:?}"),
+    }
+    assert_eq!(chain.metrics.rejected_count("bad-signature"), 1);
+    // The real one's signature is verified once: screening it, not again on admission.
     assert!(matches!(
         chain.screen_relayed(&root.to_bytes()),
         Screened::Decode
     ));
+    let reused = chain.signature_verdicts_reused();
     let admitted = chain.submit_many_from_peer(vec![root]);
     assert!(admitted[0].is_ok(), "{admitted:?}");
+    assert!(chain.signature_verdicts_reused() > reused);
 
     // The mempool is full: nobody's transaction is decoded, bytes that name no signer are
     // (for the decoding to name their fault).

@@ -2,9 +2,11 @@
 //! proof verified; where a transaction stands; the mempool re-checked after each finalization.
 
 use super::{party_key, Chain, Entry, PartyKey, Pool, SubmitError, TxStatus};
-use crate::rules::{CheckError, Overlay, Rejection, NOT_OWNER};
+use crate::rules::{signature_refused_by, CheckError, Overlay, Rejection, NOT_OWNER};
 use crate::store::{StoreError, Transactions};
-use zkcustoms_ledger_types::tx::{peek, Eori, Hash, SignerKind, Transaction};
+use crate::verdicts::signature_digest;
+use zkcustoms_ledger_types::crypto::{self, PublicKey, SIGNATURE_LEN};
+use zkcustoms_ledger_types::tx::{peek, Eori, Hash, Peeked, SignerKind, Transaction};
 use zkcustoms_verifier::batch::Backend;
 use zkcustoms_verifier::{ProofEnvelope, VerifyError};
 
@@ -14,11 +16,12 @@ use zkcustoms_verifier::{ProofEnvelope, VerifyError};
 pub enum Screened {
     /// Held here already (waiting in the mempool, or finalized): nothing to do.
     Held,
-    /// Refused undecoded, and not the relaying peer's fault (honest validators disagree on it for
-    /// a while): no room for it, the mempool being full ([`SubmitError::Full`]) or its signer's
-    /// share of it ([`SubmitError::PartyFull`]); or its signer is a trader not registered here
-    /// (`unknown-party`) or whose key is revoked (`revoked-key`), which every one of its bytes
-    /// would be refused for anyway.
+    /// Refused undecoded: no room for it, the mempool being full ([`SubmitError::Full`]) or its
+    /// signer's share of it ([`SubmitError::PartyFull`]); its signer is a trader not registered
+    /// here (`unknown-party`) or whose key is revoked (`revoked-key`); or its signature is not
+    /// its signer's (`wrong-party-key` for a trader, whose key honest validators may disagree on
+    /// for a while; `bad-signature` for a party listed in genesis, the relaying peer's fault).
+    /// Every one of its bytes would be refused for the same reason.
     Refused(SubmitError),
     /// To decode and admit ([`Chain::submit_many_from_peer`]); so are bytes that do not name a
     /// signer, for the decoding to name their fault.
@@ -122,11 +125,13 @@ impl Chain {
 
     /// Screens the canonical bytes of a transaction a peer relayed before they are decoded: one
     /// held here already costs a hash; one for which the mempool has no room (or its signer's
-    /// share of it), or signed by a trader that cannot sign here (not registered, or its key
-    /// revoked), a hash and a read of its signer ([`peek`]) and of that signer's key, never a
-    /// decoding of its proof points. A peer relaying the same transaction, one party's, or
-    /// transactions of made-up traders over and over cannot make this node decode them. A
-    /// refusal is counted in the metrics as if it had been decoded.
+    /// share of it), signed by a trader that cannot sign here (not registered, or its key
+    /// revoked), or whose signature is not its signer's, a hash, a read of its signer ([`peek`])
+    /// and of that signer's key, and at most one signature check (remembered when it verifies),
+    /// never a decoding of its proof points. A peer relaying the same transaction, one party's,
+    /// transactions of made-up traders, or copies of a real transaction with other signature
+    /// bytes, over and over, cannot make this node decode them. A refusal is counted in the
+    /// metrics as if it had been decoded.
     pub fn screen_relayed(&self, bytes: &[u8]) -> Screened {
         let hash = zkcustoms_ledger_types::tx::sha256(bytes);
         if matches!(self.holds_tx(&hash), Ok(true)) {
@@ -139,17 +144,12 @@ impl Chain {
         let refused = {
             let pool = self.pool.lock().expect("pool lock");
             self.check_capacity(&pool, &(peeked.signer, peeked.id.to_owned()), bytes.len())
-                .and_then(|()| {
-                    let trader = match peeked.signer {
-                        SignerKind::Trader => Eori::parse(peeked.id).ok(),
-                        SignerKind::Authority | SignerKind::Office => None,
-                    };
-                    match trader.map(|t| self.rules().trader_signing_key(&t, &pool.overlay)) {
-                        Some(Err(CheckError::Rejected(r))) => Err(SubmitError::Rejected(r)),
-                        // A store failure is left to the decoded transaction's checks.
-                        _ => Ok(()),
-                    }
-                })
+                .and_then(|()| self.signer_key(&peeked, &pool.overlay))
+        };
+        let refused = match refused {
+            Ok(Some(key)) => self.screen_signature(bytes, &hash, &peeked, &key),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
         };
         match refused {
             Ok(()) => Screened::Decode,
@@ -159,6 +159,63 @@ impl Chain {
                 Screened::Refused(e)
             }
         }
+    }
+
+    /// The current key of a peeked transaction's signer: a trader's, or a key listed in genesis
+    /// (`None` for a signer unknown here, or when the store fails: left to the decoded
+    /// transaction's checks, which name the fault).
+    fn signer_key(
+        &self,
+        peeked: &Peeked<'_>,
+        overlay: &Overlay,
+    ) -> Result<Option<PublicKey>, SubmitError> {
+        Ok(match peeked.signer {
+            SignerKind::Trader => match Eori::parse(peeked.id) {
+                Ok(t) => match self.rules().trader_signing_key(&t, overlay) {
+                    Ok(key) => Some(key),
+                    Err(CheckError::Rejected(r)) => return Err(SubmitError::Rejected(r)),
+                    Err(CheckError::Store(_)) => None,
+                },
+                Err(_) => None,
+            },
+            SignerKind::Authority => self.genesis.authorities.get(peeked.id).cloned(),
+            SignerKind::Office => self.genesis.offices.get(peeked.id).map(|o| o.key.clone()),
+        })
+    }
+
+    /// Checks the signature of relayed canonical `bytes` (their last [`SIGNATURE_LEN`], over the
+    /// chain id and every byte before them) against `key` before anything else is decoded; a
+    /// success is remembered, so the decoded transaction's check does not verify it again.
+    fn screen_signature(
+        &self,
+        bytes: &[u8],
+        hash: &Hash,
+        peeked: &Peeked<'_>,
+        key: &PublicKey,
+    ) -> Result<(), SubmitError> {
+        let digest = signature_digest(hash, key);
+        if self.signatures.contains(&digest) {
+            return Ok(());
+        }
+        let Some(at) = bytes.len().checked_sub(SIGNATURE_LEN) else {
+            return Ok(());
+        };
+        let (unsigned, signature) = bytes.split_at(at);
+        let Ok(signature) = crypto::signature_from_bytes(signature) else {
+            return Ok(());
+        };
+        let mut message = Vec::with_capacity(self.genesis.chain_id.len() + unsigned.len());
+        message.extend_from_slice(&self.genesis.chain_id);
+        message.extend_from_slice(unsigned);
+        if crypto::verify(key, peeked.namespace, &message, &signature) {
+            self.signatures.insert(digest);
+            return Ok(());
+        }
+        Err(SubmitError::Rejected(signature_refused_by(
+            peeked.kind,
+            peeked.signer,
+            peeked.id,
+        )))
     }
 
     /// Admits transactions (with their hashes and sizes): the checks that need no proof for

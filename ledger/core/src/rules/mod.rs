@@ -17,7 +17,7 @@ mod proofs;
 mod roots;
 
 pub use batch::{block_batch, chain_batch};
-pub use parties::signature_refused;
+pub use parties::{signature_refused, signature_refused_by};
 pub use proofs::INVOICE_DOC_TYPE;
 
 use crate::store::{documents_prefix, Documents, Examinations, Store, StoreError, Transactions};

@@ -7,7 +7,7 @@ use crate::store::{trader_keys_prefix, Delegations, Owners, StoreError, TraderKe
 use crate::verdicts::signature_digest;
 use zkcustoms_ledger_types::crypto::PublicKey;
 use zkcustoms_ledger_types::genesis::Office;
-use zkcustoms_ledger_types::tx::{Delegate, Eori, Hash, Signer, Transaction, Ucr};
+use zkcustoms_ledger_types::tx::{Delegate, Eori, Hash, Signer, SignerKind, Transaction, Ucr};
 
 impl Rules<'_> {
     /// The current key entry of a trader (`None` when never registered).
@@ -285,21 +285,23 @@ impl Rules<'_> {
 
 /// The refusal of `tx` when its signature does not verify under its signer's key.
 pub fn signature_refused(tx: &Transaction) -> Rejection {
+    signature_refused_by(tx.kind(), tx.signer().kind(), tx.signer().id())
+}
+
+/// The refusal of a transaction of `kind` whose signature does not verify under the key of its
+/// signer (`signer`, `id`).
+pub fn signature_refused_by(kind: &str, signer: SignerKind, id: &str) -> Rejection {
     // A key listed in genesis (an authority's, a customs office's) never changes: a signature
     // that does not verify is wrong for good. A trader's key changes with the ledger's state, so
     // the refusal names that.
-    let listed = !matches!(tx.signer(), Signer::Trader(_));
-    let (code, whose) = if listed {
-        ("bad-signature", "the key listed in genesis")
-    } else {
-        ("wrong-party-key", "the trader's current key")
+    let (code, whose) = match signer {
+        SignerKind::Authority | SignerKind::Office => {
+            ("bad-signature", "the key listed in genesis")
+        }
+        SignerKind::Trader => ("wrong-party-key", "the trader's current key"),
     };
     Rejection::new(
         code,
-        format!(
-            "the {} is not {}'s on this ledger ({whose})",
-            tx.kind(),
-            tx.signer().id()
-        ),
+        format!("the {kind} is not {id}'s on this ledger ({whose})"),
     )
 }

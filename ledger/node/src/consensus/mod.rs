@@ -325,10 +325,17 @@ pub fn start_validator<E, S, R, B>(
                 let mut txs = Vec::with_capacity(received.len());
                 for (peer, msg) in received {
                     // Screened before it is decoded: a transaction held here already, one the
-                    // mempool has no room for, or one of a trader that cannot sign here, is not
-                    // decoded (its proof points above all).
+                    // mempool has no room for, one of a trader that cannot sign here, or one
+                    // whose signature is not its signer's, is not decoded (its proof points
+                    // above all); a bad signature under a key listed in genesis is the peer's
+                    // fault, as it would be decoded.
                     match relay_chain.screen_relayed(msg.as_ref()) {
                         Screened::Held => continue,
+                        Screened::Refused(e) if blame::is_provable_fault(&e) => {
+                            warn!(%peer, error = %e, "relayed an invalid transaction: blocked");
+                            let _ = relay_blocker.block(peer);
+                            continue;
+                        }
                         Screened::Refused(e) => {
                             debug!(%peer, error = %e, "relayed transaction not admitted");
                             continue;

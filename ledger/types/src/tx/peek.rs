@@ -35,6 +35,8 @@ impl Signer<'_> {
 pub struct Peeked<'a> {
     /// The kind of transaction, by its JSON name (as [`super::Transaction::kind`]).
     pub kind: &'static str,
+    /// The kind's signature namespace (as [`super::Transaction::namespace`]).
+    pub namespace: &'static [u8],
     /// The kind of party that signs it.
     pub signer: SignerKind,
     /// The signer's id (as [`Signer::id`]), checked as that kind of id.
@@ -91,8 +93,10 @@ pub fn peek(bytes: &[u8]) -> Result<Peeked<'_>, TxError> {
             id
         }
     };
+    let (_, name, namespace) = KINDS[usize::from(kind) - 1];
     Ok(Peeked {
-        kind: KINDS[usize::from(kind) - 1].1,
+        kind: name,
+        namespace,
         signer,
         id,
     })
