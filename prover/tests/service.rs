@@ -374,6 +374,13 @@ async fn bad_input_is_answered_with_a_json_error_before_any_job() {
         (a.status, a.error().as_str()),
         (StatusCode::BAD_REQUEST, "malformed-json")
     );
+    // A key twice: refused, not read by its last value.
+    let text = serde_json::to_string(&w).unwrap();
+    let a = raw(format!("{{\"membership\":null,{}", &text[1..]).as_bytes()).await;
+    assert_eq!(
+        (a.status, a.error().as_str()),
+        (StatusCode::BAD_REQUEST, "malformed-json")
+    );
     let edits: Vec<(&str, Edit)> = vec![
         (
             "missing field",

@@ -194,7 +194,7 @@ fn admit(
     body: &[u8],
 ) -> Result<Hash, ApiError> {
     let caller = auth::caller(state, method, uri, headers, body)?;
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let value: Value = zkcustoms_http::strict_json(body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed-json",

@@ -494,6 +494,16 @@ async fn malformed_input_is_refused_before_the_rules() {
     }
     let (s, b) = node.post_json(Role::Authority, &bad_signature).await;
     assert_error(s, &b, StatusCode::BAD_REQUEST, "malformed-transaction");
+    // A key twice (the valid anchor's first key again, with another value): one body has one
+    // reading, so it is refused rather than read by its last value.
+    let text = serde_json::to_string(&good).unwrap();
+    let twice = format!("{{\"ucr\":\"UCR-MALFORMED-2\",{}", &text[1..]);
+    let (s, b) = node.post_raw(Role::Trader, twice.into_bytes()).await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "malformed-json");
+    assert!(
+        b["message"].as_str().unwrap().contains("appears twice"),
+        "{b}"
+    );
 
     // Over the body limit: 413, whatever the content.
     let (s, b) = node.post_raw(Role::Trader, vec![b' '; MAX_BODY + 1]).await;

@@ -61,7 +61,7 @@ pub(super) fn prepare(
 ) -> Result<Prepared, ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::bad_request("malformed-json", "the body is not UTF-8"))?;
-    let value: Value = serde_json::from_str(text).map_err(|e| {
+    let value: Value = zkcustoms_http::strict_json(text.as_bytes()).map_err(|e| {
         ApiError::bad_request("malformed-json", format!("the body is not JSON: {e}"))
     })?;
     let (witness, submit) = if value.get("witness").is_some() {
