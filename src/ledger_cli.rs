@@ -521,11 +521,17 @@ pub(crate) fn sign_and_send(
     no_wait: bool,
 ) -> Result<(), Refusal> {
     let chain = chain.confirmed_by(client)?;
-    send(client, tx.signed(&chain, key), no_wait)
+    send(client, tx.signed(&chain, key), key, no_wait)
 }
 
-/// Submits, waits (unless told not to) and prints the outcome as JSON.
-pub(crate) fn send(client: &Client, tx: Transaction, no_wait: bool) -> Result<(), Refusal> {
+/// Submits, waits (unless told not to, asking as the signer of `key`, who is told why a
+/// refused transaction was refused) and prints the outcome as JSON.
+pub(crate) fn send(
+    client: &Client,
+    tx: Transaction,
+    key: &crypto::PrivateKey,
+    no_wait: bool,
+) -> Result<(), Refusal> {
     let hash = client.submit(&tx).map_err(api_refusal)?;
     eprintln!("{} accepted: {}", tx.kind(), hex::encode(hash));
     if no_wait {
@@ -536,7 +542,7 @@ pub(crate) fn send(client: &Client, tx: Transaction, no_wait: bool) -> Result<()
         return Ok(());
     }
     let status = client
-        .wait(&hash, Duration::from_secs(60))
+        .wait_as(&hash, Duration::from_secs(60), (tx.signer().id(), key))
         .map_err(api_refusal)?;
     println!("{}", serde_json::to_string_pretty(&status)?);
     if status.status == TxStatusKind::Rejected {
@@ -581,7 +587,7 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
             let tx = Transaction::PublishRoot(PublishRoot::sign(
                 &chain, &key, authority, root, sequence,
             ));
-            send(&client, tx, no_wait)
+            send(&client, tx, &key, no_wait)
         }
         SubmitCommand::Anchor {
             client,
@@ -667,7 +673,7 @@ pub fn submit(cmd: SubmitCommand) -> Result<(), Refusal> {
                 Ucr::parse(&ucr)?,
                 &office,
             ));
-            send(&client, tx, no_wait)
+            send(&client, tx, &key, no_wait)
         }
     }
 }

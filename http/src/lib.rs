@@ -12,7 +12,6 @@
 //! - [`Metrics`]: a [`prometheus_client`] registry the service registers its metrics into, with
 //!   the response counter and scrape-time [`Gauges`]; [`Metrics::routes`] serves `/metrics`.
 //! - [`OpenApi`]: the service's OpenAPI 3.1 document, served by [`OpenApi::routes`].
-//! - [`strict_json`]: a JSON body read into a value, an object with a repeated key refused.
 //! - [`serve_until`] (a cap on connections, a header read timeout, the peer address on each
 //!   request) and [`shutdown_signal`]: serving and graceful shutdown.
 //!
@@ -66,7 +65,6 @@
 pub mod admission;
 pub mod auth;
 pub mod error;
-pub mod json;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
@@ -75,7 +73,6 @@ pub mod shutdown;
 pub use admission::{Admission, Admitted, InFlight, Rate, Rates};
 pub use auth::{require, Auth, Tokens};
 pub use error::{blocking, ApiError, INTERNAL_MESSAGE};
-pub use json::strict_json;
 pub use limits::{json_fallbacks, wrap, Limits};
 pub use metrics::{Gauges, Metrics, ResponseCounter};
 pub use openapi::{OpenApi, Operation, Param};

@@ -15,7 +15,7 @@ use zkcustoms_ledger_types::party::Reader;
 use zkcustoms_ledger_types::tx::DocumentKey;
 use zkcustoms_ledger_types::tx::{Hash, Transaction};
 use zkcustoms_ledger_types::wire::{parse_hash, Submitted, TxState, TxStatusKind, MAX_WAIT_MS};
-pub use zkcustoms_ledger_types::{crypto, tx, wire};
+pub use zkcustoms_ledger_types::{crypto, json, tx, wire};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,12 @@ pub enum ClientError {
 /// client's memory.
 pub const MAX_ANSWER: u64 = 64 << 20;
 
+/// Most JSON values in an answer the client reads (every number, string, array and object
+/// counts one): a block of the most transactions the ledger allows holds a few hundred thousand.
+/// Read into memory, a value takes tens of bytes however short its text, so a node's answer of
+/// [`MAX_ANSWER`] bytes of `[0,0,...]` would take gigabytes: it is refused as it is read.
+pub const MAX_ANSWER_VALUES: usize = 1 << 20;
+
 /// Most bytes of an error answer the client reads (`{"error", "message"}`).
 const MAX_ERROR_ANSWER: u64 = 64 << 10;
 
@@ -65,7 +71,7 @@ fn read_json(resp: ureq::Response, max: u64) -> Result<Value, String> {
     if bytes.len() as u64 > max {
         return Err(format!("the answer is longer than {max} bytes"));
     }
-    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    json::strict_json(&bytes, MAX_ANSWER_VALUES).map_err(|e| e.to_string())
 }
 
 /// The party a client signs its requests as.
@@ -281,12 +287,56 @@ impl Client {
         Ok(state)
     }
 
+    /// [`Client::tx_status`], asked as the transaction's signer (`signer`: its party id and
+    /// key) when this client signs as no party: a node tells a refusal's reason to the
+    /// transaction's signer by its own signature (customs and auditors aside), and a role token
+    /// its code only. Should the node refuse the signed request (no authority it answers to is
+    /// the URL's, or the signer's key changed meanwhile), asks again with the token alone.
+    pub fn tx_status_as(
+        &self,
+        hash: &Hash,
+        wait: Duration,
+        signer: (&str, &PrivateKey),
+    ) -> Result<TxState, ClientError> {
+        if self.party.is_some() {
+            return self.tx_status(hash, wait);
+        }
+        let Ok(signed) = self.clone().with_party(signer.0, signer.1.clone()) else {
+            return self.tx_status(hash, wait);
+        };
+        match signed.tx_status(hash, wait) {
+            Err(ClientError::Api {
+                status: 401 | 421, ..
+            }) => self.tx_status(hash, wait),
+            answer => answer,
+        }
+    }
+
     /// Waits until a transaction is included or rejected, up to `timeout`.
     pub fn wait(&self, hash: &Hash, timeout: Duration) -> Result<TxState, ClientError> {
+        self.wait_with(hash, timeout, |left| self.tx_status(hash, left))
+    }
+
+    /// [`Client::wait`], asking as the transaction's signer ([`Client::tx_status_as`]).
+    pub fn wait_as(
+        &self,
+        hash: &Hash,
+        timeout: Duration,
+        signer: (&str, &PrivateKey),
+    ) -> Result<TxState, ClientError> {
+        self.wait_with(hash, timeout, |left| self.tx_status_as(hash, left, signer))
+    }
+
+    fn wait_with(
+        &self,
+        hash: &Hash,
+        timeout: Duration,
+        status: impl Fn(Duration) -> Result<TxState, ClientError>,
+    ) -> Result<TxState, ClientError> {
         let start = Instant::now();
         loop {
             let left = timeout.saturating_sub(start.elapsed());
-            let state = self.tx_status(hash, left)?;
+            let state = status(left)?;
             if state.status != TxStatusKind::Pending {
                 return Ok(state);
             }

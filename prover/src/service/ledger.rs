@@ -84,19 +84,6 @@ impl LedgerClient {
         Client::with_timeouts(base, &self.token, CONNECT.min(left), left)
     }
 
-    /// [`Self::client`], signing as the trader when one is configured: a node tells a refusal's
-    /// reason to the transaction's signer by its own signature, and a role token the code only.
-    fn signed_client(&self, base: &str, deadline: Instant) -> Client {
-        let client = self.client(base, deadline);
-        match &self.signer {
-            Some((trader, key)) => client
-                .clone()
-                .with_party(trader.as_str(), key.clone())
-                .unwrap_or(client),
-            None => client,
-        }
-    }
-
     /// The configured chain id, once the ledger at `base` has answered it (asked once, then
     /// remembered): a node of another network is submitted nothing.
     fn chain_id(&self, base: &str, deadline: Instant) -> Result<Hash, ChainRefusal> {
@@ -186,7 +173,13 @@ impl LedgerClient {
                 return out;
             }
             let asked = Instant::now();
-            match self.signed_client(base, deadline).tx_status(&hash, left) {
+            let client = self.client(base, deadline);
+            // Asked as the trader, who is told why a refused transaction was refused.
+            let status = match &self.signer {
+                Some((trader, key)) => client.tx_status_as(&hash, left, (trader.as_str(), key)),
+                None => client.tx_status(&hash, left),
+            };
+            match status {
                 Ok(state) if state.status == TxStatusKind::Pending => {
                     // A node that answers at once instead of holding the request is not asked
                     // again at once.

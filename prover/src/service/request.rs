@@ -11,6 +11,7 @@ use serde_json::Value;
 use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_http::ApiError;
+use zkcustoms_ledger_client::json;
 use zkcustoms_ledger_client::tx::Ucr;
 
 /// The wrapped form of a proof request.
@@ -59,9 +60,9 @@ pub(super) fn prepare(
     statement: &'static str,
     body: &[u8],
 ) -> Result<Prepared, ApiError> {
-    let text = std::str::from_utf8(body)
+    std::str::from_utf8(body)
         .map_err(|_| ApiError::bad_request("malformed-json", "the body is not UTF-8"))?;
-    let value: Value = zkcustoms_http::strict_json(text.as_bytes()).map_err(|e| {
+    let value: Value = json::strict_json(body, body.len()).map_err(|e| {
         ApiError::bad_request("malformed-json", format!("the body is not JSON: {e}"))
     })?;
     let (witness, submit) = if value.get("witness").is_some() {

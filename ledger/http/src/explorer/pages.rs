@@ -152,18 +152,17 @@ pub(super) async fn tx_page(
     let chain = state.chain.clone();
     // Proofs of records are verified again only for a viewer who may see them, in one of the
     // verify page's slots: with none free, the page says how the proof was verified before.
-    let slot = match ctx.signed_in() {
-        true => ex.verifications.clone().try_acquire_owned().ok(),
-        false => None,
-    };
+    let signed_in = ctx.signed_in();
+    let slots = ex.verifications.clone();
     let (status, included) = read(&ctx, move || {
         let status = chain.status(&hash)?;
         let mut included = load_included(&chain, &hash)?;
         if let Some(inc) = included.as_mut() {
-            inc.verdict = match (inc.tx(), slot) {
-                (Transaction::SubmitProof(p), Some(_slot)) => {
-                    Some(chain.keys().verify(&p.envelope))
-                }
+            inc.verdict = match inc.tx() {
+                Transaction::SubmitProof(p) if signed_in => match slots.try_acquire_owned() {
+                    Ok(_slot) => Some(chain.keys().verify(&p.envelope)),
+                    Err(_) => None,
+                },
                 _ => None,
             };
         }

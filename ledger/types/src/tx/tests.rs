@@ -259,6 +259,7 @@ fn peeked(tx: &Transaction) -> Peeked<'_> {
     let signer = tx.signer();
     Peeked {
         kind: tx.kind(),
+        namespace: tx.namespace(),
         signer: signer.kind(),
         id: signer.id(),
     }
@@ -289,6 +290,7 @@ fn peeking_reads_the_kind_and_signer_without_decoding_the_rest() {
         peek(&bytes).unwrap(),
         Peeked {
             kind: "submit_proof",
+            namespace: KINDS[2].2,
             signer: SignerKind::Trader,
             id: "DE123456789012345"
         }
