@@ -45,9 +45,12 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
 use zkcustoms_ledger_core::chain::now_ms;
-use zkcustoms_ledger_core::store::{derived_families, NullifierIndex, Schema, Store, TempStore};
+use zkcustoms_ledger_core::finality::verify_finalization;
+use zkcustoms_ledger_core::store::{
+    derived_families, Finality, NullifierIndex, Schema, Store, TempStore,
+};
 use zkcustoms_ledger_types::genesis::Genesis;
-use zkcustoms_ledger_types::tx::{sha256, Transaction, TxError};
+use zkcustoms_ledger_types::tx::{sha256, Hash, Transaction, TxError};
 use zkcustoms_verifier::VerifierKeys;
 
 /// Format tag of an audit report.
@@ -61,6 +64,48 @@ const FETCH_CHUNK: u64 = 16;
 /// Missing blocks in a row after which the rest of the stated chain is not read (one failure
 /// says so).
 const MAX_MISSING_RUN: u64 = 1024;
+/// The tip a node states bounds the walk, so it must be a block the genesis validators certified
+/// under the stated hash (a node's finalized tip always carries its own certificate): a node
+/// stating a tip far above its chain, with made-up blocks below it, would otherwise be read for
+/// as long as it likes. A stored ledger's tip is the auditor's own copy, and a missing or broken
+/// tip block there is reported as a failure.
+fn check_stated_tip(
+    genesis: &Genesis,
+    source: &dyn Source,
+    tip: u64,
+    tip_hash: &Hash,
+) -> Result<(), AuditError> {
+    if tip == 0 {
+        return Ok(());
+    }
+    let refused = |why: String| {
+        AuditError::Source(format!(
+            "{} states tip {tip} ({}), {why}: nothing is read",
+            source.describe(),
+            hex::encode(tip_hash)
+        ))
+    };
+    let Fetched::Block(block) = source.block(tip)? else {
+        return Err(refused("and serves no block there".into()));
+    };
+    let hash = block.header.hash();
+    if hash != *tip_hash || block.header.height != tip {
+        return Err(refused(format!(
+            "and serves block {} ({}) there",
+            block.header.height,
+            hex::encode(hash)
+        )));
+    }
+    match &block.finality {
+        Finality::Certificate { certificate, .. } => {
+            verify_finalization(genesis, &hash, certificate)
+                .map(|_| ())
+                .map_err(|e| refused(format!("whose certificate does not verify ({e})")))
+        }
+        Finality::Descendant(_) => Err(refused("which carries no certificate of its own".into())),
+    }
+}
+
 /// Audits a ledger: every check of the module documentation, from genesis to the tip the source
 /// states. `keys` are the verifying keys pinned in genesis. Answers the report (whose `ok` says
 /// whether everything holds), or why the audit could not run.
@@ -88,6 +133,9 @@ pub fn run(
         }
     }
     let (tip, tip_hash) = source.tip()?;
+    if !source.frozen() {
+        check_stated_tip(genesis, source, tip, &tip_hash)?;
+    }
     let store = TempStore::new()?;
     store.bind_chain(&genesis.chain_id)?;
     let mut replay = Replay {
@@ -130,8 +178,8 @@ pub fn run(
                         txs_fetched += b.txs.len() as u64;
                         missing_run = 0;
                     }
-                    Fetched::Missing => missing_run += 1,
-                    Fetched::Broken { .. } => missing_run = 0,
+                    // A block that does not decode is no more there than a missing one.
+                    Fetched::Missing | Fetched::Broken { .. } => missing_run += 1,
                 }
             }
             fetched.extend(chunk);
@@ -238,12 +286,16 @@ pub fn run(
             "the stated tip of an empty ledger is not the genesis hash",
         ));
     }
-    if source.frozen() && !matches!(source.block(tip + 1)?, Fetched::Missing) {
-        replay.fail(Failure::block(
-            tip + 1,
-            Check::Index,
-            "a block is stored after the recorded tip",
-        ));
+    // (A recorded tip at the last height there is has nothing after it.)
+    let next = tip.checked_add(1).filter(|_| source.frozen());
+    if let Some(next) = next {
+        if !matches!(source.block(next)?, Fetched::Missing) {
+            replay.fail(Failure::block(
+                next,
+                Check::Index,
+                "a block is stored after the recorded tip",
+            ));
+        }
     }
     if source.frozen() {
         if let Some(stored) = source.database() {

@@ -430,6 +430,92 @@ fn a_tip_far_above_the_blocks_is_not_read_to_the_end() {
     assert_eq!(report.failures.len(), audit::MAX_LISTED_FAILURES);
 }
 
+/// A node's stated tip bounds the audit's walk: one that states a tip far above its chain and
+/// serves made-up blocks (each naming a block beyond the tip as its finality) is refused after
+/// reading the tip block alone, and so is a tip block whose certificate is not the genesis
+/// validators', or that is not the stated hash.
+#[test]
+fn a_node_stating_an_uncertified_tip_is_not_read() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use zkcustoms_audit::{Fetched, RawBlock, Source};
+    use zkcustoms_ledger_core::store::TxLocation;
+    use zkcustoms_ledger_types::block::BlockHeader;
+
+    struct Lying {
+        chain: Hash,
+        tip: u64,
+        finality: Finality,
+        reads: AtomicU64,
+    }
+    impl Lying {
+        fn header(&self, height: u64) -> BlockHeader {
+            BlockHeader {
+                height,
+                parent: [1; 32],
+                timestamp_ms: height,
+                tx_root: sha256(b""),
+                tx_count: 0,
+                proposer: [2; 32],
+            }
+        }
+    }
+    impl Source for Lying {
+        fn describe(&self) -> String {
+            "a lying node".into()
+        }
+        fn chain_id(&self) -> Result<Hash, audit::AuditError> {
+            Ok(self.chain)
+        }
+        fn tip(&self) -> Result<(u64, Hash), audit::AuditError> {
+            Ok((self.tip, self.header(self.tip).hash()))
+        }
+        fn block(&self, height: u64) -> Result<Fetched, audit::AuditError> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            Ok(Fetched::Block(RawBlock {
+                header: self.header(height),
+                txs: Vec::new(),
+                finality: self.finality.clone(),
+            }))
+        }
+        fn tx_location(&self, _: &Hash) -> Result<Option<Option<TxLocation>>, audit::AuditError> {
+            Ok(None)
+        }
+        fn frozen(&self) -> bool {
+            false
+        }
+    }
+    let l = Ledger::new();
+    let keys = audit::keys_from_dir(&fixture().keydir, &l.genesis).unwrap();
+    let tip = 1_000_000;
+    let forged = certify(&l.genesis, std::slice::from_ref(&l.validator), 9, &[3; 32]).unwrap();
+    for (finality, why) in [
+        (Finality::Descendant(tip + 1), "no certificate of its own"),
+        (
+            Finality::Certificate {
+                view: 9,
+                certificate: forged,
+            },
+            "certificate does not verify",
+        ),
+    ] {
+        let source = Lying {
+            chain: l.genesis.chain_id,
+            tip,
+            finality,
+            reads: AtomicU64::new(0),
+        };
+        match audit::run(&l.genesis, &source, &keys, |_| {}) {
+            Err(audit::AuditError::Source(e)) => assert!(e.contains(why), "{e}"),
+            other => panic!("a lying node's tip: {other:?}"),
+        }
+        assert_eq!(
+            source.reads.load(Ordering::Relaxed),
+            1,
+            "the tip block only"
+        );
+    }
+}
+
 #[test]
 fn an_empty_block_that_finalizes_its_parent_passes() {
     // A leader extends an unfinalized parent with an empty block when no transaction waits.
@@ -779,6 +865,14 @@ fn inclusion_proofs_verify_offline_and_refuse_tampering() {
     );
     let mut p = late.clone();
     p.descendants[0].parent = flip(&p.descendants[0].parent);
+    assert_eq!(
+        refused_check(inclusion::verify(&p, &l.genesis, None)),
+        "header-chain"
+    );
+    // A block said to be at the last height there is, with a descendant: refused, not an
+    // arithmetic overflow.
+    let mut p = late.clone();
+    (p.header.height, p.height) = (u64::MAX, u64::MAX);
     assert_eq!(
         refused_check(inclusion::verify(&p, &l.genesis, None)),
         "header-chain"

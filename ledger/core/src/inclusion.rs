@@ -350,7 +350,8 @@ pub fn verify(
     let (mut last_height, mut last_hash) = (header.height, block_hash);
     for d in &proof.descendants {
         let d = d.to_header()?;
-        if d.height != last_height + 1 || d.parent != last_hash {
+        // The heights are the proof's: no arithmetic on them may overflow.
+        if Some(d.height) != last_height.checked_add(1) || d.parent != last_hash {
             return Err(refused(
                 "header-chain",
                 format!(
