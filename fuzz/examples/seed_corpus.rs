@@ -34,6 +34,7 @@ fn main() {
 
     for (name, tx) in &example.txs {
         write(&root, "transaction_binary", name, &tx.to_bytes());
+        write(&root, "tx_peek", name, &tx.to_bytes());
         write(
             &root,
             "transaction_json",
@@ -69,20 +70,27 @@ fn main() {
             &request,
         );
     }
-    // Requests signed by the fixture party: with a body, and without.
+    // Requests signed by the fixture party for the node they are sent to (as nodes require):
+    // with a body, and without.
     for (name, body) in [("post", &b"{\"type\":\"x\"}"[..]), ("empty", &b""[..])] {
-        let signed = zkcustoms_ledger_types::http_signature::sign_request(
+        let host = "ledger.customs.example:8443";
+        let params = zkcustoms_ledger_types::http_signature::SignatureParams {
+            party_id: "DE123456789012345".into(),
+            created: zkcustoms_fuzz::HTTP_SIGNATURE_NOW,
+            expires: None,
+            nonce: [7; 16],
+        };
+        let signed = zkcustoms_ledger_types::http_signature::sign_request_to(
             &zkcustoms_fuzz::http_signature_key(),
-            "DE123456789012345",
+            &params,
+            Some(host),
             "POST",
             "/v1/transactions",
             Some(body),
-            zkcustoms_fuzz::HTTP_SIGNATURE_NOW,
-            [7; 16],
         )
         .expect("the seed request signs");
         let mut text = format!(
-            "{}\n{}\n{}\n",
+            "{host}\n{}\n{}\n{}\n",
             signed.signature_input,
             signed.signature,
             signed.content_digest.unwrap_or_default()

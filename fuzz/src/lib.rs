@@ -34,6 +34,7 @@ pub type Target = fn(&[u8]);
 /// Every target by name; the name is the libFuzzer binary's and the corpus directory's.
 pub const TARGETS: &[(&str, Target)] = &[
     ("transaction_binary", transaction_binary),
+    ("tx_peek", tx_peek),
     ("transaction_json", transaction_json),
     ("block", block),
     ("blocks_message", blocks_message),
@@ -72,6 +73,22 @@ pub fn transaction_binary(data: &[u8]) {
         assert_eq!(tx.to_bytes(), data, "a transaction has one binary encoding");
         let again = Transaction::from_json(tx.to_json()).expect("its JSON decodes");
         assert_eq!(again, tx, "binary and JSON carry the same transaction");
+    }
+}
+
+/// A transaction's kind and signer read from its bytes before they are decoded
+/// ([`zkcustoms_ledger_types::tx::peek`], what a node screens a relayed transaction by): never a
+/// panic, and for bytes that decode, the decoded transaction's kind, namespace and signer.
+pub fn tx_peek(data: &[u8]) {
+    let peeked = zkcustoms_ledger_types::tx::peek(data);
+    if let Ok(tx) = Transaction::from_bytes(data) {
+        let p = peeked.expect("bytes that decode are peeked");
+        let signer = tx.signer();
+        assert_eq!(
+            (p.kind, p.namespace, p.signer, p.id),
+            (tx.kind(), tx.namespace(), signer.kind(), signer.id()),
+            "peeking agrees with decoding"
+        );
     }
 }
 
@@ -204,11 +221,23 @@ pub fn http_signature_key() -> zkcustoms_ledger_types::crypto::PrivateKey {
 }
 
 /// A party's signed request as a node receives it (RFC 9421 headers, outside bytes at every
-/// node): lines for `Signature-Input`, `Signature` and `Content-Digest` (empty for none), then
-/// the body. A request that verifies must have been signed with the fixture key over that body.
+/// node): lines for `Host` (empty for none), `Signature-Input`, `Signature` and
+/// `Content-Digest` (empty for none), then the body. A request that verifies must have been
+/// signed with the fixture key over that body, and one bound to a node (covering `@authority`)
+/// to the `Host` it arrived at.
 pub fn http_signature(data: &[u8]) {
     if let Some(v) = verify_http_signature(data) {
         assert!(v.created.abs_diff(HTTP_SIGNATURE_NOW) <= 300);
+        if let Some(authority) = &v.authority {
+            let host = std::str::from_utf8(data)
+                .ok()
+                .and_then(|t| t.split('\n').next());
+            assert_eq!(
+                Some(authority.as_str()),
+                host,
+                "bound to the Host it arrived at"
+            );
+        }
     }
 }
 
@@ -216,9 +245,10 @@ pub fn http_signature(data: &[u8]) {
 pub fn verify_http_signature(
     data: &[u8],
 ) -> Option<zkcustoms_ledger_types::http_signature::VerifiedRequest> {
-    use zkcustoms_ledger_types::http_signature::{verify_request, SignatureHeaders};
+    use zkcustoms_ledger_types::http_signature::{verify_request_at, SignatureHeaders};
     let text = std::str::from_utf8(data).ok()?;
-    let mut parts = text.splitn(4, '\n');
+    let mut parts = text.splitn(5, '\n');
+    let host = Some(parts.next().unwrap_or("")).filter(|h| !h.is_empty());
     let (input, signature) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let digest = parts.next().unwrap_or("");
     let body = parts.next().unwrap_or("");
@@ -232,8 +262,9 @@ pub fn verify_http_signature(
         },
     };
     let key = zkcustoms_ledger_types::crypto::public_of(&http_signature_key());
-    verify_request(
+    verify_request_at(
         &headers,
+        host,
         "POST",
         "/v1/transactions",
         body.as_bytes(),

@@ -79,11 +79,15 @@ fn seeds_are_accepted_by_their_decoders() {
     zkcustoms_node::sync::SyncMessage::from_bytes(&sync).expect("the seed response decodes");
     for name in ["seed-post", "seed-empty"] {
         let request = read("http_signature", name);
+        let verified = zkcustoms_fuzz::verify_http_signature(&request)
+            .unwrap_or_else(|| panic!("the {name} request's signature verifies"));
         assert!(
-            zkcustoms_fuzz::verify_http_signature(&request).is_some(),
-            "the {name} request's signature verifies"
+            verified.authority.is_some(),
+            "the {name} request is bound to its node, as nodes require"
         );
     }
+    let tx = read("tx_peek", "seed-submit_proof");
+    zkcustoms_ledger_types::tx::peek(&tx).expect("the seed transaction is peeked");
     let proof = read("inclusion_proof", "seed-first");
     let parsed =
         zkcustoms_ledger_core::inclusion::parse(std::str::from_utf8(&proof).unwrap()).unwrap();
