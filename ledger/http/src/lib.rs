@@ -96,6 +96,7 @@ pub(crate) fn require(role: Role, allowed: &[Role], what: &str) -> Result<(), Ap
 /// Builds the node's router: the JSON API and the explorer, behind one limit stack.
 pub fn router(state: ApiState) -> Router {
     let max_body = state.max_body;
+    let explorer = explorer::Explorer::default();
     let limits = Limits::new(
         max_body,
         state.max_concurrency,
@@ -103,7 +104,7 @@ pub fn router(state: ApiState) -> Router {
     )
     .overloaded_message("the node is serving as many requests as it can: retry later")
     .internal_message("the node failed to answer; see its log")
-    .admission(admission(&state));
+    .admission(admission(&state, explorer.clone()));
     let mut metrics = Metrics::new("zkcustoms_http_responses");
     state.chain.metrics.register(metrics.registry());
     let metrics = Arc::new(metrics);
@@ -125,7 +126,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/status", get(status))
         .merge(metrics.clone().routes())
         .merge(openapi::document().routes())
-        .merge(crate::explorer::router());
+        .merge(crate::explorer::router(explorer));
     wrap(
         json_fallbacks(routes).with_state(state),
         &limits,
@@ -134,13 +135,16 @@ pub fn router(state: ApiState) -> Router {
 }
 
 /// The node's admission policy: a body needs a role token (except the explorer's sign-in,
-/// sign-out and verify forms, which browsers send), each role and each anonymous address has
-/// its rate, and a proof verified on the explorer's verify page costs as much as
-/// [`explorer::VERIFY_COST`] requests.
-fn admission(state: &ApiState) -> zkcustoms_http::Admission {
+/// sign-out and verify forms, which browsers send), each role, each signing party, each
+/// explorer account signed in and each anonymous address has its rate, and a proof verified on
+/// the explorer's verify page costs as much as [`explorer::VERIFY_COST`] requests.
+fn admission(state: &ApiState, explorer: explorer::Explorer) -> zkcustoms_http::Admission {
     let identify_state = state.clone();
     zkcustoms_http::Admission::new(
-        move |req: &axum::extract::Request| auth::identify(&identify_state, req),
+        move |req: &axum::extract::Request| match auth::identify(&identify_state, req)? {
+            Some(principal) => Ok(Some(principal)),
+            None => Ok(explorer.session_principal(req.headers())),
+        },
         "requests with a body need credentials: a role token of this node, or a party's \
          signature (RFC 9421)",
         state.rates,

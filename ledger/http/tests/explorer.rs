@@ -456,6 +456,70 @@ async fn anonymous_visitors_see_no_ucr_trader_refusal_reason_or_peer_address() {
         .says(StatusCode::OK, "127.0.0.1:19000");
 }
 
+/// A signed-in officer is charged as an authenticated client: anonymous visitors behind the same
+/// address (in process, every request comes from one unknown address, as from one proxy or one
+/// office's network) that spend the anonymous rate do not lock the officer out.
+#[tokio::test]
+async fn a_signed_in_viewer_is_not_rated_with_anonymous_visitors() {
+    use std::collections::BTreeMap;
+    use zkcustoms_http::{Rate, Rates};
+    use zkcustoms_ledger_http::{role_tokens, router, ApiState, PartyAuth};
+    let chain = node().chain.clone();
+    let tokens: BTreeMap<Role, String> = Role::ALL.iter().map(|r| (*r, token(*r))).collect();
+    let app = router(ApiState {
+        documents: None,
+        tokens: role_tokens(&tokens),
+        max_body: 16 * 1024,
+        max_concurrency: 16,
+        rates: Rates {
+            authenticated: Rate::new(1000.0, 1000.0),
+            anonymous: Rate::new(0.001, 4.0),
+        },
+        parties: Arc::new(PartyAuth::default()),
+        accounts: Arc::new(testing::explorer_accounts(chain.genesis())),
+        chain,
+    });
+    let send = |req: Request<Body>| {
+        let app = app.clone();
+        async move { app.oneshot(req).await.unwrap() }
+    };
+    let body = format!("token={}", explorer_token(Role::Customs));
+    let signed_in = send(
+        Request::post("/signin")
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, HERE)
+            .header(header::CONTENT_TYPE, FORM)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let cookie = signed_in.headers()[header::SET_COOKIE].to_str().unwrap();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let status = |session: Option<&str>| {
+        let mut req = Request::get("/status").header(header::HOST, HOST);
+        if let Some(s) = session {
+            req = req.header(header::COOKIE, s);
+        }
+        send(req.body(Body::empty()).unwrap())
+    };
+    // The sign-in and three anonymous pages spend the anonymous burst of four.
+    for _ in 0..3 {
+        assert_eq!(status(None).await.status(), StatusCode::OK);
+    }
+    assert_eq!(status(None).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The officer's pages are charged to its account, not to the address.
+    for _ in 0..10 {
+        assert_eq!(status(Some(&session)).await.status(), StatusCode::OK);
+    }
+    // A session that is not one (made up, or signed out) is anonymous again.
+    let made_up = "zkcustoms_session=00";
+    assert_eq!(
+        status(Some(made_up)).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 #[tokio::test]
 async fn sign_in_refuses_other_tokens_and_other_sites_and_signs_out() {
     let wrong = post("/signin", FORM, b"token=nope".to_vec(), HERE, None).await;

@@ -89,7 +89,7 @@ pub const VERIFY_COST: f64 = 10.0;
 /// What the explorer keeps between requests: the sessions, the running count of finalized
 /// transactions (summed from block headers as the chain grows) and the verify page's slots.
 #[derive(Clone)]
-struct Explorer {
+pub(crate) struct Explorer {
     sessions: Arc<Mutex<HashMap<String, Session>>>,
     tx_count: Arc<Mutex<(u64, u64)>>,
     verifications: Arc<tokio::sync::Semaphore>,
@@ -162,6 +162,13 @@ impl Explorer {
             viewer: self.viewer(headers),
             chain_name: state.chain.genesis().file.chain_name.clone(),
         }
+    }
+
+    /// The principal a signed-in viewer's requests are charged to (`session:` and its account's
+    /// name): an officer signed in is rated as an authenticated client, not with every anonymous
+    /// visitor behind the same address (a proxy, a customs office's network).
+    pub(crate) fn session_principal(&self, headers: &HeaderMap) -> Option<String> {
+        self.viewer(headers).map(|v| format!("session:{}", v.name))
     }
 
     fn viewer(&self, headers: &HeaderMap) -> Option<Viewer> {
@@ -240,9 +247,10 @@ impl Explorer {
     }
 }
 
-/// The explorer's routes, to merge into the API router (which adds tracing, load shedding and
-/// the concurrency limit). Its forms take at most [`MAX_UPLOAD`] bytes.
-pub fn router() -> Router<ApiState> {
+/// The explorer's routes over its state `ex` (sessions, counts, verify slots), to merge into the
+/// API router (which adds tracing, load shedding and the concurrency limit). Its forms take at
+/// most [`MAX_UPLOAD`] bytes.
+pub(crate) fn router(ex: Explorer) -> Router<ApiState> {
     Router::new()
         .route("/", get(home))
         .route("/assets/explorer.css", get(css))
@@ -259,7 +267,7 @@ pub fn router() -> Router<ApiState> {
         .route("/signin", get(signin_form).post(signin))
         .route("/signout", post(signout))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
-        .layer(Extension(Explorer::default()))
+        .layer(Extension(ex))
 }
 
 const CSS: &str = include_str!("explorer.css");
