@@ -39,6 +39,7 @@ pub struct Metrics {
     proof_batches: Counter,
     proof_seconds: Counter<f64, AtomicU64>,
     relayed_held: Counter,
+    relayed_unheard: Counter,
     latency: Histogram,
 }
 
@@ -57,6 +58,7 @@ impl Default for Metrics {
             proof_batches: Counter::default(),
             proof_seconds: Counter::default(),
             relayed_held: Counter::default(),
+            relayed_unheard: Counter::default(),
             latency: Histogram::new(LATENCY_BUCKETS),
         }
     }
@@ -126,6 +128,11 @@ impl Metrics {
             self.relayed_held.clone(),
         );
         registry.register(
+            "zkcustoms_relayed_transactions_unheard",
+            "Transactions peers relayed that were dropped unread, their peer's budget of refused relays spent",
+            self.relayed_unheard.clone(),
+        );
+        registry.register(
             "zkcustoms_finalization_latency_seconds",
             "From admission to finalization",
             self.latency.clone(),
@@ -193,6 +200,16 @@ impl Metrics {
         self.relayed_held.get()
     }
 
+    /// A peer relayed a transaction while its budget of refused relays was spent: dropped unread.
+    pub fn relayed_unheard(&self) {
+        self.relayed_unheard.inc();
+    }
+
+    /// Transactions relayed that were dropped unread, since the node started.
+    pub fn relayed_unheard_count(&self) -> u64 {
+        self.relayed_unheard.get()
+    }
+
     /// A block was finalized.
     pub fn block_finalized(&self, height: u64, txs: usize) {
         self.blocks.inc();
@@ -229,6 +246,7 @@ mod tests {
         m.block_finalized(4, 2);
         m.proof_verified(3, Duration::from_millis(1500));
         m.relayed_held();
+        m.relayed_unheard();
         let mut registry = Registry::default();
         m.register(&mut registry);
         let mut text = String::new();
@@ -243,6 +261,7 @@ mod tests {
             "zkcustoms_proofs_verified_total 3",
             "zkcustoms_proof_verification_seconds_total 1.5",
             "zkcustoms_relayed_transactions_held_total 1",
+            "zkcustoms_relayed_transactions_unheard_total 1",
         ] {
             assert!(text.contains(line), "{line} missing from:\n{text}");
         }

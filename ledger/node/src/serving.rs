@@ -14,6 +14,9 @@
 //! The defaults cost an honest validator nothing: catching up is bound by verifying every proof
 //! of every block (a few thousand proofs a second on two cores, a few megabytes of blocks), far
 //! below one peer's 8 MiB a second, and the burst covers any single message twice over.
+//!
+//! The buckets ([`PeerBudget`]) count any unit: the relay uses them for the transactions a peer
+//! relays that this validator refuses ([`crate::consensus`]).
 
 use crate::channels::MAX_MESSAGE;
 use commonware_cryptography::ed25519::PublicKey;
@@ -53,14 +56,17 @@ struct Bucket {
 }
 
 /// The byte budgets of the peers this validator serves.
+pub type ServingBudget = PeerBudget;
+
+/// One token bucket per peer, of some unit (bytes served, refused relays).
 #[derive(Debug)]
-pub struct ServingBudget {
+pub struct PeerBudget {
     limits: ServingLimits,
     peers: HashMap<PublicKey, Bucket>,
 }
 
-impl ServingBudget {
-    /// Every peer starts with a full budget.
+impl PeerBudget {
+    /// Every peer starts with a full budget of `limits` (bytes, for serving).
     pub fn new(limits: ServingLimits) -> Self {
         Self {
             limits,
@@ -68,7 +74,15 @@ impl ServingBudget {
         }
     }
 
-    /// The bytes `peer` may be sent at `now` (its budget, refilled for the time since it was
+    /// Budgets of `per_second` units a second, in bursts of at most `burst`.
+    pub fn of_units(per_second: u64, burst: u64) -> Self {
+        Self::new(ServingLimits {
+            bytes_per_second: per_second,
+            burst,
+        })
+    }
+
+    /// The units `peer` may spend at `now` (its budget, refilled for the time since it was
     /// last charged; a clock that went back refills nothing).
     pub fn available(&self, peer: &PublicKey, now: SystemTime) -> u64 {
         match self.peers.get(peer) {
@@ -77,8 +91,8 @@ impl ServingBudget {
         }
     }
 
-    /// Charges `bytes` sent to `peer` at `now` if its budget covers them: whether it did (and
-    /// the answer may be sent).
+    /// Charges `bytes` (units) spent by `peer` at `now` if its budget covers them: whether it
+    /// did (and the answer may be sent).
     pub fn spend(&mut self, peer: &PublicKey, bytes: usize, now: SystemTime) -> bool {
         let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
         let available = self.available(peer, now);

@@ -2130,6 +2130,65 @@ fn a_relayed_transaction_with_no_room_is_refused_before_it_is_decoded() {
     ));
 }
 
+/// Relays a validator refuses for a reason that is no proof of fault (here, copies of a trader's
+/// transaction with other signature bytes: the key may have changed) each cost it a signature
+/// check: a peer is heard for at most its budget of such refusals, and while the budget is spent
+/// its relays are dropped unread, without blocking it.
+#[test]
+fn a_peer_is_heard_for_its_budget_of_refused_relays() {
+    use commonware_p2p::{Recipients, Sender as _};
+    use zkcustoms_node::consensus::{RELAY_REFUSALS_PER_SECOND, RELAY_REFUSAL_BURST};
+    runner(11).start(|context| async move {
+        let mut cluster = Cluster::new(context.child("cluster")).await;
+        let honest = [0, 1, 2];
+        for i in honest {
+            cluster.start(i, Behaviour::Honest).await;
+        }
+        let control = cluster.oracle.control(cluster.keys[3].clone());
+        let (mut txs, _txs_in) = control
+            .register(channel::TRANSACTIONS, QUOTA)
+            .await
+            .unwrap();
+        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        hashes.push(cluster.submit(0, &proof_tx(0)));
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+
+        // Copies of the trader's next transaction, each with other bytes in its signature's R.
+        let bytes = proof_tx(1).to_bytes();
+        let sent = RELAY_REFUSAL_BURST + 500;
+        let to_0 = cluster.keys[0].clone();
+        let start = context.current();
+        for i in 0..sent {
+            let mut forged = bytes.clone();
+            let at = forged.len() - 64 + (i % 32) as usize;
+            forged[at] ^= 1 + (i / 32) as u8;
+            let to = txs.send(Recipients::One(to_0.clone()), forged, false);
+            assert_eq!(to, vec![to_0.clone()]);
+        }
+        let metrics = &cluster.chain(0).metrics;
+        let heard = || metrics.rejected_count("wrong-party-key");
+        let deadline = context.current() + WITHIN;
+        while heard() + metrics.relayed_unheard_count() < sent {
+            assert!(context.current() < deadline, "relays not all handled");
+            context.sleep(Duration::from_millis(50)).await;
+        }
+        let elapsed = context.current().duration_since(start).unwrap();
+        let budget =
+            RELAY_REFUSAL_BURST as f64 + RELAY_REFUSALS_PER_SECOND as f64 * elapsed.as_secs_f64();
+        assert!(
+            (heard() as f64) <= budget + 1.0,
+            "{} refused relays heard, budget {budget}",
+            heard()
+        );
+        assert!(metrics.relayed_unheard_count() > 0);
+        let blocked = cluster.oracle.blocked().await.unwrap();
+        assert!(blocked.is_empty(), "nobody is blocked: {blocked:?}");
+        // The validators finalize on, validator 0 included.
+        hashes.push(cluster.submit(1, &proof_tx(1)));
+        cluster.wait_included(&honest, &hashes, WITHIN).await;
+    });
+}
+
 /// A transaction relayed again and again costs a validator that holds it a hash each time, not
 /// a decoding of its proof points; relaying a transaction is no fault, so the peer stays
 /// connected.

@@ -54,7 +54,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 use zkcustoms_ledger_core::chain::{
-    BlockError, Chain, ChainError, HeldBlock, Screened, ARRIVAL_BATCH,
+    BlockError, Chain, ChainError, HeldBlock, Screened, SubmitError, ARRIVAL_BATCH,
 };
 use zkcustoms_ledger_core::store::StoreError;
 use zkcustoms_ledger_types::block::{Block, BlockHeader};
@@ -73,13 +73,19 @@ pub use application::{FinalizationReporter, Mailbox, Message};
 use relay::*;
 
 pub use crate::channels::{channel, MAX_MESSAGE};
-use crate::serving::ServingBudget;
 pub use crate::serving::ServingLimits;
+use crate::serving::{PeerBudget, ServingBudget};
 
 /// Builds this validator's block on a parent. The honest builder is [`Chain::propose`]; the
 /// fault-injection tests substitute one that forges invalid blocks.
 pub type BlockBuilder =
     Arc<dyn Fn(&Chain, Hash) -> Result<Option<Block>, StoreError> + Send + Sync>;
+
+/// Relayed transactions refused a second that each peer's budget refills by (see the relay in
+/// [`start_validator`]): far above what an honest peer's relays are ever refused at.
+pub const RELAY_REFUSALS_PER_SECOND: u64 = 100;
+/// Most refused relays each peer's budget holds.
+pub const RELAY_REFUSAL_BURST: u64 = 1_000;
 
 /// The page size of the consensus journal. It is part of the journal's format on disk (every
 /// page carries its checksum): a data directory written with one page size cannot be read with
@@ -304,16 +310,22 @@ pub fn start_validator<E, S, R, B>(
     });
     // A peer is blocked for a relayed transaction that does not decode, or that it would have
     // refused itself had it checked it ([`blame`]); not for a refusal that depends on the state
-    // or the clock, on which honest validators disagree for a while.
+    // or the clock, on which honest validators disagree for a while. Those refusals still cost
+    // this node a screening (a signature check) or a decoding each: they are charged to the
+    // peer's budget of refused relays, and while it is spent the peer's relays are dropped
+    // unread (an honest peer's relays are refused rarely, and its transactions reach the
+    // blocks anyway: it proposes them when it leads).
     let relay_chain = chain.clone();
     let mut relay_blocker = blocker.clone();
+    let mut refusals = PeerBudget::of_units(RELAY_REFUSALS_PER_SECOND, RELAY_REFUSAL_BURST);
     context
         .child("relay_in")
         .shared(true)
-        .spawn(move |_| async move {
+        .spawn(move |ctx| async move {
             // The transactions already received are admitted together (their proofs verified
             // in one batch), up to a batch's worth.
             while let Ok(first) = txs_rx.recv().await {
+                let now = ctx.current();
                 let mut received = vec![first];
                 while received.len() < ARRIVAL_BATCH {
                     match txs_rx.recv().now_or_never() {
@@ -324,6 +336,10 @@ pub fn start_validator<E, S, R, B>(
                 let mut peers = Vec::with_capacity(received.len());
                 let mut txs = Vec::with_capacity(received.len());
                 for (peer, msg) in received {
+                    if refusals.available(&peer, now) == 0 {
+                        relay_chain.metrics.relayed_unheard();
+                        continue;
+                    }
                     // Screened before it is decoded: a transaction held here already, one the
                     // mempool has no room for, one of a trader that cannot sign here, or one
                     // whose signature is not its signer's, is not decoded (its proof points
@@ -338,6 +354,9 @@ pub fn start_validator<E, S, R, B>(
                         }
                         Screened::Refused(e) => {
                             debug!(%peer, error = %e, "relayed transaction not admitted");
+                            if matches!(e, SubmitError::Rejected(_)) {
+                                refusals.spend(&peer, 1, now);
+                            }
                             continue;
                         }
                         Screened::Decode => {}
@@ -363,7 +382,12 @@ pub fn start_validator<E, S, R, B>(
                             warn!(%peer, error = %e, "relayed an invalid transaction: blocked");
                             let _ = relay_blocker.block(peer);
                         }
-                        Err(e) => debug!(%peer, error = %e, "relayed transaction not admitted"),
+                        Err(e) => {
+                            debug!(%peer, error = %e, "relayed transaction not admitted");
+                            if matches!(e, SubmitError::Rejected(_)) {
+                                refusals.spend(&peer, 1, now);
+                            }
+                        }
                     }
                 }
             }
