@@ -277,6 +277,19 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
         let (s, b) = json(&net.nodes[0], req).await;
         assert_error(s, &b, status, code);
     }
+    // Sent under another node's name, it is refused before its signature is even checked: a
+    // made-up signature gets the same answer, not `bad-signature`.
+    let (req, _) = signed_for(
+        "other.test",
+        Method::POST,
+        "/v1/transactions",
+        Some(&body),
+        owner,
+        &crypto::generate(),
+        now(),
+    );
+    let (s, b) = json(&net.nodes[0], req).await;
+    assert_error(s, &b, StatusCode::MISDIRECTED_REQUEST, "wrong-node");
 
     // The same signed request again, to the same node: replayed.
     let again = build(Method::POST, "/v1/transactions", Some(&body), &headers);
