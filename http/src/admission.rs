@@ -313,7 +313,9 @@ fn refilled(b: &Bucket, rate: Rate, now: Instant) -> f64 {
 }
 
 /// Whether a request announces a body: a non-zero `Content-Length` or any `Transfer-Encoding`.
-fn has_body(req: &Request) -> bool {
+/// Whether a request announces a body (a `Transfer-Encoding`, or a `Content-Length` other than 0),
+/// as the admission judges it before anything is read.
+pub fn has_body(req: &Request) -> bool {
     let headers = req.headers();
     headers.contains_key(header::TRANSFER_ENCODING)
         || headers

@@ -102,7 +102,11 @@ fn check_stated_tip(
                 .map(|_| ())
                 .map_err(|e| refused(format!("whose certificate does not verify ({e})")))
         }
-        Finality::Descendant(_) => Err(refused("which carries no certificate of its own".into())),
+        Finality::Descendant(top) => Err(refused(format!(
+            "which carries no certificate of its own (it says block {top} finalizes it: a node \
+             catching up holds such a tip until it has that block; audit it once it has caught \
+             up)"
+        ))),
     }
 }
 

@@ -9,10 +9,10 @@
 //! to the party and its body is read only for a party whose signature holds), and in full by the
 //! handler ([`caller`]): the body against its `Content-Digest`, then the nonce against replay.
 //!
-//! Every signed request must be bound to one node (`401 authority-required` otherwise): signed
-//! over `@authority`, whose value (the request's `Host`) must be one this node answers to
-//! ([`PartyAuth::with_authorities`]), else `421 wrong-node` (a request whose `Host` is not
-//! this node's gets it before its signature is checked). A node that received a party's
+//! A signed request sent under a name this node does not answer to (its `Host`, see
+//! [`PartyAuth::with_authorities`]) is refused `421 wrong-node` before its signature is checked.
+//! Every other signed request must be bound to this node (`401 authority-required` otherwise):
+//! signed over `@authority`, whose value is that `Host`. A node that received a party's
 //! request can therefore not replay it at another administration's node: not a document upload
 //! or forget (which act on that node's own copy), not a read (whose answer is that node's view
 //! for the party: a consignment's records carry the access lists it keeps), and not a transaction
@@ -215,7 +215,11 @@ fn verify(
     // Sent under a name that is not this node's: refused before its signature is checked (a
     // request captured at one node and replayed at another costs this one no verification).
     if let Some(a) = authority.filter(|a| !state.parties.authorities.iter().any(|x| x == a)) {
-        return Err(wrong_node(a));
+        return Err(ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "wrong-node",
+            format!("the request was sent to {a:?}, which is not this node"),
+        ));
     }
     let (now, window) = (now_secs(state), state.parties.window_secs);
     let verified = match body {
@@ -246,7 +250,13 @@ fn verify(
     let verified = verified.map_err(signature_error)?;
     let party = found.ok_or_else(|| no_valid_signature(&verified.party_id))?;
     match &verified.authority {
-        Some(a) if !state.parties.authorities.contains(a) => return Err(wrong_node(a)),
+        Some(a) if !state.parties.authorities.contains(a) => {
+            return Err(ApiError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                "wrong-node",
+                format!("the request is signed for {a:?}, which is not this node"),
+            ))
+        }
         None => {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -257,15 +267,6 @@ fn verify(
         Some(_) => {}
     }
     Ok((party, verified))
-}
-
-/// `421 wrong-node`: a request sent to (or signed for) `authority`, which is not this node.
-fn wrong_node(authority: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::MISDIRECTED_REQUEST,
-        "wrong-node",
-        format!("the request is signed for {authority:?}, which is not this node"),
-    )
 }
 
 /// Whether a request announces a body (as the admission sees it).

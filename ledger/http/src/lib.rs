@@ -134,6 +134,9 @@ pub fn router(state: ApiState) -> Router {
     )
 }
 
+/// The explorer's forms, which browsers send with a body and no credentials.
+const EXPLORER_FORMS: [&str; 3] = ["/signin", "/verify", "/signout"];
+
 /// The node's admission policy: a body needs a role token (except the explorer's sign-in,
 /// sign-out and verify forms, which browsers send), each role, each signing party, each
 /// explorer account signed in and each anonymous address has its rate, and a proof verified on
@@ -143,15 +146,22 @@ fn admission(state: &ApiState, explorer: explorer::Explorer) -> zkcustoms_http::
     zkcustoms_http::Admission::new(
         move |req: &axum::extract::Request| match auth::identify(&identify_state, req)? {
             Some(principal) => Ok(Some(principal)),
+            // A session names its account for the explorer's pages and forms only: a body
+            // sent to any other route still needs a token or a signature.
+            None if zkcustoms_http::admission::has_body(req)
+                && !EXPLORER_FORMS.contains(&req.uri().path()) =>
+            {
+                Ok(None)
+            }
             None => Ok(explorer.session_principal(req.headers())),
         },
         "requests with a body need credentials: a role token of this node, or a party's \
          signature (RFC 9421)",
         state.rates,
     )
-    .open_body("/signin")
-    .open_body("/verify")
-    .open_body("/signout")
+    .open_body(EXPLORER_FORMS[0])
+    .open_body(EXPLORER_FORMS[1])
+    .open_body(EXPLORER_FORMS[2])
     .cost(axum::http::Method::POST, "/verify", explorer::VERIFY_COST)
 }
 

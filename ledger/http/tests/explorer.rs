@@ -518,6 +518,19 @@ async fn a_signed_in_viewer_is_not_rated_with_anonymous_visitors() {
         status(Some(made_up)).await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
+    // A session names its account for the explorer only: a body sent to the API with it alone
+    // is the address's, as without it (whose rate is spent), never read by the handler.
+    let submitted = send(
+        Request::post("/v1/transactions")
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, &session)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, "2")
+            .body(Body::from("{}"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(submitted.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

@@ -81,11 +81,14 @@ use crate::serving::{PeerBudget, ServingBudget};
 pub type BlockBuilder =
     Arc<dyn Fn(&Chain, Hash) -> Result<Option<Block>, StoreError> + Send + Sync>;
 
-/// Relayed transactions refused a second that each peer's budget refills by (see the relay in
-/// [`start_validator`]): far above what an honest peer's relays are ever refused at.
+/// Relayed transactions refused a second for a trader's signature that does not verify, that
+/// each peer's budget refills by (see the relay in [`start_validator`]): far above what an honest
+/// peer's relays are ever refused at for that.
 pub const RELAY_REFUSALS_PER_SECOND: u64 = 100;
-/// Most refused relays each peer's budget holds.
+/// Most such refusals each peer's budget holds.
 pub const RELAY_REFUSAL_BURST: u64 = 1_000;
+/// The refusal of a trader's signature that does not verify under its current key.
+const FORGED: &str = "wrong-party-key";
 
 /// The page size of the consensus journal. It is part of the journal's format on disk (every
 /// page carries its checksum): a data directory written with one page size cannot be read with
@@ -310,11 +313,14 @@ pub fn start_validator<E, S, R, B>(
     });
     // A peer is blocked for a relayed transaction that does not decode, or that it would have
     // refused itself had it checked it ([`blame`]); not for a refusal that depends on the state
-    // or the clock, on which honest validators disagree for a while. Those refusals still cost
-    // this node a screening (a signature check) or a decoding each: they are charged to the
-    // peer's budget of refused relays, and while it is spent the peer's relays are dropped
-    // unread (an honest peer's relays are refused rarely, and its transactions reach the
-    // blocks anyway: it proposes them when it leads).
+    // or the clock, on which honest validators disagree for a while. A trader's signature that
+    // does not verify is one of those (the trader's key may have changed meanwhile), but an
+    // honest peer relays only what it verified itself, so it is almost never refused for that:
+    // such refusals (a signature check each) are charged to the peer's budget, and while it is
+    // spent the peer's relays are dropped unread (its transactions still reach the blocks: it
+    // proposes them when it leads). The refusals that follow from the state (a version, a
+    // sequence, a root taken meanwhile) are not charged: a client can make honest peers meet
+    // them at will.
     let relay_chain = chain.clone();
     let mut relay_blocker = blocker.clone();
     let mut refusals = PeerBudget::of_units(RELAY_REFUSALS_PER_SECOND, RELAY_REFUSAL_BURST);
@@ -354,7 +360,7 @@ pub fn start_validator<E, S, R, B>(
                         }
                         Screened::Refused(e) => {
                             debug!(%peer, error = %e, "relayed transaction not admitted");
-                            if matches!(e, SubmitError::Rejected(_)) {
+                            if matches!(&e, SubmitError::Rejected(r) if r.code == FORGED) {
                                 refusals.spend(&peer, 1, now);
                             }
                             continue;
@@ -382,12 +388,7 @@ pub fn start_validator<E, S, R, B>(
                             warn!(%peer, error = %e, "relayed an invalid transaction: blocked");
                             let _ = relay_blocker.block(peer);
                         }
-                        Err(e) => {
-                            debug!(%peer, error = %e, "relayed transaction not admitted");
-                            if matches!(e, SubmitError::Rejected(_)) {
-                                refusals.spend(&peer, 1, now);
-                            }
-                        }
+                        Err(e) => debug!(%peer, error = %e, "relayed transaction not admitted"),
                     }
                 }
             }
