@@ -153,6 +153,19 @@ fn signed_for(
     (req, headers)
 }
 
+/// `tx` submitted by `party` with `key` (`POST /v1/transactions`, bound to the test nodes).
+fn submission(tx: &Transaction, party: &str, key: &PrivateKey) -> (Request<Body>, SignedHeaders) {
+    let body = serde_json::to_vec(&tx.to_json()).unwrap();
+    signed(
+        Method::POST,
+        "/v1/transactions",
+        Some(&body),
+        party,
+        key,
+        now(),
+    )
+}
+
 /// A request signed as `party` with `key`, bound to no node.
 fn signed_unbound(
     method: Method,
@@ -245,14 +258,7 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
         .owner
         .anchor(&c, UCR, "invoice", sha256(b"invoice v2"), "vault://2", 2);
     let body = serde_json::to_vec(&tx.to_json()).unwrap();
-    let (req, headers) = signed(
-        Method::POST,
-        "/v1/transactions",
-        Some(&body),
-        owner,
-        &net.owner.key,
-        now(),
-    );
+    let (req, headers) = submission(&tx, owner, &net.owner.key);
     let (s, b) = json(&net.nodes[1], req).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{b}");
 
@@ -393,15 +399,7 @@ async fn a_refusal_s_reason_is_told_to_its_signer_customs_and_auditors() {
     let tx = net
         .owner
         .anchor(&c, UCR, "invoice", sha256(b"invoice v5"), "vault://5", 5);
-    let body = serde_json::to_vec(&tx.to_json()).unwrap();
-    let (req, _) = signed(
-        Method::POST,
-        "/v1/transactions",
-        Some(&body),
-        owner,
-        &net.owner.key,
-        now(),
-    );
+    let (req, _) = submission(&tx, owner, &net.owner.key);
     let (s, b) = json(node, req).await;
     assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "version-conflict");
     assert!(b["message"].as_str().unwrap().contains(UCR), "{b}");

@@ -622,8 +622,18 @@ mod tests {
     /// finalizes a run of 300 blocks, longer than a response. A validator behind it catches up
     /// a response at a time, each carrying the proof of where its blocks lead; a proof that
     /// does not lead to a verified certificate is refused as the peer's fault.
-    #[test]
-    fn a_run_longer_than_a_response_is_caught_up_with_its_proof() {
+    /// A validator's chain of `n` empty blocks finalized by one certificate, of the last one
+    /// (view `n + 1`), and a validator of the same genesis at height 0.
+    struct Run {
+        genesis: Genesis,
+        validator: PrivateKey,
+        source: Chain,
+        behind: Chain,
+        top: Hash,
+        _dirs: [tempfile::TempDir; 2],
+    }
+
+    fn run(n: u64) -> Run {
         let validator = crypto::generate();
         let genesis = single_validator_genesis(
             "zkcustoms-sync-run",
@@ -633,17 +643,37 @@ mod tests {
             vec![],
             Params::default(),
         );
-        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let source = open(&genesis, &validator, a.path());
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let source = open(&genesis, &validator, dirs[0].path());
         let mut top = genesis.chain_id;
-        for _ in 0..300 {
+        for _ in 0..n {
             top = source.forge_block(top, Vec::new()).unwrap().unwrap().hash();
         }
-        let certificate = certify(&genesis, std::slice::from_ref(&validator), 301, &top).unwrap();
-        source.finalize(top, 301, certificate).unwrap();
-        assert_eq!(source.tip(), (300, top));
+        let certificate = certify(&genesis, std::slice::from_ref(&validator), n + 1, &top).unwrap();
+        source.finalize(top, n + 1, certificate).unwrap();
+        assert_eq!(source.tip(), (n, top));
+        let behind = open(&genesis, &validator, dirs[1].path());
+        Run {
+            genesis,
+            validator,
+            source,
+            behind,
+            top,
+            _dirs: dirs,
+        }
+    }
 
-        let behind = open(&genesis, &validator, b.path());
+    #[test]
+    fn a_run_longer_than_a_response_is_caught_up_with_its_proof() {
+        let Run {
+            genesis,
+            validator,
+            source,
+            behind,
+            top,
+            ..
+        } = run(300);
+
         // A proof whose headers do not link, or whose certificate is another block's: the
         // peer's fault, and nothing is finalized.
         let (blocks, proof) = respond(&source, &behind);
@@ -695,23 +725,7 @@ mod tests {
     /// never empty while the proof alone fits, and what it serves is finalized.
     #[test]
     fn a_full_response_makes_room_for_the_proof_of_its_run() {
-        let validator = crypto::generate();
-        let genesis = single_validator_genesis(
-            "zkcustoms-sync-room",
-            ("validator-0", &validator),
-            &[],
-            &[],
-            vec![],
-            Params::default(),
-        );
-        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let source = open(&genesis, &validator, a.path());
-        let mut top = genesis.chain_id;
-        for _ in 0..130 {
-            top = source.forge_block(top, Vec::new()).unwrap().unwrap().hash();
-        }
-        let certificate = certify(&genesis, std::slice::from_ref(&validator), 131, &top).unwrap();
-        source.finalize(top, 131, certificate).unwrap();
+        let Run { source, behind, .. } = run(130);
         // Room for 123 blocks as stored, and half of one more: the blocks alone fill it.
         let one = source.store().raw_block(1).unwrap().unwrap().encoded_len() + 4;
         let allowance = 16 + 123 * one + one / 2;
@@ -726,7 +740,6 @@ mod tests {
         }
         .to_bytes();
         assert!(bytes.len() <= allowance, "{} > {allowance}", bytes.len());
-        let behind = open(&genesis, &validator, b.path());
         assert_eq!(apply(&behind, blocks, Some(proof)).unwrap(), served);
         assert_eq!(behind.tip().0, served as u64);
         // A run proof whose first header claims the last height there is: refused, no overflow.

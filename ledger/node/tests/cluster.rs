@@ -1716,10 +1716,11 @@ fn a_peer_asking_over_and_over_is_sent_no_more_than_its_budget() {
 }
 
 /// Validators 0 to 2 running honestly, the registry root finalized (its hash answered);
-/// validator 3 takes no part in consensus and only sends on the blocks channel (its sender and
-/// receiver answered).
-async fn with_a_block_sender(
+/// validator 3 takes no part in consensus and only sends on `on` (its sender and receiver
+/// answered).
+async fn with_a_sender(
     context: &deterministic::Context,
+    on: u64,
 ) -> (
     Cluster,
     [usize; 3],
@@ -1733,10 +1734,10 @@ async fn with_a_block_sender(
         cluster.start(i, Behaviour::Honest).await;
     }
     let control = cluster.oracle.control(cluster.keys[3].clone());
-    let (blocks, blocks_in) = control.register(channel::BLOCKS, QUOTA).await.unwrap();
+    let (sender, receiver) = control.register(on, QUOTA).await.unwrap();
     let hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
     cluster.wait_included(&honest, &hashes, WITHIN).await;
-    (cluster, honest, hashes, blocks, blocks_in)
+    (cluster, honest, hashes, sender, receiver)
 }
 
 /// A block whose header names no validator as its proposer gets its sender blocked by every
@@ -1747,7 +1748,7 @@ fn a_peer_sending_a_block_no_validator_proposed_is_blocked() {
     use commonware_p2p::{Recipients, Sender as _};
     runner(6).start(|context| async move {
         let (cluster, honest, mut hashes, mut blocks, _blocks_in) =
-            with_a_block_sender(&context).await;
+            with_a_sender(&context, channel::BLOCKS).await;
         // A well-formed block on genesis whose proposer is no validator.
         let block = Block::new(
             1,
@@ -1779,7 +1780,7 @@ fn a_block_nobody_needs_is_never_decoded() {
     use zkcustoms_ledger_types::codec::Writer;
     runner(14).start(|context| async move {
         let (cluster, honest, mut hashes, mut blocks, _blocks_in) =
-            with_a_block_sender(&context).await;
+            with_a_sender(&context, channel::BLOCKS).await;
         let (tip, parent) = cluster.chain(0).tip();
         let header = BlockHeader {
             height: tip + 1,
@@ -2139,17 +2140,8 @@ fn a_peer_is_heard_for_its_budget_of_refused_relays() {
     use commonware_p2p::{Recipients, Sender as _};
     use zkcustoms_node::consensus::{RELAY_REFUSALS_PER_SECOND, RELAY_REFUSAL_BURST};
     runner(11).start(|context| async move {
-        let mut cluster = Cluster::new(context.child("cluster")).await;
-        let honest = [0, 1, 2];
-        for i in honest {
-            cluster.start(i, Behaviour::Honest).await;
-        }
-        let control = cluster.oracle.control(cluster.keys[3].clone());
-        let (mut txs, _txs_in) = control
-            .register(channel::TRANSACTIONS, QUOTA)
-            .await
-            .unwrap();
-        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
+        let (cluster, honest, mut hashes, mut txs, _txs_in) =
+            with_a_sender(&context, channel::TRANSACTIONS).await;
         hashes.push(cluster.submit(0, &proof_tx(0)));
         cluster.wait_included(&honest, &hashes, WITHIN).await;
 
@@ -2196,19 +2188,9 @@ fn a_peer_is_heard_for_its_budget_of_refused_relays() {
 fn a_transaction_relayed_again_is_not_decoded_again() {
     use commonware_p2p::{Recipients, Sender as _};
     runner(10).start(|context| async move {
-        let mut cluster = Cluster::new(context.child("cluster")).await;
-        let honest = [0, 1, 2];
-        for i in honest {
-            cluster.start(i, Behaviour::Honest).await;
-        }
         // Validator 3 only relays, on the transactions channel.
-        let control = cluster.oracle.control(cluster.keys[3].clone());
-        let (mut txs, _txs_in) = control
-            .register(channel::TRANSACTIONS, QUOTA)
-            .await
-            .unwrap();
-        let mut hashes = vec![cluster.submit(0, &publish_root(&cluster.genesis))];
-        cluster.wait_included(&honest, &hashes, WITHIN).await;
+        let (cluster, honest, mut hashes, mut txs, _txs_in) =
+            with_a_sender(&context, channel::TRANSACTIONS).await;
         let finalized = proof_tx(0);
         hashes.push(cluster.submit(0, &finalized));
         cluster.wait_included(&honest, &hashes, WITHIN).await;

@@ -456,29 +456,37 @@ impl Chain {
         Ok(Some(block))
     }
 
+    /// The proofs among transactions this node has not verified yet (the same transaction bytes):
+    /// each one's index among them, its transaction's hash and its envelope. Those it verified
+    /// before are counted as reused.
+    fn unverified_proofs(
+        &self,
+        txs: &[Transaction],
+    ) -> (Vec<usize>, Vec<Hash>, Vec<ProofEnvelope>) {
+        let mut reused = 0;
+        let mut out = (Vec::new(), Vec::new(), Vec::new());
+        for (i, tx) in txs.iter().enumerate() {
+            if let Transaction::SubmitProof(p) = tx {
+                let hash = tx.hash();
+                if self.verified.contains(&hash) {
+                    reused += 1;
+                } else {
+                    out.0.push(i);
+                    out.1.push(hash);
+                    out.2.push(p.envelope.clone());
+                }
+            }
+        }
+        self.metrics.proof_verdicts_reused(reused);
+        out
+    }
+
     /// Batch-verifies the proofs among transactions: one verdict per transaction (`Ok` for
     /// transactions without a proof). Proofs this node has already verified (the same
     /// transaction bytes) are not verified again; every other proof is, and a success is
     /// remembered.
     pub(super) fn verify_batch(&self, txs: &[Transaction]) -> Vec<Result<(), Rejection>> {
-        let mut reused = 0;
-        let (idx, (hashes, envs)): (Vec<usize>, (Vec<Hash>, Vec<ProofEnvelope>)) = txs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, tx)| match tx {
-                Transaction::SubmitProof(p) => {
-                    let hash = tx.hash();
-                    if self.verified.contains(&hash) {
-                        reused += 1;
-                        None
-                    } else {
-                        Some((i, (hash, p.envelope.clone())))
-                    }
-                }
-                _ => None,
-            })
-            .unzip();
-        self.metrics.proof_verdicts_reused(reused);
+        let (idx, hashes, envs) = self.unverified_proofs(txs);
         let mut out: Vec<Result<(), Rejection>> = txs.iter().map(|_| Ok(())).collect();
         if envs.is_empty() {
             return out;
@@ -501,24 +509,7 @@ impl Chain {
     /// remembered when they verify. Answers the index of the first transaction at fault: the
     /// first whose proof cannot be checked, else the first of a key's proofs that fail together.
     fn verify_all(&self, txs: &[Transaction]) -> Result<(), (usize, Rejection)> {
-        let mut reused = 0;
-        let (idx, (hashes, envs)): (Vec<usize>, (Vec<Hash>, Vec<ProofEnvelope>)) = txs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, tx)| match tx {
-                Transaction::SubmitProof(p) => {
-                    let hash = tx.hash();
-                    if self.verified.contains(&hash) {
-                        reused += 1;
-                        None
-                    } else {
-                        Some((i, (hash, p.envelope.clone())))
-                    }
-                }
-                _ => None,
-            })
-            .unzip();
-        self.metrics.proof_verdicts_reused(reused);
+        let (idx, hashes, envs) = self.unverified_proofs(txs);
         if envs.is_empty() {
             return Ok(());
         }
