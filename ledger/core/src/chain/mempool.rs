@@ -5,7 +5,7 @@ use super::{party_key, Chain, Entry, PartyKey, Pool, SubmitError, TxStatus};
 use crate::rules::{signature_refused_by, CheckError, Overlay, Rejection, NOT_OWNER};
 use crate::store::{StoreError, Transactions};
 use crate::verdicts::signature_digest;
-use zkcustoms_ledger_types::crypto::{self, PublicKey, SIGNATURE_LEN};
+use zkcustoms_ledger_types::crypto::PublicKey;
 use zkcustoms_ledger_types::tx::{peek, Eori, Hash, Peeked, SignerKind, Transaction};
 use zkcustoms_verifier::batch::Backend;
 use zkcustoms_verifier::{ProofEnvelope, VerifyError};
@@ -146,11 +146,11 @@ impl Chain {
             self.check_capacity(&pool, &(peeked.signer, peeked.id.to_owned()), bytes.len())
                 .and_then(|()| self.signer_key(&peeked, &pool.overlay))
         };
-        let refused = match refused {
-            Ok(Some(key)) => self.screen_signature(bytes, &hash, &peeked, &key),
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
-        };
+        let refused = refused.and_then(|key| {
+            key.map_or(Ok(()), |key| {
+                self.screen_signature(bytes, &hash, &peeked, &key)
+            })
+        });
         match refused {
             Ok(()) => Screened::Decode,
             Err(e) => {
@@ -183,9 +183,9 @@ impl Chain {
         })
     }
 
-    /// Checks the signature of relayed canonical `bytes` (their last [`SIGNATURE_LEN`], over the
-    /// chain id and every byte before them) against `key` before anything else is decoded; a
-    /// success is remembered, so the decoded transaction's check does not verify it again.
+    /// Checks the signature of relayed canonical `bytes` against `key` before anything else is
+    /// decoded ([`Peeked::signature_holds`]); a success is remembered, so the decoded
+    /// transaction's check does not verify it again.
     fn screen_signature(
         &self,
         bytes: &[u8],
@@ -197,25 +197,18 @@ impl Chain {
         if self.signatures.contains(&digest) {
             return Ok(());
         }
-        let Some(at) = bytes.len().checked_sub(SIGNATURE_LEN) else {
-            return Ok(());
-        };
-        let (unsigned, signature) = bytes.split_at(at);
-        let Ok(signature) = crypto::signature_from_bytes(signature) else {
-            return Ok(());
-        };
-        let mut message = Vec::with_capacity(self.genesis.chain_id.len() + unsigned.len());
-        message.extend_from_slice(&self.genesis.chain_id);
-        message.extend_from_slice(unsigned);
-        if crypto::verify(key, peeked.namespace, &message, &signature) {
-            self.signatures.insert(digest);
-            return Ok(());
+        match peeked.signature_holds(bytes, &self.genesis.chain_id, key) {
+            Some(false) => Err(SubmitError::Rejected(signature_refused_by(
+                peeked.kind,
+                peeked.signer,
+                peeked.id,
+            ))),
+            Some(true) => {
+                self.signatures.insert(digest);
+                Ok(())
+            }
+            None => Ok(()),
         }
-        Err(SubmitError::Rejected(signature_refused_by(
-            peeked.kind,
-            peeked.signer,
-            peeked.id,
-        )))
     }
 
     /// Admits transactions (with their hashes and sizes): the checks that need no proof for

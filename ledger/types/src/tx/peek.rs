@@ -3,10 +3,12 @@
 //! pays for decoding the rest, a proof envelope's curve points above all.
 
 use super::fields::field_err;
+use super::Hash;
 use super::{
     check_party_id, check_size, Eori, Signer, TxError, Ucr, KINDS, MAX_TX_BYTES, TX_VERSION,
 };
 use crate::codec::Reader;
+use crate::crypto::{self, PublicKey};
 
 /// The kind of party that signs a transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,4 +102,21 @@ pub fn peek(bytes: &[u8]) -> Result<Peeked<'_>, TxError> {
         signer,
         id,
     })
+}
+
+impl Peeked<'_> {
+    /// Whether the signature of the transaction whose canonical bytes are `bytes` (their last
+    /// [`crypto::SIGNATURE_LEN`]) verifies under `key` on the ledger `chain_id`, before they are
+    /// decoded: the same message as [`super::Transaction::signed_message`] (the chain id, then
+    /// every byte before the signature), under this kind's namespace. `None` when the bytes hold
+    /// no signature to check (the decoding names their fault).
+    pub fn signature_holds(&self, bytes: &[u8], chain_id: &Hash, key: &PublicKey) -> Option<bool> {
+        let at = bytes.len().checked_sub(crypto::SIGNATURE_LEN)?;
+        let (unsigned, signature) = bytes.split_at(at);
+        let signature = crypto::signature_from_bytes(signature).ok()?;
+        let mut message = Vec::with_capacity(chain_id.len() + unsigned.len());
+        message.extend_from_slice(chain_id);
+        message.extend_from_slice(unsigned);
+        Some(crypto::verify(key, self.namespace, &message, &signature))
+    }
 }

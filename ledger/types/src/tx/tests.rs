@@ -117,9 +117,14 @@ fn signatures_bind_chain_kind_and_every_field() {
     assert!(!moved.verify_signature(&chain(), &public));
     assert!(!t.verify_signature(&chain(), &crypto::public_of(&crypto::generate())));
     // Each sample's signature stops verifying when any byte before it changes.
+    // The check of the bytes before decoding agrees with the decoded transaction's.
     for (tx, key) in signed_samples() {
         assert!(tx.verify_signature(&chain(), &key), "{}", tx.kind());
         let bytes = tx.to_bytes();
+        let peeked = peek(&bytes).unwrap();
+        assert_eq!(peeked.signature_holds(&bytes, &chain(), &key), Some(true));
+        let other = sha256(b"other chain");
+        assert_eq!(peeked.signature_holds(&bytes, &other, &key), Some(false));
         for i in 0..bytes.len() - crypto::SIGNATURE_LEN {
             let mut b = bytes.clone();
             b[i] ^= 1;
@@ -129,6 +134,8 @@ fn signatures_bind_chain_kind_and_every_field() {
                     "{} byte {i}",
                     tx.kind()
                 );
+                let p = peek(&b).unwrap();
+                assert_eq!(p.signature_holds(&b, &chain(), &key), Some(false));
             }
         }
     }
