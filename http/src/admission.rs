@@ -13,7 +13,9 @@
 //!   principal, 16 for an anonymous address by default), counted from admission until the
 //!   handler has answered (its body read, if it reads one). Beyond it, `429 rate-limited`: a
 //!   client that opens requests and sends their bodies a byte at a time holds its own share of
-//!   the service's concurrency limit, never all of it.
+//!   the service's concurrency limit, never all of it. Anonymous clients together have at most
+//!   so many too (64 by default): visitors from many addresses cannot crowd authenticated
+//!   parties out (beyond it, `503 busy`).
 //!
 //! The buckets are bounded: at most [`MAX_CLIENTS`] are kept, and a full table first forgets
 //! clients whose bucket has refilled (they lose nothing by it); if none has, the request is
@@ -74,15 +76,19 @@ pub struct InFlight {
     pub authenticated: usize,
     /// Each anonymous client address's.
     pub anonymous: usize,
+    /// Every anonymous client's together: however many addresses anonymous visitors come from,
+    /// the rest of the concurrency limit stays with authenticated parties.
+    pub anonymous_total: usize,
 }
 
 impl Default for InFlight {
-    /// 64 for each principal (a quarter of the ledger's default concurrency limit), 16 for each
-    /// anonymous address.
+    /// 64 for each principal and 64 for every anonymous client together (each a quarter of the
+    /// ledger's default concurrency limit), 16 for each anonymous address.
     fn default() -> Self {
         Self {
             authenticated: 64,
             anonymous: 16,
+            anonymous_total: 64,
         }
     }
 }
@@ -94,6 +100,8 @@ enum Client {
     Address(IpAddr),
     /// A request without a peer address (a router called in process).
     Unknown,
+    /// Every anonymous client together, for [`InFlight::anonymous_total`].
+    Anonymous,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -129,10 +137,16 @@ pub struct Admitted {
 impl Drop for Admitted {
     fn drop(&mut self) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = running.get_mut(&self.client) {
-            *n -= 1;
-            if *n == 0 {
-                running.remove(&self.client);
+        let anonymous = !matches!(self.client, Client::Principal(_));
+        for client in [Some(&self.client), anonymous.then_some(&Client::Anonymous)]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(n) = running.get_mut(client) {
+                *n -= 1;
+                if *n == 0 {
+                    running.remove(client);
+                }
             }
         }
     }
@@ -229,15 +243,17 @@ impl Admission {
         self.start(client)
     }
 
-    /// Counts a request of `client` in progress, if it may have one more.
+    /// Counts a request of `client` in progress, if it may have one more (and, for an anonymous
+    /// client, if anonymous clients together may).
     fn start(&self, client: Client) -> Result<Admitted, ApiError> {
-        let most = match client {
-            Client::Principal(_) => self.in_flight.authenticated,
-            Client::Address(_) | Client::Unknown => self.in_flight.anonymous,
+        let (most, anonymous) = match client {
+            Client::Principal(_) => (self.in_flight.authenticated, false),
+            Client::Address(_) | Client::Unknown | Client::Anonymous => {
+                (self.in_flight.anonymous, true)
+            }
         };
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        let n = running.entry(client.clone()).or_insert(0);
-        if *n >= most {
+        if *running.get(&client).unwrap_or(&0) >= most {
             return Err(ApiError::too_many_requests(
                 "rate-limited",
                 format!(
@@ -247,7 +263,20 @@ impl Admission {
                 1,
             ));
         }
-        *n += 1;
+        if anonymous
+            && *running.get(&Client::Anonymous).unwrap_or(&0) >= self.in_flight.anonymous_total
+        {
+            return Err(ApiError::unavailable(
+                "busy",
+                "the service is answering as many requests without credentials as it takes at \
+                 once: retry later",
+            )
+            .retry_after(1));
+        }
+        *running.entry(client.clone()).or_insert(0) += 1;
+        if anonymous {
+            *running.entry(Client::Anonymous).or_insert(0) += 1;
+        }
         Ok(Admitted {
             running: self.running.clone(),
             client,
@@ -263,7 +292,7 @@ impl Admission {
     fn rate(&self, client: &Client) -> Rate {
         match client {
             Client::Principal(_) => self.rates.authenticated,
-            Client::Address(_) | Client::Unknown => self.rates.anonymous,
+            Client::Address(_) | Client::Unknown | Client::Anonymous => self.rates.anonymous,
         }
     }
 
@@ -325,7 +354,7 @@ pub fn has_body(req: &Request) -> bool {
 
 /// The network an address is charged as: an IPv4 address itself, an IPv6 address its /64 (one
 /// host usually holds a whole /64).
-fn network(ip: IpAddr) -> IpAddr {
+pub(crate) fn network(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -503,6 +532,7 @@ mod tests {
         let a = policy().in_flight(InFlight {
             authenticated: 2,
             anonymous: 1,
+            anonymous_total: 8,
         });
         let now = Instant::now();
         let get = |from: &str, token: Option<&str>| req("GET", "/", token, None, from);
@@ -534,8 +564,40 @@ mod tests {
         // are counted.
         drop(first);
         a.check_at(&get("10.0.0.1:4", None), now).unwrap();
-        assert_eq!(a.running.lock().unwrap().len(), 2);
+        // The other address, the principal and the anonymous clients' total.
+        assert_eq!(a.running.lock().unwrap().len(), 3);
         drop((other, p1, p2));
+        assert!(a.running.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn anonymous_clients_together_leave_room_for_principals() {
+        let a = policy().in_flight(InFlight {
+            authenticated: 2,
+            anonymous: 2,
+            anonymous_total: 3,
+        });
+        let now = Instant::now();
+        let get = |from: &str, token: Option<&str>| req("GET", "/", token, None, from);
+        // Three visitors from two addresses fill the anonymous share, each address under its
+        // own cap.
+        let held = [
+            a.check_at(&get("10.0.0.1:1", None), now).unwrap(),
+            a.check_at(&get("10.0.0.1:2", None), now).unwrap(),
+            a.check_at(&get("10.0.0.2:1", None), now).unwrap(),
+        ];
+        let e = a.check_at(&get("10.0.0.3:1", None), now).unwrap_err();
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "busy")
+        );
+        // A principal is still served, from any address.
+        let p = a.check_at(&get("10.0.0.3:2", Some("good")), now).unwrap();
+        // One anonymous request answered makes room for another.
+        let [first, second, third] = held;
+        drop(first);
+        let next = a.check_at(&get("10.0.0.3:3", None), now).unwrap();
+        drop((second, third, next, p));
         assert!(a.running.lock().unwrap().is_empty());
     }
 

@@ -12,7 +12,8 @@
 //! - [`Metrics`]: a [`prometheus_client`] registry the service registers its metrics into, with
 //!   the response counter and scrape-time [`Gauges`]; [`Metrics::routes`] serves `/metrics`.
 //! - [`OpenApi`]: the service's OpenAPI 3.1 document, served by [`OpenApi::routes`].
-//! - [`serve_until`] (a cap on connections, a header read timeout, the peer address on each
+//! - [`serve_until`] and [`serve_with`] (caps on connections, in all and per client network;
+//!   header read and stalled write timeouts; a bounded request head; the peer address on each
 //!   request) and [`shutdown_signal`]: serving and graceful shutdown.
 //!
 //! A service wires them like this (its `fn router(state) -> Router` builds no socket):
@@ -77,4 +78,4 @@ pub use limits::{json_fallbacks, wrap, Limits};
 pub use metrics::{Gauges, Metrics, ResponseCounter};
 pub use openapi::{OpenApi, Operation, Param};
 pub use prometheus_client;
-pub use shutdown::{peer, serve_until, shutdown_signal};
+pub use shutdown::{peer, serve_until, serve_with, shutdown_signal, ServeLimits};

@@ -11,15 +11,21 @@ use crate::admission::{admit, Admission};
 use crate::error::Internal;
 use crate::metrics::ResponseCounter;
 use crate::{ApiError, INTERNAL_MESSAGE};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{BoxError, Router};
+use hyper::body::{Frame, SizeHint};
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::time::Sleep;
 use tower::ServiceBuilder;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -36,6 +42,10 @@ pub struct Limits {
     /// Longest wait for the next bytes of a request body; then reading it fails (`400 bad-body`)
     /// and the request gives its concurrency slot back.
     pub body_timeout: Duration,
+    /// Longest time for a whole request body, counted from when the request takes its slot: a
+    /// client that sends a byte now and then, each in time, still cannot hold the slot longer.
+    /// Then reading the body fails (`400 bad-body`).
+    pub body_deadline: Duration,
     /// What is decided from a request's head before it takes a slot; `None` admits everything.
     pub admission: Option<Arc<Admission>>,
     /// Message of the `503 overloaded` answer.
@@ -46,14 +56,15 @@ pub struct Limits {
 
 impl Limits {
     /// Limits with the toolkit's messages: "the service is answering as many requests as it
-    /// can: retry later" and [`INTERNAL_MESSAGE`], a body read timeout of 10 seconds and no
-    /// admission policy.
+    /// can: retry later" and [`INTERNAL_MESSAGE`], a body read timeout of 10 seconds, a whole
+    /// body in 30 seconds and no admission policy.
     pub fn new(max_body: usize, max_concurrency: usize, timeout: Duration) -> Self {
         Self {
             max_body,
             max_concurrency,
             timeout,
             body_timeout: Duration::from_secs(10),
+            body_deadline: Duration::from_secs(30),
             admission: None,
             overloaded_message: "the service is answering as many requests as it can: retry later"
                 .into(),
@@ -99,7 +110,7 @@ pub fn json_fallbacks<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Ro
 /// in `responses` by matched route and status, behind one stack for the whole router, outermost
 /// first: request traces, admission (`401`, `429`, before any slot is taken or body byte read),
 /// load shedding (`503 overloaded` with `Retry-After: 1`), one concurrency limit, the timeout
-/// (`503 timeout`), the body read timeout and the body limit. `500 internal` answers get the
+/// (`503 timeout`), the body read timeout and deadline, and the body limit. `500 internal` answers get the
 /// limits' message.
 pub fn wrap(routes: Router, limits: &Limits, responses: &ResponseCounter) -> Router {
     let routes = routes.layer(middleware::from_fn_with_state(
@@ -111,6 +122,7 @@ pub fn wrap(routes: Router, limits: &Limits, responses: &ResponseCounter) -> Rou
         limits.overloaded_message.clone(),
     );
     let admission = limits.admission.clone();
+    let body_deadline = limits.body_deadline;
     let stack = ServiceBuilder::new()
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(move |req: Request, next: Next| {
@@ -126,10 +138,57 @@ pub fn wrap(routes: Router, limits: &Limits, responses: &ResponseCounter) -> Rou
         .load_shed()
         .concurrency_limit(limits.max_concurrency.max(1))
         .timeout(limits.timeout)
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            next.run(req.map(|body| Body::new(DeadlineBody::new(body, body_deadline))))
+        }))
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .layer(DefaultBodyLimit::max(limits.max_body))
         .service(routes);
     Router::new().fallback_service(stack)
+}
+
+/// A request body that must arrive whole before a deadline, set when it is wrapped.
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl DeadlineBody {
+    fn new(inner: Body, within: Duration) -> Self {
+        Self {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(within)),
+        }
+    }
+}
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if this.inner.is_end_stream() {
+            return Poll::Ready(None);
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err("the request body did not arrive in time".into())));
+        }
+        Pin::new(&mut this.inner)
+            .poll_frame(cx)
+            .map_err(BoxError::from)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 fn middleware_error(err: BoxError, overloaded: Cow<'static, str>) -> ApiError {

@@ -428,10 +428,12 @@ async fn a_client_stalling_its_bodies_holds_only_its_own_share() {
         .in_flight(InFlight {
             authenticated: 4,
             anonymous: 4,
+            anonymous_total: 5,
         });
     // The stalled bodies below wait for the test, however slow the machine.
     let limits = Limits {
         body_timeout: Duration::from_secs(600),
+        body_deadline: Duration::from_secs(600),
         ..Limits::new(1024, 5, Duration::from_secs(600))
     };
     let app = app(limits.admission(admission));
@@ -555,6 +557,39 @@ async fn metrics_count_responses_by_route_and_render_the_registry() {
         assert!(t.lines().any(|l| l == line), "{line} missing in\n{t}");
     }
     assert!(t.ends_with("# EOF\n"), "{t}");
+}
+
+#[tokio::test]
+async fn a_body_trickled_past_its_deadline_is_refused() {
+    // Each byte arrives well within the wait for the next one, but the whole body (100 bytes,
+    // one each 100 ms: ten seconds) not within the deadline.
+    let app = app(Limits {
+        body_timeout: Duration::from_secs(600),
+        body_deadline: Duration::from_secs(1),
+        ..limits()
+    });
+    let trickle = futures::stream::unfold(0u8, |sent| async move {
+        if sent == 100 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((Ok::<_, std::io::Error>(Bytes::from_static(b"x")), sent + 1))
+    });
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/body")
+        .header(header::CONTENT_LENGTH, 100)
+        .body(Body::from_stream(trickle))
+        .unwrap();
+    let r = app.router.clone().oneshot(req).await.unwrap();
+    let (status, code, _) = error(r).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "bad-body")
+    );
+    // A body sent at once is read.
+    let r = call(&app.router, Method::POST, "/body", None, &[b'x'; 100]).await;
+    assert_eq!(text(r).await, "100 bytes");
 }
 
 #[tokio::test]

@@ -139,8 +139,9 @@ const EXPLORER_FORMS: [&str; 3] = ["/signin", "/verify", "/signout"];
 
 /// The node's admission policy: a body needs a role token (except the explorer's sign-in,
 /// sign-out and verify forms, which browsers send), each role, each signing party, each
-/// explorer account signed in and each anonymous address has its rate, and a proof verified on
-/// the explorer's verify page costs as much as [`explorer::VERIFY_COST`] requests.
+/// explorer account signed in and each anonymous address has its rate, a proof verified on
+/// the explorer's verify page costs as much as [`explorer::VERIFY_COST`] requests, and anonymous
+/// visitors together have at most a quarter of the concurrency limit in progress.
 fn admission(state: &ApiState, explorer: explorer::Explorer) -> zkcustoms_http::Admission {
     let identify_state = state.clone();
     zkcustoms_http::Admission::new(
@@ -163,6 +164,12 @@ fn admission(state: &ApiState, explorer: explorer::Explorer) -> zkcustoms_http::
     .open_body(EXPLORER_FORMS[1])
     .open_body(EXPLORER_FORMS[2])
     .cost(axum::http::Method::POST, "/verify", explorer::VERIFY_COST)
+    // Anonymous visitors together hold at most a quarter of the concurrency limit: from however
+    // many addresses, they cannot crowd out the parties.
+    .in_flight(zkcustoms_http::InFlight {
+        anonymous_total: (state.max_concurrency / 4).max(1),
+        ..zkcustoms_http::InFlight::default()
+    })
 }
 
 async fn submit(
