@@ -6,8 +6,9 @@
 //! requests, each signed for the node it is sent to.
 //!
 //! A signed request is verified twice: from its head at admission (so that its rate is charged
-//! to the party and its body is read only for a party whose signature holds), and in full by the
-//! handler ([`caller`]): the body against its `Content-Digest`, then the nonce against replay.
+//! to the party and its body is read only for a party whose signature holds; a nonce already
+//! used is refused there too, charged to the sender's address), and in full by the handler
+//! ([`caller`]): the body against its `Content-Digest`, then the nonce against replay, recorded.
 //!
 //! A signed request sent under a name this node does not answer to (its `Host`, see
 //! [`PartyAuth::with_authorities`]) is refused `421 wrong-node` before its signature is checked.
@@ -291,7 +292,14 @@ pub(crate) fn identify(state: &ApiState, req: &Request) -> Result<Option<String>
             .map(|role| role.name().to_owned()));
     }
     let has_body = announces_body(req.headers());
-    let (party, _) = verify(state, req.method(), req.uri(), req.headers(), Err(has_body))?;
+    let (party, verified) = verify(state, req.method(), req.uri(), req.headers(), Err(has_body))?;
+    // A replay of a request already served is refused here, charged to its sender's address:
+    // replaying a captured request must not spend the party's rate or its requests in progress.
+    state
+        .parties
+        .nonces
+        .check(&verified, now_secs(state))
+        .map_err(signature_error)?;
     Ok(Some(format!("party:{}", party.id())))
 }
 

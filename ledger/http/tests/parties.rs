@@ -301,6 +301,18 @@ async fn a_party_signs_its_own_requests_and_every_validator_accepts_them() {
     let again = build(Method::POST, "/v1/transactions", Some(&body), &headers);
     let (s, b) = json(&net.nodes[1], again).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "replayed-signature");
+    // Replayed with its body held back, it is refused from its head, at admission: its body is
+    // never waited for, and the replay is charged to whoever sent it, not to the party.
+    let mut held_back = build(Method::POST, "/v1/transactions", Some(&body), &headers);
+    *held_back.body_mut() =
+        Body::from_stream(futures::stream::pending::<Result<Bytes, std::io::Error>>());
+    let (s, b) = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        json(&net.nodes[1], held_back),
+    )
+    .await
+    .expect("refused without waiting for the body");
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "replayed-signature");
 
     // The same headers over another body: the digest gives it away.
     let other_body = serde_json::to_vec(

@@ -78,24 +78,9 @@ impl NonceCache {
     ) -> Result<(), HttpSignatureError> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.forget_expired(now);
-        if request.valid_until < now {
-            return Err(HttpSignatureError::Expired(
-                "the signature expired before its nonce was recorded".into(),
-            ));
-        }
+        inner.refuse_used(request, now)?;
         let party = &request.party_id;
-        if let Some(&floor) = inner.floors.get(party) {
-            if request.valid_until <= floor {
-                return Err(HttpSignatureError::Expired(format!(
-                    "signatures of {party:?} valid only until {floor} or earlier are no longer \
-                     accepted (the replay guard made room): sign the request again"
-                )));
-            }
-        }
         let entry = (party.clone(), request.nonce);
-        if inner.live.contains_key(&entry) {
-            return Err(HttpSignatureError::Replayed(party.clone()));
-        }
         let count = inner.count(party);
         if count >= self.per_party {
             return Err(HttpSignatureError::ReplayCacheFull(format!(
@@ -119,6 +104,16 @@ impl NonceCache {
         Ok(())
     }
 
+    /// Refuses `request` at time `now` as [`Self::check_and_remember`] would for a replay or an
+    /// expired signature, without recording it: a replay of a request already served can be
+    /// refused before its body is read, and charged to whoever sent it rather than to the party.
+    pub fn check(&self, request: &VerifiedRequest, now: u64) -> Result<(), HttpSignatureError> {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .refuse_used(request, now)
+    }
+
     /// How many nonces are remembered (expired ones included until the next record).
     pub fn len(&self) -> usize {
         self.inner
@@ -135,6 +130,29 @@ impl NonceCache {
 }
 
 impl Inner {
+    /// Refuses a signature no longer valid at `now`, one no later than its party's floor, or a
+    /// nonce its party already used in a signature that is still remembered.
+    fn refuse_used(&self, request: &VerifiedRequest, now: u64) -> Result<(), HttpSignatureError> {
+        if request.valid_until < now {
+            return Err(HttpSignatureError::Expired(
+                "the signature expired before its nonce was recorded".into(),
+            ));
+        }
+        let party = &request.party_id;
+        if let Some(&floor) = self.floors.get(party) {
+            if request.valid_until <= floor {
+                return Err(HttpSignatureError::Expired(format!(
+                    "signatures of {party:?} valid only until {floor} or earlier are no longer \
+                     accepted (the replay guard made room): sign the request again"
+                )));
+            }
+        }
+        if self.live.contains_key(&(party.clone(), request.nonce)) {
+            return Err(HttpSignatureError::Replayed(party.clone()));
+        }
+        Ok(())
+    }
+
     fn count(&self, party: &str) -> usize {
         self.per_party.get(party).map_or(0, BTreeSet::len)
     }

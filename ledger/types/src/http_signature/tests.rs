@@ -326,8 +326,16 @@ fn a_replayed_nonce_is_refused() {
     let cache = NonceCache::new(100, 10);
     let s = signed_post();
     let first = verify_post(&s.as_received()).unwrap();
+    // Checking records nothing: the request is still new after any number of checks.
+    cache.check(&first, NOW).unwrap();
+    cache.check(&first, NOW).unwrap();
+    assert!(cache.is_empty());
     cache.check_and_remember(&first, NOW).unwrap();
     let again = verify_post(&s.as_received()).unwrap();
+    assert_eq!(
+        cache.check(&again, NOW + 1).unwrap_err().code(),
+        "replayed-signature"
+    );
     let err = cache.check_and_remember(&again, NOW + 1).unwrap_err();
     assert_eq!(err.code(), "replayed-signature");
     // A fresh nonce is a new request.
