@@ -261,20 +261,35 @@ pub fn verify_inclusion(a: VerifyInclusionArgs) -> Result<(), Refusal> {
 /// Runs `export log`.
 pub fn export_log(a: ExportLogArgs) -> Result<(), Refusal> {
     let source = StoreSource::open(&a.data_dir).map_err(audit_error)?;
-    let file = std::fs::File::create(&a.out)
-        .with_context(|| format!("cannot create {}", a.out.display()))
+    // Written beside the target and renamed over it once complete and synced: an export cut
+    // short (a crash, a full disk) never stands at the target, where it would read as the whole
+    // log of a shorter ledger, and an earlier export there stays whole until replaced.
+    let mut name = a.out.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    let partial = a.out.with_file_name(name);
+    let file = std::fs::File::create(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))
         .map_err(cannot_run)?;
     let mut out = std::io::BufWriter::new(file);
-    match audit::export_log(&source, &mut out) {
+    let exported = audit::export_log(&source, &mut out)
+        .map_err(|e| anyhow!(e).context("the log was not exported"))
+        .and_then(|n| {
+            let file = out.into_inner().map_err(|e| anyhow!(e.into_error()))?;
+            file.sync_all()?;
+            std::fs::rename(&partial, &a.out)?;
+            zkcustoms_ledger_types::crypto::sync_dir(&a.out)?;
+            Ok(n)
+        });
+    match exported {
         Ok(n) => {
-            drop(out);
             eprintln!("{n} transactions written to {}", a.out.display());
             Ok(())
         }
         Err(e) => {
-            drop(out);
-            let _ = std::fs::remove_file(&a.out);
-            Err(cannot_run(anyhow!(e).context("the log was not exported")))
+            let _ = std::fs::remove_file(&partial);
+            Err(cannot_run(
+                e.context(format!("writing {}", a.out.display())),
+            ))
         }
     }
 }

@@ -475,22 +475,32 @@ fn registry_build(certificates: &Path, out: &Path) -> Result<(), Failure> {
             .into());
         }
     }
-    let members = out.join("members");
-    std::fs::create_dir_all(&members)
-        .with_context(|| format!("cannot create {}", members.display()))?;
     let root = serde_json::json!({
         "authority": reg.authority,
         "registry_root": fr_to_hex(&reg.root),
         "certificates": reg.members.len(),
     });
-    std::fs::write(out.join("root.json"), serde_json::to_string_pretty(&root)?)?;
-    for m in &reg.members {
-        let name = sanitize(&m.certificate.operator_id);
-        std::fs::write(
-            members.join(format!("{name}.json")),
-            serde_json::to_string_pretty(m)?,
+    // Built whole beside `out` and then put in its place: a crash never pairs one build's root
+    // with another's witnesses, and a rebuild leaves no witness of an operator no longer listed.
+    crate::files::replace_dir(out, |staging| {
+        let members = staging.join("members");
+        std::fs::create_dir_all(&members)?;
+        crate::files::write_synced(
+            &staging.join("root.json"),
+            serde_json::to_string_pretty(&root)?.as_bytes(),
         )?;
-    }
+        for m in &reg.members {
+            let name = sanitize(&m.certificate.operator_id);
+            crate::files::write_synced(
+                &members.join(format!("{name}.json")),
+                serde_json::to_string_pretty(m)?.as_bytes(),
+            )?;
+        }
+        crate::files::sync_dir(&members)?;
+        Ok(())
+    })
+    .with_context(|| format!("cannot write the registry to {}", out.display()))?;
+    let members = out.join("members");
     println!(
         "registry of {} with {} certificates: root {}",
         reg.authority,
@@ -544,17 +554,11 @@ fn holder_new(out: &Path) -> Result<(), Failure> {
         holder_secret: secret,
         holder_commitment: holder_commitment(&secret),
     };
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options
-        .open(out)
+    // Whole and synced before the commitment is shown: the authority certifies the commitment,
+    // and the secret behind it must not be lost to a crash.
+    let text = serde_json::to_string_pretty(&file)?;
+    zkcustoms_ledger_types::crypto::write_secret(out, text.as_bytes())
         .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
-    f.write_all(serde_json::to_string_pretty(&file)?.as_bytes())?;
     println!(
         "holder secret written to {} (keep it private)",
         out.display()

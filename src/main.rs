@@ -4,6 +4,7 @@ mod audit_cli;
 mod ceremony_cli;
 mod cli;
 mod document_cli;
+mod files;
 mod ledger_cli;
 mod party_cli;
 mod prover_cli;

@@ -378,6 +378,35 @@ fn one_changed_byte_of_a_stored_proof_is_located() {
     assert_located(&first, target.height, Some(target.index), "tx-root");
 }
 
+#[test]
+fn an_export_cut_short_leaves_the_last_one_whole() {
+    let b = built();
+    let (dir, data) = copy_data();
+    let out = dir.path().join("log.jsonl");
+    std::fs::write(&out, "the last export\n").unwrap();
+    // A block in the middle is gone: the export fails part way, with lines already written.
+    tamper(&data, |db, cf| {
+        db.delete_cf(cf, b.txs[PROOF].height.to_be_bytes()).unwrap();
+    });
+    let o = run(&[
+        "export",
+        "log",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the log was not exported"),
+        "{}",
+        stderr(&o)
+    );
+    // The earlier export is whole, and nothing of the cut one is left.
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "the last export\n");
+    assert!(!dir.path().join("log.jsonl.partial").exists());
+}
+
 /// Byte offsets in a stored block: `version | block length u32 | header ...` (header: version,
 /// height u64, parent [32], timestamp u64, ...).
 const HEADER_AT: usize = 1 + 4;

@@ -266,10 +266,32 @@ fn registry_and_holder_make_real_witnesses() {
         stderr(&o)
     );
     assert!(!Path::new(&clash_out).exists());
-    // A bad certificate list.
+    // A bad certificate list: the registry built before is left as it was.
     std::fs::write(f.path("bad-certs.json"), "{\"authority\": \"X\"}").unwrap();
     let o = registry_build(&f.path("bad-certs.json"), &out);
     assert_eq!(o.status.code(), Some(2));
+    assert!(Path::new(&out).join("members/NL000011112222.json").exists());
+    // Rebuilt without the second operator (what a crash left beside it in the way), the
+    // registry is the new one whole: the dropped operator's witness is gone with the old root.
+    let mut fewer = certs.clone();
+    fewer["certificates"].as_array_mut().unwrap().truncate(1);
+    std::fs::write(f.path("fewer-certs.json"), fewer.to_string()).unwrap();
+    std::fs::create_dir_all(format!("{out}.partial/members")).unwrap();
+    std::fs::write(format!("{out}.partial/members/STALE.json"), "{}").unwrap();
+    let o = registry_build(&f.path("fewer-certs.json"), &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut left: Vec<String> = std::fs::read_dir(Path::new(&out).join("members"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["NL000099998888.json"]);
+    let root: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(&out).join("root.json")).unwrap())
+            .unwrap();
+    assert_eq!(root["certificates"], 1);
+    assert!(!Path::new(&format!("{out}.partial")).exists());
+    assert!(!Path::new(&format!("{out}.old")).exists());
 }
 
 #[test]

@@ -326,10 +326,25 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CeremonyError> {
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
     match linked {
-        Ok(()) => Ok(()),
+        // The new name is synced into its directory: a file once published (an attestation,
+        // a contribution) survives a crash.
+        Ok(()) => std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir)),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(CeremonyError::Exists(path.to_path_buf()))
         }
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// [`write_new`], except that a file already holding exactly `bytes` is kept as it is: a run
+/// cut short can be run again over what it wrote. Any other file there is refused.
+pub fn write_new_or_same(path: &Path, bytes: &[u8]) -> Result<(), CeremonyError> {
+    match std::fs::read(path) {
+        Ok(held) if held == bytes => Ok(()),
+        Ok(_) => Err(CeremonyError::Exists(path.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new(path, bytes),
         Err(e) => Err(io(path)(e)),
     }
 }

@@ -96,7 +96,9 @@ fn entry_for(
 }
 
 /// Writes key files and the manifest into `out` (created if missing), refusing to replace any
-/// file, then opens the directory as the verifier does and loads every verifying key.
+/// file (a key file already holding the same key is kept: a run cut short before its manifest
+/// can be run again), the manifest last, then opens the directory as the verifier does and
+/// loads every verifying key.
 fn write_key_dir(
     out: &Path,
     keys: Vec<(ManifestEntry, Vec<u8>, Vec<u8>)>,
@@ -107,8 +109,9 @@ fn write_key_dir(
     }
     let mut entries = Vec::with_capacity(keys.len());
     for (entry, vk_bytes, pk_bytes) in keys {
-        file::write_new(&out.join(&entry.vk_file), &vk_bytes)?;
-        file::write_new(&out.join(&entry.pk_file), &pk_bytes)?;
+        // A key file a run cut short already wrote (no manifest yet) is kept if it is this key.
+        file::write_new_or_same(&out.join(&entry.vk_file), &vk_bytes)?;
+        file::write_new_or_same(&out.join(&entry.pk_file), &pk_bytes)?;
         entries.push(entry);
     }
     let manifest = Manifest {

@@ -52,6 +52,12 @@ pub enum ProverError {
         "the proof made does not verify under verifying key {0}: the key directory is inconsistent"
     )]
     SelfCheck(KeyId),
+    /// Development keys were asked for in a directory holding other keys.
+    #[error(
+        "{0} holds keys that are not development keys (or a manifest that does not read): \
+         development keys are never written over them; choose another directory"
+    )]
+    NotDevelopment(std::path::PathBuf),
     /// Writing keys failed.
     #[error("cannot write {path}: {source}")]
     Io {

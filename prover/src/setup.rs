@@ -56,8 +56,39 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ProverError>
         path: path.clone(),
         source,
     };
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    // The new name is made durable: the manifest, written last, is never left naming files a
+    // crash then loses.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)
+}
+
+/// Refuses a directory whose manifest is not that of development keys (production keys, or a
+/// manifest that does not read): development keys are never written over them.
+fn refuse_other_keys(out: &Path) -> Result<(), ProverError> {
+    let path = out.join(MANIFEST);
+    let text = match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        read => read.map_err(|source| ProverError::Io {
+            path: path.clone(),
+            source,
+        })?,
+    };
+    match serde_json::from_slice::<Manifest>(&text) {
+        Ok(m) if m.development => Ok(()),
+        _ => Err(ProverError::NotDevelopment(out.to_path_buf())),
+    }
 }
 
 /// The deterministic RNG for one circuit's development keys.
@@ -68,12 +99,15 @@ fn dev_rng(circuit: CircuitId) -> ChaCha20Rng {
     ChaCha20Rng::from_seed(h.finalize().into())
 }
 
-/// Makes development keys for `circuits` in `out` and writes the manifest.
+/// Makes development keys for `circuits` in `out` and writes the manifest (last, so that a
+/// directory with a manifest is complete). A directory whose manifest is not that of
+/// development keys is refused ([`ProverError::NotDevelopment`]): its keys are never replaced.
 pub fn setup_dev(
     out: &Path,
     circuits: &[CircuitId],
     mut progress: impl FnMut(SetupEvent),
 ) -> Result<Manifest, ProverError> {
+    refuse_other_keys(out)?;
     std::fs::create_dir_all(out).map_err(|source| ProverError::Io {
         path: out.to_path_buf(),
         source,
@@ -129,4 +163,36 @@ pub fn setup_dev(
     let text = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
     write_atomic(out, MANIFEST, text.as_bytes())?;
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(development: bool) -> Vec<u8> {
+        serde_json::to_vec(&Manifest {
+            format: MANIFEST_FORMAT.into(),
+            development,
+            keys: Vec::new(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn development_keys_are_never_written_over_other_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST);
+        for other in [manifest(false), b"{ not a manifest".to_vec()] {
+            std::fs::write(&path, &other).unwrap();
+            let e = setup_dev(dir.path(), &[CircuitId::AeoStatusV1], |_| {}).unwrap_err();
+            assert!(matches!(e, ProverError::NotDevelopment(_)), "{e}");
+            assert_eq!(std::fs::read(&path).unwrap(), other);
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // Development keys are made again over development keys.
+        std::fs::write(&path, manifest(true)).unwrap();
+        let made = setup_dev(dir.path(), &[], |_| {}).unwrap();
+        assert!(made.development);
+        assert!(!dir.path().join(format!(".{MANIFEST}.tmp")).exists());
+    }
 }

@@ -328,3 +328,31 @@ fn finalize_never_overwrites_a_key_directory() {
         before
     );
 }
+
+#[test]
+fn an_install_cut_short_before_its_manifest_can_be_run_again() {
+    let c = &aeo().ceremony;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(c.keys_dir().join("manifest.json")).unwrap())
+            .unwrap();
+    let vk_file = manifest["keys"][0]["vk_file"].as_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // What a crash after the first key file leaves: that file, and no manifest.
+    let keys = out.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::copy(c.keys_dir().join(vk_file), keys.join(vk_file)).unwrap();
+    finalize::install(c, &[AEO], &keys, &mut quiet()).unwrap();
+    assert_eq!(
+        std::fs::read(keys.join(vk_file)).unwrap(),
+        std::fs::read(c.keys_dir().join(vk_file)).unwrap()
+    );
+    assert!(keys.join("manifest.json").exists());
+    // A file there that is not this key is never replaced.
+    let other = out.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join(vk_file), b"another key").unwrap();
+    let err = finalize::install(c, &[AEO], &other, &mut quiet()).unwrap_err();
+    assert!(matches!(err, CeremonyError::Exists(_)), "{err}");
+    assert_eq!(std::fs::read(other.join(vk_file)).unwrap(), b"another key");
+    assert!(!other.join("manifest.json").exists());
+}

@@ -220,25 +220,16 @@ impl LocalMasterKey {
         Self::from_hex(&text).map_err(|e| master_error(format!("{}: {e}", path.display())))
     }
 
-    /// Makes a new master key file (owner-only, never overwriting one) and answers its key.
+    /// Makes a new master key file (owner-only, never overwriting one, written whole and synced
+    /// with its directory) and answers its key.
     pub fn create(path: &Path) -> Result<Self, DocumentError> {
         let key = Self::generate();
         let mut text = Zeroizing::new(hex::encode(&key.key[..]));
         text.push('\n');
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let write = |opts: &std::fs::OpenOptions| -> std::io::Result<()> {
-            use std::io::Write;
-            let mut f = opts.open(path)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
-        };
-        write(&opts).map_err(|e| master_error(format!("{}: {e}", path.display())))?;
+        // Whole, synced, and its name synced into its directory: a rotation re-wraps every
+        // document key under it right after, so it must survive a crash as surely as they do.
+        zkcustoms_ledger_types::crypto::write_secret(path, text.as_bytes())
+            .map_err(|e| master_error(format!("{}: {e}", path.display())))?;
         Ok(key)
     }
 

@@ -104,41 +104,97 @@ pub fn write_private(path: &Path, key: &PrivateKey) -> std::io::Result<()> {
     write_secret(path, text.as_bytes())
 }
 
-/// Writes a new file readable by its owner only. Whatever is at `path` already (a file, which
-/// may be readable by others, or a link to somewhere else) is an error: it is neither replaced
-/// nor followed.
+/// Writes a new file readable by its owner only, whole or not at all: written to a file beside
+/// it (one a crash left there is removed first), synced, linked into place and the directory
+/// synced, so that a crash leaves either nothing at `path` or all of `bytes`. Whatever is at
+/// `path` already (a file, which may be readable by others, or a link to somewhere else) is an
+/// error: it is neither replaced nor followed.
 pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    // O_CREAT | O_EXCL: fails on any existing name, a dangling link included.
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+    write_new_with(path, 0o600, |f| {
+        use std::io::Write;
+        f.write_all(bytes)
+    })
+}
+
+/// Writes a new file anyone may read (a genesis file, say), whole or not at all, never replacing
+/// or following what is at `path`: as [`write_secret`], with mode 644.
+pub fn write_public(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_new_with(path, 0o644, |f| {
+        use std::io::Write;
+        f.write_all(bytes)
+    })
+}
+
+/// [`write_secret`] with the file's `mode` and the contents written by `write`: if it fails,
+/// nothing is left at `path` (nor beside it).
+fn write_new_with(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    // Refused before anything is written (the link below refuses a name made meanwhile).
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} exists", path.display()),
+        ));
     }
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    let tmp = beside(path)?;
+    let written = create_new(&tmp, mode)
+        .and_then(|mut f| write(&mut f).and_then(|()| f.sync_all()))
+        // A hard link never replaces what is at `path`, not even a dangling link.
+        .and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    written?;
+    sync_dir(path)
 }
 
 /// Replaces the file at `path` whole with `bytes`, readable by its owner only: written to a new
-/// file beside it ([`write_secret`]; one a crash left there is removed first, a link there
-/// removed, not followed), renamed over it, the directory synced. A crash leaves the old file or
-/// the new one, never part of either.
+/// file beside it (one a crash left there is removed first, a link there removed, not followed),
+/// synced, renamed over it, the directory synced. A crash leaves the old file or the new one,
+/// never part of either.
 pub fn replace_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    match std::fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let written = write_secret(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    use std::io::Write;
+    let tmp = beside(path)?;
+    let written = create_new(&tmp, 0o600)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
+    sync_dir(path)
+}
+
+/// The temporary name beside `path` (`NAME.tmp`), cleared of what a crash left there.
+fn beside(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(tmp),
+    }
+}
+
+/// Creates a new file with `mode` (on Unix; `O_CREAT | O_EXCL`: fails on any existing name, a
+/// dangling link included).
+fn create_new(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    opts.open(path)
+}
+
+/// Syncs the directory holding `path`, so that a name just made or renamed there survives a
+/// crash.
+pub fn sync_dir(path: &Path) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -239,6 +295,28 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_new_secret_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("holder.json");
+        // A write that fails part way (a full disk, a crash) leaves nothing at the name, so
+        // that writing it again is not refused as "exists".
+        let err = write_new_with(&path, 0o600, |f| {
+            use std::io::Write;
+            f.write_all(b"half")?;
+            Err(std::io::Error::other("the disk is full"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "the disk is full");
+        assert!(std::fs::symlink_metadata(&path).is_err());
+        assert!(!dir.path().join("holder.json.tmp").exists());
+        // What a crash left beside it is not in the way either.
+        std::fs::write(dir.path().join("holder.json.tmp"), b"half").unwrap();
+        write_secret(&path, b"whole").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"whole");
+        assert!(!dir.path().join("holder.json.tmp").exists());
     }
 
     #[cfg(unix)]

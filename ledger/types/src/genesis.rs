@@ -529,7 +529,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> GenesisError + '_ {
 
 /// Writes a development genesis: fresh keys for every party, the pinned verifying keys of a key
 /// directory, one node configuration per validator, with random API tokens shared by all nodes
-/// (one development operator). Refuses to overwrite an existing genesis.
+/// (one development operator). Refuses to overwrite an existing genesis or any file it writes;
+/// the genesis file is written last, so that a directory holding one is complete.
 pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
     let keydir = KeyDir::open(&opts.keys).map_err(|e| invalid(e.to_string()))?;
     let mut verifying_keys = Vec::new();
@@ -602,7 +603,6 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
     };
     let bytes = serde_json::to_vec_pretty(&file).expect("genesis serializes");
     Genesis::from_bytes(&bytes)?;
-    std::fs::write(&genesis_path, &bytes).map_err(io_err(&genesis_path))?;
 
     let mut node_configs = Vec::new();
     let mut token_files = BTreeMap::new();
@@ -672,6 +672,9 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
         crypto::write_secret(&path, text.as_bytes()).map_err(io_err(&path))?;
         node_configs.push(path);
     }
+    // Written last, whole: a genesis file stands only beside every key it names (a run cut
+    // short leaves none, and a genesis pinning validator keys nobody holds is never left).
+    crypto::write_public(&genesis_path, &bytes).map_err(io_err(&genesis_path))?;
     Ok(DevGenesis {
         genesis: genesis_path,
         node_configs,
@@ -709,6 +712,44 @@ mod tests {
             verifying_keys: Vec::new(),
             params: Params::default(),
         }
+    }
+
+    #[test]
+    fn a_development_genesis_cut_short_leaves_no_genesis_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        std::fs::write(
+            keys.join(zkcustoms_verifier::keys::MANIFEST),
+            r#"{"format": "zkcustoms-keys/v1", "development": true, "keys": []}"#,
+        )
+        .unwrap();
+        let out = dir.path().join("dev");
+        std::fs::create_dir_all(&out).unwrap();
+        // The validator's key file cannot be written: the run stops after the signer keys.
+        std::fs::write(out.join("validator-0.key"), "someone else's").unwrap();
+        let opts = DevGenesisOptions {
+            out: out.clone(),
+            keys,
+            validators: 1,
+            p2p_port: 9000,
+            api_port: None,
+            authorities: vec!["DE-AEO".into()],
+            offices: vec!["DE-HAMBURG-HAFEN".into()],
+            auditors: vec![],
+            params: Params::default(),
+        };
+        assert!(write_dev(&opts).is_err());
+        assert!(out.join("authority-DE-AEO.key").exists());
+        assert!(!out.join("genesis.json").exists());
+        // In a fresh directory the run completes, its genesis naming the keys written.
+        let fresh = DevGenesisOptions {
+            out: dir.path().join("fresh"),
+            ..opts
+        };
+        let made = write_dev(&fresh).unwrap();
+        let g = Genesis::load(&made.genesis).unwrap();
+        assert_eq!(g.validators.len(), 1);
     }
 
     fn parse(file: &GenesisFile) -> Result<Genesis, GenesisError> {
