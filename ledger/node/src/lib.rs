@@ -8,6 +8,7 @@
 
 pub mod channels;
 pub mod consensus;
+pub mod descriptors;
 pub mod serving;
 pub mod sync;
 
@@ -176,6 +177,8 @@ where
     S: FnOnce() -> std::io::Result<F> + Send + 'static,
     F: std::future::Future<Output = ()> + Send + 'static,
 {
+    // Before any file or socket is opened.
+    let open_files = descriptors::raise_open_files();
     let genesis = Genesis::load(&opts.genesis)?;
     let config = NodeConfig::load(&opts.config)?;
     let signer = crypto::read_private(&config.validator_key).map_err(NodeError::Start)?;
@@ -300,8 +303,20 @@ where
             parties: Arc::new(parties),
             accounts: Arc::new(accounts),
         };
-        info!(api = %opts.listen, p2p = %p2p_address, authorities = ?authorities, "node running");
-        if let Err(e) = zkcustoms_http::serve_until(std_listener, api::router(state), stop).await {
+        let serving = zkcustoms_http::ServeLimits {
+            max_connections: descriptors::api_connections(open_files),
+            ..zkcustoms_http::ServeLimits::default()
+        };
+        info!(
+            api = %opts.listen,
+            p2p = %p2p_address,
+            authorities = ?authorities,
+            open_files = ?open_files,
+            api_connections = serving.max_connections,
+            "node running"
+        );
+        let router = api::router(state);
+        if let Err(e) = zkcustoms_http::serve_with(std_listener, router, stop, serving).await {
             tracing::error!(error = %e, "API server failed");
         }
         info!("node stopped");
