@@ -264,6 +264,25 @@ pub fn export_log(a: ExportLogArgs) -> Result<(), Refusal> {
     // Written beside the target and renamed over it once complete and synced: an export cut
     // short (a crash, a full disk) never stands at the target, where it would read as the whole
     // log of a shorter ledger, and an earlier export there stays whole until replaced.
+    // A target that is not a plain file (`/dev/stdout`, a pipe) is written directly.
+    if std::fs::metadata(&a.out).is_ok_and(|m| !m.is_file()) {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&a.out)
+            .with_context(|| format!("cannot open {}", a.out.display()))
+            .map_err(cannot_run)?;
+        let mut out = std::io::BufWriter::new(file);
+        let n = audit::export_log(&source, &mut out)
+            .map_err(|e| anyhow!(e).context("the log was not exported"))
+            .and_then(|n| {
+                std::io::Write::flush(&mut out)
+                    .map(|()| n)
+                    .map_err(Into::into)
+            })
+            .map_err(cannot_run)?;
+        eprintln!("{n} transactions written to {}", a.out.display());
+        return Ok(());
+    }
     let mut name = a.out.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
     let partial = a.out.with_file_name(name);

@@ -482,7 +482,7 @@ fn registry_build(certificates: &Path, out: &Path) -> Result<(), Failure> {
     });
     // Built whole beside `out` and then put in its place: a crash never pairs one build's root
     // with another's witnesses, and a rebuild leaves no witness of an operator no longer listed.
-    crate::files::replace_dir(out, |staging| {
+    crate::files::replace_dir(out, &["root.json", "members"], |staging| {
         let members = staging.join("members");
         std::fs::create_dir_all(&members)?;
         crate::files::write_synced(

@@ -10,7 +10,34 @@ use std::path::{Path, PathBuf};
 /// directory (if any) moved aside first and removed last. A crash leaves the earlier directory,
 /// or the new one complete, at `out` or beside it (`OUT.old`, `OUT.partial`), never the two
 /// mixed at `out`.
-pub fn replace_dir(out: &Path, build: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+///
+/// An earlier `out` must be a directory (not a link) holding only names in `owned`: one that
+/// holds anything else is refused before anything is written, never removed with it.
+pub fn replace_dir(
+    out: &Path,
+    owned: &[&str],
+    build: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(out) {
+        let foreign = if meta.is_dir() {
+            std::fs::read_dir(out)
+                .with_context(|| format!("cannot read {}", out.display()))?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .find(|name| !owned.contains(&name.as_str()))
+                .map(|name| format!("it holds {name:?}"))
+        } else {
+            Some("it is not a directory".to_owned())
+        };
+        if let Some(why) = foreign {
+            anyhow::bail!(
+                "{} is not a directory of this command's own ({}): choose another one, or \
+                 remove it",
+                out.display(),
+                why
+            );
+        }
+    }
     let staging = sibling(out, "partial");
     let aside = sibling(out, "old");
     remove_dir_if_present(&staging)?;

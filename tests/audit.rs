@@ -272,6 +272,20 @@ fn a_clean_ledger_passes_from_its_store_and_exports_its_log() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
+    // A target that is not a plain file is written directly.
+    #[cfg(target_os = "linux")]
+    {
+        let o = run(&[
+            "export",
+            "log",
+            "--data-dir",
+            l.data.to_str().unwrap(),
+            "--out",
+            "/dev/stdout",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(String::from_utf8(o.stdout).unwrap(), text);
+    }
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -292,6 +292,13 @@ fn registry_and_holder_make_real_witnesses() {
     assert_eq!(root["certificates"], 1);
     assert!(!Path::new(&format!("{out}.partial")).exists());
     assert!(!Path::new(&format!("{out}.old")).exists());
+    // A directory holding anything else is not a registry's: refused, and kept as it is.
+    std::fs::write(Path::new(&out).join("notes.txt"), "mine").unwrap();
+    let o = registry_build(&f.path("fewer-certs.json"), &out);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("notes.txt"), "{}", stderr(&o));
+    assert!(Path::new(&out).join("notes.txt").exists());
+    assert!(Path::new(&out).join("root.json").exists());
 }
 
 #[test]

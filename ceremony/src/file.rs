@@ -303,7 +303,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CeremonyError + '_ {
 /// Writes a new file atomically (a temporary file, synced, then linked into place), refusing to
 /// replace an existing one.
 pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CeremonyError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = directory_of(path);
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     if path.exists() {
         return Err(CeremonyError::Exists(path.to_path_buf()));
@@ -328,13 +328,30 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CeremonyError> {
     match linked {
         // The new name is synced into its directory: a file once published (an attestation,
         // a contribution) survives a crash.
-        Ok(()) => std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir)),
+        Ok(()) => sync_dir(dir).map_err(io(dir)),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(CeremonyError::Exists(path.to_path_buf()))
         }
         Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// The directory a file lies in: a bare file name's is the current one (its parent is "").
+fn directory_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Syncs a directory, so that a name just made in it survives a crash (on Unix; elsewhere a
+/// directory cannot be opened to sync it).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    return std::fs::File::open(dir)?.sync_all();
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
     }
 }
 
@@ -544,6 +561,14 @@ mod tests {
             assert_eq!(parse_circuit_name(&circuit_name(c)).unwrap(), c);
         }
         assert!(parse_circuit_name("invoice-value/v1").is_err());
+    }
+
+    #[test]
+    fn a_bare_file_name_lies_in_the_current_directory() {
+        assert_eq!(directory_of(Path::new("phase1.ptau")), Path::new("."));
+        assert_eq!(directory_of(Path::new("out/phase1.ptau")), Path::new("out"));
+        assert_eq!(directory_of(Path::new("/phase1.ptau")), Path::new("/"));
+        sync_dir(directory_of(Path::new("phase1.ptau"))).unwrap();
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Serving a router on a socket with connection budgets, and graceful shutdown: the signal every
-//! service stops on, and serving until told to stop while answering every request in flight.
+//! service stops on, and serving until told to stop while answering the requests in flight
+//! (within a grace period).
 //!
 //! A client that opens connections and sends nothing, sends its headers a byte at a time, or
 //! stops reading its answers costs a task and a socket each: [`serve_with`] caps how many
@@ -72,8 +73,8 @@ pub struct ServeLimits {
     /// Largest request head (request line and headers) read, in bytes; a longer one is answered
     /// `431`.
     pub max_head: usize,
-    /// Longest wait, once told to stop, for the requests in flight; then the connections left
-    /// are dropped.
+    /// Longest wait, once told to stop, for the requests in flight; then [`serve_with`]
+    /// returns without them (their tasks end with the runtime).
     pub shutdown_grace: Duration,
 }
 
@@ -104,7 +105,7 @@ pub async fn serve_until(
 }
 
 /// Serves `app` on `listener` until `stop` resolves; then takes no new connection, answers every
-/// request in flight (for at most `limits.shutdown_grace`) and returns. Connections are bounded
+/// request in flight (waiting at most `limits.shutdown_grace` for them) and returns. Connections are bounded
 /// by `limits`, in all and per client network; a connection is closed when a request's headers
 /// do not arrive in time or when its peer stops reading its answers. Must run inside a tokio
 /// runtime.
@@ -122,8 +123,7 @@ pub async fn serve_with(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_header_size(limits.max_head)
-        .max_buf_size(limits.max_head.max(8192));
+        .max_header_size(limits.max_head);
     tokio::pin!(stop);
     loop {
         // `stop` is polled first: once it has resolved, no connection is taken.

@@ -49,8 +49,20 @@ pub enum SetupEvent {
     },
 }
 
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ProverError> {
+/// Writes `name` in `dir` whole (a temporary file, synced, renamed into place, the directory
+/// synced). Unless `replace`, a file already there is kept if it holds `bytes` (development keys
+/// are made from a public seed: a run cut short made the same) and refused otherwise: it may
+/// be a key of a ceremony whose installation was cut short before its manifest.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8], replace: bool) -> Result<(), ProverError> {
     let path = dir.join(name);
+    if !replace {
+        match std::fs::read(&path) {
+            Ok(held) if held == bytes => return Ok(()),
+            Ok(_) => return Err(ProverError::NotDevelopment(dir.to_path_buf())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(ProverError::Io { path, source }),
+        }
+    }
     let tmp = dir.join(format!(".{name}.tmp"));
     let io = |source| ProverError::Io {
         path: path.clone(),
@@ -74,19 +86,20 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ProverError>
         .map_err(io)
 }
 
-/// Refuses a directory whose manifest is not that of development keys (production keys, or a
-/// manifest that does not read): development keys are never written over them.
-fn refuse_other_keys(out: &Path) -> Result<(), ProverError> {
+/// Whether `out` holds development keys (a manifest that says so), refusing a directory whose
+/// manifest is not that of development keys (production keys, or a manifest that does not
+/// read): development keys are never written over them.
+fn holds_development_keys(out: &Path) -> Result<bool, ProverError> {
     let path = out.join(MANIFEST);
     let text = match std::fs::read(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         read => read.map_err(|source| ProverError::Io {
             path: path.clone(),
             source,
         })?,
     };
     match serde_json::from_slice::<Manifest>(&text) {
-        Ok(m) if m.development => Ok(()),
+        Ok(m) if m.development => Ok(true),
         _ => Err(ProverError::NotDevelopment(out.to_path_buf())),
     }
 }
@@ -100,14 +113,15 @@ fn dev_rng(circuit: CircuitId) -> ChaCha20Rng {
 }
 
 /// Makes development keys for `circuits` in `out` and writes the manifest (last, so that a
-/// directory with a manifest is complete). A directory whose manifest is not that of
-/// development keys is refused ([`ProverError::NotDevelopment`]): its keys are never replaced.
+/// directory with a manifest is complete). Keys are never written over other keys
+/// ([`ProverError::NotDevelopment`]): a directory whose manifest is not that of development
+/// keys is refused, and in one without a manifest, a key file that holds another key.
 pub fn setup_dev(
     out: &Path,
     circuits: &[CircuitId],
     mut progress: impl FnMut(SetupEvent),
 ) -> Result<Manifest, ProverError> {
-    refuse_other_keys(out)?;
+    let replace = holds_development_keys(out)?;
     std::fs::create_dir_all(out).map_err(|source| ProverError::Io {
         path: out.to_path_buf(),
         source,
@@ -145,8 +159,8 @@ pub fn setup_dev(
         pk.serialize_uncompressed(&mut pk_bytes)
             .expect("writing to a vector cannot fail");
         let entry = ManifestEntry::for_keys(circuit, &shape, &vk_bytes, &pk_bytes);
-        write_atomic(out, &entry.vk_file, &vk_bytes)?;
-        write_atomic(out, &entry.pk_file, &pk_bytes)?;
+        write_atomic(out, &entry.vk_file, &vk_bytes, replace)?;
+        write_atomic(out, &entry.pk_file, &pk_bytes, replace)?;
         progress(SetupEvent::Finished {
             circuit,
             vk_id: entry.vk_id,
@@ -161,7 +175,7 @@ pub fn setup_dev(
         keys,
     };
     let text = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
-    write_atomic(out, MANIFEST, text.as_bytes())?;
+    write_atomic(out, MANIFEST, text.as_bytes(), true)?;
     Ok(manifest)
 }
 
@@ -189,6 +203,18 @@ mod tests {
             assert_eq!(std::fs::read(&path).unwrap(), other);
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // Without a manifest (a ceremony's installation cut short before it), a key file that
+        // holds another key is not replaced either.
+        std::fs::remove_file(&path).unwrap();
+        let vk = dir
+            .path()
+            .join(format!("{}.vk", CircuitId::AeoStatusV1.file_stem()));
+        std::fs::write(&vk, b"a ceremony's key").unwrap();
+        let e = setup_dev(dir.path(), &[CircuitId::AeoStatusV1], |_| {}).unwrap_err();
+        assert!(matches!(e, ProverError::NotDevelopment(_)), "{e}");
+        assert_eq!(std::fs::read(&vk).unwrap(), b"a ceremony's key");
+        assert!(!path.exists());
+        std::fs::remove_file(&vk).unwrap();
         // Development keys are made again over development keys.
         std::fs::write(&path, manifest(true)).unwrap();
         let made = setup_dev(dir.path(), &[], |_| {}).unwrap();

@@ -2,30 +2,38 @@
 //! databases' files all count against one per-process limit. A node that ran out of them would
 //! fail its database writes, so the API's share is bounded by the limit in force.
 
-use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-
 /// The most the node raises its limit on open files to.
 pub const MOST_OPEN_FILES: u64 = 1 << 16;
 
 /// Raises the soft limit on open files towards the hard limit (at most [`MOST_OPEN_FILES`]), as
-/// servers commonly do, and answers the limit then in force (`None`: unlimited).
+/// servers commonly do, and answers the limit then in force (`None`: unlimited, or a platform
+/// without such a limit). Where the system caps it lower than the hard limit says (macOS: 10,240
+/// files), the system's cap is tried next.
+#[cfg(unix)]
 pub fn raise_open_files() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let limit = getrlimit(Resource::Nofile);
     let soft = limit.current?;
-    let want = limit.maximum.unwrap_or(u64::MAX).min(MOST_OPEN_FILES);
-    if want > soft
-        && setrlimit(
-            Resource::Nofile,
-            Rlimit {
-                current: Some(want),
-                maximum: limit.maximum,
-            },
-        )
-        .is_ok()
-    {
-        return Some(want);
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    for want in [hard.min(MOST_OPEN_FILES), hard.min(10_240)] {
+        if want <= soft {
+            break;
+        }
+        let raised = Rlimit {
+            current: Some(want),
+            maximum: limit.maximum,
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            return Some(want);
+        }
     }
     Some(soft)
+}
+
+/// Raises the soft limit on open files (a platform without one: nothing to raise).
+#[cfg(not(unix))]
+pub fn raise_open_files() -> Option<u64> {
+    None
 }
 
 /// The API connections served at once under a limit of `open_files`: the default (1,024), but
@@ -52,8 +60,10 @@ mod tests {
         assert_eq!(api_connections(Some(20)), 16);
     }
 
+    #[cfg(unix)]
     #[test]
     fn the_limit_is_raised_towards_the_hard_limit() {
+        use rustix::process::{getrlimit, Resource};
         let before = getrlimit(Resource::Nofile);
         let now = raise_open_files();
         let after = getrlimit(Resource::Nofile);

@@ -104,11 +104,11 @@ pub fn write_private(path: &Path, key: &PrivateKey) -> std::io::Result<()> {
     write_secret(path, text.as_bytes())
 }
 
-/// Writes a new file readable by its owner only, whole or not at all: written to a file beside
-/// it (one a crash left there is removed first), synced, linked into place and the directory
-/// synced, so that a crash leaves either nothing at `path` or all of `bytes`. Whatever is at
-/// `path` already (a file, which may be readable by others, or a link to somewhere else) is an
-/// error: it is neither replaced nor followed.
+/// Writes a new file readable by its owner only, whole or not at all: written to a temporary
+/// file beside it, synced, linked into place and the directory synced, so that a crash leaves
+/// either nothing at `path` or all of `bytes`. Whatever is at `path` already (a file, which may
+/// be readable by others, or a link to somewhere else) is an error: it is neither replaced nor
+/// followed. On a file system without hard links the file is created in place instead.
 pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_new_with(path, 0o600, |f| {
         use std::io::Write;
@@ -130,7 +130,7 @@ pub fn write_public(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn write_new_with(
     path: &Path,
     mode: u32,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+    mut write: impl FnMut(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     // Refused before anything is written (the link below refuses a name made meanwhile).
     if std::fs::symlink_metadata(path).is_ok() {
@@ -139,23 +139,39 @@ fn write_new_with(
             format!("{} exists", path.display()),
         ));
     }
-    let tmp = beside(path)?;
-    let written = create_new(&tmp, mode)
-        .and_then(|mut f| write(&mut f).and_then(|()| f.sync_all()))
-        // A hard link never replaces what is at `path`, not even a dangling link.
-        .and_then(|()| std::fs::hard_link(&tmp, path));
+    let tmp = beside(path);
+    let written =
+        create_new(&tmp, mode).and_then(|mut f| write(&mut f).and_then(|()| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // A hard link never replaces what is at `path`, not even a dangling link.
+    let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
-    written?;
-    sync_dir(path)
+    match linked {
+        Ok(()) => sync_dir(path),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        // No hard links here (some network and removable-disk file systems): the file is made
+        // in place, still never over an existing name; a failed write removes it.
+        Err(_) => {
+            let mut f = create_new(path, mode)?;
+            if let Err(e) = write(&mut f).and_then(|()| f.sync_all()) {
+                drop(f);
+                let _ = std::fs::remove_file(path);
+                return Err(e);
+            }
+            sync_dir(path)
+        }
+    }
 }
 
 /// Replaces the file at `path` whole with `bytes`, readable by its owner only: written to a new
-/// file beside it (one a crash left there is removed first, a link there removed, not followed),
-/// synced, renamed over it, the directory synced. A crash leaves the old file or the new one,
-/// never part of either.
+/// temporary file beside it, synced, renamed over it, the directory synced. A crash leaves the
+/// old file or the new one, never part of either.
 pub fn replace_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = beside(path)?;
+    let tmp = beside(path);
     let written = create_new(&tmp, 0o600)
         .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
         .and_then(|()| std::fs::rename(&tmp, path));
@@ -166,15 +182,17 @@ pub fn replace_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     sync_dir(path)
 }
 
-/// The temporary name beside `path` (`NAME.tmp`), cleared of what a crash left there.
-fn beside(path: &Path) -> std::io::Result<std::path::PathBuf> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    match std::fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(tmp),
-    }
+/// A temporary name beside `path` that no other writer uses (`.NAME.PID.RANDOM.tmp`): nothing
+/// already there is removed or written into.
+fn beside(path: &Path) -> std::path::PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(
+        ".{}.{:016x}.tmp",
+        std::process::id(),
+        rand::rngs::OsRng.next_u64()
+    ));
+    path.with_file_name(name)
 }
 
 /// Creates a new file with `mode` (on Unix; `O_CREAT | O_EXCL`: fails on any existing name, a
@@ -193,13 +211,19 @@ fn create_new(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
 }
 
 /// Syncs the directory holding `path`, so that a name just made or renamed there survives a
-/// crash.
+/// crash (on Unix; elsewhere a directory cannot be opened to sync it).
 pub fn sync_dir(path: &Path) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    std::fs::File::open(dir)?.sync_all()
+    #[cfg(unix)]
+    return std::fs::File::open(dir)?.sync_all();
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 /// Reads a private key written by [`write_private`].
@@ -284,11 +308,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.json");
         write_secret(&path, b"old").unwrap();
-        // What a crash left beside it is not in the way.
-        std::fs::write(dir.path().join("node.json.tmp"), b"half").unwrap();
+        // A file of that kind of name beside it is neither in the way nor touched.
+        std::fs::write(dir.path().join("node.json.tmp"), b"mine").unwrap();
         replace_secret(&path, b"new").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
-        assert!(!dir.path().join("node.json.tmp").exists());
+        assert_eq!(
+            std::fs::read(dir.path().join("node.json.tmp")).unwrap(),
+            b"mine"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -311,12 +339,11 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.to_string(), "the disk is full");
         assert!(std::fs::symlink_metadata(&path).is_err());
-        assert!(!dir.path().join("holder.json.tmp").exists());
-        // What a crash left beside it is not in the way either.
-        std::fs::write(dir.path().join("holder.json.tmp"), b"half").unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // Written whole, with nothing left beside it.
         write_secret(&path, b"whole").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"whole");
-        assert!(!dir.path().join("holder.json.tmp").exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[cfg(unix)]

@@ -147,7 +147,9 @@ impl Inner {
                 )));
             }
         }
-        if self.live.contains_key(&(party.clone(), request.nonce)) {
+        // An entry whose signature has expired is one `forget_expired` drops: not a replay.
+        let entry = (party.clone(), request.nonce);
+        if self.live.get(&entry).is_some_and(|&until| until >= now) {
             return Err(HttpSignatureError::Replayed(party.clone()));
         }
         Ok(())
