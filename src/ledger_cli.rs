@@ -550,6 +550,10 @@ pub(crate) fn send(
             .reason
             .as_ref()
             .map_or(("?", ""), |r| (r.error.as_str(), r.message.as_str()));
+        let (code, message) = (
+            zkcustoms_ledger_client::printable(code),
+            zkcustoms_ledger_client::printable(message),
+        );
         return Err(Refusal(1, anyhow!("rejected: {code}: {message}")));
     }
     Ok(())

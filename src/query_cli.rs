@@ -92,6 +92,21 @@ pub struct PageArgs {
 /// cursors is not trusted to end the walk).
 const MAX_PAGES: usize = 100_000;
 
+/// Items a list walk holds at most: a node that keeps answering pages cannot fill the client's
+/// memory.
+const MAX_ITEMS: usize = 1_000_000;
+
+/// Most characters of a cursor (a node's is `v1.` and a few dozen hex digits).
+const MAX_CURSOR: usize = 256;
+
+/// Whether `c` is a cursor as nodes make them (`v1.` and hex): anything else, put into the
+/// request's query, could change what is asked.
+fn is_cursor(c: &str) -> bool {
+    !c.is_empty()
+        && c.len() <= MAX_CURSOR
+        && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+}
+
 /// Reads a list of `path` (which may already carry a query) under `items`: one page when a
 /// cursor or `--first-page` is given, otherwise every page, following `next_cursor` until the
 /// node answers none, refusing a cursor that repeats. The walk's answer is the first page's
@@ -107,8 +122,7 @@ fn read_list(client: &Client, path: &str, items: &str, page: &PageArgs) -> Resul
         u
     };
     if let Some(c) = &page.cursor {
-        // A cursor is `v1.` and hex: anything else would change the query, so it is refused here.
-        if !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.') {
+        if !is_cursor(c) {
             return Err(
                 anyhow!("a cursor is what a node answered as next_cursor (v1.<hex>)").into(),
             );
@@ -123,7 +137,16 @@ fn read_list(client: &Client, path: &str, items: &str, page: &PageArgs) -> Resul
     let mut seen = std::collections::HashSet::new();
     let mut next = first["next_cursor"].as_str().map(str::to_string);
     let mut pages = 1;
+    let mut held = 0usize;
     while let Some(cursor) = next {
+        // The node's cursor goes into a request this client may sign: it must be one.
+        if !is_cursor(&cursor) {
+            return Err(anyhow!(
+                "the node answered a next_cursor that is not a cursor: {}",
+                zkcustoms_ledger_client::printable(&cursor)
+            )
+            .into());
+        }
         if !seen.insert(cursor.clone()) || pages >= MAX_PAGES {
             return Err(anyhow!(
                 "the node's list does not end: cursor {cursor} repeats or too many pages"
@@ -135,6 +158,14 @@ fn read_list(client: &Client, path: &str, items: &str, page: &PageArgs) -> Resul
             .as_array_mut()
             .map(std::mem::take)
             .unwrap_or_default();
+        held = held.saturating_add(extra.len());
+        if held > MAX_ITEMS {
+            return Err(anyhow!(
+                "the node's list is longer than {MAX_ITEMS} items: read it a page at a time \
+                 (--first-page, then --cursor)"
+            )
+            .into());
+        }
         first[items]
             .as_array_mut()
             .ok_or_else(|| anyhow!("the node's answer has no list {items:?}"))?
@@ -193,4 +224,25 @@ fn consignment_list(list: ConsignmentList, route: &str, items: &str) -> Result<V
 
 fn get(client: &ClientArgs, path: &str) -> Result<Value, Refusal> {
     client.client()?.get(path).map_err(api_refusal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_node_s_own_kind_of_cursor_is_sent_on() {
+        assert!(is_cursor("v1.00ff12"));
+        // Anything that would change the query, or is too long to be a cursor, is not.
+        for bad in [
+            "",
+            "v1.00&ucr=26DE-HAM-000043",
+            "v1.00#",
+            "v1.00%26x",
+            "v1.\u{1b}[2K",
+            &"a".repeat(MAX_CURSOR + 1),
+        ] {
+            assert!(!is_cursor(bad), "{bad:?}");
+        }
+    }
 }

@@ -21,8 +21,9 @@ pub use zkcustoms_ledger_types::{crypto, json, tx, wire};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
-    /// The node answered with an error.
-    #[error("{status} {code}: {message}")]
+    /// The node answered with an error (its code and message shown with control characters
+    /// escaped: [`printable`]).
+    #[error("{status} {}: {}", printable(code), printable(message))]
     Api {
         /// HTTP status.
         status: u16,
@@ -35,7 +36,7 @@ pub enum ClientError {
     #[error("cannot reach the node: {0}")]
     Transport(String),
     /// The node answered JSON that is not the API's answer.
-    #[error("unexpected answer from the node: {0}")]
+    #[error("unexpected answer from the node: {}", printable(.0))]
     BadAnswer(String),
     /// A transaction was not decided in time.
     #[error("transaction {0} is still pending after the wait")]
@@ -44,6 +45,29 @@ pub enum ClientError {
     #[error("cannot sign the request: {0}")]
     Signing(#[from] HttpSignatureError),
 }
+
+/// `text` from a node, fit to print on a terminal: every control character (C0, DEL, C1) is
+/// escaped (`\u{1b}`), so that a hostile node's message cannot move the cursor, rewrite lines
+/// already printed or send the terminal commands.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// Shortest time between two questions of [`Client::wait`]: a node that answers "pending" at
+/// once (instead of waiting as asked) is not asked again in a tight loop.
+pub const MIN_POLL: Duration = Duration::from_millis(250);
 
 /// Most bytes of a JSON answer the client reads: a block of the most transactions the ledger's
 /// encoding allows, each of the largest size, in its JSON form, fits with room to spare. A node
@@ -336,6 +360,7 @@ impl Client {
         let start = Instant::now();
         loop {
             let left = timeout.saturating_sub(start.elapsed());
+            let asked = Instant::now();
             let state = status(left)?;
             if state.status != TxStatusKind::Pending {
                 return Ok(state);
@@ -343,6 +368,10 @@ impl Client {
             if start.elapsed() >= timeout {
                 return Err(ClientError::StillPending(hex::encode(hash)));
             }
+            let pause = MIN_POLL
+                .saturating_sub(asked.elapsed())
+                .min(timeout.saturating_sub(start.elapsed()));
+            std::thread::sleep(pause);
         }
     }
 
@@ -472,6 +501,49 @@ mod tests {
                 DEFAULT_WINDOW_SECS,
             )
         }
+    }
+
+    #[test]
+    fn a_node_s_text_is_printed_with_its_control_characters_escaped() {
+        let e = ClientError::Api {
+            status: 422,
+            code: "bad\u{1b}[2K".into(),
+            message: "\u{1b}]0;owned\u{7}\r\nincluded \u{9b}31m".into(),
+        };
+        let shown = e.to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("\\u{1b}]0;owned"), "{shown}");
+        let e = ClientError::BadAnswer("\u{1b}[1A".into());
+        assert!(!e.to_string().chars().any(char::is_control));
+        // Text without control characters is shown as it is.
+        assert_eq!(
+            printable("Zollamt Hamburg: prüfen"),
+            "Zollamt Hamburg: prüfen"
+        );
+    }
+
+    #[test]
+    fn a_node_answering_pending_at_once_is_not_asked_in_a_tight_loop() {
+        let client = Client::new("http://127.0.0.1:9", "token");
+        let hash = [7u8; 32];
+        let asked = std::cell::Cell::new(0u32);
+        let pending = |_left: Duration| {
+            asked.set(asked.get() + 1);
+            Ok(TxState {
+                hash,
+                status: TxStatusKind::Pending,
+                height: None,
+                index: None,
+                block: None,
+                reason: None,
+            })
+        };
+        let e = client
+            .wait_with(&hash, Duration::from_secs(1), pending)
+            .unwrap_err();
+        assert!(matches!(e, ClientError::StillPending(_)), "{e}");
+        // At most one question per MIN_POLL (and one at the deadline).
+        assert!((2..=5).contains(&asked.get()), "{}", asked.get());
     }
 
     /// Opens a socket that reads one request and answers `answer` (JSON) with 200: its base URL,
