@@ -262,27 +262,13 @@ fn a_clean_ledger_passes_from_its_store_and_exports_its_log() {
         .contains(&Value::from("index")));
 
     let out = l.dir.join("log.jsonl");
-    let o = run(&[
-        "export",
-        "log",
-        "--data-dir",
-        l.data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = export_log(&l.data, &out);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
     // A target that is not a plain file is written directly.
     #[cfg(target_os = "linux")]
     {
-        let o = run(&[
-            "export",
-            "log",
-            "--data-dir",
-            l.data.to_str().unwrap(),
-            "--out",
-            "/dev/stdout",
-        ]);
+        let o = export_log(&l.data, Path::new("/dev/stdout"));
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert_eq!(String::from_utf8(o.stdout).unwrap(), text);
     }
@@ -303,6 +289,18 @@ fn a_clean_ledger_passes_from_its_store_and_exports_its_log() {
         "register_trader"
     );
     assert_eq!(lines[PROOF]["transaction"]["type"], "submit_proof");
+}
+
+/// `export log --data-dir data --out out`.
+fn export_log(data: &Path, out: &Path) -> std::process::Output {
+    run(&[
+        "export",
+        "log",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
 }
 
 /// A copy of the stopped node's data directory, to damage.
@@ -402,14 +400,7 @@ fn an_export_cut_short_leaves_the_last_one_whole() {
     tamper(&data, |db, cf| {
         db.delete_cf(cf, b.txs[PROOF].height.to_be_bytes()).unwrap();
     });
-    let o = run(&[
-        "export",
-        "log",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = export_log(&data, &out);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("the log was not exported"),
