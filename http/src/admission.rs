@@ -285,7 +285,9 @@ impl Admission {
 
     /// The anonymous client a request is charged to: its sender's network.
     fn address(req: &Request) -> Client {
-        crate::shutdown::peer(req).map_or(Client::Unknown, |a| Client::Address(network(a.ip())))
+        crate::shutdown::peer(req).map_or(Client::Unknown, |a| {
+            Client::Address(crate::shutdown::network(a.ip()))
+        })
     }
 
     /// The rate `client` is charged at.
@@ -350,21 +352,6 @@ pub fn has_body(req: &Request) -> bool {
         || headers
             .get(header::CONTENT_LENGTH)
             .is_some_and(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) != Some(0))
-}
-
-/// The network an address is charged as: an IPv4 address itself, an IPv6 address its /64 (one
-/// host usually holds a whole /64).
-pub(crate) fn network(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
 }
 
 /// The middleware [`crate::wrap`] installs: admits the request or answers the refusal.

@@ -9,7 +9,6 @@
 //! headers do not arrive in time or whose peer stops reading. Each request carries the peer's address as an
 //! [`axum::extract::ConnectInfo`] extension, for per-address rate limits.
 
-use crate::admission::network;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -310,4 +309,19 @@ pub fn peer(req: &axum::extract::Request) -> Option<SocketAddr> {
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0)
+}
+
+/// The client network of an address, by which connections are counted and admission charges:
+/// an IPv4 address itself, an IPv6 address its /64 (one host usually holds a whole /64).
+pub(crate) fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
 }
