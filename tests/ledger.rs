@@ -1031,13 +1031,22 @@ fn genesis_is_development_only_and_never_overwritten() {
 }
 
 /// Opens a connection to `addr` and sends `head` (and nothing more).
-fn stall(addr: &str, head: &[u8]) -> std::net::TcpStream {
+/// A connection to `addr` from the loopback address `127.0.0.{from}` that sends `head` and
+/// stalls (Linux: every 127.x.y.z address is the loopback there).
+#[cfg(target_os = "linux")]
+fn stall(from: u8, addr: &str, head: &[u8]) -> std::net::TcpStream {
     use std::io::Write;
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let local = std::net::SocketAddr::from(([127, 0, 0, from], 0));
+    socket.bind(&local.into()).unwrap();
+    let remote: std::net::SocketAddr = addr.parse().unwrap();
+    socket.connect(&remote.into()).unwrap();
+    let mut s: std::net::TcpStream = socket.into();
     s.write_all(head).unwrap();
     s
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn stalled_unauthenticated_connections_do_not_hold_back_a_party() {
     use std::io::Read;
@@ -1045,12 +1054,16 @@ fn stalled_unauthenticated_connections_do_not_hold_back_a_party() {
     let signing = Signing::register(&l);
     let addr = l.url.trim_start_matches("http://").to_owned();
     // 256 connections announce a 256 KiB body to the submit route without a token and send one
-    // byte of it; 256 more send half a request line. The node serves 256 requests at once.
+    // byte of it; 256 more send half a request line. The node serves 256 requests at once. They
+    // come from eight addresses other than the trader's (127.0.0.2 to 127.0.0.9), 64 from each:
+    // a network holding as many connections as it may would have the trader's closed, were the
+    // trader in it.
     let body_head = b"POST /v1/transactions HTTP/1.1\r\nHost: node\r\n\
         Content-Type: application/json\r\nContent-Length: 262144\r\n\r\n{";
-    let mut stalled: Vec<_> = (0..256).map(|_| stall(&addr, body_head)).collect();
+    let from = |i: usize| 2 + (i % 8) as u8;
+    let mut stalled: Vec<_> = (0..256).map(|i| stall(from(i), &addr, body_head)).collect();
     let half: Vec<_> = (0..256)
-        .map(|_| stall(&addr, b"POST /v1/transactions HT"))
+        .map(|i| stall(from(i), &addr, b"POST /v1/transactions HT"))
         .collect();
     // Meanwhile a trader's submissions are accepted and finalized, one after the other.
     let trader = l.client("trader");
