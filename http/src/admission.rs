@@ -22,6 +22,7 @@
 //! refused `503 busy` rather than the table growing. The in-progress counts hold only clients
 //! with a request in progress.
 
+use crate::counts::count_down;
 use crate::ApiError;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
@@ -104,6 +105,13 @@ enum Client {
     Anonymous,
 }
 
+impl Client {
+    /// Whether the client is charged as an anonymous one (everything but a principal).
+    fn is_anonymous(&self) -> bool {
+        !matches!(self, Client::Principal(_))
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
     tokens: f64,
@@ -137,17 +145,9 @@ pub struct Admitted {
 impl Drop for Admitted {
     fn drop(&mut self) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        let anonymous = !matches!(self.client, Client::Principal(_));
-        for client in [Some(&self.client), anonymous.then_some(&Client::Anonymous)]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(n) = running.get_mut(client) {
-                *n -= 1;
-                if *n == 0 {
-                    running.remove(client);
-                }
-            }
+        count_down(&mut running, &self.client);
+        if self.client.is_anonymous() {
+            count_down(&mut running, &Client::Anonymous);
         }
     }
 }
@@ -246,11 +246,11 @@ impl Admission {
     /// Counts a request of `client` in progress, if it may have one more (and, for an anonymous
     /// client, if anonymous clients together may).
     fn start(&self, client: Client) -> Result<Admitted, ApiError> {
-        let (most, anonymous) = match client {
-            Client::Principal(_) => (self.in_flight.authenticated, false),
-            Client::Address(_) | Client::Unknown | Client::Anonymous => {
-                (self.in_flight.anonymous, true)
-            }
+        let anonymous = client.is_anonymous();
+        let most = if anonymous {
+            self.in_flight.anonymous
+        } else {
+            self.in_flight.authenticated
         };
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if *running.get(&client).unwrap_or(&0) >= most {
@@ -292,9 +292,10 @@ impl Admission {
 
     /// The rate `client` is charged at.
     fn rate(&self, client: &Client) -> Rate {
-        match client {
-            Client::Principal(_) => self.rates.authenticated,
-            Client::Address(_) | Client::Unknown | Client::Anonymous => self.rates.anonymous,
+        if client.is_anonymous() {
+            self.rates.anonymous
+        } else {
+            self.rates.authenticated
         }
     }
 

@@ -65,6 +65,7 @@
 
 pub mod admission;
 pub mod auth;
+mod counts;
 pub mod error;
 pub mod limits;
 pub mod metrics;

@@ -9,6 +9,7 @@
 //! headers do not arrive in time or whose peer stops reading. Each request carries the peer's address as an
 //! [`axum::extract::ConnectInfo`] extension, for per-address rate limits.
 
+use crate::counts::count_down;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -206,12 +207,7 @@ impl NetworkSlot {
 impl Drop for NetworkSlot {
     fn drop(&mut self) {
         let mut open = self.networks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = open.get_mut(&self.network) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.network);
-            }
-        }
+        count_down(&mut open, &self.network);
     }
 }
 
