@@ -265,38 +265,30 @@ pub fn export_log(a: ExportLogArgs) -> Result<(), Refusal> {
     // short (a crash, a full disk) never stands at the target, where it would read as the whole
     // log of a shorter ledger, and an earlier export there stays whole until replaced.
     // A target that is not a plain file (`/dev/stdout`, a pipe) is written directly.
-    if std::fs::metadata(&a.out).is_ok_and(|m| !m.is_file()) {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&a.out)
-            .with_context(|| format!("cannot open {}", a.out.display()))
-            .map_err(cannot_run)?;
-        let mut out = std::io::BufWriter::new(file);
-        let n = audit::export_log(&source, &mut out)
-            .map_err(|e| anyhow!(e).context("the log was not exported"))
-            .and_then(|n| {
-                std::io::Write::flush(&mut out)
-                    .map(|()| n)
-                    .map_err(Into::into)
-            })
-            .map_err(cannot_run)?;
-        eprintln!("{n} transactions written to {}", a.out.display());
-        return Ok(());
+    let partial = if std::fs::metadata(&a.out).is_ok_and(|m| !m.is_file()) {
+        None
+    } else {
+        let mut name = a.out.file_name().unwrap_or_default().to_os_string();
+        name.push(".partial");
+        Some(a.out.with_file_name(name))
+    };
+    let written_to = partial.as_deref().unwrap_or(&a.out);
+    let file = match &partial {
+        Some(partial) => std::fs::File::create(partial),
+        None => std::fs::OpenOptions::new().write(true).open(&a.out),
     }
-    let mut name = a.out.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    let partial = a.out.with_file_name(name);
-    let file = std::fs::File::create(&partial)
-        .with_context(|| format!("cannot create {}", partial.display()))
-        .map_err(cannot_run)?;
+    .with_context(|| format!("cannot open {}", written_to.display()))
+    .map_err(cannot_run)?;
     let mut out = std::io::BufWriter::new(file);
     let exported = audit::export_log(&source, &mut out)
         .map_err(|e| anyhow!(e).context("the log was not exported"))
         .and_then(|n| {
             let file = out.into_inner().map_err(|e| anyhow!(e.into_error()))?;
-            file.sync_all()?;
-            std::fs::rename(&partial, &a.out)?;
-            zkcustoms_ledger_types::crypto::sync_dir(&a.out)?;
+            if let Some(partial) = &partial {
+                file.sync_all()?;
+                std::fs::rename(partial, &a.out)?;
+                zkcustoms_ledger_types::crypto::sync_dir(&a.out)?;
+            }
             Ok(n)
         });
     match exported {
@@ -305,7 +297,9 @@ pub fn export_log(a: ExportLogArgs) -> Result<(), Refusal> {
             Ok(())
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&partial);
+            if let Some(partial) = &partial {
+                let _ = std::fs::remove_file(partial);
+            }
             Err(cannot_run(
                 e.context(format!("writing {}", a.out.display())),
             ))

@@ -75,8 +75,7 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Syncs the directory `dir`: the names made in it survive a crash.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
+    zkcustoms_verifier::keys::sync_directory(dir)
         .with_context(|| format!("cannot sync {}", dir.display()))
 }
 

@@ -27,6 +27,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::CircuitId;
+use zkcustoms_verifier::keys::{directory_of, sync_directory};
 
 /// First bytes of every transcript file.
 pub const MAGIC: [u8; 8] = *b"ZKCCRMNY";
@@ -328,30 +329,11 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CeremonyError> {
     match linked {
         // The new name is synced into its directory: a file once published (an attestation,
         // a contribution) survives a crash.
-        Ok(()) => sync_dir(dir).map_err(io(dir)),
+        Ok(()) => sync_directory(dir).map_err(io(dir)),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(CeremonyError::Exists(path.to_path_buf()))
         }
         Err(e) => Err(io(path)(e)),
-    }
-}
-
-/// The directory a file lies in: a bare file name's is the current one (its parent is "").
-fn directory_of(path: &Path) -> &Path {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-/// Syncs a directory, so that a name just made in it survives a crash (on Unix; elsewhere a
-/// directory cannot be opened to sync it).
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    return std::fs::File::open(dir)?.sync_all();
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
     }
 }
 
@@ -561,14 +543,6 @@ mod tests {
             assert_eq!(parse_circuit_name(&circuit_name(c)).unwrap(), c);
         }
         assert!(parse_circuit_name("invoice-value/v1").is_err());
-    }
-
-    #[test]
-    fn a_bare_file_name_lies_in_the_current_directory() {
-        assert_eq!(directory_of(Path::new("phase1.ptau")), Path::new("."));
-        assert_eq!(directory_of(Path::new("out/phase1.ptau")), Path::new("out"));
-        assert_eq!(directory_of(Path::new("/phase1.ptau")), Path::new("/"));
-        sync_dir(directory_of(Path::new("phase1.ptau"))).unwrap();
     }
 
     #[test]

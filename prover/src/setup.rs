@@ -81,9 +81,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8], replace: bool) -> Result<(
     }
     // The new name is made durable: the manifest, written last, is never left naming files a
     // crash then loses.
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io)
+    zkcustoms_verifier::keys::sync_directory(dir).map_err(io)
 }
 
 /// Whether `out` holds development keys (a manifest that says so), refusing a directory whose

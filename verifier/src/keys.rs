@@ -195,6 +195,26 @@ pub struct KeyDir {
     entries: BTreeMap<CircuitId, ManifestEntry>,
 }
 
+/// The directory a file lies in: a bare file name's is the current one (its parent is "").
+pub fn directory_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Syncs the directory `dir`, so that a name just made or renamed in it (a key file, a
+/// manifest) survives a crash. On Unix; elsewhere a directory cannot be opened to sync it, and
+/// this does nothing.
+pub fn sync_directory(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    return std::fs::File::open(dir)?.sync_all();
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, KeyError> {
     std::fs::read(path).map_err(|source| KeyError::Io {
         path: path.to_path_buf(),
@@ -427,6 +447,23 @@ mod tests {
 
     type ArkKey = ark_groth16::VerifyingKey<Bls12_381>;
     type Change = fn(&mut ArkKey);
+
+    #[test]
+    fn a_bare_file_name_lies_in_the_current_directory() {
+        assert_eq!(
+            directory_of(std::path::Path::new("phase1.ptau")),
+            std::path::Path::new(".")
+        );
+        assert_eq!(
+            directory_of(std::path::Path::new("out/phase1.ptau")),
+            std::path::Path::new("out")
+        );
+        assert_eq!(
+            directory_of(std::path::Path::new("/phase1.ptau")),
+            std::path::Path::new("/")
+        );
+        sync_directory(directory_of(std::path::Path::new("phase1.ptau"))).unwrap();
+    }
 
     #[test]
     fn keys_no_setup_makes_are_refused() {

@@ -213,17 +213,8 @@ fn create_new(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
 /// Syncs the directory holding `path`, so that a name just made or renamed there survives a
 /// crash (on Unix; elsewhere a directory cannot be opened to sync it).
 pub fn sync_dir(path: &Path) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    #[cfg(unix)]
-    return std::fs::File::open(dir)?.sync_all();
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
+    use zkcustoms_verifier::keys::{directory_of, sync_directory};
+    sync_directory(directory_of(path))
 }
 
 /// Reads a private key written by [`write_private`].
