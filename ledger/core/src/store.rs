@@ -118,16 +118,44 @@ impl Store {
     /// older [format](FORMAT) up to this release's: a format-1 database gets its
     /// [`NullifierIndex`] written from its nullifiers, in batches, the format recorded last (a
     /// crash part-way leaves a format-1 database whose next opening starts again).
+    ///
+    /// An existing database is opened with the column families it has: one missing a family its
+    /// format holds is damaged and refused, never given an empty one (rules checked against an
+    /// empty set of nullifiers would let one be used twice), and one holding a family this release
+    /// does not know is refused as another release's.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let existing = path.join("CURRENT").exists();
+        let present = if existing {
+            DB::list_cf(&Options::default(), path)?
+        } else {
+            COLUMN_FAMILIES.iter().map(|cf| cf.to_string()).collect()
+        };
+        if let Some(cf) = present
+            .iter()
+            .find(|p| *p != "default" && !COLUMN_FAMILIES.contains(&p.as_str()))
+        {
+            return Err(StoreError::Mismatch(format!(
+                "the database at {} has a column family {cf} this release does not know: it was \
+                 written by a newer release or is not a ledger database",
+                path.display()
+            )));
+        }
+        let (open, missing): (Vec<&str>, Vec<&str>) = COLUMN_FAMILIES
+            .into_iter()
+            .partition(|cf| present.iter().any(|p| p == cf));
         let mut opts = Options::default();
         opts.create_if_missing(true);
-        opts.create_missing_column_families(true);
-        let cfs = COLUMN_FAMILIES
+        opts.create_missing_column_families(!existing);
+        let cfs = open
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let mut store = Self::with(db, path);
         store.format = store.read_format()?;
+        store.refuse_missing(&missing)?;
+        for cf in missing {
+            store.db.create_cf(cf, &Options::default())?;
+        }
         store.upgrade(UPGRADE_BATCH)?;
         Ok(store)
     }
@@ -144,15 +172,22 @@ impl Store {
         let db = DB::open_cf_for_read_only(&Options::default(), path, open, false)?;
         let mut store = Self::with(db, path);
         store.format = store.read_format()?;
+        store.refuse_missing(&missing)?;
+        Ok(store)
+    }
+
+    /// Refuses a database of the stored format that lacks one of `missing`: only an index a
+    /// newer format added ([`NullifierIndex`], format 2) may be absent from an older database.
+    fn refuse_missing(&self, missing: &[&str]) -> Result<(), StoreError> {
         let since = |cf: &str| if cf == NullifierIndex::CF { 2 } else { 1 };
-        if let Some(cf) = missing.into_iter().find(|cf| since(cf) <= store.format) {
-            return Err(StoreError::Mismatch(format!(
+        match missing.iter().find(|cf| since(cf) <= self.format) {
+            Some(cf) => Err(StoreError::Mismatch(format!(
                 "the database at {} has no column family {cf}: it is damaged or not a ledger \
                  database",
-                path.display()
-            )));
+                self.path.display()
+            ))),
+            None => Ok(()),
         }
-        Ok(store)
     }
 
     fn with(db: DB, path: &Path) -> Self {
@@ -1065,11 +1100,31 @@ mod tests {
         db.put_cf(meta, Meta::encode_key(&META_FORMAT), format)
             .unwrap();
         drop(db);
-        let error = Store::open_read_only(dir.path()).unwrap_err().to_string();
-        assert!(
-            error.contains("no column family nullifier_index"),
-            "{error}"
-        );
+        for opened in [Store::open_read_only(dir.path()), Store::open(dir.path())] {
+            let error = opened.unwrap_err().to_string();
+            assert!(
+                error.contains("no column family nullifier_index"),
+                "{error}"
+            );
+        }
+        // So is any database without one of the families every format has, and it is left as
+        // it was: opening it for writing creates nothing.
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let some = COLUMN_FAMILIES.iter().filter(|cf| **cf != Nullifiers::CF);
+        drop(DB::open_cf(&opts, dir.path(), some).unwrap());
+        let error = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("no column family nullifiers"), "{error}");
+        let families = DB::list_cf(&Options::default(), dir.path()).unwrap();
+        assert!(!families.iter().any(|cf| cf == Nullifiers::CF));
+        // A family this release does not know is another release's database.
+        let dir = tempfile::tempdir().unwrap();
+        let more = COLUMN_FAMILIES.iter().chain(&["from_a_newer_release"]);
+        drop(DB::open_cf(&opts, dir.path(), more).unwrap());
+        let error = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("does not know"), "{error}");
         // A format byte of another length is damage too.
         let store = Store::open(&dir.path().join("other")).unwrap();
         let mut b = Batch::new();
