@@ -720,6 +720,75 @@ mod tests {
         assert_eq!(apply(&third, blocks, proof).unwrap(), 128);
     }
 
+    /// Part of a run caught up under its certificate, a later block's finalization arrives (the
+    /// node had the rest of the run and the later block pending, say, from before a crash): it
+    /// waits for the run's own certificate, never marking the run's end as finalized by the
+    /// later block, and so does the same node after a restart.
+    #[test]
+    fn a_later_finalization_waits_for_the_certificate_of_a_run_caught_up_in_part() {
+        let Run {
+            genesis,
+            validator,
+            source,
+            behind,
+            top,
+            _dirs,
+        } = run(300);
+        let (blocks, proof) = respond(&source, &behind);
+        assert_eq!(apply(&behind, blocks, proof).unwrap(), 128);
+        // The rest of the run, and block 301 with its own certificate, pending on `behind`.
+        let mut parent = behind.tip().1;
+        for height in 129..=300 {
+            let block = source.store().block(height).unwrap().unwrap().block;
+            behind.validate(parent, &block).unwrap();
+            parent = block.hash();
+        }
+        assert_eq!(parent, top);
+        let next = source.forge_block(top, Vec::new()).unwrap().unwrap();
+        behind.validate(top, &next).unwrap();
+        let certificate = certify(
+            &genesis,
+            std::slice::from_ref(&validator),
+            302,
+            &next.hash(),
+        );
+        let certificate = certificate.unwrap();
+        let early = behind.finalize(next.hash(), 302, certificate.clone());
+        assert!(
+            matches!(
+                early,
+                Err(zkcustoms_ledger_core::chain::ChainError::UnknownBlock(_))
+            ),
+            "{early:?}"
+        );
+        assert_eq!(behind.tip().0, 128);
+
+        // After a restart, the same.
+        drop(behind);
+        let behind = open(&genesis, &validator, _dirs[1].path());
+        let early = behind.finalize(next.hash(), 302, certificate.clone());
+        assert!(
+            matches!(
+                early,
+                Err(zkcustoms_ledger_core::chain::ChainError::UnknownBlock(_))
+            ),
+            "{early:?}"
+        );
+
+        // Catching up finishes the run with its own certificate; then the later block follows.
+        while behind.tip().0 < 300 {
+            let (blocks, proof) = respond(&source, &behind);
+            assert!(apply(&behind, blocks, proof).unwrap() > 0);
+        }
+        let end = behind.store().block(300).unwrap().unwrap();
+        assert!(matches!(
+            end.finality,
+            Finality::Certificate { view: 301, .. }
+        ));
+        behind.finalize(next.hash(), 302, certificate).unwrap();
+        assert_eq!(behind.tip(), (301, next.hash()));
+    }
+
     /// A response whose blocks fill the room the peer's budget leaves, in a run whose certificate
     /// is beyond them, drops blocks from its end to make room for the proof of the run: it is
     /// never empty while the proof alone fits, and what it serves is finalized.

@@ -596,6 +596,13 @@ impl Chain {
             }
             Finality::Certificate { .. } => top,
         };
+        if let Some(awaited) = pool.awaited.filter(|a| *a != certified) {
+            return Err(ChainError::UnknownBlock(format!(
+                "block {awaited}, whose certificate finalizes the blocks up to {}, is applied \
+                 before block {certified}",
+                chain[0].header.height - 1
+            )));
+        }
         let mut batch = chain_batch(
             &self.store,
             chain.iter().enumerate().map(|(i, block)| {
@@ -637,6 +644,10 @@ impl Chain {
             self.metrics
                 .block_finalized(block.header.height, block.txs.len());
         }
+        pool.awaited = match finality {
+            Finality::Descendant(awaited) => Some(awaited),
+            Finality::Certificate { .. } => None,
+        };
         self.tip.send_replace((top, hash));
         self.revalidate(&mut pool)?;
         Ok(())

@@ -6,7 +6,7 @@
 
 use crate::metrics::Metrics;
 use crate::rules::{CheckError, Overlay, Rejection, Rules};
-use crate::store::{PendingBlocks, Store, StoreError, TxLocation, VerifyingKeys};
+use crate::store::{Finality, PendingBlocks, Store, StoreError, TxLocation, VerifyingKeys};
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -206,6 +206,11 @@ struct Pool {
     rejected: HashMap<Hash, (Rejection, PartyKey)>,
     rejected_order: VecDeque<Hash>,
     pending_blocks: HashMap<Hash, Pending>,
+    /// The height of the descendant whose certificate finalizes the stored tip, when catching
+    /// up applied part of a run under a certificate ([`Chain::finalize_under`]): the next
+    /// finalization applied must be that block's own, or the run would name a block that no
+    /// certificate of its own finalizes.
+    awaited: Option<u64>,
 }
 
 /// A pending block, with its canonical bytes: what a peer that missed its proposal is sent, and
@@ -336,6 +341,11 @@ impl Chain {
         let keys = load_keys(&genesis, &store, keydir)?;
         let tip = store.tip()?.unwrap_or((0, genesis.chain_id));
         let mut pool = Pool::default();
+        if let Some(stored) = store.block(tip.0)? {
+            if let Finality::Descendant(awaited) = stored.finality {
+                pool.awaited = Some(awaited);
+            }
+        }
         let mut stale = crate::store::Batch::new();
         for (hash, block) in store.scan_prefix::<PendingBlocks>(&[], usize::MAX)? {
             if block.header.height > tip.0 {
