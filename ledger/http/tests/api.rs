@@ -14,6 +14,7 @@ use rand::rngs::OsRng;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tower::ServiceExt;
 use zkcustoms_circuits::field::fr_to_hex;
@@ -141,6 +142,11 @@ struct Node {
 
 impl Node {
     fn new(params: Params, limits: MempoolLimits) -> Self {
+        Self::with_clock(params, limits, None)
+    }
+
+    /// [`Node::new`] with the ledger's clock read from `clock` (milliseconds) when given.
+    fn with_clock(params: Params, limits: MempoolLimits, clock: Option<Arc<AtomicU64>>) -> Self {
         let f = fixture();
         let key = zkcustoms_ledger_core::testing::fixed_key;
         let (validator, authority, office, office_2) = (key(1), key(2), key(3), key(4));
@@ -158,16 +164,18 @@ impl Node {
         );
         let db = tempfile::tempdir().unwrap();
         let store = Store::open(db.path()).unwrap();
-        let chain = Arc::new(
-            Chain::open(
-                genesis.clone(),
-                store,
-                Some(&f.keydir),
-                crypto::public_bytes(&crypto::public_of(&validator)),
-                limits,
-            )
-            .unwrap(),
-        );
+        let mut chain = Chain::open(
+            genesis.clone(),
+            store,
+            Some(&f.keydir),
+            crypto::public_bytes(&crypto::public_of(&validator)),
+            limits,
+        )
+        .unwrap();
+        if let Some(clock) = clock {
+            chain = chain.with_clock(move || clock.load(Ordering::SeqCst));
+        }
+        let chain = Arc::new(chain);
         let router = testing::router(chain.clone(), None, MAX_BODY);
         let trader = Trader::new(TRADER);
         chain
@@ -869,6 +877,30 @@ async fn a_superseded_root_is_accepted_within_the_grace_period() {
     let st = node.tx_status(&hash).await;
     assert_eq!(st["status"], "included", "{st}");
     assert_eq!(st["height"], 3, "{st}");
+}
+
+/// A proof admitted within its root's grace period, on a ledger where nothing is finalized after
+/// that period ends: the next block built on the finalized tip rejects it, so that it does not
+/// stay pending (its nullifier held) for as long as the ledger is quiet.
+#[tokio::test]
+async fn a_proof_whose_root_goes_stale_in_the_mempool_is_rejected_when_the_next_block_is_built() {
+    let clock = Arc::new(AtomicU64::new(now_ms()));
+    let node = Node::with_clock(params(60), MempoolLimits::default(), Some(clock.clone()));
+    let block = supersede_example_root(&node).await;
+    clock.store(block.header.timestamp_ms + 1_000, Ordering::SeqCst);
+    let hash = node.accept(Role::Trader, &node.proof(node.aeo())).await;
+    assert_eq!(node.tx_status(&hash).await["status"], "pending");
+    // The grace period ends; nothing else arrives.
+    clock.store(block.header.timestamp_ms + 61_000, Ordering::SeqCst);
+    let (_, tip) = node.chain.tip();
+    assert!(
+        node.chain.propose(tip).unwrap().is_none(),
+        "nothing to build"
+    );
+    let st = node.tx_status(&hash).await;
+    assert_eq!(st["status"], "rejected", "{st}");
+    assert_eq!(st["reason"]["error"], "stale-root", "{st}");
+    assert_eq!(node.chain.mempool_size().0, 0);
 }
 
 #[tokio::test]

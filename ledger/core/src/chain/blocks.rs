@@ -181,19 +181,21 @@ impl Chain {
         };
         let (parent_height, parent_ts) = self.parent_of(&ancestors)?;
         let timestamp = self.now_ms().max(parent_ts);
-        // The mempool's transactions in order, each against the state its predecessors leave,
-        // the signatures verified together; should the batch fail, the selection runs again
-        // checking each signature alone, leaving out those that do not verify.
+        // The mempool's transactions in order, each against the state its predecessors leave.
         let max = self.genesis.params().max_block_txs as usize;
-        let mut signatures = SignatureBatch::new(pool.order.len().min(max));
-        let mut txs = self.select(&pool, &ancestors, timestamp, Some(&mut signatures))?;
-        if !signatures.verify() {
-            txs = self.select(&pool, &ancestors, timestamp, None)?;
-        }
+        let mut txs = self.select_signed(&pool, &ancestors, timestamp)?;
         // An unfinalized parent gets a child even without transactions: a block that was both
         // notarized and nullified in its view is finalized only through a descendant, and its
         // transactions must not wait for new ones to arrive.
         let parent_unfinalized = !ancestors.is_empty();
+        // On the finalized tip, a transaction the rules refuse now is refused as it would be at
+        // the next finalization (a proof whose root's grace period or day has passed meanwhile):
+        // the mempool is checked again at once, rather than keeping it pending (and its
+        // nullifier held) for as long as nothing is finalized.
+        if !parent_unfinalized && txs.len() < pool.order.len().min(max) {
+            self.revalidate(&mut pool)?;
+            txs = self.select_signed(&pool, &ancestors, timestamp)?;
+        }
         if txs.is_empty() && !parent_unfinalized {
             return Ok(None);
         }
@@ -216,6 +218,23 @@ impl Chain {
         let block = Block::new(parent_height + 1, parent, timestamp, self.proposer, kept);
         self.persist_pending(&mut pool, &block)?;
         Ok(Some(block))
+    }
+
+    /// [`Chain::select`] with the signatures verified together; should the batch fail, the
+    /// selection runs again checking each signature alone, leaving out those that do not verify.
+    fn select_signed(
+        &self,
+        pool: &Pool,
+        ancestors: &[Block],
+        timestamp: u64,
+    ) -> Result<Vec<Transaction>, StoreError> {
+        let max = self.genesis.params().max_block_txs as usize;
+        let mut signatures = SignatureBatch::new(pool.order.len().min(max));
+        let txs = self.select(pool, ancestors, timestamp, Some(&mut signatures))?;
+        if signatures.verify() {
+            return Ok(txs);
+        }
+        self.select(pool, ancestors, timestamp, None)
     }
 
     /// The transactions of the mempool that a block on `ancestors` at `timestamp` can hold, in
