@@ -15,7 +15,10 @@
 //!    it names the descendant whose certificate finalized it and that descendant is the next
 //!    certified block (`certificate`);
 //! 4. the block rules a validating node applies: proposer is a genesis validator, timestamp not
-//!    before the parent's nor in the future, at most `max_block_txs` transactions (`block-rules`);
+//!    before the parent's, at most `max_block_txs` transactions (`block-rules`). Whether a block
+//!    was dated ahead of the clock is judged by the validators voting for it, against their own
+//!    clocks, and attested by its certificate; an audit does not judge it by the auditor's clock,
+//!    so that its verdict depends on the log and the genesis alone, whoever runs it and when;
 //! 5. every transaction decodes with full validation (`transaction-decode`) and passes every ledger
 //!    rule, checked by the same [`Rules`] the nodes run, against a fresh replay of the blocks
 //!    before it (`rule`, with the rule's code: signatures of authorities and customs offices,
@@ -44,7 +47,6 @@ pub use source::{
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
-use zkcustoms_ledger_core::chain::now_ms;
 use zkcustoms_ledger_core::finality::verify_finalization;
 use zkcustoms_ledger_core::store::{
     derived_families, Finality, NullifierIndex, Schema, Store, TempStore,
@@ -155,7 +157,6 @@ pub fn run(
         transactions: 0,
         by_kind: BTreeMap::new(),
         certificates: 0,
-        now: now_ms(),
     };
     let mut proofs_checked = 0u64;
     let mut proof_failures = 0u64;

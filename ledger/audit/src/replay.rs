@@ -5,7 +5,6 @@ use crate::report::*;
 use crate::source::*;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use zkcustoms_ledger_core::chain::MAX_CLOCK_SKEW_MS;
 use zkcustoms_ledger_core::finality::verify_finalization;
 use zkcustoms_ledger_core::rules::{
     block_batch, signature_refused, CheckError, Overlay, Rules, SignatureBatch,
@@ -50,7 +49,6 @@ pub(crate) struct Replay<'a> {
     pub(crate) transactions: u64,
     pub(crate) by_kind: BTreeMap<&'static str, u64>,
     pub(crate) certificates: u64,
-    pub(crate) now: u64,
 }
 
 impl Replay<'_> {
@@ -321,9 +319,6 @@ impl Replay<'_> {
                 "timestamp {} is before the parent's ({})",
                 h.timestamp_ms, self.prev_timestamp
             ));
-        }
-        if h.timestamp_ms > self.now + MAX_CLOCK_SKEW_MS {
-            broken.push(format!("timestamp {} is in the future", h.timestamp_ms));
         }
         if h.tx_count > self.genesis.params().max_block_txs {
             broken.push(format!(

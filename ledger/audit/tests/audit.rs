@@ -531,6 +531,27 @@ fn an_empty_block_that_finalizes_its_parent_passes() {
     );
 }
 
+/// A certified block dated an hour ahead of the auditor's clock passes: its time was judged by
+/// the validators that voted for it, and an audit's verdict does not depend on when, or on whose
+/// machine, it runs.
+#[test]
+fn an_audit_does_not_judge_block_times_by_the_auditor_s_clock() {
+    let mut l = Ledger::new();
+    l.append(vec![l.root(1)]);
+    let ahead = zkcustoms_ledger_core::chain::now_ms() + 3_600_000;
+    append_block(
+        l.store(),
+        &l.genesis,
+        std::slice::from_ref(&l.validator),
+        ahead,
+        l.with_registration(vec![anchor(UCR, 1)]),
+    )
+    .unwrap();
+    let report = l.audit();
+    assert!(report.ok, "{:?}", report.failures);
+    assert_eq!((report.height, report.transactions), (2, 3));
+}
+
 #[test]
 fn the_audit_refuses_another_chain_and_missing_keys() {
     let mut l = Ledger::new();
