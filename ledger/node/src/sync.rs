@@ -509,9 +509,9 @@ pub fn start<E, S, R, B>(
                         }
                         // A peer asking again too soon is not served.
                         Some(&REQUEST_TAG)
-                            if served.get(&peer).is_some_and(|at| {
-                                now.duration_since(*at).unwrap_or_default() < SERVE_GAP
-                            }) =>
+                            if served
+                                .get(&peer)
+                                .is_some_and(|at| within(now, *at, SERVE_GAP)) =>
                         {
                             debug!("ignored a sync request that came too soon");
                             continue;
@@ -578,7 +578,7 @@ pub fn start<E, S, R, B>(
             }
             let now = ctx.current();
             if let Some((_, at)) = &outstanding {
-                if now.duration_since(*at).unwrap_or_default() < interval {
+                if within(now, *at, interval) {
                     continue;
                 }
             }
@@ -591,6 +591,13 @@ pub fn start<E, S, R, B>(
             outstanding = Some((peer, now));
         }
     });
+}
+
+/// Whether `now` is less than `gap` after `at`. A clock that went back to before `at` counts as
+/// the gap elapsed: a step back does not hold catching up, or a peer's next answer, back for
+/// as long as the step.
+fn within(now: SystemTime, at: SystemTime, gap: Duration) -> bool {
+    now.duration_since(at).is_ok_and(|d| d < gap)
 }
 
 #[cfg(test)]
@@ -821,6 +828,15 @@ mod tests {
             check_run(&behind, &last, &proof),
             Err(Refusal::Faulty(_))
         ));
+    }
+
+    #[test]
+    fn a_clock_gone_back_counts_as_the_gap_elapsed() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let gap = Duration::from_secs(2);
+        assert!(within(at + Duration::from_secs(1), at, gap));
+        assert!(!within(at + gap, at, gap));
+        assert!(!within(at - Duration::from_secs(3_600), at, gap));
     }
 
     #[test]

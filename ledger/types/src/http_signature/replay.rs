@@ -23,7 +23,8 @@ type Entry = (String, [u8; NONCE_LEN]);
 /// party's key can fill the guard. Each entry holds the party id and the nonce (about 200 bytes
 /// with the maps' overhead), so a capacity of 100 000 takes some 20 MB.
 ///
-/// The guard is synchronous and does no I/O; the time is passed in, in unix seconds.
+/// The guard is synchronous and does no I/O; the time is passed in, in unix seconds, and the
+/// guard's own time never goes back (the latest time it was given).
 pub struct NonceCache {
     capacity: usize,
     per_party: usize,
@@ -43,6 +44,10 @@ struct Inner {
     /// Per party that had to make room: its signatures valid no later than this second are
     /// refused (one of them was forgotten while it could still be replayed).
     floors: HashMap<String, u64>,
+    /// The latest time the guard was given: its time never goes back. A clock stepped forward
+    /// and then back (a correction, or a hostile time server) would otherwise bring back
+    /// signatures whose nonces the forward step let the guard forget.
+    latest: u64,
 }
 
 impl std::fmt::Debug for NonceCache {
@@ -77,6 +82,7 @@ impl NonceCache {
         now: u64,
     ) -> Result<(), HttpSignatureError> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = inner.advance(now);
         inner.forget_expired(now);
         inner.refuse_used(request, now)?;
         let party = &request.party_id;
@@ -108,10 +114,9 @@ impl NonceCache {
     /// expired signature, without recording it: a replay of a request already served can be
     /// refused before its body is read, and charged to whoever sent it rather than to the party.
     pub fn check(&self, request: &VerifiedRequest, now: u64) -> Result<(), HttpSignatureError> {
-        self.inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .refuse_used(request, now)
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = inner.advance(now);
+        inner.refuse_used(request, now)
     }
 
     /// How many nonces are remembered (expired ones included until the next record).
@@ -130,6 +135,12 @@ impl NonceCache {
 }
 
 impl Inner {
+    /// The guard's time at a clock reading of `now`: the latest reading so far.
+    fn advance(&mut self, now: u64) -> u64 {
+        self.latest = self.latest.max(now);
+        self.latest
+    }
+
     /// Refuses a signature no longer valid at `now`, one no later than its party's floor, or a
     /// nonce its party already used in a signature that is still remembered.
     fn refuse_used(&self, request: &VerifiedRequest, now: u64) -> Result<(), HttpSignatureError> {
@@ -250,6 +261,25 @@ mod tests {
         let late = cache.check_and_remember(&r, 1_001).unwrap_err();
         assert_eq!(late.code(), "expired-signature");
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn a_clock_stepped_forward_and_back_brings_back_no_forgotten_signature() {
+        let cache = NonceCache::new(10, 10);
+        let r = request("DE123456789012345", 1, 1_000);
+        cache.check_and_remember(&r, 900).unwrap();
+        // The clock steps an hour ahead: another request makes the guard forget the first.
+        cache
+            .check_and_remember(&request("DE123456789012346", 1, 5_000), 4_700)
+            .unwrap();
+        assert_eq!(cache.len(), 1);
+        // Back to the right time: the first signature would be within its window again.
+        for refused in [cache.check(&r, 950), cache.check_and_remember(&r, 950)] {
+            assert!(
+                matches!(refused, Err(HttpSignatureError::Expired(_))),
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]
