@@ -717,6 +717,22 @@ async fn a_refusal_does_not_tell_another_trader_whether_a_ucr_is_in_use() {
     let valid = outsider.proof(&c, PROOF_UCR, rerandomized(&node.aeo()));
     node.refuse(Role::Trader, &valid, "not-owner").await;
     assert_eq!(node.chain.mempool_size().0, 0);
+
+    // A validator relaying an outsider's proof sees the whole ledger anyway: the proof is
+    // refused before it is verified, valid or not, so that a flood of them costs no pairing.
+    let verified = node.chain.metrics.proofs_verified();
+    let mut forged = rerandomized(&node.aeo());
+    aeo_public(&mut forged).nullifier += Fr::from(1u64);
+    let relayed = vec![
+        outsider.proof(&c, PROOF_UCR, rerandomized(&node.aeo())),
+        outsider.proof(&c, PROOF_UCR, forged),
+    ];
+    for refused in node.chain.submit_many_from_peer(relayed) {
+        let refused = refused.unwrap_err();
+        assert_eq!(refused.code(), Some("not-owner"), "{refused}");
+    }
+    assert_eq!(node.chain.metrics.proofs_verified(), verified);
+    assert_eq!(node.chain.mempool_size().0, 0);
 }
 
 #[tokio::test]

@@ -2129,6 +2129,12 @@ fn a_relayed_transaction_with_no_room_is_refused_before_it_is_decoded() {
         chain.screen_relayed(&[0xde, 0xad]),
         Screened::Decode
     ));
+    // Bytes longer than any transaction are refused unhashed, as the peer's fault.
+    let long = vec![1; zkcustoms_ledger_types::tx::MAX_TX_BYTES + 1];
+    assert!(matches!(
+        chain.screen_relayed(&long),
+        Screened::Oversized(n) if n == long.len()
+    ));
 }
 
 /// Relays a validator refuses for a reason that is no proof of fault (here, copies of a trader's

@@ -6,7 +6,7 @@ use crate::rules::{signature_refused_by, CheckError, Overlay, Rejection, NOT_OWN
 use crate::store::{StoreError, Transactions};
 use crate::verdicts::signature_digest;
 use zkcustoms_ledger_types::crypto::PublicKey;
-use zkcustoms_ledger_types::tx::{peek, Eori, Hash, Peeked, SignerKind, Transaction};
+use zkcustoms_ledger_types::tx::{peek, Eori, Hash, Peeked, SignerKind, Transaction, MAX_TX_BYTES};
 use zkcustoms_verifier::batch::Backend;
 use zkcustoms_verifier::{ProofEnvelope, VerifyError};
 
@@ -26,6 +26,9 @@ pub enum Screened {
     /// To decode and admit ([`Chain::submit_many_from_peer`]); so are bytes that do not name a
     /// signer, for the decoding to name their fault.
     Decode,
+    /// Longer than any transaction ([`MAX_TX_BYTES`], the length given): not even hashed, and
+    /// the relaying peer's fault.
+    Oversized(usize),
 }
 
 /// A transaction past the checks that need no proof verification.
@@ -87,7 +90,7 @@ impl Chain {
             .expect("gossip lock")
             .is_some()
             .then(|| tx.clone());
-        let (result, new) = self.submit_inner(tx);
+        let (result, new) = self.submit_inner(tx, false);
         if let (Ok(_), true, Some(tx)) = (&result, new, relay) {
             if let Some(sink) = self.gossip.lock().expect("gossip lock").as_ref() {
                 let _ = sink.unbounded_send(tx);
@@ -96,14 +99,15 @@ impl Chain {
         result
     }
 
-    /// Admits a transaction relayed by another validator (checked exactly like a client's, and
-    /// not relayed again).
+    /// Admits a transaction relayed by another validator (checked like a client's, but for an
+    /// outsider's proof, refused before it is verified; not relayed again).
     pub fn submit_from_peer(&self, tx: Transaction) -> Result<Hash, SubmitError> {
-        self.submit_inner(tx).0
+        self.submit_inner(tx, true).0
     }
 
-    /// Admits transactions relayed by other validators, each checked exactly like a client's
-    /// and none relayed again, their proofs verified in one batch: one result each, in order.
+    /// Admits transactions relayed by other validators, each checked as by
+    /// [`Chain::submit_from_peer`] and none relayed again, their proofs verified in one batch:
+    /// one result each, in order.
     pub fn submit_many_from_peer(&self, txs: Vec<Transaction>) -> Vec<Result<Hash, SubmitError>> {
         let received: Vec<(Transaction, Hash, usize)> = txs
             .into_iter()
@@ -118,7 +122,7 @@ impl Chain {
             .collect();
         signed
             .into_iter()
-            .zip(self.admit_all(received))
+            .zip(self.admit_all(received, true))
             .map(|((hash, signer), result)| self.settled(hash, signer, result).0)
             .collect()
     }
@@ -133,6 +137,9 @@ impl Chain {
     /// bytes, over and over, cannot make this node decode them. A refusal is counted in the
     /// metrics as if it had been decoded.
     pub fn screen_relayed(&self, bytes: &[u8]) -> Screened {
+        if bytes.len() > MAX_TX_BYTES {
+            return Screened::Oversized(bytes.len());
+        }
         let hash = zkcustoms_ledger_types::tx::sha256(bytes);
         if matches!(self.holds_tx(&hash), Ok(true)) {
             self.metrics.relayed_held();
@@ -217,10 +224,11 @@ impl Chain {
     fn admit_all(
         &self,
         txs: Vec<(Transaction, Hash, usize)>,
+        relayed: bool,
     ) -> Vec<Result<(Hash, bool), SubmitError>> {
         let staged: Vec<(Hash, Staged)> = txs
             .into_iter()
-            .map(|(tx, hash, size)| (hash, self.stage(tx, hash, size)))
+            .map(|(tx, hash, size)| (hash, self.stage(tx, hash, size, relayed)))
             .collect();
         let proofs: Vec<(Hash, &ProofEnvelope)> = staged
             .iter()
@@ -293,17 +301,22 @@ impl Chain {
         }
     }
 
-    /// Admits a transaction; also answers whether it was new to the mempool.
-    pub(super) fn submit_inner(&self, tx: Transaction) -> (Result<Hash, SubmitError>, bool) {
+    /// Admits a client's transaction, or a peer's (`relayed`); also answers whether it was new
+    /// to the mempool.
+    fn submit_inner(&self, tx: Transaction, relayed: bool) -> (Result<Hash, SubmitError>, bool) {
         let (hash, size) = self.received(&tx);
         let signer = party_key(&tx);
-        let result = self.admit_all(vec![(tx, hash, size)]);
+        let result = self.admit_all(vec![(tx, hash, size)], relayed);
         self.settled(hash, signer, result.into_iter().next().expect("one answer"))
     }
 
     /// The checks before the proof: already pending, room in the mempool, the rules against
-    /// the finalized state and the mempool.
-    fn stage(&self, tx: Transaction, hash: Hash, size: usize) -> Staged {
+    /// the finalized state and the mempool. A client's proof under another trader's UCR is
+    /// verified before it is refused `not-owner`, as it would be under an unused UCR (the
+    /// refusal tells a trader nothing of another's consignment); a `relayed` one is refused at
+    /// once, since a validator sees the whole ledger anyway, and a flood of them would otherwise
+    /// cost every node a pairing each.
+    fn stage(&self, tx: Transaction, hash: Hash, size: usize, relayed: bool) -> Staged {
         let now = self.now_ms();
         let pool = self.pool.lock().expect("pool lock");
         if pool.txs.contains_key(&hash) {
@@ -320,7 +333,7 @@ impl Chain {
                 outsider: None,
             },
             Err(SubmitError::Rejected(r))
-                if r.code == NOT_OWNER && matches!(tx, Transaction::SubmitProof(_)) =>
+                if r.code == NOT_OWNER && !relayed && matches!(tx, Transaction::SubmitProof(_)) =>
             {
                 Staged::Ready {
                     tx: Box::new(tx),

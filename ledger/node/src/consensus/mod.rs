@@ -365,6 +365,11 @@ pub fn start_validator<E, S, R, B>(
                             }
                             continue;
                         }
+                        Screened::Oversized(len) => {
+                            warn!(%peer, len, "relayed more bytes than a transaction holds: blocked");
+                            let _ = relay_blocker.block(peer);
+                            continue;
+                        }
                         Screened::Decode => {}
                     }
                     match Transaction::from_bytes(msg.as_ref()) {
