@@ -919,6 +919,30 @@ async fn a_proof_whose_root_goes_stale_in_the_mempool_is_rejected_when_the_next_
     assert_eq!(node.chain.mempool_size().0, 0);
 }
 
+/// What the explorer tells a visitor verifying a proof: whether the ledger would refuse it now,
+/// by its root and day, whatever the consignment.
+#[tokio::test]
+async fn the_ledger_says_whether_it_would_refuse_an_aeo_proof_now() {
+    let clock = Arc::new(AtomicU64::new(now_ms()));
+    let node = Node::with_clock(params(60), MempoolLimits::default(), Some(clock.clone()));
+    let mut aeo = node.aeo();
+    let refusal = |public: &zkcustoms_circuits::aeo_status::AeoStatusPublic| {
+        node.chain.aeo_refusal_now(public).unwrap().map(|r| r.code)
+    };
+    assert_eq!(refusal(aeo_public(&mut aeo)), Some("unknown-root"));
+    let block = supersede_example_root(&node).await;
+    clock.store(block.header.timestamp_ms + 60_000, Ordering::SeqCst);
+    assert_eq!(
+        refusal(aeo_public(&mut aeo)),
+        None,
+        "within the grace period"
+    );
+    clock.store(block.header.timestamp_ms + 60_001, Ordering::SeqCst);
+    assert_eq!(refusal(aeo_public(&mut aeo)), Some("stale-root"));
+    aeo_public(&mut aeo).authority = "XX-NOBODY".into();
+    assert_eq!(refusal(aeo_public(&mut aeo)), Some("unknown-authority"));
+}
+
 #[tokio::test]
 async fn documents_are_versioned_and_frozen_under_examination() {
     let node = Node::standard();

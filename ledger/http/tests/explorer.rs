@@ -202,7 +202,11 @@ impl Page {
 }
 
 async fn send(req: Request<Body>) -> Page {
-    let response = node().router.clone().oneshot(req).await.unwrap();
+    send_to(&node().router, req).await
+}
+
+async fn send_to(router: &Router, req: Request<Body>) -> Page {
+    let response = router.clone().oneshot(req).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -693,6 +697,86 @@ async fn unknown_and_malformed_addresses_are_readable_pages() {
     get("/consignments/not%20a%20ucr", Some(&s))
         .await
         .says(StatusCode::BAD_REQUEST, "unique consignment reference");
+}
+
+/// A valid proof whose registry root was superseded more than the grace period ago: the verify
+/// page says that the ledger would refuse it now, not only that a newer root exists.
+#[tokio::test]
+async fn verify_page_says_when_the_ledger_would_refuse_a_valid_proof_now() {
+    let n = node();
+    let authority = crypto::generate();
+    let genesis = single_validator_genesis(
+        "zkcustoms-explorer-stale-root",
+        ("validator-de", &crypto::generate()),
+        &[(AUTHORITY, &authority)],
+        &[(OFFICE, &crypto::generate())],
+        vec![PinnedKey {
+            statement: "aeo-status/v1".into(),
+            size_class: None,
+            id: n.proof.vk_id,
+        }],
+        Params {
+            root_grace_seconds: 0,
+            as_of_tolerance_days: None,
+            max_block_txs: 512,
+        },
+    );
+    let db = tempfile::tempdir().unwrap();
+    let chain = Arc::new(
+        Chain::open(
+            genesis.clone(),
+            Store::open(db.path()).unwrap(),
+            Some(n._keys.path()),
+            [0; 32],
+            MempoolLimits::default(),
+        )
+        .unwrap(),
+    );
+    let publish = |root, sequence| {
+        let tx = PublishRoot::sign(&genesis.chain_id, &authority, AUTHORITY, root, sequence);
+        chain
+            .submit(Transaction::PublishRoot(tx))
+            .expect("admitted");
+        seal(&chain);
+    };
+    publish(example_registry().root, 1);
+    publish(
+        example_registry().root + zkcustoms_circuits::Fr::from(1u64),
+        2,
+    );
+    // With no grace, the root is stale once any time has passed since it was superseded.
+    let superseded = chain
+        .store()
+        .block(2)
+        .unwrap()
+        .unwrap()
+        .block
+        .header
+        .timestamp_ms;
+    while zkcustoms_ledger_core::chain::now_ms() <= superseded {
+        std::hint::spin_loop();
+    }
+    let router = testing::router(chain.clone(), None, 16 * 1024);
+    let (ct, body) = multipart(&n.proof.to_json(), b"");
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/verify")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, HERE)
+        .header(header::CONTENT_TYPE, ct)
+        .body(Body::from(body))
+        .unwrap();
+    send_to(&router, req)
+        .await
+        .says(StatusCode::OK, "Valid proof")
+        .says(StatusCode::OK, "a newer root has been published since")
+        .says(StatusCode::OK, "The ledger would refuse this proof now")
+        .says(StatusCode::OK, "was superseded by sequence 2");
+    // On the ledger whose root is current, the page says nothing of the kind.
+    verify(&n.proof.to_json(), b"")
+        .await
+        .says(StatusCode::OK, "the current one")
+        .lacks("would refuse this proof now");
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+use zkcustoms_circuits::aeo_status::AeoStatusPublic;
 use zkcustoms_ledger_types::block::Block;
 use zkcustoms_ledger_types::genesis::Genesis;
 use zkcustoms_ledger_types::tx::{Hash, SignerKind, Transaction};
@@ -408,6 +409,21 @@ impl Chain {
     /// The verifying keys.
     pub fn keys(&self) -> &VerifierKeys {
         &self.keys
+    }
+
+    /// Why the ledger would refuse now, whatever the consignment, an aeo-status proof with public
+    /// values `p` ([`Rules::check_aeo_timeliness`] against the finalized state at this node's
+    /// time): an authority not in genesis, a registry root never published or superseded more
+    /// than the grace period ago, or a day too far from today. `None`: none of these.
+    pub fn aeo_refusal_now(&self, p: &AeoStatusPublic) -> Result<Option<Rejection>, StoreError> {
+        let checked = self
+            .rules()
+            .check_aeo_timeliness(p, &Overlay::default(), self.now_ms());
+        match checked {
+            Ok(()) => Ok(None),
+            Err(CheckError::Rejected(r)) => Ok(Some(r)),
+            Err(CheckError::Store(e)) => Err(e),
+        }
     }
 
     /// The finalized tip (height, hash), and a receiver that sees it change.

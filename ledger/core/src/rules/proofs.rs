@@ -5,6 +5,7 @@
 
 use super::{claim_hash, nullifier_key, CheckError, Overlay, Rejection, Rules, DAY_MS};
 use crate::store::{Claims, Digests, Nullifiers};
+use zkcustoms_circuits::aeo_status::AeoStatusPublic;
 use zkcustoms_circuits::declaration_match::DeclarationMatchPublic;
 use zkcustoms_circuits::field::fr_to_be_bytes;
 use zkcustoms_circuits::invoice_value::InvoiceValuePublic;
@@ -15,6 +16,42 @@ use zkcustoms_verifier::PublicValues;
 pub const INVOICE_DOC_TYPE: &str = "invoice";
 
 impl Rules<'_> {
+    /// Checks what an aeo-status proof with public values `p` must be at `time_ms`, whatever
+    /// the consignment it is filed under: its authority listed in genesis, its registry root
+    /// published and current (or superseded less than the grace period ago), and its day within
+    /// the ledger's tolerance of that time. Also what the explorer tells a visitor verifying a
+    /// proof outside any transaction.
+    pub fn check_aeo_timeliness(
+        &self,
+        p: &AeoStatusPublic,
+        overlay: &Overlay,
+        time_ms: u64,
+    ) -> Result<(), CheckError> {
+        if !self.genesis.authorities.contains_key(&p.authority) {
+            return Err(Rejection::new(
+                "unknown-authority",
+                format!("authority {:?} is not listed in genesis", p.authority),
+            )
+            .into());
+        }
+        self.check_root(&p.authority, &p.registry_root, overlay, time_ms)?;
+        if let Some(tol) = self.genesis.params().as_of_tolerance_days {
+            let day = time_ms / DAY_MS;
+            let as_of = u64::from(p.as_of.days());
+            if as_of.abs_diff(day) > u64::from(tol) {
+                return Err(Rejection::new(
+                    "as-of-day",
+                    format!(
+                        "the proof is for {}, more than {tol} day(s) from the ledger's day",
+                        p.as_of
+                    ),
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
     /// The rules of a proof filed under `t.ucr`. For an `outsider` (a trader that may not write
     /// under the consignment) the consignment's state is taken as empty, as for an unused UCR:
     /// the refusal it gets does not tell it whether the UCR is in use.
@@ -64,29 +101,7 @@ impl Rules<'_> {
                     )
                     .into());
                 }
-                if !self.genesis.authorities.contains_key(&p.authority) {
-                    return Err(Rejection::new(
-                        "unknown-authority",
-                        format!("authority {:?} is not listed in genesis", p.authority),
-                    )
-                    .into());
-                }
-                self.check_root(&p.authority, &p.registry_root, overlay, time_ms)?;
-                if let Some(tol) = self.genesis.params().as_of_tolerance_days {
-                    let day = time_ms / DAY_MS;
-                    let as_of = u64::from(p.as_of.days());
-                    if as_of.abs_diff(day) > u64::from(tol) {
-                        return Err(Rejection::new(
-                            "as-of-day",
-                            format!(
-                                "the proof is for {}, more than {tol} day(s) from the ledger's \
-                                 day",
-                                p.as_of
-                            ),
-                        )
-                        .into());
-                    }
-                }
+                self.check_aeo_timeliness(p, overlay, time_ms)?;
                 let (s, n) = nullifier_key(&p.scope, &p.nullifier);
                 // (The scope is the consignment's: its nullifiers are the consignment's state.)
                 if !outsider

@@ -2,6 +2,7 @@
 //! what the ledger says about its registry root.
 
 use super::*;
+use zkcustoms_ledger_core::rules::Rejection;
 
 pub(super) async fn verify_form(
     State(state): State<ApiState>,
@@ -37,6 +38,9 @@ pub(crate) struct Verdict {
     /// For aeo-status proofs: the registry root's standing on this ledger (`None`: not published
     /// here).
     pub root: Option<Option<RootStanding>>,
+    /// For aeo-status proofs: why the ledger would refuse the proof now, whatever the
+    /// consignment (its root superseded beyond the grace period, its day too far from today).
+    pub refused_now: Option<Rejection>,
 }
 
 pub(super) fn root_standing(
@@ -159,10 +163,15 @@ pub(super) async fn verify_submit(
         };
         let result = chain.keys().verify(&envelope);
         let root = root_standing(&chain, &envelope)?;
+        let refused_now = match &envelope.public {
+            PublicValues::AeoStatus(p) => chain.aeo_refusal_now(p)?,
+            _ => None,
+        };
         Ok(Ok(Verdict {
             envelope,
             result,
             root,
+            refused_now,
         }))
     })
     .await?

@@ -89,6 +89,9 @@ pub(crate) fn verdict(v: &Verdict) -> Markup {
                     None => { "The registry root was not published on this ledger: the ledger would refuse this proof." }
                 }
             }
+            @if let (Some(_), Some(r)) = (root, &v.refused_now) {
+                p.refused-now { "The ledger would refuse this proof now: " (r.message) "." }
+            }
         }
         h2 { "Details" }
         (proof_details(env))
