@@ -151,13 +151,34 @@ impl Store {
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let mut store = Self::with(db, path);
-        store.format = store.read_format()?;
-        store.refuse_missing(&missing)?;
+        // A database that holds nothing a ledger wrote (no format recorded, no block) is one
+        // whose creation a crash cut short between its column families: it is completed.
+        if !missing.is_empty() && !store.is_unstarted(&open) {
+            if open.contains(&Meta::CF) {
+                store.format = store.read_format()?;
+            }
+            store.refuse_missing(&missing)?;
+        }
         for cf in missing {
             store.db.create_cf(cf, &Options::default())?;
         }
+        store.format = store.read_format()?;
         store.upgrade(UPGRADE_BATCH)?;
         Ok(store)
+    }
+
+    /// Whether a database opened with the column families `open` holds no recorded format and
+    /// no block (an unreadable entry counts as something written).
+    fn is_unstarted(&self, open: &[&str]) -> bool {
+        let empty = |cf: &str| {
+            !open.contains(&cf)
+                || self
+                    .db
+                    .iterator_cf(self.cf(cf), IteratorMode::Start)
+                    .next()
+                    .is_none()
+        };
+        empty(Meta::CF) && empty(Blocks::CF)
     }
 
     /// Opens an existing database read-only (an auditor's view of a stopped node's store): nothing
@@ -1107,18 +1128,49 @@ mod tests {
                 "{error}"
             );
         }
-        // So is any database without one of the families every format has, and it is left as
-        // it was: opening it for writing creates nothing.
+        // So is any database holding blocks without one of the families every format has, and
+        // it is left as it was: opening it for writing creates nothing.
         let dir = tempfile::tempdir().unwrap();
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         let some = COLUMN_FAMILIES.iter().filter(|cf| **cf != Nullifiers::CF);
-        drop(DB::open_cf(&opts, dir.path(), some).unwrap());
+        let db = DB::open_cf(&opts, dir.path(), some).unwrap();
+        db.put_cf(
+            db.cf_handle(Blocks::CF).unwrap(),
+            1u64.to_be_bytes(),
+            b"a block",
+        )
+        .unwrap();
+        drop(db);
         let error = Store::open(dir.path()).unwrap_err().to_string();
         assert!(error.contains("no column family nullifiers"), "{error}");
         let families = DB::list_cf(&Options::default(), dir.path()).unwrap();
         assert!(!families.iter().any(|cf| cf == Nullifiers::CF));
+        // Without its meta family, too (it is not read).
+        let dir = tempfile::tempdir().unwrap();
+        let some = COLUMN_FAMILIES.iter().filter(|cf| **cf != Meta::CF);
+        let db = DB::open_cf(&opts, dir.path(), some).unwrap();
+        db.put_cf(
+            db.cf_handle(Blocks::CF).unwrap(),
+            1u64.to_be_bytes(),
+            b"a block",
+        )
+        .unwrap();
+        drop(db);
+        let error = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("no column family meta"), "{error}");
+        // A creation cut short between its column families (nothing written yet) is completed.
+        let dir = tempfile::tempdir().unwrap();
+        let first = COLUMN_FAMILIES.iter().take(3);
+        drop(DB::open_cf(&opts, dir.path(), first).unwrap());
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.format(), FORMAT);
+        drop(store);
+        let families = DB::list_cf(&Options::default(), dir.path()).unwrap();
+        assert!(COLUMN_FAMILIES
+            .iter()
+            .all(|cf| families.iter().any(|f| f == cf)));
         // A family this release does not know is another release's database.
         let dir = tempfile::tempdir().unwrap();
         let more = COLUMN_FAMILIES.iter().chain(&["from_a_newer_release"]);

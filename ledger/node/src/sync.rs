@@ -727,12 +727,13 @@ mod tests {
         assert_eq!(apply(&third, blocks, proof).unwrap(), 128);
     }
 
-    /// Part of a run caught up under its certificate, a later block's finalization arrives (the
-    /// node had the rest of the run and the later block pending, say, from before a crash): it
-    /// waits for the run's own certificate, never marking the run's end as finalized by the
-    /// later block, and so does the same node after a restart.
+    /// Part of a run caught up under its certificate, another certificate finalizes first (a
+    /// later block's: the node had the rest of the run and the later block pending, say; or a
+    /// peer's run proof to another end). The run's blocks stored so far then name that
+    /// certificate's block, also after a restart, so that every block names the next certified
+    /// one, and the node serves the whole chain to a third one.
     #[test]
-    fn a_later_finalization_waits_for_the_certificate_of_a_run_caught_up_in_part() {
+    fn a_run_caught_up_in_part_is_finalized_by_the_certificate_that_overtakes_it() {
         let Run {
             genesis,
             validator,
@@ -743,6 +744,8 @@ mod tests {
         } = run(300);
         let (blocks, proof) = respond(&source, &behind);
         assert_eq!(apply(&behind, blocks, proof).unwrap(), 128);
+        let named = |chain: &Chain, height| chain.store().block(height).unwrap().unwrap().finality;
+        assert_eq!(named(&behind, 128), Finality::Descendant(300));
         // The rest of the run, and block 301 with its own certificate, pending on `behind`.
         let mut parent = behind.tip().1;
         for height in 129..=300 {
@@ -759,41 +762,32 @@ mod tests {
             302,
             &next.hash(),
         );
-        let certificate = certificate.unwrap();
-        let early = behind.finalize(next.hash(), 302, certificate.clone());
-        assert!(
-            matches!(
-                early,
-                Err(zkcustoms_ledger_core::chain::ChainError::UnknownBlock(_))
-            ),
-            "{early:?}"
-        );
-        assert_eq!(behind.tip().0, 128);
-
-        // After a restart, the same.
+        // After a restart, as before it.
         drop(behind);
         let behind = open(&genesis, &validator, _dirs[1].path());
-        let early = behind.finalize(next.hash(), 302, certificate.clone());
-        assert!(
-            matches!(
-                early,
-                Err(zkcustoms_ledger_core::chain::ChainError::UnknownBlock(_))
-            ),
-            "{early:?}"
-        );
-
-        // Catching up finishes the run with its own certificate; then the later block follows.
-        while behind.tip().0 < 300 {
-            let (blocks, proof) = respond(&source, &behind);
-            assert!(apply(&behind, blocks, proof).unwrap() > 0);
-        }
-        let end = behind.store().block(300).unwrap().unwrap();
-        assert!(matches!(
-            end.finality,
-            Finality::Certificate { view: 301, .. }
-        ));
-        behind.finalize(next.hash(), 302, certificate).unwrap();
+        behind
+            .finalize(next.hash(), 302, certificate.unwrap())
+            .unwrap();
         assert_eq!(behind.tip(), (301, next.hash()));
+        for height in [1, 128, 129, 300] {
+            assert_eq!(
+                named(&behind, height),
+                Finality::Descendant(301),
+                "{height}"
+            );
+        }
+        assert!(matches!(
+            named(&behind, 301),
+            Finality::Certificate { view: 302, .. }
+        ));
+        // A third validator catches up the whole chain from it.
+        let c = tempfile::tempdir().unwrap();
+        let third = open(&genesis, &validator, c.path());
+        while third.tip().0 < 301 {
+            let (blocks, proof) = respond(&behind, &third);
+            assert!(apply(&third, blocks, proof).unwrap() > 0);
+        }
+        assert_eq!(third.tip(), (301, next.hash()));
     }
 
     /// A response whose blocks fill the room the peer's budget leaves, in a run whose certificate

@@ -5,7 +5,7 @@
 use super::mempool::proof_rejection;
 use super::{party_key, Chain, ChainError, Pending, Pool, MAX_CLOCK_SKEW_MS, MAX_PROPOSAL_AGE_MS};
 use crate::rules::{chain_batch, CheckError, Overlay, Rejection, SignatureBatch};
-use crate::store::{BlockHashes, Finality, PendingBlocks, StoreError};
+use crate::store::{BlockHashes, Blocks, Finality, PendingBlocks, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
 use zkcustoms_ledger_types::block::Block;
@@ -586,6 +586,28 @@ impl Chain {
         self.finalize_as(hash, Finality::Descendant(top))
     }
 
+    /// The stored blocks from height `tip` down that name `awaited` as the descendant whose
+    /// certificate finalizes them, encoded again naming `certified` (what
+    /// [`Chain::finalize_under`] stored of a run that another certificate overtakes).
+    fn renamed_run(
+        &self,
+        awaited: u64,
+        certified: u64,
+        tip: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut renamed = Vec::new();
+        for height in (1..=tip).rev() {
+            match self.store.raw_block(height)? {
+                Some(mut raw) if raw.finality == Finality::Descendant(awaited) => {
+                    raw.finality = Finality::Descendant(certified);
+                    renamed.push((height, raw.encode_value()));
+                }
+                _ => break,
+            }
+        }
+        Ok(renamed)
+    }
+
     fn finalize_as(&self, hash: Hash, finality: Finality) -> Result<(), ChainError> {
         if self.store.contains::<BlockHashes>(&hash)? {
             return Ok(());
@@ -615,13 +637,17 @@ impl Chain {
             }
             Finality::Certificate { .. } => top,
         };
-        if let Some(awaited) = pool.awaited.filter(|a| *a != certified) {
-            return Err(ChainError::UnknownBlock(format!(
-                "block {awaited}, whose certificate finalizes the blocks up to {}, is applied \
-                 before block {certified}",
-                chain[0].header.height - 1
-            )));
-        }
+        // A run caught up in part under a descendant's certificate that this finalization
+        // overtakes (a later block's, or a run proof to another end: which run ends a peer
+        // serves depends on the certificates it holds): the run's blocks stored so far name this
+        // finalization's certified block instead, their ancestor too, so that every block names
+        // the next certified one. Waiting for the first certificate instead could wait for ever.
+        let renamed = match pool.awaited {
+            Some(awaited) if awaited != certified => {
+                self.renamed_run(awaited, certified, chain[0].header.height - 1)?
+            }
+            _ => Vec::new(),
+        };
         let mut batch = chain_batch(
             &self.store,
             chain.iter().enumerate().map(|(i, block)| {
@@ -633,6 +659,9 @@ impl Chain {
                 (block, finality)
             }),
         )?;
+        for (height, value) in renamed {
+            batch.put_encoded::<Blocks>(&height, value);
+        }
         // The finalized blocks leave the pending set, with every pending block at their heights
         // (on forks that can no longer be finalized); in the store, the same batch removes them
         // all, including any that only the store still holds.

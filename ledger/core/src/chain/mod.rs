@@ -208,9 +208,9 @@ struct Pool {
     rejected_order: VecDeque<Hash>,
     pending_blocks: HashMap<Hash, Pending>,
     /// The height of the descendant whose certificate finalizes the stored tip, when catching
-    /// up applied part of a run under a certificate ([`Chain::finalize_under`]): the next
-    /// finalization applied must be that block's own, or the run would name a block that no
-    /// certificate of its own finalizes.
+    /// up applied part of a run under a certificate ([`Chain::finalize_under`]): a finalization
+    /// by another certificate first renames the run's blocks to name its certified block, so
+    /// that no block names one that no certificate of its own finalizes.
     awaited: Option<u64>,
 }
 
@@ -342,7 +342,7 @@ impl Chain {
         let keys = load_keys(&genesis, &store, keydir)?;
         let tip = store.tip()?.unwrap_or((0, genesis.chain_id));
         let mut pool = Pool::default();
-        if let Some(stored) = store.block(tip.0)? {
+        if let Some(stored) = store.raw_block(tip.0)? {
             if let Finality::Descendant(awaited) = stored.finality {
                 pool.awaited = Some(awaited);
             }

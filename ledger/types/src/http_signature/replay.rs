@@ -23,8 +23,9 @@ type Entry = (String, [u8; NONCE_LEN]);
 /// party's key can fill the guard. Each entry holds the party id and the nonce (about 200 bytes
 /// with the maps' overhead), so a capacity of 100 000 takes some 20 MB.
 ///
-/// The guard is synchronous and does no I/O; the time is passed in, in unix seconds, and the
-/// guard's own time never goes back (the latest time it was given).
+/// The guard is synchronous and does no I/O; the time is passed in, in unix seconds. A signature
+/// valid no later than one the guard forgot is refused, so that a clock stepped forward and back
+/// brings back no forgotten signature.
 pub struct NonceCache {
     capacity: usize,
     per_party: usize,
@@ -44,10 +45,12 @@ struct Inner {
     /// Per party that had to make room: its signatures valid no later than this second are
     /// refused (one of them was forgotten while it could still be replayed).
     floors: HashMap<String, u64>,
-    /// The latest time the guard was given: its time never goes back. A clock stepped forward
-    /// and then back (a correction, or a hostile time server) would otherwise bring back
-    /// signatures whose nonces the forward step let the guard forget.
-    latest: u64,
+    /// The latest second any forgotten signature was valid until: signatures valid no later
+    /// than this are refused. A clock stepped forward and then back (a correction, or a hostile
+    /// time server) would otherwise bring back signatures whose nonces the forward step let the
+    /// guard forget; after such a step, new signatures are held back for at most one signature
+    /// window, and without one this refuses nothing (what is forgotten expired before `now`).
+    forgotten: u64,
 }
 
 impl std::fmt::Debug for NonceCache {
@@ -82,7 +85,6 @@ impl NonceCache {
         now: u64,
     ) -> Result<(), HttpSignatureError> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = inner.advance(now);
         inner.forget_expired(now);
         inner.refuse_used(request, now)?;
         let party = &request.party_id;
@@ -114,9 +116,10 @@ impl NonceCache {
     /// expired signature, without recording it: a replay of a request already served can be
     /// refused before its body is read, and charged to whoever sent it rather than to the party.
     pub fn check(&self, request: &VerifiedRequest, now: u64) -> Result<(), HttpSignatureError> {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = inner.advance(now);
-        inner.refuse_used(request, now)
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .refuse_used(request, now)
     }
 
     /// How many nonces are remembered (expired ones included until the next record).
@@ -135,12 +138,6 @@ impl NonceCache {
 }
 
 impl Inner {
-    /// The guard's time at a clock reading of `now`: the latest reading so far.
-    fn advance(&mut self, now: u64) -> u64 {
-        self.latest = self.latest.max(now);
-        self.latest
-    }
-
     /// Refuses a signature no longer valid at `now`, one no later than its party's floor, or a
     /// nonce its party already used in a signature that is still remembered.
     fn refuse_used(&self, request: &VerifiedRequest, now: u64) -> Result<(), HttpSignatureError> {
@@ -148,6 +145,13 @@ impl Inner {
             return Err(HttpSignatureError::Expired(
                 "the signature expired before its nonce was recorded".into(),
             ));
+        }
+        if request.valid_until <= self.forgotten {
+            return Err(HttpSignatureError::Expired(format!(
+                "signatures valid only until {} or earlier are no longer accepted (the node's \
+                 clock went back): sign the request again",
+                self.forgotten
+            )));
         }
         let party = &request.party_id;
         if let Some(&floor) = self.floors.get(party) {
@@ -222,6 +226,7 @@ impl Inner {
             if valid_until >= now {
                 break;
             }
+            self.forgotten = self.forgotten.max(valid_until);
             self.remove(&entry, valid_until);
         }
         if !self.floors.is_empty() {
@@ -280,6 +285,11 @@ mod tests {
                 "{refused:?}"
             );
         }
+        // A signature made after the step back is accepted once it is valid beyond the
+        // forgotten one: the clock's step holds new signatures back for one window at most.
+        cache
+            .check_and_remember(&request("DE123456789012345", 2, 1_001), 960)
+            .unwrap();
     }
 
     #[test]
