@@ -1128,38 +1128,27 @@ mod tests {
                 "{error}"
             );
         }
-        // So is any database holding blocks without one of the families every format has, and
-        // it is left as it was: opening it for writing creates nothing.
-        let dir = tempfile::tempdir().unwrap();
+        // So is any database holding blocks without one of the families every format has (its
+        // meta family is then not read), and it is left as it was: opening it for writing
+        // creates nothing.
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let some = COLUMN_FAMILIES.iter().filter(|cf| **cf != Nullifiers::CF);
-        let db = DB::open_cf(&opts, dir.path(), some).unwrap();
-        db.put_cf(
-            db.cf_handle(Blocks::CF).unwrap(),
-            1u64.to_be_bytes(),
-            b"a block",
-        )
-        .unwrap();
-        drop(db);
-        let error = Store::open(dir.path()).unwrap_err().to_string();
-        assert!(error.contains("no column family nullifiers"), "{error}");
-        let families = DB::list_cf(&Options::default(), dir.path()).unwrap();
-        assert!(!families.iter().any(|cf| cf == Nullifiers::CF));
-        // Without its meta family, too (it is not read).
-        let dir = tempfile::tempdir().unwrap();
-        let some = COLUMN_FAMILIES.iter().filter(|cf| **cf != Meta::CF);
-        let db = DB::open_cf(&opts, dir.path(), some).unwrap();
-        db.put_cf(
-            db.cf_handle(Blocks::CF).unwrap(),
-            1u64.to_be_bytes(),
-            b"a block",
-        )
-        .unwrap();
-        drop(db);
-        let error = Store::open(dir.path()).unwrap_err().to_string();
-        assert!(error.contains("no column family meta"), "{error}");
+        for lacking in [Nullifiers::CF, Meta::CF] {
+            let dir = tempfile::tempdir().unwrap();
+            let some = COLUMN_FAMILIES.iter().filter(|cf| **cf != lacking);
+            let db = DB::open_cf(&opts, dir.path(), some).unwrap();
+            let blocks = db.cf_handle(Blocks::CF).unwrap();
+            db.put_cf(blocks, 1u64.to_be_bytes(), b"a block").unwrap();
+            drop(db);
+            let error = Store::open(dir.path()).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("no column family {lacking}")),
+                "{error}"
+            );
+            let families = DB::list_cf(&Options::default(), dir.path()).unwrap();
+            assert!(!families.iter().any(|cf| cf == lacking));
+        }
         // A creation cut short between its column families (nothing written yet) is completed.
         let dir = tempfile::tempdir().unwrap();
         let first = COLUMN_FAMILIES.iter().take(3);
