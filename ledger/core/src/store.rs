@@ -124,6 +124,24 @@ impl Store {
     /// empty set of nullifiers would let one be used twice), and one holding a family this release
     /// does not know is refused as another release's.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut store = Self::open_as_stored(path, None)?;
+        store.upgrade(UPGRADE_BATCH)?;
+        Ok(store)
+    }
+
+    /// Opens (or creates) the database as [`Store::open`] does, for the chain `chain_id`: another
+    /// chain's database is refused before anything is written to it (an upgrade included), and
+    /// one not bound to a chain yet is bound to this one.
+    pub fn open_for_chain(path: &Path, chain_id: &Hash) -> Result<Self, StoreError> {
+        let mut store = Self::open_as_stored(path, Some(chain_id))?;
+        store.upgrade(UPGRADE_BATCH)?;
+        store.bind_chain(chain_id)?;
+        Ok(store)
+    }
+
+    /// Opens (or creates) the database with every column family, in the format it was written in;
+    /// with `chain`, refuses another chain's database before adding a column family to it.
+    fn open_as_stored(path: &Path, chain: Option<&Hash>) -> Result<Self, StoreError> {
         let existing = path.join("CURRENT").exists();
         let present = if existing {
             DB::list_cf(&Options::default(), path)?
@@ -151,6 +169,9 @@ impl Store {
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let mut store = Self::with(db, path);
+        if let Some(chain_id) = chain.filter(|_| open.contains(&Meta::CF)) {
+            store.check_chain(chain_id)?;
+        }
         // A database that holds nothing a ledger wrote (no format recorded, no block) is one
         // whose creation a crash cut short between its column families: it is completed.
         if !missing.is_empty() && !store.is_unstarted(&open) {
@@ -163,7 +184,6 @@ impl Store {
             store.db.create_cf(cf, &Options::default())?;
         }
         store.format = store.read_format()?;
-        store.upgrade(UPGRADE_BATCH)?;
         Ok(store)
     }
 
@@ -555,20 +575,27 @@ impl Store {
 
     /// Binds the database to a chain id on first use, and refuses another chain's database.
     pub fn bind_chain(&self, chain_id: &Hash) -> Result<(), StoreError> {
+        if self.check_chain(chain_id)? {
+            return Ok(());
+        }
+        let mut b = Batch::new();
+        b.put::<Meta>(&META_CHAIN_ID, &chain_id.to_vec());
+        b.put::<Meta>(&META_TIP, &Self::tip_value(0, chain_id));
+        self.write(b, true)
+    }
+
+    /// Refuses another chain's database; `true` when it is bound to `chain_id`, `false` when it
+    /// is bound to none yet.
+    fn check_chain(&self, chain_id: &Hash) -> Result<bool, StoreError> {
         match self.get::<Meta>(&META_CHAIN_ID)? {
-            Some(id) if id == chain_id => Ok(()),
+            Some(id) if id == chain_id => Ok(true),
             Some(id) => Err(StoreError::Mismatch(format!(
                 "the database at {} belongs to chain {}, not to this genesis ({})",
                 self.path.display(),
                 hex::encode(id),
                 hex::encode(chain_id)
             ))),
-            None => {
-                let mut b = Batch::new();
-                b.put::<Meta>(&META_CHAIN_ID, &chain_id.to_vec());
-                b.put::<Meta>(&META_TIP, &Self::tip_value(0, chain_id));
-                self.write(b, true)
-            }
+            None => Ok(false),
         }
     }
 }
@@ -1092,6 +1119,39 @@ mod tests {
         drop(read_only);
         let store = Store::open(dir.path()).unwrap();
         assert_eq!((store.format(), index(&store).len()), (FORMAT, 10));
+    }
+
+    /// Another chain's database is refused before anything is written to it: an older one is
+    /// not upgraded first.
+    #[test]
+    fn another_chain_s_database_is_refused_before_it_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        format_1_database(dir.path(), 5, 0);
+        let (ours, theirs) = (sha256(b"ours"), sha256(b"theirs"));
+        {
+            let present = DB::list_cf(&Options::default(), dir.path()).unwrap();
+            let db = DB::open_cf(&Options::default(), dir.path(), present).unwrap();
+            let key = Meta::encode_key(&META_CHAIN_ID);
+            let value = Meta::encode_value(&theirs.to_vec());
+            db.put_cf(db.cf_handle(Meta::CF).unwrap(), key, value)
+                .unwrap();
+        }
+        let err = Store::open_for_chain(dir.path(), &ours).unwrap_err();
+        assert!(err.to_string().contains("belongs to chain"), "{err}");
+        let untouched = Store::open_read_only(dir.path()).unwrap();
+        assert_eq!(untouched.format(), 1);
+        assert!(!DB::list_cf(&Options::default(), dir.path())
+            .unwrap()
+            .contains(&NullifierIndex::CF.to_string()));
+        drop(untouched);
+
+        // Its own chain's node upgrades it; a new database is bound to the chain it opens for.
+        let store = Store::open_for_chain(dir.path(), &theirs).unwrap();
+        assert_eq!((store.format(), index(&store).len()), (FORMAT, 5));
+        let fresh = tempfile::tempdir().unwrap();
+        drop(Store::open_for_chain(fresh.path(), &ours).unwrap());
+        let bound = Store::open_for_chain(fresh.path(), &theirs).unwrap_err();
+        assert!(bound.to_string().contains("belongs to chain"), "{bound}");
     }
 
     #[test]

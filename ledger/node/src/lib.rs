@@ -191,8 +191,8 @@ where
     })?;
     std::fs::create_dir_all(&opts.data_dir)
         .map_err(|e| NodeError::Start(format!("{}: {e}", opts.data_dir.display())))?;
-    let store =
-        Store::open(&opts.data_dir.join("ledger")).map_err(|e| NodeError::Start(e.to_string()))?;
+    let store = Store::open_for_chain(&opts.data_dir.join("ledger"), &genesis.chain_id)
+        .map_err(|e| NodeError::Start(e.to_string()))?;
     // The ledger's database first: a data directory of another chain is named as such before its
     // document database is checked against this node's master key.
     let chain = Chain::open(
