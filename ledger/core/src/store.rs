@@ -347,12 +347,7 @@ impl Store {
 
     /// Reads a value.
     pub fn get<S: Schema>(&self, key: &S::Key) -> Result<Option<S::Value>, StoreError> {
-        match self.db.get_cf(self.cf(S::CF), S::encode_key(key))? {
-            None => Ok(None),
-            Some(bytes) => S::decode_value(&bytes)
-                .map(Some)
-                .map_err(|error| StoreError::Corrupted { cf: S::CF, error }),
-        }
+        decode_value::<S>(self.db.get_cf(self.cf(S::CF), S::encode_key(key))?)
     }
 
     /// True when the key is present.
@@ -410,14 +405,7 @@ impl Store {
     ) -> Result<Vec<Entry<S>>, StoreError> {
         // Seek to the last key at or before the bound (past every key with this prefix when
         // there is none), then walk back, skipping the bound itself.
-        let upper = match before {
-            Some(b) => b.to_vec(),
-            None => {
-                let mut u = prefix.to_vec();
-                u.extend_from_slice(&[0xff; 64]);
-                u
-            }
-        };
+        let upper = before.map_or_else(|| after_prefix(prefix), <[u8]>::to_vec);
         let mut out = Vec::new();
         let iter = self.db.iterator_cf(
             self.cf(S::CF),
@@ -444,26 +432,16 @@ impl Store {
         &self,
         prefix: &[u8],
     ) -> Result<Option<Entry<S>>, StoreError> {
-        // Seek to the first key after every key with this prefix, then step back.
-        let mut upper = prefix.to_vec();
-        upper.extend_from_slice(&[0xff; 64]);
-        let mut iter = self.db.iterator_cf(
-            self.cf(S::CF),
-            IteratorMode::From(&upper, Direction::Reverse),
-        );
-        match iter.next() {
-            Some(item) => {
-                let (k, v) = item?;
-                if !k.starts_with(prefix) {
-                    return Ok(None);
-                }
-                let corrupted = |error| StoreError::Corrupted { cf: S::CF, error };
-                Ok(Some((
-                    S::decode_key(&k).map_err(corrupted)?,
-                    S::decode_value(&v).map_err(corrupted)?,
-                )))
-            }
-            None => Ok(None),
+        let upper = after_prefix(prefix);
+        let from = IteratorMode::From(&upper, Direction::Reverse);
+        last_of::<S>(self.db.iterator_cf(self.cf(S::CF), from), prefix)
+    }
+
+    /// The database as of now: reads through the snapshot see no later write.
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot {
+            store: self,
+            inner: self.db.snapshot(),
         }
     }
 
@@ -598,6 +576,91 @@ impl Store {
             None => Ok(false),
         }
     }
+}
+
+/// The database as of one moment ([`Store::snapshot`]): reads through it see no write made after
+/// it was taken, so that a check can run against one state while finalizations go on.
+pub struct Snapshot<'a> {
+    store: &'a Store,
+    inner: rocksdb::Snapshot<'a>,
+}
+
+/// The finalized state as the rules read it: the database as it is, or as of a [`Snapshot`].
+#[derive(Clone, Copy)]
+pub enum State<'a> {
+    /// The database as it is at each read.
+    Live(&'a Store),
+    /// The database as of a snapshot.
+    At(&'a Snapshot<'a>),
+}
+
+impl<'a> State<'a> {
+    /// Reads a value.
+    pub fn get<S: Schema>(&self, key: &S::Key) -> Result<Option<S::Value>, StoreError> {
+        match self {
+            Self::Live(store) => store.get::<S>(key),
+            Self::At(snap) => decode_value::<S>(
+                snap.inner
+                    .get_cf(snap.store.cf(S::CF), S::encode_key(key))?,
+            ),
+        }
+    }
+
+    /// True when the key is present.
+    pub fn contains<S: Schema>(&self, key: &S::Key) -> Result<bool, StoreError> {
+        match self {
+            Self::Live(store) => store.contains::<S>(key),
+            Self::At(snap) => Ok(snap
+                .inner
+                .get_pinned_cf(snap.store.cf(S::CF), S::encode_key(key))?
+                .is_some()),
+        }
+    }
+
+    /// The entry with the greatest key among those starting with `prefix`.
+    pub fn last_with_prefix<S: Schema>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Option<Entry<S>>, StoreError> {
+        match self {
+            Self::Live(store) => store.last_with_prefix::<S>(prefix),
+            Self::At(snap) => {
+                let upper = after_prefix(prefix);
+                let from = IteratorMode::From(&upper, Direction::Reverse);
+                last_of::<S>(snap.inner.iterator_cf(snap.store.cf(S::CF), from), prefix)
+            }
+        }
+    }
+}
+
+fn decode_value<S: Schema>(bytes: Option<Vec<u8>>) -> Result<Option<S::Value>, StoreError> {
+    bytes
+        .map(|b| S::decode_value(&b))
+        .transpose()
+        .map_err(|error| StoreError::Corrupted { cf: S::CF, error })
+}
+
+/// A key after every key starting with `prefix` (the keys of a schema are shorter than 64 bytes
+/// past any prefix), where a reverse scan of the prefix starts.
+fn after_prefix(prefix: &[u8]) -> Vec<u8> {
+    let mut upper = prefix.to_vec();
+    upper.extend_from_slice(&[0xff; 64]);
+    upper
+}
+
+/// The first entry of a reverse scan if its key starts with `prefix`.
+fn last_of<S: Schema>(
+    mut iter: rocksdb::DBIterator<'_>,
+    prefix: &[u8],
+) -> Result<Option<Entry<S>>, StoreError> {
+    let Some(item) = iter.next() else {
+        return Ok(None);
+    };
+    let (k, v) = item?;
+    if !k.starts_with(prefix) {
+        return Ok(None);
+    }
+    decode_entry::<S>(&k, &v).map(Some)
 }
 
 /// The smallest key after `key` in byte order (`key` followed by a zero byte): where a page that
@@ -906,6 +969,53 @@ mod tests {
                 },
             );
         }
+    }
+
+    /// Reads through a snapshot see the database as it was when it was taken; live reads see
+    /// every later write.
+    #[test]
+    fn a_snapshot_sees_no_later_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let entry = |office: &str| TraderKeyEntry {
+            public_key: None,
+            office: office.into(),
+            location: loc(),
+        };
+        let mut b = Batch::new();
+        b.put::<TraderKeys>(&(eori(), 1), &entry("DE-HH"));
+        store.write(b, true).unwrap();
+
+        let snapshot = store.snapshot();
+        let mut b = Batch::new();
+        b.put::<TraderKeys>(&(eori(), 2), &entry("DE-B"));
+        b.put::<Owners>(
+            &ucr(),
+            &OwnerEntry {
+                owner: eori(),
+                location: loc(),
+            },
+        );
+        store.write(b, true).unwrap();
+
+        let prefix = trader_keys_prefix(&eori());
+        let (then, now) = (State::At(&snapshot), State::Live(&store));
+        let sequence = |s: State| {
+            s.last_with_prefix::<TraderKeys>(&prefix)
+                .unwrap()
+                .unwrap()
+                .0
+                 .1
+        };
+        assert_eq!((sequence(then), sequence(now)), (1, 2));
+        assert!(!then.contains::<Owners>(&ucr()).unwrap());
+        assert!(then.get::<Owners>(&ucr()).unwrap().is_none());
+        assert!(now.contains::<Owners>(&ucr()).unwrap());
+        assert_eq!(now.get::<Owners>(&ucr()).unwrap().unwrap().owner, eori());
+        assert_eq!(
+            then.get::<TraderKeys>(&(eori(), 1)).unwrap(),
+            Some(entry("DE-HH"))
+        );
     }
 
     #[test]

@@ -324,8 +324,12 @@ impl Chain {
         // Every rule in order, the signatures queued and verified together. A refusal counts
         // only once the signatures before it verify (a bad signature earlier may be what led
         // to it); when the batch fails, the rules run again one by one to name the first
-        // transaction at fault and its refusal.
-        let rules = self.rules();
+        // transaction at fault and its refusal. They read the finalized state as of a snapshot
+        // taken with the ancestors, so the lock is released meanwhile: submissions and
+        // finalizations go on.
+        let snapshot = self.store.snapshot();
+        drop(pool);
+        let rules = self.rules().as_of(&snapshot);
         let mut signatures = SignatureBatch::new(block.txs.len());
         let mut overlay = Self::overlay_of(&ancestors);
         let mut refused = None;
@@ -361,9 +365,7 @@ impl Chain {
         if let Some(e) = refused {
             return Err(e);
         }
-        // The pairings run without the lock: submissions and other validations go on meanwhile
-        // (the verdict depends on the block alone).
-        drop(pool);
+        // The pairings too (their verdict depends on the block alone).
         self.verify_all(&block.txs)
             .map_err(|(i, r)| BlockError::Proof(i, r))?;
         let mut pool = self.pool.lock().expect("pool lock");

@@ -20,7 +20,9 @@ pub use batch::{block_batch, chain_batch};
 pub use parties::{signature_refused, signature_refused_by};
 pub use proofs::INVOICE_DOC_TYPE;
 
-use crate::store::{documents_prefix, Documents, Examinations, Store, StoreError, Transactions};
+use crate::store::{
+    documents_prefix, Documents, Examinations, Snapshot, State, Store, StoreError, Transactions,
+};
 use crate::verdicts::Verified;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use zkcustoms_circuits::field::fr_to_be_bytes;
@@ -280,8 +282,8 @@ impl SignatureBatch {
 pub struct Rules<'a> {
     /// The genesis.
     pub genesis: &'a Genesis,
-    /// The finalized state.
-    pub store: &'a Store,
+    /// The finalized state: the database as it is, or as of a snapshot.
+    pub store: State<'a>,
     /// Signatures verified before, skipped when met again; a signature verified here is
     /// remembered (`None`: every signature is verified, as the audit does).
     pub signatures: Option<&'a Verified>,
@@ -303,8 +305,16 @@ impl<'a> Rules<'a> {
     pub fn new(genesis: &'a Genesis, store: &'a Store) -> Self {
         Self {
             genesis,
-            store,
+            store: State::Live(store),
             signatures: None,
+        }
+    }
+
+    /// These rules, reading the finalized state as of `snapshot`.
+    pub fn as_of(self, snapshot: &'a Snapshot<'a>) -> Self {
+        Self {
+            store: State::At(snapshot),
+            ..self
         }
     }
 
