@@ -173,9 +173,9 @@ pub fn audit(a: AuditArgs) -> Result<(), Refusal> {
         (None, Some(url)) => {
             let token = match (&a.token, &a.token_file) {
                 (Some(t), _) => t.clone(),
-                (None, Some(f)) => std::fs::read_to_string(f)
-                    .with_context(|| format!("cannot read token file {}", f.display()))
-                    .map_err(cannot_run)?,
+                (None, Some(f)) => zkcustoms_ledger_types::crypto::read_secret(f)
+                    .map_err(|e| cannot_run(anyhow!(e)))?
+                    .to_string(),
                 (None, None) => {
                     return Err(cannot_run(anyhow!(
                         "--node needs --token, --token-file or ZKCUSTOMS_TOKEN (auditor role)"

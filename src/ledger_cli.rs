@@ -134,8 +134,7 @@ impl ClientArgs {
     pub(crate) fn client(&self) -> Result<Client> {
         let token = match (&self.token, &self.token_file) {
             (Some(t), _) => t.clone(),
-            (None, Some(f)) => std::fs::read_to_string(f)
-                .with_context(|| format!("cannot read token file {}", f.display()))?,
+            (None, Some(f)) => crypto::read_secret(f).map_err(|e| anyhow!(e))?.to_string(),
             (None, None) if self.party.is_some() => String::new(),
             (None, None) => {
                 return Err(anyhow!(

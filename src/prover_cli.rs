@@ -103,9 +103,8 @@ pub struct ProverArgs {
 }
 
 fn read_token(path: &Path) -> Result<String> {
-    let t = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read token file {}", path.display()))?;
-    Ok(t.trim().to_owned())
+    let text = zkcustoms_ledger_client::crypto::read_secret(path).map_err(|e| anyhow!(e))?;
+    Ok(text.trim().to_owned())
 }
 
 fn parse_circuit(s: &str) -> Result<CircuitId> {

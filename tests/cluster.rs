@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -353,6 +354,7 @@ fn a_key_outside_genesis_cannot_run_a_validator() {
     assert!(o.status.success(), "{}", stderr(&o));
     cfg["validator_key"] = Value::String("other/validator-0.key".into());
     std::fs::write(&stranger, serde_json::to_string(&cfg).unwrap()).unwrap();
+    std::fs::set_permissions(&stranger, PermissionsExt::from_mode(0o600)).unwrap();
     let o = run(&[
         "node",
         "--genesis",

@@ -66,7 +66,8 @@ impl Prover {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_path_buf();
         let token_file = path.join("api.token");
-        std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+        zkcustoms_ledger_types::crypto::write_secret(&token_file, format!("{TOKEN}\n").as_bytes())
+            .unwrap();
         let log = std::fs::File::create(path.join("prover.log")).unwrap();
         let mut args = vec![
             "serve",

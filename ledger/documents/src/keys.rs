@@ -203,20 +203,7 @@ impl LocalMasterKey {
 
     /// Reads a master key file. On Unix the file must not be readable by group or others.
     pub fn load(path: &Path) -> Result<Self, DocumentError> {
-        let at = |e: std::io::Error| master_error(format!("{}: {e}", path.display()));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map_err(at)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(master_error(format!(
-                    "{} is readable by others (mode {:o}): chmod 600 it",
-                    path.display(),
-                    mode & 0o777
-                )));
-            }
-        }
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(at)?);
+        let text = zkcustoms_ledger_types::crypto::read_secret(path).map_err(master_error)?;
         Self::from_hex(&text).map_err(|e| master_error(format!("{}: {e}", path.display())))
     }
 

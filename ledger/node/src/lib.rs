@@ -31,8 +31,18 @@ use zkcustoms_ledger_http::{self as api, ApiState};
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::genesis::{Genesis, NodeConfig};
 
-/// Signature namespace of the peer-to-peer handshake.
+/// Signature namespace of the peer-to-peer handshake, before the chain id ([`p2p_namespace`]).
 pub const P2P_NAMESPACE: &[u8] = b"zkcustoms/p2p/v1";
+
+/// The handshake's namespace on the chain `chain_id`: a validator started with another genesis
+/// (another chain, or a copy of the file changed in any byte) fails the handshake and is never
+/// connected, rather than being connected and failing at each vote.
+pub fn p2p_namespace(chain_id: &[u8; 32]) -> Vec<u8> {
+    let mut namespace = P2P_NAMESPACE.to_vec();
+    namespace.push(b'/');
+    namespace.extend_from_slice(hex::encode(chain_id).as_bytes());
+    namespace
+}
 
 /// How a node runs.
 #[derive(Clone, Debug)]
@@ -145,13 +155,15 @@ fn p2p_config(
     addresses: &[SocketAddr],
     signer: commonware_cryptography::ed25519::PrivateKey,
     listen: SocketAddr,
+    chain_id: &[u8; 32],
 ) -> lookup::Config<commonware_cryptography::ed25519::PrivateKey> {
+    let namespace = p2p_namespace(chain_id);
     let mut cfg = if addresses.iter().all(|a| a.ip().is_loopback()) {
-        let mut cfg = lookup::Config::local(signer, P2P_NAMESPACE, listen, MAX_MESSAGE);
+        let mut cfg = lookup::Config::local(signer, &namespace, listen, MAX_MESSAGE);
         cfg.peer_connection_cooldown = crate::channels::LOCAL_PEER_COOLDOWN;
         cfg
     } else {
-        let mut cfg = lookup::Config::recommended(signer, P2P_NAMESPACE, listen, MAX_MESSAGE);
+        let mut cfg = lookup::Config::recommended(signer, &namespace, listen, MAX_MESSAGE);
         cfg.allow_private_ips = addresses.iter().all(|a| match a.ip() {
             std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback(),
             std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
@@ -265,7 +277,7 @@ where
         .iter()
         .map(|v| v.p2p_address)
         .collect();
-    let p2p_cfg = p2p_config(&addresses, signer.clone(), p2p_address);
+    let p2p_cfg = p2p_config(&addresses, signer.clone(), p2p_address, &genesis.chain_id);
     let runtime_cfg =
         cw_tokio::Config::new().with_storage_directory(opts.data_dir.join("consensus"));
     let executor = cw_tokio::Runner::new(runtime_cfg);
@@ -355,6 +367,19 @@ mod tests {
         }
     }
 
+    const CHAIN: [u8; 32] = [7; 32];
+
+    /// Validators of two chains sign their handshakes in two namespaces, so they never connect.
+    #[test]
+    fn the_handshake_namespace_names_the_chain() {
+        let at: SocketAddr = "127.0.0.1:9000".parse().unwrap();
+        let other = [8; 32];
+        let namespace = |chain| p2p_config(&[at], PrivateKey::from_seed(1), at, chain).namespace;
+        assert_ne!(namespace(&CHAIN), namespace(&other));
+        assert!(namespace(&CHAIN).starts_with(P2P_NAMESPACE));
+        assert!(namespace(&CHAIN).ends_with(hex::encode(CHAIN).as_bytes()));
+    }
+
     #[test]
     fn blocked_peers_are_blocked_for_a_bounded_time_and_peers_reconnect_soon() {
         let at = |a: &str| -> SocketAddr { a.parse().unwrap() };
@@ -368,12 +393,13 @@ mod tests {
             (&private[..], PEER_COOLDOWN),
             (&public[..], PEER_COOLDOWN),
         ] {
-            let cfg = p2p_config(addresses, PrivateKey::from_seed(1), addresses[0]);
+            let cfg = p2p_config(addresses, PrivateKey::from_seed(1), addresses[0], &CHAIN);
             assert_eq!(cfg.block_duration, crate::channels::BLOCK_DURATION);
             assert_eq!(cfg.peer_connection_cooldown, cooldown);
         }
-        assert!(p2p_config(&private, PrivateKey::from_seed(1), private[0]).allow_private_ips);
-        assert!(!p2p_config(&public, PrivateKey::from_seed(1), public[0]).allow_private_ips);
+        let key = || PrivateKey::from_seed(1);
+        assert!(p2p_config(&private, key(), private[0], &CHAIN).allow_private_ips);
+        assert!(!p2p_config(&public, key(), public[0], &CHAIN).allow_private_ips);
         let duration = crate::channels::BLOCK_DURATION;
         assert!(duration > std::time::Duration::ZERO);
         assert!(duration <= std::time::Duration::from_secs(4 * 60 * 60));

@@ -2,12 +2,13 @@
 //! from `commonware-cryptography`, with hex text forms and key files.
 
 use crate::codec::{DecodeError, Reader};
-use commonware_codec::{DecodeExt, Encode};
+use commonware_codec::DecodeExt;
 pub use commonware_cryptography::ed25519::{PrivateKey, PublicKey, Signature};
 use commonware_cryptography::{Signer, Verifier};
 use curve25519_dalek::edwards::CompressedEdwardsY;
 use rand::RngCore;
 use std::path::Path;
+use zeroize::Zeroizing;
 
 /// Length of a public key.
 pub const PUBLIC_KEY_LEN: usize = 32;
@@ -16,8 +17,8 @@ pub const SIGNATURE_LEN: usize = 64;
 
 /// A fresh private key from the operating system's random generator.
 pub fn generate() -> PrivateKey {
-    let mut seed = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut seed);
+    let mut seed = Zeroizing::new([0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(&mut seed[..]);
     PrivateKey::decode(&seed[..]).expect("any 32 bytes are an Ed25519 seed")
 }
 
@@ -100,7 +101,9 @@ pub fn public_of(key: &PrivateKey) -> PublicKey {
 
 /// Writes a private key as hex to a new file readable by its owner only ([`write_secret`]).
 pub fn write_private(path: &Path, key: &PrivateKey) -> std::io::Result<()> {
-    let text = format!("{}\n", hex::encode(key.encode()));
+    let mut raw = Zeroizing::new(Vec::with_capacity(32));
+    commonware_codec::Write::write(key, &mut *raw);
+    let text = Zeroizing::new(format!("{}\n", hex::encode(&*raw)));
     write_secret(path, text.as_bytes())
 }
 
@@ -219,18 +222,60 @@ pub fn sync_dir(path: &Path) -> std::io::Result<()> {
 
 /// Reads a private key written by [`write_private`].
 pub fn read_private(path: &Path) -> Result<PrivateKey, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read key file {}: {e}", path.display()))?;
-    let bytes =
-        hex::decode(text.trim()).map_err(|_| format!("key file {} is not hex", path.display()))?;
-    if bytes.len() != 32 {
+    let text = read_secret(path)?;
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(text.trim(), &mut bytes[..]).map_err(|_| {
+        format!(
+            "key file {} must hold 32 bytes in hex (64 hex digits)",
+            path.display()
+        )
+    })?;
+    PrivateKey::decode(&bytes[..]).map_err(|e| format!("key file {}: {e}", path.display()))
+}
+
+/// Longest secret file read ([`read_secret`]): a key, a token, a node configuration.
+pub const MAX_SECRET_FILE: u64 = 64 << 10;
+
+/// Reads a file holding a secret (a private key, a token, a node configuration with its
+/// tokens): a regular file, readable and writable by its owner only (as [`write_secret`] makes
+/// them; `ssh` refuses an unprotected key file the same way), of at most [`MAX_SECRET_FILE`]
+/// bytes, its text wiped from memory when dropped. A link is followed (secrets are often mounted
+/// as links): the file it names is checked.
+pub fn read_secret(path: &Path) -> Result<Zeroizing<String>, String> {
+    use std::io::Read;
+    let at = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(at)?;
+    let meta = file.metadata().map_err(at)?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} holds a secret but others may read or change it (mode {:o}): chmod 600 it",
+                path.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    if meta.len() > MAX_SECRET_FILE {
         return Err(format!(
-            "key file {} must hold 32 bytes, holds {}",
+            "{} is larger than a secret file may be ({} bytes, at most {MAX_SECRET_FILE})",
             path.display(),
-            bytes.len()
+            meta.len()
         ));
     }
-    PrivateKey::decode(&bytes[..]).map_err(|e| format!("key file {}: {e}", path.display()))
+    let mut text = Zeroizing::new(String::with_capacity(MAX_SECRET_FILE as usize + 1));
+    file.take(MAX_SECRET_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(at)?;
+    if text.len() as u64 > MAX_SECRET_FILE {
+        return Err(format!("{} grew while it was read", path.display()));
+    }
+    Ok(text)
 }
 
 /// An all-zero signature: the placeholder of a transaction about to be signed (never valid).
@@ -292,6 +337,39 @@ mod tests {
         std::fs::write(&planted, "").unwrap();
         assert!(write_secret(&planted, b"secret").is_err());
         assert_eq!(std::fs::read(&planted).unwrap(), b"");
+    }
+
+    /// A key file others may read or change, one that is not a regular file, and one that does
+    /// not hold a key are refused, each naming the file; a link to a protected key is followed.
+    #[test]
+    fn a_key_file_is_read_only_when_protected_and_well_formed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("validator.key");
+        let key = generate();
+        write_private(&path, &key).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let link = dir.path().join("mounted.key");
+            std::os::unix::fs::symlink(&path, &link).unwrap();
+            assert_eq!(public_of(&read_private(&link).unwrap()), public_of(&key));
+            for mode in [0o644, 0o604, 0o620] {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+                let e = read_private(&path).unwrap_err();
+                assert!(
+                    e.contains("validator.key") && e.contains("chmod 600"),
+                    "{e}"
+                );
+            }
+        }
+        let e = read_private(dir.path()).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        for (name, text) in [("short.key", "abcd\n"), ("text.key", "not a key at all")] {
+            let bad = dir.path().join(name);
+            write_secret(&bad, text.as_bytes()).unwrap();
+            let e = read_private(&bad).unwrap_err();
+            assert!(e.contains(name) && e.contains("64 hex digits"), "{e}");
+        }
     }
 
     #[test]

@@ -229,6 +229,23 @@ impl Genesis {
                 )));
             }
         }
+        // One key signs for one party: a validator's key doubling as an office's, or one key
+        // under two administrations' offices, would let its holder act as both.
+        let parties = [
+            ("authority", &authorities),
+            ("customs office", &office_keys),
+            ("auditor", &auditors),
+        ];
+        for (what, keys) in parties {
+            for (id, key) in keys {
+                if !seen.insert(crypto::public_bytes(key)) {
+                    return Err(invalid(format!(
+                        "the key of {what} {id} is also another party's or a validator's: each \
+                         signs with its own key"
+                    )));
+                }
+            }
+        }
         let offices = file
             .customs_offices
             .iter()
@@ -289,7 +306,7 @@ impl Genesis {
 }
 
 /// A node's own configuration: its validator key and the API tokens of each role.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
     /// Always [`NODE_CONFIG_FORMAT`].
@@ -320,6 +337,23 @@ pub struct NodeConfig {
     /// The command line's `--public-authority` takes precedence; none: the listen address's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub public_authorities: Vec<String>,
+}
+
+impl std::fmt::Debug for NodeConfig {
+    /// Everything but the tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("format", &self.format)
+            .field("validator_key", &self.validator_key)
+            .field("keys", &self.keys)
+            .field("tokens", &format_args!("<{} redacted>", self.tokens.len()))
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("document_master_key", &self.document_master_key)
+            .field("explorer_accounts", &self.explorer_accounts.len())
+            .field("public_authorities", &self.public_authorities)
+            .finish()
+    }
 }
 
 /// Most public authorities a node configuration names.
@@ -389,10 +423,8 @@ pub fn explorer_token_hash(token: &str) -> String {
 impl NodeConfig {
     /// Reads a node configuration; relative paths are resolved against its directory.
     pub fn load(path: &Path) -> Result<Self, GenesisError> {
-        let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        // It holds the role tokens: readable by its owner only.
+        let text = crypto::read_secret(path).map_err(invalid)?;
         Self::parse(&text, path)
     }
 
@@ -417,6 +449,22 @@ impl NodeConfig {
                         role.name()
                     )))
                 }
+            }
+        }
+        // A token shared by two roles (or with an explorer account) would sign in as one only.
+        let mut hashes: BTreeSet<String> = cfg
+            .explorer_accounts
+            .iter()
+            .map(|a| a.token_sha256.clone())
+            .collect();
+        for (role, token) in &cfg.tokens {
+            if !hashes.insert(hex::encode(sha256(token.as_bytes()))) {
+                return Err(invalid(format!(
+                    "{}: the {} token is also another role's or an explorer account's: each \
+                     needs its own",
+                    path.display(),
+                    role.name()
+                )));
             }
         }
         check_explorer_accounts(&cfg.explorer_accounts)
@@ -771,6 +819,15 @@ mod tests {
         two_roles.auditors[0].id = "DE-AEO".into();
         let e = parse(&two_roles).unwrap_err().to_string();
         assert!(e.contains("DE-AEO is listed under two roles"), "{e}");
+        // One key under two parties, or a validator's key as a party's, is refused.
+        let mut shared = file.clone();
+        shared.customs_offices[0].public_key = file.authorities[0].public_key.clone();
+        let e = parse(&shared).unwrap_err().to_string();
+        assert!(e.contains("is also another party's"), "{e}");
+        let mut validator = file.clone();
+        validator.auditors[0].public_key = file.validators[0].public_key.to_uppercase();
+        let e = parse(&validator).unwrap_err().to_string();
+        assert!(e.contains("the key of auditor"), "{e}");
         // A key of small order is not a key.
         let mut small = file;
         small.authorities[0].public_key = format!("01{}", "00".repeat(31));
@@ -779,16 +836,67 @@ mod tests {
     }
 
     fn config(public_authorities: serde_json::Value) -> Result<NodeConfig, GenesisError> {
-        let token = "0".repeat(64);
+        config_with(tokens(), public_authorities)
+    }
+
+    fn tokens() -> serde_json::Value {
+        let t = |d: char| d.to_string().repeat(64);
+        serde_json::json!({"authority": t('1'), "trader": t('2'), "customs": t('3'), "auditor": t('4')})
+    }
+
+    fn config_with(
+        tokens: serde_json::Value,
+        public_authorities: serde_json::Value,
+    ) -> Result<NodeConfig, GenesisError> {
         let text = serde_json::json!({
             "format": NODE_CONFIG_FORMAT,
             "validator_key": "validator.key",
             "keys": "keys",
-            "tokens": {"authority": token, "trader": token, "customs": token, "auditor": token},
+            "tokens": tokens,
             "public_authorities": public_authorities,
         })
         .to_string();
         NodeConfig::parse(&text, Path::new("conf/node.json"))
+    }
+
+    /// Each role has a token of its own, and the configuration's debug form shows none.
+    #[test]
+    fn role_tokens_are_distinct_and_never_shown() {
+        let cfg = config(serde_json::json!([])).unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(shown.contains("<4 redacted>"), "{shown}");
+        assert!(!shown.contains(&"1".repeat(64)), "{shown}");
+        let mut same = tokens();
+        same["auditor"] = same["trader"].clone();
+        let e = config_with(same, serde_json::json!([]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is also another role's"), "{e}");
+    }
+
+    /// A node configuration holds tokens: one others may read is refused, as is one too large.
+    #[cfg(unix)]
+    #[test]
+    fn a_node_configuration_others_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.json");
+        let text = serde_json::json!({
+            "format": NODE_CONFIG_FORMAT,
+            "validator_key": "validator.key",
+            "keys": "keys",
+            "tokens": tokens(),
+        })
+        .to_string();
+        crypto::write_secret(&path, text.as_bytes()).unwrap();
+        NodeConfig::load(&path).expect("an owner-only configuration loads");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let e = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("chmod 600"), "{e}");
+        let big = dir.path().join("big.json");
+        crypto::write_secret(&big, &vec![b' '; crypto::MAX_SECRET_FILE as usize + 1]).unwrap();
+        let e = NodeConfig::load(&big).unwrap_err().to_string();
+        assert!(e.contains("larger than a secret file"), "{e}");
     }
 
     /// A node configuration's public authorities are each a lower-case `host[:port]`, and few.
