@@ -214,7 +214,7 @@ enum InvoiceCommand {
         /// Size class (4 or 16); the smallest that fits when absent.
         #[arg(long)]
         size_class: Option<u32>,
-        /// Also write the canonical bytes to this file.
+        /// Also write the canonical bytes to this new file (readable by its owner only).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -483,17 +483,24 @@ fn registry_build(certificates: &Path, out: &Path) -> Result<(), Failure> {
     // Built whole beside `out` and then put in its place: a crash never pairs one build's root
     // with another's witnesses, and a rebuild leaves no witness of an operator no longer listed.
     crate::files::replace_dir(out, &["root.json", "members"], |staging| {
+        // The root is published; each operator's certificate and path is its witness, for it
+        // alone (the registry is not disclosed), so the members are readable by the owner only.
         let members = staging.join("members");
-        std::fs::create_dir_all(&members)?;
+        let mut dir = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(&members)?;
         crate::files::write_synced(
             &staging.join("root.json"),
             serde_json::to_string_pretty(&root)?.as_bytes(),
+            0o644,
         )?;
         for m in &reg.members {
             let name = sanitize(&m.certificate.operator_id);
             crate::files::write_synced(
                 &members.join(format!("{name}.json")),
                 serde_json::to_string_pretty(m)?.as_bytes(),
+                0o600,
             )?;
         }
         crate::files::sync_dir(&members)?;
@@ -519,8 +526,10 @@ fn invoice_digest(path: &Path, size_class: Option<u32>, out: Option<&Path>) -> R
         Some(n) => invoice.encode_in(SizeClass::try_from(n).map_err(|e| anyhow!(e))?)?,
         None => invoice.encode()?,
     };
+    // The invoice's bytes are the trader's: a new file, readable by its owner only.
     if let Some(out) = out {
-        std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+        zkcustoms_ledger_types::crypto::write_secret(out, &bytes)
+            .with_context(|| format!("cannot write {}", out.display()))?;
     }
     println!("{}", hex::encode(sha256(&bytes)));
     Ok(())

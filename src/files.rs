@@ -64,10 +64,18 @@ pub fn replace_dir(
     Ok(())
 }
 
-/// Writes `bytes` to a new or truncated file at `path` and syncs it.
-pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+/// Writes `bytes` to a new or truncated file at `path` and syncs it; a file it creates gets
+/// `mode` (owner-only 0o600 for a witness, 0o644 for what is published).
+pub fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     f.write_all(bytes)
         .and_then(|()| f.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))

@@ -230,6 +230,15 @@ fn registry_and_holder_make_real_witnesses() {
     let out = f.path("registry");
     let o = registry_build(&f.path("certs.json"), &out);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Each member's witness is for the owner's eyes only; the root is published.
+    let mode = |p: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = Path::new(&out).join(p);
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode("members") & 0o077, 0);
+    assert_eq!(mode("members/NL000099998888.json") & 0o077, 0);
+    assert_eq!(mode("root.json") & 0o044, 0o044);
     let membership: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(Path::new(&out).join("members/NL000099998888.json")).unwrap(),
     )

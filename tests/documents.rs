@@ -102,6 +102,10 @@ fn documents_amendments_and_forgetting_through_the_cli() {
         &path("invoice.bin"),
     ]);
     ok(&o);
+    let mode = std::fs::metadata(path("invoice.bin"))
+        .unwrap()
+        .permissions();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077, 0);
     let canonical = std::fs::read(path("invoice.bin")).unwrap();
     std::fs::write(path("declaration-v1.txt"), MARKER).unwrap();
     std::fs::write(path("declaration-v2.txt"), format!("{MARKER}, amended")).unwrap();
