@@ -12,9 +12,10 @@ pub const DAY_BITS: usize = 32;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(u32);
 
-/// Why a date was refused.
+/// Why a date was refused. The message does not quote the text refused (it may be a private
+/// date, such as a certificate's validity, sent back to whoever sent it); the text is kept here.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid date {0:?}: expected YYYY-MM-DD between 1970-01-01 and 9999-12-31")]
+#[error("invalid date: expected YYYY-MM-DD between 1970-01-01 and 9999-12-31")]
 pub struct DateError(pub String);
 
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {

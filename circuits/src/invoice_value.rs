@@ -77,8 +77,9 @@ pub enum InvoiceValueError {
     /// The invoice's SHA-256 is not the public digest.
     #[error("invoice digest does not match the anchored digest")]
     DigestMismatch,
-    /// The lines do not add up to the invoice total.
-    #[error("invoice lines add up to {lines} but the invoice total is {total}")]
+    /// The lines do not add up to the invoice total (the message quotes neither: both are the
+    /// trader's private values).
+    #[error("invoice lines do not add up to the invoice total")]
     LinesDoNotSum {
         /// Sum of the line amounts.
         lines: u128,

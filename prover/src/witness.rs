@@ -148,6 +148,47 @@ fn malformed(e: impl std::fmt::Display) -> ProverError {
     ProverError::MalformedWitness(e.to_string())
 }
 
+/// Reads a witness of one statement from its JSON. What is wrong is named by its place in the
+/// witness and what was expected there, never by the value found: the message goes back to the
+/// client (and may be logged by whatever sits between), and the value may be private.
+fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ProverError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        // An unknown field's place ends in its name, which may be anything sent: it is left out.
+        let mut segments: Vec<_> = e.path().iter().collect();
+        if message.starts_with("unknown field") {
+            segments.pop();
+        }
+        let mut place = String::new();
+        for segment in segments {
+            if !place.is_empty() && !matches!(segment, serde_path_to_error::Segment::Seq { .. }) {
+                place.push('.');
+            }
+            place.push_str(&segment.to_string());
+        }
+        let place = match place.is_empty() {
+            true => "the witness".to_string(),
+            false => format!("`{place}`"),
+        };
+        ProverError::MalformedWitness(format!("{place}: {}", without_values(&message)))
+    })
+}
+
+/// A deserialization message without the value it quotes: serde names the value found before
+/// `, expected` (`invalid type: string "…", expected u64`) and the missing, unknown or repeated
+/// field by its name, which is the witness format's, not the trader's. Other messages are the
+/// witness types' own, which quote no value.
+fn without_values(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    if let Some((found, expected)) = message.split_once(", expected ") {
+        // `invalid type`, `invalid value`, `invalid length`, `unknown field`, `unknown
+        // variant`: what follows is what was sent.
+        let what: Vec<&str> = found.split([' ', ':']).take(2).collect();
+        return format!("{}, expected {expected}", what.join(" "));
+    }
+    message.to_string()
+}
+
 impl Witness {
     /// Parses a witness file for `statement`.
     pub fn from_json(statement: &str, text: &str) -> Result<Self, ProverError> {
@@ -162,15 +203,9 @@ impl Witness {
             )));
         }
         match statement {
-            aeo_status::ID => Ok(Witness::AeoStatus(
-                serde_json::from_value(named).map_err(malformed)?,
-            )),
-            invoice_value::ID => Ok(Witness::InvoiceValue(
-                serde_json::from_value(named).map_err(malformed)?,
-            )),
-            declaration_match::ID => Ok(Witness::DeclarationMatch(
-                serde_json::from_value(named).map_err(malformed)?,
-            )),
+            aeo_status::ID => Ok(Witness::AeoStatus(parse(named)?)),
+            invoice_value::ID => Ok(Witness::InvoiceValue(parse(named)?)),
+            declaration_match::ID => Ok(Witness::DeclarationMatch(parse(named)?)),
             other => Err(malformed(format!(
                 "unknown statement {other:?}: expected one of {:?}",
                 crate::STATEMENTS

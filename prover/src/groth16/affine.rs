@@ -286,12 +286,15 @@ impl<A: Affine> Buckets<A> {
     /// Asks the processor to bring bucket `k` into its cache: the buckets are visited in the
     /// scalars' order, and waiting for each one in turn would dominate.
     fn prefetch(&self, k: usize) {
+        // A bucket out of range is refused by `add` when it comes; the hint is not given.
         #[cfg(target_arch = "x86_64")]
-        #[allow(unsafe_code)]
-        // SAFETY: a prefetch is a hint; the address is that of an element of `sums`.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(self.sums.as_ptr().add(k).cast());
+        if let Some(sum) = self.sums.get(k) {
+            #[allow(unsafe_code)]
+            // SAFETY: a prefetch is a hint, and the address is that of an element of `sums`.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(sum).cast());
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = k;
