@@ -3,8 +3,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Where cargo puts builds; .ci/run may point it outside the clone to reuse compiled dependencies.
 export CARGO_TARGET_DIR ?= target
+# Builds use the versions Cargo.lock pins, never versions re-resolved behind a stale lock file.
+LOCKED ?= --locked
 
-.PHONY: demo test deps build lint bench fuzz fuzz-deps clean help snarkjs browser
+.PHONY: demo test deps build lint bench fuzz fuzz-deps clean help snarkjs browser deny
 
 help:
 	@echo "make demo   run the zkcustoms story end to end on a single-validator ledger node"
@@ -46,8 +48,11 @@ snarkjs:
 	      "or from https://nodejs.org (Node.js 18 or later), then run make snarkjs again"; exit 1; \
 	  fi; \
 	fi
-	@if [ ! -x tools/snarkjs/node_modules/.bin/snarkjs ]; then \
-	  cd tools/snarkjs && npm ci --no-audit --no-fund; \
+	@# Installed again whenever the lock file changed; no package's install script runs.
+	@if [ ! -x tools/snarkjs/node_modules/.bin/snarkjs ] || \
+	  ! cmp -s tools/snarkjs/package-lock.json tools/snarkjs/node_modules/.installed-lock.json; then \
+	  cd tools/snarkjs && npm ci --no-audit --no-fund --ignore-scripts && \
+	  cp package-lock.json node_modules/.installed-lock.json; \
 	fi
 
 # Headless Chromium and its WebDriver, for the explorer's end-to-end test (tests/explorer.rs).
@@ -66,14 +71,14 @@ browser:
 	fi
 
 build: deps
-	$(CARGO) build --release --bin zkcustoms
+	$(CARGO) build $(LOCKED) --release --bin zkcustoms
 
 demo: build
 	ZK=$(CARGO_TARGET_DIR)/release/zkcustoms bash scripts/demo.sh
 
 lint: deps
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --profile test --workspace --all-targets -- -D warnings
+	$(CARGO) clippy $(LOCKED) --profile test --workspace --all-targets -- -D warnings
 
 # `make test` lints inside the test build: clippy-driver compiles the workspace's own crates (all
 # targets, benches included) and lints them in the same pass, with warnings denied, so the
@@ -89,9 +94,9 @@ TEST_TMP := $(abspath $(CARGO_TARGET_DIR))/test-tmp
 test: deps snarkjs browser
 	$(CARGO) fmt --all -- --check
 	@test -n "$(CLIPPY_DRIVER)" || { echo "clippy-driver not found: rustup component add clippy"; exit 1; }
-	$(LINTED_BUILD) $(CARGO) test --profile test --workspace --all-targets --no-run
+	$(LINTED_BUILD) $(CARGO) test $(LOCKED) --profile test --workspace --all-targets --no-run
 	@rm -rf "$(TEST_TMP)" && mkdir -p "$(TEST_TMP)"
-	@TMPDIR="$(TEST_TMP)" $(LINTED_BUILD) $(CARGO) test --profile test --workspace; status=$$?; \
+	@TMPDIR="$(TEST_TMP)" $(LINTED_BUILD) $(CARGO) test $(LOCKED) --profile test --workspace; status=$$?; \
 	  rm -rf "$(TEST_TMP)"; exit $$status
 
 # Every benchmark in one run, then one table of their figures, each beside its anchor measured in
@@ -99,7 +104,7 @@ test: deps snarkjs browser
 BENCH_TABLE = $(CARGO) run --release --quiet -p zkcustoms-benches --bin bench-table --
 bench: build
 	$(BENCH_TABLE) start
-	CRITERION_HOME="$(abspath $(CARGO_TARGET_DIR))/criterion" $(CARGO) bench -p zkcustoms-benches
+	CRITERION_HOME="$(abspath $(CARGO_TARGET_DIR))/criterion" $(CARGO) bench $(LOCKED) -p zkcustoms-benches
 	$(BENCH_TABLE)
 
 # Fuzzing needs a nightly toolchain and cargo-fuzz; installs them when they are missing.
@@ -111,6 +116,15 @@ fuzz-deps: deps
 # under fuzz/corpus grow. `make test` replays them (fuzz/tests/corpora.rs).
 fuzz: fuzz-deps
 	bash scripts/fuzz.sh
+
+# Supply-chain checks with cargo-deny (deny.toml): advisories (RustSec, fetched from GitHub),
+# licences, banned crates and sources, for the workspace and the fuzzing workspace. Not part of
+# `make test`, which runs offline but for the package registries; install with
+# `cargo install cargo-deny --locked`.
+deny:
+	@command -v cargo-deny >/dev/null || { echo "cargo-deny not found: cargo install cargo-deny --locked"; exit 1; }
+	$(CARGO) deny $(LOCKED) check
+	$(CARGO) deny $(LOCKED) --manifest-path fuzz/libfuzzer/Cargo.toml check
 
 clean:
 	rm -rf demo-out
