@@ -1028,6 +1028,32 @@ fn genesis_is_development_only_and_never_overwritten() {
             .mode();
         assert_eq!(mode & 0o077, 0, "{name} is readable by others");
     }
+
+    // Its genesis is a development one; the same genesis without the mark is a production
+    // genesis, which the development keys do not serve: the node refuses to start.
+    let path = l.dir.join("genesis.json");
+    let mut g: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(g["development"], true, "{g}");
+    g.as_object_mut().unwrap().remove("development");
+    std::fs::write(&path, serde_json::to_string_pretty(&g).unwrap()).unwrap();
+    let o = l.run_node_on(&l.data);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("development keys"), "{}", stderr(&o));
+    // A validator key others may read is refused, naming the file.
+    std::fs::write(&path, before).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = l.dir.join("validator-0.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let o = l.run_node_on(&l.data);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains("validator-0.key") && stderr(&o).contains("chmod 600"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }
 
 /// Opens a connection to `addr` and sends `head` (and nothing more).

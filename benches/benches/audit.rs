@@ -179,6 +179,7 @@ fn cached_ledger(txs: usize) -> PathBuf {
             as_of_tolerance_days: None,
             ..Params::default()
         },
+        development: true,
     };
     let bytes = serde_json::to_vec_pretty(&file).unwrap();
     let genesis = Genesis::from_bytes(&bytes).unwrap();

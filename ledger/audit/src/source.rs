@@ -391,6 +391,9 @@ impl Source for NodeSource {
 /// The verifying keys pinned in genesis, from a key directory (each checked against its id).
 pub fn keys_from_dir(dir: &Path, genesis: &Genesis) -> Result<VerifierKeys, AuditError> {
     let kd = KeyDir::open(dir).map_err(|e| AuditError::Keys(e.to_string()))?;
+    genesis
+        .check_key_dir(&kd)
+        .map_err(|e| AuditError::Keys(e.to_string()))?;
     let mut keys = VerifierKeys::default();
     for (circuit, id) in &genesis.pinned {
         let key = kd

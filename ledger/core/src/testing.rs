@@ -142,6 +142,7 @@ pub fn single_validator_genesis(
         auditors: vec![],
         verifying_keys,
         params,
+        development: true,
     };
     Genesis::from_bytes(&serde_json::to_vec(&file).expect("genesis serializes"))
         .expect("a valid genesis")

@@ -167,6 +167,7 @@ fn make_genesis(vk_id: KeyId) -> Genesis {
             as_of_tolerance_days: None,
             max_block_txs: 512,
         },
+        development: true,
     };
     Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap()
 }

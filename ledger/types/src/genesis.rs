@@ -136,6 +136,11 @@ pub struct GenesisFile {
     pub verifying_keys: Vec<PinnedKey>,
     /// Rule parameters.
     pub params: Params,
+    /// A development ledger's genesis (`genesis --dev`, `cluster init`): only it may pin
+    /// development keys (made from a public seed, so anyone can forge proofs under them) or
+    /// accept proofs of any as-of day. Absent (false) in a production genesis.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub development: bool,
 }
 
 /// A validated genesis, with its hash (the chain id).
@@ -264,6 +269,12 @@ impl Genesis {
                 return Err(invalid(format!("two verifying keys pinned for {circuit}")));
             }
         }
+        if file.params.as_of_tolerance_days.is_none() && !file.development {
+            return Err(invalid(
+                "as_of_tolerance_days is null (proofs of any as-of day): only a development \
+                 genesis may turn the check off",
+            ));
+        }
         if file.params.max_block_txs == 0 || file.params.max_block_txs > crate::block::MAX_BLOCK_TXS
         {
             return Err(invalid(format!(
@@ -294,6 +305,24 @@ impl Genesis {
     /// The rule parameters.
     pub fn params(&self) -> &Params {
         &self.file.params
+    }
+
+    /// Whether this is a development ledger's genesis ([`GenesisFile::development`]).
+    pub fn is_development(&self) -> bool {
+        self.file.development
+    }
+
+    /// Refuses a key directory of development keys (made from a public seed: anyone can forge
+    /// proofs under them) for a ledger whose genesis is not a development one.
+    pub fn check_key_dir(&self, keys: &KeyDir) -> Result<(), GenesisError> {
+        if keys.manifest().development && !self.file.development {
+            return Err(invalid(
+                "the key directory holds development keys (from a public seed: anyone can forge \
+                 proofs under them) and this genesis is not a development one: use the keys of \
+                 the ceremony (docs/ceremony.md)",
+            ));
+        }
+        Ok(())
     }
 
     /// The p2p address of a validator.
@@ -648,6 +677,7 @@ pub fn write_dev(opts: &DevGenesisOptions) -> Result<DevGenesis, GenesisError> {
         auditors,
         verifying_keys,
         params: opts.params.clone(),
+        development: true,
     };
     let bytes = serde_json::to_vec_pretty(&file).expect("genesis serializes");
     Genesis::from_bytes(&bytes)?;
@@ -759,7 +789,41 @@ mod tests {
             auditors: vec![signer("EU-AUDIT", None)],
             verifying_keys: Vec::new(),
             params: Params::default(),
+            development: false,
         }
+    }
+
+    /// Only a development genesis may accept proofs of any as-of day, or be served by
+    /// development keys; a production genesis is written without the field.
+    #[test]
+    fn development_switches_need_a_development_genesis() {
+        let mut any_day = genesis_file();
+        any_day.params.as_of_tolerance_days = None;
+        let e = parse(&any_day).unwrap_err().to_string();
+        assert!(e.contains("only a development genesis"), "{e}");
+        any_day.development = true;
+        assert!(parse(&any_day).unwrap().is_development());
+        let text = serde_json::to_string(&genesis_file()).unwrap();
+        assert!(!text.contains("development"), "{text}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = |development: bool| {
+            let m = serde_json::json!({
+                "format": zkcustoms_verifier::keys::MANIFEST_FORMAT,
+                "development": development,
+                "keys": [],
+            });
+            std::fs::write(dir.path().join("manifest.json"), m.to_string()).unwrap();
+            KeyDir::open(dir.path()).unwrap()
+        };
+        let production = parse(&genesis_file()).unwrap();
+        let e = production.check_key_dir(&manifest(true)).unwrap_err();
+        assert!(e.to_string().contains("development keys"), "{e}");
+        production.check_key_dir(&manifest(false)).unwrap();
+        parse(&any_day)
+            .unwrap()
+            .check_key_dir(&manifest(true))
+            .unwrap();
     }
 
     #[test]

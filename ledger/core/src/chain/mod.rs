@@ -297,16 +297,25 @@ fn load_keys(
             _ => missing.push((*circuit, *id)),
         }
     }
+    // Development keys serve a development genesis only, checked at each start (a key
+    // directory that no longer opens matters only while keys are missing).
+    let opened = keydir.map(KeyDir::open);
+    if let Some(Ok(kd)) = &opened {
+        genesis
+            .check_key_dir(kd)
+            .map_err(|e| ChainError::Keys(e.to_string()))?;
+    }
     if missing.is_empty() {
         return Ok(keys);
     }
-    let dir = keydir.ok_or_else(|| {
-        ChainError::Keys(format!(
-            "{} pinned verifying key(s) are not in the database yet: give the key directory",
-            missing.len()
-        ))
-    })?;
-    let kd = KeyDir::open(dir).map_err(|e| ChainError::Keys(e.to_string()))?;
+    let kd = opened
+        .ok_or_else(|| {
+            ChainError::Keys(format!(
+                "{} pinned verifying key(s) are not in the database yet: give the key directory",
+                missing.len()
+            ))
+        })?
+        .map_err(|e| ChainError::Keys(e.to_string()))?;
     let mut batch = crate::store::Batch::new();
     for (circuit, id) in missing {
         let key = kd

@@ -68,14 +68,20 @@ pub fn example_ledger() -> ExampleLedger {
     let authority = PrivateKey::from_seed(2);
     let office = PrivateKey::from_seed(3);
     let trader_key = PrivateKey::from_seed(4);
-    let genesis = single_validator_genesis(
+    // A production genesis (its proofs' day checked, no key directory): the bytes, and so the
+    // chain id, of the committed conformance vectors.
+    let mut file = single_validator_genesis(
         "zkcustoms-conformance",
         ("validator-0", &validator),
         &[("DE-GZD", &authority)],
         &[("DE-HAMBURG-HAFEN", &office)],
         Vec::new(),
         Params::default(),
-    );
+    )
+    .file;
+    file.development = false;
+    let genesis = Genesis::from_bytes(&serde_json::to_vec(&file).expect("genesis serializes"))
+        .expect("a valid genesis");
     let ucr = Ucr::parse("26DE-HAM-000042").expect("a valid UCR");
     let trader = Eori::parse("DE123456789012345").expect("a valid EORI number");
     let broker = Eori::parse("DE987654321").expect("a valid EORI number");
