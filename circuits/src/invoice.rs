@@ -97,7 +97,7 @@ impl TryFrom<u32> for SizeClass {
         match n {
             4 => Ok(SizeClass::Lines4),
             16 => Ok(SizeClass::Lines16),
-            other => Err(format!("unknown size class {other}: expected 4 or 16")),
+            _ => Err("unknown size class: expected 4 or 16".to_string()),
         }
     }
 }

@@ -179,8 +179,9 @@ fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, 
 /// field by its name, which is the witness format's, not the trader's. Other messages are the
 /// witness types' own, which quote no value.
 fn without_values(message: &str) -> String {
-    let message = message.split(" at line ").next().unwrap_or(message);
-    if let Some((found, expected)) = message.split_once(", expected ") {
+    // The expected part is the witness type's own text, after what was sent (which may hold
+    // `, expected ` itself).
+    if let Some((found, expected)) = message.rsplit_once(", expected ") {
         // `invalid type`, `invalid value`, `invalid length`, `unknown field`, `unknown
         // variant`: what follows is what was sent.
         let what: Vec<&str> = found.split([' ', ':']).take(2).collect();
@@ -419,4 +420,36 @@ pub fn example_statement(circuit: CircuitId) -> Result<Statement, ProverError> {
         w["size_class"] = serde_json::Value::from(class.lines());
     }
     Witness::from_json(circuit.statement(), &w.to_string())?.statement()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    /// What was sent is left out of serde's messages, however it is written.
+    #[test]
+    fn messages_lose_the_value_sent() {
+        let cases = [
+            (
+                r#"invalid type: string "12 at line 3", expected u64"#,
+                "invalid type, expected u64",
+            ),
+            (
+                r#"invalid value: string "x, expected SECRET", expected a date"#,
+                "invalid value, expected a date",
+            ),
+            (
+                "unknown field `SECRET`, expected one of `tier`, `authority`",
+                "unknown field, expected one of `tier`, `authority`",
+            ),
+            (
+                "invalid length 7, expected 32 siblings",
+                "invalid length, expected 32 siblings",
+            ),
+            ("missing field `tier`", "missing field `tier`"),
+        ];
+        for (message, shown) in cases {
+            assert_eq!(without_values(message), shown);
+        }
+    }
 }

@@ -90,19 +90,19 @@ mod tests {
 
     /// A genesis with an authority, two customs offices and an auditor.
     fn dev_genesis() -> Genesis {
-        let key = crypto::generate();
+        let key = crypto::generate;
         let genesis = single_validator_genesis(
             "zkcustoms-accounts-test",
-            ("validator-0", &key),
-            &[("DE-GZD", &key)],
-            &[("DE-HAMBURG-HAFEN", &key), ("NL-ROTTERDAM", &key)],
+            ("validator-0", &key()),
+            &[("DE-GZD", &key())],
+            &[("DE-HAMBURG-HAFEN", &key()), ("NL-ROTTERDAM", &key())],
             vec![],
             Params::default(),
         );
         let mut file = genesis.file.clone();
         file.auditors.push(SignerEntry {
             id: "AUDIT-EU-1".into(),
-            public_key: crypto::public_hex(&crypto::public_of(&key)),
+            public_key: crypto::public_hex(&crypto::public_of(&key())),
             administration: None,
         });
         Genesis::from_bytes(&serde_json::to_vec(&file).unwrap()).unwrap()

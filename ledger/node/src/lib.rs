@@ -31,8 +31,9 @@ use zkcustoms_ledger_http::{self as api, ApiState};
 use zkcustoms_ledger_types::crypto;
 use zkcustoms_ledger_types::genesis::{Genesis, NodeConfig};
 
-/// Signature namespace of the peer-to-peer handshake, before the chain id ([`p2p_namespace`]).
-pub const P2P_NAMESPACE: &[u8] = b"zkcustoms/p2p/v1";
+/// Signature namespace of the peer-to-peer handshake, before the chain id ([`p2p_namespace`]);
+/// v1 had no chain id: validators of this release and of an older one do not connect.
+pub const P2P_NAMESPACE: &[u8] = b"zkcustoms/p2p/v2";
 
 /// The handshake's namespace on the chain `chain_id`: a validator started with another genesis
 /// (another chain, or a copy of the file changed in any byte) fails the handshake and is never

@@ -470,7 +470,7 @@ impl NodeConfig {
         }
         for role in Role::ALL {
             match cfg.tokens.get(&role) {
-                Some(t) if t.len() >= 32 => {}
+                Some(t) if t.trim().len() >= 32 => {}
                 _ => {
                     return Err(invalid(format!(
                         "{}: the {} token is missing or shorter than 32 characters",
@@ -480,14 +480,15 @@ impl NodeConfig {
                 }
             }
         }
-        // A token shared by two roles (or with an explorer account) would sign in as one only.
+        // A token shared by two roles (or with an explorer account) would sign in as one only;
+        // tokens are compared as they are authenticated, trimmed.
         let mut hashes: BTreeSet<String> = cfg
             .explorer_accounts
             .iter()
             .map(|a| a.token_sha256.clone())
             .collect();
         for (role, token) in &cfg.tokens {
-            if !hashes.insert(hex::encode(sha256(token.as_bytes()))) {
+            if !hashes.insert(explorer_token_hash(token)) {
                 return Err(invalid(format!(
                     "{}: the {} token is also another role's or an explorer account's: each \
                      needs its own",
@@ -930,12 +931,19 @@ mod tests {
         let shown = format!("{cfg:?}");
         assert!(shown.contains("<4 redacted>"), "{shown}");
         assert!(!shown.contains(&"1".repeat(64)), "{shown}");
+        // The same token, also with white space around it (authentication trims it).
         let mut same = tokens();
-        same["auditor"] = same["trader"].clone();
+        same["auditor"] = format!("{}\n", same["trader"].as_str().unwrap()).into();
         let e = config_with(same, serde_json::json!([]))
             .unwrap_err()
             .to_string();
         assert!(e.contains("is also another role's"), "{e}");
+        let mut padded = tokens();
+        padded["trader"] = format!("{:32}", "short").into();
+        let e = config_with(padded, serde_json::json!([]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shorter than 32"), "{e}");
     }
 
     /// A node configuration holds tokens: one others may read is refused, as is one too large.

@@ -369,8 +369,34 @@ impl Chain {
         self.verify_all(&block.txs)
             .map_err(|(i, r)| BlockError::Proof(i, r))?;
         let mut pool = self.pool.lock().expect("pool lock");
+        // A finalization meanwhile on another branch left this block on a fork that can no
+        // longer be finalized: it is not kept.
+        if !self.extends_tip(&pool, &parent)? {
+            return Err(BlockError::NotOnChain);
+        }
         self.persist_pending(&mut pool, block)?;
         Ok(())
+    }
+
+    /// Whether `parent` is the finalized tip or a pending block descending from it (the walk
+    /// of [`Chain::ancestors`], without copying the blocks).
+    fn extends_tip(&self, pool: &Pool, parent: &Hash) -> Result<bool, StoreError> {
+        let (tip_h, tip_hash) = self.tip();
+        let mut cur = *parent;
+        while cur != tip_hash {
+            let (height, up) = match pool.pending_blocks.get(&cur) {
+                Some(p) => (p.block.header.height, p.block.header.parent),
+                None => match self.store.get::<PendingBlocks>(&cur)? {
+                    Some(b) => (b.header.height, b.header.parent),
+                    None => return Ok(false),
+                },
+            };
+            if height <= tip_h {
+                return Ok(false);
+            }
+            cur = up;
+        }
+        Ok(true)
     }
 
     /// A pending block by hash.
