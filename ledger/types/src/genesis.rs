@@ -913,15 +913,19 @@ mod tests {
         tokens: serde_json::Value,
         public_authorities: serde_json::Value,
     ) -> Result<NodeConfig, GenesisError> {
-        let text = serde_json::json!({
+        let text = config_text(tokens, public_authorities);
+        NodeConfig::parse(&text, Path::new("conf/node.json"))
+    }
+
+    fn config_text(tokens: serde_json::Value, public_authorities: serde_json::Value) -> String {
+        serde_json::json!({
             "format": NODE_CONFIG_FORMAT,
             "validator_key": "validator.key",
             "keys": "keys",
             "tokens": tokens,
             "public_authorities": public_authorities,
         })
-        .to_string();
-        NodeConfig::parse(&text, Path::new("conf/node.json"))
+        .to_string()
     }
 
     /// Each role has a token of its own, and the configuration's debug form shows none.
@@ -953,13 +957,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.json");
-        let text = serde_json::json!({
-            "format": NODE_CONFIG_FORMAT,
-            "validator_key": "validator.key",
-            "keys": "keys",
-            "tokens": tokens(),
-        })
-        .to_string();
+        let text = config_text(tokens(), serde_json::json!([]));
         crypto::write_secret(&path, text.as_bytes()).unwrap();
         NodeConfig::load(&path).expect("an owner-only configuration loads");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();

@@ -6,6 +6,7 @@ use super::mempool::proof_rejection;
 use super::{party_key, Chain, ChainError, Pending, Pool, MAX_CLOCK_SKEW_MS, MAX_PROPOSAL_AGE_MS};
 use crate::rules::{chain_batch, CheckError, Overlay, Rejection, SignatureBatch};
 use crate::store::{BlockHashes, Blocks, Finality, PendingBlocks, StoreError};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 use zkcustoms_ledger_types::block::Block;
@@ -112,25 +113,44 @@ impl Chain {
         pool: &Pool,
         parent: &Hash,
     ) -> Result<Option<Vec<Block>>, StoreError> {
-        let (tip_h, tip_hash) = self.tip();
         let mut chain = Vec::new();
-        let mut cur = *parent;
-        while cur != tip_hash {
-            let block = match pool.pending_blocks.get(&cur) {
-                Some(p) => p.block.clone(),
-                None => match self.store.get::<PendingBlocks>(&cur)? {
-                    Some(b) => b,
-                    None => return Ok(None),
-                },
-            };
-            if block.header.height <= tip_h {
-                return Ok(None);
-            }
-            cur = block.header.parent;
-            chain.push(block);
+        if !self.walk_to_tip(pool, parent, |block| chain.push(block.into_owned()))? {
+            return Ok(None);
         }
         chain.reverse();
         Ok(Some(chain))
+    }
+
+    /// Whether `parent` is the finalized tip or a pending block descending from it.
+    fn extends_tip(&self, pool: &Pool, parent: &Hash) -> Result<bool, StoreError> {
+        self.walk_to_tip(pool, parent, |_| {})
+    }
+
+    /// Walks from `parent` back to the finalized tip, handing each pending block on the way to
+    /// `visit` (newest first): `false` when `parent` does not descend from the tip.
+    fn walk_to_tip(
+        &self,
+        pool: &Pool,
+        parent: &Hash,
+        mut visit: impl FnMut(Cow<'_, Block>),
+    ) -> Result<bool, StoreError> {
+        let (tip_h, tip_hash) = self.tip();
+        let mut cur = *parent;
+        while cur != tip_hash {
+            let block = match pool.pending_blocks.get(&cur) {
+                Some(p) => Cow::Borrowed(&p.block),
+                None => match self.store.get::<PendingBlocks>(&cur)? {
+                    Some(b) => Cow::Owned(b),
+                    None => return Ok(false),
+                },
+            };
+            if block.header.height <= tip_h {
+                return Ok(false);
+            }
+            cur = block.header.parent;
+            visit(block);
+        }
+        Ok(true)
     }
 
     pub(super) fn parent_of(&self, ancestors: &[Block]) -> Result<(u64, u64), StoreError> {
@@ -376,27 +396,6 @@ impl Chain {
         }
         self.persist_pending(&mut pool, block)?;
         Ok(())
-    }
-
-    /// Whether `parent` is the finalized tip or a pending block descending from it (the walk
-    /// of [`Chain::ancestors`], without copying the blocks).
-    fn extends_tip(&self, pool: &Pool, parent: &Hash) -> Result<bool, StoreError> {
-        let (tip_h, tip_hash) = self.tip();
-        let mut cur = *parent;
-        while cur != tip_hash {
-            let (height, up) = match pool.pending_blocks.get(&cur) {
-                Some(p) => (p.block.header.height, p.block.header.parent),
-                None => match self.store.get::<PendingBlocks>(&cur)? {
-                    Some(b) => (b.header.height, b.header.parent),
-                    None => return Ok(false),
-                },
-            };
-            if height <= tip_h {
-                return Ok(false);
-            }
-            cur = up;
-        }
-        Ok(true)
     }
 
     /// A pending block by hash.
