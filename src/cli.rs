@@ -335,10 +335,11 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         } => {
             let statement = statement_id(&statement)?;
             let mut text = read_text(&witness)?;
+            let filing = for_ucr.is_some();
             if let (Some(ucr), Some(genesis)) = (for_ucr, genesis) {
                 text = ledger_cli::with_ledger_scope(&statement, &text, &ucr, &genesis)?;
             }
-            prove(&statement, &keys, &text, out.as_deref())
+            prove(&statement, &keys, &text, out.as_deref(), filing)
         }
         Command::Verify {
             keys,
@@ -579,8 +580,19 @@ fn holder_new(out: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-fn prove(statement: &str, keys: &Path, witness: &str, out: Option<&Path>) -> Result<(), Failure> {
+/// Proves `witness`; `filing` when its scope was set from `--for-ucr`, the only way a proof in a
+/// ledger's scope is made.
+fn prove(
+    statement: &str,
+    keys: &Path,
+    witness: &str,
+    out: Option<&Path>,
+    filing: bool,
+) -> Result<(), Failure> {
     let witness = Witness::from_json(statement, witness)?;
+    if !filing {
+        ledger_cli::refuse_ledger_scope(&witness)?;
+    }
     let statement = witness.statement()?;
     // The native check runs before the proving key is even loaded.
     statement.check()?;

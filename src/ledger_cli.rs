@@ -12,11 +12,12 @@ use zkcustoms_ledger_core::chain::MempoolLimits;
 use zkcustoms_ledger_types::genesis::{self, DevGenesisOptions, Params};
 use zkcustoms_ledger_types::tx::{
     ledger_scope, parse_digest, sha256, AnchorDocument, Eori, MarkExamination, PublishRoot,
-    SubmitProof, Transaction, Ucr,
+    SubmitProof, Transaction, Ucr, LEDGER_SCOPE_DOMAIN,
 };
 use zkcustoms_ledger_types::wire::TxStatusKind;
 use zkcustoms_ledger_types::{crypto, tx};
 use zkcustoms_node::{self as node, NodeOptions};
+use zkcustoms_prover::Witness;
 use zkcustoms_verifier::ProofEnvelope;
 
 /// `zkcustoms genesis`.
@@ -501,6 +502,22 @@ pub(crate) fn with_ledger_scope(
     };
     obj.insert("scope".into(), ledger_scope(&chain_id, &ucr).into());
     Ok(value.to_string())
+}
+
+/// Refuses an aeo-status witness whose scope someone else chose to be a ledger's scope for a
+/// consignment. Proving it would hand that party a proof it could file under its own
+/// consignment, as if the holder's certificate were its own; an off-ledger verifier's challenge
+/// never looks like a ledger scope. A proof for a ledger filing is made with `--for-ucr`.
+pub(crate) fn refuse_ledger_scope(witness: &Witness) -> Result<()> {
+    match witness {
+        Witness::AeoStatus(w) if w.scope.starts_with(LEDGER_SCOPE_DOMAIN) => Err(anyhow!(
+            "the witness's scope is a ledger's scope for a consignment ({LEDGER_SCOPE_DOMAIN}:…), \
+             which only --for-ucr UCR --genesis FILE sets: a proof in it can be filed on that \
+             ledger by whoever owns that consignment. Prove for your own consignment with \
+             --for-ucr, and for an off-ledger verifier with its challenge"
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub(crate) fn api_refusal(e: ClientError) -> Refusal {

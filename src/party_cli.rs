@@ -280,7 +280,8 @@ pub fn run(cmd: PartyCommand) -> Result<(), Refusal> {
                         .and_then(|d| d["sequence"].as_u64())
                 })
                 .unwrap_or(0)
-                + 1;
+                .checked_add(1)
+                .context("delegation sequence out of range")?;
             let tx = Transaction::Delegate(Delegate {
                 owner,
                 delegate,
@@ -304,7 +305,10 @@ fn next_sequence(record: &serde_json::Value) -> Result<u32> {
     let latest = record["sequence"]
         .as_u64()
         .ok_or_else(|| anyhow!("the node answered no key sequence for the trader"))?;
-    u32::try_from(latest + 1).context("key sequence out of range")
+    latest
+        .checked_add(1)
+        .and_then(|n| u32::try_from(n).ok())
+        .context("key sequence out of range")
 }
 
 /// Adds (`new` is the party and the token file) or removes an explorer account of a node

@@ -253,13 +253,11 @@ fn registry_and_holder_make_real_witnesses() {
         "membership": membership,
     });
     std::fs::write(f.path("nl.witness.json"), witness.to_string()).unwrap();
-    prove(
+    let o = prove_and_verify(
         "aeo-status",
         &f.path("nl.witness.json"),
         &f.path("nl.proof.json"),
     );
-    let o = verify(&[&f.path("nl.proof.json")]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("NL-DOUANE"));
     // Two operators whose ids map to one membership file name: refused, nothing written.
     let mut clash = certs.clone();
@@ -333,19 +331,35 @@ fn examples_hold_on_the_day_they_are_stated_on() {
         root["registry_root"], w["membership"]["registry_root"],
         "the witness proves membership in the registry of the same day"
     );
-    prove(
+    prove_and_verify(
         "aeo-status",
         &f.path("later.witness.json"),
         &f.path("later.proof.json"),
     );
-    let o = verify(&[&f.path("later.proof.json")]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    // Without --as-of the example is stated on today, and is valid today.
+    // Without --as-of the example is stated on today (UTC: the day before or after the command,
+    // should it run over midnight), and proves.
+    let utc_today = || {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        zkcustoms_circuits::date::Day::from_days(u32::try_from(secs / 86_400).unwrap())
+            .unwrap()
+            .to_string()
+    };
+    let before = utc_today();
     let o = run(&["example", "aeo-status"]);
+    let after = utc_today();
     assert!(o.status.success(), "{}", stderr(&o));
     let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let today = w["as_of"].as_str().unwrap().to_string();
-    assert_eq!(today.len(), 10, "{today}");
+    assert!(today == before || today == after, "{today}: not {before}");
+    std::fs::write(f.path("today.witness.json"), &o.stdout).unwrap();
+    prove_and_verify(
+        "aeo-status",
+        &f.path("today.witness.json"),
+        &f.path("today.proof.json"),
+    );
     // An impossible day, or one too close to the end of the calendar for the example's dates, is
     // refused, naming the option or the problem.
     let o = run(&["example", "certificates", "--as-of", "2031-02-30"]);
@@ -622,6 +636,27 @@ fn party_keys_and_ledger_scopes() {
         scopes.push(scope);
     }
     assert_ne!(scopes[0], scopes[1], "one scope per consignment");
+    // A ledger's scope handed over as an off-ledger challenge is refused: proving it would give
+    // the consignment's owner a proof of someone else's certificate to file as its own.
+    let mut lent: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&witness).unwrap()).unwrap();
+    lent["scope"] = scopes[0].clone().into();
+    let lent_witness = path("lent.witness.json");
+    std::fs::write(&lent_witness, lent.to_string()).unwrap();
+    let lent_out = path("lent.proof.json");
+    let o = run(&[
+        "prove",
+        "aeo-status",
+        "--keys",
+        &f.keys(),
+        "--witness",
+        &lent_witness,
+        "--out",
+        &lent_out,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ledger's scope"), "{}", stderr(&o));
+    assert!(!Path::new(&lent_out).exists(), "nothing is proved");
     // `--for-ucr` needs the genesis, and applies to aeo-status only: bad input, exit 2.
     let out = path("x.proof.json");
     let o = run(&[

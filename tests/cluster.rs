@@ -313,6 +313,8 @@ fn four_node_processes_agree_and_a_killed_one_catches_up() {
     c.kill(3);
     let before = c.height(0);
     anchor(&c, 0, &key, "declaration", 2);
+    // Version 3 is admitted against node 1's own view: it must hold version 2 first.
+    c.wait_records(1, 3);
     anchor(&c, 1, &key, "declaration", 3);
     c.wait_height(0, before + 1);
     let target = c.height(0);

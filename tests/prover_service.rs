@@ -424,8 +424,10 @@ fn shutdown_answers_every_request_in_flight() {
     let mut prover = Prover::start(&["--workers", "1", "--queue", "8"]);
     let w = witness();
     let answers = Arc::new(Mutex::new(Vec::new()));
+    // Eight requests: with one worker, shutdown finds jobs waiting unless the machine stalls for
+    // seven proofs between the scrape below and the signal.
     std::thread::scope(|s| {
-        for _ in 0..4 {
+        for _ in 0..8 {
             let (prover, w, answers) = (&prover, &w, answers.clone());
             s.spawn(move || {
                 let a = prover.post(AEO, w);
@@ -444,7 +446,7 @@ fn shutdown_answers_every_request_in_flight() {
             );
             let taken = metric(&m, "zkcustoms_prover_jobs{state=\"proving\"}")
                 + metric(&m, "zkcustoms_prover_jobs{state=\"done\"}");
-            if accepted == 4.0 && taken >= 1.0 {
+            if accepted == 8.0 && taken >= 1.0 {
                 break;
             }
             assert!(
@@ -487,7 +489,12 @@ fn shutdown_answers_every_request_in_flight() {
         .and_then(|s| s.split_whitespace().next())
         .unwrap_or_else(|| panic!("no shutdown report: {log}"));
     assert_eq!(reported, failed.to_string(), "{log}");
-    assert!(failed < 4, "the running proof finished");
+    assert_eq!(answers.len(), 8);
+    assert!(failed < 8, "the running proof finished");
+    assert!(
+        failed >= 1,
+        "no job was waiting at the signal: the 503 path was not run"
+    );
 }
 
 /// Many clients for a fixed time against a small queue and job store.

@@ -613,7 +613,7 @@ fn sections() -> Vec<(&'static str, Vec<Row>)> {
                 .against(
                     "proving directly",
                     Time(exact(
-                        "prover_service/aeo-status/v1 prove directly (no service)",
+                        "prover_service/aeo-status/v1 prove directly, tables (no service)",
                     )),
                 ),
                 row(

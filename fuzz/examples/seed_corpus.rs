@@ -120,6 +120,13 @@ fn main() {
             write(&root, "page_cursor", name, text.as_bytes());
         }
     }
+    for (name, text) in [
+        ("customs-and-auditor", "customs:DE,AUDIT-EU-1"),
+        ("trader", "NL000111222"),
+        ("empty", ""),
+    ] {
+        write(&root, "access_list", name, text.as_bytes());
+    }
     let env = envelope();
     write(&root, "envelope_binary", "aeo-status", &env.to_bytes());
     write(

@@ -22,7 +22,7 @@ use zkcustoms_ledger_core::schema::{self, Schema};
 use zkcustoms_ledger_types::block::{Block, BlockHeader};
 use zkcustoms_ledger_types::genesis::{Genesis, NodeConfig};
 use zkcustoms_ledger_types::tx::Transaction;
-use zkcustoms_ledger_types::wire;
+use zkcustoms_ledger_types::{json, wire};
 use zkcustoms_node::consensus::{BlocksMessage, Peeked, BLOCK_REQUEST_TAG, BLOCK_TAG};
 use zkcustoms_node::sync::SyncMessage;
 use zkcustoms_prover::witness::Witness;
@@ -54,6 +54,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("http_signature", http_signature),
     ("wire_json", wire_json),
     ("page_cursor", page_cursor),
+    ("access_list", access_list),
 ];
 
 /// The genesis the inclusion proofs of the corpus were made on (the fixed example ledger of the
@@ -66,7 +67,7 @@ fn fixture_genesis() -> &'static Genesis {
         .get_or_init(|| Genesis::from_bytes(FIXTURE_GENESIS).expect("the fixture genesis is valid"))
 }
 
-/// A transaction in the binary encoding (HTTP `application/octet-stream`, relayed by peers,
+/// A transaction in the binary encoding (relayed by peers,
 /// stored in blocks).
 pub fn transaction_binary(data: &[u8]) {
     if let Ok(tx) = Transaction::from_bytes(data) {
@@ -92,9 +93,23 @@ pub fn tx_peek(data: &[u8]) {
     }
 }
 
-/// A transaction in JSON (HTTP `application/json`).
+/// JSON read as the node reads every request body and the client every answer: the strict
+/// reader (no repeated key, a bounded number of values), which must agree with serde_json on
+/// whatever it accepts.
+fn strict(data: &[u8]) -> Option<serde_json::Value> {
+    let value = json::strict_json(data, data.len()).ok()?;
+    let plain: serde_json::Value =
+        serde_json::from_slice(data).expect("what the strict reader accepts is JSON");
+    assert_eq!(
+        value, plain,
+        "the strict reader reads what serde_json reads"
+    );
+    Some(value)
+}
+
+/// A transaction in JSON (HTTP `application/json`), read as the node reads a request body.
 pub fn transaction_json(data: &[u8]) {
-    let Ok(value) = serde_json::from_slice(data) else {
+    let Some(value) = strict(data) else {
         return;
     };
     if let Ok(tx) = Transaction::from_json(value) {
@@ -124,10 +139,26 @@ pub fn block(data: &[u8]) {
     }
 }
 
-/// A message of the p2p blocks channel (a block, or a request for one).
+/// A message of the p2p blocks channel (a block, or a request for one): the node's receive path
+/// (peek, then the commitment check on the block's bytes), which must agree with full decoding.
 pub fn blocks_message(data: &[u8]) {
+    let screened = match BlocksMessage::peek(data) {
+        Ok(Peeked::Block(header, bytes)) => {
+            let checked = Block::check_commitment(bytes);
+            if let Ok(h) = &checked {
+                assert!(*h == header, "the commitment check reads the peeked header");
+            }
+            Some(checked.is_ok())
+        }
+        _ => None,
+    };
     match BlocksMessage::decode(data) {
         Ok(BlocksMessage::Block(block, size)) => {
+            assert_eq!(
+                screened,
+                Some(true),
+                "a block that decodes passes the node's checks"
+            );
             assert_eq!(data[0], BLOCK_TAG);
             assert!(
                 matches!(BlocksMessage::peek(data), Ok(Peeked::Block(h, _)) if h == block.header),
@@ -401,7 +432,13 @@ pub fn verifying_key(data: &[u8]) {
     };
     let circuit = CircuitId::ALL[usize::from(which) % CircuitId::ALL.len()];
     if let Ok(vk) = VerifyingKey::from_bytes(circuit, rest) {
-        assert_eq!(vk.circuit(), circuit);
+        // One key, one encoding: its id (the hash of these bytes) names it in genesis and
+        // key directories, so a second encoding would be a second id for the same key.
+        assert_eq!(
+            VerifyingKey::canonical_bytes(vk.arkworks()),
+            rest,
+            "a verifying key has one encoding"
+        );
     }
 }
 
@@ -483,26 +520,52 @@ pub fn page_cursor(data: &[u8]) {
     );
 }
 
-/// The JSON answers of a node's API, as its clients read them from a node they do not trust;
-/// the first byte chooses the type.
+/// The JSON answers of a node's API, as its clients read them from a node they do not trust
+/// (the strict reader first); the first byte chooses the type.
 pub fn wire_json(data: &[u8]) {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
+    let value = || strict(rest);
     match which % 4 {
         0 => {
-            let _ = serde_json::from_slice::<wire::ErrorBody>(rest);
+            let _ = value().map(serde_json::from_value::<wire::ErrorBody>);
         }
         1 => {
-            let _ = serde_json::from_slice::<wire::Submitted>(rest);
+            let _ = value().map(serde_json::from_value::<wire::Submitted>);
         }
         2 => {
-            let _ = serde_json::from_slice::<wire::TxState>(rest);
+            let _ = value().map(serde_json::from_value::<wire::TxState>);
         }
         _ => {
             if let Ok(text) = std::str::from_utf8(rest) {
                 let _ = wire::parse_hash(text);
             }
         }
+    }
+}
+
+/// A document's access list (`?readers=` of an upload): anything accepted is sorted, without
+/// repeats, and reads back the same from its printed form.
+pub fn access_list(data: &[u8]) {
+    use zkcustoms_ledger_types::party::parse_readers;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(readers) = parse_readers(text) {
+        assert!(
+            readers.windows(2).all(|w| w[0] < w[1]),
+            "an access list is sorted, without repeats"
+        );
+        let printed = readers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            parse_readers(&printed).expect("a printed access list reads"),
+            readers,
+            "an access list reads back from its printed form"
+        );
     }
 }

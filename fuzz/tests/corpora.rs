@@ -86,6 +86,29 @@ fn seeds_are_accepted_by_their_decoders() {
             "the {name} request is bound to its node, as nodes require"
         );
     }
+    let message = read("blocks_message", "seed-block-1");
+    match zkcustoms_node::consensus::BlocksMessage::peek(&message) {
+        Ok(zkcustoms_node::consensus::Peeked::Block(_, bytes)) => {
+            zkcustoms_ledger_types::block::Block::check_commitment(bytes)
+                .expect("the seed block passes the node's commitment check");
+        }
+        _ => panic!("the seed block message is peeked as a block"),
+    }
+    let tx = read("transaction_json", "seed-register_trader");
+    let value = zkcustoms_ledger_types::json::strict_json(&tx, tx.len())
+        .expect("the seed transaction is strict JSON");
+    zkcustoms_ledger_types::tx::Transaction::from_json(value).expect("the seed transaction reads");
+    let vk = read("verifying_key", "seed-aeo-status");
+    let key = zkcustoms_verifier::VerifyingKey::from_bytes(
+        zkcustoms_circuits::CircuitId::ALL
+            [usize::from(vk[0]) % zkcustoms_circuits::CircuitId::ALL.len()],
+        &vk[1..],
+    )
+    .expect("the seed verifying key decodes");
+    assert_eq!(
+        zkcustoms_verifier::VerifyingKey::canonical_bytes(key.arkworks()),
+        &vk[1..]
+    );
     let tx = read("tx_peek", "seed-submit_proof");
     zkcustoms_ledger_types::tx::peek(&tx).expect("the seed transaction is peeked");
     let proof = read("inclusion_proof", "seed-first");

@@ -7,8 +7,11 @@
 //! - Every request is charged to its client, in a token bucket: an authenticated client by its
 //!   principal, an anonymous one by its address (IPv6 by its /64 network). A path can cost more
 //!   than one token (one that runs pairings, say). Over budget, `429 rate-limited` with
-//!   `Retry-After`.
-//!
+//!   `Retry-After`. Refused credentials are charged to their sender's address.
+//! - Credentials that cost real work to check (a signature to verify,
+//!   [`Admission::costly_credentials`]) and fail that check are also charged to a bucket of their
+//!   sender's network, at the anonymous rate: once it is empty, requests from that network that
+//!   carry such credentials are refused `429` before anything checks them.
 //! - Every client has at most so many requests in progress at once ([`InFlight`]: 64 for a
 //!   principal, 16 for an anonymous address by default), counted from admission until the
 //!   handler has answered (its body read, if it reads one). Beyond it, `429 rate-limited`: a
@@ -103,6 +106,9 @@ enum Client {
     Unknown,
     /// Every anonymous client together, for [`InFlight::anonymous_total`].
     Anonymous,
+    /// The costly credentials refused from one network (`None`: without a peer address), for
+    /// [`Admission::costly_credentials`].
+    Refused(Option<IpAddr>),
 }
 
 impl Client {
@@ -131,6 +137,7 @@ pub struct Admission {
     costs: Vec<(Method, String, f64)>,
     rates: Rates,
     buckets: Mutex<HashMap<Client, Bucket>>,
+    costly: Vec<(header::HeaderName, &'static str)>,
     in_flight: InFlight,
     running: Arc<Mutex<HashMap<Client, usize>>>,
 }
@@ -178,6 +185,7 @@ impl Admission {
             costs: Vec::new(),
             rates,
             buckets: Mutex::new(HashMap::new()),
+            costly: Vec::new(),
             in_flight: InFlight::default(),
             running: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -186,6 +194,17 @@ impl Admission {
     /// Allows each client `in_flight` requests in progress at once (instead of the default).
     pub fn in_flight(mut self, in_flight: InFlight) -> Self {
         self.in_flight = in_flight;
+        self
+    }
+
+    /// Credentials carried in `header` cost real work to check (a signature to verify), and
+    /// `identify` refuses those that fail it with the code `refusal`: a request carrying one is
+    /// refused `429` before `identify` looks at it once its sender's network has had as many
+    /// refused with `refusal` as the anonymous rate allows. A forger then costs the service at
+    /// most that rate of checks per network, and parties elsewhere nothing; parties behind the
+    /// same network address wait with it.
+    pub fn costly_credentials(mut self, header: header::HeaderName, refusal: &'static str) -> Self {
+        self.costly.push((header, refusal));
         self
     }
 
@@ -211,12 +230,24 @@ impl Admission {
     }
 
     fn check_at(&self, req: &Request, now: Instant) -> Result<Admitted, ApiError> {
+        let costly = self
+            .costly
+            .iter()
+            .find(|(h, _)| req.headers().contains_key(h))
+            .map(|(_, refusal)| *refusal);
+        if costly.is_some() {
+            self.may_check(&Self::refused(req), now)?;
+        }
         let principal = match (self.identify)(req) {
             Ok(principal) => principal,
             // Refused credentials cost their sender what an anonymous request does: guessing
             // tokens or forging signatures is rate limited like anything else (a sender past
             // its rate hears 429, not why its credentials were refused).
             Err(refused) => {
+                if costly == Some(refused.code()) {
+                    // Past this rate, the next ones are refused before they are checked.
+                    self.charge(Self::refused(req), 1.0, now)?;
+                }
                 self.charge(Self::address(req), 1.0, now)?;
                 return Err(refused);
             }
@@ -290,6 +321,55 @@ impl Admission {
         })
     }
 
+    /// The client costly credentials refused from `req`'s network are charged to.
+    fn refused(req: &Request) -> Client {
+        match Self::address(req) {
+            Client::Address(network) => Client::Refused(Some(network)),
+            _ => Client::Refused(None),
+        }
+    }
+
+    /// Whether costly credentials may be checked for `client` at `now`: its bucket holds a token
+    /// (a client not seen yet has a full one, if there is room to track it); nothing is charged.
+    fn may_check(&self, client: &Client, now: Instant) -> Result<(), ApiError> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        match buckets.get(client) {
+            Some(b) if refilled(b, self.rate(client), now) < 1.0 => {
+                Err(ApiError::too_many_requests(
+                    "rate-limited",
+                    "this network sent more refused signatures than its rate allows: retry later",
+                    1,
+                ))
+            }
+            Some(_) => Ok(()),
+            None => self.make_room(&mut buckets, now),
+        }
+    }
+
+    /// Makes room for one more client when as many as [`MAX_CLIENTS`] are tracked, forgetting
+    /// those whose buckets are full again; `503 busy` when none is.
+    fn make_room(
+        &self,
+        buckets: &mut HashMap<Client, Bucket>,
+        now: Instant,
+    ) -> Result<(), ApiError> {
+        if buckets.len() < MAX_CLIENTS {
+            return Ok(());
+        }
+        buckets.retain(|c, b| {
+            let rate = self.rate(c);
+            refilled(b, rate, now) < rate.burst
+        });
+        if buckets.len() >= MAX_CLIENTS {
+            return Err(ApiError::unavailable(
+                "busy",
+                "the service is tracking as many clients as it can: retry later",
+            )
+            .retry_after(1));
+        }
+        Ok(())
+    }
+
     /// The rate `client` is charged at.
     fn rate(&self, client: &Client) -> Rate {
         if client.is_anonymous() {
@@ -302,18 +382,8 @@ impl Admission {
     fn charge(&self, client: Client, cost: f64, now: Instant) -> Result<(), ApiError> {
         let rate = self.rate(&client);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if !buckets.contains_key(&client) && buckets.len() >= MAX_CLIENTS {
-            buckets.retain(|c, b| {
-                let rate = self.rate(c);
-                refilled(b, rate, now) < rate.burst
-            });
-            if buckets.len() >= MAX_CLIENTS {
-                return Err(ApiError::unavailable(
-                    "busy",
-                    "the service is tracking as many clients as it can: retry later",
-                )
-                .retry_after(1));
-            }
+        if !buckets.contains_key(&client) {
+            self.make_room(&mut buckets, now)?;
         }
         let bucket = buckets.entry(client).or_insert(Bucket {
             tokens: rate.burst,
@@ -466,8 +536,8 @@ mod tests {
             let e = a.check_at(&bad("10.0.0.1:1"), now).unwrap_err();
             assert_eq!(e.code(), "unauthenticated");
         }
-        // Past the anonymous rate, a guess is refused before its credentials are looked at,
-        // and so is a body sent without any.
+        // Past the anonymous rate, a guess is answered 429 (not why its credentials were
+        // refused), and so is a body sent without any.
         let e = a.check_at(&bad("10.0.0.1:2"), now).unwrap_err();
         assert_eq!(
             (e.status(), e.code()),
@@ -482,6 +552,67 @@ mod tests {
         assert_eq!(e.code(), "unauthenticated");
         a.check_at(&req("GET", "/", Some("good"), None, "10.0.0.1:1"), now)
             .unwrap();
+    }
+
+    #[test]
+    fn costly_credentials_are_not_checked_past_their_networks_refusal_rate() {
+        let checked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = checked.clone();
+        let a = Admission::new(
+            move |req: &Request| {
+                if req.headers().contains_key("signature") {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "bad-signature",
+                        "the signature does not verify",
+                    ));
+                }
+                Ok(req
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .map(|_| "trader".to_owned()))
+            },
+            "send a token",
+            Rates {
+                authenticated: Rate::new(10.0, 20.0),
+                anonymous: Rate::new(1.0, 3.0),
+            },
+        )
+        .costly_credentials(
+            header::HeaderName::from_static("signature"),
+            "bad-signature",
+        );
+        let now = Instant::now();
+        let forged = |from: &str| {
+            let mut r = req("GET", "/", None, None, from);
+            r.headers_mut()
+                .insert("signature", "sig1=:AAAA:".parse().unwrap());
+            r
+        };
+        for _ in 0..3 {
+            let e = a.check_at(&forged("10.0.0.1:1"), now).unwrap_err();
+            assert_eq!(e.code(), "bad-signature");
+        }
+        // Past the rate, forged signatures from that network are refused unchecked.
+        for _ in 0..100 {
+            let e = a.check_at(&forged("10.0.0.1:2"), now).unwrap_err();
+            assert_eq!(
+                (e.status(), e.code()),
+                (StatusCode::TOO_MANY_REQUESTS, "rate-limited")
+            );
+        }
+        assert_eq!(checked.load(std::sync::atomic::Ordering::SeqCst), 3);
+        // Another network is checked, and a token from this one is not affected.
+        let e = a.check_at(&forged("10.0.0.9:1"), now).unwrap_err();
+        assert_eq!(e.code(), "bad-signature");
+        a.check_at(&req("GET", "/", Some("good"), None, "10.0.0.1:1"), now)
+            .unwrap();
+        // A second later one check is allowed again.
+        let later = now + Duration::from_secs(1);
+        let e = a.check_at(&forged("10.0.0.1:1"), later).unwrap_err();
+        assert_eq!(e.code(), "bad-signature");
+        assert_eq!(checked.load(std::sync::atomic::Ordering::SeqCst), 5);
     }
 
     #[test]

@@ -84,20 +84,20 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8], replace: bool) -> Result<(
     zkcustoms_verifier::keys::sync_directory(dir).map_err(io)
 }
 
-/// Whether `out` holds development keys (a manifest that says so), refusing a directory whose
-/// manifest is not that of development keys (production keys, or a manifest that does not
-/// read): development keys are never written over them.
-fn holds_development_keys(out: &Path) -> Result<bool, ProverError> {
+/// The development manifest in `out`, if any, refusing a directory whose manifest is not that of
+/// development keys (production keys, or a manifest that does not read): development keys are
+/// never written over them.
+fn development_manifest(out: &Path) -> Result<Option<Manifest>, ProverError> {
     let path = out.join(MANIFEST);
     let text = match std::fs::read(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         read => read.map_err(|source| ProverError::Io {
             path: path.clone(),
             source,
         })?,
     };
     match serde_json::from_slice::<Manifest>(&text) {
-        Ok(m) if m.development => Ok(true),
+        Ok(m) if m.development => Ok(Some(m)),
         _ => Err(ProverError::NotDevelopment(out.to_path_buf())),
     }
 }
@@ -111,7 +111,8 @@ fn dev_rng(circuit: CircuitId) -> ChaCha20Rng {
 }
 
 /// Makes development keys for `circuits` in `out` and writes the manifest (last, so that a
-/// directory with a manifest is complete). Keys are never written over other keys
+/// directory with a manifest is complete). The keys of other circuits already in a development
+/// manifest there are kept, so that circuits can be added one run at a time. Keys are never written over other keys
 /// ([`ProverError::NotDevelopment`]): a directory whose manifest is not that of development
 /// keys is refused, and in one without a manifest, a key file that holds another key.
 pub fn setup_dev(
@@ -119,13 +120,19 @@ pub fn setup_dev(
     circuits: &[CircuitId],
     mut progress: impl FnMut(SetupEvent),
 ) -> Result<Manifest, ProverError> {
-    let replace = holds_development_keys(out)?;
+    let existing = development_manifest(out)?;
+    let replace = existing.is_some();
     std::fs::create_dir_all(out).map_err(|source| ProverError::Io {
         path: out.to_path_buf(),
         source,
     })?;
     let synth = |e: ark_relations::gr1cs::SynthesisError| ProverError::Synthesis(e.to_string());
-    let mut keys = Vec::with_capacity(circuits.len());
+    let mut keys: Vec<ManifestEntry> = existing
+        .map(|m| m.keys)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.circuit().map_or(true, |c| !circuits.contains(&c)))
+        .collect();
     for (i, &circuit) in circuits.iter().enumerate() {
         let start = Instant::now();
         let shape = circuit.shape().map_err(synth)?;
@@ -218,5 +225,22 @@ mod tests {
         let made = setup_dev(dir.path(), &[], |_| {}).unwrap();
         assert!(made.development);
         assert!(!dir.path().join(format!(".{MANIFEST}.tmp")).exists());
+    }
+
+    #[test]
+    fn a_later_run_adds_to_the_development_keys_already_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let aeo = CircuitId::AeoStatusV1;
+        let first = setup_dev(dir.path(), &[aeo], |_| {}).unwrap();
+        // A run for other circuits (none here) keeps the first run's key in the manifest.
+        let second = setup_dev(dir.path(), &[], |_| {}).unwrap();
+        assert_eq!(second.keys.len(), 1);
+        assert_eq!(second.keys[0].vk_id, first.keys[0].vk_id);
+        // The same circuit again replaces its entry rather than adding a second one.
+        let third = setup_dev(dir.path(), &[aeo], |_| {}).unwrap();
+        assert_eq!(third.keys.len(), 1);
+        let keys = zkcustoms_verifier::KeyDir::open(dir.path()).unwrap();
+        assert_eq!(keys.circuits().collect::<Vec<_>>(), vec![aeo]);
+        assert!(keys.entry(aeo).is_ok());
     }
 }

@@ -191,6 +191,14 @@ pub fn prove(statement: &str, witness: &str, out: &str) {
     prove_with(&fixture().keys(), statement, witness, out);
 }
 
+/// [`prove`], then [`verify`] the proof, which must verify (exit 0); answers the verification.
+pub fn prove_and_verify(statement: &str, witness: &str, out: &str) -> Output {
+    prove(statement, witness, out);
+    let o = verify(&[out]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    o
+}
+
 pub fn verify(files: &[&str]) -> Output {
     let f = fixture();
     let keys = f.keys();

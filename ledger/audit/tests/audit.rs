@@ -579,7 +579,7 @@ fn assert_first_failure(
     index: Option<u32>,
     check: Check,
     code: Option<&str>,
-) {
+) -> Report {
     let mut l = Ledger::new();
     build(&l);
     let report = l.audit();
@@ -600,6 +600,7 @@ fn assert_first_failure(
     }
     assert!(report.failure_count >= 1);
     assert_eq!(report.failures[0], first);
+    report
 }
 
 #[test]
@@ -713,6 +714,27 @@ fn rule_breaking_blocks_certified_by_a_validator_are_located() {
         Some(1),
         Check::Rule,
         Some("bad-sequence"),
+    );
+    // A hostile store holds the last sequence there is, and another root after it: the replay
+    // reports both refused and goes on (no overflow computing the next sequence).
+    let report = assert_first_failure(
+        "a root at the last sequence there is, then another",
+        |l| {
+            l.append(vec![l.root(u64::MAX)]);
+            l.append(vec![l.root(u64::MAX - 1)]);
+        },
+        1,
+        Some(1),
+        Check::Rule,
+        Some("bad-sequence"),
+    );
+    assert!(
+        report
+            .failures
+            .iter()
+            .any(|f| f.height == 2 && f.code.as_deref() == Some("bad-sequence")),
+        "{:?}",
+        report.failures
     );
     assert_first_failure(
         "a block timestamped before its parent",

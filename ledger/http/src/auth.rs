@@ -28,6 +28,7 @@ use zkcustoms_ledger_core::chain::PartyKey;
 use zkcustoms_ledger_core::rules::{Overlay, Rules};
 use zkcustoms_ledger_core::store::StoreError;
 use zkcustoms_ledger_types::crypto::PublicKey;
+use zkcustoms_ledger_types::genesis::MAX_PUBLIC_AUTHORITIES;
 use zkcustoms_ledger_types::http_signature::{
     self, HttpSignatureError, NonceCache, SignatureHeaders, VerifiedRequest, DEFAULT_WINDOW_SECS,
 };
@@ -49,13 +50,20 @@ pub struct PartyAuth {
 
 impl PartyAuth {
     /// The same guard, for a node that parties reach under `authorities` (`host[:port]`, host in
-    /// lower case, as [`http_signature::check_authority`] accepts them): requests bound to
-    /// another authority are refused. Without any, every bound request is.
+    /// lower case, as [`http_signature::check_authority`] accepts them), at most
+    /// [`MAX_PUBLIC_AUTHORITIES`]: requests bound to another authority are refused. Without any,
+    /// every bound request is.
     pub fn with_authorities(
         self,
         authorities: impl IntoIterator<Item = String>,
     ) -> Result<Self, String> {
         let authorities: Vec<String> = authorities.into_iter().collect();
+        if authorities.len() > MAX_PUBLIC_AUTHORITIES {
+            return Err(format!(
+                "{} given, at most {MAX_PUBLIC_AUTHORITIES}",
+                authorities.len()
+            ));
+        }
         for a in &authorities {
             http_signature::check_authority(a).map_err(|e| format!("{a:?}: {e}"))?;
         }
@@ -386,4 +394,27 @@ pub(crate) fn require_oversight(caller: &Caller, what: &str) -> Result<(), ApiEr
             caller.describe()
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_authorities_are_checked_and_bounded_however_given() {
+        let many = |n: usize| (0..n).map(|i| format!("node{i}.example:8080"));
+        assert!(PartyAuth::default()
+            .with_authorities(many(MAX_PUBLIC_AUTHORITIES))
+            .is_ok());
+        let e = PartyAuth::default()
+            .with_authorities(many(MAX_PUBLIC_AUTHORITIES + 1))
+            .err()
+            .unwrap();
+        assert!(e.contains("at most"), "{e}");
+        let e = PartyAuth::default()
+            .with_authorities(["Node.Example".to_owned()])
+            .err()
+            .unwrap();
+        assert!(e.contains("Node.Example"), "{e}");
+    }
 }

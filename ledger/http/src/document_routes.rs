@@ -217,7 +217,11 @@ async fn upload(
             ApiError::new(StatusCode::BAD_REQUEST, "bad-body", e.body_text())
         }
     })?;
-    let caller = auth::caller(&state, &method, &uri, &headers, &body)?;
+    // Checking the signature and hashing up to a document's size of body are CPU work: on the
+    // blocking pool, as a submission's, never on the executor that runs consensus.
+    let (auth_state, signed_body) = (state.clone(), body.clone());
+    let caller = blocking(move || auth::caller(&auth_state, &method, &uri, &headers, &signed_body))
+        .await??;
     let uploader = writer(&state, party(caller)?, &id.ucr, "uploading a document").await?;
     let chain = state.chain.clone();
     let now = chain.now_ms();

@@ -141,7 +141,9 @@ const EXPLORER_FORMS: [&str; 3] = ["/signin", "/verify", "/signout"];
 /// sign-out and verify forms, which browsers send), each role, each signing party, each
 /// explorer account signed in and each anonymous address has its rate, a proof verified on
 /// the explorer's verify page costs as much as [`explorer::VERIFY_COST`] requests, and anonymous
-/// visitors together have at most a quarter of the concurrency limit in progress.
+/// visitors together have at most a quarter of the concurrency limit in progress; past the
+/// anonymous rate of refused signatures, a network's signed requests are refused before their
+/// signature is checked.
 fn admission(state: &ApiState, explorer: explorer::Explorer) -> zkcustoms_http::Admission {
     let identify_state = state.clone();
     zkcustoms_http::Admission::new(
@@ -164,6 +166,12 @@ fn admission(state: &ApiState, explorer: explorer::Explorer) -> zkcustoms_http::
     .open_body(EXPLORER_FORMS[1])
     .open_body(EXPLORER_FORMS[2])
     .cost(axum::http::Method::POST, "/verify", explorer::VERIFY_COST)
+    // A party's signature costs a verification to check: a network sending forged ones gets
+    // the anonymous rate of checks, no more.
+    .costly_credentials(
+        axum::http::HeaderName::from_static("signature"),
+        "bad-signature",
+    )
     // Anonymous visitors together hold at most a quarter of the concurrency limit: from however
     // many addresses, they cannot crowd out the parties.
     .in_flight(zkcustoms_http::InFlight {
@@ -640,7 +648,9 @@ async fn status(State(state): State<ApiState>, _who: auth::Who) -> Result<Json<V
     let chain = &state.chain;
     let g = chain.genesis();
     let (height, tip) = chain.tip();
-    let (txs, bytes) = chain.mempool_size();
+    // The mempool's lock may be held through a finalization: waited for on the blocking pool.
+    let pool = chain.clone();
+    let (txs, bytes) = blocking(move || pool.mempool_size()).await?;
     Ok(Json(json!({
         "chain_id": hex::encode(g.chain_id),
         "chain_name": g.file.chain_name,

@@ -248,7 +248,7 @@ where
     }
     let parties = api::PartyAuth::default()
         .with_authorities(authorities.iter().cloned())
-        .map_err(|e| NodeError::Start(format!("public authority {e}")))?;
+        .map_err(|e| NodeError::Start(format!("public authorities: {e}")))?;
     // Bind the API before consensus starts, so a port in use is reported at once.
     let std_listener = std::net::TcpListener::bind(opts.listen)
         .map_err(|e| NodeError::Start(format!("cannot listen on {}: {e}", opts.listen)))?;
@@ -279,8 +279,12 @@ where
         .map(|v| v.p2p_address)
         .collect();
     let p2p_cfg = p2p_config(&addresses, signer.clone(), p2p_address, &genesis.chain_id);
-    let runtime_cfg =
-        cw_tokio::Config::new().with_storage_directory(opts.data_dir.join("consensus"));
+    // Consensus, peers and the API share the runtime's workers: one per core (the runtime's
+    // default is two, whatever the machine).
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let runtime_cfg = cw_tokio::Config::new()
+        .with_worker_threads(workers)
+        .with_storage_directory(opts.data_dir.join("consensus"));
     let executor = cw_tokio::Runner::new(runtime_cfg);
     executor.start(async move |context| {
         let stop =

@@ -8,6 +8,10 @@ use zkcustoms_ledger_client::crypto::PrivateKey;
 use zkcustoms_ledger_client::tx::Eori;
 use zkcustoms_verifier::KeyDir;
 
+/// The longest duration the configuration takes (result lifetime, timeouts, waits; longer is
+/// refused), and the longest shutdown grace waited for (a longer one is cut to it): 30 days.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
+
 /// How the service runs.
 #[derive(Clone)]
 pub struct ServiceConfig {
@@ -98,7 +102,9 @@ impl ServiceConfig {
         }
     }
 
-    pub(super) fn check(&self) -> Result<(), ServiceError> {
+    /// Checks the configuration: credentials present, sizes at least 1, and every duration at
+    /// most [`MAX_DURATION`] (a deadline computed from it must stay representable).
+    pub fn check(&self) -> Result<(), ServiceError> {
         let bad = |m: &str| Err(ServiceError::Config(m.into()));
         if self.token.trim().len() < 16 {
             return bad("the API token must be at least 16 characters");
@@ -108,6 +114,19 @@ impl ServiceConfig {
         }
         if self.max_jobs < self.queue + self.workers {
             return bad("max jobs must be at least queue + workers");
+        }
+        for (name, d) in [
+            ("result lifetime", self.result_ttl),
+            ("request timeout", self.request_timeout),
+            ("synchronous wait", self.sync_wait),
+            ("ledger wait", self.ledger_wait),
+        ] {
+            if d > MAX_DURATION {
+                return Err(ServiceError::Config(format!(
+                    "the {name} must be at most {} days",
+                    MAX_DURATION.as_secs() / 86_400
+                )));
+            }
         }
         if !self.ledgers.is_empty() && self.ledger_token.is_none() {
             return bad("a ledger needs a trader token");

@@ -302,7 +302,8 @@ pub(super) fn job_view(id: JobId, j: &Job, ttl: Duration) -> Value {
     set("proving_ms", j.proving_ms);
     set(
         "expires_ms",
-        j.finished_ms.map(|f| f + ttl.as_millis() as u64),
+        j.finished_ms
+            .map(|f| f.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))),
     );
     if let Some(e) = &j.envelope {
         v["envelope"] = serde_json::from_str(e).unwrap_or(Value::Null);

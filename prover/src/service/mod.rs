@@ -198,7 +198,7 @@ impl ProverService {
     /// Waits up to `timeout` for every worker to finish after [`ProverService::begin_shutdown`];
     /// answers whether they all did.
     pub fn wait_idle(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + timeout.min(config::MAX_DURATION);
         let mut live = self.inner.live.lock().unwrap_or_else(|e| e.into_inner());
         while *live > 0 {
             let left = deadline.saturating_duration_since(Instant::now());

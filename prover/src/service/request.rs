@@ -12,7 +12,7 @@ use zkcustoms_circuits::invoice::SizeClass;
 use zkcustoms_circuits::CircuitId;
 use zkcustoms_http::ApiError;
 use zkcustoms_ledger_client::json;
-use zkcustoms_ledger_client::tx::Ucr;
+use zkcustoms_ledger_client::tx::{Ucr, LEDGER_SCOPE_DOMAIN};
 
 /// The wrapped form of a proof request.
 #[derive(Deserialize)]
@@ -80,12 +80,28 @@ pub(super) fn prepare(
             .into_iter()
             .find(|c| c.lines() >= lines && inner.keys.contains_key(&circuit(*c)))
     };
-    // An aeo-status proof filed on a ledger must carry that ledger's scope for the consignment.
-    if let (Some(t), Witness::AeoStatus(w)) = (&target, &mut witness) {
-        w.scope = inner.ledger.scope_for(t).map_err(|refusal| {
-            let (code, message) = refusal.code();
-            ApiError::bad_gateway(code, message.to_owned())
-        })?;
+    // An aeo-status proof filed on a ledger must carry that ledger's scope for the consignment,
+    // which only the service sets. Brought in by the caller, that scope is someone else's
+    // consignment: the proof would let its owner file this holder's certificate as its own.
+    match (&target, &mut witness) {
+        (Some(t), Witness::AeoStatus(w)) => {
+            w.scope = inner.ledger.scope_for(t).map_err(|refusal| {
+                let (code, message) = refusal.code();
+                ApiError::bad_gateway(code, message.to_owned())
+            })?;
+        }
+        (None, Witness::AeoStatus(w)) if w.scope.starts_with(LEDGER_SCOPE_DOMAIN) => {
+            return Err(ApiError::unprocessable(
+                "ledger-scope",
+                format!(
+                    "the scope is a ledger's scope for a consignment ({LEDGER_SCOPE_DOMAIN}:…), \
+                     which the service sets only for submit_to: a proof for a ledger filing \
+                     names its consignment in submit_to, and an off-ledger proof its verifier's \
+                     challenge"
+                ),
+            ));
+        }
+        _ => {}
     }
     match &mut witness {
         Witness::InvoiceValue(w) if w.size_class.is_none() => {

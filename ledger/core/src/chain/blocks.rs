@@ -640,6 +640,11 @@ impl Chain {
             return Ok(());
         }
         let mut pool = self.pool.lock().expect("pool lock");
+        // Consensus and catch-up may both finalize this block: whichever took the lock second
+        // finds it done (and gone from the pending blocks), which is no error.
+        if self.store.contains::<BlockHashes>(&hash)? {
+            return Ok(());
+        }
         let target = match pool.pending_blocks.get(&hash).map(|p| p.block.clone()) {
             Some(b) => b,
             None => self

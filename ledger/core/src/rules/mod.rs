@@ -385,7 +385,15 @@ impl<'a> Rules<'a> {
                     Some(_) => 0,
                     None => self.latest_version(&t.ucr, &t.doc_type, overlay)?,
                 };
-                if t.version != latest + 1 {
+                // A hostile store an auditor replays may hold the last version there is.
+                let Some(next) = latest.checked_add(1) else {
+                    return Err(Rejection::new(
+                        "version-conflict",
+                        format!("{} of {} has no version after {latest}", t.doc_type, t.ucr),
+                    )
+                    .into());
+                };
+                if t.version != next {
                     let msg = if latest == 0 {
                         format!(
                             "version {} cannot come first: the first {} of {} is version 1",
@@ -393,11 +401,9 @@ impl<'a> Rules<'a> {
                         )
                     } else {
                         format!(
-                            "the latest {} of {} is version {latest}: a new version must be {} \
-                             and supersede {latest}",
-                            t.doc_type,
-                            t.ucr,
-                            latest + 1
+                            "the latest {} of {} is version {latest}: a new version must be \
+                             {next} and supersede {latest}",
+                            t.doc_type, t.ucr
                         )
                     };
                     return Err(Rejection::new("version-conflict", msg).into());

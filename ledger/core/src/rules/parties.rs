@@ -216,7 +216,7 @@ impl Rules<'_> {
                 "already-registered",
                 format!(
                     "trader {trader} is already registered: rotate its key instead (sequence {})",
-                    current.sequence + 1
+                    current.sequence.saturating_add(1)
                 ),
             )
             .into());
@@ -233,12 +233,16 @@ impl Rules<'_> {
             )
             .into());
         }
-        if sequence != current.sequence + 1 {
+        let next = current.sequence.checked_add(1);
+        if Some(sequence) != next {
             return Err(Rejection::new(
                 "bad-sequence",
                 format!(
                     "trader {trader}'s next key change must have sequence {}, got {sequence}",
-                    current.sequence + 1
+                    next.map_or_else(
+                        || "none (the sequence is exhausted)".into(),
+                        |n| n.to_string()
+                    )
                 ),
             )
             .into());
@@ -268,13 +272,19 @@ impl Rules<'_> {
         }
         let next = self
             .delegation(&t.owner, &t.delegate, overlay)?
-            .map_or(1, |(s, _)| s + 1);
-        if t.sequence != next {
+            .map_or(Some(1), |(s, _)| s.checked_add(1));
+        if Some(t.sequence) != next {
             return Err(Rejection::new(
                 "bad-sequence",
                 format!(
-                    "the next delegation change from {} to {} must have sequence {next}, got {}",
-                    t.owner, t.delegate, t.sequence
+                    "the next delegation change from {} to {} must have sequence {}, got {}",
+                    t.owner,
+                    t.delegate,
+                    next.map_or_else(
+                        || "none (the sequence is exhausted)".into(),
+                        |n| n.to_string()
+                    ),
+                    t.sequence
                 ),
             )
             .into());

@@ -16,13 +16,18 @@ impl Rules<'_> {
         let latest = self
             .latest_root(&t.authority, overlay)?
             .map_or(0, |(s, _)| s);
-        if t.sequence != latest + 1 {
+        // A hostile store an auditor replays may hold the last sequence there is.
+        let next = latest.checked_add(1);
+        if Some(t.sequence) != next {
             return Err(Rejection::new(
                 "bad-sequence",
                 format!(
                     "{}'s next root must have sequence {}, got {}",
                     t.authority,
-                    latest + 1,
+                    next.map_or_else(
+                        || "none (the sequence is exhausted)".into(),
+                        |n| n.to_string()
+                    ),
                     t.sequence
                 ),
             )

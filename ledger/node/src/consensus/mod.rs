@@ -431,16 +431,13 @@ pub fn start_validator<E, S, R, B>(
                         });
                     }
                     Message::Broadcast { payload, to } => {
-                        match app_shared.chain.pending_block_bytes(&payload.0) {
-                            Some((height, bytes)) => {
-                                let to = match to {
-                                    None => Recipients::All,
-                                    Some(v) => Recipients::Some(v),
-                                };
-                                app_shared.send_block_bytes(height, &bytes, to);
-                            }
-                            None => warn!("asked to send a block this validator does not hold"),
-                        }
+                        // Reading the block waits for the mempool's lock, which a finalization
+                        // may hold through a synced write: off the executor, as proposals are.
+                        let shared = app_shared.clone();
+                        context
+                            .child("broadcast")
+                            .shared(true)
+                            .spawn(move |_| async move { broadcast(&shared, &payload.0, to) });
                     }
                 }
             }
@@ -474,6 +471,32 @@ pub fn start_validator<E, S, R, B>(
     };
     let engine = simplex::Engine::new(context.child("engine"), engine_cfg);
     engine.start(votes, certificates, resolver);
+}
+
+/// Sends a block this validator proposed: from the pending blocks, or as stored when it was
+/// finalized in the meantime. It runs on the blocking pool: reading a pending block waits for the
+/// mempool's lock, which a finalization may hold through a synced write.
+fn broadcast<S: Sender<PublicKey = PublicKey>>(
+    shared: &Shared<S>,
+    hash: &Hash,
+    to: Option<Vec<PublicKey>>,
+) {
+    let to = match to {
+        None => Recipients::All,
+        Some(v) => Recipients::Some(v),
+    };
+    if let Some((height, bytes)) = shared.chain.pending_block_bytes(hash) {
+        shared.send_block_bytes(height, &bytes, to);
+        return;
+    }
+    match shared
+        .chain
+        .block_bytes_by_hash(hash, crate::channels::MAX_MESSAGE as usize - 1)
+    {
+        Ok(Some(HeldBlock::Bytes { height, bytes })) => shared.send_block_bytes(height, &bytes, to),
+        Ok(_) => warn!("asked to send a block this validator does not hold"),
+        Err(e) => warn!(error = %e, "cannot read a block to send"),
+    }
 }
 
 /// Waits (up to `hold`) for transactions, then builds a block and answers its hash; answers
