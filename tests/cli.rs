@@ -636,6 +636,23 @@ fn party_keys_and_ledger_scopes() {
         scopes.push(scope);
     }
     assert_ne!(scopes[0], scopes[1], "one scope per consignment");
+    // Bad input to `prove`: exit 2, the message names the problem (when given), no proof.
+    let out = path("x.proof.json");
+    let keys = f.keys();
+    let refused = |statement: &str, witness: &str, extra: &[&str], names: Option<&str>| {
+        let mut args = vec!["prove", statement, "--keys", &keys, "--witness", witness];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", &out]);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        if let Some(names) = names {
+            assert!(stderr(&o).contains(names), "{}", stderr(&o));
+        }
+        assert!(
+            !Path::new(&out).exists(),
+            "no proof is written on bad input"
+        );
+    };
     // A ledger's scope handed over as an off-ledger challenge is refused: proving it would give
     // the consignment's owner a proof of someone else's certificate to file as its own.
     let mut lent: serde_json::Value =
@@ -643,69 +660,25 @@ fn party_keys_and_ledger_scopes() {
     lent["scope"] = scopes[0].clone().into();
     let lent_witness = path("lent.witness.json");
     std::fs::write(&lent_witness, lent.to_string()).unwrap();
-    let lent_out = path("lent.proof.json");
-    let o = run(&[
-        "prove",
+    refused("aeo-status", &lent_witness, &[], Some("ledger's scope"));
+    // `--for-ucr` needs the genesis, and applies to aeo-status only.
+    refused(
         "aeo-status",
-        "--keys",
-        &f.keys(),
-        "--witness",
-        &lent_witness,
-        "--out",
-        &lent_out,
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("ledger's scope"), "{}", stderr(&o));
-    assert!(!Path::new(&lent_out).exists(), "nothing is proved");
-    // `--for-ucr` needs the genesis, and applies to aeo-status only: bad input, exit 2.
-    let out = path("x.proof.json");
-    let o = run(&[
-        "prove",
-        "aeo-status",
-        "--keys",
-        &f.keys(),
-        "--witness",
         &witness,
-        "--for-ucr",
-        "26DE-HAM-000042",
-        "--out",
-        &out,
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--genesis"), "{}", stderr(&o));
-    let o = run(&[
-        "prove",
+        &["--for-ucr", "26DE-HAM-000042"],
+        Some("--genesis"),
+    );
+    let invoice = f.path("inv.witness.json");
+    refused(
         "invoice-value",
-        "--keys",
-        &f.keys(),
-        "--witness",
-        &f.path("inv.witness.json"),
-        "--for-ucr",
-        "26DE-HAM-000042",
-        "--genesis",
-        &genesis,
-        "--out",
-        &out,
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("aeo-status"), "{}", stderr(&o));
-    let o = run(&[
-        "prove",
+        &invoice,
+        &["--for-ucr", "26DE-HAM-000042", "--genesis", &genesis],
+        Some("aeo-status"),
+    );
+    refused(
         "aeo-status",
-        "--keys",
-        &f.keys(),
-        "--witness",
         &witness,
-        "--for-ucr",
-        "lower-case",
-        "--genesis",
-        &genesis,
-        "--out",
-        &out,
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        !Path::new(&out).exists(),
-        "no proof is written on bad input"
+        &["--for-ucr", "lower-case", "--genesis", &genesis],
+        None,
     );
 }
