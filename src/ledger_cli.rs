@@ -504,20 +504,18 @@ pub(crate) fn with_ledger_scope(
     Ok(value.to_string())
 }
 
-/// Refuses an aeo-status witness whose scope someone else chose to be a ledger's scope for a
-/// consignment. Proving it would hand that party a proof it could file under its own
-/// consignment, as if the holder's certificate were its own; an off-ledger verifier's challenge
-/// never looks like a ledger scope. A proof for a ledger filing is made with `--for-ucr`.
+/// Refuses a witness that brings a ledger's scope of its own ([`Witness::brings_ledger_scope`]):
+/// a proof for a ledger filing is made with `--for-ucr`.
 pub(crate) fn refuse_ledger_scope(witness: &Witness) -> Result<()> {
-    match witness {
-        Witness::AeoStatus(w) if w.scope.starts_with(LEDGER_SCOPE_DOMAIN) => Err(anyhow!(
+    if witness.brings_ledger_scope() {
+        return Err(anyhow!(
             "the witness's scope is a ledger's scope for a consignment ({LEDGER_SCOPE_DOMAIN}:…), \
              which only --for-ucr UCR --genesis FILE sets: a proof in it can be filed on that \
              ledger by whoever owns that consignment. Prove for your own consignment with \
              --for-ucr, and for an off-ledger verifier with its challenge"
-        )),
-        _ => Ok(()),
+        ));
     }
+    Ok(())
 }
 
 pub(crate) fn api_refusal(e: ClientError) -> Refusal {

@@ -191,6 +191,15 @@ fn without_values(message: &str) -> String {
 }
 
 impl Witness {
+    /// Whether this is an aeo-status witness whose scope is a ledger's scope for a consignment
+    /// (`zkcustoms/ledger-scope/v1:…`), which only a ledger filing (`prove --for-ucr`, the
+    /// service's `submit_to`) may set: brought by anyone else, it would let that consignment's
+    /// owner file the holder's certificate as its own.
+    pub fn brings_ledger_scope(&self) -> bool {
+        matches!(self, Witness::AeoStatus(w)
+            if w.scope.starts_with(zkcustoms_ledger_client::tx::LEDGER_SCOPE_DOMAIN))
+    }
+
     /// Parses a witness file for `statement`.
     pub fn from_json(statement: &str, text: &str) -> Result<Self, ProverError> {
         let named: serde_json::Value = serde_json::from_str(text).map_err(malformed)?;

@@ -90,7 +90,7 @@ pub(super) fn prepare(
                 ApiError::bad_gateway(code, message.to_owned())
             })?;
         }
-        (None, Witness::AeoStatus(w)) if w.scope.starts_with(LEDGER_SCOPE_DOMAIN) => {
+        (None, w) if w.brings_ledger_scope() => {
             return Err(ApiError::unprocessable(
                 "ledger-scope",
                 format!(
