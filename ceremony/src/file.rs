@@ -257,12 +257,11 @@ impl std::fmt::Debug for Loaded {
 }
 
 impl Loaded {
-    /// Reads a file; `step` is the step it stands for, named in errors.
+    /// Reads a file; `step` is the step it stands for, named in errors. Only a plain file is
+    /// read (not a link, a device or a pipe), and no longer than its header's power allows
+    /// ([`max_file_len`]): a transcript from someone else is read within bounds before any check.
     pub fn read(path: &Path, step: Step) -> Result<Loaded, CeremonyError> {
-        let bytes = std::fs::read(path).map_err(|source| CeremonyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = read_bounded(path, step)?;
         let (header, body) = decode(&bytes).map_err(|fault| refused(step, path, fault))?;
         let body_start = bytes.len() - body.len();
         Ok(Loaded {
@@ -283,6 +282,87 @@ impl Loaded {
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
+}
+
+/// Longest header: the fixed fields and a circuit name of at most `u16::MAX` bytes.
+const MAX_HEADER_LEN: u64 = 8 + 2 + 1 + 4 + 1 + 3 * 32 + 2 + u16::MAX as u64;
+/// Offset of the power byte in a header.
+const POWER_OFFSET: usize = 8 + 2 + 1 + 4;
+/// Bytes allowed beside a file's points: records, proofs of knowledge, names, a beacon, and an
+/// imported phase 1's contributions section ([`crate::ptau`] refuses a larger one).
+pub const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// The longest file of a power (log2 of its phase-1 size or evaluation domain): 64 uncompressed
+/// G2 points per element of the domain, more than any file kind holds (a phase-1 file holds
+/// about 3 G1 and 1 G2 point per element, a prepared file 4 G1 and 1 G2, a phase-2 key 4 G1
+/// and 1 G2 per variable or element), and [`MAX_RECORD_BYTES`]. `None` above [`crate::MAX_POWER`].
+pub fn max_file_len(power: u8) -> Option<u64> {
+    (power <= crate::MAX_POWER).then(|| {
+        MAX_HEADER_LEN + 64 * (1u64 << power) * crate::codec::G2_BYTES as u64 + MAX_RECORD_BYTES
+    })
+}
+
+/// Reads a transcript file: a plain file (its directory entry, not where a link points),
+/// the file opened the one checked, its length within [`max_file_len`] of its header's power.
+fn read_bounded(path: &Path, step: Step) -> Result<Vec<u8>, CeremonyError> {
+    use std::io::Read;
+    let entry = std::fs::symlink_metadata(path).map_err(io(path))?;
+    if !entry.file_type().is_file() {
+        let fault = Fault::Malformed(
+            "not a plain file (a link, a directory, a device or a pipe): a transcript holds \
+             plain files only"
+                .into(),
+        );
+        return Err(refused(step, path, fault));
+    }
+    let mut f = std::fs::File::open(path).map_err(io(path))?;
+    let opened = f.metadata().map_err(io(path))?;
+    #[cfg(unix)]
+    let same = {
+        use std::os::unix::fs::MetadataExt;
+        (opened.dev(), opened.ino()) == (entry.dev(), entry.ino())
+    };
+    #[cfg(not(unix))]
+    let same = opened.is_file();
+    if !same {
+        let fault = Fault::Malformed("the file was replaced while it was being opened".into());
+        return Err(refused(step, path, fault));
+    }
+    let len = opened.len();
+    let mut head = Vec::with_capacity(POWER_OFFSET + 1);
+    (&mut f)
+        .take(POWER_OFFSET as u64 + 1)
+        .read_to_end(&mut head)
+        .map_err(io(path))?;
+    // A file too short for a power is refused by `decode`, which names what is missing.
+    let max = match head.get(POWER_OFFSET) {
+        Some(&power) => max_file_len(power).ok_or_else(|| {
+            let fault = Fault::Malformed(format!(
+                "power {power}: this program reads powers up to {}",
+                crate::MAX_POWER
+            ));
+            refused(step, path, fault)
+        })?,
+        None => MAX_HEADER_LEN,
+    };
+    if len > max {
+        let fault = Fault::Malformed(format!(
+            "{len} bytes, more than a file of its power holds (at most {max})"
+        ));
+        return Err(refused(step, path, fault));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    bytes.extend_from_slice(&head);
+    // Read no further than the bound, even if the file grows meanwhile.
+    (&mut f)
+        .take(max + 1 - head.len() as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io(path))?;
+    if bytes.len() as u64 > max {
+        let fault = Fault::Malformed(format!("the file grew past {max} bytes while being read"));
+        return Err(refused(step, path, fault));
+    }
+    Ok(bytes)
 }
 
 /// The error for a refused file.
@@ -313,14 +393,26 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CeremonyError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // The temporary name is unpredictable and created anew (`O_CREAT | O_EXCL`, which follows
+    // no link): a link planted in a shared ceremony directory is never written through.
+    let tmp = dir.join(format!(
+        ".{name}.{}.{:016x}.tmp",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-        let mut f = std::fs::File::create(path)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)?;
         f.write_all(bytes)?;
         f.sync_all()
     }
     if let Err(e) = write_synced(&tmp, bytes) {
-        let _ = std::fs::remove_file(&tmp);
+        // Only a file this call created is removed.
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            let _ = std::fs::remove_file(&tmp);
+        }
         return Err(io(&tmp)(e));
     }
     // A hard link never replaces an existing file, unlike a rename.
@@ -543,6 +635,74 @@ mod tests {
             assert_eq!(parse_circuit_name(&circuit_name(c)).unwrap(), c);
         }
         assert!(parse_circuit_name("invoice-value/v1").is_err());
+    }
+
+    /// A link planted at the name a temporary file once had (the process id) is not written
+    /// through: the file it points to keeps its bytes.
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_link_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"mine").unwrap();
+        let path = dir.path().join("0000-new.ph1");
+        let planted = dir
+            .path()
+            .join(format!(".0000-new.ph1.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        write_new(&path, b"transcript").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"mine");
+        assert_eq!(std::fs::read(&path).unwrap(), b"transcript");
+        assert!(!std::fs::symlink_metadata(&path).unwrap().is_symlink());
+    }
+
+    /// Only plain files are read, and none longer than its header's power allows.
+    #[test]
+    fn only_plain_files_within_their_power_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let step = Step {
+            stage: Stage::Phase1,
+            index: 0,
+        };
+        let bytes = encode(Kind::Phase1New, 0, 1, None, [0; 32], [0; 32], b"body");
+        let good = dir.path().join("0000-new.ph1");
+        std::fs::write(&good, &bytes).unwrap();
+        assert_eq!(Loaded::read(&good, step).unwrap().body(), b"body");
+        let malformed = |path: &Path| match Loaded::read(path, step) {
+            Err(CeremonyError::Refused {
+                fault: Fault::Malformed(why),
+                ..
+            }) => why,
+            other => panic!("{}: {other:?}", path.display()),
+        };
+        // A directory, and (on unix) a link to a good file.
+        assert!(malformed(dir.path()).contains("not a plain file"));
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("0001-contribution.ph1");
+            std::os::unix::fs::symlink(&good, &link).unwrap();
+            assert!(malformed(&link).contains("not a plain file"));
+        }
+        // A file longer than any of its power (sparse: nothing is written past the header).
+        let long = dir.path().join("long.ph1");
+        std::fs::write(&long, &bytes).unwrap();
+        let max = max_file_len(1).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&long)
+            .unwrap()
+            .set_len(max + 1)
+            .unwrap();
+        assert!(malformed(&long).contains("more than a file of its power holds"));
+        // A power this program does not read.
+        let high = dir.path().join("high.ph1");
+        let over = crate::MAX_POWER + 1;
+        std::fs::write(
+            &high,
+            encode(Kind::Phase1New, 0, over, None, [0; 32], [0; 32], b""),
+        )
+        .unwrap();
+        assert!(malformed(&high).contains("powers up to"));
     }
 
     #[test]

@@ -62,17 +62,13 @@ pub fn status(ceremony: &Ceremony, circuits: &[CircuitId]) -> Vec<String> {
 }
 
 /// The last phase-2 file of a circuit, which must be a beacon.
-fn closed_last(ceremony: &Ceremony, circuit: CircuitId) -> Result<Loaded, CeremonyError> {
-    let (step, loaded, _, _) = phase2::read_last(ceremony, circuit)?;
-    if !loaded.header.kind.is_beacon() {
-        return Err(CeremonyError::Missing(format!(
-            "phase 2 of {circuit} ends at step {} without a beacon: run `zkcustoms ceremony \
-             phase2 beacon --circuit {}`",
-            step.index,
-            circuit_name(circuit)
-        )));
-    }
-    Ok(loaded)
+fn not_closed(circuit: CircuitId, last: &Loaded) -> CeremonyError {
+    CeremonyError::Missing(format!(
+        "phase 2 of {circuit} ends at step {} without a beacon: run `zkcustoms ceremony phase2 \
+         beacon --circuit {}`",
+        last.header.index,
+        circuit_name(circuit)
+    ))
 }
 
 fn entry_for(
@@ -179,9 +175,11 @@ pub fn finalize(
     let mut phase2 = Vec::with_capacity(circuits.len());
     let mut source = Phase1Source::verified(ceremony, &p1);
     for &c in &circuits {
+        // What was verified decides, not the directory read again: a beacon file that appears
+        // after the verification closes nothing.
         let verified = phase2::verify(&mut source, c, progress)?;
         if !verified.closed {
-            closed_last(ceremony, c)?;
+            return Err(not_closed(c, &verified.last));
         }
         keys.push(entry_for(c, &verified.last)?);
         phase2.push((c, verified));
@@ -195,16 +193,16 @@ pub fn finalize(
     })
 }
 
-/// Checks that a key directory's keys for `circuit` are exactly the ones its phase 2 ends with
-/// (`last`, the verified last file of the circuit's phase 2).
+/// Checks that a key directory's keys for `circuit` are exactly `expected`, the ones its phase 2
+/// ends with (`last`, the verified last file of the circuit's phase 2).
 fn check_keys_from_transcript(
     dir: &KeyDir,
     path: &Path,
     circuit: CircuitId,
+    expected: &ManifestEntry,
     last: &Loaded,
 ) -> Result<(), CeremonyError> {
     let entry = dir.entry(circuit).map_err(keys_error(path))?;
-    let (expected, _, _) = entry_for(circuit, last)?;
     if expected.pk_id != entry.pk_id || expected.vk_id != entry.vk_id {
         return Err(CeremonyError::Keys {
             path: path.to_path_buf(),
@@ -280,18 +278,14 @@ pub fn install(
     for &c in circuits {
         let verified = phase2::verify(&mut source, c, progress)?;
         if !verified.closed {
-            closed_last(ceremony, c)?;
+            return Err(not_closed(c, &verified.last));
         }
-        check_keys_from_transcript(&dir, &keys_path, c, &verified.last)?;
+        // What is installed is rebuilt from the verified transcript (the keys, their ids, the
+        // circuit's shape and the file names): nothing of the coordinator's manifest is copied.
+        let (entry, vk, pk) = entry_for(c, &verified.last)?;
+        check_keys_from_transcript(&dir, &keys_path, c, &entry, &verified.last)?;
+        keys.push((entry, vk, pk));
         phase2.push((c, verified));
-        let e = dir.entry(c).map_err(keys_error(&keys_path))?;
-        let (_, vk) = dir
-            .read_checked(&e.vk_file, e.vk_id)
-            .map_err(keys_error(&keys_path))?;
-        let (_, pk) = dir
-            .read_checked(&e.pk_file, e.pk_id)
-            .map_err(keys_error(&keys_path))?;
-        keys.push((e.clone(), vk, pk));
     }
     let manifest = write_key_dir(out, keys)?;
     Ok(Finalized {

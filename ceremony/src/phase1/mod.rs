@@ -171,16 +171,18 @@ fn step(
     if loaded.header.kind.is_beacon() {
         return Err(refused(next, &loaded.path, Fault::AfterBeacon(last.index)));
     }
-    // An imported phase 1 holds its own contributions.
-    let contributed = loaded.header.kind != Kind::Phase1New;
-    let (participant, beacon, entropy) = secrets
-        .take("phase1", contributed, progress)
-        .map_err(|f| refused(next, &loaded.path, f))?;
+    // The file built on is checked before a beacon's secrets are derived (up to 2^32 hashes):
+    // a bad file costs nothing more than its check.
     let mut rng = pok::check_rng("phase1", &[&loaded.hash]);
     timed(progress, "checking it", || {
         params.check_consistent(&mut rng)
     })
     .map_err(|f| refused(last, &loaded.path, f))?;
+    // An imported phase 1 holds its own contributions.
+    let contributed = loaded.header.kind != Kind::Phase1New;
+    let (participant, beacon, entropy) = secrets
+        .take("phase1", contributed, progress)
+        .map_err(|f| refused(next, &loaded.path, f))?;
     let (params, proofs) = params.contribute(&entropy, &loaded.hash, participant, progress);
     drop(entropy);
     let kind = if beacon.is_some() {

@@ -359,9 +359,20 @@ pub fn export(
         return Err(CeremonyError::Exists(out.to_path_buf()));
     }
     let verified = phase1::verify(ceremony, progress)?;
-    let (step, loaded, _, params) = timed(progress, "reading the last phase-1 file", || {
+    let (step, loaded, _, _) = timed(progress, "reading the last phase-1 file", || {
         phase1::read_last(ceremony)
     })?;
+    // The file read again must be the one verified (a file put in place since is refused), and
+    // the parameters exported are the verified ones.
+    let verified_last = verified.reports.last().map(|r| (r.step, r.file_hash));
+    if verified_last != Some((step, loaded.hash)) {
+        let fault = Fault::OutOfPlace {
+            expected: "the last step verified".into(),
+            found: "another file: the transcript changed while it was being exported".into(),
+        };
+        return Err(file::refused(step, &loaded.path, fault));
+    }
+    let params = verified.last.clone();
     let (ceremony_power, section) = if loaded.header.kind == Kind::Phase1Import {
         let mut r = Reader::new(loaded.body());
         let record = Record::read(&mut r, &[])

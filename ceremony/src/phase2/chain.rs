@@ -185,15 +185,16 @@ fn step(
     if loaded.header.kind.is_beacon() {
         return Err(refused(next, &loaded.path, Fault::AfterBeacon(last.index)));
     }
-    let contributed = loaded.header.kind != Kind::Phase2New;
-    let (participant, beacon, entropy) = secrets
-        .take(&beacon_stage(circuit), contributed, progress)
-        .map_err(|f| refused(next, &loaded.path, f))?;
+    // The file built on is checked before a beacon's secrets are derived (up to 2^32 hashes).
     let (g1, g2) = pok::generators();
     if !pok::same_ratio((g1, key.delta_g1), (g2, key.vk.delta_g2)) {
         let fault = Fault::Inconsistent("delta in G1 and in G2 differ");
         return Err(refused(last, &loaded.path, fault));
     }
+    let contributed = loaded.header.kind != Kind::Phase2New;
+    let (participant, beacon, entropy) = secrets
+        .take(&beacon_stage(circuit), contributed, progress)
+        .map_err(|f| refused(next, &loaded.path, f))?;
     let (key, proof) = contribute_key(&key, &entropy, &loaded.hash, participant, progress);
     drop(entropy);
     let kind = if beacon.is_some() {

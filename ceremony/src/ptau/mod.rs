@@ -429,6 +429,17 @@ pub fn read_from<R: Read + Seek>(
     }
     let contributions_section = {
         let s = section(CONTRIBUTIONS);
+        // Kept verbatim in the imported file, whose records are bounded.
+        if s.size > crate::file::MAX_RECORD_BYTES / 2 {
+            return Err(refuse(PtauFault::in_section(
+                CONTRIBUTIONS,
+                format!(
+                    "{} bytes, more than this program keeps ({} bytes)",
+                    s.size,
+                    crate::file::MAX_RECORD_BYTES / 2
+                ),
+            )));
+        }
         read_at(file, s, s.size).map_err(&io)?
     };
     let contributions = parse_contributions(&contributions_section)
