@@ -39,6 +39,18 @@ pub fn trader_keys(store: &Store, trader: &Eori) -> Result<Vec<(u32, TraderKeyEn
         .collect())
 }
 
+/// A trader's current key entry (the last of its history, however long) with its sequence;
+/// `None` when it was never registered. [`trader_keys`] answers at most [`MAX_PARTY_ENTRIES`]
+/// from the registration on, so its last entry is the current one only for shorter histories.
+pub fn current_trader_key(
+    store: &Store,
+    trader: &Eori,
+) -> Result<Option<(u32, TraderKeyEntry)>, StoreError> {
+    Ok(store
+        .last_with_prefix::<TraderKeys>(&trader_keys_prefix(trader))?
+        .map(|((_, seq), e)| (seq, e)))
+}
+
 /// The delegations an owner has made, by delegate.
 pub fn delegations_of(
     store: &Store,
@@ -294,7 +306,88 @@ mod tests {
     use super::*;
     use crate::store::{Batch, Finality, TempStore};
     use zkcustoms_ledger_types::block::{merkle_root, BlockHeader};
+    use zkcustoms_ledger_types::crypto;
     use zkcustoms_ledger_types::tx::AnchorDocument;
+
+    /// A stored block at `height` holding `leaves` as its transactions' bytes.
+    fn raw_block(height: u64, leaves: &[Vec<u8>]) -> RawStoredBlock {
+        let header = BlockHeader {
+            height,
+            parent: [0; 32],
+            timestamp_ms: 0,
+            tx_root: merkle_root(leaves),
+            tx_count: leaves.len() as u32,
+            proposer: [0; 32],
+        };
+        let mut w = Writer::new();
+        w.fixed(&header.to_bytes());
+        for leaf in leaves {
+            w.bytes(leaf);
+        }
+        RawStoredBlock {
+            header,
+            block: w.finish(),
+            finality: Finality::Certificate {
+                view: 1,
+                certificate: vec![1, 2, 3],
+            },
+        }
+    }
+
+    /// An anchor of version 1 whose reference is `vault://n`.
+    fn anchor(n: u32) -> Transaction {
+        Transaction::AnchorDocument(AnchorDocument {
+            ucr: Ucr::parse("26DE-A").unwrap(),
+            doc_type: "invoice".into(),
+            digest: sha256(b"invoice"),
+            reference: format!("vault://{n}"),
+            version: 1,
+            supersedes: None,
+            trader: Eori::parse("DE1").unwrap(),
+            signature: zkcustoms_ledger_types::crypto::unsigned(),
+        })
+    }
+
+    /// A block's transactions are read a page at a time, in block order, each page decoding its
+    /// own transactions only: the cursor of a page's last one leads to the next page.
+    #[test]
+    fn a_block_is_read_a_page_of_transactions_at_a_time() {
+        let txs: Vec<Transaction> = (1..=5).map(anchor).collect();
+        let mut leaves: Vec<Vec<u8>> = txs.iter().map(Transaction::to_bytes).collect();
+        let raw = raw_block(7, &leaves);
+        let mut after = None;
+        let mut seen = Vec::new();
+        loop {
+            let page = block_txs_page(&raw, after, 2).unwrap();
+            assert!(page.items.len() <= 2);
+            seen.extend(page.items);
+            match page.next {
+                Some(Cursor(BlockTx { height, index })) => {
+                    assert_eq!(height, 7);
+                    after = Some(index);
+                }
+                None => break,
+            }
+        }
+        let expected: Vec<_> = txs
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| (i as u32, tx.hash(), tx.clone()))
+            .collect();
+        assert_eq!(seen, expected);
+        // A page after the last transaction is empty; a page ending on it has no next.
+        assert!(block_txs_page(&raw, Some(4), 2).unwrap().items.is_empty());
+        assert!(block_txs_page(&raw, Some(2), 2).unwrap().next.is_none());
+        // Bytes that are no transaction, outside the page, are not decoded; inside it they are
+        // named as damage.
+        leaves[4] = b"not a transaction".to_vec();
+        let raw = raw_block(7, &leaves);
+        assert_eq!(block_txs_page(&raw, None, 4).unwrap().items.len(), 4);
+        assert!(matches!(
+            block_txs_page(&raw, Some(3), 4),
+            Err(StoreError::Corrupted { .. })
+        ));
+    }
 
     /// A transaction read from a stored block decodes that transaction alone, and the latest
     /// transactions of blocks only those shown: a block committing to bytes that are no
@@ -302,39 +395,9 @@ mod tests {
     #[test]
     fn a_finalized_transaction_is_read_without_decoding_its_neighbours() {
         let store = TempStore::new().unwrap();
-        let good = Transaction::AnchorDocument(AnchorDocument {
-            ucr: Ucr::parse("26DE-A").unwrap(),
-            doc_type: "invoice".into(),
-            digest: sha256(b"invoice"),
-            reference: "vault://1".into(),
-            version: 1,
-            supersedes: None,
-            trader: Eori::parse("DE1").unwrap(),
-            signature: zkcustoms_ledger_types::crypto::unsigned(),
-        });
+        let good = anchor(1);
         let garbage: &[u8] = b"not a transaction";
-        let leaves = [garbage.to_vec(), good.to_bytes()];
-        let header = BlockHeader {
-            height: 1,
-            parent: [0; 32],
-            timestamp_ms: 0,
-            tx_root: merkle_root(&leaves),
-            tx_count: 2,
-            proposer: [0; 32],
-        };
-        let mut w = Writer::new();
-        w.fixed(&header.to_bytes());
-        for leaf in &leaves {
-            w.bytes(leaf);
-        }
-        let raw = RawStoredBlock {
-            header,
-            block: w.finish(),
-            finality: Finality::Certificate {
-                view: 1,
-                certificate: vec![1, 2, 3],
-            },
-        };
+        let raw = raw_block(1, &[garbage.to_vec(), good.to_bytes()]);
         let mut batch = Batch::new();
         batch.put_raw(Blocks::CF, Blocks::encode_key(&1), raw.encode_value());
         let at = |index| TxLocation { height: 1, index };
@@ -363,6 +426,41 @@ mod tests {
         ));
         assert!(finalized_tx(&store, &[8; 32]).unwrap().is_none());
         assert!(latest_txs(&store, [2], 5).unwrap().is_empty());
+    }
+
+    /// A history longer than a query answers still names the current key: the last entry,
+    /// here a revocation, not the last of the first [`MAX_PARTY_ENTRIES`].
+    #[test]
+    fn the_current_key_is_the_last_of_a_history_longer_than_a_page() {
+        let store = TempStore::new().unwrap();
+        let trader = Eori::parse("DE1").unwrap();
+        let other = Eori::parse("DE12").unwrap();
+        let entry = |seq: u32, key: bool| TraderKeyEntry {
+            public_key: key.then(|| crypto::public_of(&crypto::generate())),
+            office: "DEHAM".into(),
+            location: TxLocation {
+                height: u64::from(seq),
+                index: 0,
+            },
+        };
+        let last = MAX_PARTY_ENTRIES as u32 + 1;
+        let mut batch = Batch::new();
+        for seq in 1..last {
+            batch.put::<TraderKeys>(&(trader.clone(), seq), &entry(seq, true));
+        }
+        batch.put::<TraderKeys>(&(trader.clone(), last), &entry(last, false));
+        batch.put::<TraderKeys>(&(other.clone(), 1), &entry(1, true));
+        store.write(batch, true).unwrap();
+
+        let history = trader_keys(&store, &trader).unwrap();
+        assert_eq!(history.len(), MAX_PARTY_ENTRIES);
+        assert_eq!(history[0].0, 1, "the page starts at the registration");
+        let (seq, current) = current_trader_key(&store, &trader).unwrap().unwrap();
+        assert_eq!(seq, last);
+        assert_eq!(current.public_key, None, "revoked");
+        assert_eq!(current_trader_key(&store, &other).unwrap().unwrap().0, 1);
+        let unknown = Eori::parse("DE2").unwrap();
+        assert!(current_trader_key(&store, &unknown).unwrap().is_none());
     }
 
     #[test]

@@ -54,10 +54,12 @@ pub(crate) fn document_error(e: DocumentError) -> ApiError {
             DocumentError::Erase(_) => {
                 // Recorded as forgotten, but not yet erased from every file: the client retries.
                 tracing::error!(error = %e, "erasing a forgotten document failed");
+                // The cause (a RocksDB error, which names files of the data directory) stays
+                // in the node's log.
                 return ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "erase-incomplete",
-                    format!("{e}: retry the forget"),
+                    ERASE_INCOMPLETE,
                 );
             }
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -68,6 +70,10 @@ pub(crate) fn document_error(e: DocumentError) -> ApiError {
         ApiError::new(status, code, e.to_string())
     }
 }
+
+/// The message of `erase-incomplete`: the same whatever the storage error was.
+const ERASE_INCOMPLETE: &str = "the document is recorded as forgotten but its bytes are not yet \
+     erased from every file of the node's storage: retry the forget (the node's log has the cause)";
 
 type IdPath = Result<Path<(String, String, String)>, PathRejection>;
 
@@ -284,4 +290,20 @@ async fn forget(
         "document forgotten: its key is destroyed"
     );
     Ok(Json(document_json(&answer_id, &meta)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An erase that failed answers its code and a fixed message: the storage error's text,
+    /// which names files of the node's data directory, stays in the node's log.
+    #[test]
+    fn an_incomplete_erase_names_no_storage_detail() {
+        let cause = "flushing documents: IO error: node-data/documents/000123.sst: No space";
+        let e = document_error(DocumentError::Erase(cause.into()));
+        assert_eq!(e.code(), "erase-incomplete");
+        assert_eq!(e.message(), ERASE_INCOMPLETE);
+        assert!(!e.message().contains('/') && !e.message().contains("IO error"));
+    }
 }

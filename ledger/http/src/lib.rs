@@ -28,7 +28,7 @@ pub use zkcustoms_ledger_types::wire::MAX_WAIT_MS;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -320,10 +320,28 @@ fn status_json(hash: &Hash, status: &TxStatus, caller: &auth::Caller) -> TxState
     }
 }
 
+/// A route's one path segment as text. One that is not UTF-8 once percent-decoded answers
+/// `400 bad-path` in the API's `{error, message}` form, not axum's plain-text rejection.
+pub(crate) struct PathText(pub String);
+
+impl FromRequestParts<ApiState> for PathText {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &ApiState,
+    ) -> Result<Self, ApiError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(text)| PathText(text))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-path", e.body_text()))
+    }
+}
+
 async fn transaction(
     State(state): State<ApiState>,
     who: auth::Who,
-    Path(hash): Path<String>,
+    PathText(hash): PathText,
     query: Result<Query<WaitQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<TxState>, ApiError> {
     let hash = parse_hash(&hash)?;
@@ -356,7 +374,7 @@ async fn transaction(
 async fn inclusion(
     State(state): State<ApiState>,
     who: auth::Who,
-    Path(hash): Path<String>,
+    PathText(hash): PathText,
 ) -> Result<Json<Value>, ApiError> {
     auth::require_oversight(&who.0, "inclusion proofs")?;
     let hash = parse_hash(&hash)?;
@@ -423,7 +441,7 @@ async fn latest_block(
 async fn block_at(
     State(state): State<ApiState>,
     who: auth::Who,
-    Path(height): Path<String>,
+    PathText(height): PathText,
 ) -> Result<Json<Value>, ApiError> {
     auth::require_oversight(&who.0, "reading blocks")?;
     let height: u64 = height.parse().map_err(|_| {
@@ -529,7 +547,7 @@ async fn blocks(
 async fn registry(
     State(state): State<ApiState>,
     _who: auth::Who,
-    Path(authority): Path<String>,
+    PathText(authority): PathText,
     q: QueryResult<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let q = query(q)?;
@@ -539,7 +557,7 @@ async fn registry(
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown-authority",
-            format!("authority {authority:?} is not listed in genesis"),
+            unknown_authority(&authority),
         ));
     }
     let chain = state.chain.clone();
@@ -577,22 +595,35 @@ async fn registry(
     Ok(Json(value))
 }
 
+/// The refusal of an authority genesis does not list, naming it only when it has the shape of a
+/// party id (at most 64 printable characters): a page never carries a visitor's long text.
+fn unknown_authority(authority: &str) -> String {
+    match zkcustoms_ledger_types::tx::check_party_id("authority", authority) {
+        Ok(()) => format!("authority {authority:?} is not listed in genesis"),
+        Err(_) => "no authority of that name is listed in genesis (an authority's name is 1 to 64 \
+                   printable characters without spaces)"
+            .into(),
+    }
+}
+
 /// A registered trader: its key history (sequence, key or revoked, office, administration,
 /// location), its current key and status, and the delegations it made.
 async fn trader(
     State(state): State<ApiState>,
     _who: auth::Who,
-    Path(eori): Path<String>,
+    PathText(eori): PathText,
 ) -> Result<Json<Value>, ApiError> {
     let eori = Eori::parse(&eori)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-trader", e.to_string()))?;
     let chain = state.chain.clone();
     let value = blocking(move || -> Result<Option<Value>, StoreError> {
         let store = chain.store();
-        let history = queries::trader_keys(store, &eori)?;
-        let Some((latest, current)) = history.last() else {
+        let Some((latest, current)) = queries::current_trader_key(store, &eori)? else {
             return Ok(None);
         };
+        // The history from the registration on, at most a page of it: the current key is read
+        // on its own, so a long history never shows an older key as the current one.
+        let history = queries::trader_keys(store, &eori)?;
         let administration = |office: &str| {
             chain
                 .genesis()
@@ -600,7 +631,8 @@ async fn trader(
                 .get(office)
                 .map(|o| o.administration.clone())
         };
-        let vouching = administration(&history[0].1.office);
+        let registered = history.first().map_or(&current.office, |(_, e)| &e.office);
+        let vouching = administration(registered);
         let keys: Vec<Value> = history
             .iter()
             .map(|(seq, e)| {
@@ -624,6 +656,8 @@ async fn trader(
                 })
             })
             .collect();
+        let history_complete = history.last().is_some_and(|(seq, _)| *seq == latest);
+        let delegations_complete = delegations.len() < queries::MAX_PARTY_ENTRIES;
         Ok(Some(json!({
             "trader": eori.as_str(),
             "administration": vouching,
@@ -631,7 +665,9 @@ async fn trader(
             "public_key": current.public_key.as_ref().map(crypto::public_hex),
             "sequence": latest,
             "history": keys,
+            "history_complete": history_complete,
             "delegations": delegations,
+            "delegations_complete": delegations_complete,
         })))
     })
     .await??;

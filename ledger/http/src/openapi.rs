@@ -160,7 +160,7 @@ pub fn document() -> OpenApi {
     .operation(
         "/v1/traders/{eori}",
         "get",
-        Operation::new("A registered trader: its vouching administration, status (active or revoked), current key, key history (sequence, key, office, location) and the delegations it made")
+        Operation::new("A registered trader: its vouching administration, status (active or revoked), current key, key history from the registration on (sequence, key, office, location; at most 1000, history_complete) and the delegations it made (at most 1000, delegations_complete)")
             .param(Param::path("eori", string).required())
             .ok("200", "trader")
             .errors(&["400", "401", "404"]),

@@ -529,6 +529,15 @@ async fn malformed_input_is_refused_before_the_rules() {
     // Transaction lookups.
     let (s, b) = node.get(Role::Auditor, "/v1/transactions/zz").await;
     assert_error(s, &b, StatusCode::BAD_REQUEST, "bad-hash");
+    // A segment that is not UTF-8 once decoded answers in the API's form too.
+    for uri in [
+        "/v1/transactions/%FF",
+        "/v1/blocks/%FF",
+        "/v1/traders/%C3%28",
+    ] {
+        let (s, b) = node.get(Role::Auditor, uri).await;
+        assert_error(s, &b, StatusCode::BAD_REQUEST, "bad-path");
+    }
     let (s, b) = node
         .get(
             Role::Auditor,

@@ -660,6 +660,15 @@ async fn search_decides_by_shape() {
     get("/search?q=hello%20world!", None)
         .await
         .says(StatusCode::BAD_REQUEST, "is not a UCR");
+    // A number past the tip is a height not yet reached, not a consignment's reference.
+    get("/search?q=999999", None).await.says(
+        StatusCode::NOT_FOUND,
+        "No block is finalized at height 999999 yet",
+    );
+    // A query that is not one search text is named as such, not taken for an empty one.
+    get("/search?q=26DE-A&q=26DE-B", None)
+        .await
+        .says(StatusCode::BAD_REQUEST, "Search not understood");
     get(&format!("/search?q={}", "A".repeat(300)), None)
         .await
         .says(StatusCode::BAD_REQUEST, "too long");
@@ -681,6 +690,15 @@ async fn unknown_and_malformed_addresses_are_readable_pages() {
     get("/blocks/twelve", None)
         .await
         .says(StatusCode::BAD_REQUEST, "whole number");
+    // A segment that is not UTF-8 once decoded: the explorer's page, with its headers.
+    for uri in ["/blocks/%FF", "/tx/%FF", "/registry/%C3%28"] {
+        let page = get(uri, None).await;
+        page.says(StatusCode::BAD_REQUEST, "Not an address of this explorer");
+        assert!(
+            page.headers.contains_key(header::CONTENT_SECURITY_POLICY),
+            "{uri}"
+        );
+    }
     get(&format!("/tx/{}", "0".repeat(64)), None)
         .await
         .says(StatusCode::NOT_FOUND, "knows no transaction");
@@ -693,6 +711,14 @@ async fn unknown_and_malformed_addresses_are_readable_pages() {
     get("/registry/NOBODY", None)
         .await
         .says(StatusCode::NOT_FOUND, "not an AEO authority");
+    // A long text in the address is not shown back on the node's page.
+    let long = "A".repeat(5000);
+    let page = get(&format!("/registry/{long}"), None).await;
+    assert!(
+        !page.body.contains(&long[..100]),
+        "the visitor's text is not echoed"
+    );
+    page.says(StatusCode::NOT_FOUND, "not an AEO authority");
     let s = sign_in(Role::Customs).await;
     get("/consignments/not%20a%20ucr", Some(&s))
         .await

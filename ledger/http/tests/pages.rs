@@ -534,3 +534,51 @@ async fn explorer_pages_link_to_their_next_page() {
         assert!(body.contains("Not a page of this list"), "{uri}: {body}");
     }
 }
+
+/// A full block's page shows its transactions a page at a time (each shown is decoded), every
+/// one once in block order across the pages; a cursor of another block is refused.
+#[tokio::test]
+async fn a_block_page_shows_its_transactions_a_page_at_a_time() {
+    let mut node = Node::new();
+    let hashes = node.anchor_block(120);
+    assert_eq!(node.chain.tip().0, 2);
+    let session = node.sign_in().await;
+    let base = "/blocks/2";
+    let mut uri = base.to_owned();
+    let mut shown = Vec::new();
+    let mut cursors = Vec::new();
+    loop {
+        let (status, body) = node.page(&session, &uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        let on_page: Vec<&String> = hashes
+            .iter()
+            .filter(|h| body.contains(&format!("href=\"/tx/{h}\"")))
+            .collect();
+        assert!(on_page.len() <= 50, "{} on one page", on_page.len());
+        let first = shown.len();
+        assert!(
+            body.contains(&format!("{first} to {} of 120", first + on_page.len() - 1)),
+            "{body}"
+        );
+        shown.extend(on_page.into_iter().cloned());
+        match next_link(&body, base) {
+            Some(cursor) => {
+                uri = format!("{base}?cursor={cursor}");
+                cursors.push(cursor);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(shown, hashes, "every transaction once, in block order");
+    assert_eq!(cursors.len(), 2, "120 transactions: pages of 50, 50 and 20");
+    // The cursor of block 2's page is no page of block 1; a records cursor is no page of a block.
+    let foreign = [
+        format!("/blocks/1?cursor={}", cursors[0]),
+        format!("{base}?cursor=v1.010000000000000002000000ab"),
+    ];
+    for uri in foreign {
+        let (status, body) = node.page(&session, &uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert!(body.contains("Not a page of this list"), "{uri}: {body}");
+    }
+}

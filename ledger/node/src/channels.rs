@@ -20,6 +20,12 @@ pub mod channel {
 /// Largest peer-to-peer message, in bytes (a full block, or a batch of finalized blocks).
 pub const MAX_MESSAGE: u32 = 8 << 20;
 
+// The largest block, its certificate (at most 1 MiB) and a catch-up response's framing fit in
+// one message: every finalized block can be served.
+const _: () = assert!(
+    zkcustoms_ledger_types::block::MAX_BLOCK_BYTES + (1 << 20) + 1024 <= MAX_MESSAGE as usize
+);
+
 /// How long a peer stays blocked once this validator blocks it, after which it may connect
 /// again. A peer is blocked only for what it provably sent wrong (consensus' own checks, a
 /// malformed message, a relayed transaction it would have refused itself, wrong blocks while

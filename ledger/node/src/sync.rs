@@ -199,9 +199,20 @@ fn serve(
     max: u32,
     allowance: usize,
 ) -> (Vec<RawStoredBlock>, Option<RunProof>) {
+    serve_within(chain, from, max, allowance, MAX_MESSAGE as usize)
+}
+
+/// [`serve`] with the largest message given.
+fn serve_within(
+    chain: &Chain,
+    from: u64,
+    max: u32,
+    allowance: usize,
+    max_message: usize,
+) -> (Vec<RawStoredBlock>, Option<RunProof>) {
     let (tip, _) = chain.tip();
     let mut out: Vec<RawStoredBlock> = Vec::new();
-    let limit = allowance.min(MAX_MESSAGE as usize);
+    let limit = allowance.min(max_message);
     // The tag, the count and the proof's absence.
     let mut size = 16usize;
     let mut height = from.max(1);
@@ -211,14 +222,16 @@ fn serve(
         if out.len() >= wanted && out.last().is_some_and(certified) {
             break;
         }
-        // A block longer than the allowance has room for is not even copied out of the store.
-        let room = allowance.saturating_sub(size);
+        // A block longer than the room left (in the allowance and in one message) is not even
+        // copied out of the store: a response never exceeds a message, which the channel could
+        // not send.
+        let room = limit.saturating_sub(size);
         let Ok(Some(Ok(stored))) = chain.store().raw_block_within(height, room) else {
             break;
         };
         // Counted only once it is served: the room left is the proof's.
         let next = size + stored.encoded_len() + 4;
-        if (next > MAX_MESSAGE as usize && !out.is_empty()) || next > allowance {
+        if next > limit {
             break;
         }
         size = next;
@@ -822,6 +835,33 @@ mod tests {
             check_run(&behind, &last, &proof),
             Err(Refusal::Faulty(_))
         ));
+    }
+
+    /// A response never exceeds a message, whatever the peer's allowance: the channel could not
+    /// send it (and refuses by stopping the node). A block that alone does not fit is not served;
+    /// the blocks that fit are.
+    #[test]
+    fn a_response_never_exceeds_a_message() {
+        let Run { source, .. } = run(3);
+        let one = source.store().raw_block(1).unwrap().unwrap().encoded_len() + 4;
+        let (blocks, proof) = serve_within(&source, 1, BATCH, usize::MAX, one);
+        assert!(
+            blocks.is_empty() && proof.is_none(),
+            "one block does not fit"
+        );
+        for max_message in [one + 16, 2 * one, 3 * one, 5 * one, 10 * one + 4096] {
+            let (blocks, proof) = serve_within(&source, 1, BATCH, usize::MAX, max_message);
+            let served = blocks.len();
+            let bytes = SyncMessage::Response { blocks, proof }.to_bytes();
+            assert!(
+                bytes.len() <= max_message,
+                "{} > {max_message}",
+                bytes.len()
+            );
+            if max_message > 10 * one {
+                assert_eq!(served, 3, "room for every block");
+            }
+        }
     }
 
     #[test]

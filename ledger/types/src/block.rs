@@ -22,6 +22,10 @@ pub const BLOCK_VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 1 + 8 + 32 + 8 + 32 + 4 + 32;
 /// Most transactions a block may carry.
 pub const MAX_BLOCK_TXS: u32 = 4096;
+/// Most bytes a block's encoding may take: a finalized block, its certificate (at most 1 MiB)
+/// and a response's framing fit in one peer-to-peer message (8 MiB), so every block a validator
+/// finalizes can be served to a validator catching up.
+pub const MAX_BLOCK_BYTES: usize = 6 << 20;
 
 /// A block header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,6 +154,16 @@ impl Block {
     /// The block hash (of its header).
     pub fn hash(&self) -> Hash {
         self.header.hash()
+    }
+
+    /// Length of [`Block::to_bytes`].
+    pub fn encoded_len(&self) -> usize {
+        HEADER_LEN
+            + self
+                .txs
+                .iter()
+                .map(|tx| 4 + tx.to_bytes().len())
+                .sum::<usize>()
     }
 
     /// Canonical bytes.
@@ -358,6 +372,9 @@ mod tests {
         );
         let empty = Block::new(1, [0; 32], 0, [0; 32], vec![]);
         assert_eq!(Block::from_bytes(&empty.to_bytes()).unwrap(), empty);
+        // The length the proposer and the validators hold a block to is its encoding's.
+        assert_eq!(b.encoded_len(), bytes.len());
+        assert_eq!(empty.encoded_len(), empty.to_bytes().len());
     }
 
     /// The header at the start of a block's bytes is read without its transactions, and only

@@ -9,7 +9,7 @@ use crate::store::{BlockHashes, Blocks, Finality, PendingBlocks, StoreError};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
-use zkcustoms_ledger_types::block::Block;
+use zkcustoms_ledger_types::block::{Block, HEADER_LEN, MAX_BLOCK_BYTES};
 use zkcustoms_ledger_types::tx::{Hash, Transaction};
 use zkcustoms_verifier::batch::Backend;
 use zkcustoms_verifier::ProofEnvelope;
@@ -61,7 +61,7 @@ pub enum BlockError {
         "proposed block timestamp {0} ms behind this node's clock (at most {MAX_PROPOSAL_AGE_MS} allowed)"
     )]
     BehindClock(u64),
-    /// It holds more transactions than genesis allows.
+    /// It holds more transactions than genesis allows, or more bytes than [`MAX_BLOCK_BYTES`].
     #[error("block size out of range")]
     TooLarge,
     /// Its proposer is not a genesis validator.
@@ -271,6 +271,8 @@ impl Chain {
         let mut overlay = Self::overlay_of(ancestors);
         let max = self.genesis.params().max_block_txs as usize;
         let mut txs = Vec::new();
+        // The block's encoded length so far: it stays within `MAX_BLOCK_BYTES`.
+        let mut len = HEADER_LEN;
         for hash in &pool.order {
             if txs.len() >= max {
                 break;
@@ -278,7 +280,11 @@ impl Chain {
             if overlay.contains_tx(hash) {
                 continue;
             }
-            let tx = &pool.txs[hash].tx;
+            let entry = &pool.txs[hash];
+            if len + 4 + entry.size > MAX_BLOCK_BYTES {
+                break;
+            }
+            let tx = &entry.tx;
             let checked = match batch.as_deref_mut() {
                 Some(b) => rules.check_deferring_signature(tx, &overlay, timestamp, b),
                 None => rules.check(tx, &overlay, timestamp),
@@ -287,6 +293,7 @@ impl Chain {
                 Ok(()) => {
                     overlay.apply(tx, timestamp);
                     txs.push(tx.clone());
+                    len += 4 + entry.size;
                 }
                 // Left in the mempool: it is revalidated against the finalized state.
                 Err(CheckError::Rejected(_)) => {}
@@ -330,7 +337,8 @@ impl Chain {
         if h.timestamp_ms > now + MAX_CLOCK_SKEW_MS {
             return Err(BlockError::AheadOfClock(h.timestamp_ms - now));
         }
-        if h.tx_count > self.genesis.params().max_block_txs {
+        if h.tx_count > self.genesis.params().max_block_txs || block.encoded_len() > MAX_BLOCK_BYTES
+        {
             return Err(BlockError::TooLarge);
         }
         if !self

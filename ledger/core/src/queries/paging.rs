@@ -9,6 +9,7 @@
 //! | blocks, newest first (2)     | `height u64`                      | 8      |
 //! | registry roots (3)           | `sequence u64`                    | 8      |
 //! | document versions (4)        | `doc type str16 \| version u32`   | 7..=38 |
+//! | a block's transactions (5)   | `height u64 \| index u32`         | 12     |
 //!
 //! It names the last item of the page it came with; the next page continues after it (before
 //! it, for lists read newest first). Decoding checks everything: the version prefix, the length
@@ -75,6 +76,7 @@ fn list_name(tag: u8) -> &'static str {
         BlockHeight::LIST => BlockHeight::NAME,
         RootSequence::LIST => RootSequence::NAME,
         DocVersion::LIST => DocVersion::NAME,
+        BlockTx::LIST => BlockTx::NAME,
         _ => "no list",
     }
 }
@@ -87,6 +89,29 @@ impl Position for TxLocation {
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(TxLocation {
+            height: r.u64("height")?,
+            index: r.u32("index")?,
+        })
+    }
+}
+
+/// A transaction's place in its block: the position in the list of a block's transactions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockTx {
+    /// The block's height.
+    pub height: u64,
+    /// The transaction's index in the block.
+    pub index: u32,
+}
+
+impl Position for BlockTx {
+    const LIST: u8 = 5;
+    const NAME: &'static str = "a block's transactions";
+    fn write(&self, w: &mut Writer) {
+        w.u64(self.height).u32(self.index);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(BlockTx {
             height: r.u64("height")?,
             index: r.u32("index")?,
         })
@@ -267,6 +292,34 @@ pub fn block_headers_page(
     // Heights are contiguous: a block below the last one shown means another page.
     let next = match items.last() {
         Some(last) if items.len() == limit && height >= 1 => Some(Cursor(BlockHeight(last.height))),
+        _ => None,
+    };
+    Ok(Page { items, next })
+}
+
+/// A page of a finalized block's transactions, in block order, from after index `after` (from
+/// the first when `None`): at most `limit` (within `1..=MAX_PAGE`), each with its index and
+/// hash. Only the page's transactions are decoded (a proof's points are checked when decoded,
+/// so a whole full block would cost as many checks as it holds proofs); the block's encoding and
+/// its header's commitment to every transaction are checked.
+pub fn block_txs_page(
+    block: &RawStoredBlock,
+    after: Option<u32>,
+    limit: usize,
+) -> Result<Page<(u32, Hash, Transaction), BlockTx>, StoreError> {
+    let limit = clamp(limit);
+    let from = after.map_or(0, |index| index as usize + 1);
+    let txs = block_tx_bytes(block)?;
+    let mut items = Vec::new();
+    for (index, bytes) in txs.iter().enumerate().skip(from).take(limit) {
+        let tx = Transaction::from_bytes(bytes).map_err(|e| corrupted_block(e.to_string()))?;
+        items.push((index as u32, sha256(bytes), tx));
+    }
+    let next = match items.last() {
+        Some(&(index, ..)) if (index as usize) + 1 < txs.len() => Some(Cursor(BlockTx {
+            height: block.header.height,
+            index,
+        })),
         _ => None,
     };
     Ok(Page { items, next })

@@ -6,7 +6,7 @@
 use super::*;
 use zkcustoms_ledger_core::queries::{Cursor, DocVersion, Position, RootItem, RootSequence};
 use zkcustoms_ledger_core::store::{DocumentEntry, ExaminationEntry, TxLocation};
-use zkcustoms_ledger_types::tx::DocumentKey;
+use zkcustoms_ledger_types::tx::{check_party_id, DocumentKey};
 
 /// Records (and document versions, and registry roots) per explorer page.
 pub const PAGE_SIZE: usize = queries::DEFAULT_PAGE;
@@ -66,7 +66,7 @@ pub(super) async fn consignment_page(
     State(state): State<ApiState>,
     Extension(ex): Extension<Explorer>,
     headers: HeaderMap,
-    Path(ucr): Path<String>,
+    PageSegment(ucr): PageSegment,
     q: PageParam,
 ) -> Result<Response, Response> {
     let ctx = ex.ctx(&state, &headers);
@@ -138,7 +138,7 @@ pub(super) async fn history_page(
     State(state): State<ApiState>,
     Extension(ex): Extension<Explorer>,
     headers: HeaderMap,
-    Path(ucr): Path<String>,
+    PageSegment(ucr): PageSegment,
     q: PageParam,
 ) -> Result<Response, Response> {
     let ctx = ex.ctx(&state, &headers);
@@ -268,7 +268,7 @@ pub(super) async fn registry_page(
     State(state): State<ApiState>,
     Extension(ex): Extension<Explorer>,
     headers: HeaderMap,
-    Path(authority): Path<String>,
+    PageSegment(authority): PageSegment,
     q: PageParam,
 ) -> Result<Response, Response> {
     let ctx = ex.ctx(&state, &headers);
@@ -277,7 +277,13 @@ pub(super) async fn registry_page(
             &ctx,
             StatusCode::NOT_FOUND,
             "Unknown authority",
-            format!("{authority:?} is not an AEO authority of this ledger."),
+            // A visitor's text is shown back only when it has the shape of a name.
+            match check_party_id("authority", &authority) {
+                Ok(()) => format!("{authority:?} is not an AEO authority of this ledger."),
+                Err(_) => "That is not an AEO authority of this ledger: an authority's name is 1 \
+                           to 64 printable characters without spaces."
+                    .to_owned(),
+            },
         ));
     }
     let before = page_cursor::<RootSequence>(&ctx, q)?;

@@ -45,8 +45,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zkcustoms_ledger_core::chain::{Chain, TxStatus};
-use zkcustoms_ledger_core::queries::{self, BlockHeight};
-use zkcustoms_ledger_core::store::StoreError;
+use zkcustoms_ledger_core::queries::{self, BlockHeight, BlockTx};
+use zkcustoms_ledger_core::store::{RawStoredBlock, StoreError};
 use zkcustoms_ledger_types::block::BlockHeader;
 use zkcustoms_ledger_types::party::Party;
 use zkcustoms_ledger_types::tx::{sha256, Hash, Transaction, Ucr};
@@ -102,6 +102,39 @@ impl Default for Explorer {
             tx_count: Arc::default(),
             verifications: Arc::new(tokio::sync::Semaphore::new(MAX_VERIFICATIONS)),
         }
+    }
+}
+
+/// A page's one path segment as text. One that is not UTF-8 once percent-decoded is the
+/// explorer's readable 400 page (with its security headers), not axum's plain-text rejection.
+pub(crate) struct PageSegment(pub String);
+
+impl axum::extract::FromRequestParts<ApiState> for PageSegment {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &ApiState,
+    ) -> Result<Self, Response> {
+        let e = match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(text)) => return Ok(PageSegment(text)),
+            Err(e) => e,
+        };
+        // The explorer's state is on every explorer route; without it, axum's answer stands.
+        let Some(ex) = parts.extensions.get::<Explorer>().cloned() else {
+            return Err(e.into_response());
+        };
+        let ctx = ex.ctx(state, &parts.headers);
+        Err(error(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "Not an address of this explorer",
+            format!(
+                "The address does not read as text ({}). Addresses name a block height, a \
+                 hash, a UCR or an authority in letters and digits.",
+                e.body_text()
+            ),
+        ))
     }
 }
 

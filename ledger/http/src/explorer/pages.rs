@@ -68,11 +68,28 @@ pub(super) async fn home(
     ))
 }
 
+/// Transactions shown per page of a block: each shown is decoded (its proof's points checked),
+/// so a full block is shown a page at a time.
+pub const BLOCK_TXS_PAGE: usize = 50;
+
+/// A block and one page of its transactions.
+pub(crate) struct BlockData {
+    /// The block as stored (its transactions not decoded).
+    pub block: RawStoredBlock,
+    /// The page's transactions: index in the block, hash, transaction.
+    pub txs: Vec<(u32, Hash, Transaction)>,
+    /// The cursor of the next page of transactions.
+    pub next: Option<String>,
+    /// True on a page after the first.
+    pub later: bool,
+}
+
 pub(super) async fn block_page(
     State(state): State<ApiState>,
     Extension(ex): Extension<Explorer>,
     headers: HeaderMap,
-    Path(height): Path<String>,
+    PageSegment(height): PageSegment,
+    q: PageParam,
 ) -> Result<Response, Response> {
     let ctx = ex.ctx(&state, &headers);
     let Some(height) = parse_height(&height) else {
@@ -83,9 +100,33 @@ pub(super) async fn block_page(
             "A block height is a whole number from 1 up, such as 12.",
         ));
     };
+    let after = match page_cursor::<BlockTx>(&ctx, q)? {
+        None => None,
+        Some(BlockTx { height: h, index }) if h == height => Some(index),
+        Some(_) => {
+            return Err(error(
+                &ctx,
+                StatusCode::BAD_REQUEST,
+                "Not a page of this list",
+                "The address names a page of another block's transactions. Follow the \
+                 \"next\" links of the block's page, or open it from its first page.",
+            ))
+        }
+    };
     let chain = state.chain.clone();
     let (block, tip) = read(&ctx, move || {
-        Ok((chain.store().block(height)?, chain.tip().0))
+        let tip = chain.tip().0;
+        let Some(block) = chain.store().raw_block(height)? else {
+            return Ok((None, tip));
+        };
+        let page = queries::block_txs_page(&block, after, BLOCK_TXS_PAGE)?;
+        let data = BlockData {
+            block,
+            txs: page.items,
+            next: page.next.map(|c| c.encode()),
+            later: after.is_some(),
+        };
+        Ok((Some(data), tip))
     })
     .await?;
     let Some(block) = block else {
@@ -143,7 +184,7 @@ pub(super) async fn tx_page(
     State(state): State<ApiState>,
     Extension(ex): Extension<Explorer>,
     headers: HeaderMap,
-    Path(hash): Path<String>,
+    PageSegment(hash): PageSegment,
 ) -> Result<Response, Response> {
     let ctx = ex.ctx(&state, &headers);
     let Some(hash) = parse_hash(&hash) else {
@@ -200,7 +241,7 @@ pub(super) async fn inclusion_download(
     State(state): State<ApiState>,
     Extension(ex): Extension<Explorer>,
     headers: HeaderMap,
-    Path(hash): Path<String>,
+    PageSegment(hash): PageSegment,
 ) -> Result<Response, Response> {
     let ctx = ex.ctx(&state, &headers);
     let Some(hash) = parse_hash(&hash) else {
@@ -289,12 +330,20 @@ pub(super) async fn search(
     query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Response> {
     let ctx = ex.ctx(&state, &headers);
-    let q = match query {
-        Ok(Query(q)) => q.q.trim().to_owned(),
-        Err(_) => String::new(),
-    };
     let shapes = "Search for a UCR (such as 26DE-HAM-000042), a transaction or block hash or a \
                   nullifier (64 hexadecimal digits), or a block height (a number).";
+    let q = match query {
+        Ok(Query(q)) => q.q.trim().to_owned(),
+        // A query that does not read as one search text (a repeated field, say) is named.
+        Err(e) => {
+            return Err(error(
+                &ctx,
+                StatusCode::BAD_REQUEST,
+                "Search not understood",
+                format!("{} {shapes}", e.body_text()),
+            ))
+        }
+    };
     if q.is_empty() {
         return Err(error(
             &ctx,
@@ -353,9 +402,18 @@ pub(super) async fn search(
         };
     }
     if let Some(height) = parse_height(&q) {
-        if height <= state.chain.tip().0 {
+        let tip = state.chain.tip().0;
+        if height <= tip {
             return Ok(redirect(&format!("/blocks/{height}")));
         }
+        // A number is taken for a height: one past the tip is answered as such, not sent on to
+        // a consignment of that reference.
+        return Err(error(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "No such block",
+            format!("No block is finalized at height {height} yet: the ledger's height is {tip}."),
+        ));
     }
     match Ucr::parse(&q.to_ascii_uppercase()) {
         Ok(ucr) => Ok(redirect(&format!("/consignments/{ucr}"))),

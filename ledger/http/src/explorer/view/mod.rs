@@ -2,8 +2,8 @@
 //! data comes from the handlers in the parent module.
 
 use super::{
-    ConsignmentData, Ctx, HistoryData, HomeData, IncludedTx, RootRow, RootsPage, StatusData,
-    Verdict, VersionRow,
+    BlockData, ConsignmentData, Ctx, HistoryData, HomeData, IncludedTx, RootRow, RootsPage,
+    StatusData, Verdict, VersionRow,
 };
 use axum::http::StatusCode;
 use maud::{html, Markup, DOCTYPE};
@@ -11,7 +11,7 @@ use serde_json::Value;
 use zkcustoms_circuits::date::Day;
 use zkcustoms_circuits::field::fr_to_hex;
 use zkcustoms_ledger_core::chain::TxStatus;
-use zkcustoms_ledger_core::store::{Finality, StoredBlock};
+use zkcustoms_ledger_core::store::Finality;
 use zkcustoms_ledger_types::genesis::Genesis;
 use zkcustoms_ledger_types::tx::{Hash, Signer, Transaction, Ucr};
 use zkcustoms_verifier::{ProofEnvelope, VerifierKeys, VerifyError};
@@ -319,8 +319,13 @@ fn finality_words(f: &Finality) -> Markup {
 }
 
 /// A block page.
-pub(crate) fn block(ctx: &Ctx, genesis: &Genesis, b: &StoredBlock, tip: u64) -> Markup {
+pub(crate) fn block(ctx: &Ctx, genesis: &Genesis, b: &BlockData, tip: u64) -> Markup {
     let h = &b.block.header;
+    let base = format!("/blocks/{}", h.height);
+    let shown = match (b.txs.first(), b.txs.last()) {
+        (Some(first), Some(last)) => format!(", {} to {} of {}", first.0, last.0, h.tx_count),
+        _ => String::new(),
+    };
     html! {
         h1 { "Block " (h.height) }
         nav.pager aria-label="Neighbouring blocks" {
@@ -337,12 +342,12 @@ pub(crate) fn block(ctx: &Ctx, genesis: &Genesis, b: &StoredBlock, tip: u64) -> 
             dt { "Proposer" } dd { (validator_name(genesis, &h.proposer)) }
             dt { "Transactions" } dd { (h.tx_count) }
             dt { "Transaction root" } dd.hash { (hex::encode(h.tx_root)) }
-            dt { "Finality" } dd { (finality_words(&b.finality)) }
+            dt { "Finality" } dd { (finality_words(&b.block.finality)) }
         }
         h2 { "Transactions" }
         div.table-wrap {
             table {
-                caption { "Transactions of block " (h.height) ", in order" }
+                caption { "Transactions of block " (h.height) ", in order" (shown) }
                 thead { tr {
                     th scope="col" class="num" { "#" }
                     th scope="col" { "Kind" }
@@ -350,18 +355,18 @@ pub(crate) fn block(ctx: &Ctx, genesis: &Genesis, b: &StoredBlock, tip: u64) -> 
                     th scope="col" { "Hash" }
                 } }
                 tbody {
-                    @for (i, tx) in b.block.txs.iter().enumerate() {
-                        @let hash = tx.hash();
+                    @for (i, hash, tx) in &b.txs {
                         tr {
                             td.num { (i) }
                             td { (kind_words(tx)) }
                             td { (summary(ctx, tx)) }
-                            td.hash { a href={"/tx/" (hex::encode(hash))} { (short(&hash)) } }
+                            td.hash { a href={"/tx/" (hex::encode(hash))} { (short(hash)) } }
                         }
                     }
                 }
             }
         }
+        (pager(&base, b.later, b.next.as_deref(), "Next transactions"))
     }
 }
 
