@@ -61,7 +61,7 @@ pub fn status(ceremony: &Ceremony, circuits: &[CircuitId]) -> Vec<String> {
     lines
 }
 
-/// The last phase-2 file of a circuit, which must be a beacon.
+/// The refusal of a circuit whose verified phase 2 ends (at `last`) without a beacon.
 fn not_closed(circuit: CircuitId, last: &Loaded) -> CeremonyError {
     CeremonyError::Missing(format!(
         "phase 2 of {circuit} ends at step {} without a beacon: run `zkcustoms ceremony phase2 \

@@ -359,13 +359,19 @@ pub fn export(
         return Err(CeremonyError::Exists(out.to_path_buf()));
     }
     let verified = phase1::verify(ceremony, progress)?;
-    let (step, loaded, _, _) = timed(progress, "reading the last phase-1 file", || {
-        phase1::read_last(ceremony)
+    // The parameters exported are the verified ones; the last file is read again for its
+    // record only, and must be the file verified (one put in place since is refused).
+    let Some(last) = verified.reports.last() else {
+        return Err(CeremonyError::Missing(format!(
+            "phase 1 has not started in {}: run `zkcustoms ceremony phase1 new` first",
+            ceremony.dir().display()
+        )));
+    };
+    let step = last.step;
+    let loaded = timed(progress, "reading the last phase-1 file", || {
+        Loaded::read(&last.file, step)
     })?;
-    // The file read again must be the one verified (a file put in place since is refused), and
-    // the parameters exported are the verified ones.
-    let verified_last = verified.reports.last().map(|r| (r.step, r.file_hash));
-    if verified_last != Some((step, loaded.hash)) {
+    if loaded.hash != last.file_hash {
         let fault = Fault::OutOfPlace {
             expected: "the last step verified".into(),
             found: "another file: the transcript changed while it was being exported".into(),
